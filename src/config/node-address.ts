@@ -1,0 +1,71 @@
+import type { FieldIssue } from '../errors.js';
+import type { NodeInput } from './schema.js';
+
+/** A resolved database node: everything needed to open a connection. */
+export interface NodeAddress {
+  host: string;
+  port: number;
+  user: string;
+  password: string | undefined;
+  database: string;
+}
+
+/** Environment variable consulted when a node names no password at all. */
+export const DEFAULT_PASSWORD_ENV = 'MXO_DB_PASSWORD';
+
+/**
+ * Resolves a node given as URL or object. Passwords come from, in order: the object's
+ * `passwordEnv` variable, an explicit password (URL or object), then `MXO_DB_PASSWORD`.
+ * Returns issues instead of throwing so the caller can report every bad field at once.
+ */
+export function resolveNode(
+  input: NodeInput,
+  field: string,
+  env: NodeJS.ProcessEnv = process.env,
+): NodeAddress | FieldIssue {
+  if (typeof input !== 'string') {
+    if (input.passwordEnv !== undefined && env[input.passwordEnv] === undefined) {
+      return { field: `${field}.passwordEnv`, message: `environment variable ${input.passwordEnv} is not set` };
+    }
+    const password = input.passwordEnv !== undefined ? env[input.passwordEnv] : input.password;
+    return {
+      host: input.host,
+      port: input.port ?? 3306,
+      user: input.user,
+      password: password ?? env[DEFAULT_PASSWORD_ENV],
+      database: input.database,
+    };
+  }
+  let url: URL;
+  try {
+    url = new URL(input);
+  } catch {
+    return { field, message: `malformed URL "${redact(input)}" (expected mysql://user@host:port/database)` };
+  }
+  if (url.protocol !== 'mysql:' && url.protocol !== 'mariadb:') {
+    return { field, message: `URL scheme must be mysql: or mariadb:, got ${url.protocol}` };
+  }
+  const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  if (!/^[A-Za-z0-9_]+$/.test(database)) {
+    return { field, message: 'URL must name a database (letters, digits or _) in its path' };
+  }
+  if (!url.username) return { field, message: 'URL must name a user' };
+  if (!url.hostname) return { field, message: 'URL must name a host' };
+  const port = url.port ? Number(url.port) : 3306;
+  return {
+    host: url.hostname.replace(/^\[|\]$/g, ''),
+    port,
+    user: decodeURIComponent(url.username),
+    password: url.password ? decodeURIComponent(url.password) : env[DEFAULT_PASSWORD_ENV],
+    database,
+  };
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+}
+
+/** `host:port/database`, for messages and labels (never includes the password). */
+export function describeNode(node: NodeAddress): string {
+  return `${node.host}:${node.port}/${node.database}`;
+}

@@ -1,0 +1,127 @@
+import { z } from 'zod';
+
+/**
+ * The cluster config as users write it (shards.config.ts, JSON or a plain object).
+ * `.strict()` everywhere: a misspelt key is an error that names it, not a silently ignored option.
+ */
+
+const nodeObject = z
+  .object({
+    host: z.string().min(1),
+    port: z.number().int().min(1).max(65535).default(3306),
+    user: z.string().min(1),
+    /** Prefer `passwordEnv`: the name of an environment variable holding the password. */
+    password: z.string().optional(),
+    passwordEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').optional(),
+    database: z.string().regex(/^[A-Za-z0-9_]+$/, 'must be letters, digits or _'),
+  })
+  .strict();
+
+/** A node is `mysql://user[:password]@host:port/database` or an object. */
+export const nodeSchema = z.union([z.string().min(1), nodeObject]);
+
+const poolSchema = z
+  .object({
+    min: z.number().int().min(0).default(0),
+    max: z.number().int().min(1).default(10),
+    acquireTimeoutMs: z.number().int().positive().default(5000),
+    maxWaitingClients: z.number().int().positive().default(1000),
+    connectTimeoutMs: z.number().int().positive().default(3000),
+    idleTimeoutMs: z.number().int().positive().default(30_000),
+    evictionRunIntervalMs: z.number().int().positive().default(10_000),
+    validateAfterIdleMs: z.number().int().nonnegative().default(5_000),
+    /** How long a node that refused a connection is treated as down before the next attempt. */
+    downBackoffMs: z.number().int().positive().default(1_000),
+    /** innodb_lock_wait_timeout for every pooled session, in seconds. */
+    lockWaitTimeoutSec: z.number().int().positive().default(10),
+  })
+  .strict();
+
+const replicaPolicySchema = z
+  .object({
+    /** Replicas further behind than this are skipped. */
+    maxLagMs: z.number().int().positive().default(2_000),
+    /** How long a session read waits on a replica for the session's GTID before using the primary. */
+    gtidWaitTimeoutMs: z.number().int().positive().default(200),
+    /** Lag monitor period. */
+    monitorIntervalMs: z.number().int().positive().default(1_000),
+  })
+  .strict();
+
+const recoverySchema = z
+  .object({
+    /** Period of the background recovery sweep; 0 turns it off. */
+    intervalMs: z.number().int().nonnegative().default(30_000),
+    /** Prepared branches younger than this are left to their coordinator. */
+    gracePeriodMs: z.number().int().positive().default(60_000),
+  })
+  .strict();
+
+const twoPhaseSchema = z
+  .object({
+    /** Timeout of each statement of a distributed transaction. */
+    statementTimeoutMs: z.number().int().positive().default(10_000),
+    /** Retries after a deadlock or lock wait timeout. */
+    deadlockRetries: z.number().int().nonnegative().default(5),
+  })
+  .strict();
+
+const shardNameSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]{0,30}$/, 'must be lowercase letters, digits or _, starting with a letter')
+  .refine((n) => n !== 'global', 'the name "global" is reserved');
+
+export const clusterConfigSchema = z
+  .object({
+    global: z
+      .object({ primary: nodeSchema, replicas: z.array(nodeSchema).default([]) })
+      .strict(),
+    shards: z
+      .array(
+        z
+          .object({
+            name: shardNameSchema,
+            primary: nodeSchema,
+            replicas: z.array(nodeSchema).default([]),
+            districts: z.array(z.number().int().positive()).min(1),
+          })
+          .strict(),
+      )
+      .min(1),
+    pool: poolSchema.default(poolSchema.parse({})),
+    replicas: replicaPolicySchema.default(replicaPolicySchema.parse({})),
+    recovery: recoverySchema.default(recoverySchema.parse({})),
+    twoPhase: twoPhaseSchema.default(twoPhaseSchema.parse({})),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    const owner = new Map<number, string>();
+    const names = new Set<string>();
+    config.shards.forEach((shard, i) => {
+      if (names.has(shard.name)) {
+        ctx.addIssue({ code: 'custom', path: ['shards', i, 'name'], message: `duplicate shard name "${shard.name}"` });
+      }
+      names.add(shard.name);
+      shard.districts.forEach((district, j) => {
+        const previous = owner.get(district);
+        if (previous !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['shards', i, 'districts', j],
+            message: `district ${district} is owned by both "${previous}" and "${shard.name}"`,
+          });
+        }
+        owner.set(district, shard.name);
+      });
+    });
+  });
+
+/** What users write. */
+export type ClusterConfigInput = z.input<typeof clusterConfigSchema>;
+/** The parsed config with defaults filled in (nodes not yet resolved). */
+export type ParsedClusterConfig = z.output<typeof clusterConfigSchema>;
+export type NodeInput = z.input<typeof nodeSchema>;
+export type PoolOptions = ParsedClusterConfig['pool'];
+export type ReplicaPolicy = ParsedClusterConfig['replicas'];
+export type RecoveryOptions = ParsedClusterConfig['recovery'];
+export type TwoPhaseOptions = ParsedClusterConfig['twoPhase'];

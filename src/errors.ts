@@ -1,0 +1,168 @@
+/**
+ * Typed errors. Every error the library throws on purpose is an {@link MxoError} with a stable
+ * string `code` callers can switch on; the underlying driver error, if any, is in `cause`.
+ */
+
+/** Base class of every error mxo-data throws on purpose. */
+export class MxoError extends Error {
+  /** Stable, machine-readable code (never changes between versions). */
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** One problem found by input or config validation, with the path of the offending field. */
+export interface FieldIssue {
+  /** Dotted path of the field, e.g. `shards.1.primary` or `initiator.money`. */
+  field: string;
+  message: string;
+}
+
+/** Input or config failed validation; nothing was written. */
+export class ValidationError extends MxoError {
+  readonly issues: FieldIssue[];
+
+  constructor(what: string, issues: FieldIssue[], options?: { cause?: unknown }) {
+    const detail = issues.map((i) => `${i.field || '(root)'}: ${i.message}`).join('; ');
+    super('VALIDATION', `invalid ${what}: ${detail}`, options);
+    this.issues = issues;
+  }
+
+  /** The fields named by the issues, for quick assertions and UI highlighting. */
+  get fields(): string[] {
+    return this.issues.map((i) => i.field);
+  }
+}
+
+/** The cluster config is invalid (bad URL, district owned twice, unknown key, ...). */
+export class ConfigError extends ValidationError {
+  constructor(issues: FieldIssue[], options?: { cause?: unknown }) {
+    super('cluster config', issues, options);
+    (this as { code: string }).code = 'CONFIG';
+  }
+}
+
+/** A row the caller named does not exist (character, account, item, template). */
+export class NotFoundError extends MxoError {
+  constructor(readonly entity: string, readonly id: string | number, options?: { cause?: unknown }) {
+    super('NOT_FOUND', `${entity} ${id} not found`, options);
+  }
+}
+
+/** A unique name (username, email, character name, crew name) is already in use. */
+export class NameTakenError extends MxoError {
+  constructor(readonly field: string, readonly value: string, options?: { cause?: unknown }) {
+    super('NAME_TAKEN', `${field} "${value}" is already taken`, options);
+  }
+}
+
+/** A money movement would make a balance negative. */
+export class InsufficientFundsError extends MxoError {
+  constructor(
+    readonly characterId: number,
+    readonly needed: number,
+    readonly available: number,
+  ) {
+    super('INSUFFICIENT_FUNDS', `character ${characterId} has ${available}, needs ${needed}`);
+  }
+}
+
+/** A district id that no shard in the config owns. */
+export class UnknownDistrictError extends MxoError {
+  constructor(readonly districtId: number) {
+    super('UNKNOWN_DISTRICT', `district ${districtId} is not owned by any configured shard`);
+  }
+}
+
+/** A server could not be reached or stopped answering. */
+export class ShardUnavailableError extends MxoError {
+  constructor(readonly node: string, options?: { cause?: unknown }) {
+    super('SHARD_UNAVAILABLE', `database node ${node} is unavailable`, options);
+  }
+}
+
+/** No pooled connection became free (or could be opened) within the acquire timeout. */
+export class AcquireTimeoutError extends MxoError {
+  constructor(readonly node: string, readonly timeoutMs: number, options?: { cause?: unknown }) {
+    super('ACQUIRE_TIMEOUT', `no connection to ${node} within ${timeoutMs} ms`, options);
+  }
+}
+
+/** Login refused: wrong credentials, locked account or expired session. */
+export class AuthError extends MxoError {
+  constructor(
+    readonly reason: 'bad_credentials' | 'locked' | 'inactive' | 'session_invalid',
+    message: string,
+  ) {
+    super('AUTH', message);
+  }
+}
+
+/** A trade could not complete; nothing changed on any shard. */
+export class TradeAbortedError extends MxoError {
+  constructor(readonly reason: string, options?: { cause?: unknown }) {
+    super('TRADE_ABORTED', `trade aborted: ${reason}`, options);
+  }
+}
+
+/**
+ * A cross-shard operation reached a point where the caller cannot know whether it committed
+ * (a server or connection died after prepare). Recovery settles it; `transactionId` names it.
+ */
+export class OutcomeUnknownError extends MxoError {
+  constructor(readonly transactionId: string, options?: { cause?: unknown }) {
+    super(
+      'OUTCOME_UNKNOWN',
+      `outcome of distributed transaction ${transactionId} is unknown; run recover() to settle it`,
+      options,
+    );
+  }
+}
+
+/** The operation is valid but not supported by this version. */
+export class NotSupportedError extends MxoError {
+  constructor(message: string) {
+    super('NOT_SUPPORTED', message);
+  }
+}
+
+/** An applied migration file changed on disk, or a migration failed on a node. */
+export class MigrationError extends MxoError {
+  constructor(
+    code: 'MIGRATION_DRIFT' | 'MIGRATION_FAILED',
+    readonly file: string,
+    readonly node: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, options);
+  }
+}
+
+/** A character's cached route pointed at a shard it no longer lives on. Retried internally. */
+export class StaleRouteError extends MxoError {
+  constructor(readonly characterId: number, readonly shard: string) {
+    super('STALE_ROUTE', `character ${characterId} no longer lives on shard ${shard}`);
+  }
+}
+
+/** The cluster object was closed. */
+export class ClosedError extends MxoError {
+  constructor() {
+    super('CLOSED', 'the cluster has been closed');
+  }
+}
+
+/**
+ * A transaction kept conflicting (deadlock or lock wait timeout) after its retries, or a
+ * concurrent recovery aborted it; nothing was changed and the caller may try again.
+ */
+export class ConflictError extends MxoError {
+  constructor(readonly operation: string, message: string, options?: { cause?: unknown }) {
+    super('CONFLICT', `${operation}: ${message}`, options);
+  }
+}

@@ -1,0 +1,246 @@
+import genericPool, { type Pool } from 'generic-pool';
+import mysql from 'mysql2/promise';
+import { describeNode, type NodeAddress } from '../config/node-address.js';
+import type { PoolOptions } from '../config/schema.js';
+import { AcquireTimeoutError, ClosedError, MxoError, ShardUnavailableError } from '../errors.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { isConnectionLost } from './mysql-errors.js';
+import { PooledConnection } from './pooled-connection.js';
+
+export type NodeRole = 'primary' | 'replica';
+
+/** Where a node sits in the topology: shard `global` or a shard name, role, and a stable name. */
+export interface NodeIdentity {
+  shard: string;
+  role: NodeRole;
+  /** `alpha-primary`, `alpha-replica-1`, `global-primary`: bounded, used as a metric label. */
+  name: string;
+}
+
+/**
+ * The connection pool of one database node: generic-pool over mysql2 connections.
+ *
+ * generic-pool retries a failing `create()` in a tight loop for as long as clients wait. To fail
+ * fast without spinning, a refused connection marks the node down for `downBackoffMs`: acquires
+ * during that window fail at once with {@link ShardUnavailableError}, waiting acquires are
+ * rejected, and `create()` sleeps out the window before the next attempt.
+ */
+export class NodePool {
+  readonly label: string;
+  private readonly pool: Pool<PooledConnection>;
+  private downUntil = 0;
+  private lastError: unknown;
+  private closed = false;
+  private readonly waiters = new Set<(error: Error) => void>();
+  private readonly sleepers = new Set<() => void>();
+
+  constructor(
+    readonly identity: NodeIdentity,
+    readonly address: NodeAddress,
+    private readonly options: PoolOptions & { statementTimeoutMs?: number },
+    private readonly metrics: Metrics,
+  ) {
+    this.label = `${identity.name} (${describeNode(address)})`;
+    this.pool = genericPool.createPool(
+      {
+        create: () => this.createConnection(),
+        destroy: async (conn) => {
+          conn.raw.destroy();
+        },
+        validate: (conn) => this.validate(conn),
+      },
+      {
+        min: options.min,
+        max: options.max,
+        acquireTimeoutMillis: options.acquireTimeoutMs,
+        maxWaitingClients: options.maxWaitingClients,
+        testOnBorrow: true,
+        idleTimeoutMillis: options.idleTimeoutMs,
+        // The idle evictor only runs when this is set.
+        evictionRunIntervalMillis: options.evictionRunIntervalMs,
+        autostart: true,
+      },
+    );
+    // Errors are surfaced to acquirers; this keeps them from becoming unhandled events.
+    this.pool.on('factoryCreateError', () => {});
+    this.pool.on('factoryDestroyError', () => {});
+  }
+
+  /** True while the node is in its back-off window after a refused connection. */
+  isDown(): boolean {
+    return Date.now() < this.downUntil;
+  }
+
+  /** Counts for the pool gauge. */
+  stats(): { idle: number; inUse: number; pending: number } {
+    return { idle: this.pool.available, inUse: this.pool.borrowed, pending: this.pool.pending };
+  }
+
+  /** Borrows a connection. Fails fast with a typed error when the node is down or busy. */
+  async acquire(): Promise<PooledConnection> {
+    if (this.closed) throw new ClosedError();
+    const { shard, role } = this.identity;
+    if (this.isDown()) {
+      this.metrics.poolAcquireFailures.inc({ shard, role, reason: 'unavailable' });
+      throw new ShardUnavailableError(this.label, { cause: this.lastError });
+    }
+    const started = performance.now();
+    const acquiring = this.pool.acquire();
+    let reject!: (error: Error) => void;
+    const downSignal = new Promise<never>((_, r) => (reject = r));
+    this.waiters.add(reject);
+    try {
+      const conn = await Promise.race([acquiring, downSignal]);
+      this.metrics.poolAcquireWait.observe({ shard, role }, (performance.now() - started) / 1000);
+      return conn;
+    } catch (error) {
+      // If the race was lost to the down signal, hand the connection back when it arrives.
+      acquiring.then((conn) => this.release(conn), () => {});
+      throw this.acquireError(error);
+    } finally {
+      this.waiters.delete(reject);
+    }
+  }
+
+  /** Returns a connection; a broken one is destroyed instead of going back to the pool. */
+  release(conn: PooledConnection): void {
+    conn.lastUsedAt = Date.now();
+    if (conn.broken || this.closed) {
+      this.pool.destroy(conn).catch(() => {});
+    } else {
+      this.pool.release(conn).catch(() => {});
+    }
+  }
+
+  /**
+   * Runs `fn` on a borrowed connection, timing it as `operation` and returning the connection
+   * (or destroying it when the server connection was lost).
+   */
+  async use<T>(operation: string, fn: (conn: PooledConnection) => Promise<T>): Promise<T> {
+    const { shard, role } = this.identity;
+    const started = performance.now();
+    let outcome = 'ok';
+    try {
+      const conn = await this.acquire();
+      try {
+        return await fn(conn);
+      } catch (error) {
+        if (isConnectionLost(error)) conn.broken = true;
+        throw error;
+      } finally {
+        this.release(conn);
+      }
+    } catch (error) {
+      outcome = error instanceof MxoError ? error.code.toLowerCase() : 'error';
+      if (isConnectionLost(error)) throw new ShardUnavailableError(this.label, { cause: error });
+      throw error;
+    } finally {
+      this.metrics.queries.inc({ shard, role, operation, outcome });
+      this.metrics.queryDuration.observe({ shard, role, operation, outcome }, (performance.now() - started) / 1000);
+    }
+  }
+
+  /**
+   * Runs `fn` inside BEGIN ... COMMIT on one connection and returns its value with the GTID of
+   * the commit (undefined when nothing was written). Rolls back on any error.
+   */
+  async transaction<T>(operation: string, fn: (conn: PooledConnection) => Promise<T>): Promise<{ value: T; gtid?: string }> {
+    return this.use(operation, async (conn) => {
+      await conn.text('BEGIN');
+      try {
+        const value = await fn(conn);
+        await conn.text('COMMIT');
+        return { value, gtid: conn.takeGtid() };
+      } catch (error) {
+        if (!conn.broken) await conn.text('ROLLBACK').catch(() => (conn.broken = true));
+        throw error;
+      }
+    });
+  }
+
+  /** Ends every connection and stops the evictor. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const wake of this.sleepers) wake();
+    for (const reject of this.waiters) reject(new ClosedError());
+    await this.pool.drain();
+    await this.pool.clear();
+  }
+
+  private async createConnection(): Promise<PooledConnection> {
+    // Sleep out a down window instead of hammering a dead server (generic-pool retries at once).
+    const wait = this.downUntil - Date.now();
+    if (wait > 0 && !this.closed) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, wait);
+        function done() {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.sleepers.add(done);
+      });
+    }
+    if (this.closed) throw new ClosedError();
+    try {
+      const raw = await mysql.createConnection({
+        host: this.address.host,
+        port: this.address.port,
+        user: this.address.user,
+        password: this.address.password,
+        database: this.address.database,
+        connectTimeout: this.options.connectTimeoutMs,
+        supportBigNumbers: true,
+        bigNumberStrings: false,
+        dateStrings: false,
+        timezone: 'Z',
+      });
+      raw.on('error', () => {});
+      // last_gtid lets session reads find a replica that has this write; the lock wait timeout
+      // bounds how long a statement can block behind a prepared XA branch.
+      await raw.query(
+        `SET SESSION session_track_system_variables = 'last_gtid', SESSION innodb_lock_wait_timeout = ?, SESSION time_zone = '+00:00'`,
+        [this.options.lockWaitTimeoutSec],
+      );
+      this.downUntil = 0;
+      return new PooledConnection(raw, raw.threadId ?? 0, this.options.statementTimeoutMs ?? 30_000);
+    } catch (error) {
+      this.lastError = error;
+      this.downUntil = Date.now() + this.options.downBackoffMs;
+      const failure = new ShardUnavailableError(this.label, { cause: error });
+      for (const reject of this.waiters) reject(failure);
+      throw failure;
+    }
+  }
+
+  private async validate(conn: PooledConnection): Promise<boolean> {
+    if (conn.broken) return false;
+    if (Date.now() - conn.lastUsedAt < this.options.validateAfterIdleMs) return true;
+    try {
+      await conn.raw.ping();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private acquireError(error: unknown): Error {
+    const { shard, role } = this.identity;
+    if (error instanceof MxoError) {
+      this.metrics.poolAcquireFailures.inc({ shard, role, reason: error.code === 'CLOSED' ? 'closed' : 'unavailable' });
+      return error;
+    }
+    const name = (error as Error | undefined)?.name;
+    const message = (error as Error | undefined)?.message ?? '';
+    if (name === 'TimeoutError') {
+      this.metrics.poolAcquireFailures.inc({ shard, role, reason: 'timeout' });
+      return new AcquireTimeoutError(this.label, this.options.acquireTimeoutMs, { cause: error });
+    }
+    if (message.includes('max waitingClients')) {
+      this.metrics.poolAcquireFailures.inc({ shard, role, reason: 'queue_full' });
+      return new AcquireTimeoutError(this.label, 0, { cause: error });
+    }
+    this.metrics.poolAcquireFailures.inc({ shard, role, reason: 'unavailable' });
+    return new ShardUnavailableError(this.label, { cause: error });
+  }
+}

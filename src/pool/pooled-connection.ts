@@ -1,0 +1,63 @@
+import type { Connection, ExecuteValues, QueryValues, FieldPacket, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+
+/** A result row as the driver returns it. */
+export type Row = Record<string, unknown>;
+
+/** mysql2 parses session-state tracking but leaves it out of its typings. */
+interface TrackedHeader extends ResultSetHeader {
+  stateChanges?: { systemVariables?: Record<string, string> };
+}
+
+/**
+ * One MariaDB session. Wraps a mysql2 connection with the two calls the library uses
+ * (`rows` for reads, `exec` for writes, both prepared and parameterised) and remembers the GTID
+ * of the last write the server reported on this session (`session_track_system_variables`).
+ */
+export class PooledConnection {
+  lastUsedAt = Date.now();
+  /** Set when the connection must not go back to the pool (lost, or holds a prepared XA branch). */
+  broken = false;
+  private gtid: string | undefined;
+
+  constructor(
+    readonly raw: Connection,
+    readonly threadId: number,
+    private readonly statementTimeoutMs: number,
+  ) {}
+
+  /** Runs a prepared SELECT and returns its rows. */
+  async rows<T = Row>(sql: string, params: unknown[] = []): Promise<T[]> {
+    const [rows] = await this.raw.execute<RowDataPacket[]>({ sql, timeout: this.statementTimeoutMs }, params as ExecuteValues);
+    return rows as unknown as T[];
+  }
+
+  /** Runs a prepared write and returns the driver's OK packet. */
+  async exec(sql: string, params: unknown[] = []): Promise<ResultSetHeader> {
+    const [header] = await this.raw.execute<ResultSetHeader>({ sql, timeout: this.statementTimeoutMs }, params as ExecuteValues);
+    this.noteGtid(header as TrackedHeader);
+    return header;
+  }
+
+  /**
+   * Runs a statement through the text protocol: for what cannot be prepared (XA commands,
+   * SET, KILL, DDL). Only ever called with library-built SQL, never with user input.
+   */
+  async text(sql: string, params: unknown[] = []): Promise<[unknown, FieldPacket[] | undefined]> {
+    const [result, fields] = await this.raw.query({ sql, timeout: this.statementTimeoutMs }, params as QueryValues);
+    if (result && !Array.isArray(result)) this.noteGtid(result as TrackedHeader);
+    return [result, fields];
+  }
+
+  /** Returns and forgets the GTID of the last write committed on this session. */
+  takeGtid(): string | undefined {
+    const gtid = this.gtid;
+    this.gtid = undefined;
+    return gtid;
+  }
+
+  private noteGtid(header: TrackedHeader): void {
+    const gtid = header.stateChanges?.systemVariables?.last_gtid;
+    // MariaDB reports an empty last_gtid for statements that wrote nothing to the binlog.
+    if (gtid) this.gtid = gtid;
+  }
+}

@@ -1,0 +1,20 @@
+import type { z } from 'zod';
+import { ValidationError, type FieldIssue } from './errors.js';
+
+/** Turns zod issues into field-named issues (`shards.1.primary`, `initiator.money`). */
+export function toFieldIssues(error: z.ZodError, prefix: string[] = []): FieldIssue[] {
+  return error.issues.map((issue) => ({
+    field: [...prefix, ...issue.path.map(String)].join('.'),
+    message: issue.message,
+  }));
+}
+
+/**
+ * Validates `value` against `schema` before any SQL runs. Throws a {@link ValidationError}
+ * naming every bad field (prefixed with `what`'s fields) and returns the parsed value.
+ */
+export function parseInput<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new ValidationError(what, toFieldIssues(result.error), { cause: result.error });
+  return result.data;
+}
