@@ -1,0 +1,93 @@
+import { NotFoundError } from '../errors.js';
+import type { NodePool } from '../pool/node-pool.js';
+import type { PooledConnection } from '../pool/pooled-connection.js';
+
+/** Where a character lives, from the global `character_directory`. */
+export interface CharacterRoute {
+  characterId: number;
+  accountId: number;
+  characterName: string;
+  shard: string;
+  districtId: number;
+  routeVersion: number;
+}
+
+interface DirectoryRow {
+  character_id: number;
+  account_id: number;
+  character_name: string;
+  shard_name: string;
+  district_id: number;
+  route_version: number;
+}
+
+const SELECT_ROUTE =
+  'SELECT character_id, account_id, character_name, shard_name, district_id, route_version FROM character_directory';
+
+/**
+ * character -> shard, cached in process. The cache can go stale when another process moves a
+ * character; shard-side statements detect that (the row is gone from the old shard) and the
+ * caller then calls {@link invalidate} and resolves again, never reading or writing there.
+ */
+export class Directory {
+  private readonly cache = new Map<number, CharacterRoute>();
+
+  constructor(private readonly global: NodePool, private readonly maxEntries = 100_000) {}
+
+  async resolve(characterId: number, options: { fresh?: boolean } = {}): Promise<CharacterRoute> {
+    if (!options.fresh) {
+      const cached = this.cache.get(characterId);
+      if (cached) return cached;
+    }
+    const route = await this.global.use('directory_resolve', async (conn) => {
+      const rows = await conn.rows<DirectoryRow>(`${SELECT_ROUTE} WHERE character_id = ?`, [characterId]);
+      return rows[0] ? toRoute(rows[0]) : undefined;
+    });
+    if (!route) {
+      this.cache.delete(characterId);
+      throw new NotFoundError('character', characterId);
+    }
+    this.remember(route);
+    return route;
+  }
+
+  /** Every character of an account (from the primary: the list decides writes such as deletes). */
+  async ofAccount(accountId: number, conn?: PooledConnection, options: { lock?: boolean } = {}): Promise<CharacterRoute[]> {
+    const lock = options.lock ? ' FOR UPDATE' : '';
+    const query = async (c: PooledConnection) =>
+      (await c.rows<DirectoryRow>(`${SELECT_ROUTE} WHERE account_id = ? ORDER BY character_id${lock}`, [accountId])).map(toRoute);
+    return conn ? query(conn) : this.global.use('directory_of_account', query);
+  }
+
+  /** Locks and reads a route inside a global-branch transaction (moves, deletes). */
+  async lock(conn: PooledConnection, characterId: number): Promise<CharacterRoute> {
+    const rows = await conn.rows<DirectoryRow>(`${SELECT_ROUTE} WHERE character_id = ? FOR UPDATE`, [characterId]);
+    if (!rows[0]) throw new NotFoundError('character', characterId);
+    return toRoute(rows[0]);
+  }
+
+  remember(route: CharacterRoute): void {
+    if (this.cache.size >= this.maxEntries) {
+      // Drop the oldest entry (Map keeps insertion order): a simple bound on memory.
+      const oldest = this.cache.keys().next().value;
+      if (oldest !== undefined) this.cache.delete(oldest);
+    }
+    this.cache.delete(route.characterId);
+    this.cache.set(route.characterId, route);
+  }
+
+  invalidate(characterId: number): void {
+    this.cache.delete(characterId);
+  }
+}
+
+function toRoute(row: DirectoryRow): CharacterRoute {
+  return {
+    characterId: Number(row.character_id),
+    accountId: Number(row.account_id),
+    characterName: row.character_name,
+    shard: row.shard_name,
+    districtId: Number(row.district_id),
+    routeVersion: Number(row.route_version),
+  };
+}

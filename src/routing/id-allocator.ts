@@ -1,0 +1,46 @@
+import type { NodePool } from '../pool/node-pool.js';
+
+/**
+ * Cluster-unique ids (item_id, trade_id) from the global `id_sequences` table, handed out in
+ * cached blocks: one round trip to global per `blockSize` ids. Ids never repeat; ids of a block
+ * not used before the process exits are skipped, never reissued.
+ */
+export class IdAllocator {
+  private readonly blocks = new Map<string, { next: number; end: number }>();
+  private readonly refills = new Map<string, Promise<void>>();
+
+  constructor(private readonly global: NodePool, private readonly blockSize = 100) {}
+
+  async next(sequence: 'item_id' | 'trade_id'): Promise<number> {
+    for (;;) {
+      const block = this.blocks.get(sequence);
+      if (block && block.next < block.end) return block.next++;
+      let refill = this.refills.get(sequence);
+      if (!refill) {
+        refill = this.refill(sequence).finally(() => this.refills.delete(sequence));
+        this.refills.set(sequence, refill);
+      }
+      await refill;
+    }
+  }
+
+  /** Takes `count` ids at once (e.g. for a batch grant). */
+  async take(sequence: 'item_id' | 'trade_id', count: number): Promise<number[]> {
+    const ids: number[] = [];
+    for (let i = 0; i < count; i++) ids.push(await this.next(sequence));
+    return ids;
+  }
+
+  private async refill(sequence: string): Promise<void> {
+    const end = await this.global.use('id_block', async (conn) => {
+      // LAST_INSERT_ID(expr) makes the new end come back in the OK packet: one round trip.
+      const header = await conn.exec(
+        'UPDATE id_sequences SET next_value = LAST_INSERT_ID(next_value + ?) WHERE sequence_name = ?',
+        [this.blockSize, sequence],
+      );
+      if (header.affectedRows !== 1) throw new Error(`id sequence ${sequence} is missing; run migrate()`);
+      return Number(header.insertId);
+    });
+    this.blocks.set(sequence, { next: end - this.blockSize, end });
+  }
+}

@@ -1,0 +1,47 @@
+import { ValidationError } from '../errors.js';
+import { isGtidPosition, mergeGtidPositions } from '../replica/gtid-position.js';
+
+/**
+ * What one player's session has written: the GTID position of its last write per shard
+ * (`global` included). A `session` read on a replica first waits for that position, so the
+ * player always reads their own writes. The token form carries it to another process.
+ */
+export class SessionState {
+  private readonly positions = new Map<string, string>();
+
+  /** Records a write's GTID on `shard`. */
+  noteWrite(shard: string, gtid: string | undefined): void {
+    if (!gtid) return;
+    const merged = mergeGtidPositions(this.positions.get(shard), gtid);
+    if (merged) this.positions.set(shard, merged);
+  }
+
+  /** The position a replica of `shard` must have applied to serve this session. */
+  positionOn(shard: string): string | undefined {
+    return this.positions.get(shard);
+  }
+
+  /** Opaque string form: `mxo1.<base64url JSON>`. */
+  token(): string {
+    return `mxo1.${Buffer.from(JSON.stringify(Object.fromEntries(this.positions))).toString('base64url')}`;
+  }
+
+  /** Rebuilds a session from {@link token}; a malformed token is a validation error. */
+  static fromToken(token: string): SessionState {
+    const state = new SessionState();
+    const bad = (message: string) => new ValidationError('session token', [{ field: 'token', message }]);
+    if (typeof token !== 'string' || !token.startsWith('mxo1.')) throw bad('not an mxo-data session token');
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(Buffer.from(token.slice(5), 'base64url').toString('utf8'));
+    } catch {
+      throw bad('token body is not valid');
+    }
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw bad('token body is not an object');
+    for (const [shard, position] of Object.entries(parsed)) {
+      if (typeof position !== 'string' || !isGtidPosition(position)) throw bad(`bad GTID position for shard ${shard}`);
+      state.positions.set(shard, position);
+    }
+    return state;
+  }
+}

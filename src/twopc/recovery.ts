@@ -1,0 +1,120 @@
+import type { Metrics } from '../metrics/metrics.js';
+import { ER_XA_RBROLLBACK, ER_XAER_NOTA, errnoOf } from '../pool/mysql-errors.js';
+import type { NodePool } from '../pool/node-pool.js';
+import type { PooledConnection } from '../pool/pooled-connection.js';
+import { readDecision, resolveDecision, type Decision } from './decision.js';
+import { parseBranchQualifier, parseGtrid, parseRecoverRow, xidLiteral, type XaRecoverRow } from './xid.js';
+
+export interface RecoveryReport {
+  committed: string[];
+  rolledBack: string[];
+  /** Branches left alone: too young, decision node unreachable, or owner still busy. */
+  pending: string[];
+  /** Primaries that could not be scanned. */
+  unreachable: string[];
+}
+
+/**
+ * Resolves prepared XA branches left behind by a crash (of a server or of a coordinating
+ * process). For each branch on each primary: find the decision where the gtrid says it lives;
+ * commit or roll back accordingly; when there is none and the branch is older than the grace
+ * period, fence it with an abort record first. Safe to run from several processes at once:
+ * the fence decides, and a branch someone else already resolved answers 1397 and is skipped.
+ */
+export class Recovery {
+  constructor(
+    private readonly primaries: () => Array<{ key: string; pool: NodePool }>,
+    private readonly metrics: Metrics,
+    private readonly gracePeriodMs: number,
+  ) {}
+
+  async run(now = Date.now()): Promise<RecoveryReport> {
+    const report: RecoveryReport = { committed: [], rolledBack: [], pending: [], unreachable: [] };
+    const primaries = this.primaries();
+    const byKey = new Map(primaries.map((p) => [p.key, p.pool]));
+    for (const { key, pool } of primaries) {
+      try {
+        await pool.use('twopc_recover', (conn) => this.recoverNode(conn, key, byKey, now, report));
+      } catch {
+        report.unreachable.push(key);
+      }
+    }
+    this.metrics.twopcInDoubt.set(report.pending.length);
+    return report;
+  }
+
+  private async recoverNode(
+    conn: PooledConnection,
+    key: string,
+    byKey: Map<string, NodePool>,
+    now: number,
+    report: RecoveryReport,
+  ): Promise<void> {
+    for (const { gtrid, bqual } of await this.listPrepared(conn)) {
+      const parsed = parseGtrid(gtrid);
+      const label = `${gtrid}@${key}`;
+      const decisionPool = parsed && byKey.get(parsed.decisionKey);
+      if (!parsed || !decisionPool) {
+        report.pending.push(label);
+        continue;
+      }
+      let decision: Decision | undefined;
+      try {
+        decision = await readDecision(decisionPool, gtrid);
+        if (!decision) {
+          // Too young: its coordinator is probably still working on it.
+          if (now - parsed.startedAt < this.gracePeriodMs) {
+            report.pending.push(label);
+            continue;
+          }
+          decision = await resolveDecision(decisionPool, gtrid, 'recovery');
+        }
+      } catch {
+        report.pending.push(label);
+        continue;
+      }
+      const outcome = await this.finish(conn, gtrid, bqual, decision, now - parsed.startedAt >= this.gracePeriodMs);
+      if (outcome === 'pending') report.pending.push(label);
+      else if (outcome === 'done') {
+        (decision === 'commit' ? report.committed : report.rolledBack).push(label);
+        this.metrics.twopcRecovered.inc({ action: decision === 'commit' ? 'commit' : 'rollback' });
+      }
+    }
+  }
+
+  /** Applies the decision to one branch; ends a stale owner session when needed. */
+  private async finish(
+    conn: PooledConnection,
+    gtrid: string,
+    bqual: string,
+    decision: Decision,
+    old: boolean,
+  ): Promise<'done' | 'pending' | 'gone'> {
+    const statement = `XA ${decision === 'commit' ? 'COMMIT' : 'ROLLBACK'} ${xidLiteral(gtrid, bqual)}`;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await conn.text(statement);
+        return 'done';
+      } catch (error) {
+        const errno = errnoOf(error);
+        // A read-only branch has nothing to commit; the server already rolled it back.
+        if (errno === ER_XA_RBROLLBACK) return 'done';
+        if (errno !== ER_XAER_NOTA) throw error;
+        const stillPrepared = (await this.listPrepared(conn)).some((x) => x.gtrid === gtrid && x.bqual === bqual);
+        if (!stillPrepared) return 'gone'; // resolved by another process meanwhile
+        // 1397 while still listed: a live session owns the branch. Once the transaction is past
+        // its grace period that session is stale (its coordinator hung): end it and retry.
+        const owner = parseBranchQualifier(bqual);
+        if (!old || !owner || attempt > 0) return 'pending';
+        await conn.text('KILL CONNECTION ?', [owner.threadId]).catch(() => {});
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    return 'pending';
+  }
+
+  private async listPrepared(conn: PooledConnection): Promise<Array<{ gtrid: string; bqual: string }>> {
+    const [rows] = await conn.text('XA RECOVER');
+    return (rows as XaRecoverRow[]).map(parseRecoverRow).filter((x): x is { gtrid: string; bqual: string } => !!x);
+  }
+}
