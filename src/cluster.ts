@@ -1,0 +1,211 @@
+import type { Registry } from 'prom-client';
+import { resolveClusterConfig, type ClusterConfig } from './config/cluster-config.js';
+import { loadConfigFile } from './config/load-config.js';
+import type { ClusterConfigInput } from './config/schema.js';
+import { ClosedError } from './errors.js';
+import { createMetrics, type Metrics } from './metrics/metrics.js';
+import { migrateNode, type Tier } from './migrate/index.js';
+import type { NodePool } from './pool/node-pool.js';
+import { LagMonitor } from './replica/lag-monitor.js';
+import { Accounts } from './repos/accounts.js';
+import { Characters } from './repos/characters.js';
+import type { RepoContext } from './repos/context.js';
+import { Inventory } from './repos/inventory.js';
+import { Items } from './repos/items.js';
+import { Players } from './repos/players.js';
+import { Trades } from './repos/trades.js';
+import { Directory } from './routing/directory.js';
+import { IdAllocator } from './routing/id-allocator.js';
+import { ReadRouter } from './routing/read-router.js';
+import { SessionState } from './routing/session.js';
+import { GLOBAL, Topology } from './routing/topology.js';
+import { Coordinator, type CoordinatorHooks } from './twopc/coordinator.js';
+import { Recovery, type RecoveryReport } from './twopc/recovery.js';
+
+export interface OpenClusterOptions {
+  /** The prom-client registry to register metrics in; default: a new one (never the global one). */
+  registry?: Registry;
+  /** Fault-injection points for tests of crash recovery. Not for production use. */
+  hooks?: CoordinatorHooks;
+  /** Environment to read passwords from (default: process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** What `migrate()` did on each primary. */
+export interface MigrateReport {
+  nodes: Array<{ node: string; applied: string[]; skipped: string[] }>;
+}
+
+/**
+ * The game-data surface: the same on `db` and on every `db.session()`. Each session remembers its
+ * own writes, so its `session`-consistency reads see them.
+ */
+export class DataSession {
+  readonly accounts: Accounts;
+  readonly characters: Characters;
+  readonly items: Items;
+  readonly inventory: Inventory;
+  readonly trades: Trades;
+  readonly players: Players;
+
+  constructor(protected readonly ctx: RepoContext) {
+    this.accounts = new Accounts(ctx);
+    this.characters = new Characters(ctx);
+    this.items = new Items(ctx);
+    this.inventory = new Inventory(ctx);
+    this.trades = new Trades(ctx);
+    this.players = new Players(ctx);
+  }
+
+  /** A string that continues this session in another process: `db.session(token)`. */
+  token(): string {
+    return this.ctx.session.token();
+  }
+}
+
+/** An open cluster: routing, pools, two-phase commit, recovery and metrics. Itself a session. */
+export class Cluster extends DataSession {
+  /** The prom-client registry holding this cluster's metrics. */
+  readonly metrics: Registry;
+  readonly config: ClusterConfig;
+  private readonly topology: Topology;
+  private readonly recovery: Recovery;
+  private readonly lagMonitor: LagMonitor;
+  private readonly shared: Omit<RepoContext, 'session'>;
+  private sweep: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  /** Use {@link openCluster}. */
+  constructor(config: ClusterConfig, metrics: Metrics, options: OpenClusterOptions) {
+    const topology = new Topology(config, metrics);
+    const lagMonitor = new LagMonitor(topology, metrics, config.replicas);
+    const shared: Omit<RepoContext, 'session'> = {
+      topology,
+      directory: new Directory(topology.global.primary),
+      ids: new IdAllocator(topology.global.primary),
+      coordinator: new Coordinator((key) => topology.primary(key), metrics, config.twoPhase, options.hooks),
+      reads: new ReadRouter(metrics, config.replicas, lagMonitor),
+      metrics,
+    };
+    super({ ...shared, session: new SessionState() });
+    this.shared = shared;
+    this.config = config;
+    this.topology = topology;
+    this.lagMonitor = lagMonitor;
+    this.metrics = metrics.registry;
+    this.recovery = new Recovery(
+      () => topology.all().map((n) => ({ key: n.key, pool: n.primary })),
+      metrics,
+      config.recovery.gracePeriodMs,
+    );
+    metrics.collectors.add(this.collectPoolStats);
+    this.lagMonitor.start();
+    if (config.recovery.intervalMs > 0) {
+      this.sweep = setInterval(() => void this.recover().catch(() => {}), config.recovery.intervalMs);
+      this.sweep.unref();
+    }
+  }
+
+  /** A player session with the same surface as `db`; pass a token to continue one from elsewhere. */
+  session(token?: string): DataSession {
+    this.assertOpen();
+    return new DataSession({ ...this.shared, session: token ? SessionState.fromToken(token) : new SessionState() });
+  }
+
+  /** The shard that owns a district (from the config). */
+  shardOfDistrict(districtId: number): string {
+    return this.topology.shardOfDistrict(districtId);
+  }
+
+  /**
+   * Creates the databases if missing and applies the SQL migrations to every primary (global:
+   * reference + global tiers; shards: reference + shard tiers); replicas receive them through
+   * replication and are waited for. Then makes sure every configured district has a row in the
+   * `districts` reference table. Idempotent.
+   */
+  async migrate(): Promise<MigrateReport> {
+    this.assertOpen();
+    const report: MigrateReport = { nodes: [] };
+    await Promise.all(
+      this.topology.all().map(async (nodes) => {
+        const tiers: Tier[] = nodes.key === GLOBAL ? ['reference', 'global'] : ['reference', 'shard'];
+        const { address } = nodes.primary;
+        const result = await migrateNode({
+          connection: { host: address.host, port: address.port, user: address.user, password: address.password },
+          database: address.database,
+          tiers,
+          label: nodes.primary.label,
+        });
+        report.nodes.push({ node: nodes.primary.identity.name, ...result });
+      }),
+    );
+    await this.seedDistricts();
+    await this.lagMonitor.waitForReplicas(30_000);
+    return report;
+  }
+
+  /** Resolves in-doubt two-phase-commit branches on every primary. Safe to run any time. */
+  async recover(): Promise<RecoveryReport> {
+    this.assertOpen();
+    return this.recovery.run();
+  }
+
+  /** Every node's pool, for diagnostics. */
+  pools(): NodePool[] {
+    return this.topology.pools();
+  }
+
+  /** Stops timers and closes every connection. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.sweep) clearInterval(this.sweep);
+    this.lagMonitor.stop();
+    this.shared.metrics.collectors.delete(this.collectPoolStats);
+    await this.topology.close();
+  }
+
+  /** Placeholder rows for configured districts that content has not defined yet, everywhere. */
+  private async seedDistricts(): Promise<void> {
+    const districts = this.topology.allDistricts();
+    const keys = this.topology.all().map((n) => n.key);
+    await this.shared.coordinator.run('seed_districts', keys, GLOBAL, async (tx) => {
+      for (const key of keys) {
+        const conn = await tx.branch(key);
+        for (const d of districts) {
+          await conn.exec(
+            `INSERT IGNORE INTO districts (district_id, district_name, district_type, min_x, max_x, min_y, max_y, min_z, max_z)
+             VALUES (?, ?, 'special', 0, 0, 0, 0, 0, 0)`,
+            [d, `District ${d}`],
+          );
+        }
+      }
+    });
+  }
+
+  private readonly collectPoolStats = (): void => {
+    const gauge = this.shared.metrics.poolConnections;
+    for (const pool of this.topology.pools()) {
+      const { shard, role, name } = pool.identity;
+      const stats = pool.stats();
+      gauge.set({ shard, role, node: name, state: 'idle' }, stats.idle);
+      gauge.set({ shard, role, node: name, state: 'in_use' }, stats.inUse);
+      gauge.set({ shard, role, node: name, state: 'pending' }, stats.pending);
+    }
+  };
+
+  private assertOpen(): void {
+    if (this.closed) throw new ClosedError();
+  }
+}
+
+/**
+ * Opens a cluster from a config object, a `defineCluster` result, or a path to a `.ts`, `.js`
+ * or `.json` config file. Validates the config (throws `ConfigError` naming bad fields) and
+ * creates the pools; connections open lazily.
+ */
+export async function openCluster(configOrPath: ClusterConfigInput | string, options: OpenClusterOptions = {}): Promise<Cluster> {
+  const raw = typeof configOrPath === 'string' ? await loadConfigFile(configOrPath) : configOrPath;
+  const config = resolveClusterConfig(raw, options.env);
+  return new Cluster(config, createMetrics(options.registry), options);
+}

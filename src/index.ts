@@ -1,0 +1,19 @@
+/**
+ * mxo-data: the data-access layer of a Matrix Online server cluster.
+ * Start with {@link openCluster}; see README.md for the tour.
+ */
+export { openCluster, Cluster, DataSession, type OpenClusterOptions, type MigrateReport } from './cluster.js';
+export { defineCluster, resolveClusterConfig, type ClusterConfig, type ShardConfig } from './config/cluster-config.js';
+export type { ClusterConfigInput, NodeInput } from './config/schema.js';
+export type { NodeAddress } from './config/node-address.js';
+export * from './errors.js';
+export { createMetrics, type Metrics } from './metrics/metrics.js';
+export type { Consistency } from './routing/read-router.js';
+export type { Character, MoneyReason } from './repos/characters.js';
+export type { InventoryItem } from './repos/inventory.js';
+export type { TradeInput, TradeResult } from './repos/trades.js';
+export type { LoginResult } from './repos/accounts.js';
+export type { PlayerSummary, HistoryEntry } from './repos/players.js';
+export type { RecoveryReport } from './twopc/recovery.js';
+export type { CoordinatorHooks, CoordinatorPhase } from './twopc/coordinator.js';
+export { startSandbox, stopSandboxDir, type Sandbox, type SandboxNode, type SandboxOptions } from './sandbox/index.js';

@@ -1,0 +1,59 @@
+import type { PooledConnection, Row } from '../pool/pooled-connection.js';
+import { ident } from './context.js';
+
+/**
+ * The tables whose rows belong to a character and move with it between shards, in an order
+ * that satisfies their foreign keys on insert. `surrogate` names a shard-local AUTO_INCREMENT id
+ * that nothing references: it is left out on copy so the new shard assigns its own.
+ * Event records (logs, trades, combat) are not here: they stay where they happened.
+ */
+const MOVING_TABLES: Array<{ table: string; where: string; surrogate?: string }> = [
+  { table: 'characters', where: 'character_id = ?' },
+  { table: 'character_statistics', where: 'character_id = ?' },
+  { table: 'character_abilities', where: 'character_id = ?' },
+  { table: 'character_faction_standings', where: 'character_id = ?' },
+  { table: 'character_inventory', where: 'character_id = ?' },
+  {
+    table: 'item_modifications',
+    where: 'item_id IN (SELECT item_id FROM character_inventory WHERE character_id = ?)',
+    surrogate: 'modification_id',
+  },
+  { table: 'character_equipment', where: 'character_id = ?' },
+  { table: 'character_missions', where: 'character_id = ?' },
+  { table: 'mission_objective_progress', where: 'character_id = ?' },
+  { table: 'mission_history', where: 'character_id = ?', surrogate: 'history_id' },
+  { table: 'pvp_statistics', where: 'character_id = ?' },
+  { table: 'character_relationships', where: 'character_id = ?' },
+];
+
+export type CharacterRows = Array<{ table: string; rows: Row[]; surrogate?: string }>;
+
+/** Reads (and locks) every row of a character on its current shard. */
+export async function readCharacterRows(conn: PooledConnection, characterId: number): Promise<CharacterRows> {
+  const result: CharacterRows = [];
+  for (const { table, where, surrogate } of MOVING_TABLES) {
+    const rows = await conn.rows(`SELECT * FROM ${ident(table)} WHERE ${where} FOR UPDATE`, [characterId]);
+    result.push({ table, rows, surrogate });
+  }
+  return result;
+}
+
+/** Inserts a character's rows on its new shard, keeping every id but shard-local surrogates. */
+export async function insertCharacterRows(conn: PooledConnection, data: CharacterRows, overrides: Row = {}): Promise<void> {
+  for (const { table, rows, surrogate } of data) {
+    for (const source of rows) {
+      const row = { ...source, ...(table === 'characters' ? overrides : {}) };
+      if (surrogate) delete row[surrogate];
+      const columns = Object.keys(row);
+      await conn.exec(
+        `INSERT INTO ${ident(table)} (${columns.map(ident).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
+        columns.map((c) => row[c] ?? null),
+      );
+    }
+  }
+}
+
+/** Deletes a character from a shard; its owned rows go with it by ON DELETE CASCADE. */
+export async function deleteCharacterRows(conn: PooledConnection, characterId: number): Promise<void> {
+  await conn.exec('DELETE FROM characters WHERE character_id = ?', [characterId]);
+}

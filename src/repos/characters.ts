@@ -1,0 +1,248 @@
+import { z } from 'zod';
+import { InsufficientFundsError, NameTakenError, NotFoundError, StaleRouteError } from '../errors.js';
+import { isDuplicateKey } from '../pool/mysql-errors.js';
+import type { PooledConnection } from '../pool/pooled-connection.js';
+import type { Consistency } from '../routing/read-router.js';
+import { GLOBAL } from '../routing/topology.js';
+import { parseInput } from '../validate.js';
+import { deleteCharacterRows, insertCharacterRows, readCharacterRows } from './character-rows.js';
+import { noteCommit, readOnCharacterShard, withCharacterRoute, type RepoContext } from './context.js';
+
+export const ARCHETYPES = ['hacker', 'martial_artist', 'spy'] as const;
+export const GENDERS = ['male', 'female'] as const;
+/** transaction_history types a plain money adjustment may use (trades have their own call). */
+export const MONEY_REASONS = ['quest_reward', 'vendor_sale', 'vendor_purchase', 'admin_grant', 'drop_loot', 'repair_cost'] as const;
+export type MoneyReason = (typeof MONEY_REASONS)[number];
+
+const id = z.number().int().positive();
+const createInput = z
+  .object({
+    accountId: id,
+    name: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{2,31}$/, '3-32 characters: a letter, then letters, digits, _ or -'),
+    archetype: z.enum(ARCHETYPES),
+    gender: z.enum(GENDERS),
+    appearance: z.record(z.string(), z.unknown()).default({}),
+    districtId: id,
+  })
+  .strict();
+const readOptions = z.object({ consistency: z.enum(['strong', 'session', 'eventual']).default('session') }).strict();
+const moneyInput = z.object({
+  characterId: id,
+  // transaction_history.money_amount is a signed INT.
+  delta: z.number().int().refine((n) => n !== 0, 'must not be 0').refine((n) => Math.abs(n) <= 2_147_483_647, 'out of range'),
+  reason: z.enum(MONEY_REASONS),
+});
+
+/** A character as the library returns it (camelCase; `shard` says where its rows live). */
+export interface Character {
+  characterId: number;
+  accountId: number;
+  characterName: string;
+  archetype: (typeof ARCHETYPES)[number];
+  gender: (typeof GENDERS)[number];
+  appearance: Record<string, unknown>;
+  level: number;
+  experience: number;
+  faction: string;
+  districtId: number;
+  position: { x: number; y: number; z: number };
+  money: number;
+  isOnline: boolean;
+  shard: string;
+}
+
+interface CharacterRow {
+  character_id: number;
+  account_id: number;
+  character_name: string;
+  archetype: Character['archetype'];
+  gender: Character['gender'];
+  appearance_data: string | Record<string, unknown>;
+  level: number;
+  experience: number;
+  faction: string;
+  district_id: number;
+  position_x: number;
+  position_y: number;
+  position_z: number;
+  money: number | string;
+  is_online: number;
+}
+
+const CHARACTER_COLUMNS = `character_id, account_id, character_name, archetype, gender, appearance_data, level, experience,
+  faction, district_id, position_x, position_y, position_z, money, is_online`;
+
+/** Characters: creation, reads at a chosen consistency, money, and moves between districts. */
+export class Characters {
+  constructor(private readonly ctx: RepoContext) {}
+
+  /**
+   * Creates a character on the shard owning `districtId`. The name is unique cluster-wide (the
+   * global directory holds it); directory row and shard row commit together or not at all.
+   */
+  async create(input: z.input<typeof createInput>): Promise<Character> {
+    const data = parseInput(createInput, input, 'character input');
+    const shard = this.ctx.topology.shardOfDistrict(data.districtId);
+    try {
+      const result = await this.ctx.coordinator.run('character_create', [shard, GLOBAL], GLOBAL, async (tx) => {
+        const global = await tx.branch(GLOBAL);
+        const [account] = await global.rows('SELECT account_id FROM accounts WHERE account_id = ? LOCK IN SHARE MODE', [data.accountId]);
+        if (!account) throw new NotFoundError('account', data.accountId);
+        const header = await global.exec(
+          'INSERT INTO character_directory (account_id, character_name, shard_name, district_id) VALUES (?, ?, ?, ?)',
+          [data.accountId, data.name, shard, data.districtId],
+        );
+        const characterId = Number(header.insertId);
+        const conn = await tx.branch(shard);
+        await conn.exec(
+          `INSERT INTO characters (character_id, account_id, character_name, archetype, gender, appearance_data, district_id)
+           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+          [characterId, data.accountId, data.name, data.archetype, data.gender, JSON.stringify(data.appearance), data.districtId],
+        );
+        await conn.exec('INSERT INTO character_statistics (character_id) VALUES (?)', [characterId]);
+        await conn.exec('INSERT INTO pvp_statistics (character_id) VALUES (?)', [characterId]);
+        return characterId;
+      });
+      const characterId = noteCommit(this.ctx, result);
+      this.ctx.directory.remember({
+        characterId,
+        accountId: data.accountId,
+        characterName: data.name,
+        shard,
+        districtId: data.districtId,
+        routeVersion: 0,
+      });
+      return this.get(characterId, { consistency: 'session' });
+    } catch (error) {
+      if (isDuplicateKey(error, 'character_name')) throw new NameTakenError('name', data.name, { cause: error });
+      throw error;
+    }
+  }
+
+  /** Reads a character. `session` (default) sees this session's writes; see {@link Consistency}. */
+  async get(characterId: number, options: { consistency?: Consistency } = {}): Promise<Character> {
+    const cid = parseInput(id, characterId, 'character id');
+    const { consistency } = parseInput(readOptions, options, 'read options');
+    return withCharacterRoute(this.ctx, cid, async (route) => {
+      const row = await readOnCharacterShard(this.ctx, route, consistency, 'character_get', async (conn) => {
+        const rows = await conn.rows<CharacterRow>(`SELECT ${CHARACTER_COLUMNS} FROM characters WHERE character_id = ?`, [cid]);
+        return rows[0]!;
+      });
+      return toCharacter(row, route.shard);
+    });
+  }
+
+  /** Characters of an account, from the directory then each shard (replica-eligible). */
+  async listByAccount(accountId: number, options: { consistency?: Consistency } = {}): Promise<Character[]> {
+    const account = parseInput(id, accountId, 'account id');
+    const { consistency } = parseInput(readOptions, options, 'read options');
+    const routes = await this.ctx.reads.read(this.ctx.topology.global, consistency, this.ctx.session, 'directory_list', (conn) =>
+      conn.rows<{ character_id: number }>('SELECT character_id FROM character_directory WHERE account_id = ? ORDER BY character_id', [account]),
+    );
+    return Promise.all(routes.map((r) => this.get(Number(r.character_id), { consistency })));
+  }
+
+  /**
+   * Adds `delta` (negative to take) to a character's money and records it in
+   * transaction_history with `reason`. Never lets the balance go below zero.
+   */
+  async adjustMoney(characterId: number, delta: number, reason: MoneyReason): Promise<{ money: number }> {
+    const data = parseInput(moneyInput, { characterId, delta, reason }, 'money adjustment');
+    return withCharacterRoute(this.ctx, data.characterId, async (route) => {
+      const result = await this.ctx.coordinator.run('adjust_money', [route.shard], route.shard, async (tx) => {
+        const conn = await tx.branch(route.shard);
+        const current = await lockCharacter(conn, data.characterId, route.shard);
+        const money = Number(current.money) + data.delta;
+        if (money < 0) throw new InsufficientFundsError(data.characterId, -data.delta, Number(current.money));
+        await conn.exec('UPDATE characters SET money = ? WHERE character_id = ?', [money, data.characterId]);
+        await conn.exec(
+          `INSERT INTO transaction_history (from_character_id, to_character_id, transaction_type, money_amount, transaction_reason, district_id)
+           VALUES (?, ?, ?, ?, ?, ?)`,
+          [
+            data.delta < 0 ? data.characterId : null,
+            data.delta > 0 ? data.characterId : null,
+            data.reason,
+            Math.abs(data.delta),
+            data.reason,
+            current.district_id,
+          ],
+        );
+        return { money };
+      });
+      return noteCommit(this.ctx, result);
+    });
+  }
+
+  /**
+   * Moves a character to a district. Within its shard this updates the row; to a district on
+   * another shard it moves every row the character owns (same ids) and its directory entry in
+   * one two-phase commit. Event records stay on the old shard.
+   */
+  async moveToDistrict(characterId: number, districtId: number): Promise<{ characterId: number; districtId: number; shard: string; movedShards: boolean }> {
+    const cid = parseInput(id, characterId, 'character id');
+    const target = parseInput(id, districtId, 'district id');
+    const targetShard = this.ctx.topology.shardOfDistrict(target);
+    return withCharacterRoute(this.ctx, cid, async (route) => {
+      const from = route.shard;
+      const participants = from === targetShard ? [from, GLOBAL] : [from, targetShard, GLOBAL];
+      const operation = from === targetShard ? 'move_district' : 'move_shard';
+      const result = await this.ctx.coordinator.run(operation, participants, GLOBAL, async (tx) => {
+        // Lock order: the character's shard row first, then global (the order trades and account
+        // deletes use too).
+        const source = await tx.branch(from);
+        await lockCharacter(source, cid, from);
+        if (from === targetShard) {
+          await source.exec('UPDATE characters SET district_id = ? WHERE character_id = ?', [target, cid]);
+        } else {
+          const rows = await readCharacterRows(source, cid);
+          const destination = await tx.branch(targetShard);
+          await insertCharacterRows(destination, rows, { district_id: target });
+          await deleteCharacterRows(source, cid);
+        }
+        const global = await tx.branch(GLOBAL);
+        const header = await global.exec(
+          `UPDATE character_directory SET shard_name = ?, district_id = ?, route_version = route_version + 1
+            WHERE character_id = ? AND shard_name = ?`,
+          [targetShard, target, cid, from],
+        );
+        if (header.affectedRows !== 1) throw new StaleRouteError(cid, from);
+      });
+      noteCommit(this.ctx, result);
+      this.ctx.directory.remember({ ...route, shard: targetShard, districtId: target, routeVersion: route.routeVersion + 1 });
+      return { characterId: cid, districtId: target, shard: targetShard, movedShards: from !== targetShard };
+    });
+  }
+}
+
+/** Locks a character's row on `shard`; a missing row means the cached route is stale. */
+export async function lockCharacter(
+  conn: PooledConnection,
+  characterId: number,
+  shard: string,
+): Promise<{ money: number | string; district_id: number }> {
+  const [row] = await conn.rows<{ money: number | string; district_id: number }>(
+    'SELECT money, district_id FROM characters WHERE character_id = ? FOR UPDATE',
+    [characterId],
+  );
+  if (!row) throw new StaleRouteError(characterId, shard);
+  return row;
+}
+
+function toCharacter(row: CharacterRow, shard: string): Character {
+  return {
+    characterId: Number(row.character_id),
+    accountId: Number(row.account_id),
+    characterName: row.character_name,
+    archetype: row.archetype,
+    gender: row.gender,
+    appearance: typeof row.appearance_data === 'string' ? JSON.parse(row.appearance_data) : row.appearance_data,
+    level: Number(row.level),
+    experience: Number(row.experience),
+    faction: row.faction,
+    districtId: Number(row.district_id),
+    position: { x: row.position_x, y: row.position_y, z: row.position_z },
+    money: Number(row.money),
+    isOnline: Boolean(row.is_online),
+    shard,
+  };
+}

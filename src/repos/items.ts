@@ -1,0 +1,119 @@
+import { z } from 'zod';
+import { NotFoundError } from '../errors.js';
+import { GLOBAL } from '../routing/topology.js';
+import { parseInput } from '../validate.js';
+import { noteCommit, type RepoContext } from './context.js';
+
+const json = z.record(z.string(), z.unknown());
+const templateFields = {
+  itemName: z.string().min(1).max(64),
+  itemType: z.enum(['weapon', 'clothing', 'consumable', 'program', 'key_item', 'misc']),
+  itemDescription: z.string().max(65_535).optional(),
+  itemSubtype: z.string().max(32).optional(),
+  quality: z.enum(['common', 'uncommon', 'rare', 'epic', 'legendary']).optional(),
+  itemLevel: z.number().int().min(1).max(127).optional(),
+  requirements: json.optional(),
+  statBonuses: json.optional(),
+  specialEffects: json.optional(),
+  baseValue: z.number().int().min(0).max(2_147_483_647).optional(),
+  vendorPrice: z.number().int().min(0).max(2_147_483_647).optional(),
+  stackSize: z.number().int().min(1).max(2_147_483_647).optional(),
+  isTradeable: z.boolean().optional(),
+  isDroppable: z.boolean().optional(),
+  isSellable: z.boolean().optional(),
+  bindOnPickup: z.boolean().optional(),
+  bindOnEquip: z.boolean().optional(),
+};
+const templateInput = z.object(templateFields).strict();
+const templatePatch = z
+  .object(templateFields)
+  .partial()
+  .strict()
+  .refine((p) => Object.keys(p).length > 0, 'at least one field to change');
+
+/** camelCase input field -> item_templates column. */
+const COLUMN: Record<keyof typeof templateFields, string> = {
+  itemName: 'item_name',
+  itemType: 'item_type',
+  itemDescription: 'item_description',
+  itemSubtype: 'item_subtype',
+  quality: 'quality',
+  itemLevel: 'item_level',
+  requirements: 'requirements',
+  statBonuses: 'stat_bonuses',
+  specialEffects: 'special_effects',
+  baseValue: 'base_value',
+  vendorPrice: 'vendor_price',
+  stackSize: 'stack_size',
+  isTradeable: 'is_tradeable',
+  isDroppable: 'is_droppable',
+  isSellable: 'is_sellable',
+  bindOnPickup: 'bind_on_pickup',
+  bindOnEquip: 'bind_on_equip',
+};
+
+function toColumns(input: Record<string, unknown>): { columns: string[]; values: unknown[] } {
+  const entries = Object.entries(input).filter(([, v]) => v !== undefined);
+  return {
+    columns: entries.map(([k]) => COLUMN[k as keyof typeof COLUMN]),
+    values: entries.map(([, v]) => (v !== null && typeof v === 'object' ? JSON.stringify(v) : v)),
+  };
+}
+
+/**
+ * Item templates: reference data with its master copy in global and the same rows on every
+ * shard (so shard-local foreign keys and joins work). Every change reaches all of them or none.
+ */
+export class Items {
+  constructor(private readonly ctx: RepoContext) {}
+
+  /** Defines a template; returns its id (the same on global and every shard). */
+  async defineTemplate(input: z.input<typeof templateInput>): Promise<number> {
+    const data = parseInput(templateInput, input, 'item template');
+    const { columns, values } = toColumns(data);
+    const shards = this.ctx.topology.shards.map((s) => s.key);
+    const result = await this.ctx.coordinator.run('define_template', [...shards, GLOBAL], GLOBAL, async (tx) => {
+      const global = await tx.branch(GLOBAL);
+      const header = await global.exec(
+        `INSERT INTO item_templates (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
+        values,
+      );
+      const templateId = Number(header.insertId);
+      for (const shard of shards) {
+        const conn = await tx.branch(shard);
+        await conn.exec(
+          `INSERT INTO item_templates (template_id, ${columns.join(', ')}) VALUES (?, ${columns.map(() => '?').join(', ')})`,
+          [templateId, ...values],
+        );
+      }
+      return templateId;
+    });
+    return noteCommit(this.ctx, result);
+  }
+
+  /** Changes fields of a template everywhere at once. */
+  async updateTemplate(templateId: number, patch: z.input<typeof templatePatch>): Promise<void> {
+    const tid = parseInput(z.number().int().positive(), templateId, 'template id');
+    const { columns, values } = toColumns(parseInput(templatePatch, patch, 'item template patch'));
+    const shards = this.ctx.topology.shards.map((s) => s.key);
+    const assignments = columns.map((c) => `${c} = ?`).join(', ');
+    const result = await this.ctx.coordinator.run('update_template', [...shards, GLOBAL], GLOBAL, async (tx) => {
+      for (const key of [...shards, GLOBAL]) {
+        const conn = await tx.branch(key);
+        const header = await conn.exec(`UPDATE item_templates SET ${assignments} WHERE template_id = ?`, [...values, tid]);
+        if (header.affectedRows !== 1) throw new NotFoundError('item template', tid);
+      }
+    });
+    noteCommit(this.ctx, result);
+  }
+
+  /** Reads a template from global. */
+  async getTemplate(templateId: number): Promise<Record<string, unknown>> {
+    const tid = parseInput(z.number().int().positive(), templateId, 'template id');
+    const row = await this.ctx.reads.read(this.ctx.topology.global, 'session', this.ctx.session, 'template_get', async (conn) =>
+      (await conn.rows('SELECT * FROM item_templates WHERE template_id = ?', [tid]))[0],
+    );
+    if (!row) throw new NotFoundError('item template', tid);
+    return row;
+  }
+}

@@ -1,0 +1,124 @@
+import { z } from 'zod';
+import { NotFoundError } from '../errors.js';
+import type { Consistency } from '../routing/read-router.js';
+import { parseInput } from '../validate.js';
+import { withCharacterRoute, readOnCharacterShard, type RepoContext } from './context.js';
+
+/** The seed's `player_summary` view, which crosses tiers, gathered from global and the shard. */
+export interface PlayerSummary {
+  characterId: number;
+  characterName: string;
+  level: number;
+  faction: string;
+  isOnline: boolean;
+  lastLogin: Date | null;
+  accountId: number;
+  username: string;
+  accountStatus: string;
+  crewName: string;
+  organizationName: string;
+  shard: string;
+}
+
+/** One money or item movement of a character, from whichever shard recorded it. */
+export interface HistoryEntry {
+  shard: string;
+  transactionId: number;
+  transactionType: string;
+  fromCharacterId: number | null;
+  toCharacterId: number | null;
+  moneyAmount: number;
+  itemsTransferred: unknown;
+  relatedTradeId: number | null;
+  transactionDate: Date;
+}
+
+const id = z.number().int().positive();
+const consistency = z.enum(['strong', 'session', 'eventual']).default('session');
+
+/** Reads that gather one player's data from several tiers or every shard. */
+export class Players {
+  constructor(private readonly ctx: RepoContext) {}
+
+  /** `player_summary` for one character: account and crew/organisation from global, the rest from its shard. */
+  async summary(characterId: number, options: { consistency?: Consistency } = {}): Promise<PlayerSummary> {
+    const cid = parseInput(id, characterId, 'character id');
+    const level = parseInput(consistency, options.consistency, 'consistency');
+    return withCharacterRoute(this.ctx, cid, async (route) => {
+      const [character, account] = await Promise.all([
+        readOnCharacterShard(this.ctx, route, level, 'player_summary', async (conn) =>
+          (await conn.rows<Record<string, unknown>>(
+            'SELECT character_name, level, faction, is_online, last_login FROM characters WHERE character_id = ?',
+            [cid],
+          ))[0]!,
+        ),
+        this.ctx.reads.read(this.ctx.topology.global, level, this.ctx.session, 'player_summary', async (conn) =>
+          (await conn.rows<Record<string, unknown>>(
+            `SELECT a.account_id, a.username, a.account_status,
+                    COALESCE(crew.crew_name, 'None') AS crew_name, COALESCE(org.organization_name, 'None') AS organization_name
+               FROM character_directory d JOIN accounts a ON a.account_id = d.account_id
+               LEFT JOIN crew_members cm ON cm.character_id = d.character_id
+               LEFT JOIN crews crew ON crew.crew_id = cm.crew_id
+               LEFT JOIN organization_members om ON om.character_id = d.character_id
+               LEFT JOIN organizations org ON org.organization_id = om.organization_id
+              WHERE d.character_id = ? LIMIT 1`,
+            [cid],
+          ))[0],
+        ),
+      ]);
+      if (!account) throw new NotFoundError('character', cid);
+      return {
+        characterId: cid,
+        characterName: String(character.character_name),
+        level: Number(character.level),
+        faction: String(character.faction),
+        isOnline: Boolean(character.is_online),
+        lastLogin: (character.last_login as Date | null) ?? null,
+        accountId: Number(account.account_id),
+        username: String(account.username),
+        accountStatus: String(account.account_status),
+        crewName: String(account.crew_name),
+        organizationName: String(account.organization_name),
+        shard: route.shard,
+      };
+    });
+  }
+
+  /**
+   * A character's money and item history from every shard (event records stay where they
+   * happened, so a character that moved has history on several shards). Newest first.
+   */
+  async history(characterId: number, options: { limit?: number; consistency?: Consistency } = {}): Promise<HistoryEntry[]> {
+    const cid = parseInput(id, characterId, 'character id');
+    const limit = parseInput(z.number().int().min(1).max(1000).default(100), options.limit, 'limit');
+    const level = parseInput(consistency, options.consistency, 'consistency');
+    const perShard = await Promise.all(
+      this.ctx.topology.shards.map((nodes) =>
+        this.ctx.reads.read(nodes, level, this.ctx.session, 'character_history', async (conn) => {
+          const rows = await conn.rows<Record<string, unknown>>(
+            `SELECT transaction_id, transaction_type, from_character_id, to_character_id, money_amount, items_transferred,
+                    related_trade_id, transaction_date
+               FROM transaction_history WHERE from_character_id = ? OR to_character_id = ?
+              ORDER BY transaction_date DESC, transaction_id DESC LIMIT ${limit}`,
+            [cid, cid],
+          );
+          return rows.map((r): HistoryEntry => ({
+            shard: nodes.key,
+            transactionId: Number(r.transaction_id),
+            transactionType: String(r.transaction_type),
+            fromCharacterId: r.from_character_id === null ? null : Number(r.from_character_id),
+            toCharacterId: r.to_character_id === null ? null : Number(r.to_character_id),
+            moneyAmount: Number(r.money_amount),
+            itemsTransferred: typeof r.items_transferred === 'string' ? JSON.parse(r.items_transferred) : r.items_transferred,
+            relatedTradeId: r.related_trade_id === null ? null : Number(r.related_trade_id),
+            transactionDate: r.transaction_date as Date,
+          }));
+        }),
+      ),
+    );
+    return perShard
+      .flat()
+      .sort((a, b) => b.transactionDate.getTime() - a.transactionDate.getTime() || b.transactionId - a.transactionId)
+      .slice(0, limit);
+  }
+}
