@@ -150,6 +150,12 @@ export class Cluster extends DataSession {
     return this.recovery.run();
   }
 
+  /** Waits (up to `timeoutMs`) until every reachable replica has applied its primary's writes so far. */
+  async waitForReplicas(timeoutMs = 10_000): Promise<void> {
+    this.assertOpen();
+    await this.lagMonitor.waitForReplicas(timeoutMs);
+  }
+
   /** Every node's pool, for diagnostics. */
   pools(): NodePool[] {
     return this.topology.pools();
