@@ -69,7 +69,7 @@ describe('cluster config', () => {
   });
 
   it('takes passwords from the environment, never requiring them in the file', () => {
-    const input = base() as { shards: Array<Record<string, unknown>> } & ReturnType<typeof base>;
+    const input: { global: unknown; shards: Array<Record<string, unknown>> } = base();
     input.shards[1]!.primary = { host: 'db', port: 3310, user: 'mxo', passwordEnv: 'BETA_PW', database: 'mxo_shard' };
     const config = resolveClusterConfig(input, { BETA_PW: 's3cret', MXO_DB_PASSWORD: 'shared' });
     expect(config.shards[1]!.primary.password).toBe('s3cret');

@@ -24,14 +24,17 @@ export interface Metrics {
   twopcInDoubt: Gauge<string>;
   twopcRecovered: Counter<'action'>;
   deadlockRetries: Counter<'operation'>;
-  writeBehindQueueDepth: Gauge<'shard'>;
-  writeBehindFlushDuration: Histogram<'shard'>;
-  writeBehindFlushedRows: Counter<'shard' | 'kind'>;
   onlineCharacters: Gauge<'shard' | 'district'>;
+  /**
+   * Run (awaited) at every scrape of `mxo_online_characters`: they refresh gauges that need a
+   * database round trip (each caches its result; see `OnlineCharactersCollector`).
+   */
+  asyncCollectors: Set<() => Promise<void>>;
 }
 
 /** One collector set per registry, so several clusters can share a caller's registry. */
 const collectorsByRegistry = new WeakMap<Registry, Set<() => void>>();
+const asyncCollectorsByRegistry = new WeakMap<Registry, Set<() => Promise<void>>>();
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
@@ -49,10 +52,17 @@ export function createMetrics(registry: Registry = new Registry()): Metrics {
     collectorsByRegistry.set(registry, collectors);
   }
   const scrapeTime = collectors;
+  let asyncCollectors = asyncCollectorsByRegistry.get(registry);
+  if (!asyncCollectors) {
+    asyncCollectors = new Set();
+    asyncCollectorsByRegistry.set(registry, asyncCollectors);
+  }
+  const scrapeTimeAsync = asyncCollectors;
 
   return {
     registry,
     collectors,
+    asyncCollectors,
     queryDuration: reuse('mxo_query_duration_seconds', () => new Histogram({
       name: 'mxo_query_duration_seconds',
       help: 'Duration of library operations against one database node, by outcome.',
@@ -149,30 +159,14 @@ export function createMetrics(registry: Registry = new Registry()): Metrics {
       labelNames: ['operation'] as const,
       registers,
     })),
-    writeBehindQueueDepth: reuse('mxo_write_behind_queue_depth', () => new Gauge({
-      name: 'mxo_write_behind_queue_depth',
-      help: 'Entries waiting in the write-behind buffer per shard.',
-      labelNames: ['shard'] as const,
-      registers,
-    })),
-    writeBehindFlushDuration: reuse('mxo_write_behind_flush_duration_seconds', () => new Histogram({
-      name: 'mxo_write_behind_flush_duration_seconds',
-      help: 'Time to flush the write-behind buffer of one shard.',
-      labelNames: ['shard'] as const,
-      buckets: LATENCY_BUCKETS,
-      registers,
-    })),
-    writeBehindFlushedRows: reuse('mxo_write_behind_flushed_rows_total', () => new Counter({
-      name: 'mxo_write_behind_flushed_rows_total',
-      help: 'Rows written by write-behind flushes, by kind (position, log).',
-      labelNames: ['shard', 'kind'] as const,
-      registers,
-    })),
     onlineCharacters: reuse('mxo_online_characters', () => new Gauge({
       name: 'mxo_online_characters',
-      help: 'Characters flagged online, per shard and district.',
+      help: 'Characters flagged online (characters.is_online), per shard and configured district.',
       labelNames: ['shard', 'district'] as const,
       registers,
+      async collect() {
+        await Promise.all([...scrapeTimeAsync].map((collect) => collect()));
+      },
     })),
   };
 }

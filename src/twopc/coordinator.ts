@@ -1,6 +1,6 @@
 import { ConflictError, MxoError, OutcomeUnknownError } from '../errors.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { isConnectionLost, isRetryableLockError } from '../pool/mysql-errors.js';
+import { ER_LOCK_WAIT_TIMEOUT, errnoOf, isConnectionLost, isRetryableLockError } from '../pool/mysql-errors.js';
 import type { NodePool } from '../pool/node-pool.js';
 import type { PooledConnection } from '../pool/pooled-connection.js';
 import { resolveDecision } from './decision.js';
@@ -81,6 +81,11 @@ export class Coordinator {
           : await this.runLocal(operation, participants[0] ?? decisionKey, work);
       } catch (error) {
         if (!isRetryableLockError(error)) throw error;
+        // A lock wait timeout has already waited innodb_lock_wait_timeout: retrying it would
+        // turn one stuck row (e.g. held by a prepared branch awaiting recovery) into a hang.
+        if (errnoOf(error) === ER_LOCK_WAIT_TIMEOUT) {
+          throw new ConflictError(operation, 'a row it needs stayed locked past the lock wait timeout', { cause: error });
+        }
         if (attempt >= this.options.deadlockRetries) {
           throw new ConflictError(operation, `lock conflict persisted after ${attempt + 1} attempts`, { cause: error });
         }
