@@ -17,8 +17,8 @@ export interface RecoveryReport {
 /**
  * Resolves prepared XA branches left behind by a crash (of a server or of a coordinating
  * process). For each branch on each primary: find the decision where the gtrid says it lives;
- * commit or roll back accordingly; when there is none and the branch is older than the grace
- * period, fence it with an abort record first. Safe to run from several processes at once:
+ * commit or roll back accordingly; when there is none and the branch is orphaned (its preparing
+ * session is gone) or older than the grace period, fence it with an abort record first. Safe to run from several processes at once:
  * the fence decides, and a branch someone else already resolved answers 1397 and is skipped.
  */
 export class Recovery {
@@ -50,7 +50,10 @@ export class Recovery {
     now: number,
     report: RecoveryReport,
   ): Promise<void> {
-    for (const { gtrid, bqual } of await this.listPrepared(conn)) {
+    const prepared = await this.listPrepared(conn);
+    if (prepared.length === 0) return;
+    const owners = await this.liveSessions(conn);
+    for (const { gtrid, bqual } of prepared) {
       const parsed = parseGtrid(gtrid);
       const label = `${gtrid}@${key}`;
       const decisionPool = parsed && byKey.get(parsed.decisionKey);
@@ -62,8 +65,13 @@ export class Recovery {
       try {
         decision = await readDecision(decisionPool, gtrid);
         if (!decision) {
-          // Too young: its coordinator is probably still working on it.
-          if (now - parsed.startedAt < this.gracePeriodMs) {
+          // A young branch whose preparing session is still connected belongs to a coordinator
+          // that is probably still working: leave it alone. An orphaned one (its session is gone,
+          // or the server restarted since) is fenced at once. The fence, not the timing, is what
+          // keeps this safe: a coordinator that is still alive then fails its commit insert.
+          const owner = parseBranchQualifier(bqual);
+          const orphaned = owners.startedAt > parsed.startedAt + 1_000 || !owner || !owners.ids.has(owner.threadId);
+          if (!orphaned && now - parsed.startedAt < this.gracePeriodMs) {
             report.pending.push(label);
             continue;
           }
@@ -111,6 +119,15 @@ export class Recovery {
       }
     }
     return 'pending';
+  }
+
+  /** Ids of the sessions connected now, and when the server started (ms, its own clock). */
+  private async liveSessions(conn: PooledConnection): Promise<{ ids: Set<number>; startedAt: number }> {
+    const ids = await conn.rows<{ ID: number }>('SELECT ID FROM information_schema.PROCESSLIST');
+    const [row] = await conn.rows<{ started: number | string }>(
+      "SELECT (UNIX_TIMESTAMP(NOW(3)) - VARIABLE_VALUE) * 1000 AS started FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'UPTIME'",
+    );
+    return { ids: new Set(ids.map((r) => Number(r.ID))), startedAt: Number(row?.started ?? 0) };
   }
 
   private async listPrepared(conn: PooledConnection): Promise<Array<{ gtrid: string; bqual: string }>> {
