@@ -43,23 +43,26 @@ export async function runDemoScenario(db: Cluster, log: Log = console.log): Prom
   });
   log(`trade ${trade.tradeId}: 100 + item ${glasses.itemId} for item ${coat.itemId} (${trade.crossShard ? `cross-shard, XA ${trade.transactionId}` : 'same shard'})`);
 
+  log('\nwhere each row lives (plain SQL on every node):');
+  const characterRow = (c: { characterName: string; characterId: number }) =>
+    ({ what: `character ${c.characterName}`, table: 'characters', column: 'character_id', id: c.characterId, database: 'shard' }) as const;
+  await printPlacement(db, [
+    { what: `account ${accountId}`, table: 'accounts', column: 'account_id', id: accountId, database: 'global' },
+    characterRow(neo),
+    characterRow(trinity),
+    { what: `item ${glasses.itemId} (traded)`, table: 'character_inventory', column: 'item_id', id: glasses.itemId, database: 'shard' },
+    { what: `item ${coat.itemId} (traded)`, table: 'character_inventory', column: 'item_id', id: coat.itemId, database: 'shard' },
+    { what: `template ${templateId}`, table: 'item_templates', column: 'template_id', id: templateId, database: 'any' },
+  ], log);
+
   if (second) {
     const moved = await db.characters.moveToDistrict(trinity.characterId, homeDistrict);
-    log(`moved ${trinity.characterName} to district ${homeDistrict}: shard ${trinity.shard} -> ${moved.shard}, same id, items kept`);
+    log(`\nmoved ${trinity.characterName} to district ${homeDistrict}: shard ${trinity.shard} -> ${moved.shard}, same id, items kept`);
+    await printPlacement(db, [characterRow(trinity)], log);
   }
 
   const [n, t] = await Promise.all([db.characters.get(neo.characterId), db.characters.get(trinity.characterId)]);
-  log(`${n.characterName}: money ${n.money}, shard ${n.shard}; ${t.characterName}: money ${t.money}, shard ${t.shard}`);
-
-  log('\nwhere each row lives (plain SQL on every node):');
-  await printPlacement(db, [
-    { what: `account ${accountId}`, table: 'accounts', column: 'account_id', id: accountId, database: 'global' },
-    { what: `character ${n.characterName}`, table: 'characters', column: 'character_id', id: n.characterId, database: 'shard' },
-    { what: `character ${t.characterName}`, table: 'characters', column: 'character_id', id: t.characterId, database: 'shard' },
-    { what: `item ${glasses.itemId}`, table: 'character_inventory', column: 'item_id', id: glasses.itemId, database: 'shard' },
-    { what: `item ${coat.itemId}`, table: 'character_inventory', column: 'item_id', id: coat.itemId, database: 'shard' },
-    { what: `template ${templateId}`, table: 'item_templates', column: 'template_id', id: templateId, database: 'any' },
-  ], log);
+  log(`\n${n.characterName}: money ${n.money}, shard ${n.shard}; ${t.characterName}: money ${t.money}, shard ${t.shard}`);
 }
 
 async function printPlacement(
