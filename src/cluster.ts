@@ -4,15 +4,17 @@ import { loadConfigFile } from './config/load-config.js';
 import type { ClusterConfigInput } from './config/schema.js';
 import { ClosedError } from './errors.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
+import { OnlineCharactersCollector } from './metrics/online-characters.js';
 import { migrateNode, type Tier } from './migrate/index.js';
 import type { NodePool } from './pool/node-pool.js';
 import { LagMonitor } from './replica/lag-monitor.js';
 import { Accounts } from './repos/accounts.js';
-import { Characters } from './repos/characters.js';
+import { Characters, countOnlineByDistrict } from './repos/characters.js';
 import type { RepoContext } from './repos/context.js';
 import { Inventory } from './repos/inventory.js';
 import { Items } from './repos/items.js';
 import { Players } from './repos/players.js';
+import { Social } from './repos/social.js';
 import { Trades } from './repos/trades.js';
 import { Directory } from './routing/directory.js';
 import { IdAllocator } from './routing/id-allocator.js';
@@ -47,6 +49,7 @@ export class DataSession {
   readonly inventory: Inventory;
   readonly trades: Trades;
   readonly players: Players;
+  readonly social: Social;
 
   constructor(protected readonly ctx: RepoContext) {
     this.accounts = new Accounts(ctx);
@@ -55,6 +58,7 @@ export class DataSession {
     this.inventory = new Inventory(ctx);
     this.trades = new Trades(ctx);
     this.players = new Players(ctx);
+    this.social = new Social(ctx);
   }
 
   /** A string that continues this session in another process: `db.session(token)`. */
@@ -71,6 +75,7 @@ export class Cluster extends DataSession {
   private readonly topology: Topology;
   private readonly recovery: Recovery;
   private readonly lagMonitor: LagMonitor;
+  private readonly online: OnlineCharactersCollector;
   private readonly shared: Omit<RepoContext, 'session'>;
   private sweep: NodeJS.Timeout | undefined;
   private closed = false;
@@ -99,6 +104,10 @@ export class Cluster extends DataSession {
       config.recovery.gracePeriodMs,
     );
     metrics.collectors.add(this.collectPoolStats);
+    this.online = new OnlineCharactersCollector(metrics.onlineCharacters, () =>
+      topology.shards.map((s) => ({ shard: s.key, districts: s.districts, count: () => countOnlineByDistrict(s.primary) })),
+    );
+    metrics.asyncCollectors.add(this.online.collect);
     this.lagMonitor.start();
     if (config.recovery.intervalMs > 0) {
       this.sweep = setInterval(() => void this.recover().catch(() => {}), config.recovery.intervalMs);
@@ -168,6 +177,8 @@ export class Cluster extends DataSession {
     if (this.sweep) clearInterval(this.sweep);
     this.lagMonitor.stop();
     this.shared.metrics.collectors.delete(this.collectPoolStats);
+    this.shared.metrics.asyncCollectors.delete(this.online.collect);
+    this.online.close();
     await this.topology.close();
   }
 
