@@ -13,6 +13,7 @@ import { Characters, countOnlineByDistrict } from './repos/characters.js';
 import type { RepoContext } from './repos/context.js';
 import { Inventory } from './repos/inventory.js';
 import { Items } from './repos/items.js';
+import { Economy } from './repos/economy.js';
 import { Players } from './repos/players.js';
 import { Social } from './repos/social.js';
 import { Trades } from './repos/trades.js';
@@ -50,6 +51,7 @@ export class DataSession {
   readonly trades: Trades;
   readonly players: Players;
   readonly social: Social;
+  readonly economy: Economy;
 
   constructor(protected readonly ctx: RepoContext) {
     this.accounts = new Accounts(ctx);
@@ -59,6 +61,7 @@ export class DataSession {
     this.trades = new Trades(ctx);
     this.players = new Players(ctx);
     this.social = new Social(ctx);
+    this.economy = new Economy(ctx);
   }
 
   /** A string that continues this session in another process: `db.session(token)`. */

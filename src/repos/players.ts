@@ -36,6 +36,16 @@ export interface HistoryEntry {
 const id = z.number().int().positive();
 const consistency = z.enum(['strong', 'session', 'eventual']).default('session');
 
+/** A row of the PvP leaderboard. */
+export interface LeaderboardEntry {
+  characterId: number;
+  characterName: string;
+  pvpRating: number;
+  pvpWins: number;
+  pvpLosses: number;
+  shard: string;
+}
+
 /** Reads that gather one player's data from several tiers or every shard. */
 export class Players {
   constructor(private readonly ctx: RepoContext) {}
@@ -119,6 +129,34 @@ export class Players {
     return perShard
       .flat()
       .sort((a, b) => b.transactionDate.getTime() - a.transactionDate.getTime() || b.transactionId - a.transactionId)
+      .slice(0, limit);
+  }
+
+  /** The top PvP ratings across every shard (replica-eligible; `eventual` by default). */
+  async leaderboard(options: { limit?: number; consistency?: Consistency } = {}): Promise<LeaderboardEntry[]> {
+    const limit = parseInput(z.number().int().min(1).max(1000).default(10), options.limit, 'limit');
+    const level = parseInput(z.enum(['strong', 'session', 'eventual']).default('eventual'), options.consistency, 'consistency');
+    const perShard = await Promise.all(
+      this.ctx.topology.shards.map((nodes) =>
+        this.ctx.reads.read(nodes, level, this.ctx.session, 'leaderboard', async (conn) =>
+          (await conn.rows<Record<string, unknown>>(
+            `SELECT p.character_id, c.character_name, p.pvp_rating, p.pvp_wins, p.pvp_losses
+               FROM pvp_statistics p JOIN characters c ON c.character_id = p.character_id
+              ORDER BY p.pvp_rating DESC, p.character_id LIMIT ${limit}`,
+          )).map((r): LeaderboardEntry => ({
+            characterId: Number(r.character_id),
+            characterName: String(r.character_name),
+            pvpRating: Number(r.pvp_rating),
+            pvpWins: Number(r.pvp_wins),
+            pvpLosses: Number(r.pvp_losses),
+            shard: nodes.key,
+          })),
+        ),
+      ),
+    );
+    return perShard
+      .flat()
+      .sort((a, b) => b.pvpRating - a.pvpRating || a.characterId - b.characterId)
       .slice(0, limit);
   }
 }
