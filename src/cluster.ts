@@ -14,9 +14,12 @@ import type { RepoContext } from './repos/context.js';
 import { Inventory } from './repos/inventory.js';
 import { Items } from './repos/items.js';
 import { Economy } from './repos/economy.js';
+import { Logs } from './repos/logs.js';
 import { Players } from './repos/players.js';
 import { Social } from './repos/social.js';
 import { Trades } from './repos/trades.js';
+import { World } from './repos/world.js';
+import { WriteBehindBuffer } from './writebehind/write-behind-buffer.js';
 import { Directory } from './routing/directory.js';
 import { IdAllocator } from './routing/id-allocator.js';
 import { ReadRouter } from './routing/read-router.js';
@@ -52,6 +55,8 @@ export class DataSession {
   readonly players: Players;
   readonly social: Social;
   readonly economy: Economy;
+  readonly world: World;
+  readonly logs: Logs;
 
   constructor(protected readonly ctx: RepoContext) {
     this.accounts = new Accounts(ctx);
@@ -62,6 +67,8 @@ export class DataSession {
     this.players = new Players(ctx);
     this.social = new Social(ctx);
     this.economy = new Economy(ctx);
+    this.world = new World(ctx);
+    this.logs = new Logs(ctx);
   }
 
   /** A string that continues this session in another process: `db.session(token)`. */
@@ -80,6 +87,7 @@ export class Cluster extends DataSession {
   private readonly lagMonitor: LagMonitor;
   private readonly online: OnlineCharactersCollector;
   private readonly shared: Omit<RepoContext, 'session'>;
+  private readonly buffers: Map<string, WriteBehindBuffer>;
   private sweep: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -87,8 +95,12 @@ export class Cluster extends DataSession {
   constructor(config: ClusterConfig, metrics: Metrics, options: OpenClusterOptions) {
     const topology = new Topology(config, metrics);
     const lagMonitor = new LagMonitor(topology, metrics, config.replicas);
+    const buffers = new Map(
+      topology.shards.map((s) => [s.key, new WriteBehindBuffer(s.key, s.primary, metrics, config.writeBehind)]),
+    );
     const shared: Omit<RepoContext, 'session'> = {
       topology,
+      writeBehind: (shard) => buffers.get(shard)!,
       directory: new Directory(topology.global.primary),
       ids: new IdAllocator(topology.global.primary),
       coordinator: new Coordinator((key) => topology.primary(key), metrics, config.twoPhase, options.hooks),
@@ -97,6 +109,7 @@ export class Cluster extends DataSession {
     };
     super({ ...shared, session: new SessionState() });
     this.shared = shared;
+    this.buffers = buffers;
     this.config = config;
     this.topology = topology;
     this.lagMonitor = lagMonitor;
@@ -174,15 +187,23 @@ export class Cluster extends DataSession {
   }
 
   /** Stops timers and closes every connection. */
+  /**
+   * Flushes the write-behind buffers, stops timers and closes every connection. Buffered
+   * positions and log rows are written before this returns; if a shard cannot take them the
+   * error is thrown after everything else has been closed.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    const flushed = await Promise.allSettled([...this.buffers.values()].map((b) => b.close()));
     if (this.sweep) clearInterval(this.sweep);
     this.lagMonitor.stop();
     this.shared.metrics.collectors.delete(this.collectPoolStats);
     this.shared.metrics.asyncCollectors.delete(this.online.collect);
     this.online.close();
     await this.topology.close();
+    const failed = flushed.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   /** Placeholder rows for configured districts that content has not defined yet, everywhere. */

@@ -8,6 +8,7 @@ import {
   type RecoveryOptions,
   type ReplicaPolicy,
   type TwoPhaseOptions,
+  type WriteBehindConfig,
 } from './schema.js';
 
 export interface ShardConfig {
@@ -25,6 +26,7 @@ export interface ClusterConfig {
   replicas: ReplicaPolicy;
   recovery: RecoveryOptions;
   twoPhase: TwoPhaseOptions;
+  writeBehind: WriteBehindConfig;
 }
 
 /**
@@ -64,6 +66,7 @@ export function resolveClusterConfig(input: unknown, env: NodeJS.ProcessEnv = pr
     replicas: config.replicas,
     recovery: config.recovery,
     twoPhase: config.twoPhase,
+    writeBehind: config.writeBehind,
   };
   if (issues.length > 0) throw new ConfigError(issues);
   return resolved;

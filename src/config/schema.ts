@@ -66,6 +66,19 @@ const twoPhaseSchema = z
   })
   .strict();
 
+const writeBehindSchema = z
+  .object({
+    /** Flush period of the write-behind buffers (positions, log rows). */
+    flushIntervalMs: z.number().int().positive().default(100),
+    /** Entries a shard's buffer holds before writers wait for a flush. */
+    maxQueue: z.number().int().positive().default(10_000),
+    /** Rows per multi-row statement. */
+    maxBatch: z.number().int().positive().max(5_000).default(500),
+    /** How long a writer waits for room before a WriteBehindFullError. */
+    backpressureTimeoutMs: z.number().int().positive().default(5_000),
+  })
+  .strict();
+
 const shardNameSchema = z
   .string()
   .regex(/^[a-z][a-z0-9_]{0,30}$/, 'must be lowercase letters, digits or _, starting with a letter')
@@ -92,6 +105,7 @@ export const clusterConfigSchema = z
     replicas: replicaPolicySchema.default(replicaPolicySchema.parse({})),
     recovery: recoverySchema.default(recoverySchema.parse({})),
     twoPhase: twoPhaseSchema.default(twoPhaseSchema.parse({})),
+    writeBehind: writeBehindSchema.default(writeBehindSchema.parse({})),
   })
   .strict()
   .superRefine((config, ctx) => {
@@ -125,3 +139,4 @@ export type PoolOptions = ParsedClusterConfig['pool'];
 export type ReplicaPolicy = ParsedClusterConfig['replicas'];
 export type RecoveryOptions = ParsedClusterConfig['recovery'];
 export type TwoPhaseOptions = ParsedClusterConfig['twoPhase'];
+export type WriteBehindConfig = ParsedClusterConfig['writeBehind'];

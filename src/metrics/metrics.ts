@@ -24,6 +24,9 @@ export interface Metrics {
   twopcInDoubt: Gauge<string>;
   twopcRecovered: Counter<'action'>;
   deadlockRetries: Counter<'operation'>;
+  writeBehindQueueDepth: Gauge<'shard'>;
+  writeBehindFlushDuration: Histogram<'shard'>;
+  writeBehindFlushedRows: Counter<'shard' | 'kind'>;
   onlineCharacters: Gauge<'shard' | 'district'>;
   /**
    * Run (awaited) at every scrape of `mxo_online_characters`: they refresh gauges that need a
@@ -157,6 +160,25 @@ export function createMetrics(registry: Registry = new Registry()): Metrics {
       name: 'mxo_deadlock_retries_total',
       help: 'Transactions retried after a deadlock or lock wait timeout.',
       labelNames: ['operation'] as const,
+      registers,
+    })),
+    writeBehindQueueDepth: reuse('mxo_write_behind_queue_depth', () => new Gauge({
+      name: 'mxo_write_behind_queue_depth',
+      help: 'Entries (positions, log rows) waiting in the write-behind buffer per shard.',
+      labelNames: ['shard'] as const,
+      registers,
+    })),
+    writeBehindFlushDuration: reuse('mxo_write_behind_flush_duration_seconds', () => new Histogram({
+      name: 'mxo_write_behind_flush_duration_seconds',
+      help: 'Time to flush the write-behind buffer of one shard.',
+      labelNames: ['shard'] as const,
+      buckets: LATENCY_BUCKETS,
+      registers,
+    })),
+    writeBehindFlushedRows: reuse('mxo_write_behind_flushed_rows_total', () => new Counter({
+      name: 'mxo_write_behind_flushed_rows_total',
+      help: 'Rows written by write-behind flushes, by kind (position, log).',
+      labelNames: ['shard', 'kind'] as const,
       registers,
     })),
     onlineCharacters: reuse('mxo_online_characters', () => new Gauge({

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { InsufficientFundsError, NameTakenError, NotFoundError, StaleRouteError } from '../errors.js';
 import { isDuplicateKey } from '../pool/mysql-errors.js';
+import type { NodePool } from '../pool/node-pool.js';
 import type { PooledConnection } from '../pool/pooled-connection.js';
 import type { Consistency } from '../routing/read-router.js';
 import { GLOBAL } from '../routing/topology.js';
@@ -174,6 +175,29 @@ export class Characters {
   }
 
   /**
+   * Flags a character online or offline (`characters.is_online`; going online also stamps
+   * `last_login`). Feeds the `mxo_online_characters` gauge. Returns whether the flag changed.
+   */
+  async setOnline(characterId: number, online: boolean): Promise<{ changed: boolean }> {
+    const cid = parseInput(id, characterId, 'character id');
+    const flag = parseInput(z.boolean(), online, 'online flag');
+    return withCharacterRoute(this.ctx, cid, async (route) => {
+      const result = await this.ctx.coordinator.run('set_online', [route.shard], route.shard, async (tx) => {
+        const conn = await tx.branch(route.shard);
+        await lockCharacter(conn, cid, route.shard);
+        const header = await conn.exec(
+          flag
+            ? 'UPDATE characters SET is_online = TRUE, last_login = CURRENT_TIMESTAMP WHERE character_id = ? AND NOT is_online'
+            : 'UPDATE characters SET is_online = FALSE WHERE character_id = ? AND is_online',
+          [cid],
+        );
+        return { changed: header.affectedRows === 1 };
+      });
+      return noteCommit(this.ctx, result);
+    });
+  }
+
+  /**
    * Moves a character to a district. Within its shard this updates the row; to a district on
    * another shard it moves every row the character owns (same ids) and its directory entry in
    * one two-phase commit. Event records stay on the old shard.
@@ -184,6 +208,8 @@ export class Characters {
     const targetShard = this.ctx.topology.shardOfDistrict(target);
     return withCharacterRoute(this.ctx, cid, async (route) => {
       const from = route.shard;
+      // Buffered positions must land before the rows are copied or the district changes.
+      await this.ctx.writeBehind(from).flush();
       const participants = from === targetShard ? [from, GLOBAL] : [from, targetShard, GLOBAL];
       const operation = from === targetShard ? 'move_district' : 'move_shard';
       const result = await this.ctx.coordinator.run(operation, participants, GLOBAL, async (tx) => {
@@ -245,4 +271,14 @@ function toCharacter(row: CharacterRow, shard: string): Character {
     isOnline: Boolean(row.is_online),
     shard,
   };
+}
+
+/** Online characters per district on one shard primary (for the `mxo_online_characters` gauge). */
+export async function countOnlineByDistrict(primary: NodePool): Promise<Array<{ districtId: number; online: number }>> {
+  return primary.use('online_count', async (conn) => {
+    const rows = await conn.rows<{ district_id: number; online: number | string }>(
+      'SELECT district_id, COUNT(*) AS online FROM characters WHERE is_online GROUP BY district_id',
+    );
+    return rows.map((r) => ({ districtId: Number(r.district_id), online: Number(r.online) }));
+  });
 }

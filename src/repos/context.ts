@@ -7,6 +7,7 @@ import type { Consistency, ReadRouter } from '../routing/read-router.js';
 import type { SessionState } from '../routing/session.js';
 import type { Topology } from '../routing/topology.js';
 import type { Coordinator, CommitResult } from '../twopc/coordinator.js';
+import type { WriteBehindBuffer } from '../writebehind/write-behind-buffer.js';
 
 /** What every repository needs: the cluster's machinery plus the caller's session. */
 export interface RepoContext {
@@ -17,6 +18,8 @@ export interface RepoContext {
   reads: ReadRouter;
   metrics: Metrics;
   session: SessionState;
+  /** The write-behind buffer of a shard (positions, log rows). */
+  writeBehind: (shard: string) => WriteBehindBuffer;
 }
 
 /**
