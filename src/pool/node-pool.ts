@@ -181,7 +181,12 @@ export class NodePool {
         this.sleepers.add(done);
       });
     }
-    if (this.closed) throw new ClosedError();
+    if (this.closed) {
+      // generic-pool retries a failed create at once while acquires are queued; an immediate
+      // throw here would spin the event loop and starve the very timers that end those acquires.
+      await new Promise((r) => setTimeout(r, 25));
+      throw new ClosedError();
+    }
     try {
       const raw = await mysql.createConnection({
         host: this.address.host,
