@@ -1,0 +1,22 @@
+# The demo workload of docker-compose.yml: this package built from source, running
+# `mxo-data demo --loop` against the compose cluster and serving /metrics on :9464.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY sql ./sql
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/sql ./sql
+USER node
+EXPOSE 9464
+ENTRYPOINT ["node", "dist/cli.js"]
+CMD ["demo", "--loop", "--config", "/config/cluster.json", "--metrics-port", "9464"]

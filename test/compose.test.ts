@@ -1,0 +1,291 @@
+/**
+ * docker-compose.yml, checked without a Docker engine: `docker-compose config` validates it, and
+ * its services are the sandbox's topology (same node names, server ids and flags, replication set
+ * up by deploy/mariadb/10-mxo-replication.sh), the demo workload, Prometheus and Grafana wired to
+ * each other. The replication script itself runs against two real local mariadbd servers started
+ * with the compose services' flags, and replication must then carry a write.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import { createServer } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import mysql from 'mysql2/promise';
+import { afterAll, describe, expect, it } from 'vitest';
+import { resolveClusterConfig } from '../src/index.js';
+import { commonServerFlags, planSandbox, type PlannedNode } from '../src/sandbox/topology.js';
+
+const ROOT = path.join(import.meta.dirname, '..');
+const plan = planSandbox({ shards: 2, replicasPerShard: 1 });
+
+interface Service {
+  image?: string;
+  build?: { context: string; dockerfile: string };
+  command?: string[];
+  environment?: Record<string, string>;
+  volumes?: string[];
+  depends_on?: Record<string, { condition: string }>;
+  healthcheck?: { test: string[] };
+  ports?: unknown[];
+}
+
+function run(cmd: string, args: string[], options: { input?: string; cwd?: string } = {}): string {
+  const result = spawnSync(cmd, args, { cwd: options.cwd ?? ROOT, input: options.input, encoding: 'utf8', env: { ...process.env, MXO_DB_PASSWORD: 'compose-test-pw' } });
+  if (result.error) {
+    const pkg = cmd === 'docker-compose' ? 'docker-compose' : cmd === 'promtool' ? 'prometheus' : cmd;
+    throw new Error(`${cmd} is required for this test and could not be run (${result.error.message}); install it with: apt-get install -y ${pkg}`);
+  }
+  if (result.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${result.status}):\n${result.stdout}\n${result.stderr}`);
+  return result.stdout;
+}
+
+/** `docker-compose config` output as an object (python3-yaml comes with Debian's docker-compose). */
+function composeConfig(): { services: Record<string, Service>; volumes?: Record<string, unknown> } {
+  const yaml = run('docker-compose', ['-f', 'docker-compose.yml', 'config']);
+  const json = run('python3', ['-c', 'import json, sys, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)'], { input: yaml });
+  return JSON.parse(json);
+}
+
+/** The server flags the sandbox's container provider gives a node (src/sandbox/testcontainers.ts). */
+function sandboxCommand(node: PlannedNode): string[] {
+  return ['--log-bin=mariadb-bin', ...commonServerFlags(node)];
+}
+
+/** `host-path:container-path[:ro]` -> container path, for a host path relative to the repo. */
+function mountOf(service: Service, hostPath: string): string | undefined {
+  const wanted = path.join(ROOT, hostPath);
+  for (const volume of service.volumes ?? []) {
+    const [host, container] = volume.split(':');
+    if (host && path.resolve(ROOT, host) === wanted) return container;
+  }
+  return undefined;
+}
+
+describe('docker-compose.yml', () => {
+  const config = composeConfig();
+  const services = config.services;
+
+  it('defines the whole topology: global, two shards of primary + replica, workload, Prometheus, Grafana', () => {
+    expect(Object.keys(services).sort()).toEqual(
+      ['alpha-primary', 'alpha-replica-1', 'beta-primary', 'beta-replica-1', 'global-primary', 'grafana', 'prometheus', 'workload'].sort(),
+    );
+    expect(plan.nodes.map((n) => n.name).sort()).toEqual(['alpha-primary', 'alpha-replica-1', 'beta-primary', 'beta-replica-1', 'global-primary']);
+  });
+
+  it('runs each MariaDB node with the sandbox flags and the replication set-up script', () => {
+    for (const node of plan.nodes) {
+      const service = services[node.name]!;
+      expect(service.image, node.name).toMatch(/^mariadb:10\.11/);
+      expect(service.command, node.name).toEqual(sandboxCommand(node));
+      expect(service.environment?.MXO_NODE_ROLE, node.name).toBe(node.role);
+      expect(service.environment?.MARIADB_ROOT_PASSWORD, node.name).toBe('compose-test-pw');
+      expect(service.environment?.MXO_REPL_PASSWORD, node.name).toBeTruthy();
+      expect(mountOf(service, 'deploy/mariadb/10-mxo-replication.sh'), node.name).toBe('/docker-entrypoint-initdb.d/10-mxo-replication.sh');
+      expect(service.healthcheck?.test, node.name).toContain('healthcheck.sh');
+      if (node.role === 'replica') {
+        expect(service.environment?.MXO_PRIMARY_HOST, node.name).toBe(node.primary);
+        expect(service.environment?.MXO_REPL_PASSWORD).toBe(services[node.primary!]!.environment?.MXO_REPL_PASSWORD);
+        expect(service.depends_on?.[node.primary!]?.condition).toBe('service_healthy');
+        expect(service.healthcheck?.test).toEqual(expect.arrayContaining(['--replication_io', '--replication_sql']));
+      }
+    }
+  });
+
+  it('runs the demo workload against deploy/cluster.json, which names the compose services', () => {
+    const workload = services.workload!;
+    expect(workload.build?.dockerfile).toBe('deploy/workload.Dockerfile');
+    expect(existsSync(path.join(ROOT, 'deploy/workload.Dockerfile'))).toBe(true);
+    expect(workload.command).toEqual(['demo', '--loop', '--config', '/config/cluster.json', '--metrics-port', '9464']);
+    expect(mountOf(workload, 'deploy/cluster.json')).toBe('/config/cluster.json');
+    expect(workload.environment?.MXO_DB_PASSWORD).toBe('compose-test-pw');
+    for (const node of plan.nodes) expect(workload.depends_on?.[node.name]?.condition).toBe('service_healthy');
+
+    // The config is valid and is the sandbox's topology with compose hostnames.
+    const raw = JSON.parse(readFileSync(path.join(ROOT, 'deploy/cluster.json'), 'utf8'));
+    const resolved = resolveClusterConfig(raw, { MXO_DB_PASSWORD: 'compose-test-pw' });
+    expect(resolved.global.primary).toMatchObject({ host: 'global-primary', port: 3306, user: 'root', database: 'mxo_global', password: 'compose-test-pw' });
+    expect(resolved.shards.map((s) => ({ name: s.name, districts: s.districts }))).toEqual(plan.shards);
+    for (const shard of resolved.shards) {
+      expect(shard.primary.host).toBe(`${shard.name}-primary`);
+      expect(shard.replicas.map((r) => r.host)).toEqual([`${shard.name}-replica-1`]);
+    }
+
+    // The CLI takes the flags the workload relies on.
+    const cli = readFileSync(path.join(ROOT, 'src/cli.ts'), 'utf8');
+    for (const flag of ['loop', 'config', 'metrics-port']) expect(cli).toMatch(new RegExp(`['"]?${flag}['"]?: \\{ type:`));
+  });
+
+  it('points Prometheus at the workload and Grafana at Prometheus, with the dashboard provisioned', () => {
+    const prometheus = services.prometheus!;
+    expect(prometheus.image).toMatch(/^prom\/prometheus:/);
+    expect(mountOf(prometheus, 'deploy/prometheus.yml')).toBe('/etc/prometheus/prometheus.yml');
+    expect(prometheus.command).toContain('--config.file=/etc/prometheus/prometheus.yml');
+    run('promtool', ['check', 'config', 'deploy/prometheus.yml']);
+    const scrape = readFileSync(path.join(ROOT, 'deploy/prometheus.yml'), 'utf8');
+    expect(scrape).toContain("targets: ['workload:9464']");
+    expect(JSON.stringify(services.workload!.ports)).toMatch(/9464/);
+
+    const grafana = services.grafana!;
+    expect(grafana.image).toMatch(/^grafana\/grafana/);
+    expect(mountOf(grafana, 'grafana/provisioning/datasources')).toBe('/etc/grafana/provisioning/datasources');
+    expect(mountOf(grafana, 'grafana/provisioning/dashboards')).toBe('/etc/grafana/provisioning/dashboards');
+    const dashboardsDir = mountOf(grafana, 'grafana/dashboards');
+    const provider = readFileSync(path.join(ROOT, 'grafana/provisioning/dashboards/mxo-data.yml'), 'utf8');
+    expect(provider).toContain(`path: ${dashboardsDir}`);
+    const datasource = readFileSync(path.join(ROOT, 'grafana/provisioning/datasources/prometheus.yml'), 'utf8');
+    expect(datasource).toContain('url: http://prometheus:9090');
+    const uid = /uid: (\S+)/.exec(datasource)?.[1];
+    const dashboard = JSON.parse(readFileSync(path.join(ROOT, 'grafana/dashboards/mxo-data.json'), 'utf8'));
+    const variable = dashboard.templating.list.find((v: { name: string }) => v.name === 'datasource');
+    expect(variable.current.value).toBe(uid);
+    expect(grafana.environment?.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH).toBe(`${dashboardsDir}/mxo-data.json`);
+  });
+});
+
+describe('deploy/mariadb/10-mxo-replication.sh', () => {
+  const children: ChildProcess[] = [];
+  let dir = '';
+
+  afterAll(async () => {
+    for (const child of children) {
+      if (child.pid && child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        process.kill(child.pid, 'SIGKILL');
+        await exited;
+      }
+    }
+    if (dir) await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('sets up GTID replication from a primary to a replica started with the compose flags', { timeout: 120_000 }, async () => {
+    const mariadbd = findBinary('mariadbd');
+    const installDb = findBinary('mariadb-install-db');
+    findBinary('mariadb');
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mxo-compose-repl-'));
+    const primary = plan.nodes.find((n) => n.name === 'alpha-primary')!;
+    const replica = plan.nodes.find((n) => n.name === 'alpha-replica-1')!;
+    // One fresh data directory (what the image's entrypoint creates), copied for the second server.
+    // A private tmpdir: bootstraps running at the same time elsewhere must not share /tmp files.
+    const template = path.join(dir, 'template');
+    const tmpdir = path.join(dir, 'tmp');
+    await fs.mkdir(template);
+    await fs.mkdir(tmpdir);
+    run(installDb, ['--no-defaults', '--auth-root-authentication-method=normal', `--datadir=${template}`, `--tmpdir=${tmpdir}`,
+      '--skip-test-db', '--innodb-log-file-size=8M', '--innodb-buffer-pool-size=32M']);
+    const nodes: Array<{ node: PlannedNode; dataDir: string; port: number; socket: string }> = [];
+    for (const node of [primary, replica]) {
+      const dataDir = path.join(dir, node.name);
+      await fs.cp(template, dataDir, { recursive: true });
+      nodes.push({ node, dataDir, port: await freePort(), socket: path.join(dir, `${node.name}.sock`) });
+    }
+    const start = async (n: (typeof nodes)[number]) => {
+      const args = [
+        '--no-defaults',
+        `--datadir=${n.dataDir}`,
+        `--port=${n.port}`,
+        `--socket=${n.socket}`,
+        `--tmpdir=${tmpdir}`,
+        '--bind-address=127.0.0.1',
+        `--log-error=${path.join(dir, `${n.node.name}.err`)}`,
+        `--pid-file=${path.join(dir, `${n.node.name}.pid`)}`,
+        ...sandboxCommand(n.node),
+      ];
+      if (process.getuid?.() === 0) args.splice(1, 0, '--user=root');
+      const child = spawn(mariadbd, args, { stdio: 'ignore', cwd: n.dataDir });
+      children.push(child);
+      await until(`${n.node.name} to accept connections`, async () => {
+        if (child.exitCode !== null) throw new Error(`mariadbd exited: ${await fs.readFile(path.join(dir, `${n.node.name}.err`), 'utf8').catch(() => '')}`);
+        const c = await mysql.createConnection({ host: '127.0.0.1', port: n.port, user: 'root' });
+        await c.end();
+        return true;
+      });
+      return child;
+    };
+    const [p, r] = nodes as [(typeof nodes)[number], (typeof nodes)[number]];
+    await Promise.all([start(p), start(r)]);
+
+    // What the image's entrypoint does: run the script on each fresh server (root, local socket).
+    const password = `re'pl\\pw "${Date.now()}`;
+    const script = path.join(ROOT, 'deploy/mariadb/10-mxo-replication.sh');
+    const env = (n: typeof p, extra: Record<string, string>) => ({
+      ...process.env, SOCKET: n.socket, MARIADB_ROOT_PASSWORD: '', MXO_REPL_PASSWORD: password, ...extra,
+    });
+    const sh = (n: typeof p, extra: Record<string, string>) => {
+      const result = spawnSync('bash', ['-euo', 'pipefail', script], { env: env(n, extra), encoding: 'utf8' });
+      expect(result.status, `${result.stdout}\n${result.stderr}`).toBe(0);
+      return result.stdout;
+    };
+    expect(sh(p, { MXO_NODE_ROLE: 'primary' })).toContain('primary ready');
+    expect(sh(r, { MXO_NODE_ROLE: 'replica', MXO_PRIMARY_HOST: '127.0.0.1', MXO_PRIMARY_PORT: String(p.port) })).toContain('configured');
+    const bad = spawnSync('bash', [script], { env: env(r, { MXO_NODE_ROLE: 'witness' }), encoding: 'utf8' });
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toContain('MXO_NODE_ROLE must be primary or replica');
+
+    // The image then restarts the server for real: the replica starts replicating by itself.
+    const replicaChild = children[1]!;
+    const exited = new Promise((resolve) => replicaChild.once('exit', resolve));
+    process.kill(replicaChild.pid!, 'SIGTERM');
+    await exited;
+    await start(r);
+
+    const onPrimary = await mysql.createConnection({ host: '127.0.0.1', port: p.port, user: 'root' });
+    const onReplica = await mysql.createConnection({ host: '127.0.0.1', port: r.port, user: 'root' });
+    try {
+      // The repl account is local to the primary (never replicated).
+      const [users] = await onReplica.query("SELECT COUNT(*) AS n FROM mysql.user WHERE user = 'repl'");
+      expect(Number((users as Array<{ n: number }>)[0]!.n)).toBe(0);
+      await onPrimary.query('CREATE DATABASE probe');
+      await onPrimary.query('CREATE TABLE probe.t (id INT PRIMARY KEY)');
+      await onPrimary.query('INSERT INTO probe.t VALUES (42)');
+      const [pos] = await onPrimary.query('SELECT @@gtid_binlog_pos AS pos');
+      const position = (pos as Array<{ pos: string }>)[0]!.pos;
+      const [waited] = await onReplica.query('SELECT MASTER_GTID_WAIT(?, 20) AS w', [position]);
+      expect(Number((waited as Array<{ w: number }>)[0]!.w)).toBe(0);
+      const [rows] = await onReplica.query('SELECT id FROM probe.t');
+      expect(rows).toEqual([{ id: 42 }]);
+      const [status] = await onReplica.query('SHOW SLAVE STATUS');
+      const s = (status as Array<Record<string, unknown>>)[0]!;
+      expect([s.Slave_IO_Running, s.Slave_SQL_Running, s.Using_Gtid]).toEqual(['Yes', 'Yes', 'Slave_Pos']);
+      const [readOnly] = await onReplica.query('SELECT @@read_only AS ro');
+      expect(Number((readOnly as Array<{ ro: number }>)[0]!.ro)).toBe(1);
+    } finally {
+      await onPrimary.end();
+      await onReplica.end();
+    }
+  });
+});
+
+function findBinary(name: string): string {
+  for (const d of [...(process.env.PATH ?? '').split(path.delimiter), '/usr/sbin', '/usr/local/sbin']) {
+    const p = path.join(d, name);
+    if (d && existsSync(p)) return p;
+  }
+  throw new Error(`${name} is required for this test and was not found; install it with: apt-get install -y mariadb-server`);
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function until(what: string, fn: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      if (await fn()) return;
+    } catch (error) {
+      last = error;
+      if (String(error).includes('mariadbd exited')) throw error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${String(last)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
