@@ -116,6 +116,10 @@ export async function runDemoLoop(db: Cluster, signal: AbortSignal, log: Log = c
       .execute({ initiator: { characterId: a, money: 1 + Math.floor(Math.random() * 10), itemIds: [] }, recipient: { characterId: b, money: 0, itemIds: [] } })
       .catch(() => undefined);
     await db.characters.get(a, { consistency: rounds % 2 ? 'eventual' : 'session' }).catch(() => undefined);
+    // High-frequency traffic through the write-behind buffers, and online flags for the dashboard.
+    await db.world.updatePosition(a, { x: Math.random() * 100, y: 0, z: Math.random() * 100 }).catch(() => undefined);
+    await db.logs.action({ characterId: a, actionType: 'trade' }).catch(() => undefined);
+    if (rounds % 10 === 0) await db.characters.setOnline(a, Math.random() < 0.7).catch(() => undefined);
     if (rounds % 20 === 0) {
       await db.characters.moveToDistrict(a, districts[Math.floor(Math.random() * districts.length)]!).catch(() => undefined);
     }
