@@ -107,7 +107,7 @@ export class Cluster extends DataSession {
       reads: new ReadRouter(metrics, config.replicas, lagMonitor),
       metrics,
     };
-    super({ ...shared, session: new SessionState() });
+    super({ ...shared, session: new SessionState(lagMonitor) });
     this.shared = shared;
     this.buffers = buffers;
     this.config = config;
@@ -134,7 +134,8 @@ export class Cluster extends DataSession {
   /** A player session with the same surface as `db`; pass a token to continue one from elsewhere. */
   session(token?: string): DataSession {
     this.assertOpen();
-    return new DataSession({ ...this.shared, session: token ? SessionState.fromToken(token) : new SessionState() });
+    const observer = this.lagMonitor;
+    return new DataSession({ ...this.shared, session: token !== undefined ? SessionState.fromToken(token, observer) : new SessionState(observer) });
   }
 
   /** The shard that owns a district (from the config). */

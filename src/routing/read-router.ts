@@ -11,12 +11,26 @@ import type { ShardNodes } from './topology.js';
  * How fresh a read must be.
  * - `strong`: the primary.
  * - `session`: sees every write of the caller's session: a replica that has applied the
- *   session's last GTID on that shard (checked with MASTER_GTID_WAIT), else the primary.
+ *   session's last GTID on that shard, else the primary.
  * - `eventual`: any healthy replica under the lag limit, else the primary.
  */
 export type Consistency = 'strong' | 'session' | 'eventual';
 
-/** Sends each read to the node its consistency level allows, falling back to the primary. */
+/**
+ * Sends each read to the node its consistency level allows, falling back to the primary.
+ *
+ * A `session` read with a position to honour on the shard goes, in this order:
+ * 1. to a healthy replica already known to have applied the position (the lag monitor's last
+ *    check, its background tracking of this process's writes, or an earlier wait): no wait;
+ * 2. to the primary, when the position is a write this session made in this process that no
+ *    replica is known to have yet: right after a write a replica almost never has it (stale in
+ *    465 of 500 tries, DESIGN.md), and waiting costs more than the read. The lag monitor is told
+ *    to find out, so later reads go to the replica;
+ * 3. otherwise (a position from a token: written elsewhere, usually a while ago) to a healthy
+ *    replica after `MASTER_GTID_WAIT(position, gtidWaitTimeoutMs)` on the same connection, and
+ *    to the primary when the wait times out. The wait is never sent to a primary (it returns -1
+ *    there).
+ */
 export class ReadRouter {
   private turn = 0;
 
@@ -34,43 +48,61 @@ export class ReadRouter {
     fn: (conn: PooledConnection) => Promise<T>,
   ): Promise<T> {
     const shard = nodes.key;
-    if (consistency !== 'strong') {
-      const candidates = nodes.replicas.filter((r) => this.health.isUsable(r));
-      if (nodes.replicas.length > 0 && candidates.length === 0) {
+    if (consistency !== 'strong' && nodes.replicas.length > 0) {
+      const candidates = this.rotate(nodes.replicas.filter((r) => this.health.isUsable(r)));
+      const position = consistency === 'session' ? session.positionOn(shard) : undefined;
+      if (candidates.length === 0) {
         this.metrics.replicaFallbacks.inc({ shard, consistency, reason: 'no_healthy_replica' });
-      }
-      for (const replica of this.rotate(candidates)) {
-        const served = await this.tryReplica(replica, nodes.key, consistency, session, operation, fn);
-        if (served.ok) return served.value;
+      } else if (!position) {
+        for (const replica of candidates) {
+          const served = await this.tryReplica(replica, shard, consistency, undefined, operation, fn);
+          if (served.ok) return served.value;
+        }
+      } else {
+        const known = this.health.hasApplied ? candidates.filter((r) => this.health.hasApplied!(r, position)) : [];
+        for (const replica of known) {
+          const served = await this.tryReplica(replica, shard, consistency, undefined, operation, fn);
+          if (served.ok) return served.value;
+        }
+        if (known.length === 0 && session.wroteHere(shard) && this.health.track) {
+          this.health.track(shard, position);
+          this.metrics.replicaFallbacks.inc({ shard, consistency, reason: 'not_yet_applied' });
+        } else {
+          for (const replica of candidates.filter((r) => !known.includes(r))) {
+            const served = await this.tryReplica(replica, shard, consistency, position, operation, fn);
+            if (served.ok) return served.value;
+          }
+        }
       }
     }
     this.metrics.reads.inc({ shard, role: 'primary', consistency });
     return nodes.primary.use(operation, fn);
   }
 
+  /** Runs the read on `replica`, first waiting for `position` when one is given. */
   private async tryReplica<T>(
     replica: NodePool,
     shard: string,
     consistency: Consistency,
-    session: SessionState,
+    position: string | undefined,
     operation: string,
     fn: (conn: PooledConnection) => Promise<T>,
   ): Promise<{ ok: true; value: T } | { ok: false }> {
-    const position = consistency === 'session' ? session.positionOn(shard) : undefined;
     try {
       return await replica.use(operation, async (conn) => {
         if (position) {
           const started = performance.now();
-          // Never sent to a primary: there it returns -1 (it only looks at the replica position).
           const rows = await conn.rows<{ applied: number | null }>('SELECT MASTER_GTID_WAIT(?, ?) AS applied', [
             position,
             this.policy.gtidWaitTimeoutMs / 1000,
           ]);
           this.metrics.replicaWait.observe({ shard }, (performance.now() - started) / 1000);
-          if (Number(rows[0]?.applied) !== 0) {
+          // 0: applied; -1: timed out; NULL: error (e.g. replication not configured).
+          if (rows[0]?.applied === null || Number(rows[0]?.applied) !== 0) {
             this.metrics.replicaFallbacks.inc({ shard, consistency, reason: 'gtid_wait_timeout' });
             return { ok: false as const };
           }
+          this.health.noteApplied?.(replica, position);
         }
         const value = await fn(conn);
         this.metrics.reads.inc({ shard, role: 'replica', consistency });

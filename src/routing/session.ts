@@ -1,19 +1,32 @@
 import { ValidationError } from '../errors.js';
 import { isGtidPosition, mergeGtidPositions } from '../replica/gtid-position.js';
 
+/** Told about every write a session records (the lag monitor learns when replicas apply it). */
+export interface WriteObserver {
+  noteWrite(shard: string, position: string): void;
+}
+
 /**
  * What one player's session has written: the GTID position of its last write per shard
- * (`global` included). A `session` read on a replica first waits for that position, so the
- * player always reads their own writes. The token form carries it to another process.
+ * (`global` included). A `session` read on a replica first makes sure the replica has applied
+ * that position, so the player always reads their own writes. The token form carries it to
+ * another process.
  */
 export class SessionState {
   private readonly positions = new Map<string, string>();
+  /** Shards this session wrote to itself, in this process (not only through a token). */
+  private readonly wroteLocally = new Set<string>();
+
+  constructor(private readonly observer?: WriteObserver) {}
 
   /** Records a write's GTID on `shard`. */
   noteWrite(shard: string, gtid: string | undefined): void {
     if (!gtid) return;
     const merged = mergeGtidPositions(this.positions.get(shard), gtid);
-    if (merged) this.positions.set(shard, merged);
+    if (!merged) return;
+    this.positions.set(shard, merged);
+    this.wroteLocally.add(shard);
+    this.observer?.noteWrite(shard, gtid);
   }
 
   /** The position a replica of `shard` must have applied to serve this session. */
@@ -21,14 +34,23 @@ export class SessionState {
     return this.positions.get(shard);
   }
 
-  /** Opaque string form: `mxo1.<base64url JSON>`. */
+  /**
+   * True when this session's position on `shard` comes from a write made through it in this
+   * process: the process then learns when each replica applies it (see LagMonitor), whereas a
+   * position that arrived in a token can only be checked on the replica itself.
+   */
+  wroteHere(shard: string): boolean {
+    return this.wroteLocally.has(shard);
+  }
+
+  /** Opaque string form: `mxo1.<base64url JSON {shard: position}>`. */
   token(): string {
     return `mxo1.${Buffer.from(JSON.stringify(Object.fromEntries(this.positions))).toString('base64url')}`;
   }
 
   /** Rebuilds a session from {@link token}; a malformed token is a validation error. */
-  static fromToken(token: string): SessionState {
-    const state = new SessionState();
+  static fromToken(token: string, observer?: WriteObserver): SessionState {
+    const state = new SessionState(observer);
     const bad = (message: string) => new ValidationError('session token', [{ field: 'token', message }]);
     if (typeof token !== 'string' || !token.startsWith('mxo1.')) throw bad('not an mxo-data session token');
     let parsed: unknown;
@@ -39,6 +61,7 @@ export class SessionState {
     }
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw bad('token body is not an object');
     for (const [shard, position] of Object.entries(parsed)) {
+      if (!/^[a-z][a-z0-9_]{0,30}$/.test(shard)) throw bad('bad shard name');
       if (typeof position !== 'string' || !isGtidPosition(position)) throw bad(`bad GTID position for shard ${shard}`);
       state.positions.set(shard, position);
     }
