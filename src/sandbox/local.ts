@@ -254,7 +254,7 @@ async function spawnAndWait(b: Binaries, n: LocalNode, killOnExit: boolean): Pro
     exitedWith = `mariadbd exited (code ${code}, signal ${signal})`;
   });
   try {
-    await waitReady(n.info.name, HOST, n.info.port, READY_TIMEOUT_MS, () => exitedWith);
+    await waitReady(n.info.name, HOST, n.info.port, READY_TIMEOUT_MS, () => exitedWith, n.dataDir);
   } catch (err) {
     const logTail = await fileTail(n.errorLog);
     if (!hasExited(child)) {

@@ -1,4 +1,5 @@
 /** Readiness polling and GTID replication setup over mysql2 (shared by both providers). */
+import path from 'node:path';
 import mysql from 'mysql2/promise';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { SandboxError, verbose } from './topology.js';
@@ -32,6 +33,8 @@ export async function waitReady(
   port: number,
   timeoutMs: number,
   failed: () => string | undefined,
+  /** When set, the server must report this data directory: another server on a reused port is not ours. */
+  expectDatadir?: string,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -40,7 +43,11 @@ export async function waitReady(
     if (why !== undefined) throw new SandboxError(`sandbox node ${name} failed to start: ${why}`);
     try {
       await withRoot(host, port, async (c) => {
-        await c.query('SELECT 1');
+        const [rows] = await c.query<RowDataPacket[]>('SELECT @@datadir AS datadir');
+        const datadir = String(rows[0]?.datadir ?? '');
+        if (expectDatadir && path.resolve(datadir) !== path.resolve(expectDatadir)) {
+          throw new Error(`port ${port} is answered by another server (datadir ${datadir})`);
+        }
       });
       return;
     } catch (err) {
