@@ -91,7 +91,10 @@ export class Trades {
         { role: 'recipient', ...data.recipient, route: b },
       ];
       if (data.idempotencyKey) {
-        const earlier = await this.findByKey(a.shard, data.idempotencyKey);
+        // Every shard, not just the initiator's current one: the key's trade_sessions row stays
+        // where the initiator lived when the trade ran, and the initiator may have moved since.
+        // (Fix: a retry after the initiator moved shards found nothing and traded a second time.)
+        const earlier = await this.findByKeyAnywhere(a.shard, data.idempotencyKey);
         if (earlier) return earlier;
       }
       try {
@@ -116,47 +119,74 @@ export class Trades {
     );
     const result = await this.ctx.coordinator.run('trade', shards, shards[shards.length - 1]!, async (tx) => {
       const connOf = (p: Party) => tx.branch(p.route.shard);
+      // Open every branch at once: XA START / BEGIN take no row locks, so the lock order holds.
+      await settleAll(shards.map((shard) => tx.branch(shard)));
       // The idempotency key is claimed before anything else: a concurrent duplicate waits on it,
       // then finds it taken. It locks no existing row, so it cannot break the lock order below.
       if (idempotencyKey) await insertTradeSession(await connOf(initiator), tradeId, parties, initiator, idempotencyKey, tx.id);
-      const balances = new Map<number, number>();
-      const items = new Map<number, Row[]>();
+      // Parties are locked one after the other in the global order (each lock starts when the
+      // previous one is held), while each shard's writes start as soon as the locks they need
+      // are held: a cross-shard trade writes and prepares its first shard while it locks and
+      // writes the second, so it costs about the round trips of one side plus the commit, not
+      // of both sides in sequence (see bench/trades-bench.ts). Writes take no new lock on an
+      // existing row, so this does not change the lock order.
+      const locks = new Map<number, Promise<Locked>>();
+      let previous: Promise<unknown> = Promise.resolve();
       for (const party of ordered) {
-        const conn = await connOf(party);
-        const row = await lockCharacter(conn, party.characterId, party.route.shard);
-        balances.set(party.characterId, Number(row.money));
-        items.set(party.characterId, await lockTradeItems(conn, party));
+        const lock = previous.then(async (): Promise<Locked> => {
+          const conn = await connOf(party);
+          const row = await lockCharacter(conn, party.characterId, party.route.shard);
+          return { balance: Number(row.money), ...(await lockTradeItems(conn, party, crossShard)) };
+        });
+        lock.catch(() => {}); // observed below; never an unhandled rejection
+        locks.set(party.characterId, lock);
+        previous = lock;
       }
-      for (const party of parties) {
-        const money = balances.get(party.characterId)!;
-        if (money < party.money) throw new InsufficientFundsError(party.characterId, party.money, money);
-      }
-      for (const shard of shards) {
-        const anchor = parties.find((p) => p.route.shard === shard)!;
-        if (idempotencyKey && anchor === initiator) continue;
-        await insertTradeSession(await tx.branch(shard), tradeId, parties, anchor, undefined, tx.id);
-      }
-      for (const party of parties) {
-        const other = party === initiator ? recipient : initiator;
-        const balance = balances.get(party.characterId)! - party.money + other.money;
-        await (await connOf(party)).exec('UPDATE characters SET money = ? WHERE character_id = ?', [balance, party.characterId]);
-      }
-      for (const [from, to] of [[initiator, recipient], [recipient, initiator]] as const) {
-        await moveItems(await connOf(from), await connOf(to), from, to, items.get(from.characterId)!, tradeId);
-      }
-      for (const shard of shards) {
-        const conn = await tx.branch(shard);
-        for (const [from, to] of [[initiator, recipient], [recipient, initiator]] as const) {
-          if (from.money === 0 && from.itemIds.length === 0) continue;
-          await conn.exec(
-            `INSERT INTO transaction_history (from_character_id, to_character_id, transaction_type, money_amount,
-               items_transferred, transaction_reason, related_trade_id, district_id)
-             VALUES (?, ?, 'trade', ?, ?, ?, ?, ?)`,
-            [from.characterId, to.characterId, from.money, JSON.stringify(from.itemIds), crossShard ? 'cross-shard trade' : 'trade',
-              tradeId, parties.find((p) => p.route.shard === shard)!.route.districtId],
-          );
-        }
-      }
+      // settleAll lets every shard finish before a failure is thrown, so nothing is still in
+      // flight on a connection when the coordinator rolls its branch back.
+      await settleAll(
+        shards.map(async (shard) => {
+          const conn = await tx.branch(shard);
+          const here = parties.filter((p) => p.route.shard === shard);
+          const anchor = here[0]!;
+          const mine = new Map<Party, Locked>();
+          for (const party of here) mine.set(party, await locks.get(party.characterId)!);
+          for (const [party, locked] of mine) {
+            if (locked.balance < party.money) throw new InsufficientFundsError(party.characterId, party.money, locked.balance);
+          }
+          if (!(idempotencyKey && anchor === initiator)) await insertTradeSession(conn, tradeId, parties, anchor, undefined, tx.id);
+          for (const [party, locked] of mine) {
+            const other = party === initiator ? recipient : initiator;
+            await conn.exec('UPDATE characters SET money = ? WHERE character_id = ?', [locked.balance - party.money + other.money, party.characterId]);
+          }
+          // Both directions of the trade, in one statement, on every shard it touched.
+          const rows = ([[initiator, recipient], [recipient, initiator]] as const).filter(([from]) => from.money > 0 || from.itemIds.length > 0);
+          if (rows.length > 0) {
+            await conn.exec(
+              `INSERT INTO transaction_history (from_character_id, to_character_id, transaction_type, money_amount,
+                 items_transferred, transaction_reason, related_trade_id, district_id)
+               VALUES ${rows.map(() => "(?, ?, 'trade', ?, ?, ?, ?, ?)").join(', ')}`,
+              rows.flatMap(([from, to]) => [from.characterId, to.characterId, from.money, JSON.stringify(from.itemIds),
+                crossShard ? 'cross-shard trade' : 'trade', tradeId, anchor.route.districtId]),
+            );
+          }
+          // Items: within this shard a reassignment; across shards the giver's shard deletes its
+          // rows and the taker's shard inserts the copies (ids kept), both in this transaction.
+          for (const [from, to] of [[initiator, recipient], [recipient, initiator]] as const) {
+            if (from.itemIds.length === 0) continue;
+            if (from.route.shard === shard && to.route.shard === shard) {
+              await reassignItems(conn, to, from.itemIds, tradeId);
+            } else if (from.route.shard === shard) {
+              await conn.exec(`DELETE FROM character_inventory WHERE item_id IN (${marks(from.itemIds)}) AND character_id = ?`, [...from.itemIds, from.characterId]);
+            } else if (to.route.shard === shard) {
+              await insertItems(conn, to, await locks.get(from.characterId)!, tradeId);
+            }
+          }
+          // This shard's part is done: prepare it now (a no-op for the decision shard and for a
+          // local transaction), while the other shard may still be working.
+          await tx.prepare(shard);
+        }),
+      );
     }).catch((error: unknown) => {
       if (idempotencyKey && isDuplicateKey(error, 'uq_trade_sessions_idempotency')) {
         return this.findByKey(initiator.route.shard, idempotencyKey).then((earlier) => {
@@ -167,6 +197,16 @@ export class Trades {
     });
     noteCommit(this.ctx, result);
     return { tradeId, crossShard, transactionId: result.transactionId, replayed: false };
+  }
+
+  /**
+   * Looks the key up on `first` and every other shard at once. An unreachable shard fails the
+   * call (typed): the key cannot be proven unused, so the trade must not run.
+   */
+  private async findByKeyAnywhere(first: string, key: string): Promise<TradeResult | undefined> {
+    const shards = [first, ...this.ctx.topology.shards.map((s) => s.key).filter((k) => k !== first)];
+    const found = await Promise.all(shards.map((shard) => this.findByKey(shard, key)));
+    return found.find((r) => r !== undefined);
   }
 
   private async findByKey(shard: string, key: string): Promise<TradeResult | undefined> {
@@ -186,12 +226,31 @@ export class Trades {
   }
 }
 
+/** Waits for every promise to settle, then throws the first rejection (if any). */
+async function settleAll(promises: Array<Promise<unknown>>): Promise<void> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+/** What a party's lock returned: its balance, and the rows of the items it gives. */
+interface Locked {
+  balance: number;
+  items: Row[];
+  /** Modifications of those items (read only when they leave the shard). */
+  modifications: Row[];
+}
+
+function marks(ids: number[]): string {
+  return ids.map(() => '?').join(',');
+}
+
 /** Locks the items a party gives and checks they can be traded. */
-async function lockTradeItems(conn: PooledConnection, party: Party): Promise<Row[]> {
-  if (party.itemIds.length === 0) return [];
+async function lockTradeItems(conn: PooledConnection, party: Party, crossShard: boolean): Promise<Omit<Locked, 'balance'>> {
+  if (party.itemIds.length === 0) return { items: [], modifications: [] };
   const ids = [...party.itemIds].sort((x, y) => x - y);
   const rows = await conn.rows(
-    `SELECT * FROM character_inventory WHERE item_id IN (${ids.map(() => '?').join(',')}) AND character_id = ?
+    `SELECT * FROM character_inventory WHERE item_id IN (${marks(ids)}) AND character_id = ?
       ORDER BY item_id FOR UPDATE`,
     [...ids, party.characterId],
   );
@@ -204,7 +263,7 @@ async function lockTradeItems(conn: PooledConnection, party: Party): Promise<Row
     `SELECT ci.item_id,
             CASE WHEN ci.is_bound THEN 'bound' WHEN NOT it.is_tradeable THEN 'not tradeable' ELSE 'equipped' END AS why
        FROM character_inventory ci JOIN item_templates it ON it.template_id = ci.template_id
-      WHERE ci.item_id IN (${ids.map(() => '?').join(',')})
+      WHERE ci.item_id IN (${marks(ids)})
         AND (ci.is_bound OR NOT it.is_tradeable OR ci.container_type = 'equipped'
              OR EXISTS (SELECT 1 FROM character_equipment ce WHERE ce.item_id = ci.item_id))`,
     ids,
@@ -212,41 +271,40 @@ async function lockTradeItems(conn: PooledConnection, party: Party): Promise<Row
   if (blocked.length > 0) {
     throw new TradeAbortedError(blocked.map((b) => `item ${b.item_id} is ${b.why}`).join('; '));
   }
-  return rows;
+  // Items leaving the shard take their modifications with them (ON DELETE CASCADE removes them
+  // here).
+  const modifications = crossShard
+    ? await conn.rows(`SELECT * FROM item_modifications WHERE item_id IN (${marks(ids)}) ORDER BY item_id FOR UPDATE`, ids)
+    : [];
+  return { items: rows, modifications };
 }
 
-/** Moves item rows from one party to the other: an UPDATE on one shard, a copy across two. */
-async function moveItems(from: PooledConnection, to: PooledConnection, giver: Party, taker: Party, rows: Row[], tradeId: number): Promise<void> {
-  if (rows.length === 0) return;
-  const ids = rows.map((r) => Number(r.item_id));
-  const marks = ids.map(() => '?').join(',');
-  if (from === to) {
-    await from.exec(
-      `UPDATE character_inventory SET character_id = ?, acquired_method = 'trade', acquired_from = ?,
-              container_type = 'inventory', slot_position = NULL
-        WHERE item_id IN (${marks})`,
-      [taker.characterId, `trade:${tradeId}`, ...ids],
-    );
-    return;
-  }
-  const modifications = await from.rows(`SELECT * FROM item_modifications WHERE item_id IN (${marks}) FOR UPDATE`, ids);
-  for (const source of rows) {
-    const row: Row = {
+/** Gives items to another character on the same shard. */
+async function reassignItems(conn: PooledConnection, taker: Party, ids: number[], tradeId: number): Promise<void> {
+  await conn.exec(
+    `UPDATE character_inventory SET character_id = ?, acquired_method = 'trade', acquired_from = ?,
+            container_type = 'inventory', slot_position = NULL
+      WHERE item_id IN (${marks(ids)})`,
+    [taker.characterId, `trade:${tradeId}`, ...ids],
+  );
+}
+
+/** Inserts copies of items (same ids) and their modifications on the taker's shard. */
+async function insertItems(conn: PooledConnection, taker: Party, given: Locked, tradeId: number): Promise<void> {
+  for (const source of given.items) {
+    await insertRow(conn, 'character_inventory', {
       ...source,
       character_id: taker.characterId,
       acquired_method: 'trade',
       acquired_from: `trade:${tradeId}`,
       container_type: 'inventory',
       slot_position: null,
-    };
-    await insertRow(to, 'character_inventory', row);
+    });
   }
-  for (const source of modifications) {
+  for (const source of given.modifications) {
     const { modification_id: _ignored, ...row } = source;
-    await insertRow(to, 'item_modifications', row);
+    await insertRow(conn, 'item_modifications', row);
   }
-  // Modifications go with the item rows (ON DELETE CASCADE).
-  await from.exec(`DELETE FROM character_inventory WHERE item_id IN (${marks}) AND character_id = ?`, [...ids, giver.characterId]);
 }
 
 async function insertRow(conn: PooledConnection, table: string, row: Row): Promise<void> {

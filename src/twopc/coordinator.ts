@@ -1,4 +1,4 @@
-import { ConflictError, MxoError, OutcomeUnknownError } from '../errors.js';
+import { ConflictError, MxoError, OutcomeUnknownError, ShardUnavailableError } from '../errors.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { ER_LOCK_WAIT_TIMEOUT, errnoOf, isConnectionLost, isRetryableLockError } from '../pool/mysql-errors.js';
 import type { NodePool } from '../pool/node-pool.js';
@@ -27,6 +27,12 @@ export interface DistributedTx {
    * branches in the global lock order (shard name, then id) so transactions cannot deadlock.
    */
   branch(key: string): Promise<PooledConnection>;
+  /**
+   * Declares the work on branch `key` done and prepares it now (XA END + XA PREPARE), so it
+   * overlaps work still running on other branches. Nothing may run on that branch afterwards.
+   * A no-op for the decision branch, for a local transaction and for a branch never opened.
+   */
+  prepare(key: string): Promise<void>;
 }
 
 export interface CommitResult<T> {
@@ -44,7 +50,8 @@ interface Branch {
   /** XA branch (prepared before the decision) or the local decision branch. */
   xa: boolean;
   bqual: string;
-  state: 'active' | 'prepared' | 'ended';
+  /** idle: XA END done, XA PREPARE not (yet) done. */
+  state: 'active' | 'idle' | 'prepared' | 'ended';
 }
 
 /**
@@ -104,6 +111,7 @@ export class Coordinator {
           if (k !== key) throw new Error(`${operation}: branch ${k} is not a participant`);
           return conn;
         },
+        prepare: async () => {},
       }),
     );
     return { value, gtids: gtid ? new Map([[key, gtid]]) : new Map() };
@@ -139,9 +147,24 @@ export class Coordinator {
         branch.state = 'ended';
         conn.broken = true;
         pool.release(conn);
-        throw error;
+        throw isConnectionLost(error) ? new ShardUnavailableError(pool.label, { cause: error }) : error;
       }
       return conn;
+    };
+    // XA END + XA PREPARE of one branch, started at most once (early by the work, or below).
+    const preparing = new Map<string, Promise<void>>();
+    const prepareBranch = (branch: Branch): Promise<void> => {
+      let done = preparing.get(branch.key);
+      if (!done) {
+        done = (async () => {
+          await branch.conn.text(`XA END ${xidLiteral(gtrid, branch.bqual)}`);
+          branch.state = 'idle';
+          await branch.conn.text(`XA PREPARE ${xidLiteral(gtrid, branch.bqual)}`);
+          branch.state = 'prepared';
+        })();
+        preparing.set(branch.key, done);
+      }
+      return done;
     };
     const tx: DistributedTx = {
       id: gtrid,
@@ -153,25 +176,42 @@ export class Coordinator {
         }
         return conn;
       },
+      prepare: async (key) => {
+        await opening.get(key);
+        const branch = branches.get(key);
+        if (!branch || !branch.xa || branch.state === 'ended') return;
+        await prepareBranch(branch);
+      },
     };
 
     let value: T;
+    const decisionRecord = 'INSERT INTO twopc_decisions (gtrid, decision, operation) VALUES (?, ?, ?)';
     try {
       value = await work(tx);
       phase('work');
-      // Phase one: prepare every XA branch. A failure here still aborts everything.
-      for (const branch of branches.values()) {
-        if (!branch.xa) continue;
-        await branch.conn.text(`XA END ${xidLiteral(gtrid, branch.bqual)}`);
-        await branch.conn.text(`XA PREPARE ${xidLiteral(gtrid, branch.bqual)}`);
-        branch.state = 'prepared';
-      }
+      await tx.branch(decisionKey);
+      // Phase one: prepare every XA branch not prepared yet (the work may have prepared some
+      // early with tx.prepare), all at once. Everything is settled before looking at failures,
+      // so no statement is still in flight on a connection when abortAll ends its branch.
+      // The commit record is written only after this, right before the COMMIT: a coordinator
+      // frozen between that INSERT and its COMMIT holds the record's row lock, and recovery's
+      // fence waits on it, so that window must stay one round trip long.
+      await settleAll([...branches.values()].filter((b) => b.xa).map(prepareBranch));
       phase('prepare');
       await this.hooks.onPhase?.('prepared', { gtrid, operation });
-      if (!branches.has(decisionKey)) await tx.branch(decisionKey);
     } catch (error) {
-      await this.abortAll(gtrid, branches);
+      // A branch still being opened or prepared (work failed while another was busy) is
+      // waited for, so no statement is in flight when its branch is rolled back.
+      await Promise.allSettled([...opening.values(), ...preparing.values()]);
+      const unreachable = await this.abortAll(gtrid, branches);
       this.metrics.twopcTransactions.inc({ operation, outcome: 'aborted' });
+      // A server (or its connection) died before the commit point: nothing can commit any more
+      // (no commit record exists, and recovery fences any branch that did prepare), so the
+      // caller gets a typed "unavailable" error rather than the raw driver error.
+      // (Fix: the bank test saw raw 'Connection lost' / ECONNRESET errors escape here.)
+      if (isConnectionLost(error)) {
+        throw new ShardUnavailableError(unreachable[0] ?? `a participant of ${gtrid}`, { cause: error });
+      }
       throw error;
     }
 
@@ -179,12 +219,23 @@ export class Coordinator {
     const decision = branches.get(decisionKey)!;
     let committed: boolean;
     try {
-      await decision.conn.exec('INSERT INTO twopc_decisions (gtrid, decision, operation) VALUES (?, ?, ?)', [gtrid, 'commit', operation]);
+      await decision.conn.exec(decisionRecord, [gtrid, 'commit', operation]);
       await decision.conn.text('COMMIT');
       decision.state = 'ended';
       committed = true;
     } catch (error) {
-      committed = await this.settleLostDecision(gtrid, decision, error);
+      try {
+        committed = await this.settleLostDecision(gtrid, decision, error);
+      } catch (unknown) {
+        // Outcome unknown: the prepared branches belong to recovery now. Their sessions are
+        // closed (never pooled: they cannot run anything until the branch ends), which also
+        // detaches the branches so recovery can resolve them without killing a session.
+        // (Fix: these connections used to stay borrowed forever, so `db.close()` hung in
+        // pool.drain() after a decision node died at 'prepared'.)
+        this.detachPrepared(branches);
+        this.metrics.twopcTransactions.inc({ operation, outcome: 'unknown' });
+        throw unknown;
+      }
       if (!committed) {
         await this.abortAll(gtrid, branches);
         this.metrics.twopcTransactions.inc({ operation, outcome: 'aborted' });
@@ -221,8 +272,9 @@ export class Coordinator {
   }
 
   /**
-   * The decision COMMIT failed. A duplicate key means recovery fenced this transaction with an
-   * abort record: aborted. Otherwise the connection may have died around the COMMIT, so the
+   * The commit record or the COMMIT failed. An error the server answered (a duplicate key is
+   * recovery's abort record) means it rolled back: aborted. Otherwise the connection may have
+   * died around the COMMIT, so the
    * outcome is settled through the same fence recovery uses; if the decision node cannot be
    * reached, the outcome is unknown and recovery will settle it later.
    */
@@ -231,7 +283,7 @@ export class Coordinator {
       if (!decision.conn.broken) await decision.conn.text('ROLLBACK').catch(() => (decision.conn.broken = true));
       decision.pool.release(decision.conn);
       decision.state = 'ended';
-      return false; // a duplicate key here is recovery's abort record: aborted
+      return false;
     }
     decision.conn.broken = true;
     decision.pool.release(decision.conn);
@@ -243,8 +295,22 @@ export class Coordinator {
     }
   }
 
-  /** Rolls back every open branch; a branch that cannot be reached is left to recovery. */
-  private async abortAll(gtrid: string, branches: Map<string, Branch>): Promise<void> {
+  /** Closes the sessions of prepared branches, leaving the branches to recovery. */
+  private detachPrepared(branches: Map<string, Branch>): void {
+    for (const branch of branches.values()) {
+      if (branch.state === 'ended') continue;
+      branch.state = 'ended';
+      branch.conn.broken = true;
+      branch.pool.release(branch.conn);
+    }
+  }
+
+  /**
+   * Rolls back every open branch; a branch that cannot be reached is left to recovery. Returns
+   * the labels of the nodes that could not be reached.
+   */
+  private async abortAll(gtrid: string, branches: Map<string, Branch>): Promise<string[]> {
+    const unreachable: string[] = [];
     for (const branch of branches.values()) {
       if (branch.state === 'ended') continue;
       const xid = xidLiteral(gtrid, branch.bqual);
@@ -258,11 +324,20 @@ export class Coordinator {
       } catch {
         // Closing the session rolls back an unprepared branch; a prepared one goes to recovery.
         branch.conn.broken = true;
+        unreachable.push(branch.pool.label);
       }
       branch.state = 'ended';
       branch.pool.release(branch.conn);
     }
+    return unreachable;
   }
+}
+
+/** Waits for every promise to settle, then throws the first rejection (if any). */
+async function settleAll(promises: Array<Promise<unknown>>): Promise<void> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 function sleep(ms: number): Promise<void> {

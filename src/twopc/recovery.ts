@@ -81,7 +81,13 @@ export class Recovery {
         report.pending.push(label);
         continue;
       }
-      const outcome = await this.finish(conn, gtrid, bqual, decision, now - parsed.startedAt >= this.gracePeriodMs);
+      // The preparing session can only still own the branch if the server has not restarted
+      // since: after a restart, thread ids start again from 1 and the id in the bqual may name an
+      // unrelated session, which must never be killed (a 1397 then means that another recovery
+      // process is resolving the branch).
+      const restarted = owners.startedAt > parsed.startedAt + 1_000;
+      const mayKill = !restarted && now - parsed.startedAt >= this.gracePeriodMs;
+      const outcome = await this.finish(conn, gtrid, bqual, decision, mayKill);
       if (outcome === 'pending') report.pending.push(label);
       else if (outcome === 'done') {
         (decision === 'commit' ? report.committed : report.rolledBack).push(label);
@@ -96,7 +102,7 @@ export class Recovery {
     gtrid: string,
     bqual: string,
     decision: Decision,
-    old: boolean,
+    mayKill: boolean,
   ): Promise<'done' | 'pending' | 'gone'> {
     const statement = `XA ${decision === 'commit' ? 'COMMIT' : 'ROLLBACK'} ${xidLiteral(gtrid, bqual)}`;
     for (let attempt = 0; attempt < 2; attempt++) {
@@ -113,7 +119,7 @@ export class Recovery {
         // 1397 while still listed: a live session owns the branch. Once the transaction is past
         // its grace period that session is stale (its coordinator hung): end it and retry.
         const owner = parseBranchQualifier(bqual);
-        if (!old || !owner || attempt > 0) return 'pending';
+        if (!mayKill || !owner || attempt > 0) return 'pending';
         await conn.text('KILL CONNECTION ?', [owner.threadId]).catch(() => {});
         await new Promise((r) => setTimeout(r, 100));
       }

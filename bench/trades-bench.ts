@@ -1,0 +1,191 @@
+/**
+ * Trades: what a cross-shard trade (XA two-phase commit, last-agent) costs against a same-shard
+ * trade (one local transaction), in one run on one sandbox (2 shards, no replicas, plus global).
+ * Goal: cross-shard p50 at most 1.6x same-shard p50 (Vitess publishes 2.19x for a two-shard
+ * commit).
+ *
+ * Latency (sequential, one trade at a time; the kinds interleaved in blocks so drift on a shared
+ * machine hits all alike; every trade moves 1 money each way, so both sides write history):
+ * - raw local:  mysql2 on the alpha primary, no library: BEGIN, 2x SELECT ... FOR UPDATE,
+ *               2x UPDATE, COMMIT (the floor of a same-shard trade's locking and writes).
+ * - raw XA:     mysql2 on both primaries, no library: the same rows in the last-agent shape
+ *               (XA START/lock/update/END/PREPARE on alpha, BEGIN/lock/update/decision/COMMIT on
+ *               beta, XA COMMIT on alpha): the floor of a cross-shard trade.
+ * - same-shard: db.trades.execute between two alpha characters.
+ * - cross-shard: db.trades.execute between an alpha and a beta character.
+ * Throughput: WORKERS concurrent loops on disjoint pairs, SECONDS each kind.
+ * Phases: mxo_twopc_phase_duration_seconds (work / prepare / decide / commit / total) means.
+ * A trade prepares its XA branch inside its work (tx.prepare, overlapping the other shard's
+ * writes), so 'prepare' is near zero for trades and 'work' includes it; 'decide' is the commit
+ * record INSERT + COMMIT on the decision shard; 'commit' is XA COMMIT of the prepared branch.
+ *
+ * Critical path of a cross-shard trade (round trips): XA START || BEGIN, lock A (alpha), then
+ * alpha [trade_sessions, UPDATE, history, XA END, XA PREPARE] || beta [lock B, trade_sessions,
+ * UPDATE, history], then commit record, COMMIT, XA COMMIT: 10, against 8 for a same-shard trade.
+ */
+import mysql from 'mysql2/promise';
+import { openCluster, startSandbox, type Cluster } from '../src/index.js';
+import { fmt, summarize } from './stats.js';
+
+const N = Number(process.env.MXO_BENCH_TRADES ?? 1200);
+const BLOCK = 100;
+const WARMUP = 150;
+const WORKERS = Number(process.env.MXO_BENCH_WORKERS ?? 4);
+const SECONDS = Number(process.env.MXO_BENCH_SECONDS ?? 4);
+const PAIRS = 8;
+
+type Stats = ReturnType<typeof summarize>;
+
+export async function run(): Promise<void> {
+  const sandbox = await startSandbox({ shards: 2, replicasPerShard: 0 });
+  let db: Cluster | undefined;
+  const direct: mysql.Connection[] = [];
+  try {
+    db = await openCluster({ ...sandbox.config, recovery: { intervalMs: 0, gracePeriodMs: 60_000 }, pool: { max: 16 } });
+    await db.migrate();
+    const cluster = db;
+    const connect = async (name: string) => {
+      const node = sandbox.node(name);
+      const conn = await mysql.createConnection({ host: node.host, port: node.port, user: 'root', database: 'mxo_shard' });
+      direct.push(conn);
+      return conn;
+    };
+
+    const { accountId } = await cluster.accounts.register({ username: 'benchtrades', email: 'bench@trades.test', password: 'bench-password-1' });
+    const make = async (name: string, districtId: number) => {
+      const ch = await cluster.characters.create({ accountId, name, archetype: 'hacker', gender: 'female', appearance: {}, districtId });
+      await cluster.characters.adjustMoney(ch.characterId, 1_000_000, 'admin_grant');
+      return ch.characterId;
+    };
+    // PAIRS disjoint pairs of each kind (workers never contend on a row); pair 0 for latency.
+    const alphaA: number[] = [];
+    const alphaB: number[] = [];
+    const beta: number[] = [];
+    const rawIds: number[] = [];
+    for (let i = 0; i < PAIRS; i++) {
+      alphaA.push(await make(`SameA${i}`, 1));
+      alphaB.push(await make(`SameB${i}`, 2));
+      beta.push(await make(`Cross${i}`, 4));
+    }
+    const crossA: number[] = [];
+    for (let i = 0; i < PAIRS; i++) crossA.push(await make(`CrossA${i}`, 3));
+    for (let i = 0; i < 2; i++) rawIds.push(await make(`Raw${i}`, 1));
+    const rawBeta = await make('RawBeta', 5);
+
+    const trade = (a: number, b: number) =>
+      cluster.trades.execute({ initiator: { characterId: a, money: 1 }, recipient: { characterId: b, money: 1 } });
+    const same = (p = 0) => trade(alphaA[p]!, alphaB[p]!);
+    const cross = (p = 0) => trade(crossA[p]!, beta[p]!);
+
+    const rawAlpha = await connect('alpha-primary');
+    const rawAlpha2 = await connect('alpha-primary');
+    const rawBetaConn = await connect('beta-primary');
+    await rawBetaConn.query('CREATE TABLE IF NOT EXISTS bench_decisions (gtrid VARCHAR(64) PRIMARY KEY)');
+    const [r0, r1] = rawIds as [number, number];
+    const rawLocal = async () => {
+      await rawAlpha.query('BEGIN');
+      await rawAlpha.execute('SELECT money FROM characters WHERE character_id = ? FOR UPDATE', [r0]);
+      await rawAlpha.execute('SELECT money FROM characters WHERE character_id = ? FOR UPDATE', [r1]);
+      await rawAlpha.execute('UPDATE characters SET money = money - 1 WHERE character_id = ?', [r0]);
+      await rawAlpha.execute('UPDATE characters SET money = money + 1 WHERE character_id = ?', [r1]);
+      await rawAlpha.query('COMMIT');
+    };
+    let xaSeq = 0;
+    const rawXa = async () => {
+      const gtrid = `bench-${process.pid}-${xaSeq++}`;
+      const xid = `'${gtrid}','alpha'`;
+      await rawAlpha2.query(`XA START ${xid}`);
+      await rawAlpha2.execute('SELECT money FROM characters WHERE character_id = ? FOR UPDATE', [r0]);
+      await rawBetaConn.query('BEGIN');
+      await rawBetaConn.execute('SELECT money FROM characters WHERE character_id = ? FOR UPDATE', [rawBeta]);
+      await rawAlpha2.execute('UPDATE characters SET money = money - 1 WHERE character_id = ?', [r0]);
+      await rawBetaConn.execute('UPDATE characters SET money = money + 1 WHERE character_id = ?', [rawBeta]);
+      await rawAlpha2.query(`XA END ${xid}`);
+      await rawAlpha2.query(`XA PREPARE ${xid}`);
+      await rawBetaConn.execute('INSERT INTO bench_decisions (gtrid) VALUES (?)', [gtrid]);
+      await rawBetaConn.query('COMMIT');
+      await rawAlpha2.query(`XA COMMIT ${xid}`);
+    };
+
+    // Warm-up: pools, prepared statements, id blocks, directory cache, buffer pool.
+    for (let i = 0; i < WARMUP; i++) {
+      await rawLocal();
+      await rawXa();
+      await same();
+      await cross();
+    }
+    await cluster.metrics.resetMetrics();
+
+    const kinds: Array<[string, () => Promise<unknown>]> = [
+      ['raw local (BEGIN, 2 locks, 2 updates, COMMIT)', rawLocal],
+      ['raw XA last-agent (2 servers)', rawXa],
+      ['same-shard trade', () => same()],
+      ['cross-shard trade', () => cross()],
+    ];
+    const samples = new Map<string, number[]>(kinds.map(([k]) => [k, []]));
+    for (let done = 0; done < N; done += BLOCK) {
+      for (const [kind, fn] of kinds) {
+        const out = samples.get(kind)!;
+        for (let i = 0; i < BLOCK; i++) {
+          const t0 = performance.now();
+          await fn();
+          out.push(performance.now() - t0);
+        }
+      }
+    }
+    const stats = new Map<string, Stats>([...samples].map(([k, v]) => [k, summarize(v)]));
+
+    console.log(`\nSequential latency (${N} each, interleaved in blocks of ${BLOCK}):`);
+    console.log(`  ${'kind'.padEnd(48)} ${'p50'.padStart(9)} ${'p99'.padStart(9)} ${'mean'.padStart(9)}`);
+    for (const [kind, s] of stats) {
+      console.log(`  ${kind.padEnd(48)} ${fmt(s.p50).padStart(9)} ${fmt(s.p99).padStart(9)} ${fmt(s.mean).padStart(9)}`);
+    }
+
+    // Where a cross-shard trade's time goes (means over the sequential cross-shard run).
+    const phases = (await cluster.metrics.getMetricsAsJSON()).find((m) => m.name === 'mxo_twopc_phase_duration_seconds');
+    const phaseMeans: string[] = [];
+    for (const phase of ['work', 'prepare', 'decide', 'commit', 'total']) {
+      const values = phases?.values.filter((v) => v.labels.operation === 'trade' && v.labels.phase === phase) ?? [];
+      const sum = values.find((v) => (v as { metricName?: string }).metricName?.endsWith('_sum'))?.value ?? 0;
+      const count = values.find((v) => (v as { metricName?: string }).metricName?.endsWith('_count'))?.value ?? 0;
+      if (count > 0) phaseMeans.push(`${phase} ${fmt((Number(sum) / Number(count)) * 1000)}`);
+    }
+    console.log(`  cross-shard phases (mean): ${phaseMeans.join(', ')}`);
+
+    // Throughput with WORKERS concurrent loops on disjoint pairs.
+    const throughput = async (fn: (p: number) => Promise<unknown>) => {
+      let count = 0;
+      const lat: number[] = [];
+      const until = performance.now() + SECONDS * 1000;
+      await Promise.all(
+        Array.from({ length: WORKERS }, async (_, w) => {
+          while (performance.now() < until) {
+            const t0 = performance.now();
+            await fn(w % PAIRS);
+            lat.push(performance.now() - t0);
+            count++;
+          }
+        }),
+      );
+      return { perSecond: count / SECONDS, ...summarize(lat) };
+    };
+    const tSame = await throughput((p) => same(p));
+    const tCross = await throughput((p) => cross(p));
+    console.log(`\nThroughput, ${WORKERS} concurrent workers, ${SECONDS} s each:`);
+    console.log(`  same-shard trade:   ${tSame.perSecond.toFixed(0)} trades/s (p50 ${fmt(tSame.p50)}, p99 ${fmt(tSame.p99)})`);
+    console.log(`  cross-shard trade:  ${tCross.perSecond.toFixed(0)} trades/s (p50 ${fmt(tCross.p50)}, p99 ${fmt(tCross.p99)})`);
+
+    const p50 = (k: string) => stats.get(k)!.p50;
+    const ratio = p50('cross-shard trade') / p50('same-shard trade');
+    console.log('\nRatios:');
+    console.log(`  cross-shard p50 / same-shard p50: ${ratio.toFixed(2)}x (goal <= 1.6x: ${ratio <= 1.6 ? 'met' : 'MISSED'})`);
+    console.log(`  same-shard p50 / raw local p50:   ${(p50('same-shard trade') / p50('raw local (BEGIN, 2 locks, 2 updates, COMMIT)')).toFixed(2)}x`);
+    console.log(`  cross-shard p50 / raw XA p50:     ${(p50('cross-shard trade') / p50('raw XA last-agent (2 servers)')).toFixed(2)}x`);
+    console.log(`  raw XA p50 / raw local p50:       ${(p50('raw XA last-agent (2 servers)') / p50('raw local (BEGIN, 2 locks, 2 updates, COMMIT)')).toFixed(2)}x`);
+    console.log(`  cross-shard / same-shard throughput: ${(tCross.perSecond / tSame.perSecond).toFixed(2)}x`);
+  } finally {
+    await Promise.all(direct.map((c) => c.end().catch(() => c.destroy())));
+    await db?.close();
+    await sandbox.stop();
+  }
+}
