@@ -15,6 +15,8 @@ Commands:
                     --loop keeps generating traffic until Ctrl-C; --metrics-port N serves /metrics.
   migrate           Create databases and apply sql/ migrations on every primary (idempotent).
   recover           Resolve in-doubt two-phase-commit transactions once and print what was done.
+  repair-replicas   Wait for every replica to catch up; repair replicas stuck by MariaDB's user-XA
+                    crash defects where the primary's binlog proves the cause (exit 3: unexplained).
   sandbox start     Start a sandbox cluster that keeps running; prints its config path.
                     --dir D (default .sandbox), --shards N (2), --replicas R (1).
   sandbox stop      Stop the sandbox in --dir D (default .sandbox).
@@ -59,6 +61,12 @@ async function main(argv: string[]): Promise<number> {
       return withCluster(requireConfig(configPath), async (db) => {
         const report = await db.recover();
         console.log(JSON.stringify(report, null, 2));
+      });
+    case 'repair-replicas':
+      return withCluster(requireConfig(configPath), async (db) => {
+        const reports = await db.repairReplicas();
+        console.log(JSON.stringify(reports, null, 2));
+        if (reports.some((r) => r.unexplained.length > 0)) process.exitCode = 3;
       });
     case 'sandbox':
       if (sub === 'start') {

@@ -8,6 +8,7 @@ import { OnlineCharactersCollector } from './metrics/online-characters.js';
 import { migrateNode, type Tier } from './migrate/index.js';
 import type { NodePool } from './pool/node-pool.js';
 import { LagMonitor } from './replica/lag-monitor.js';
+import { repairXaReplica, type ReplicaRepairReport } from './replica/xa-replica-repair.js';
 import { Accounts } from './repos/accounts.js';
 import { Characters, countOnlineByDistrict } from './repos/characters.js';
 import type { RepoContext } from './repos/context.js';
@@ -180,6 +181,20 @@ export class Cluster extends DataSession {
   async waitForReplicas(timeoutMs = 10_000): Promise<void> {
     this.assertOpen();
     await this.lagMonitor.waitForReplicas(timeoutMs);
+  }
+
+  /**
+   * Operator runbook for replicas left stuck by MariaDB 10.11's user-XA crash defects
+   * (MDEV-21469 family): waits for every replica to reach its primary and, where it cannot,
+   * repairs what the primary's binlog proves. See src/replica/xa-replica-repair.ts.
+   */
+  async repairReplicas(): Promise<ReplicaRepairReport[]> {
+    this.assertOpen();
+    const reports: ReplicaRepairReport[] = [];
+    for (const nodes of this.topology.all()) {
+      for (const replica of nodes.replicas) reports.push(await repairXaReplica(nodes.primary, replica));
+    }
+    return reports;
   }
 
   /** Every node's pool, for diagnostics. */

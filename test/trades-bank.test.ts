@@ -10,7 +10,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MxoError } from '../src/index.js';
 import { startTestCluster, type TestCluster } from './support/cluster.js';
 import { compareReplica, readWorld, recoverUntilClean, rowsOn, xaRecoverAll } from './support/twopc-invariants.js';
-import { repairReplica } from './support/twopc-replica-repair.js';
 import { seedCharacters, type SeededCharacter } from './support/twopc-world.js';
 
 const DURATION_MS = Number(process.env.MXO_BANK_MS ?? 25_000);
@@ -135,8 +134,9 @@ describe('bank test: concurrent random trades while shard primaries are killed -
     }
     // Replicas: same rows as their primaries once caught up. A replica that cannot catch up is
     // repaired only when the primary's binlog proves one of two known MariaDB 10.11 user-XA crash
-    // defects (see support/twopc-replica-repair.ts); any other cause fails the test.
-    const repairs = [await repairReplica(sandbox, 'alpha'), await repairReplica(sandbox, 'beta')];
+    // defects (the library's runbook, db.repairReplicas(); see src/replica/xa-replica-repair.ts);
+    // any other cause fails the test.
+    const repairs = await db.repairReplicas();
     if (repairs.some((r) => r.repaired.length > 0)) console.warn('replica repairs (MariaDB XA defects):', JSON.stringify(repairs.flatMap((r) => r.repaired)));
     expect(repairs.flatMap((r) => r.unexplained)).toEqual([]);
     const replicaDiff = [...(await compareReplica(sandbox, 'alpha')), ...(await compareReplica(sandbox, 'beta'))];

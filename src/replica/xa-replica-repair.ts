@@ -1,0 +1,139 @@
+import type { NodePool } from '../pool/node-pool.js';
+import type { PooledConnection } from '../pool/pooled-connection.js';
+
+/**
+ * Repair of replicas broken by two MariaDB 10.11 user-XA crash defects (upstream MDEV-21469,
+ * MDEV-31921; fixed only in later series). Both need a primary killed -9 at an exact moment; the
+ * primaries' own outcome stays correct (the two-phase-commit tests prove it), only a replica can
+ * be left stuck:
+ *
+ * (A) killed between the binlog write of XA PREPARE and the engine prepare: the primary forgets
+ *     the branch (rolled back at restart) but its replica applied the XA PREPARE and keeps it
+ *     prepared forever, holding row locks, so replication stalls. Evidence: the primary's binlog
+ *     has the XA PREPARE and no completion, and the primary does not list the xid any more.
+ *     Repair: XA ROLLBACK on the replica, not binlogged.
+ * (B) killed between the binlog write of XA COMMIT and the engine commit: the branch is still
+ *     prepared after restart, recovery completes it again and the binlog gets a second XA COMMIT;
+ *     the replica, which applied the first, stops with 1397 (XAER_NOTA). Evidence: the same xid
+ *     completed twice in the primary's binlog. Repair: skip that one event group on the replica.
+ *
+ * Only what the primary's binlog proves is repaired; anything else that keeps a replica behind is
+ * reported as unexplained for an operator. Scanning the binlog is expensive on a large server:
+ * this is an operator command (`mxo-data repair-replicas`), not something to run on a timer.
+ */
+export interface ReplicaRepairReport {
+  replica: string;
+  repaired: string[];
+  unexplained: string[];
+}
+
+const XA_EVENT = /XA (PREPARE|COMMIT|ROLLBACK) (X'[0-9a-f]+',X'[0-9a-f]*',\d+)/i;
+
+export async function repairXaReplica(
+  primary: NodePool,
+  replica: NodePool,
+  options: { rounds?: number; waitSeconds?: number } = {},
+): Promise<ReplicaRepairReport> {
+  const report: ReplicaRepairReport = { replica: replica.identity.name, repaired: [], unexplained: [] };
+  const rounds = options.rounds ?? 40;
+  const waitSeconds = options.waitSeconds ?? 3;
+  const applied = () => scalar<string>(replica, 'SELECT @@GLOBAL.gtid_slave_pos');
+  let before = await applied();
+  for (let round = 0; round < rounds; round++) {
+    const target = await scalar<string>(primary, 'SELECT @@GLOBAL.gtid_binlog_pos');
+    if (!target) return report;
+    const waited = await scalar<number | null>(replica, 'SELECT MASTER_GTID_WAIT(?, ?)', [target, waitSeconds]);
+    if (waited !== null && Number(waited) === 0) return report;
+    // Still working through a backlog: keep waiting while it makes progress.
+    const now = await applied();
+    if (now !== before) {
+      before = now;
+      continue;
+    }
+    const [status] = await replica.use('repair_status', (c) => c.rows<Record<string, unknown>>('SHOW SLAVE STATUS'));
+    const events = await binlogXaEvents(primary);
+    const sqlError = String(status?.Last_SQL_Error ?? '');
+    const failed = XA_EVENT.exec(sqlError);
+    let acted = false;
+
+    if (status?.Slave_SQL_Running === 'No' && Number(status.Last_SQL_Errno) === 1397 && failed) {
+      const xid = failed[2]!.toLowerCase();
+      const seen = events.get(xid) ?? [];
+      if (seen.filter((k) => k !== 'PREPARE').length < 2) {
+        report.unexplained.push(`stopped: ${sqlError} (primary binlog for it: ${seen.join(',') || 'nothing'})`);
+        return report;
+      }
+      await admin(replica, async (c) => {
+        await c.text('STOP SLAVE SQL_THREAD');
+        await c.text('SET GLOBAL sql_slave_skip_counter = 1');
+        await c.text('START SLAVE SQL_THREAD');
+      });
+      report.repaired.push(`(B) skipped duplicate XA ${failed[1]} of ${xid} (primary binlog: ${seen.join(',')})`);
+      acted = true;
+    } else {
+      const onPrimary = await preparedXids(primary);
+      for (const xid of await preparedXids(replica)) {
+        const seen = events.get(xid) ?? [];
+        if (onPrimary.has(xid) || !seen.includes('PREPARE') || seen.some((k) => k !== 'PREPARE')) continue;
+        await admin(replica, async (c) => {
+          await c.text('SET SESSION sql_log_bin = 0');
+          await c.text(`XA ROLLBACK ${xid}`);
+        });
+        report.repaired.push(`(A) rolled back orphan prepared ${xid} (primary forgot it; binlog: ${seen.join(',')})`);
+        acted = true;
+      }
+      if (acted && status?.Slave_SQL_Running === 'No') await admin(replica, (c) => c.text('START SLAVE SQL_THREAD'));
+    }
+    if (!acted) {
+      report.unexplained.push(
+        `behind ${target}: ${JSON.stringify({ io: status?.Slave_IO_Running, sql: status?.Slave_SQL_Running, error: sqlError, ioError: status?.Last_IO_Error })}`,
+      );
+      return report;
+    }
+  }
+  report.unexplained.push(`still behind after ${rounds} rounds`);
+  return report;
+}
+
+async function scalar<T>(pool: NodePool, sql: string, params: unknown[] = []): Promise<T> {
+  return pool.use('repair_probe', async (c) => Object.values((await c.rows<Record<string, unknown>>(sql, params))[0] ?? {})[0] as T);
+}
+
+/** Runs admin statements on a connection that is then discarded (session settings must not leak). */
+async function admin(pool: NodePool, fn: (c: PooledConnection) => Promise<unknown>): Promise<void> {
+  await pool.use('repair_admin', async (c) => {
+    c.broken = true;
+    await fn(c);
+  });
+}
+
+/** XA PREPARE/COMMIT/ROLLBACK events in every binlog file of a primary, by xid literal. */
+async function binlogXaEvents(primary: NodePool): Promise<Map<string, string[]>> {
+  return primary.use('repair_binlog', async (c) => {
+    const byXid = new Map<string, string[]>();
+    const [logs] = await c.text('SHOW BINARY LOGS');
+    for (const log of logs as Array<{ Log_name: string }>) {
+      const [events] = await c.text('SHOW BINLOG EVENTS IN ?', [log.Log_name]);
+      for (const e of events as Array<{ Info?: string }>) {
+        const m = XA_EVENT.exec(String(e.Info ?? ''));
+        if (!m) continue;
+        const xid = m[2]!.toLowerCase();
+        byXid.set(xid, [...(byXid.get(xid) ?? []), m[1]!.toUpperCase()]);
+      }
+    }
+    return byXid;
+  });
+}
+
+async function preparedXids(pool: NodePool): Promise<Set<string>> {
+  return pool.use('repair_xa_recover', async (c) => {
+    const [rows] = await c.text('XA RECOVER');
+    return new Set(
+      (rows as Array<{ formatID: number; gtrid_length: number; data: Buffer | string }>).map((r) => {
+        const data = Buffer.isBuffer(r.data) ? r.data : Buffer.from(r.data, 'latin1');
+        const g = Number(r.gtrid_length);
+        return `x'${data.subarray(0, g).toString('hex')}',x'${data.subarray(g).toString('hex')}',${r.formatID}`;
+      }),
+    );
+  });
+}
