@@ -127,7 +127,7 @@ export class Characters {
     return withCharacterRoute(this.ctx, cid, async (route) => {
       const row = await readOnCharacterShard(this.ctx, route, consistency, 'character_get', async (conn) => {
         const rows = await conn.rows<CharacterRow>(`SELECT ${CHARACTER_COLUMNS} FROM characters WHERE character_id = ?`, [cid]);
-        return rows[0]!;
+        return rows[0];
       });
       return toCharacter(row, route.shard);
     });

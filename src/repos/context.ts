@@ -56,23 +56,21 @@ export function ident(name: string): string {
 }
 
 /**
- * Reads from the shard a route names, proving in the same session that the character still
- * lives there. A replica that lacks the row (lag) is retried on the primary; a primary that lacks
- * it means the route is stale, which {@link withCharacterRoute} handles.
+ * Reads from the shard a route names. `fn` must return `undefined` when the character's own row
+ * is not there (its query joins or selects `characters`, so the read itself proves where the
+ * character lives, in one round trip). A replica that lacks the row (lag) is retried on the
+ * primary; a primary that lacks it means the route is stale, which {@link withCharacterRoute}
+ * handles.
  */
 export async function readOnCharacterShard<T>(
   ctx: RepoContext,
   route: CharacterRoute,
   consistency: Consistency,
   operation: string,
-  fn: (conn: PooledConnection) => Promise<T>,
+  fn: (conn: PooledConnection) => Promise<T | undefined>,
 ): Promise<T> {
-  const attempt = (level: Consistency) =>
-    ctx.reads.read(ctx.topology.nodes(route.shard), level, ctx.session, operation, async (conn) => {
-      const [present] = await conn.rows('SELECT 1 FROM characters WHERE character_id = ?', [route.characterId]);
-      return present ? { value: await fn(conn) } : undefined;
-    });
+  const attempt = (level: Consistency) => ctx.reads.read(ctx.topology.nodes(route.shard), level, ctx.session, operation, fn);
   const found = (await attempt(consistency)) ?? (consistency === 'strong' ? undefined : await attempt('strong'));
-  if (!found) throw new StaleRouteError(route.characterId, route.shard);
-  return found.value;
+  if (found === undefined) throw new StaleRouteError(route.characterId, route.shard);
+  return found;
 }

@@ -86,13 +86,17 @@ export class Inventory {
     const cid = parseInput(id, characterId, 'character id');
     const consistency = parseInput(z.enum(['strong', 'session', 'eventual']).default('session'), options.consistency, 'consistency');
     return withCharacterRoute(this.ctx, cid, async (route) => {
-      const rows = await readOnCharacterShard(this.ctx, route, consistency, 'inventory_list', (conn) =>
-        conn.rows<ItemRow>(
-          `SELECT item_id, character_id, template_id, quantity, durability, container_type, slot_position, acquired_method, is_bound
-             FROM character_inventory WHERE character_id = ? ORDER BY item_id`,
+      const rows = await readOnCharacterShard(this.ctx, route, consistency, 'inventory_list', async (conn) => {
+        // Joined from characters: no row at all means the character is not on this shard.
+        const joined = await conn.rows<ItemRow>(
+          `SELECT ci.item_id, c.character_id, ci.template_id, ci.quantity, ci.durability, ci.container_type, ci.slot_position,
+                  ci.acquired_method, ci.is_bound
+             FROM characters c LEFT JOIN character_inventory ci ON ci.character_id = c.character_id
+            WHERE c.character_id = ? ORDER BY ci.item_id`,
           [cid],
-        ),
-      );
+        );
+        return joined.length === 0 ? undefined : joined.filter((r) => r.item_id !== null);
+      });
       return rows.map(toItem);
     });
   }

@@ -60,7 +60,7 @@ export class Players {
           (await conn.rows<Record<string, unknown>>(
             'SELECT character_name, level, faction, is_online, last_login FROM characters WHERE character_id = ?',
             [cid],
-          ))[0]!,
+          ))[0],
         ),
         this.ctx.reads.read(this.ctx.topology.global, level, this.ctx.session, 'player_summary', async (conn) =>
           (await conn.rows<Record<string, unknown>>(

@@ -66,12 +66,15 @@ export class Social {
     const cid = parseInput(id, characterId, 'character id');
     const consistency = parseInput(z.enum(['strong', 'session', 'eventual']).default('session'), options.consistency, 'consistency');
     return withCharacterRoute(this.ctx, cid, async (route) => {
-      const rows = await readOnCharacterShard(this.ctx, route, consistency, 'list_relationships', (conn) =>
-        conn.rows<{ target_character_id: number; relationship_type: string; notes: string | null }>(
-          'SELECT target_character_id, relationship_type, notes FROM character_relationships WHERE character_id = ? ORDER BY target_character_id',
+      const rows = await readOnCharacterShard(this.ctx, route, consistency, 'list_relationships', async (conn) => {
+        const joined = await conn.rows<{ target_character_id: number | null; relationship_type: string; notes: string | null }>(
+          `SELECT r.target_character_id, r.relationship_type, r.notes
+             FROM characters c LEFT JOIN character_relationships r ON r.character_id = c.character_id
+            WHERE c.character_id = ? ORDER BY r.target_character_id`,
           [cid],
-        ),
-      );
+        );
+        return joined.length === 0 ? undefined : joined.filter((r) => r.target_character_id !== null);
+      });
       return rows.map((r) => ({ characterId: cid, targetCharacterId: Number(r.target_character_id), type: r.relationship_type, notes: r.notes }));
     });
   }
