@@ -119,6 +119,7 @@ export class Cluster extends DataSession {
       () => topology.all().map((n) => ({ key: n.key, pool: n.primary })),
       metrics,
       config.recovery.gracePeriodMs,
+      config.recovery.decisionRetentionMs,
     );
     metrics.collectors.add(this.collectPoolStats);
     this.online = new OnlineCharactersCollector(metrics.onlineCharacters, () =>

@@ -54,6 +54,8 @@ const recoverySchema = z
     intervalMs: z.number().int().nonnegative().default(30_000),
     /** Prepared branches younger than this are left to their coordinator. */
     gracePeriodMs: z.number().int().positive().default(60_000),
+    /** Decision records older than this are pruned by a sweep that finds nothing in doubt. */
+    decisionRetentionMs: z.number().int().positive().default(7 * 24 * 3_600_000),
   })
   .strict();
 

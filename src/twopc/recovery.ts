@@ -12,24 +12,32 @@ export interface RecoveryReport {
   pending: string[];
   /** Primaries that could not be scanned. */
   unreachable: string[];
+  /** Decision records deleted because they outlived the retention and nothing refers to them. */
+  pruned: number;
 }
 
 /**
  * Resolves prepared XA branches left behind by a crash (of a server or of a coordinating
  * process). For each branch on each primary: find the decision where the gtrid says it lives;
  * commit or roll back accordingly; when there is none and the branch is orphaned (its preparing
- * session is gone) or older than the grace period, fence it with an abort record first. Safe to run from several processes at once:
- * the fence decides, and a branch someone else already resolved answers 1397 and is skipped.
+ * session is gone) or older than the grace period, fence it with an abort record first. Safe to
+ * run from several processes at once: the fence decides, and a branch someone else already
+ * resolved answers 1397 and is skipped.
+ *
+ * Decision records are pruned once older than the retention, and only after a sweep that reached
+ * every primary and found nothing in doubt: a transaction's branches are all prepared before its
+ * decision is written, so a decision no prepared branch anywhere refers to is needed no more.
  */
 export class Recovery {
   constructor(
     private readonly primaries: () => Array<{ key: string; pool: NodePool }>,
     private readonly metrics: Metrics,
     private readonly gracePeriodMs: number,
+    private readonly decisionRetentionMs: number = 7 * 24 * 3_600_000,
   ) {}
 
   async run(now = Date.now()): Promise<RecoveryReport> {
-    const report: RecoveryReport = { committed: [], rolledBack: [], pending: [], unreachable: [] };
+    const report: RecoveryReport = { committed: [], rolledBack: [], pending: [], unreachable: [], pruned: 0 };
     const primaries = this.primaries();
     const byKey = new Map(primaries.map((p) => [p.key, p.pool]));
     for (const { key, pool } of primaries) {
@@ -40,6 +48,17 @@ export class Recovery {
       }
     }
     this.metrics.twopcInDoubt.set(report.pending.length);
+    if (report.unreachable.length === 0 && report.pending.length === 0) {
+      for (const { pool } of primaries) {
+        report.pruned += await pool
+          .use('twopc_prune', async (conn) =>
+            (await conn.exec('DELETE FROM twopc_decisions WHERE decided_at < NOW(6) - INTERVAL ? SECOND LIMIT 10000', [
+              Math.floor(this.decisionRetentionMs / 1000),
+            ])).affectedRows,
+          )
+          .catch(() => 0);
+      }
+    }
     return report;
   }
 
