@@ -295,6 +295,28 @@ describe('two-phase commit: kill -9 at every phase, restart, recover', () => {
       }
     });
 
+    it('trade: child frozen between writing its commit record and committing it -> after grace recovery ends that session and aborts', async () => {
+      const [a, b] = await pair();
+      const before = await readWorld(tc.sandbox);
+      const p = plan({ kind: 'trade', ...tradeOf(a, b) }, 'deciding', 'stop');
+      const { child } = await runChild(p);
+      try {
+        const gtrid = readChildEvents(p.outFile).find((e) => e.event === 'phase')!.gtrid!;
+        // Young: left alone (its coordinator is alive and holds the uncommitted commit record).
+        expect((await tc.db.recover()).pending).toContain(`${gtrid}@alpha`);
+        await waitPastGrace(gtrid, GRACE_MS);
+        // The fence waits on the frozen session's record lock; recovery ends that session, the
+        // uncommitted commit record rolls back, and the abort fence wins.
+        const report = await tc.db.recover();
+        expect(report.rolledBack).toContain(`${gtrid}@alpha`);
+        await killChild(child);
+        await recoverUntilClean(tc.db, tc.sandbox);
+        await expectSettled(gtrid, before, traded(before, a, b), 'abort');
+      } finally {
+        await killChild(child);
+      }
+    });
+
     it('move: child frozen after the decision -> recovery KILLs both stale sessions and commits', async () => {
       const m = await mover();
       const before = await readWorld(tc.sandbox);

@@ -7,7 +7,7 @@ import { resolveDecision } from './decision.js';
 import { branchQualifier, newGtrid, xidLiteral } from './xid.js';
 
 /** Points where a test can stop the coordinating process (fault injection). */
-export type CoordinatorPhase = 'prepared' | 'decided' | 'committed_branch';
+export type CoordinatorPhase = 'prepared' | 'deciding' | 'decided' | 'committed_branch';
 
 export interface CoordinatorHooks {
   /** Called after each phase; a test may kill the process here. */
@@ -220,6 +220,7 @@ export class Coordinator {
     let committed: boolean;
     try {
       await decision.conn.exec(decisionRecord, [gtrid, 'commit', operation]);
+      await this.hooks.onPhase?.('deciding', { gtrid, operation });
       await decision.conn.text('COMMIT');
       decision.state = 'ended';
       committed = true;

@@ -94,7 +94,7 @@ export class Recovery {
             report.pending.push(label);
             continue;
           }
-          decision = await resolveDecision(decisionPool, gtrid, 'recovery');
+          decision = await resolveDecision(decisionPool, gtrid, 'recovery', { takeOverStale: now - parsed.startedAt >= this.gracePeriodMs });
         }
       } catch {
         report.pending.push(label);

@@ -53,7 +53,7 @@ export interface ChildPlan {
   op:
     | { kind: 'trade'; initiator: { characterId: number; money: number; itemIds: number[] }; recipient: { characterId: number; money: number; itemIds: number[] } }
     | { kind: 'move'; characterId: number; districtId: number };
-  phase: 'prepared' | 'decided' | 'committed_branch';
+  phase: 'prepared' | 'deciding' | 'decided' | 'committed_branch';
   /** SIGKILL itself, or SIGSTOP itself (frozen while holding its sessions open). */
   action: 'kill' | 'stop';
 }
