@@ -8,7 +8,7 @@ import { OnlineCharactersCollector } from './metrics/online-characters.js';
 import { migrateNode, type Tier } from './migrate/index.js';
 import type { NodePool } from './pool/node-pool.js';
 import { LagMonitor } from './replica/lag-monitor.js';
-import { repairXaReplica, type ReplicaRepairReport } from './replica/xa-replica-repair.js';
+import { replicaLooksStuck, repairXaReplica, type ReplicaRepairReport } from './replica/xa-replica-repair.js';
 import { Accounts } from './repos/accounts.js';
 import { Characters, countOnlineByDistrict } from './repos/characters.js';
 import type { RepoContext } from './repos/context.js';
@@ -172,10 +172,29 @@ export class Cluster extends DataSession {
     return report;
   }
 
-  /** Resolves in-doubt two-phase-commit branches on every primary. Safe to run any time. */
-  async recover(): Promise<RecoveryReport> {
+  /**
+   * Resolves in-doubt two-phase-commit branches on every primary, then repairs any replica left
+   * stuck by MariaDB's user-XA crash defects (only where the primary's binlog proves the cause;
+   * see {@link repairReplicas}). Safe to run any time, from any number of processes.
+   */
+  async recover(): Promise<RecoveryReport & { replicaRepairs: ReplicaRepairReport[] }> {
     this.assertOpen();
-    return this.recovery.run();
+    const report = await this.recovery.run();
+    const replicaRepairs: ReplicaRepairReport[] = [];
+    for (const nodes of this.topology.all()) {
+      for (const replica of nodes.replicas) {
+        const stuck = await replicaLooksStuck(nodes.primary, replica).catch(() => false);
+        if (!stuck) continue;
+        replicaRepairs.push(
+          await repairXaReplica(nodes.primary, replica, { rounds: 5, waitSeconds: 2 }).catch((error: unknown) => ({
+            replica: replica.identity.name,
+            repaired: [],
+            unexplained: [`repair failed: ${(error as Error).message}`],
+          })),
+        );
+      }
+    }
+    return { ...report, replicaRepairs };
   }
 
   /** Waits (up to `timeoutMs`) until every reachable replica has applied its primary's writes so far. */

@@ -11,7 +11,7 @@ beforeAll(async () => {
   t = await startTestCluster({ shards: 1, replicasPerShard: 1 });
   const primary = await t.sql('alpha-primary');
   await primary.query('CREATE TABLE repair_t (id INT PRIMARY KEY, v INT)');
-  await primary.query('INSERT INTO repair_t VALUES (1, 0), (2, 0)');
+  await primary.query('INSERT INTO repair_t VALUES (1, 0), (2, 0), (3, 0)');
 });
 afterAll(async () => t?.stop());
 
@@ -45,6 +45,26 @@ describe('db.repairReplicas()', () => {
     expect(report!.repaired).toHaveLength(1);
     expect(report!.repaired[0]).toMatch(/^\(A\) rolled back orphan prepared/);
     expect(await replicaValue(1)).toBe(5);
+  }, 60_000);
+
+  it('recover() notices a stuck replica and repairs it too', async () => {
+    const preparing = await t.sql('alpha-primary');
+    await preparing.query(`XA START ${xid(3)}`);
+    await preparing.query('UPDATE repair_t SET v = 300 WHERE id = 3');
+    await preparing.query(`XA END ${xid(3)}`);
+    await preparing.query(`XA PREPARE ${xid(3)}`);
+    await preparing.end();
+    const primary = await t.sql('alpha-primary');
+    await primary.query('SET SESSION sql_log_bin = 0');
+    await primary.query(`XA ROLLBACK ${xid(3)}`);
+    await primary.query('SET SESSION sql_log_bin = 1');
+    await primary.query('UPDATE repair_t SET v = 33 WHERE id = 3');
+    const report = await t.db.recover();
+    expect(report.replicaRepairs).toHaveLength(1);
+    expect(report.replicaRepairs[0]!.repaired[0]).toMatch(/^\(A\)/);
+    expect(await replicaValue(3)).toBe(33);
+    // Healthy again: the next recover() finds nothing to repair.
+    expect((await t.db.recover()).replicaRepairs).toEqual([]);
   }, 60_000);
 
   it('does not touch a replica whose problem the binlog does not explain', async () => {

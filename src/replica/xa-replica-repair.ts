@@ -51,6 +51,9 @@ export async function repairXaReplica(
       continue;
     }
     const [status] = await replica.use('repair_status', (c) => c.rows<Record<string, unknown>>('SHOW SLAVE STATUS'));
+    // The primary's prepared list is read before its binlog: a branch completed in between then
+    // still shows as prepared here, instead of as "forgotten, never completed".
+    const onPrimary = await preparedXids(primary);
     const events = await binlogXaEvents(primary);
     const sqlError = String(status?.Last_SQL_Error ?? '');
     const failed = XA_EVENT.exec(sqlError);
@@ -71,7 +74,6 @@ export async function repairXaReplica(
       report.repaired.push(`(B) skipped duplicate XA ${failed[1]} of ${xid} (primary binlog: ${seen.join(',')})`);
       acted = true;
     } else {
-      const onPrimary = await preparedXids(primary);
       for (const xid of await preparedXids(replica)) {
         const seen = events.get(xid) ?? [];
         if (onPrimary.has(xid) || !seen.includes('PREPARE') || seen.some((k) => k !== 'PREPARE')) continue;
@@ -93,6 +95,20 @@ export async function repairXaReplica(
   }
   report.unexplained.push(`still behind after ${rounds} rounds`);
   return report;
+}
+
+/**
+ * A cheap check for the defects' symptoms: the replica's SQL thread stopped on 1397, or it holds
+ * one of our prepared branches that its primary does not. Either may be transient (a branch in
+ * flight); {@link repairXaReplica} waits and checks the binlog before acting.
+ */
+export async function replicaLooksStuck(primary: NodePool, replica: NodePool): Promise<boolean> {
+  const [status] = await replica.use('repair_status', (c) => c.rows<Record<string, unknown>>('SHOW SLAVE STATUS'));
+  if (status?.Slave_SQL_Running === 'No' && Number(status.Last_SQL_Errno) === 1397) return true;
+  const onReplica = await preparedXids(replica);
+  if (onReplica.size === 0) return false;
+  const onPrimary = await preparedXids(primary);
+  return [...onReplica].some((xid) => !onPrimary.has(xid));
 }
 
 async function scalar<T>(pool: NodePool, sql: string, params: unknown[] = []): Promise<T> {
