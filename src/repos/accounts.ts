@@ -14,8 +14,9 @@ export const SESSION_HOURS = 24;
 
 const registerInput = z
   .object({
-    username: z.string().regex(/^[A-Za-z0-9_]{3,32}$/, '3-32 letters, digits or _'),
-    email: z.email().max(255),
+    username: z.string().regex(/^[A-Za-z0-9_.-]{3,32}$/, '3-32 letters, digits, _, . or -'),
+    // Deliberately lenient (something@somewhere): a stricter rule rejects real addresses.
+    email: z.string().max(255).regex(/^[^\s@]+@[^\s@]+$/, 'must be an email address'),
     password: z.string().min(8, 'at least 8 characters').max(128),
   })
   .strict();

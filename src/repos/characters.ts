@@ -19,7 +19,9 @@ const id = z.number().int().positive();
 const createInput = z
   .object({
     accountId: id,
-    name: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{2,31}$/, '3-32 characters: a letter, then letters, digits, _ or -'),
+    name: z
+      .string()
+      .regex(/^[\p{L}\p{N}][\p{L}\p{N} _'-]{1,30}[\p{L}\p{N}_]$|^[\p{L}\p{N}]{1,2}$/u, '1-32 letters or digits (inner spaces, _, \' and - allowed)'),
     archetype: z.enum(ARCHETYPES),
     gender: z.enum(GENDERS),
     appearance: z.record(z.string(), z.unknown()).default({}),
