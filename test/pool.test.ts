@@ -60,6 +60,17 @@ describe('pools', () => {
     }
   });
 
+  it('does not hand out connections that died with a restarted server', async () => {
+    // Warm both pooled connections to beta, then restart beta under them.
+    await Promise.all([1, 2].map(() => t.db.characters.get(betaCharacter, { consistency: 'strong' })));
+    await t.sandbox.kill('beta-primary');
+    await t.sandbox.restart('beta-primary');
+    await new Promise((r) => setTimeout(r, 600)); // past downBackoffMs
+    const results = [];
+    for (let i = 0; i < 5; i++) results.push(await t.db.characters.get(betaCharacter, { consistency: 'strong' }).then(() => 'ok', (e) => e.code));
+    expect(results).toEqual(['ok', 'ok', 'ok', 'ok', 'ok']);
+  });
+
   it('times out acquires with a typed error when every connection is busy', async () => {
     const pool = t.db.pools().find((p) => p.identity.name === 'beta-primary')!;
     const held = [await pool.acquire(), await pool.acquire()];

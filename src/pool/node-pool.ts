@@ -29,6 +29,8 @@ export class NodePool {
   readonly label: string;
   private readonly pool: Pool<PooledConnection>;
   private downUntil = 0;
+  /** Bumped when a connection is found dead; older idle connections are then not reused. */
+  private generation = 0;
   private lastError: unknown;
   private closed = false;
   private readonly waiters = new Set<(error: Error) => void>();
@@ -125,7 +127,11 @@ export class NodePool {
       try {
         return await fn(conn);
       } catch (error) {
-        if (isConnectionLost(error)) conn.broken = true;
+        if (isConnectionLost(error)) {
+          conn.broken = true;
+          // Its idle siblings most likely died with it (server restarted): retire them all.
+          this.generation++;
+        }
         throw error;
       } finally {
         this.release(conn);
@@ -208,7 +214,12 @@ export class NodePool {
         [this.options.lockWaitTimeoutSec],
       );
       this.downUntil = 0;
-      return new PooledConnection(raw, raw.threadId ?? 0, this.options.statementTimeoutMs ?? 30_000);
+      const conn = new PooledConnection(raw, raw.threadId ?? 0, this.options.statementTimeoutMs ?? 30_000);
+      conn.generation = this.generation;
+      // A server that dies closes the socket: mark the connection so it is never handed out again.
+      raw.on('error', () => (conn.broken = true));
+      raw.on('end', () => (conn.broken = true));
+      return conn;
     } catch (error) {
       this.lastError = error;
       this.downUntil = Date.now() + this.options.downBackoffMs;
@@ -219,7 +230,7 @@ export class NodePool {
   }
 
   private async validate(conn: PooledConnection): Promise<boolean> {
-    if (conn.broken) return false;
+    if (conn.broken || conn.generation !== this.generation) return false;
     if (Date.now() - conn.lastUsedAt < this.options.validateAfterIdleMs) return true;
     try {
       await conn.raw.ping();

@@ -17,6 +17,8 @@ export class PooledConnection {
   lastUsedAt = Date.now();
   /** Set when the connection must not go back to the pool (lost, or holds a prepared XA branch). */
   broken = false;
+  /** The pool generation it was opened in (see NodePool). */
+  generation = 0;
   private gtid: string | undefined;
 
   constructor(
