@@ -232,12 +232,15 @@ export class NodePool {
   private async validate(conn: PooledConnection): Promise<boolean> {
     if (conn.broken || conn.generation !== this.generation) return false;
     if (Date.now() - conn.lastUsedAt < this.options.validateAfterIdleMs) return true;
-    try {
-      await conn.raw.ping();
-      return true;
-    } catch {
-      return false;
-    }
+    // A frozen server never answers a ping: bound it, or the borrow (and the slot) hangs forever.
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), this.options.connectTimeoutMs);
+    });
+    const alive = await Promise.race([conn.raw.ping().then(() => true, () => false), timedOut]);
+    clearTimeout(timer);
+    if (!alive) conn.broken = true;
+    return alive;
   }
 
   private acquireError(error: unknown): Error {
