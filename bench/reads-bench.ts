@@ -18,8 +18,9 @@
  * Offload: Com_select deltas on the primary and the replica (SHOW GLOBAL STATUS) over N reads of
  * each consistency; the share of SELECTs the replica served.
  */
-import mysql from 'mysql2/promise';
-import { openCluster, startSandbox, type Cluster, type Consistency, type DataSession } from '../src/index.js';
+import type mysql from 'mysql2/promise';
+import type { Consistency, DataSession } from '../src/index.js';
+import { withBenchCluster } from './bench-cluster.js';
 import { fmt, summarize } from './stats.js';
 
 const CHARACTERS = 20;
@@ -29,19 +30,7 @@ const WARMUP = 200;
 type Stats = ReturnType<typeof summarize>;
 
 export async function run(): Promise<void> {
-  const sandbox = await startSandbox({ shards: 1, replicasPerShard: 1 });
-  let db: Cluster | undefined;
-  const direct: mysql.Connection[] = [];
-  try {
-    db = await openCluster({ ...sandbox.config, recovery: { intervalMs: 0, gracePeriodMs: 60_000 } });
-    await db.migrate();
-    const cluster = db;
-    const connect = async (name: string) => {
-      const node = sandbox.node(name);
-      const conn = await mysql.createConnection({ host: node.host, port: node.port, user: 'root', database: 'mxo_shard' });
-      direct.push(conn);
-      return conn;
-    };
+  await withBenchCluster({ shards: 1, replicasPerShard: 1 }, {}, async ({ db: cluster, connect }) => {
     const primary = await connect('alpha-primary');
     const replica = await connect('alpha-replica-1');
     const raw = await connect('alpha-primary');
@@ -159,9 +148,5 @@ export async function run(): Promise<void> {
     console.log(`  strong   reads: ${share(offload.strong)}`);
     console.log(`  session  reads: ${share(offload.session)}`);
     console.log(`  eventual reads: ${share(offload.eventual)}  <- read load moved off the primary`);
-  } finally {
-    await Promise.all(direct.map((c) => c.end().catch(() => c.destroy())));
-    await db?.close();
-    await sandbox.stop();
-  }
+  });
 }

@@ -23,8 +23,8 @@
  * alpha [trade_sessions, UPDATE, history, XA END, XA PREPARE] || beta [lock B, trade_sessions,
  * UPDATE, history], then commit record, COMMIT, XA COMMIT: 10, against 8 for a same-shard trade.
  */
-import mysql from 'mysql2/promise';
-import { openCluster, startSandbox, type Cluster } from '../src/index.js';
+import type mysql from 'mysql2/promise';
+import { withBenchCluster } from './bench-cluster.js';
 import { fmt, summarize } from './stats.js';
 
 const N = Number(process.env.MXO_BENCH_TRADES ?? 1200);
@@ -37,19 +37,7 @@ const PAIRS = 8;
 type Stats = ReturnType<typeof summarize>;
 
 export async function run(): Promise<void> {
-  const sandbox = await startSandbox({ shards: 2, replicasPerShard: 0 });
-  let db: Cluster | undefined;
-  const direct: mysql.Connection[] = [];
-  try {
-    db = await openCluster({ ...sandbox.config, recovery: { intervalMs: 0, gracePeriodMs: 60_000 }, pool: { max: 16 } });
-    await db.migrate();
-    const cluster = db;
-    const connect = async (name: string) => {
-      const node = sandbox.node(name);
-      const conn = await mysql.createConnection({ host: node.host, port: node.port, user: 'root', database: 'mxo_shard' });
-      direct.push(conn);
-      return conn;
-    };
+  await withBenchCluster({ shards: 2, replicasPerShard: 0 }, { pool: { max: 16 } }, async ({ db: cluster, connect }) => {
 
     const { accountId } = await cluster.accounts.register({ username: 'benchtrades', email: 'bench@trades.test', password: 'bench-password-1' });
     const make = async (name: string, districtId: number) => {
@@ -183,9 +171,5 @@ export async function run(): Promise<void> {
     console.log(`  cross-shard p50 / raw XA p50:     ${(p50('cross-shard trade') / p50('raw XA last-agent (2 servers)')).toFixed(2)}x`);
     console.log(`  raw XA p50 / raw local p50:       ${(p50('raw XA last-agent (2 servers)') / p50('raw local (BEGIN, 2 locks, 2 updates, COMMIT)')).toFixed(2)}x`);
     console.log(`  cross-shard / same-shard throughput: ${(tCross.perSecond / tSame.perSecond).toFixed(2)}x`);
-  } finally {
-    await Promise.all(direct.map((c) => c.end().catch(() => c.destroy())));
-    await db?.close();
-    await sandbox.stop();
-  }
+  });
 }

@@ -1,0 +1,36 @@
+import mysql from 'mysql2/promise';
+import { openCluster, startSandbox, type Cluster, type ClusterConfigInput, type SandboxOptions } from '../src/index.js';
+
+export interface BenchCluster {
+  db: Cluster;
+  /** A direct root connection to a sandbox node (database mxo_shard), for raw baselines. */
+  connect(nodeName: string): Promise<mysql.Connection>;
+}
+
+/** Runs a benchmark on its own sandbox cluster (migrated, recovery sweep off) and tears it down. */
+export async function withBenchCluster(
+  sandboxOptions: SandboxOptions,
+  config: Partial<ClusterConfigInput>,
+  fn: (cluster: BenchCluster) => Promise<void>,
+): Promise<void> {
+  const sandbox = await startSandbox(sandboxOptions);
+  const direct: mysql.Connection[] = [];
+  let db: Cluster | undefined;
+  try {
+    db = await openCluster({ ...sandbox.config, recovery: { intervalMs: 0, gracePeriodMs: 60_000 }, ...config });
+    await db.migrate();
+    await fn({
+      db,
+      async connect(name) {
+        const node = sandbox.node(name);
+        const conn = await mysql.createConnection({ host: node.host, port: node.port, user: 'root', database: 'mxo_shard' });
+        direct.push(conn);
+        return conn;
+      },
+    });
+  } finally {
+    await Promise.all(direct.map((c) => c.end().catch(() => c.destroy())));
+    await db?.close();
+    await sandbox.stop();
+  }
+}
