@@ -50,3 +50,31 @@ describe('gathered reads', () => {
     expect(history.filter((h) => h.transactionType === 'trade').length).toBe(2); // one record per side
   });
 });
+
+describe('archiving inactive characters', () => {
+  it('archives offline characters past the age on every shard, with their directory rows, keeping history', async () => {
+    const { accountId } = await t.db.accounts.register({ username: 'rama', email: 'rama@zion.example', password: 'kandra-123' });
+    const old1 = (await t.db.characters.create({ accountId, name: 'Sati Old', archetype: 'spy', gender: 'female', districtId: 2 })).characterId;
+    const old2 = (await t.db.characters.create({ accountId, name: 'Kamala', archetype: 'spy', gender: 'female', districtId: 5 })).characterId;
+    const fresh = (await t.db.characters.create({ accountId, name: 'Rama', archetype: 'hacker', gender: 'male', districtId: 5 })).characterId;
+    await t.db.characters.adjustMoney(old2, 5, 'quest_reward');
+    await (await t.sql('alpha-primary')).query('UPDATE characters SET last_login = NOW() - INTERVAL 40 DAY WHERE character_id = ?', [old1]);
+    const beta = await t.sql('beta-primary');
+    await beta.query('UPDATE characters SET last_login = NOW() - INTERVAL 40 DAY WHERE character_id = ?', [old2]);
+    await beta.query('UPDATE characters SET last_login = NOW() - INTERVAL 1 DAY WHERE character_id = ?', [fresh]);
+
+    const { archived } = await t.db.characters.archiveInactive(30);
+    expect(archived.sort((x, y) => x - y)).toEqual([old1, old2].sort((x, y) => x - y));
+    const count = async (node: string, sql: string, params: unknown[]) => {
+      const [rows] = await (await t.sql(node)).query<RowDataPacket[]>(sql, params);
+      return Number(rows[0]!.n);
+    };
+    expect(await count('beta-primary', 'SELECT COUNT(*) AS n FROM characters WHERE character_id IN (?, ?)', [old2, fresh])).toBe(1);
+    expect(await count('beta-primary', 'SELECT COUNT(*) AS n FROM archived_characters WHERE character_id = ?', [old2])).toBe(1);
+    expect(await count('alpha-primary', 'SELECT COUNT(*) AS n FROM archived_characters WHERE character_id = ?', [old1])).toBe(1);
+    expect(await count('global-primary', 'SELECT COUNT(*) AS n FROM character_directory WHERE character_id IN (?, ?, ?)', [old1, old2, fresh])).toBe(1);
+    expect(await count('beta-primary', 'SELECT COUNT(*) AS n FROM transaction_history WHERE to_character_id = ?', [old2])).toBe(1);
+    expect((await t.db.characters.archiveInactive(30)).archived).toEqual([]);
+    await expect(t.db.characters.archiveInactive(0)).rejects.toBeInstanceOf(ValidationError);
+  });
+});

@@ -240,6 +240,42 @@ export class Characters {
       return { characterId: cid, districtId: target, shard: targetShard, movedShards: from !== targetShard };
     });
   }
+
+  /**
+   * The seed's CleanupInactiveCharacters for the whole cluster: offline characters whose last
+   * login is more than `days` days old are copied to `archived_characters` on their shard and
+   * removed with everything they own, together with their directory row (one two-phase commit
+   * each, so the directory never points at a character that is gone). Event records stay.
+   */
+  async archiveInactive(days: number, options: { limit?: number } = {}): Promise<{ archived: number[] }> {
+    const age = parseInput(z.number().int().min(1).max(36_500), days, 'days');
+    const limit = parseInput(z.number().int().min(1).max(10_000).default(100), options.limit, 'limit');
+    const inactive = 'last_login < NOW() - INTERVAL ? DAY AND is_online = FALSE';
+    const archived: number[] = [];
+    for (const nodes of this.ctx.topology.shards) {
+      const candidates = await nodes.primary.use('inactive_scan', (conn) =>
+        conn.rows<{ character_id: number }>(`SELECT character_id FROM characters WHERE ${inactive} ORDER BY character_id LIMIT ${limit}`, [age]),
+      );
+      for (const candidate of candidates) {
+        const cid = Number(candidate.character_id);
+        const result = await this.ctx.coordinator.run('archive_character', [nodes.key, GLOBAL], GLOBAL, async (tx) => {
+          const shard = await tx.branch(nodes.key);
+          const [still] = await shard.rows(`SELECT character_id FROM characters WHERE character_id = ? AND ${inactive} FOR UPDATE`, [cid, age]);
+          if (!still) return false; // logged in (or moved) since the scan
+          await shard.exec('INSERT INTO archived_characters SELECT * FROM characters WHERE character_id = ?', [cid]);
+          await deleteCharacterRows(shard, cid);
+          const global = await tx.branch(GLOBAL);
+          await global.exec('DELETE FROM character_directory WHERE character_id = ? AND shard_name = ?', [cid, nodes.key]);
+          return true;
+        });
+        if (noteCommit(this.ctx, result)) {
+          archived.push(cid);
+          this.ctx.directory.invalidate(cid);
+        }
+      }
+    }
+    return { archived };
+  }
 }
 
 /** Locks a character's row on `shard`; a missing row means the cached route is stale. */

@@ -133,7 +133,13 @@ export class Recovery {
         // A read-only branch has nothing to commit; the server already rolled it back.
         if (errno === ER_XA_RBROLLBACK) return 'done';
         if (errno !== ER_XAER_NOTA) throw error;
-        const stillPrepared = (await this.listPrepared(conn)).some((x) => x.gtrid === gtrid && x.bqual === bqual);
+        // 1397 also answers while another recoverer is committing the same branch: give it a
+        // moment to finish before concluding that a live session owns the branch.
+        let stillPrepared = true;
+        for (let look = 0; look < 5 && stillPrepared; look++) {
+          if (look > 0) await new Promise((r) => setTimeout(r, 20));
+          stillPrepared = (await this.listPrepared(conn)).some((x) => x.gtrid === gtrid && x.bqual === bqual);
+        }
         if (!stillPrepared) return 'gone'; // resolved by another process meanwhile
         // 1397 while still listed: a live session owns the branch. Once the transaction is past
         // its grace period that session is stale (its coordinator hung): end it and retry.
