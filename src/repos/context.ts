@@ -22,6 +22,14 @@ export interface RepoContext {
   writeBehind: (shard: string) => WriteBehindBuffer;
 }
 
+/** Re-resolutions after a stale route before giving up (a character moving back and forth). */
+export const STALE_ROUTE_RETRIES = 6;
+
+/** A short, growing pause so a re-resolution does not land in the middle of the next move. */
+export function staleRouteBackoff(attempt: number): Promise<void> {
+  return attempt === 0 ? Promise.resolve() : new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 10));
+}
+
 /**
  * Runs `fn` with the character's route; when `fn` finds the character gone from the shard the
  * route named (it moved), the cached route is dropped and `fn` runs again on the fresh one.
@@ -36,8 +44,9 @@ export async function withCharacterRoute<T>(
     try {
       return await fn(route);
     } catch (error) {
-      if (!(error instanceof StaleRouteError) || attempt >= 3) throw error;
+      if (!(error instanceof StaleRouteError) || attempt >= STALE_ROUTE_RETRIES) throw error;
       ctx.directory.invalidate(characterId);
+      await staleRouteBackoff(attempt);
       route = await ctx.directory.resolve(characterId, { fresh: true });
     }
   }

@@ -5,7 +5,7 @@ import type { PooledConnection, Row } from '../pool/pooled-connection.js';
 import type { CharacterRoute } from '../routing/directory.js';
 import { parseInput } from '../validate.js';
 import { lockCharacter } from './characters.js';
-import { ident, noteCommit, type RepoContext } from './context.js';
+import { ident, noteCommit, STALE_ROUTE_RETRIES, staleRouteBackoff, type RepoContext } from './context.js';
 
 const side = z
   .object({
@@ -101,7 +101,8 @@ export class Trades {
         return await this.run(parties, data.idempotencyKey);
       } catch (error) {
         if (error instanceof Replay) return error.result;
-        if ((error as { code?: string }).code !== 'STALE_ROUTE' || attempt >= 3) throw error;
+        if ((error as { code?: string }).code !== 'STALE_ROUTE' || attempt >= STALE_ROUTE_RETRIES) throw error;
+        await staleRouteBackoff(attempt);
         for (const p of parties) this.ctx.directory.invalidate(p.characterId);
       }
     }
