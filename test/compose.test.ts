@@ -31,7 +31,7 @@ interface Service {
 }
 
 function run(cmd: string, args: string[], options: { input?: string; cwd?: string } = {}): string {
-  const result = spawnSync(cmd, args, { cwd: options.cwd ?? ROOT, input: options.input, encoding: 'utf8', env: { ...process.env, MXO_DB_PASSWORD: 'compose-test-pw' } });
+  const result = spawnSync(cmd, args, { cwd: options.cwd ?? ROOT, input: options.input, encoding: 'utf8', env: { ...process.env, MXO_DB_PASSWORD: 'compose-test-pw', MXO_REPL_PASSWORD: 'compose-repl-pw', GRAFANA_ADMIN_PASSWORD: 'compose-grafana-pw' } });
   if (result.error) {
     const pkg = cmd === 'docker-compose' ? 'docker-compose' : cmd === 'promtool' ? 'prometheus' : cmd;
     throw new Error(`${cmd} is required for this test and could not be run (${result.error.message}); install it with: apt-get install -y ${pkg}`);
