@@ -17,6 +17,9 @@ Commands:
   recover           Resolve in-doubt two-phase-commit transactions once and print what was done.
   repair-replicas   Wait for every replica to catch up; repair replicas stuck by MariaDB's user-XA
                     crash defects where the primary's binlog proves the cause (exit 3: unexplained).
+  backup            Dump global and every shard (from a replica where there is one) to
+                    --out DIR (default backups/), gzipped and verified; deletes dumps older
+                    than --keep-days (30). The password goes through a private option file.
   sandbox start     Start a sandbox cluster that keeps running; prints its config path.
                     --dir D (default .sandbox), --shards N (2), --replicas R (1).
   sandbox stop      Stop the sandbox in --dir D (default .sandbox).
@@ -38,6 +41,8 @@ async function main(argv: string[]): Promise<number> {
       dir: { type: 'string', default: '.sandbox' },
       shards: { type: 'string', default: '2' },
       replicas: { type: 'string', default: '1' },
+      out: { type: 'string', default: 'backups' },
+      'keep-days': { type: 'string', default: '30' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -67,6 +72,12 @@ async function main(argv: string[]): Promise<number> {
         const reports = await db.repairReplicas();
         console.log(JSON.stringify(reports, null, 2));
         if (reports.some((r) => r.unexplained.length > 0)) process.exitCode = 3;
+      });
+    case 'backup':
+      return withCluster(requireConfig(configPath), async (db) => {
+        for (const f of await db.backup({ outDir: path.resolve(values.out), keepDays: positiveInt(values['keep-days'], '--keep-days') })) {
+          console.log(`${f.node.padEnd(10)} ${f.file} (${f.bytes} bytes, verified)`);
+        }
       });
     case 'sandbox':
       if (sub === 'start') {

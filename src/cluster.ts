@@ -1,4 +1,5 @@
 import type { Registry } from 'prom-client';
+import { backupCluster, type BackupFile, type BackupOptions } from './backup/backup.js';
 import { resolveClusterConfig, type ClusterConfig } from './config/cluster-config.js';
 import { loadConfigFile } from './config/load-config.js';
 import type { ClusterConfigInput } from './config/schema.js';
@@ -215,6 +216,15 @@ export class Cluster extends DataSession {
       for (const replica of nodes.replicas) reports.push(await repairXaReplica(nodes.primary, replica));
     }
     return reports;
+  }
+
+  /**
+   * Dumps global and every shard (from a replica where there is one) to gzipped SQL files in
+   * `outDir`; the password goes through a private option file, never a command line.
+   */
+  async backup(options: BackupOptions): Promise<BackupFile[]> {
+    this.assertOpen();
+    return backupCluster(this.config, options);
   }
 
   /** Every node's pool, for diagnostics. */

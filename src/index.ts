@@ -19,6 +19,7 @@ export type { PlayerSummary, HistoryEntry, LeaderboardEntry } from './repos/play
 export type { EconomyDay } from './repos/economy.js';
 export type { Relationship } from './repos/social.js';
 export type { RecoveryReport } from './twopc/recovery.js';
+export type { BackupFile, BackupOptions } from './backup/backup.js';
 export type { ReplicaRepairReport } from './replica/xa-replica-repair.js';
 export type { CoordinatorHooks, CoordinatorPhase } from './twopc/coordinator.js';
 export { startSandbox, stopSandboxDir, type Sandbox, type SandboxNode, type SandboxOptions } from './sandbox/index.js';

@@ -1,0 +1,93 @@
+import { readFileSync } from 'node:fs';
+import { chmod, mkdtemp, readFile, readdir, utimes, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MxoError, openCluster } from '../src/index.js';
+import { startTestCluster, type TestCluster } from './support/cluster.js';
+
+let t: TestCluster;
+const PASSWORD = 'b4ckup-S3cret-pw';
+
+beforeAll(async () => {
+  t = await startTestCluster({ shards: 2, replicasPerShard: 1 });
+  // A backup account with a password, created on each primary (replication copies it).
+  for (const node of ['global-primary', 'alpha-primary', 'beta-primary']) {
+    const conn = await t.sql(node);
+    await conn.query("CREATE USER 'mxo_backup'@'127.0.0.1' IDENTIFIED BY ?", [PASSWORD]);
+    await conn.query("GRANT SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES, RELOAD, BINLOG MONITOR ON *.* TO 'mxo_backup'@'127.0.0.1'");
+  }
+  await t.db.waitForReplicas(10_000);
+  const { accountId } = await t.db.accounts.register({ username: 'tank', email: 'tank@zion.example', password: 'operator-99' });
+  await t.db.characters.create({ accountId, name: 'Dozer Backup', archetype: 'martial_artist', gender: 'male', districtId: 5 });
+  await t.db.waitForReplicas(10_000);
+});
+afterAll(async () => t?.stop());
+
+/** The sandbox config with every node logging in as mxo_backup, its password from the environment. */
+function backupConfig() {
+  const as = (url: string) => url.replace('mysql://root@', 'mysql://mxo_backup@');
+  const c = t.sandbox.config;
+  return {
+    global: { primary: as(c.global.primary), replicas: c.global.replicas.map(as) },
+    shards: c.shards.map((s) => ({ ...s, primary: as(s.primary), replicas: s.replicas.map(as) })),
+    recovery: { intervalMs: 0 },
+  };
+}
+
+describe('backup', () => {
+  it('dumps every tier from its replica, gzipped and verified, with the password never on a command line', async () => {
+    const out = await mkdtemp(path.join(os.tmpdir(), 'mxo-backup-test-'));
+    // Wrap mariadb-dump to record the command line it was given.
+    const argvLog = path.join(out, 'argv.log');
+    const wrapper = path.join(out, 'dump.sh');
+    // It logs its arguments and the port from the option file (never the password line).
+    await writeFile(
+      wrapper,
+      `#!/bin/sh\necho "$@" >> '${argvLog}'\ngrep '^port=' "\${1#--defaults-extra-file=}" >> '${argvLog}'\nexec mariadb-dump "$@"\n`,
+    );
+    await chmod(wrapper, 0o755);
+    const old = path.join(out, 'mxo_alpha_20200101_000000.sql.gz');
+    await writeFile(old, '');
+    await utimes(old, new Date('2020-01-01'), new Date('2020-01-01'));
+
+    const db = await openCluster(backupConfig(), { env: { MXO_DB_PASSWORD: PASSWORD } });
+    try {
+      const files = await db.backup({ outDir: out, dumpCommand: wrapper, keepDays: 30 });
+      expect(files.map((f) => f.node)).toEqual(['global', 'alpha', 'beta']);
+      const text = (node: string) => gunzipSync(readFileSync(files.find((f) => f.node === node)!.file)).toString();
+      const [globalSql, betaSql] = [text('global'), text('beta')];
+      expect(globalSql).toMatch(/CREATE TABLE `accounts`/);
+      expect(globalSql).toMatch(/'tank'/);
+      expect(betaSql).toMatch(/CREATE TABLE `characters`/);
+      expect(betaSql).toMatch(/Dozer Backup/);
+      expect(betaSql).toMatch(/PROCEDURE `UpdateEconomyMetrics`/);
+      const argv = await readFile(argvLog, 'utf8');
+      expect(argv).not.toContain(PASSWORD);
+      expect(argv).toContain('--defaults-extra-file=');
+      // Global has no replica, so its primary; each shard from its replica, not its primary.
+      const ports = [...argv.matchAll(/^port=(\d+)$/gm)].map((m) => Number(m[1]));
+      expect(ports).toEqual(['global-primary', 'alpha-replica-1', 'beta-replica-1'].map((n) => t.sandbox.node(n).port));
+      // Dumps past keepDays are pruned.
+      expect(await readdir(out)).not.toContain('mxo_alpha_20200101_000000.sql.gz');
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('fails typed, leaving no partial file, when the dump cannot log in', async () => {
+    const out = await mkdtemp(path.join(os.tmpdir(), 'mxo-backup-test-'));
+    const db = await openCluster(backupConfig(), { env: { MXO_DB_PASSWORD: 'wrong-password' } });
+    try {
+      const error = await db.backup({ outDir: out }).catch((e) => e);
+      expect(error).toBeInstanceOf(MxoError);
+      expect(error.code).toBe('BACKUP_FAILED');
+      expect(error.message).not.toContain('wrong-password');
+      expect((await readdir(out)).filter((f) => f.endsWith('.gz'))).toEqual([]);
+    } finally {
+      await db.close();
+    }
+  });
+});
+
