@@ -86,7 +86,7 @@ beforeAll(async () => {
   t = await startTestCluster({
     shards: 1,
     replicasPerShard: 1,
-    config: { replicas: { monitorIntervalMs: 100, maxLagMs: 300, gtidWaitTimeoutMs: 200 } },
+    config: { replicas: { monitorIntervalMs: 100, maxLagMs: 300, gtidWaitTimeoutMs: 200, readTimeoutMs: 500 } },
   });
   db = t.db;
   primary = await t.sql('alpha-primary');
@@ -221,4 +221,25 @@ describe('lag monitor (checks every 100 ms, lag limit 300 ms)', () => {
     const pos = String(await one(primary, 'SELECT @@gtid_binlog_pos'));
     expect(Number(await one(replica, 'SELECT MASTER_GTID_WAIT(?, 10)', [pos]))).toBe(0);
   });
+
+  it('a frozen replica (SIGSTOP) never holds a read past readTimeoutMs, is excluded, and rejoins after SIGCONT', async () => {
+    await until('the replica is healthy', async () => (await healthy()) === 1, 15_000);
+    await until('the replica serves eventual reads', servesEventualReads);
+    const pid = t.sandbox.node(REPLICA).pid!;
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const { money } = await db.characters.adjustMoney(otherId, 1, 'quest_reward');
+      const started = Date.now();
+      expect((await db.characters.get(otherId, { consistency: 'eventual' })).money).toBeLessThanOrEqual(money);
+      expect(Date.now() - started).toBeLessThan(500 + 1_000);
+      await until('the monitor excludes the frozen replica', async () => (await healthy()) === 0, 10_000);
+      const fast = Date.now();
+      for (let i = 0; i < 5; i++) expect((await db.characters.get(otherId, { consistency: 'eventual' })).money).toBe(money);
+      expect(Date.now() - fast).toBeLessThan(1_000);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    await until('the replica rejoins', async () => (await healthy()) === 1, 20_000);
+    await until('the replica serves eventual reads again', servesEventualReads);
+  }, 60_000);
 });

@@ -43,6 +43,8 @@ const replicaPolicySchema = z
     maxLagMs: z.number().int().positive().default(2_000),
     /** How long a session read waits on a replica for the session's GTID before using the primary. */
     gtidWaitTimeoutMs: z.number().int().positive().default(200),
+    /** A replica read not answered within this goes to the primary instead. */
+    readTimeoutMs: z.number().int().positive().default(2_000),
     /** Lag monitor period. */
     monitorIntervalMs: z.number().int().positive().default(1_000),
   })

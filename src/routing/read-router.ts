@@ -88,6 +88,31 @@ export class ReadRouter {
     operation: string,
     fn: (conn: PooledConnection) => Promise<T>,
   ): Promise<{ ok: true; value: T } | { ok: false }> {
+    let timer: NodeJS.Timeout | undefined;
+    // A replica that stops answering (frozen, network gone) must not hold a read for the whole
+    // statement timeout: past readTimeoutMs the read goes to the primary instead. The abandoned
+    // replica statement ends with its own timeout and its connection is discarded then.
+    const deadline = new Promise<{ ok: false }>((resolve) => {
+      timer = setTimeout(() => {
+        this.metrics.replicaFallbacks.inc({ shard, consistency, reason: 'replica_timeout' });
+        resolve({ ok: false });
+      }, this.policy.readTimeoutMs);
+    });
+    try {
+      return await Promise.race([deadline, this.readOn(replica, shard, consistency, position, operation, fn)]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async readOn<T>(
+    replica: NodePool,
+    shard: string,
+    consistency: Consistency,
+    position: string | undefined,
+    operation: string,
+    fn: (conn: PooledConnection) => Promise<T>,
+  ): Promise<{ ok: true; value: T } | { ok: false }> {
     try {
       return await replica.use(operation, async (conn) => {
         if (position) {
