@@ -44,13 +44,18 @@ export async function insertCharacterRows(conn: PooledConnection, data: Characte
     for (const source of rows) {
       const row = { ...source, ...(table === 'characters' ? overrides : {}) };
       if (surrogate) delete row[surrogate];
-      const columns = Object.keys(row);
-      await conn.exec(
-        `INSERT INTO ${ident(table)} (${columns.map(ident).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
-        columns.map((c) => row[c] ?? null),
-      );
+      await insertRow(conn, table, row);
     }
   }
+}
+
+/** Inserts one row read from another shard, column for column (names from our own schema). */
+export async function insertRow(conn: PooledConnection, table: string, row: Row): Promise<void> {
+  const columns = Object.keys(row);
+  await conn.exec(
+    `INSERT INTO ${ident(table)} (${columns.map(ident).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
+    columns.map((c) => row[c] ?? null),
+  );
 }
 
 /** Deletes a character from a shard; its owned rows go with it by ON DELETE CASCADE. */

@@ -7,7 +7,7 @@ import type { Consistency } from '../routing/read-router.js';
 import { GLOBAL } from '../routing/topology.js';
 import { parseInput } from '../validate.js';
 import { deleteCharacterRows, insertCharacterRows, readCharacterRows } from './character-rows.js';
-import { noteCommit, readOnCharacterShard, withCharacterRoute, type RepoContext } from './context.js';
+import { consistencyOf, noteCommit, readOnCharacterShard, withCharacterRoute, type RepoContext } from './context.js';
 
 export const ARCHETYPES = ['hacker', 'martial_artist', 'spy'] as const;
 export const GENDERS = ['male', 'female'] as const;
@@ -28,7 +28,6 @@ const createInput = z
     districtId: id,
   })
   .strict();
-const readOptions = z.object({ consistency: z.enum(['strong', 'session', 'eventual']).default('session') }).strict();
 const moneyInput = z.object({
   characterId: id,
   // transaction_history.money_amount is a signed INT.
@@ -125,7 +124,7 @@ export class Characters {
   /** Reads a character. `session` (default) sees this session's writes; see {@link Consistency}. */
   async get(characterId: number, options: { consistency?: Consistency } = {}): Promise<Character> {
     const cid = parseInput(id, characterId, 'character id');
-    const { consistency } = parseInput(readOptions, options, 'read options');
+    const consistency = consistencyOf(options, 'session');
     return withCharacterRoute(this.ctx, cid, async (route) => {
       const row = await readOnCharacterShard(this.ctx, route, consistency, 'character_get', async (conn) => {
         const rows = await conn.rows<CharacterRow>(`SELECT ${CHARACTER_COLUMNS} FROM characters WHERE character_id = ?`, [cid]);
@@ -138,7 +137,7 @@ export class Characters {
   /** Characters of an account, from the directory then each shard (replica-eligible). */
   async listByAccount(accountId: number, options: { consistency?: Consistency } = {}): Promise<Character[]> {
     const account = parseInput(id, accountId, 'account id');
-    const { consistency } = parseInput(readOptions, options, 'read options');
+    const consistency = consistencyOf(options, 'session');
     const routes = await this.ctx.reads.read(this.ctx.topology.global, consistency, this.ctx.session, 'directory_list', (conn) =>
       conn.rows<{ character_id: number }>('SELECT character_id FROM character_directory WHERE account_id = ? ORDER BY character_id', [account]),
     );

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { StaleRouteError } from '../errors.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Directory, CharacterRoute } from '../routing/directory.js';
@@ -7,6 +8,7 @@ import type { Consistency, ReadRouter } from '../routing/read-router.js';
 import type { SessionState } from '../routing/session.js';
 import type { Topology } from '../routing/topology.js';
 import type { Coordinator, CommitResult } from '../twopc/coordinator.js';
+import { parseInput } from '../validate.js';
 import type { WriteBehindBuffer } from '../writebehind/write-behind-buffer.js';
 
 /** What every repository needs: the cluster's machinery plus the caller's session. */
@@ -20,6 +22,11 @@ export interface RepoContext {
   session: SessionState;
   /** The write-behind buffer of a shard (positions, log rows). */
   writeBehind: (shard: string) => WriteBehindBuffer;
+}
+
+/** Reads the `consistency` option of a read call (validated like any input), with its default. */
+export function consistencyOf(options: { consistency?: Consistency }, fallback: Consistency): Consistency {
+  return parseInput(z.enum(['strong', 'session', 'eventual']).default(fallback), options.consistency, 'consistency');
 }
 
 /** Re-resolutions after a stale route before giving up (a character moving back and forth). */

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Consistency } from '../routing/read-router.js';
 import { GLOBAL } from '../routing/topology.js';
 import { parseInput } from '../validate.js';
-import type { RepoContext } from './context.js';
+import { consistencyOf, type RepoContext } from './context.js';
 
 /** One day of the economy, for one shard or rolled up over the cluster. */
 export interface EconomyDay {
@@ -73,7 +73,7 @@ export class Economy {
   /** The cluster roll-up of one day (`YYYY-MM-DD`), replica-eligible; undefined before any roll-up. */
   async day(date: string, options: { consistency?: Consistency } = {}): Promise<EconomyDay | undefined> {
     const day = parseInput(z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD'), date, 'date');
-    const consistency = parseInput(z.enum(['strong', 'session', 'eventual']).default('session'), options.consistency, 'consistency');
+    const consistency = consistencyOf(options, 'session');
     const [row] = await this.ctx.reads.read(this.ctx.topology.global, consistency, this.ctx.session, 'economy_day', (conn) =>
       conn.rows<EconomyRow>(SELECT_DAY, [day]),
     );

@@ -4,7 +4,7 @@ import { errnoOf, ER_NO_REFERENCED_ROW } from '../pool/mysql-errors.js';
 import type { Consistency } from '../routing/read-router.js';
 import { parseInput } from '../validate.js';
 import { lockCharacter } from './characters.js';
-import { noteCommit, readOnCharacterShard, withCharacterRoute, type RepoContext } from './context.js';
+import { consistencyOf, noteCommit, readOnCharacterShard, withCharacterRoute, type RepoContext } from './context.js';
 
 const id = z.number().int().positive();
 const grantInput = z
@@ -84,7 +84,7 @@ export class Inventory {
   /** A character's items (replica-eligible; `session` by default). */
   async list(characterId: number, options: { consistency?: Consistency } = {}): Promise<InventoryItem[]> {
     const cid = parseInput(id, characterId, 'character id');
-    const consistency = parseInput(z.enum(['strong', 'session', 'eventual']).default('session'), options.consistency, 'consistency');
+    const consistency = consistencyOf(options, 'session');
     return withCharacterRoute(this.ctx, cid, async (route) => {
       const rows = await readOnCharacterShard(this.ctx, route, consistency, 'inventory_list', async (conn) => {
         // Joined from characters: no row at all means the character is not on this shard.

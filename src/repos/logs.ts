@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Consistency } from '../routing/read-router.js';
 import { parseInput } from '../validate.js';
-import type { RepoContext } from './context.js';
+import { consistencyOf, type RepoContext } from './context.js';
 
 const id = z.number().int().positive();
 const json = z.record(z.string(), z.unknown());
@@ -114,7 +114,7 @@ export class Logs {
   async recentActions(characterId: number, options: { limit?: number; consistency?: Consistency } = {}): Promise<ActionLogEntry[]> {
     const cid = parseInput(id, characterId, 'character id');
     const limit = parseInput(z.number().int().min(1).max(1000).default(50), options.limit, 'limit');
-    const level = parseInput(z.enum(['strong', 'session', 'eventual']).default('eventual'), options.consistency, 'consistency');
+    const level = consistencyOf(options, 'eventual');
     const perShard = await Promise.all(
       this.ctx.topology.shards.map((nodes) =>
         this.ctx.reads.read(nodes, level, this.ctx.session, 'recent_actions', async (conn) =>

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { NotFoundError } from '../errors.js';
 import type { Consistency } from '../routing/read-router.js';
 import { parseInput } from '../validate.js';
-import { withCharacterRoute, readOnCharacterShard, type RepoContext } from './context.js';
+import { consistencyOf, readOnCharacterShard, withCharacterRoute, type RepoContext } from './context.js';
 
 /** The seed's `player_summary` view, which crosses tiers, gathered from global and the shard. */
 export interface PlayerSummary {
@@ -34,7 +34,6 @@ export interface HistoryEntry {
 }
 
 const id = z.number().int().positive();
-const consistency = z.enum(['strong', 'session', 'eventual']).default('session');
 
 /** A row of the PvP leaderboard. */
 export interface LeaderboardEntry {
@@ -53,7 +52,7 @@ export class Players {
   /** `player_summary` for one character: account and crew/organisation from global, the rest from its shard. */
   async summary(characterId: number, options: { consistency?: Consistency } = {}): Promise<PlayerSummary> {
     const cid = parseInput(id, characterId, 'character id');
-    const level = parseInput(consistency, options.consistency, 'consistency');
+    const level = consistencyOf(options, 'session');
     return withCharacterRoute(this.ctx, cid, async (route) => {
       const [character, account] = await Promise.all([
         readOnCharacterShard(this.ctx, route, level, 'player_summary', async (conn) =>
@@ -101,7 +100,7 @@ export class Players {
   async history(characterId: number, options: { limit?: number; consistency?: Consistency } = {}): Promise<HistoryEntry[]> {
     const cid = parseInput(id, characterId, 'character id');
     const limit = parseInput(z.number().int().min(1).max(1000).default(100), options.limit, 'limit');
-    const level = parseInput(consistency, options.consistency, 'consistency');
+    const level = consistencyOf(options, 'session');
     const perShard = await Promise.all(
       this.ctx.topology.shards.map((nodes) =>
         this.ctx.reads.read(nodes, level, this.ctx.session, 'character_history', async (conn) => {
@@ -135,7 +134,7 @@ export class Players {
   /** The top PvP ratings across every shard (replica-eligible; `eventual` by default). */
   async leaderboard(options: { limit?: number; consistency?: Consistency } = {}): Promise<LeaderboardEntry[]> {
     const limit = parseInput(z.number().int().min(1).max(1000).default(10), options.limit, 'limit');
-    const level = parseInput(z.enum(['strong', 'session', 'eventual']).default('eventual'), options.consistency, 'consistency');
+    const level = consistencyOf(options, 'eventual');
     const perShard = await Promise.all(
       this.ctx.topology.shards.map((nodes) =>
         this.ctx.reads.read(nodes, level, this.ctx.session, 'leaderboard', async (conn) =>

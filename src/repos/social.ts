@@ -5,7 +5,7 @@ import type { Consistency } from '../routing/read-router.js';
 import { GLOBAL } from '../routing/topology.js';
 import { parseInput } from '../validate.js';
 import { lockCharacter } from './characters.js';
-import { noteCommit, readOnCharacterShard, withCharacterRoute, type RepoContext } from './context.js';
+import { consistencyOf, noteCommit, readOnCharacterShard, withCharacterRoute, type RepoContext } from './context.js';
 
 const id = z.number().int().positive();
 const relationshipInput = z
@@ -64,7 +64,7 @@ export class Social {
   /** A character's relationships (replica-eligible). */
   async listRelationships(characterId: number, options: { consistency?: Consistency } = {}): Promise<Relationship[]> {
     const cid = parseInput(id, characterId, 'character id');
-    const consistency = parseInput(z.enum(['strong', 'session', 'eventual']).default('session'), options.consistency, 'consistency');
+    const consistency = consistencyOf(options, 'session');
     return withCharacterRoute(this.ctx, cid, async (route) => {
       const rows = await readOnCharacterShard(this.ctx, route, consistency, 'list_relationships', async (conn) => {
         const joined = await conn.rows<{ target_character_id: number | null; relationship_type: string; notes: string | null }>(

@@ -5,7 +5,8 @@ import type { PooledConnection, Row } from '../pool/pooled-connection.js';
 import type { CharacterRoute } from '../routing/directory.js';
 import { parseInput } from '../validate.js';
 import { lockCharacter } from './characters.js';
-import { ident, noteCommit, STALE_ROUTE_RETRIES, staleRouteBackoff, type RepoContext } from './context.js';
+import { insertRow } from './character-rows.js';
+import { noteCommit, STALE_ROUTE_RETRIES, staleRouteBackoff, type RepoContext } from './context.js';
 
 const side = z
   .object({
@@ -306,14 +307,6 @@ async function insertItems(conn: PooledConnection, taker: Party, given: Locked, 
     const { modification_id: _ignored, ...row } = source;
     await insertRow(conn, 'item_modifications', row);
   }
-}
-
-async function insertRow(conn: PooledConnection, table: string, row: Row): Promise<void> {
-  const columns = Object.keys(row);
-  await conn.exec(
-    `INSERT INTO ${ident(table)} (${columns.map(ident).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
-    columns.map((c) => row[c] ?? null),
-  );
 }
 
 async function insertTradeSession(
