@@ -104,11 +104,13 @@ async function buildTemplate(b: Binaries, final: string): Promise<string> {
   const tmp = `${final}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
     await fs.mkdir(tmp, { recursive: true });
+    await fs.mkdir(`${tmp}.scratch`, { recursive: true });
     const args = [
       '--no-defaults',
       '--auth-root-authentication-method=normal',
       `--datadir=${tmp}`,
       '--skip-test-db',
+      `--tmpdir=${tmp}.scratch`, // not /tmp: see serverArgs
       '--innodb-log-file-size=8M',
       '--innodb-buffer-pool-size=32M',
     ];
@@ -132,6 +134,7 @@ async function buildTemplate(b: Binaries, final: string): Promise<string> {
     verbose(`template ${final} ready in ${Date.now() - t0} ms`);
   } finally {
     await fs.rm(tmp, { recursive: true, force: true }).catch(() => undefined);
+    await fs.rm(`${tmp}.scratch`, { recursive: true, force: true }).catch(() => undefined);
   }
   if (!existsSync(path.join(final, TEMPLATE_MARKER))) {
     throw new SandboxError(`template ${final} exists but is incomplete; remove it and retry`);
@@ -232,6 +235,9 @@ function serverArgs(n: LocalNode): string[] {
     `--pid-file=${path.join(n.nodeDir, 'mysqld.pid')}`,
     `--log-error=${n.errorLog}`,
     `--log-bin=${path.join(n.dataDir, 'mariadb-bin')}`,
+    // Its own tmpdir: a starting mariadbd deletes every #sql* file in its tmpdir, which would
+    // pull the temporary tables out from under the other sandbox servers sharing /tmp.
+    `--tmpdir=${path.join(n.nodeDir, 'tmp')}`,
     ...commonServerFlags(n.plan),
   ];
   // mariadbd refuses to run as root unless told to.
@@ -347,7 +353,7 @@ export async function startLocalSandbox(opts: SandboxOptions): Promise<Sandbox> 
     await Promise.all(
       nodes.map(async (n) => {
         await fs.rm(n.nodeDir, { recursive: true, force: true });
-        await fs.mkdir(n.nodeDir, { recursive: true });
+        await fs.mkdir(path.join(n.nodeDir, 'tmp'), { recursive: true });
         await copyDir(template, n.dataDir);
         await fs.rm(path.join(n.dataDir, TEMPLATE_MARKER), { force: true });
       }),
