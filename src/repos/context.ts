@@ -26,8 +26,12 @@ export interface RepoContext {
 
 /** Reads the `consistency` option of a read call (validated like any input), with its default. */
 export function consistencyOf(options: { consistency?: Consistency }, fallback: Consistency): Consistency {
-  return parseInput(z.enum(['strong', 'session', 'eventual']).default(fallback), options.consistency, 'consistency');
+  if (options.consistency === undefined) return fallback;
+  return parseInput(CONSISTENCY, options.consistency, 'consistency');
 }
+
+// Built once: this runs on every read.
+const CONSISTENCY = z.enum(['strong', 'session', 'eventual']);
 
 /** Re-resolutions after a stale route before giving up (a character moving back and forth). */
 export const STALE_ROUTE_RETRIES = 6;
