@@ -10,22 +10,13 @@ import { migrateNode, type Tier } from './migrate/index.js';
 import type { NodePool } from './pool/node-pool.js';
 import { LagMonitor } from './replica/lag-monitor.js';
 import { replicaLooksStuck, repairXaReplica, type ReplicaRepairReport } from './replica/xa-replica-repair.js';
-import { Accounts } from './repos/accounts.js';
-import { Characters, countOnlineByDistrict } from './repos/characters.js';
-import type { RepoContext } from './repos/context.js';
-import { Inventory } from './repos/inventory.js';
-import { Items } from './repos/items.js';
-import { Economy } from './repos/economy.js';
-import { Logs } from './repos/logs.js';
-import { Players } from './repos/players.js';
-import { Social } from './repos/social.js';
-import { Trades } from './repos/trades.js';
-import { World } from './repos/world.js';
+import { countOnlineByDistrict } from './repos/characters.js';
+import { DataSession, type SharedMachinery } from './data-session.js';
 import { WriteBehindBuffer } from './writebehind/write-behind-buffer.js';
 import { Directory } from './routing/directory.js';
 import { IdAllocator } from './routing/id-allocator.js';
 import { ReadRouter } from './routing/read-router.js';
-import { SessionState } from './routing/session.js';
+import { ReadSession } from './routing/read-session.js';
 import { GLOBAL, Topology } from './routing/topology.js';
 import { Coordinator, type CoordinatorHooks } from './twopc/coordinator.js';
 import { Recovery, type RecoveryReport } from './twopc/recovery.js';
@@ -44,41 +35,6 @@ export interface MigrateReport {
   nodes: Array<{ node: string; applied: string[]; skipped: string[] }>;
 }
 
-/**
- * The game-data surface: the same on `db` and on every `db.session()`. Each session remembers its
- * own writes, so its `session`-consistency reads see them.
- */
-export class DataSession {
-  readonly accounts: Accounts;
-  readonly characters: Characters;
-  readonly items: Items;
-  readonly inventory: Inventory;
-  readonly trades: Trades;
-  readonly players: Players;
-  readonly social: Social;
-  readonly economy: Economy;
-  readonly world: World;
-  readonly logs: Logs;
-
-  constructor(protected readonly ctx: RepoContext) {
-    this.accounts = new Accounts(ctx);
-    this.characters = new Characters(ctx);
-    this.items = new Items(ctx);
-    this.inventory = new Inventory(ctx);
-    this.trades = new Trades(ctx);
-    this.players = new Players(ctx);
-    this.social = new Social(ctx);
-    this.economy = new Economy(ctx);
-    this.world = new World(ctx);
-    this.logs = new Logs(ctx);
-  }
-
-  /** A string that continues this session in another process: `db.session(token)`. */
-  token(): string {
-    return this.ctx.session.token();
-  }
-}
-
 /** An open cluster: routing, pools, two-phase commit, recovery and metrics. Itself a session. */
 export class Cluster extends DataSession {
   /** The prom-client registry holding this cluster's metrics. */
@@ -88,7 +44,7 @@ export class Cluster extends DataSession {
   private readonly recovery: Recovery;
   private readonly lagMonitor: LagMonitor;
   private readonly online: OnlineCharactersCollector;
-  private readonly shared: Omit<RepoContext, 'session'>;
+  private readonly shared: SharedMachinery;
   private readonly buffers: Map<string, WriteBehindBuffer>;
   private sweep: NodeJS.Timeout | undefined;
   private closed = false;
@@ -100,7 +56,7 @@ export class Cluster extends DataSession {
     const buffers = new Map(
       topology.shards.map((s) => [s.key, new WriteBehindBuffer(s.key, s.primary, metrics, config.writeBehind)]),
     );
-    const shared: Omit<RepoContext, 'session'> = {
+    const shared: SharedMachinery = {
       topology,
       writeBehind: (shard) => buffers.get(shard)!,
       directory: new Directory(topology.global.primary),
@@ -109,7 +65,7 @@ export class Cluster extends DataSession {
       reads: new ReadRouter(metrics, config.replicas, lagMonitor),
       metrics,
     };
-    super({ ...shared, session: new SessionState(lagMonitor) });
+    super(shared, new ReadSession(lagMonitor));
     this.shared = shared;
     this.buffers = buffers;
     this.config = config;
@@ -138,7 +94,7 @@ export class Cluster extends DataSession {
   session(token?: string): DataSession {
     this.assertOpen();
     const observer = this.lagMonitor;
-    return new DataSession({ ...this.shared, session: token !== undefined ? SessionState.fromToken(token, observer) : new SessionState(observer) });
+    return new DataSession(this.shared, token !== undefined ? ReadSession.fromToken(token, observer) : new ReadSession(observer));
   }
 
   /** The shard that owns a district (from the config). */

@@ -2,7 +2,8 @@
  * mxo-data: the data-access layer of a Matrix Online server cluster.
  * Start with {@link openCluster}; see README.md for the tour.
  */
-export { openCluster, Cluster, DataSession, type OpenClusterOptions, type MigrateReport } from './cluster.js';
+export { openCluster, Cluster, type OpenClusterOptions, type MigrateReport } from './cluster.js';
+export { DataSession } from './data-session.js';
 export { defineCluster, resolveClusterConfig, type ClusterConfig, type ShardConfig } from './config/cluster-config.js';
 export type { ClusterConfigInput, NodeInput } from './config/schema.js';
 export type { NodeAddress } from './config/node-address.js';

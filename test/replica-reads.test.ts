@@ -15,7 +15,7 @@ import type mysql from 'mysql2/promise';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ValidationError, type Cluster } from '../src/index.js';
-import { SessionState } from '../src/routing/session.js';
+import { ReadSession } from '../src/routing/read-session.js';
 import { startTestCluster, type TestCluster } from './support/cluster.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -83,7 +83,7 @@ afterAll(async () => {
 describe('replica reads (1 shard, primary + replica)', () => {
   it('records the GTID of every write in the session, per shard, and in its token', async () => {
     const before = db.token();
-    const state = SessionState.fromToken(before);
+    const state = ReadSession.fromToken(before);
     // Creating the character wrote global (directory) and alpha (the row): both are recorded.
     expect(state.positionOn('global')).toBe(String(await one(globalPrimary, 'SELECT @@gtid_binlog_pos')));
     expect(state.positionOn('alpha')).toBe(String(await one(primary, 'SELECT @@gtid_binlog_pos')));
@@ -91,20 +91,20 @@ describe('replica reads (1 shard, primary + replica)', () => {
     await db.characters.adjustMoney(characterId, 1, 'quest_reward');
     const after = db.token();
     expect(after).not.toBe(before);
-    const position = SessionState.fromToken(after).positionOn('alpha');
+    const position = ReadSession.fromToken(after).positionOn('alpha');
     expect(position).toBe(String(await one(primary, 'SELECT @@gtid_binlog_pos')));
     expect(Number(position!.split('-')[2])).toBeGreaterThan(Number(state.positionOn('alpha')!.split('-')[2]));
-    expect(SessionState.fromToken(after).positionOn('global')).toBe(state.positionOn('global'));
+    expect(ReadSession.fromToken(after).positionOn('global')).toBe(state.positionOn('global'));
 
     // A token round-trips through a string; sessions record only their own writes.
     expect(db.session(after).token()).toBe(after);
     const player = db.session();
-    expect(SessionState.fromToken(player.token()).positionOn('alpha')).toBeUndefined();
+    expect(ReadSession.fromToken(player.token()).positionOn('alpha')).toBeUndefined();
     await player.characters.adjustMoney(characterId, 1, 'quest_reward');
-    expect(SessionState.fromToken(player.token()).positionOn('alpha')).toBe(String(await one(primary, 'SELECT @@gtid_binlog_pos')));
+    expect(ReadSession.fromToken(player.token()).positionOn('alpha')).toBe(String(await one(primary, 'SELECT @@gtid_binlog_pos')));
     expect(db.token()).toBe(after);
 
-    expect(() => SessionState.fromToken('')).toThrow(ValidationError);
+    expect(() => ReadSession.fromToken('')).toThrow(ValidationError);
     for (const bad of ['mxo1.', 'mxo2.e30', `mxo1.${Buffer.from('{"alpha":"0-1-x"}').toString('base64url')}`, `mxo1.${Buffer.from('[1]').toString('base64url')}`]) {
       expect(() => db.session(bad)).toThrow(ValidationError);
     }
@@ -144,7 +144,7 @@ describe('replica reads (1 shard, primary + replica)', () => {
         const timeouts = await metric('mxo_replica_fallbacks_total', { reason: 'gtid_wait_timeout' });
         const { money: written } = await db.characters.adjustMoney(characterId, 7, 'quest_reward');
         expect(written).toBe(old + 7);
-        const gtid = SessionState.fromToken(db.token()).positionOn('alpha')!;
+        const gtid = ReadSession.fromToken(db.token()).positionOn('alpha')!;
         // The replica really is behind the write, with its threads running when only blocked.
         expect(Number(await one(replica, 'SELECT MASTER_GTID_WAIT(?, 0.05)', [gtid]))).toBe(-1);
         const [[status]] = await replica.query<RowDataPacket[]>('SHOW SLAVE STATUS');
@@ -184,7 +184,7 @@ describe('replica reads (1 shard, primary + replica)', () => {
 
     // The lag monitor learns in the background when the replica applies it; then the replica
     // serves the session without a GTID wait.
-    const gtid = SessionState.fromToken(player.token()).positionOn('alpha')!;
+    const gtid = ReadSession.fromToken(player.token()).positionOn('alpha')!;
     expect(Number(await one(replica, 'SELECT MASTER_GTID_WAIT(?, 5)', [gtid]))).toBe(0);
     let replicaReads = await served('replica');
     const waited = await waits();

@@ -96,7 +96,7 @@ export class LagMonitor implements ReplicaHealth {
     state.applied = mergeGtidPositions(state.applied, position);
   }
 
-  /** A session wrote `position` on `shard` (SessionState's observer): learn when replicas apply it. */
+  /** A session wrote `position` on `shard` (ReadSession's observer): learn when replicas apply it. */
   noteWrite(shard: string, position: string): void {
     this.track(shard, position);
   }

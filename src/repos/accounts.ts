@@ -3,7 +3,7 @@ import { AuthError, NameTakenError, NotFoundError } from '../errors.js';
 import { isDuplicateKey } from '../pool/mysql-errors.js';
 import { GLOBAL } from '../routing/topology.js';
 import { parseInput } from '../validate.js';
-import { noteCommit, type RepoContext } from './context.js';
+import type { RepoContext } from './context.js';
 import { digestToken, hashPassword, newSessionToken, verifyPassword } from './password.js';
 
 /** Failed logins in a row that lock an account, and for how long. */
@@ -16,7 +16,10 @@ const registerInput = z
   .object({
     username: z.string().regex(/^[A-Za-z0-9_.-]{3,32}$/, '3-32 letters, digits, _, . or -'),
     // Deliberately lenient (something@somewhere): a stricter rule rejects real addresses.
-    email: z.string().max(255).regex(/^[^\s@]+@[^\s@]+$/, 'must be an email address'),
+    email: z
+      .string()
+      .max(255)
+      .regex(/^[^\s@]+@[^\s@]+$/, 'must be an email address'),
     password: z.string().min(8, 'at least 8 characters').max(128),
   })
   .strict();
@@ -59,18 +62,13 @@ export class Accounts {
     const { username, email, password } = parseInput(registerInput, input, 'register input');
     const { hash, salt } = await hashPassword(password);
     try {
-      const result = await this.ctx.topology.global.primary.transaction('account_register', async (conn) => {
-        const header = await conn.exec('INSERT INTO accounts (username, email, password_hash) VALUES (?, ?, ?)', [
-          username,
-          email,
-          hash,
-        ]);
+      const accountId = await this.ctx.router.onGlobal('account_register', async (conn) => {
+        const header = await conn.exec('INSERT INTO accounts (username, email, password_hash) VALUES (?, ?, ?)', [username, email, hash]);
         const id = Number(header.insertId);
         await conn.exec('INSERT INTO account_security (account_id, salt) VALUES (?, ?)', [id, salt]);
         return id;
       });
-      this.ctx.session.noteWrite(GLOBAL, result.gtid);
-      return { accountId: result.value };
+      return { accountId };
     } catch (error) {
       if (isDuplicateKey(error, 'username')) throw new NameTakenError('username', username, { cause: error });
       if (isDuplicateKey(error, 'email')) throw new NameTakenError('email', email, { cause: error });
@@ -85,7 +83,7 @@ export class Accounts {
    */
   async login(input: { username: string; password: string; ip: string; userAgent?: string }): Promise<LoginResult> {
     const { username, password, ip, userAgent } = parseInput(loginInput, input, 'login input');
-    const result = await this.ctx.topology.global.primary.transaction('account_login', async (conn) => {
+    const result = await this.ctx.router.onGlobal('account_login', async (conn) => {
       const [row] = await conn.rows<AccountRow>(
         `SELECT a.account_id, a.password_hash, s.salt, a.account_status, a.failed_login_attempts, a.last_failed_login
            FROM accounts a JOIN account_security s ON s.account_id = a.account_id
@@ -94,9 +92,7 @@ export class Accounts {
       );
       const ok = await verifyPassword(password, row?.password_hash ?? DUMMY.hash, row?.salt ?? DUMMY.salt);
       if (!row) return { error: new AuthError('bad_credentials', 'unknown username or wrong password') };
-      const lockedUntil = row.last_failed_login
-        ? new Date(row.last_failed_login).getTime() + LOCKOUT_MINUTES * 60_000
-        : 0;
+      const lockedUntil = row.last_failed_login ? new Date(row.last_failed_login).getTime() + LOCKOUT_MINUTES * 60_000 : 0;
       if (row.failed_login_attempts >= LOCKOUT_THRESHOLD && Date.now() < lockedUntil) {
         return { error: new AuthError('locked', `account locked after ${LOCKOUT_THRESHOLD} failed logins; try again later`) };
       }
@@ -117,22 +113,24 @@ export class Accounts {
           WHERE account_id = ?`,
         [ip, row.account_id],
       );
-      await conn.exec(
-        'INSERT INTO account_sessions (session_id, account_id, ip_address, user_agent, expires_at) VALUES (?, ?, ?, ?, ?)',
-        [digest, row.account_id, ip, userAgent ?? null, expiresAt],
-      );
+      await conn.exec('INSERT INTO account_sessions (session_id, account_id, ip_address, user_agent, expires_at) VALUES (?, ?, ?, ?, ?)', [
+        digest,
+        row.account_id,
+        ip,
+        userAgent ?? null,
+        expiresAt,
+      ]);
       return { value: { accountId: Number(row.account_id), sessionToken: token, expiresAt } };
     });
-    this.ctx.session.noteWrite(GLOBAL, result.gtid);
     // The failure counter must be committed, so the error is thrown only after COMMIT.
-    if ('error' in result.value) throw result.value.error;
-    return result.value.value;
+    if ('error' in result) throw result.error;
+    return result.value;
   }
 
   /** The account a session token belongs to; throws AuthError when unknown or expired. */
   async verifySession(sessionToken: string): Promise<{ accountId: number; expiresAt: Date }> {
     const token = parseInput(z.string().min(1).max(256), sessionToken, 'session token');
-    const row = await this.ctx.topology.global.primary.use('account_session', async (conn) => {
+    const row = await this.ctx.router.readGlobal('account_session', 'strong', async (conn) => {
       const rows = await conn.rows<{ account_id: number; expires_at: Date }>(
         'SELECT account_id, expires_at FROM account_sessions WHERE session_id = ? AND expires_at > NOW()',
         [digestToken(token)],
@@ -146,10 +144,9 @@ export class Accounts {
   /** Ends a session. */
   async logout(sessionToken: string): Promise<void> {
     const token = parseInput(z.string().min(1).max(256), sessionToken, 'session token');
-    const result = await this.ctx.topology.global.primary.transaction('account_logout', (conn) =>
+    await this.ctx.router.onGlobal('account_logout', (conn) =>
       conn.exec('DELETE FROM account_sessions WHERE session_id = ?', [digestToken(token)]),
     );
-    this.ctx.session.noteWrite(GLOBAL, result.gtid);
   }
 
   /**
@@ -159,10 +156,11 @@ export class Accounts {
   async delete(id: number): Promise<{ deletedCharacters: number }> {
     const account = parseInput(accountId, id, 'account id');
     for (let attempt = 0; ; attempt++) {
-      const routes = await this.ctx.directory.ofAccount(account);
+      const directory = this.ctx.router.directory;
+      const routes = await directory.ofAccount(account);
       const shards = [...new Set(routes.map((r) => r.shard))].sort();
       try {
-        const result = await this.ctx.coordinator.run('account_delete', [...shards, GLOBAL], GLOBAL, async (tx) => {
+        const { value: deletedCharacters } = await this.ctx.router.onNodes('account_delete', [...shards, GLOBAL], GLOBAL, async (tx) => {
           // Shards first, then global: the same order moves lock in, so the two cannot deadlock.
           for (const shard of shards) {
             const conn = await tx.branch(shard);
@@ -173,14 +171,14 @@ export class Accounts {
           const [exists] = await global.rows('SELECT account_id FROM accounts WHERE account_id = ? FOR UPDATE', [account]);
           if (!exists) throw new NotFoundError('account', account);
           // The character list must not have changed since it was read (a create or move racing us).
-          const locked = await this.ctx.directory.ofAccount(account, global, { lock: true });
+          const locked = await directory.ofAccount(account, global, { lock: true });
           if (routeKey(locked) !== routeKey(routes)) throw new CharacterSetChanged();
           // Directory rows, security, sessions and punishments go with the account (FK cascade).
           await global.exec('DELETE FROM accounts WHERE account_id = ?', [account]);
           return routes.length;
         });
-        for (const r of routes) this.ctx.directory.invalidate(r.characterId);
-        return { deletedCharacters: noteCommit(this.ctx, result) };
+        for (const r of routes) directory.invalidate(r.characterId);
+        return { deletedCharacters };
       } catch (error) {
         if (error instanceof CharacterSetChanged && attempt < 3) continue;
         throw error;

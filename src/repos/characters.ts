@@ -3,11 +3,13 @@ import { InsufficientFundsError, NameTakenError, NotFoundError, StaleRouteError 
 import { isDuplicateKey } from '../pool/mysql-errors.js';
 import type { NodePool } from '../pool/node-pool.js';
 import type { PooledConnection } from '../pool/pooled-connection.js';
+import { consistencyOf } from '../routing/consistency.js';
 import type { Consistency } from '../routing/read-router.js';
 import { GLOBAL } from '../routing/topology.js';
 import { parseInput } from '../validate.js';
-import { deleteCharacterRows, insertCharacterRows, readCharacterRows } from './character-rows.js';
-import { consistencyOf, noteCommit, readOnCharacterShard, withCharacterRoute, type RepoContext } from './context.js';
+import { lockCharacter } from '../sql/character-lock.js';
+import { deleteCharacterRows, insertCharacterRows, readCharacterRows } from '../sql/character-rows.js';
+import type { RepoContext } from './context.js';
 
 export const ARCHETYPES = ['hacker', 'martial_artist', 'spy'] as const;
 export const GENDERS = ['male', 'female'] as const;
@@ -21,7 +23,10 @@ const createInput = z
     accountId: id,
     name: z
       .string()
-      .regex(/^[\p{L}\p{N}][\p{L}\p{N} _'-]{1,30}[\p{L}\p{N}_]$|^[\p{L}\p{N}]{1,2}$/u, '1-32 letters or digits (inner spaces, _, \' and - allowed)'),
+      .regex(
+        /^[\p{L}\p{N}][\p{L}\p{N} _'-]{1,30}[\p{L}\p{N}_]$|^[\p{L}\p{N}]{1,2}$/u,
+        "1-32 letters or digits (inner spaces, _, ' and - allowed)",
+      ),
     archetype: z.enum(ARCHETYPES),
     gender: z.enum(GENDERS),
     appearance: z.record(z.string(), z.unknown()).default({}),
@@ -31,7 +36,11 @@ const createInput = z
 const moneyInput = z.object({
   characterId: id,
   // transaction_history.money_amount is a signed INT.
-  delta: z.number().int().refine((n) => n !== 0, 'must not be 0').refine((n) => Math.abs(n) <= 2_147_483_647, 'out of range'),
+  delta: z
+    .number()
+    .int()
+    .refine((n) => n !== 0, 'must not be 0')
+    .refine((n) => Math.abs(n) <= 2_147_483_647, 'out of range'),
   reason: z.enum(MONEY_REASONS),
 });
 
@@ -84,17 +93,19 @@ export class Characters {
    */
   async create(input: z.input<typeof createInput>): Promise<Character> {
     const data = parseInput(createInput, input, 'character input');
-    const shard = this.ctx.topology.shardOfDistrict(data.districtId);
+    const router = this.ctx.router;
+    const shard = router.topology.shardOfDistrict(data.districtId);
     try {
-      const result = await this.ctx.coordinator.run('character_create', [shard, GLOBAL], GLOBAL, async (tx) => {
+      const { value: characterId } = await router.onNodes('character_create', [shard, GLOBAL], GLOBAL, async (tx) => {
         const global = await tx.branch(GLOBAL);
         const [account] = await global.rows('SELECT account_id FROM accounts WHERE account_id = ? LOCK IN SHARE MODE', [data.accountId]);
         if (!account) throw new NotFoundError('account', data.accountId);
-        const header = await global.exec(
-          'INSERT INTO character_directory (account_id, character_name, shard_name, district_id) VALUES (?, ?, ?, ?)',
-          [data.accountId, data.name, shard, data.districtId],
-        );
-        const characterId = Number(header.insertId);
+        const characterId = await router.directory.insert(global, {
+          accountId: data.accountId,
+          characterName: data.name,
+          shard,
+          districtId: data.districtId,
+        });
         const conn = await tx.branch(shard);
         await conn.exec(
           `INSERT INTO characters (character_id, account_id, character_name, archetype, gender, appearance_data, district_id)
@@ -105,8 +116,7 @@ export class Characters {
         await conn.exec('INSERT INTO pvp_statistics (character_id) VALUES (?)', [characterId]);
         return characterId;
       });
-      const characterId = noteCommit(this.ctx, result);
-      this.ctx.directory.remember({
+      router.directory.remember({
         characterId,
         accountId: data.accountId,
         characterName: data.name,
@@ -125,12 +135,9 @@ export class Characters {
   async get(characterId: number, options: { consistency?: Consistency } = {}): Promise<Character> {
     const cid = parseInput(id, characterId, 'character id');
     const consistency = consistencyOf(options, 'session');
-    return withCharacterRoute(this.ctx, cid, async (route) => {
-      const row = await readOnCharacterShard(this.ctx, route, consistency, 'character_get', async (conn) => {
-        const rows = await conn.rows<CharacterRow>(`SELECT ${CHARACTER_COLUMNS} FROM characters WHERE character_id = ?`, [cid]);
-        return rows[0];
-      });
-      return toCharacter(row, route.shard);
+    return this.ctx.router.readCharacter('character_get', cid, consistency, async (conn, route) => {
+      const rows = await conn.rows<CharacterRow>(`SELECT ${CHARACTER_COLUMNS} FROM characters WHERE character_id = ?`, [cid]);
+      return rows[0] && toCharacter(rows[0], route.shard);
     });
   }
 
@@ -138,8 +145,10 @@ export class Characters {
   async listByAccount(accountId: number, options: { consistency?: Consistency } = {}): Promise<Character[]> {
     const account = parseInput(id, accountId, 'account id');
     const consistency = consistencyOf(options, 'session');
-    const routes = await this.ctx.reads.read(this.ctx.topology.global, consistency, this.ctx.session, 'directory_list', (conn) =>
-      conn.rows<{ character_id: number }>('SELECT character_id FROM character_directory WHERE account_id = ? ORDER BY character_id', [account]),
+    const routes = await this.ctx.router.readGlobal('directory_list', consistency, (conn) =>
+      conn.rows<{ character_id: number }>('SELECT character_id FROM character_directory WHERE account_id = ? ORDER BY character_id', [
+        account,
+      ]),
     );
     return Promise.all(routes.map((r) => this.get(Number(r.character_id), { consistency })));
   }
@@ -150,28 +159,24 @@ export class Characters {
    */
   async adjustMoney(characterId: number, delta: number, reason: MoneyReason): Promise<{ money: number }> {
     const data = parseInput(moneyInput, { characterId, delta, reason }, 'money adjustment');
-    return withCharacterRoute(this.ctx, data.characterId, async (route) => {
-      const result = await this.ctx.coordinator.run('adjust_money', [route.shard], route.shard, async (tx) => {
-        const conn = await tx.branch(route.shard);
-        const current = await lockCharacter(conn, data.characterId, route.shard);
-        const money = Number(current.money) + data.delta;
-        if (money < 0) throw new InsufficientFundsError(data.characterId, -data.delta, Number(current.money));
-        await conn.exec('UPDATE characters SET money = ? WHERE character_id = ?', [money, data.characterId]);
-        await conn.exec(
-          `INSERT INTO transaction_history (from_character_id, to_character_id, transaction_type, money_amount, transaction_reason, district_id)
+    return this.ctx.router.onCharacter('adjust_money', data.characterId, async (conn, route) => {
+      const current = await lockCharacter(conn, data.characterId, route.shard);
+      const money = Number(current.money) + data.delta;
+      if (money < 0) throw new InsufficientFundsError(data.characterId, -data.delta, Number(current.money));
+      await conn.exec('UPDATE characters SET money = ? WHERE character_id = ?', [money, data.characterId]);
+      await conn.exec(
+        `INSERT INTO transaction_history (from_character_id, to_character_id, transaction_type, money_amount, transaction_reason, district_id)
            VALUES (?, ?, ?, ?, ?, ?)`,
-          [
-            data.delta < 0 ? data.characterId : null,
-            data.delta > 0 ? data.characterId : null,
-            data.reason,
-            Math.abs(data.delta),
-            data.reason,
-            current.district_id,
-          ],
-        );
-        return { money };
-      });
-      return noteCommit(this.ctx, result);
+        [
+          data.delta < 0 ? data.characterId : null,
+          data.delta > 0 ? data.characterId : null,
+          data.reason,
+          Math.abs(data.delta),
+          data.reason,
+          current.district_id,
+        ],
+      );
+      return { money };
     });
   }
 
@@ -182,19 +187,15 @@ export class Characters {
   async setOnline(characterId: number, online: boolean): Promise<{ changed: boolean }> {
     const cid = parseInput(id, characterId, 'character id');
     const flag = parseInput(z.boolean(), online, 'online flag');
-    return withCharacterRoute(this.ctx, cid, async (route) => {
-      const result = await this.ctx.coordinator.run('set_online', [route.shard], route.shard, async (tx) => {
-        const conn = await tx.branch(route.shard);
-        await lockCharacter(conn, cid, route.shard);
-        const header = await conn.exec(
-          flag
-            ? 'UPDATE characters SET is_online = TRUE, last_login = CURRENT_TIMESTAMP WHERE character_id = ? AND NOT is_online'
-            : 'UPDATE characters SET is_online = FALSE WHERE character_id = ? AND is_online',
-          [cid],
-        );
-        return { changed: header.affectedRows === 1 };
-      });
-      return noteCommit(this.ctx, result);
+    return this.ctx.router.onCharacter('set_online', cid, async (conn, route) => {
+      await lockCharacter(conn, cid, route.shard);
+      const header = await conn.exec(
+        flag
+          ? 'UPDATE characters SET is_online = TRUE, last_login = CURRENT_TIMESTAMP WHERE character_id = ? AND NOT is_online'
+          : 'UPDATE characters SET is_online = FALSE WHERE character_id = ? AND is_online',
+        [cid],
+      );
+      return { changed: header.affectedRows === 1 };
     });
   }
 
@@ -203,17 +204,21 @@ export class Characters {
    * another shard it moves every row the character owns (same ids) and its directory entry in
    * one two-phase commit. Event records stay on the old shard.
    */
-  async moveToDistrict(characterId: number, districtId: number): Promise<{ characterId: number; districtId: number; shard: string; movedShards: boolean }> {
+  async moveToDistrict(
+    characterId: number,
+    districtId: number,
+  ): Promise<{ characterId: number; districtId: number; shard: string; movedShards: boolean }> {
     const cid = parseInput(id, characterId, 'character id');
     const target = parseInput(id, districtId, 'district id');
-    const targetShard = this.ctx.topology.shardOfDistrict(target);
-    return withCharacterRoute(this.ctx, cid, async (route) => {
-      const from = route.shard;
+    const router = this.ctx.router;
+    const targetShard = router.topology.shardOfDistrict(target);
+    return router.withRoutes([cid], async ([route]) => {
+      const from = route!.shard;
       // Buffered positions must land before the rows are copied or the district changes.
       await this.ctx.writeBehind(from).flush();
       const participants = from === targetShard ? [from, GLOBAL] : [from, targetShard, GLOBAL];
       const operation = from === targetShard ? 'move_district' : 'move_shard';
-      const result = await this.ctx.coordinator.run(operation, participants, GLOBAL, async (tx) => {
+      await router.onNodes(operation, participants, GLOBAL, async (tx) => {
         // Lock order: the character's shard row first, then global (the order trades and account
         // deletes use too).
         const source = await tx.branch(from);
@@ -227,15 +232,10 @@ export class Characters {
           await deleteCharacterRows(source, cid);
         }
         const global = await tx.branch(GLOBAL);
-        const header = await global.exec(
-          `UPDATE character_directory SET shard_name = ?, district_id = ?, route_version = route_version + 1
-            WHERE character_id = ? AND shard_name = ?`,
-          [targetShard, target, cid, from],
-        );
-        if (header.affectedRows !== 1) throw new StaleRouteError(cid, from);
+        if (!(await router.directory.move(global, cid, from, { shard: targetShard, districtId: target })))
+          throw new StaleRouteError(cid, from);
       });
-      noteCommit(this.ctx, result);
-      this.ctx.directory.remember({ ...route, shard: targetShard, districtId: target, routeVersion: route.routeVersion + 1 });
+      router.directory.remember({ ...route!, shard: targetShard, districtId: target, routeVersion: route!.routeVersion + 1 });
       return { characterId: cid, districtId: target, shard: targetShard, movedShards: from !== targetShard };
     });
   }
@@ -251,44 +251,33 @@ export class Characters {
     const limit = parseInput(z.number().int().min(1).max(10_000).default(100), options.limit, 'limit');
     const inactive = 'last_login < NOW() - INTERVAL ? DAY AND is_online = FALSE';
     const archived: number[] = [];
-    for (const nodes of this.ctx.topology.shards) {
-      const candidates = await nodes.primary.use('inactive_scan', (conn) =>
-        conn.rows<{ character_id: number }>(`SELECT character_id FROM characters WHERE ${inactive} ORDER BY character_id LIMIT ${limit}`, [age]),
+    const router = this.ctx.router;
+    for (const nodes of router.topology.shards) {
+      const candidates = await router.readShard('inactive_scan', nodes.key, 'strong', (conn) =>
+        conn.rows<{ character_id: number }>(`SELECT character_id FROM characters WHERE ${inactive} ORDER BY character_id LIMIT ${limit}`, [
+          age,
+        ]),
       );
       for (const candidate of candidates) {
         const cid = Number(candidate.character_id);
-        const result = await this.ctx.coordinator.run('archive_character', [nodes.key, GLOBAL], GLOBAL, async (tx) => {
+        const { value: done } = await router.onNodes('archive_character', [nodes.key, GLOBAL], GLOBAL, async (tx) => {
           const shard = await tx.branch(nodes.key);
-          const [still] = await shard.rows(`SELECT character_id FROM characters WHERE character_id = ? AND ${inactive} FOR UPDATE`, [cid, age]);
+          const [still] = await shard.rows(`SELECT character_id FROM characters WHERE character_id = ? AND ${inactive} FOR UPDATE`, [
+            cid,
+            age,
+          ]);
           if (!still) return false; // logged in (or moved) since the scan
           await shard.exec('INSERT INTO archived_characters SELECT * FROM characters WHERE character_id = ?', [cid]);
           await deleteCharacterRows(shard, cid);
           const global = await tx.branch(GLOBAL);
-          await global.exec('DELETE FROM character_directory WHERE character_id = ? AND shard_name = ?', [cid, nodes.key]);
+          await router.directory.remove(global, cid, nodes.key);
           return true;
         });
-        if (noteCommit(this.ctx, result)) {
-          archived.push(cid);
-          this.ctx.directory.invalidate(cid);
-        }
+        if (done) archived.push(cid);
       }
     }
     return { archived };
   }
-}
-
-/** Locks a character's row on `shard`; a missing row means the cached route is stale. */
-export async function lockCharacter(
-  conn: PooledConnection,
-  characterId: number,
-  shard: string,
-): Promise<{ money: number | string; district_id: number }> {
-  const [row] = await conn.rows<{ money: number | string; district_id: number }>(
-    'SELECT money, district_id FROM characters WHERE character_id = ? FOR UPDATE',
-    [characterId],
-  );
-  if (!row) throw new StaleRouteError(characterId, shard);
-  return row;
 }
 
 function toCharacter(row: CharacterRow, shard: string): Character {

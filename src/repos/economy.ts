@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import type { Consistency } from '../routing/read-router.js';
-import { GLOBAL } from '../routing/topology.js';
 import { parseInput } from '../validate.js';
-import { consistencyOf, type RepoContext } from './context.js';
+import { consistencyOf } from '../routing/consistency.js';
+import type { RepoContext } from './context.js';
 
 /** One day of the economy, for one shard or rolled up over the cluster. */
 export interface EconomyDay {
@@ -33,9 +33,10 @@ export class Economy {
 
   /** Recomputes today's figures on every shard and writes their sum to global. */
   async rollUp(): Promise<EconomyDay> {
+    const router = this.ctx.router;
     const perShard = await Promise.all(
-      this.ctx.topology.shards.map((nodes) =>
-        nodes.primary.transaction('economy_shard', async (conn) => {
+      router.topology.shards.map((nodes) =>
+        router.onShard('economy_shard', nodes.key, async (conn) => {
           await conn.text('CALL UpdateEconomyMetrics()');
           const [day] = await conn.rows<{ d: string }>("SELECT DATE_FORMAT(CURDATE(), '%Y-%m-%d') AS d");
           // A cross-shard trade leaves a trade_sessions row on both shards: count trade ids once.
@@ -47,16 +48,15 @@ export class Economy {
         }),
       ),
     );
-    perShard.forEach((r, i) => this.ctx.session.noteWrite(this.ctx.topology.shards[i]!.key, r.gtid));
-    const rows = perShard.map((r) => r.value.row);
+    const rows = perShard.map((r) => r.row);
     const total: EconomyDay = {
       trackingDate: rows[0]!.tracking_date,
       totalMoneyInCirculation: sum(rows.map((r) => r.total_money_in_circulation)),
       moneyCreatedToday: sum(rows.map((r) => r.money_created_today)),
       moneyDestroyedToday: sum(rows.map((r) => r.money_destroyed_today)),
-      tradesCompletedToday: new Set(perShard.flatMap((r) => r.value.tradeIds)).size,
+      tradesCompletedToday: new Set(perShard.flatMap((r) => r.tradeIds)).size,
     };
-    const written = await this.ctx.topology.global.primary.transaction('economy_rollup', (conn) =>
+    await router.onGlobal('economy_rollup', (conn) =>
       conn.exec(
         `INSERT INTO server_economy (tracking_date, total_money_in_circulation, money_created_today, money_destroyed_today, trades_completed_today)
          VALUES (?, ?, ?, ?, ?)
@@ -66,7 +66,6 @@ export class Economy {
         [total.trackingDate, total.totalMoneyInCirculation, total.moneyCreatedToday, total.moneyDestroyedToday, total.tradesCompletedToday],
       ),
     );
-    this.ctx.session.noteWrite(GLOBAL, written.gtid);
     return total;
   }
 
@@ -74,9 +73,7 @@ export class Economy {
   async day(date: string, options: { consistency?: Consistency } = {}): Promise<EconomyDay | undefined> {
     const day = parseInput(z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD'), date, 'date');
     const consistency = consistencyOf(options, 'session');
-    const [row] = await this.ctx.reads.read(this.ctx.topology.global, consistency, this.ctx.session, 'economy_day', (conn) =>
-      conn.rows<EconomyRow>(SELECT_DAY, [day]),
-    );
+    const [row] = await this.ctx.router.readGlobal('economy_day', consistency, (conn) => conn.rows<EconomyRow>(SELECT_DAY, [day]));
     if (!row) return undefined;
     return {
       trackingDate: row.tracking_date,

@@ -3,8 +3,9 @@ import { NotFoundError } from '../errors.js';
 import { errnoOf, ER_NO_REFERENCED_ROW } from '../pool/mysql-errors.js';
 import type { Consistency } from '../routing/read-router.js';
 import { parseInput } from '../validate.js';
-import { lockCharacter } from './characters.js';
-import { consistencyOf, noteCommit, readOnCharacterShard, withCharacterRoute, type RepoContext } from './context.js';
+import { lockCharacter } from '../sql/character-lock.js';
+import { consistencyOf } from '../routing/consistency.js';
+import type { RepoContext } from './context.js';
 
 const id = z.number().int().positive();
 const grantInput = z
@@ -51,54 +52,48 @@ export class Inventory {
     const cid = parseInput(id, characterId, 'character id');
     const data = parseInput(grantInput, input, 'item grant');
     const itemId = await this.ctx.ids.next('item_id');
-    return withCharacterRoute(this.ctx, cid, async (route) => {
-      try {
-        const result = await this.ctx.coordinator.run('inventory_grant', [route.shard], route.shard, async (tx) => {
-          const conn = await tx.branch(route.shard);
-          await lockCharacter(conn, cid, route.shard);
-          await conn.exec(
-            `INSERT INTO character_inventory (item_id, character_id, template_id, quantity, container_type, slot_position, acquired_method)
+    try {
+      await this.ctx.router.onCharacter('inventory_grant', cid, async (conn, route) => {
+        await lockCharacter(conn, cid, route.shard);
+        await conn.exec(
+          `INSERT INTO character_inventory (item_id, character_id, template_id, quantity, container_type, slot_position, acquired_method)
              VALUES (?, ?, ?, ?, ?, ?, ?)`,
-            [itemId, cid, data.templateId, data.quantity, data.containerType, data.slotPosition ?? null, data.acquiredMethod],
-          );
-        });
-        noteCommit(this.ctx, result);
-      } catch (error) {
-        if (errnoOf(error) === ER_NO_REFERENCED_ROW) throw new NotFoundError('item template', data.templateId, { cause: error });
-        throw error;
-      }
-      return {
-        itemId,
-        characterId: cid,
-        templateId: data.templateId,
-        quantity: data.quantity,
-        durability: 100,
-        containerType: data.containerType,
-        slotPosition: data.slotPosition ?? null,
-        acquiredMethod: data.acquiredMethod,
-        isBound: false,
-      };
-    });
+          [itemId, cid, data.templateId, data.quantity, data.containerType, data.slotPosition ?? null, data.acquiredMethod],
+        );
+      });
+    } catch (error) {
+      if (errnoOf(error) === ER_NO_REFERENCED_ROW) throw new NotFoundError('item template', data.templateId, { cause: error });
+      throw error;
+    }
+    return {
+      itemId,
+      characterId: cid,
+      templateId: data.templateId,
+      quantity: data.quantity,
+      durability: 100,
+      containerType: data.containerType,
+      slotPosition: data.slotPosition ?? null,
+      acquiredMethod: data.acquiredMethod,
+      isBound: false,
+    };
   }
 
   /** A character's items (replica-eligible; `session` by default). */
   async list(characterId: number, options: { consistency?: Consistency } = {}): Promise<InventoryItem[]> {
     const cid = parseInput(id, characterId, 'character id');
     const consistency = consistencyOf(options, 'session');
-    return withCharacterRoute(this.ctx, cid, async (route) => {
-      const rows = await readOnCharacterShard(this.ctx, route, consistency, 'inventory_list', async (conn) => {
-        // Joined from characters: no row at all means the character is not on this shard.
-        const joined = await conn.rows<ItemRow>(
-          `SELECT ci.item_id, c.character_id, ci.template_id, ci.quantity, ci.durability, ci.container_type, ci.slot_position,
+    const rows = await this.ctx.router.readCharacter('inventory_list', cid, consistency, async (conn) => {
+      // Joined from characters: no row at all means the character is not on this shard.
+      const joined = await conn.rows<ItemRow>(
+        `SELECT ci.item_id, c.character_id, ci.template_id, ci.quantity, ci.durability, ci.container_type, ci.slot_position,
                   ci.acquired_method, ci.is_bound
              FROM characters c LEFT JOIN character_inventory ci ON ci.character_id = c.character_id
             WHERE c.character_id = ? ORDER BY ci.item_id`,
-          [cid],
-        );
-        return joined.length === 0 ? undefined : joined.filter((r) => r.item_id !== null);
-      });
-      return rows.map(toItem);
+        [cid],
+      );
+      return joined.length === 0 ? undefined : joined.filter((r) => r.item_id !== null);
     });
+    return rows.map(toItem);
   }
 }
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { NotFoundError } from '../errors.js';
 import { GLOBAL } from '../routing/topology.js';
 import { parseInput } from '../validate.js';
-import { noteCommit, type RepoContext } from './context.js';
+import type { RepoContext } from './context.js';
 
 const json = z.record(z.string(), z.unknown());
 const templateFields = {
@@ -71,15 +71,14 @@ export class Items {
   async defineTemplate(input: z.input<typeof templateInput>): Promise<number> {
     const data = parseInput(templateInput, input, 'item template');
     const { columns, values } = toColumns(data);
-    const shards = this.ctx.topology.shards.map((s) => s.key);
-    const result = await this.ctx.coordinator.run('define_template', [...shards, GLOBAL], GLOBAL, async (tx) => {
+    return this.ctx.router.onEveryNode('define_template', async (tx, keys) => {
       const global = await tx.branch(GLOBAL);
       const header = await global.exec(
         `INSERT INTO item_templates (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
         values,
       );
       const templateId = Number(header.insertId);
-      for (const shard of shards) {
+      for (const shard of keys.filter((k) => k !== GLOBAL)) {
         const conn = await tx.branch(shard);
         await conn.exec(
           `INSERT INTO item_templates (template_id, ${columns.join(', ')}) VALUES (?, ${columns.map(() => '?').join(', ')})`,
@@ -88,30 +87,29 @@ export class Items {
       }
       return templateId;
     });
-    return noteCommit(this.ctx, result);
   }
 
   /** Changes fields of a template everywhere at once. */
   async updateTemplate(templateId: number, patch: z.input<typeof templatePatch>): Promise<void> {
     const tid = parseInput(z.number().int().positive(), templateId, 'template id');
     const { columns, values } = toColumns(parseInput(templatePatch, patch, 'item template patch'));
-    const shards = this.ctx.topology.shards.map((s) => s.key);
     const assignments = columns.map((c) => `${c} = ?`).join(', ');
-    const result = await this.ctx.coordinator.run('update_template', [...shards, GLOBAL], GLOBAL, async (tx) => {
-      for (const key of [...shards, GLOBAL]) {
+    await this.ctx.router.onEveryNode('update_template', async (tx, keys) => {
+      for (const key of keys) {
         const conn = await tx.branch(key);
         const header = await conn.exec(`UPDATE item_templates SET ${assignments} WHERE template_id = ?`, [...values, tid]);
         if (header.affectedRows !== 1) throw new NotFoundError('item template', tid);
       }
     });
-    noteCommit(this.ctx, result);
   }
 
   /** Reads a template from global. */
   async getTemplate(templateId: number): Promise<Record<string, unknown>> {
     const tid = parseInput(z.number().int().positive(), templateId, 'template id');
-    const row = await this.ctx.reads.read(this.ctx.topology.global, 'session', this.ctx.session, 'template_get', async (conn) =>
-      (await conn.rows('SELECT * FROM item_templates WHERE template_id = ?', [tid]))[0],
+    const row = await this.ctx.router.readGlobal(
+      'template_get',
+      'session',
+      async (conn) => (await conn.rows('SELECT * FROM item_templates WHERE template_id = ?', [tid]))[0],
     );
     if (!row) throw new NotFoundError('item template', tid);
     return row;

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { Consistency } from '../routing/read-router.js';
 import { parseInput } from '../validate.js';
-import { consistencyOf, type RepoContext } from './context.js';
+import { consistencyOf } from '../routing/consistency.js';
+import type { RepoContext } from './context.js';
 
 const id = z.number().int().positive();
 const json = z.record(z.string(), z.unknown());
@@ -59,7 +60,9 @@ export class Logs {
 
   async action(input: z.input<typeof actionInput>): Promise<void> {
     const d = parseInput(actionInput, input, 'action log');
-    await (await this.buffer(d.districtId, d.characterId)).appendLog({
+    await (
+      await this.buffer(d.districtId, d.characterId)
+    ).appendLog({
       table: 'player_action_logs',
       values: {
         character_id: d.characterId,
@@ -77,7 +80,9 @@ export class Logs {
 
   async chat(input: z.input<typeof chatInput>): Promise<void> {
     const d = parseInput(chatInput, input, 'chat log');
-    await (await this.buffer(d.districtId, d.characterId)).appendLog({
+    await (
+      await this.buffer(d.districtId, d.characterId)
+    ).appendLog({
       table: 'chat_logs',
       values: {
         character_id: d.characterId,
@@ -95,7 +100,9 @@ export class Logs {
 
   async system(input: z.input<typeof systemInput>): Promise<void> {
     const d = parseInput(systemInput, input, 'system log');
-    await (await this.buffer(d.districtId, undefined)).appendLog({
+    await (
+      await this.buffer(d.districtId, undefined)
+    ).appendLog({
       table: 'system_logs',
       values: {
         log_level: d.level,
@@ -115,32 +122,34 @@ export class Logs {
     const cid = parseInput(id, characterId, 'character id');
     const limit = parseInput(z.number().int().min(1).max(1000).default(50), options.limit, 'limit');
     const level = consistencyOf(options, 'eventual');
-    const perShard = await Promise.all(
-      this.ctx.topology.shards.map((nodes) =>
-        this.ctx.reads.read(nodes, level, this.ctx.session, 'recent_actions', async (conn) =>
-          (await conn.rows<Record<string, unknown>>(
-            `SELECT action_id, character_id, action_type, district_id, action_result, action_timestamp
+    const perShard = await this.ctx.router.readEveryShard('recent_actions', level, async (conn, shard) =>
+      (
+        await conn.rows<Record<string, unknown>>(
+          `SELECT action_id, character_id, action_type, district_id, action_result, action_timestamp
                FROM player_action_logs WHERE character_id = ? ORDER BY action_timestamp DESC, action_id DESC LIMIT ${limit}`,
-            [cid],
-          )).map((r): ActionLogEntry => ({
-            shard: nodes.key,
-            actionId: Number(r.action_id),
-            characterId: Number(r.character_id),
-            actionType: String(r.action_type),
-            districtId: r.district_id === null ? null : Number(r.district_id),
-            result: String(r.action_result),
-            at: r.action_timestamp as Date,
-          })),
-        ),
-      ),
+          [cid],
+        )
+      ).map((r): ActionLogEntry => ({
+        shard,
+        actionId: Number(r.action_id),
+        characterId: Number(r.character_id),
+        actionType: String(r.action_type),
+        districtId: r.district_id === null ? null : Number(r.district_id),
+        result: String(r.action_result),
+        at: r.action_timestamp as Date,
+      })),
     );
-    return perShard.flat().sort((a, b) => b.at.getTime() - a.at.getTime() || b.actionId - a.actionId).slice(0, limit);
+    return perShard
+      .flat()
+      .sort((a, b) => b.at.getTime() - a.at.getTime() || b.actionId - a.actionId)
+      .slice(0, limit);
   }
 
   private async buffer(districtId: number | undefined, characterId: number | undefined) {
-    const shard = districtId !== undefined
-      ? this.ctx.topology.shardOfDistrict(districtId)
-      : (await this.ctx.directory.resolve(characterId!)).shard;
+    const shard =
+      districtId !== undefined
+        ? this.ctx.router.topology.shardOfDistrict(districtId)
+        : (await this.ctx.router.directory.resolve(characterId!)).shard;
     return this.ctx.writeBehind(shard);
   }
 }

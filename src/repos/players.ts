@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { NotFoundError } from '../errors.js';
 import type { Consistency } from '../routing/read-router.js';
 import { parseInput } from '../validate.js';
-import { consistencyOf, readOnCharacterShard, withCharacterRoute, type RepoContext } from './context.js';
+import { consistencyOf } from '../routing/consistency.js';
+import type { RepoContext } from './context.js';
 
 /** The seed's `player_summary` view, which crosses tiers, gathered from global and the shard. */
 export interface PlayerSummary {
@@ -53,17 +54,22 @@ export class Players {
   async summary(characterId: number, options: { consistency?: Consistency } = {}): Promise<PlayerSummary> {
     const cid = parseInput(id, characterId, 'character id');
     const level = consistencyOf(options, 'session');
-    return withCharacterRoute(this.ctx, cid, async (route) => {
-      const [character, account] = await Promise.all([
-        readOnCharacterShard(this.ctx, route, level, 'player_summary', async (conn) =>
-          (await conn.rows<Record<string, unknown>>(
-            'SELECT character_name, level, faction, is_online, last_login FROM characters WHERE character_id = ?',
-            [cid],
-          ))[0],
-        ),
-        this.ctx.reads.read(this.ctx.topology.global, level, this.ctx.session, 'player_summary', async (conn) =>
-          (await conn.rows<Record<string, unknown>>(
-            `SELECT a.account_id, a.username, a.account_status,
+    const router = this.ctx.router;
+    const [{ character, shard }, account] = await Promise.all([
+      router.readCharacter('player_summary', cid, level, async (conn, route) => {
+        const [row] = await conn.rows<Record<string, unknown>>(
+          'SELECT character_name, level, faction, is_online, last_login FROM characters WHERE character_id = ?',
+          [cid],
+        );
+        return row && { character: row, shard: route.shard };
+      }),
+      router.readGlobal(
+        'player_summary',
+        level,
+        async (conn) =>
+          (
+            await conn.rows<Record<string, unknown>>(
+              `SELECT a.account_id, a.username, a.account_status,
                     COALESCE(crew.crew_name, 'None') AS crew_name, COALESCE(org.organization_name, 'None') AS organization_name
                FROM character_directory d JOIN accounts a ON a.account_id = d.account_id
                LEFT JOIN crew_members cm ON cm.character_id = d.character_id
@@ -71,26 +77,26 @@ export class Players {
                LEFT JOIN organization_members om ON om.character_id = d.character_id
                LEFT JOIN organizations org ON org.organization_id = om.organization_id
               WHERE d.character_id = ? LIMIT 1`,
-            [cid],
-          ))[0],
-        ),
-      ]);
-      if (!account) throw new NotFoundError('character', cid);
-      return {
-        characterId: cid,
-        characterName: String(character.character_name),
-        level: Number(character.level),
-        faction: String(character.faction),
-        isOnline: Boolean(character.is_online),
-        lastLogin: (character.last_login as Date | null) ?? null,
-        accountId: Number(account.account_id),
-        username: String(account.username),
-        accountStatus: String(account.account_status),
-        crewName: String(account.crew_name),
-        organizationName: String(account.organization_name),
-        shard: route.shard,
-      };
-    });
+              [cid],
+            )
+          )[0],
+      ),
+    ]);
+    if (!account) throw new NotFoundError('character', cid);
+    return {
+      characterId: cid,
+      characterName: String(character.character_name),
+      level: Number(character.level),
+      faction: String(character.faction),
+      isOnline: Boolean(character.is_online),
+      lastLogin: (character.last_login as Date | null) ?? null,
+      accountId: Number(account.account_id),
+      username: String(account.username),
+      accountStatus: String(account.account_status),
+      crewName: String(account.crew_name),
+      organizationName: String(account.organization_name),
+      shard,
+    };
   }
 
   /**
@@ -101,30 +107,26 @@ export class Players {
     const cid = parseInput(id, characterId, 'character id');
     const limit = parseInput(z.number().int().min(1).max(1000).default(100), options.limit, 'limit');
     const level = consistencyOf(options, 'session');
-    const perShard = await Promise.all(
-      this.ctx.topology.shards.map((nodes) =>
-        this.ctx.reads.read(nodes, level, this.ctx.session, 'character_history', async (conn) => {
-          const rows = await conn.rows<Record<string, unknown>>(
-            `SELECT transaction_id, transaction_type, from_character_id, to_character_id, money_amount, items_transferred,
+    const perShard = await this.ctx.router.readEveryShard('character_history', level, async (conn, shard) => {
+      const rows = await conn.rows<Record<string, unknown>>(
+        `SELECT transaction_id, transaction_type, from_character_id, to_character_id, money_amount, items_transferred,
                     related_trade_id, transaction_date
                FROM transaction_history WHERE from_character_id = ? OR to_character_id = ?
               ORDER BY transaction_date DESC, transaction_id DESC LIMIT ${limit}`,
-            [cid, cid],
-          );
-          return rows.map((r): HistoryEntry => ({
-            shard: nodes.key,
-            transactionId: Number(r.transaction_id),
-            transactionType: String(r.transaction_type),
-            fromCharacterId: r.from_character_id === null ? null : Number(r.from_character_id),
-            toCharacterId: r.to_character_id === null ? null : Number(r.to_character_id),
-            moneyAmount: Number(r.money_amount),
-            itemsTransferred: typeof r.items_transferred === 'string' ? JSON.parse(r.items_transferred) : r.items_transferred,
-            relatedTradeId: r.related_trade_id === null ? null : Number(r.related_trade_id),
-            transactionDate: r.transaction_date as Date,
-          }));
-        }),
-      ),
-    );
+        [cid, cid],
+      );
+      return rows.map((r): HistoryEntry => ({
+        shard,
+        transactionId: Number(r.transaction_id),
+        transactionType: String(r.transaction_type),
+        fromCharacterId: r.from_character_id === null ? null : Number(r.from_character_id),
+        toCharacterId: r.to_character_id === null ? null : Number(r.to_character_id),
+        moneyAmount: Number(r.money_amount),
+        itemsTransferred: typeof r.items_transferred === 'string' ? JSON.parse(r.items_transferred) : r.items_transferred,
+        relatedTradeId: r.related_trade_id === null ? null : Number(r.related_trade_id),
+        transactionDate: r.transaction_date as Date,
+      }));
+    });
     return perShard
       .flat()
       .sort((a, b) => b.transactionDate.getTime() - a.transactionDate.getTime() || b.transactionId - a.transactionId)
@@ -135,23 +137,21 @@ export class Players {
   async leaderboard(options: { limit?: number; consistency?: Consistency } = {}): Promise<LeaderboardEntry[]> {
     const limit = parseInput(z.number().int().min(1).max(1000).default(10), options.limit, 'limit');
     const level = consistencyOf(options, 'eventual');
-    const perShard = await Promise.all(
-      this.ctx.topology.shards.map((nodes) =>
-        this.ctx.reads.read(nodes, level, this.ctx.session, 'leaderboard', async (conn) =>
-          (await conn.rows<Record<string, unknown>>(
-            `SELECT p.character_id, c.character_name, p.pvp_rating, p.pvp_wins, p.pvp_losses
+    const perShard = await this.ctx.router.readEveryShard('leaderboard', level, async (conn, shard) =>
+      (
+        await conn.rows<Record<string, unknown>>(
+          `SELECT p.character_id, c.character_name, p.pvp_rating, p.pvp_wins, p.pvp_losses
                FROM pvp_statistics p JOIN characters c ON c.character_id = p.character_id
               ORDER BY p.pvp_rating DESC, p.character_id LIMIT ${limit}`,
-          )).map((r): LeaderboardEntry => ({
-            characterId: Number(r.character_id),
-            characterName: String(r.character_name),
-            pvpRating: Number(r.pvp_rating),
-            pvpWins: Number(r.pvp_wins),
-            pvpLosses: Number(r.pvp_losses),
-            shard: nodes.key,
-          })),
-        ),
-      ),
+        )
+      ).map((r): LeaderboardEntry => ({
+        characterId: Number(r.character_id),
+        characterName: String(r.character_name),
+        pvpRating: Number(r.pvp_rating),
+        pvpWins: Number(r.pvp_wins),
+        pvpLosses: Number(r.pvp_losses),
+        shard,
+      })),
     );
     return perShard
       .flat()

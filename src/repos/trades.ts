@@ -4,9 +4,9 @@ import { isDuplicateKey } from '../pool/mysql-errors.js';
 import type { PooledConnection, Row } from '../pool/pooled-connection.js';
 import type { CharacterRoute } from '../routing/directory.js';
 import { parseInput } from '../validate.js';
-import { lockCharacter } from './characters.js';
-import { insertRow } from './character-rows.js';
-import { noteCommit, STALE_ROUTE_RETRIES, staleRouteBackoff, type RepoContext } from './context.js';
+import { lockCharacter } from '../sql/character-lock.js';
+import { insertRow } from '../sql/character-rows.js';
+import type { RepoContext } from './context.js';
 
 const side = z
   .object({
@@ -82,30 +82,25 @@ export class Trades {
    */
   async execute(input: TradeInput): Promise<TradeResult> {
     const data = parseInput(tradeInput, input, 'trade');
-    for (let attempt = 0; ; attempt++) {
-      const [a, b] = await Promise.all([
-        this.ctx.directory.resolve(data.initiator.characterId, { fresh: attempt > 0 }),
-        this.ctx.directory.resolve(data.recipient.characterId, { fresh: attempt > 0 }),
-      ]);
-      const parties: Party[] = [
-        { role: 'initiator', ...data.initiator, route: a },
-        { role: 'recipient', ...data.recipient, route: b },
-      ];
-      if (data.idempotencyKey) {
-        // Every shard, not just the initiator's current one: the key's trade_sessions row stays
-        // where the initiator lived when the trade ran, and the initiator may have moved since.
-        // (Fix: a retry after the initiator moved shards found nothing and traded a second time.)
-        const earlier = await this.findByKeyAnywhere(a.shard, data.idempotencyKey);
-        if (earlier) return earlier;
-      }
-      try {
+    const router = this.ctx.router;
+    try {
+      return await router.withRoutes([data.initiator.characterId, data.recipient.characterId], async ([a, b]) => {
+        const parties: Party[] = [
+          { role: 'initiator', ...data.initiator, route: a! },
+          { role: 'recipient', ...data.recipient, route: b! },
+        ];
+        if (data.idempotencyKey) {
+          // Every shard, not just the initiator's current one: the key's trade_sessions row stays
+          // where the initiator lived when the trade ran, and the initiator may have moved since.
+          // (Fix: a retry after the initiator moved shards found nothing and traded a second time.)
+          const earlier = await this.findByKeyAnywhere(a!.shard, data.idempotencyKey);
+          if (earlier) return earlier;
+        }
         return await this.run(parties, data.idempotencyKey);
-      } catch (error) {
-        if (error instanceof Replay) return error.result;
-        if ((error as { code?: string }).code !== 'STALE_ROUTE' || attempt >= STALE_ROUTE_RETRIES) throw error;
-        await staleRouteBackoff(attempt);
-        for (const p of parties) this.ctx.directory.invalidate(p.characterId);
-      }
+      });
+    } catch (error) {
+      if (error instanceof Replay) return error.result;
+      throw error;
     }
   }
 
@@ -119,85 +114,107 @@ export class Trades {
     const ordered = [...parties].sort((x, y) =>
       x.route.shard === y.route.shard ? x.characterId - y.characterId : x.route.shard < y.route.shard ? -1 : 1,
     );
-    const result = await this.ctx.coordinator.run('trade', shards, shards[shards.length - 1]!, async (tx) => {
-      const connOf = (p: Party) => tx.branch(p.route.shard);
-      // Open every branch at once: XA START / BEGIN take no row locks, so the lock order holds.
-      await settleAll(shards.map((shard) => tx.branch(shard)));
-      // The idempotency key is claimed before anything else: a concurrent duplicate waits on it,
-      // then finds it taken. It locks no existing row, so it cannot break the lock order below.
-      if (idempotencyKey) await insertTradeSession(await connOf(initiator), tradeId, parties, initiator, idempotencyKey, tx.id);
-      // Parties are locked one after the other in the global order (each lock starts when the
-      // previous one is held), while each shard's writes start as soon as the locks they need
-      // are held: a cross-shard trade writes and prepares its first shard while it locks and
-      // writes the second, so it costs about the round trips of one side plus the commit, not
-      // of both sides in sequence (see bench/trades-bench.ts). Writes take no new lock on an
-      // existing row, so this does not change the lock order.
-      const locks = new Map<number, Promise<Locked>>();
-      let previous: Promise<unknown> = Promise.resolve();
-      for (const party of ordered) {
-        const lock = previous.then(async (): Promise<Locked> => {
-          const conn = await connOf(party);
-          const row = await lockCharacter(conn, party.characterId, party.route.shard);
-          return { balance: Number(row.money), ...(await lockTradeItems(conn, party, crossShard)) };
-        });
-        lock.catch(() => {}); // observed below; never an unhandled rejection
-        locks.set(party.characterId, lock);
-        previous = lock;
-      }
-      // settleAll lets every shard finish before a failure is thrown, so nothing is still in
-      // flight on a connection when the coordinator rolls its branch back.
-      await settleAll(
-        shards.map(async (shard) => {
-          const conn = await tx.branch(shard);
-          const here = parties.filter((p) => p.route.shard === shard);
-          const anchor = here[0]!;
-          const mine = new Map<Party, Locked>();
-          for (const party of here) mine.set(party, await locks.get(party.characterId)!);
-          for (const [party, locked] of mine) {
-            if (locked.balance < party.money) throw new InsufficientFundsError(party.characterId, party.money, locked.balance);
-          }
-          if (!(idempotencyKey && anchor === initiator)) await insertTradeSession(conn, tradeId, parties, anchor, undefined, tx.id);
-          for (const [party, locked] of mine) {
-            const other = party === initiator ? recipient : initiator;
-            await conn.exec('UPDATE characters SET money = ? WHERE character_id = ?', [locked.balance - party.money + other.money, party.characterId]);
-          }
-          // Both directions of the trade, in one statement, on every shard it touched.
-          const rows = ([[initiator, recipient], [recipient, initiator]] as const).filter(([from]) => from.money > 0 || from.itemIds.length > 0);
-          if (rows.length > 0) {
-            await conn.exec(
-              `INSERT INTO transaction_history (from_character_id, to_character_id, transaction_type, money_amount,
+    const result = await this.ctx.router
+      .onNodes('trade', shards, shards[shards.length - 1]!, async (tx) => {
+        const connOf = (p: Party) => tx.branch(p.route.shard);
+        // Open every branch at once: XA START / BEGIN take no row locks, so the lock order holds.
+        await settleAll(shards.map((shard) => tx.branch(shard)));
+        // The idempotency key is claimed before anything else: a concurrent duplicate waits on it,
+        // then finds it taken. It locks no existing row, so it cannot break the lock order below.
+        if (idempotencyKey) await insertTradeSession(await connOf(initiator), tradeId, parties, initiator, idempotencyKey, tx.id);
+        // Parties are locked one after the other in the global order (each lock starts when the
+        // previous one is held), while each shard's writes start as soon as the locks they need
+        // are held: a cross-shard trade writes and prepares its first shard while it locks and
+        // writes the second, so it costs about the round trips of one side plus the commit, not
+        // of both sides in sequence (see bench/trades-bench.ts). Writes take no new lock on an
+        // existing row, so this does not change the lock order.
+        const locks = new Map<number, Promise<Locked>>();
+        let previous: Promise<unknown> = Promise.resolve();
+        for (const party of ordered) {
+          const lock = previous.then(async (): Promise<Locked> => {
+            const conn = await connOf(party);
+            const row = await lockCharacter(conn, party.characterId, party.route.shard);
+            return { balance: Number(row.money), ...(await lockTradeItems(conn, party, crossShard)) };
+          });
+          lock.catch(() => {}); // observed below; never an unhandled rejection
+          locks.set(party.characterId, lock);
+          previous = lock;
+        }
+        // settleAll lets every shard finish before a failure is thrown, so nothing is still in
+        // flight on a connection when the coordinator rolls its branch back.
+        await settleAll(
+          shards.map(async (shard) => {
+            const conn = await tx.branch(shard);
+            const here = parties.filter((p) => p.route.shard === shard);
+            const anchor = here[0]!;
+            const mine = new Map<Party, Locked>();
+            for (const party of here) mine.set(party, await locks.get(party.characterId)!);
+            for (const [party, locked] of mine) {
+              if (locked.balance < party.money) throw new InsufficientFundsError(party.characterId, party.money, locked.balance);
+            }
+            if (!(idempotencyKey && anchor === initiator)) await insertTradeSession(conn, tradeId, parties, anchor, undefined, tx.id);
+            for (const [party, locked] of mine) {
+              const other = party === initiator ? recipient : initiator;
+              await conn.exec('UPDATE characters SET money = ? WHERE character_id = ?', [
+                locked.balance - party.money + other.money,
+                party.characterId,
+              ]);
+            }
+            // Both directions of the trade, in one statement, on every shard it touched.
+            const rows = (
+              [
+                [initiator, recipient],
+                [recipient, initiator],
+              ] as const
+            ).filter(([from]) => from.money > 0 || from.itemIds.length > 0);
+            if (rows.length > 0) {
+              await conn.exec(
+                `INSERT INTO transaction_history (from_character_id, to_character_id, transaction_type, money_amount,
                  items_transferred, transaction_reason, related_trade_id, district_id)
                VALUES ${rows.map(() => "(?, ?, 'trade', ?, ?, ?, ?, ?)").join(', ')}`,
-              rows.flatMap(([from, to]) => [from.characterId, to.characterId, from.money, JSON.stringify(from.itemIds),
-                crossShard ? 'cross-shard trade' : 'trade', tradeId, anchor.route.districtId]),
-            );
-          }
-          // Items: within this shard a reassignment; across shards the giver's shard deletes its
-          // rows and the taker's shard inserts the copies (ids kept), both in this transaction.
-          for (const [from, to] of [[initiator, recipient], [recipient, initiator]] as const) {
-            if (from.itemIds.length === 0) continue;
-            if (from.route.shard === shard && to.route.shard === shard) {
-              await reassignItems(conn, to, from.itemIds, tradeId);
-            } else if (from.route.shard === shard) {
-              await conn.exec(`DELETE FROM character_inventory WHERE item_id IN (${marks(from.itemIds)}) AND character_id = ?`, [...from.itemIds, from.characterId]);
-            } else if (to.route.shard === shard) {
-              await insertItems(conn, to, await locks.get(from.characterId)!, tradeId);
+                rows.flatMap(([from, to]) => [
+                  from.characterId,
+                  to.characterId,
+                  from.money,
+                  JSON.stringify(from.itemIds),
+                  crossShard ? 'cross-shard trade' : 'trade',
+                  tradeId,
+                  anchor.route.districtId,
+                ]),
+              );
             }
-          }
-          // This shard's part is done: prepare it now (a no-op for the decision shard and for a
-          // local transaction), while the other shard may still be working.
-          await tx.prepare(shard);
-        }),
-      );
-    }).catch((error: unknown) => {
-      if (idempotencyKey && isDuplicateKey(error, 'uq_trade_sessions_idempotency')) {
-        return this.findByKey(initiator.route.shard, idempotencyKey).then((earlier) => {
-          throw earlier ? new Replay(earlier) : error;
-        });
-      }
-      throw error;
-    });
-    noteCommit(this.ctx, result);
+            // Items: within this shard a reassignment; across shards the giver's shard deletes its
+            // rows and the taker's shard inserts the copies (ids kept), both in this transaction.
+            for (const [from, to] of [
+              [initiator, recipient],
+              [recipient, initiator],
+            ] as const) {
+              if (from.itemIds.length === 0) continue;
+              if (from.route.shard === shard && to.route.shard === shard) {
+                await reassignItems(conn, to, from.itemIds, tradeId);
+              } else if (from.route.shard === shard) {
+                await conn.exec(`DELETE FROM character_inventory WHERE item_id IN (${marks(from.itemIds)}) AND character_id = ?`, [
+                  ...from.itemIds,
+                  from.characterId,
+                ]);
+              } else if (to.route.shard === shard) {
+                await insertItems(conn, to, await locks.get(from.characterId)!, tradeId);
+              }
+            }
+            // This shard's part is done: prepare it now (a no-op for the decision shard and for a
+            // local transaction), while the other shard may still be working.
+            await tx.prepare(shard);
+          }),
+        );
+      })
+      .catch((error: unknown) => {
+        if (idempotencyKey && isDuplicateKey(error, 'uq_trade_sessions_idempotency')) {
+          return this.findByKey(initiator.route.shard, idempotencyKey).then((earlier) => {
+            throw earlier ? new Replay(earlier) : error;
+          });
+        }
+        throw error;
+      });
     return { tradeId, crossShard, transactionId: result.transactionId, replayed: false };
   }
 
@@ -206,17 +223,16 @@ export class Trades {
    * call (typed): the key cannot be proven unused, so the trade must not run.
    */
   private async findByKeyAnywhere(first: string, key: string): Promise<TradeResult | undefined> {
-    const shards = [first, ...this.ctx.topology.shards.map((s) => s.key).filter((k) => k !== first)];
+    const shards = [first, ...this.ctx.router.topology.shards.map((s) => s.key).filter((k) => k !== first)];
     const found = await Promise.all(shards.map((shard) => this.findByKey(shard, key)));
     return found.find((r) => r !== undefined);
   }
 
   private async findByKey(shard: string, key: string): Promise<TradeResult | undefined> {
-    const [row] = await this.ctx.topology.primary(shard).use('trade_lookup', (conn) =>
-      conn.rows<{ trade_id: number; xa_gtrid: string | null }>(
-        'SELECT trade_id, xa_gtrid FROM trade_sessions WHERE idempotency_key = ?',
-        [key],
-      ),
+    const [row] = await this.ctx.router.readShard('trade_lookup', shard, 'strong', (conn) =>
+      conn.rows<{ trade_id: number; xa_gtrid: string | null }>('SELECT trade_id, xa_gtrid FROM trade_sessions WHERE idempotency_key = ?', [
+        key,
+      ]),
     );
     if (!row) return undefined;
     return {

@@ -24,12 +24,12 @@ export class World {
   async updatePosition(characterId: number, position: z.input<typeof positionInput>): Promise<void> {
     const cid = parseInput(z.number().int().positive(), characterId, 'character id');
     const data = parseInput(positionInput, position, 'position');
-    const route = await this.ctx.directory.resolve(cid);
+    const route = await this.ctx.router.directory.resolve(cid);
     await this.ctx.writeBehind(route.shard).setPosition(cid, data);
   }
 
   /** Writes every buffered position and log row now (logout, district change, shutdown). */
   async flush(): Promise<void> {
-    await Promise.all(this.ctx.topology.shards.map((s) => this.ctx.writeBehind(s.key).flush()));
+    await Promise.all(this.ctx.router.topology.shards.map((s) => this.ctx.writeBehind(s.key).flush()));
   }
 }

@@ -66,6 +66,34 @@ export class Directory {
     return toRoute(rows[0]);
   }
 
+  /** Inserts a new character's row inside a global-branch transaction; returns its id. */
+  async insert(conn: PooledConnection, entry: Omit<CharacterRoute, 'characterId' | 'routeVersion'>): Promise<number> {
+    const header = await conn.exec(
+      'INSERT INTO character_directory (account_id, character_name, shard_name, district_id) VALUES (?, ?, ?, ?)',
+      [entry.accountId, entry.characterName, entry.shard, entry.districtId],
+    );
+    return Number(header.insertId);
+  }
+
+  /**
+   * Points a character at its new shard and district inside a global-branch transaction. Returns
+   * false when the row no longer names `from` (another process moved it first: a stale route).
+   */
+  async move(conn: PooledConnection, characterId: number, from: string, to: { shard: string; districtId: number }): Promise<boolean> {
+    const header = await conn.exec(
+      `UPDATE character_directory SET shard_name = ?, district_id = ?, route_version = route_version + 1
+        WHERE character_id = ? AND shard_name = ?`,
+      [to.shard, to.districtId, characterId, from],
+    );
+    return header.affectedRows === 1;
+  }
+
+  /** Removes a character's row (it lived on `shard`) inside a global-branch transaction. */
+  async remove(conn: PooledConnection, characterId: number, shard: string): Promise<void> {
+    await conn.exec('DELETE FROM character_directory WHERE character_id = ? AND shard_name = ?', [characterId, shard]);
+    this.invalidate(characterId);
+  }
+
   remember(route: CharacterRoute): void {
     if (this.cache.size >= this.maxEntries) {
       // Drop the oldest entry (Map keeps insertion order): a simple bound on memory.

@@ -4,7 +4,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { NodePool } from '../pool/node-pool.js';
 import type { PooledConnection } from '../pool/pooled-connection.js';
 import type { ReplicaHealth } from '../replica/replica-health.js';
-import type { SessionState } from './session.js';
+import type { ReadSession } from './read-session.js';
 import type { ShardNodes } from './topology.js';
 
 /**
@@ -43,7 +43,7 @@ export class ReadRouter {
   async read<T>(
     nodes: ShardNodes,
     consistency: Consistency,
-    session: SessionState,
+    session: ReadSession,
     operation: string,
     fn: (conn: PooledConnection) => Promise<T>,
   ): Promise<T> {

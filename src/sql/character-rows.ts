@@ -1,5 +1,4 @@
 import type { PooledConnection, Row } from '../pool/pooled-connection.js';
-import { ident } from './context.js';
 
 /**
  * The tables whose rows belong to a character and move with it between shards, in an order
@@ -61,4 +60,10 @@ export async function insertRow(conn: PooledConnection, table: string, row: Row)
 /** Deletes a character from a shard; its owned rows go with it by ON DELETE CASCADE. */
 export async function deleteCharacterRows(conn: PooledConnection, characterId: number): Promise<void> {
   await conn.exec('DELETE FROM characters WHERE character_id = ?', [characterId]);
+}
+
+/** Backquotes an identifier taken from the library's own schema (never from user input). */
+function ident(name: string): string {
+  if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`unsafe identifier ${name}`);
+  return `\`${name}\``;
 }

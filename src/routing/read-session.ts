@@ -12,7 +12,7 @@ export interface WriteObserver {
  * that position, so the player always reads their own writes. The token form carries it to
  * another process.
  */
-export class SessionState {
+export class ReadSession {
   private readonly positions = new Map<string, string>();
   /** Shards this session wrote to itself, in this process (not only through a token). */
   private readonly wroteLocally = new Set<string>();
@@ -49,8 +49,8 @@ export class SessionState {
   }
 
   /** Rebuilds a session from {@link token}; a malformed token is a validation error. */
-  static fromToken(token: string, observer?: WriteObserver): SessionState {
-    const state = new SessionState(observer);
+  static fromToken(token: string, observer?: WriteObserver): ReadSession {
+    const state = new ReadSession(observer);
     const bad = (message: string) => new ValidationError('session token', [{ field: 'token', message }]);
     if (typeof token !== 'string' || !token.startsWith('mxo1.')) throw bad('not an mxo-data session token');
     let parsed: unknown;

@@ -1,0 +1,67 @@
+import type { Metrics } from './metrics/metrics.js';
+import { Accounts } from './repos/accounts.js';
+import { Characters } from './repos/characters.js';
+import type { RepoContext } from './repos/context.js';
+import { Economy } from './repos/economy.js';
+import { Inventory } from './repos/inventory.js';
+import { Items } from './repos/items.js';
+import { Logs } from './repos/logs.js';
+import { Players } from './repos/players.js';
+import { Social } from './repos/social.js';
+import { Trades } from './repos/trades.js';
+import { World } from './repos/world.js';
+import type { IdAllocator } from './routing/id-allocator.js';
+import { Router, type RouterDeps } from './routing/router.js';
+import type { ReadSession } from './routing/read-session.js';
+import type { WriteBehindBuffer } from './writebehind/write-behind-buffer.js';
+
+/** The cluster's machinery that every session shares. */
+export interface SharedMachinery extends RouterDeps {
+  ids: IdAllocator;
+  metrics: Metrics;
+  writeBehind: (shard: string) => WriteBehindBuffer;
+}
+
+/**
+ * The game-data surface: the same on `db` and on every `db.session()`. Each read session
+ * remembers its own writes, so its `session`-consistency reads see them.
+ */
+export class DataSession {
+  readonly accounts: Accounts;
+  readonly characters: Characters;
+  readonly items: Items;
+  readonly inventory: Inventory;
+  readonly trades: Trades;
+  readonly players: Players;
+  readonly social: Social;
+  readonly economy: Economy;
+  readonly world: World;
+  readonly logs: Logs;
+  /** What the repositories of this session share. */
+  protected readonly ctx: RepoContext;
+
+  constructor(shared: SharedMachinery, readSession: ReadSession) {
+    const ctx: RepoContext = {
+      router: new Router(shared, readSession),
+      ids: shared.ids,
+      metrics: shared.metrics,
+      writeBehind: shared.writeBehind,
+    };
+    this.ctx = ctx;
+    this.accounts = new Accounts(ctx);
+    this.characters = new Characters(ctx);
+    this.items = new Items(ctx);
+    this.inventory = new Inventory(ctx);
+    this.trades = new Trades(ctx);
+    this.players = new Players(ctx);
+    this.social = new Social(ctx);
+    this.economy = new Economy(ctx);
+    this.world = new World(ctx);
+    this.logs = new Logs(ctx);
+  }
+
+  /** A string that continues this read session in another process: `db.session(token)`. */
+  token(): string {
+    return this.ctx.router.session.token();
+  }
+}

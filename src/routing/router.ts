@@ -1,0 +1,214 @@
+import { StaleRouteError } from '../errors.js';
+import type { PooledConnection } from '../pool/pooled-connection.js';
+import type { Coordinator, DistributedTx } from '../twopc/coordinator.js';
+import type { CharacterRoute, Directory } from './directory.js';
+import type { Consistency, ReadRouter } from './read-router.js';
+import type { ReadSession } from './read-session.js';
+import { GLOBAL, type ShardKey, type Topology } from './topology.js';
+
+/** Re-resolutions after a stale route before giving up (a character moving back and forth). */
+export const STALE_ROUTE_RETRIES = 6;
+
+/** A committed write that may have spanned several nodes. */
+export interface Committed<T> {
+  value: T;
+  /** The XA transaction id when more than one node took part. */
+  transactionId?: string;
+}
+
+/** Options of a write on one character's shard. */
+export interface CharacterWriteOptions {
+  /** Also open a branch on global (a two-phase commit, decided on global). */
+  withGlobal?: boolean;
+}
+
+/** Options of a write on several characters' shards. */
+export interface CharactersWriteOptions {
+  /** Extra participants beyond the characters' shards (`global`, another shard). */
+  also?: ShardKey[];
+  /** Where the decision record lives; default: global if it takes part, else the last shard by name. */
+  decisionKey?: ShardKey;
+}
+
+/** What {@link Router} needs from the cluster. */
+export interface RouterDeps {
+  topology: Topology;
+  directory: Directory;
+  coordinator: Coordinator;
+  reads: ReadRouter;
+}
+
+/**
+ * The one place where a repository says what it needs, and the one write path: every write runs
+ * through the {@link Coordinator} (local transaction on one node, two-phase commit across several),
+ * so every write gets the same deadlock retry, typed errors, GTID recording for read-your-writes
+ * and metrics. Character routes are re-resolved when the character moved (docs/design.md,
+ * "Routing").
+ *
+ * A repository never opens a transaction or picks a pool itself; it calls one of:
+ * - {@link onGlobal}, {@link onShard}, {@link onDistrict}: one node, a local transaction;
+ * - {@link onCharacter}: the character's shard (optionally with global: 2PC);
+ * - {@link onCharacters}: several characters: local when they share a shard, 2PC when not;
+ * - {@link onNodes}: any set of nodes (reference data on every node, cluster chores);
+ * - {@link readGlobal}, {@link readShard}, {@link readCharacter}: reads at a consistency.
+ */
+export class Router {
+  constructor(
+    private readonly deps: RouterDeps,
+    /** The caller's session: writes are noted here so its `session` reads see them. */
+    readonly session: ReadSession,
+  ) {}
+
+  get topology(): Topology {
+    return this.deps.topology;
+  }
+
+  get directory(): Directory {
+    return this.deps.directory;
+  }
+
+  /** A local transaction on the global primary. */
+  async onGlobal<T>(operation: string, work: (conn: PooledConnection) => Promise<T>): Promise<T> {
+    return this.onShard(operation, GLOBAL, work);
+  }
+
+  /** A local transaction on one primary (`global` or a shard name). */
+  async onShard<T>(operation: string, shard: ShardKey, work: (conn: PooledConnection) => Promise<T>): Promise<T> {
+    const { value } = await this.onNodes(operation, [shard], shard, async (tx) => work(await tx.branch(shard)));
+    return value;
+  }
+
+  /** A local transaction on the shard that owns `districtId` (world content, event records). */
+  async onDistrict<T>(operation: string, districtId: number, work: (conn: PooledConnection, shard: ShardKey) => Promise<T>): Promise<T> {
+    const shard = this.deps.topology.shardOfDistrict(districtId);
+    return this.onShard(operation, shard, (conn) => work(conn, shard));
+  }
+
+  /**
+   * A transaction on the shard where the character lives. `work` must fail with
+   * {@link StaleRouteError} when the character's row is not there (e.g. via `lockCharacter`):
+   * the route is then re-resolved and `work` runs again. With `withGlobal`, `tx.branch('global')`
+   * is also available and the whole is one two-phase commit decided on global.
+   */
+  async onCharacter<T>(
+    operation: string,
+    characterId: number,
+    work: (conn: PooledConnection, route: CharacterRoute, tx: DistributedTx) => Promise<T>,
+    options: CharacterWriteOptions = {},
+  ): Promise<T> {
+    const { value } = await this.onCharacters(
+      operation,
+      [characterId],
+      async (tx, [route]) => work(await tx.branch(route!.shard), route!, tx),
+      options.withGlobal ? { also: [GLOBAL], decisionKey: GLOBAL } : {},
+    );
+    return value;
+  }
+
+  /**
+   * A transaction over several characters' shards (plus `also`): a local transaction when they
+   * all live on one node, a two-phase commit when not. `routes` come in the order of
+   * `characterIds`. A {@link StaleRouteError} re-resolves every route and runs `work` again.
+   * Lock rows in the global order (shard name, then id) so concurrent calls cannot deadlock.
+   */
+  async onCharacters<T>(
+    operation: string,
+    characterIds: number[],
+    work: (tx: DistributedTx, routes: CharacterRoute[]) => Promise<T>,
+    options: CharactersWriteOptions = {},
+  ): Promise<Committed<T>> {
+    return this.withRoutes(characterIds, (routes) => {
+      const keys = [...new Set([...routes.map((r) => r.shard), ...(options.also ?? [])])].sort();
+      const decisionKey = options.decisionKey ?? (keys.includes(GLOBAL) ? GLOBAL : keys[keys.length - 1]!);
+      return this.onNodes(operation, keys, decisionKey, (tx) => work(tx, routes));
+    });
+  }
+
+  /**
+   * Work on any set of primaries, all-or-nothing: a local transaction on one node, a two-phase
+   * commit (decided on `decisionKey`) on several. The commit's GTIDs go to the caller's session.
+   */
+  async onNodes<T>(
+    operation: string,
+    keys: ShardKey[],
+    decisionKey: ShardKey,
+    work: (tx: DistributedTx) => Promise<T>,
+  ): Promise<Committed<T>> {
+    const result = await this.deps.coordinator.run(operation, keys, decisionKey, work);
+    for (const [shard, gtid] of result.gtids) this.session.noteWrite(shard, gtid);
+    return { value: result.value, transactionId: result.transactionId };
+  }
+
+  /** Global and every shard, the decision on global: reference data kept identical everywhere. */
+  async onEveryNode<T>(operation: string, work: (tx: DistributedTx, keys: ShardKey[]) => Promise<T>): Promise<T> {
+    const keys = this.deps.topology.all().map((n) => n.key);
+    return (await this.onNodes(operation, keys, GLOBAL, (tx) => work(tx, keys))).value;
+  }
+
+  /** Notes a write committed outside the coordinator (write-behind flushes) in the caller's session. */
+  noteWrite(shard: ShardKey, gtid: string | undefined): void {
+    this.session.noteWrite(shard, gtid);
+  }
+
+  /** A read on global at `consistency`. */
+  async readGlobal<T>(operation: string, consistency: Consistency, fn: (conn: PooledConnection) => Promise<T>): Promise<T> {
+    return this.readShard(operation, GLOBAL, consistency, fn);
+  }
+
+  /** A read on one shard (or global) at `consistency`. */
+  async readShard<T>(operation: string, shard: ShardKey, consistency: Consistency, fn: (conn: PooledConnection) => Promise<T>): Promise<T> {
+    return this.deps.reads.read(this.deps.topology.nodes(shard), consistency, this.session, operation, fn);
+  }
+
+  /** The same read on every shard at once (gathered reads: history, leaderboards, logs), in shard order. */
+  async readEveryShard<T>(
+    operation: string,
+    consistency: Consistency,
+    fn: (conn: PooledConnection, shard: ShardKey) => Promise<T>,
+  ): Promise<T[]> {
+    return Promise.all(this.deps.topology.shards.map((s) => this.readShard(operation, s.key, consistency, (conn) => fn(conn, s.key))));
+  }
+
+  /**
+   * A read on the character's shard. `fn` must return `undefined` when the character's own row is
+   * not there (its query joins or selects `characters`, so the read itself proves where the
+   * character lives, in one round trip). A replica that lacks the row (lag) is retried on the
+   * primary; a primary that lacks it means the route is stale: re-resolved, and read again.
+   */
+  async readCharacter<T>(
+    operation: string,
+    characterId: number,
+    consistency: Consistency,
+    fn: (conn: PooledConnection, route: CharacterRoute) => Promise<T | undefined>,
+  ): Promise<T> {
+    return this.withRoutes([characterId], async ([route]) => {
+      const attempt = (level: Consistency) => this.readShard(operation, route!.shard, level, (conn) => fn(conn, route!));
+      const found = (await attempt(consistency)) ?? (consistency === 'strong' ? undefined : await attempt('strong'));
+      if (found === undefined) throw new StaleRouteError(characterId, route!.shard);
+      return found;
+    });
+  }
+
+  /**
+   * Resolves the characters' routes, runs `fn`, and on a {@link StaleRouteError} resolves them
+   * afresh and runs it again: for work whose participants depend on where characters live.
+   */
+  async withRoutes<T>(characterIds: number[], fn: (routes: CharacterRoute[]) => Promise<T>): Promise<T> {
+    const directory = this.deps.directory;
+    for (let attempt = 0; ; attempt++) {
+      const routes = await Promise.all(characterIds.map((id) => directory.resolve(id, { fresh: attempt > 0 })));
+      try {
+        return await fn(routes);
+      } catch (error) {
+        if (!(error instanceof StaleRouteError) || attempt >= STALE_ROUTE_RETRIES) throw error;
+        for (const id of characterIds) directory.invalidate(id);
+        await staleRouteBackoff(attempt);
+      }
+    }
+  }
+}
+
+/** A short, growing pause so a re-resolution does not land in the middle of the next move. */
+function staleRouteBackoff(attempt: number): Promise<void> {
+  return attempt === 0 ? Promise.resolve() : new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 10));
+}
