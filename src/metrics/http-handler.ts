@@ -11,30 +11,60 @@ export interface MetricsHandlerOptions {
  * `GET /metrics` (HEAD too), with the registry's content type. Mount it in an existing server
  * or use {@link startMetricsServer}. Scrape-time collectors (pool gauges, online characters)
  * run on each request; an error while collecting answers 500 with the message.
+ * Any request gets a status code: a target that is not a plain path answers 400, another path 404,
+ * another method 405; the handler never throws (a throw in a `request` listener ends the process).
  */
 export function metricsHandler(registry: Registry, options: MetricsHandlerOptions = {}): RequestListener {
   const path = options.path ?? '/metrics';
   return (req: IncomingMessage, res: ServerResponse): void => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname !== path) {
-      send(res, 404, 'text/plain; charset=utf-8', `not found; metrics are at ${path}\n`);
-      return;
+    try {
+      const pathname = requestPath(req.url);
+      if (pathname === undefined) {
+        send(res, 400, 'text/plain; charset=utf-8', 'bad request target\n');
+        return;
+      }
+      if (pathname !== path) {
+        send(res, 404, 'text/plain; charset=utf-8', `not found; metrics are at ${path}\n`);
+        return;
+      }
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.setHeader('Allow', 'GET, HEAD');
+        send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
+        return;
+      }
+      registry.metrics().then(
+        (body) => send(res, 200, registry.contentType, req.method === 'HEAD' ? '' : body),
+        (error: unknown) =>
+          send(res, 500, 'text/plain; charset=utf-8', `collecting metrics failed: ${(error as Error)?.message ?? String(error)}\n`),
+      );
+    } catch {
+      send(res, 500, 'text/plain; charset=utf-8', 'internal error\n');
     }
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('Allow', 'GET, HEAD');
-      send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
-      return;
-    }
-    registry.metrics().then(
-      (body) => send(res, 200, registry.contentType, req.method === 'HEAD' ? '' : body),
-      (error: unknown) => send(res, 500, 'text/plain; charset=utf-8', `collecting metrics failed: ${(error as Error)?.message ?? String(error)}\n`),
-    );
   };
 }
 
+/**
+ * The path of an origin-form request target (`/metrics?x=1` -> `/metrics`), or undefined for
+ * anything else (absolute or authority form, `*`, control characters). No URL parsing: `new URL`
+ * throws on targets such as `//[`.
+ */
+function requestPath(target: string | undefined): string | undefined {
+  if (target === undefined || !target.startsWith('/') || target.length > 8192) return undefined;
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u0020\u007f]/.test(target)) return undefined;
+  const end = target.search(/[?#]/);
+  return end === -1 ? target : target.slice(0, end);
+}
+
 function send(res: ServerResponse, status: number, contentType: string, body: string): void {
-  res.statusCode = status;
-  res.setHeader('Content-Type', contentType);
-  res.setHeader('Cache-Control', 'no-store');
-  res.end(body);
+  try {
+    if (res.headersSent || res.writableEnded) return;
+    res.statusCode = status;
+    res.setHeader('Content-Type', contentType);
+    res.setHeader('Cache-Control', 'no-store');
+    res.end(body);
+  } catch {
+    // The socket went away; nothing to answer.
+    res.destroy();
+  }
 }
