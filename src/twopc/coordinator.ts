@@ -2,9 +2,9 @@ import { ConflictError, MxoError, OutcomeUnknownError, ShardUnavailableError } f
 import type { Metrics } from '../metrics/metrics.js';
 import { ER_LOCK_WAIT_TIMEOUT, errnoOf, isConnectionLost, isRetryableLockError } from '../pool/mysql-errors.js';
 import type { NodePool } from '../pool/node-pool.js';
-import type { PooledConnection } from '../pool/pooled-connection.js';
 import { resolveDecision } from './decision.js';
-import { branchQualifier, newGtrid, xidLiteral } from './xid.js';
+import { XaTransaction, type DistributedTx } from './xa-transaction.js';
+import { newGtrid } from './xid.js';
 
 /** Points where a test can stop the coordinating process (fault injection). */
 export type CoordinatorPhase = 'prepared' | 'deciding' | 'decided' | 'committed_branch';
@@ -18,22 +18,7 @@ export interface CoordinatorOptions {
   deadlockRetries: number;
 }
 
-/** The open transaction handed to the work function. */
-export interface DistributedTx {
-  /** The global transaction id (`mxo:<decision node>:...`), or undefined for a local one. */
-  readonly id: string | undefined;
-  /**
-   * The connection of the branch on `key` (`global` or a shard), opened on first use. Open
-   * branches in the global lock order (shard name, then id) so transactions cannot deadlock.
-   */
-  branch(key: string): Promise<PooledConnection>;
-  /**
-   * Declares the work on branch `key` done and prepares it now (XA END + XA PREPARE), so it
-   * overlaps work still running on other branches. Nothing may run on that branch afterwards.
-   * A no-op for the decision branch, for a local transaction and for a branch never opened.
-   */
-  prepare(key: string): Promise<void>;
-}
+export type { DistributedTx } from './xa-transaction.js';
 
 export interface CommitResult<T> {
   value: T;
@@ -41,17 +26,6 @@ export interface CommitResult<T> {
   gtids: Map<string, string>;
   /** The XA transaction id when more than one node took part. */
   transactionId?: string;
-}
-
-interface Branch {
-  key: string;
-  pool: NodePool;
-  conn: PooledConnection;
-  /** XA branch (prepared before the decision) or the local decision branch. */
-  xa: boolean;
-  bqual: string;
-  /** idle: XA END done, XA PREPARE not (yet) done. */
-  state: 'active' | 'idle' | 'prepared' | 'ended';
 }
 
 /**
@@ -123,9 +97,8 @@ export class Coordinator {
     decisionKey: string,
     work: (tx: DistributedTx) => Promise<T>,
   ): Promise<CommitResult<T>> {
-    const gtrid = newGtrid(decisionKey);
-    const branches = new Map<string, Branch>();
-    const opening = new Map<string, Promise<PooledConnection>>();
+    const xa = new XaTransaction(newGtrid(decisionKey), participants, decisionKey, this.primaryOf, operation);
+    const { gtrid } = xa;
     const started = performance.now();
     let phaseStart = started;
     const phase = (name: string) => {
@@ -134,136 +107,42 @@ export class Coordinator {
       phaseStart = now;
     };
 
-    const openBranch = async (key: string): Promise<PooledConnection> => {
-      if (!participants.has(key)) throw new Error(`${operation}: branch ${key} is not a participant`);
-      const pool = this.primaryOf(key);
-      const conn = await pool.acquire();
-      const xa = key !== decisionKey;
-      const branch: Branch = { key, pool, conn, xa, bqual: branchQualifier(key, conn.threadId), state: 'active' };
-      branches.set(key, branch);
-      try {
-        await conn.text(xa ? `XA START ${xidLiteral(gtrid, branch.bqual)}` : 'BEGIN');
-      } catch (error) {
-        branch.state = 'ended';
-        conn.broken = true;
-        pool.release(conn);
-        throw isConnectionLost(error) ? new ShardUnavailableError(pool.label, { cause: error }) : error;
-      }
-      return conn;
-    };
-    // XA END + XA PREPARE of one branch, started at most once (early by the work, or below).
-    const preparing = new Map<string, Promise<void>>();
-    const prepareBranch = (branch: Branch): Promise<void> => {
-      let done = preparing.get(branch.key);
-      if (!done) {
-        done = (async () => {
-          await branch.conn.text(`XA END ${xidLiteral(gtrid, branch.bqual)}`);
-          branch.state = 'idle';
-          await branch.conn.text(`XA PREPARE ${xidLiteral(gtrid, branch.bqual)}`);
-          branch.state = 'prepared';
-        })();
-        preparing.set(branch.key, done);
-      }
-      return done;
-    };
-    const tx: DistributedTx = {
-      id: gtrid,
-      branch: (key) => {
-        let conn = opening.get(key);
-        if (!conn) {
-          conn = openBranch(key);
-          opening.set(key, conn);
-        }
-        return conn;
-      },
-      prepare: async (key) => {
-        await opening.get(key);
-        const branch = branches.get(key);
-        if (!branch || !branch.xa || branch.state === 'ended') return;
-        await prepareBranch(branch);
-      },
-    };
-
     let value: T;
-    const decisionRecord = 'INSERT INTO twopc_decisions (gtrid, decision, operation) VALUES (?, ?, ?)';
     try {
-      value = await work(tx);
+      value = await work(xa.tx);
       phase('work');
-      await tx.branch(decisionKey);
-      // Phase one: prepare every XA branch not prepared yet (the work may have prepared some
-      // early with tx.prepare), all at once. Everything is settled before looking at failures,
-      // so no statement is still in flight on a connection when abortAll ends its branch.
-      // The commit record is written only after this, right before the COMMIT: a coordinator
-      // frozen between that INSERT and its COMMIT holds the record's row lock, and recovery's
-      // fence waits on it, so that window must stay one round trip long.
-      await settleAll([...branches.values()].filter((b) => b.xa).map(prepareBranch));
+      // The commit record is written only after every branch is prepared, right before the
+      // COMMIT: a coordinator frozen between that INSERT and its COMMIT holds the record's row
+      // lock, and recovery's fence waits on it, so that window must stay one round trip long.
+      await xa.prepareAll();
       phase('prepare');
       await this.hooks.onPhase?.('prepared', { gtrid, operation });
     } catch (error) {
-      // A branch still being opened or prepared (work failed while another was busy) is
-      // waited for, so no statement is in flight when its branch is rolled back.
-      await Promise.allSettled([...opening.values(), ...preparing.values()]);
-      const unreachable = await this.abortAll(gtrid, branches);
+      await xa.quiesce();
+      const unreachable = await xa.abortAll();
       this.metrics.twopcTransactions.inc({ operation, outcome: 'aborted' });
       // A server (or its connection) died before the commit point: nothing can commit any more
       // (no commit record exists, and recovery fences any branch that did prepare), so the
       // caller gets a typed "unavailable" error rather than the raw driver error.
-      // (Fix: the bank test saw raw 'Connection lost' / ECONNRESET errors escape here.)
       if (isConnectionLost(error)) {
         throw new ShardUnavailableError(unreachable[0] ?? `a participant of ${gtrid}`, { cause: error });
       }
       throw error;
     }
 
-    // The commit point: the decision branch commits together with its commit record.
-    const decision = branches.get(decisionKey)!;
-    let committed: boolean;
-    try {
-      await decision.conn.exec(decisionRecord, [gtrid, 'commit', operation]);
-      await this.hooks.onPhase?.('deciding', { gtrid, operation });
-      await decision.conn.text('COMMIT');
-      decision.state = 'ended';
-      committed = true;
-    } catch (error) {
-      try {
-        committed = await this.settleLostDecision(gtrid, decision, error);
-      } catch (unknown) {
-        // Outcome unknown: the prepared branches belong to recovery now. Their sessions are
-        // closed (never pooled: they cannot run anything until the branch ends), which also
-        // detaches the branches so recovery can resolve them without killing a session.
-        // (Fix: these connections used to stay borrowed forever, so `db.close()` hung in
-        // pool.drain() after a decision node died at 'prepared'.)
-        this.detachPrepared(branches);
-        this.metrics.twopcTransactions.inc({ operation, outcome: 'unknown' });
-        throw unknown;
-      }
-      if (!committed) {
-        await this.abortAll(gtrid, branches);
-        this.metrics.twopcTransactions.inc({ operation, outcome: 'aborted' });
-        if (isRetryableLockError(error)) throw error;
-        throw new ConflictError(operation, `transaction ${gtrid} was aborted before its commit point`, { cause: error });
-      }
-    }
+    await this.decide(xa, operation);
     phase('decide');
     const gtids = new Map<string, string>();
+    const decision = xa.decision;
     const decisionGtid = decision.conn.takeGtid();
     if (decisionGtid) gtids.set(decisionKey, decisionGtid);
-    decision.pool.release(decision.conn);
+    xa.end(decision);
     await this.hooks.onPhase?.('decided', { gtrid, operation });
 
-    // Phase two: commit the prepared branches. A failure leaves the branch to recovery, which
-    // finds the commit record; the outcome for the caller is already "committed".
-    for (const branch of branches.values()) {
+    for (const branch of xa.branches.values()) {
       if (!branch.xa) continue;
-      try {
-        await branch.conn.text(`XA COMMIT ${xidLiteral(gtrid, branch.bqual)}`);
-        branch.state = 'ended';
-        const gtid = branch.conn.takeGtid();
-        if (gtid) gtids.set(branch.key, gtid);
-      } catch {
-        branch.conn.broken = true;
-      }
-      branch.pool.release(branch.conn);
+      const gtid = await xa.commitBranch(branch);
+      if (gtid) gtids.set(branch.key, gtid);
       await this.hooks.onPhase?.('committed_branch', { gtrid, operation, key: branch.key });
     }
     phase('commit');
@@ -273,72 +152,65 @@ export class Coordinator {
   }
 
   /**
-   * The commit record or the COMMIT failed. An error the server answered (a duplicate key is
-   * recovery's abort record) means it rolled back: aborted. Otherwise the connection may have
-   * died around the COMMIT, so the
-   * outcome is settled through the same fence recovery uses; if the decision node cannot be
-   * reached, the outcome is unknown and recovery will settle it later.
+   * The commit point: the decision branch commits together with its commit record. Returns when
+   * committed (the decision branch still holds its connection); throws when aborted (a typed
+   * error, or the lock error to retry) or when the outcome is unknown.
    */
-  private async settleLostDecision(gtrid: string, decision: Branch, error: unknown): Promise<boolean> {
-    if (!isConnectionLost(error)) {
-      if (!decision.conn.broken) await decision.conn.text('ROLLBACK').catch(() => (decision.conn.broken = true));
-      decision.pool.release(decision.conn);
-      decision.state = 'ended';
-      return false;
-    }
-    decision.conn.broken = true;
-    decision.pool.release(decision.conn);
-    decision.state = 'ended';
+  private async decide(xa: XaTransaction, operation: string): Promise<void> {
+    const decision = xa.decision;
     try {
-      return (await resolveDecision(decision.pool, gtrid, 'coordinator')) === 'commit';
-    } catch (cause) {
-      throw new OutcomeUnknownError(gtrid, { cause: cause instanceof MxoError ? cause : error });
-    }
-  }
-
-  /** Closes the sessions of prepared branches, leaving the branches to recovery. */
-  private detachPrepared(branches: Map<string, Branch>): void {
-    for (const branch of branches.values()) {
-      if (branch.state === 'ended') continue;
-      branch.state = 'ended';
-      branch.conn.broken = true;
-      branch.pool.release(branch.conn);
+      await decision.conn.exec('INSERT INTO twopc_decisions (gtrid, decision, operation) VALUES (?, ?, ?)', [
+        xa.gtrid,
+        'commit',
+        operation,
+      ]);
+      await this.hooks.onPhase?.('deciding', { gtrid: xa.gtrid, operation });
+      await decision.conn.text('COMMIT');
+      return;
+    } catch (error) {
+      let committed: boolean;
+      try {
+        committed = await this.settleLostDecision(xa, error);
+      } catch (unknown) {
+        // Outcome unknown: the prepared branches belong to recovery now. (Fix: their
+        // connections used to stay borrowed forever, so `db.close()` hung in pool.drain().)
+        xa.detachPrepared();
+        this.metrics.twopcTransactions.inc({ operation, outcome: 'unknown' });
+        throw unknown;
+      }
+      if (committed) {
+        // Settled as committed through the fence; the decision connection is already released.
+        decision.conn.takeGtid();
+        return;
+      }
+      await xa.abortAll();
+      this.metrics.twopcTransactions.inc({ operation, outcome: 'aborted' });
+      if (isRetryableLockError(error)) throw error;
+      throw new ConflictError(operation, `transaction ${xa.gtrid} was aborted before its commit point`, { cause: error });
     }
   }
 
   /**
-   * Rolls back every open branch; a branch that cannot be reached is left to recovery. Returns
-   * the labels of the nodes that could not be reached.
+   * The commit record or the COMMIT failed. An error the server answered (a duplicate key is
+   * recovery's abort record) means it rolled back: aborted. Otherwise the connection may have
+   * died around the COMMIT, so the outcome is settled through the same fence recovery uses; if
+   * the decision node cannot be reached, the outcome is unknown and recovery will settle it later.
    */
-  private async abortAll(gtrid: string, branches: Map<string, Branch>): Promise<string[]> {
-    const unreachable: string[] = [];
-    for (const branch of branches.values()) {
-      if (branch.state === 'ended') continue;
-      const xid = xidLiteral(gtrid, branch.bqual);
-      try {
-        if (!branch.xa) {
-          await branch.conn.text('ROLLBACK');
-        } else {
-          if (branch.state === 'active') await branch.conn.text(`XA END ${xid}`).catch(() => {});
-          await branch.conn.text(`XA ROLLBACK ${xid}`);
-        }
-      } catch {
-        // Closing the session rolls back an unprepared branch; a prepared one goes to recovery.
-        branch.conn.broken = true;
-        unreachable.push(branch.pool.label);
-      }
-      branch.state = 'ended';
-      branch.pool.release(branch.conn);
+  private async settleLostDecision(xa: XaTransaction, error: unknown): Promise<boolean> {
+    const decision = xa.decision;
+    if (!isConnectionLost(error)) {
+      if (!decision.conn.broken) await decision.conn.text('ROLLBACK').catch(() => (decision.conn.broken = true));
+      xa.end(decision);
+      return false;
     }
-    return unreachable;
+    decision.conn.broken = true;
+    xa.end(decision);
+    try {
+      return (await resolveDecision(decision.pool, xa.gtrid, 'coordinator')) === 'commit';
+    } catch (cause) {
+      throw new OutcomeUnknownError(xa.gtrid, { cause: cause instanceof MxoError ? cause : error });
+    }
   }
-}
-
-/** Waits for every promise to settle, then throws the first rejection (if any). */
-async function settleAll(promises: Array<Promise<unknown>>): Promise<void> {
-  const results = await Promise.allSettled(promises);
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
 }
 
 function sleep(ms: number): Promise<void> {
