@@ -166,3 +166,38 @@ export class ConflictError extends MxoError {
     super('CONFLICT', `${operation}: ${message}`, options);
   }
 }
+
+/** A vendor has fewer items of a template in stock than asked for; nothing changed. */
+export class OutOfStockError extends MxoError {
+  constructor(readonly vendorId: number, readonly templateId: number, readonly requested: number, readonly available: number) {
+    super('OUT_OF_STOCK', `vendor ${vendorId} has ${available} of template ${templateId}, asked for ${requested}`);
+  }
+}
+
+/** The character is not in the district the action needs (vendor, hardline, world object). */
+export class WrongDistrictError extends MxoError {
+  constructor(readonly characterId: number, readonly expected: number, readonly actual: number) {
+    super('WRONG_DISTRICT', `character ${characterId} is in district ${actual}, needs district ${expected}`);
+  }
+}
+
+/** A level or faction requirement is not met (vendor, hardline, item, slot). */
+export class RequirementNotMetError extends MxoError {
+  constructor(readonly requirement: 'level' | 'faction', message: string) {
+    super('REQUIREMENT_NOT_MET', message);
+  }
+}
+
+/** The item cannot be used this way (unsellable, bound, equipped, wrong slot, not consumable). */
+export class ItemNotAllowedError extends MxoError {
+  constructor(readonly itemId: number, readonly reason: string) {
+    super('ITEM_NOT_ALLOWED', `item ${itemId}: ${reason}`);
+  }
+}
+
+/** The object is not in a state that allows the call (trade window closed or expired, interlock finished). */
+export class InvalidStateError extends MxoError {
+  constructor(readonly entity: string, readonly id: number, readonly state: string, message?: string) {
+    super('INVALID_STATE', message ?? `${entity} ${id} is ${state}`);
+  }
+}
