@@ -9,8 +9,11 @@ import { OnlineCharactersCollector } from './metrics/online-characters.js';
 import { migrateNode, type Tier } from './migrate/index.js';
 import type { NodePool } from './pool/node-pool.js';
 import { LagMonitor } from './replica/lag-monitor.js';
-import { replicaLooksStuck, repairXaReplica, type ReplicaRepairReport } from './replica/xa-replica-repair.js';
-import { countOnlineByDistrict } from './repos/characters.js';
+import { repairXaReplica, type ReplicaRepairReport } from './replica/xa-replica-repair.js';
+import { repairStuckReplicas } from './replica/replica-repair-sweep.js';
+import { seedDistricts } from './migrate/seed-districts.js';
+import { collectPoolStats } from './metrics/pool-stats.js';
+import { countOnlineByDistrict } from './sql/online-by-district.js';
 import { DataSession, type SharedMachinery } from './data-session.js';
 import { WriteBehindBuffer } from './writebehind/write-behind-buffer.js';
 import { Directory } from './routing/directory.js';
@@ -53,9 +56,7 @@ export class Cluster extends DataSession {
   constructor(config: ClusterConfig, metrics: Metrics, options: OpenClusterOptions) {
     const topology = new Topology(config, metrics);
     const lagMonitor = new LagMonitor(topology, metrics, config.replicas);
-    const buffers = new Map(
-      topology.shards.map((s) => [s.key, new WriteBehindBuffer(s.key, s.primary, metrics, config.writeBehind)]),
-    );
+    const buffers = new Map(topology.shards.map((s) => [s.key, new WriteBehindBuffer(s.key, s.primary, metrics, config.writeBehind)]));
     const shared: SharedMachinery = {
       topology,
       writeBehind: (shard) => buffers.get(shard)!,
@@ -124,7 +125,7 @@ export class Cluster extends DataSession {
         report.nodes.push({ node: nodes.primary.identity.name, ...result });
       }),
     );
-    await this.seedDistricts();
+    await seedDistricts(this.shared.coordinator, this.topology);
     await this.lagMonitor.waitForReplicas(30_000);
     return report;
   }
@@ -137,20 +138,7 @@ export class Cluster extends DataSession {
   async recover(): Promise<RecoveryReport & { replicaRepairs: ReplicaRepairReport[] }> {
     this.assertOpen();
     const report = await this.recovery.run();
-    const replicaRepairs: ReplicaRepairReport[] = [];
-    for (const nodes of this.topology.all()) {
-      for (const replica of nodes.replicas) {
-        const stuck = await replicaLooksStuck(nodes.primary, replica).catch(() => false);
-        if (!stuck) continue;
-        replicaRepairs.push(
-          await repairXaReplica(nodes.primary, replica, { rounds: 5, waitSeconds: 2 }).catch((error: unknown) => ({
-            replica: replica.identity.name,
-            repaired: [],
-            unexplained: [`repair failed: ${(error as Error).message}`],
-          })),
-        );
-      }
-    }
+    const replicaRepairs = await repairStuckReplicas(this.topology);
     return { ...report, replicaRepairs };
   }
 
@@ -188,7 +176,6 @@ export class Cluster extends DataSession {
     return this.topology.pools();
   }
 
-  /** Stops timers and closes every connection. */
   /**
    * Flushes the write-behind buffers, stops timers and closes every connection. Buffered
    * positions and log rows are written before this returns; if a shard cannot take them the
@@ -208,34 +195,7 @@ export class Cluster extends DataSession {
     if (failed) throw failed.reason;
   }
 
-  /** Placeholder rows for configured districts that content has not defined yet, everywhere. */
-  private async seedDistricts(): Promise<void> {
-    const districts = this.topology.allDistricts();
-    const keys = this.topology.all().map((n) => n.key);
-    await this.shared.coordinator.run('seed_districts', keys, GLOBAL, async (tx) => {
-      for (const key of keys) {
-        const conn = await tx.branch(key);
-        for (const d of districts) {
-          await conn.exec(
-            `INSERT IGNORE INTO districts (district_id, district_name, district_type, min_x, max_x, min_y, max_y, min_z, max_z)
-             VALUES (?, ?, 'special', 0, 0, 0, 0, 0, 0)`,
-            [d, `District ${d}`],
-          );
-        }
-      }
-    });
-  }
-
-  private readonly collectPoolStats = (): void => {
-    const gauge = this.shared.metrics.poolConnections;
-    for (const pool of this.topology.pools()) {
-      const { shard, role, name } = pool.identity;
-      const stats = pool.stats();
-      gauge.set({ shard, role, node: name, state: 'idle' }, stats.idle);
-      gauge.set({ shard, role, node: name, state: 'in_use' }, stats.inUse);
-      gauge.set({ shard, role, node: name, state: 'pending' }, stats.pending);
-    }
-  };
+  private readonly collectPoolStats = (): void => collectPoolStats(this.shared.metrics, this.topology.pools());
 
   private assertOpen(): void {
     if (this.closed) throw new ClosedError();
