@@ -123,13 +123,6 @@ export class OutcomeUnknownError extends MxoError {
   }
 }
 
-/** The operation is valid but not supported by this version. */
-export class NotSupportedError extends MxoError {
-  constructor(message: string) {
-    super('NOT_SUPPORTED', message);
-  }
-}
-
 /** An applied migration file changed on disk, or a migration failed on a node. */
 export class MigrationError extends MxoError {
   constructor(
@@ -199,5 +192,19 @@ export class ItemNotAllowedError extends MxoError {
 export class InvalidStateError extends MxoError {
   constructor(readonly entity: string, readonly id: number, readonly state: string, message?: string) {
     super('INVALID_STATE', message ?? `${entity} ${id} is ${state}`);
+  }
+}
+
+/**
+ * A game rule refused the call (mission or ability requirements, mission state); nothing was
+ * written. `requirement` names the rule that failed: 'level', 'faction', 'prerequisite', 'item',
+ * 'repeatable', 'cooldown', 'active', 'status', 'objectives', 'archetype', 'learned'.
+ */
+export class RequirementError extends MxoError {
+  constructor(
+    readonly requirement: string,
+    message: string,
+  ) {
+    super('REQUIREMENT_NOT_MET', `requirement not met (${requirement}): ${message}`);
   }
 }

@@ -5,8 +5,6 @@ export const ER_LOCK_DEADLOCK = 1213;
 export const ER_NO_REFERENCED_ROW = 1452;
 export const ER_XAER_NOTA = 1397;
 export const ER_XA_RBROLLBACK = 1402;
-export const ER_XAER_RMFAIL = 1399;
-export const ER_QUERY_INTERRUPTED = 1317;
 export const ER_CONNECTION_KILLED = 1927;
 
 interface DriverError {

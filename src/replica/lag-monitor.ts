@@ -107,11 +107,6 @@ export class LagMonitor implements ReplicaHealth {
     for (const replica of nodes?.replicas ?? []) this.learn(replica, position);
   }
 
-  /** Last measured lag of a replica in ms (undefined before the first check). */
-  lagOf(replica: NodePool): number | undefined {
-    return this.states.get(replica)?.lagMs;
-  }
-
   /**
    * Checks every replica every `monitorIntervalMs`, from the first check on: that runs on the
    * first read that asks for a replica, the first tracked write, or at the end of

@@ -13,8 +13,3 @@ export interface ReplicaHealth {
   /** Find out, in the background, when the replica applies `position` (see LagMonitor). */
   track?(shard: string, position: string): void;
 }
-
-/** Without a lag monitor: a replica is usable unless its pool is in a down window. */
-export const reachableReplicas: ReplicaHealth = {
-  isUsable: (replica) => !replica.isDown(),
-};

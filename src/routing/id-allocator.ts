@@ -11,7 +11,7 @@ export class IdAllocator {
 
   constructor(private readonly global: NodePool, private readonly blockSize = 100) {}
 
-  async next(sequence: 'item_id' | 'trade_id'): Promise<number> {
+  async next(sequence: 'item_id' | 'trade_id' | 'world_id'): Promise<number> {
     for (;;) {
       const block = this.blocks.get(sequence);
       if (block && block.next < block.end) return block.next++;
@@ -22,13 +22,6 @@ export class IdAllocator {
       }
       await refill;
     }
-  }
-
-  /** Takes `count` ids at once (e.g. for a batch grant). */
-  async take(sequence: 'item_id' | 'trade_id', count: number): Promise<number[]> {
-    const ids: number[] = [];
-    for (let i = 0; i < count; i++) ids.push(await this.next(sequence));
-    return ids;
   }
 
   private async refill(sequence: string): Promise<void> {
