@@ -71,7 +71,7 @@ async function main(argv: string[]): Promise<number> {
       return withCluster(requireConfig(configPath), async (db) => {
         const reports = await db.repairReplicas();
         console.log(JSON.stringify(reports, null, 2));
-        if (reports.some((r) => r.unexplained.length > 0)) process.exitCode = 3;
+        return reports.some((r) => r.unexplained.length > 0) ? 3 : 0;
       });
     case 'backup':
       return withCluster(requireConfig(configPath), async (db) => {
@@ -146,11 +146,11 @@ async function serveMetrics(db: Cluster, port: number): Promise<{ close(): Promi
   return server;
 }
 
-async function withCluster(configPath: string, fn: (db: Cluster) => Promise<void>): Promise<number> {
+/** Runs `fn` on an open cluster and returns its exit code (0 when it returns nothing). */
+async function withCluster(configPath: string, fn: (db: Cluster) => Promise<number | void>): Promise<number> {
   const db = await openCluster(configPath);
   try {
-    await fn(db);
-    return 0;
+    return (await fn(db)) ?? 0;
   } finally {
     await db.close();
   }
