@@ -1,5 +1,5 @@
 /**
- * The migrated schema against the seed and against the fixes DESIGN.md asks for, on real MariaDB
+ * The migrated schema against the seed and against the fixes docs/design.md lists, on real MariaDB
  * servers (a throwaway sandbox: one global primary, one shard primary).
  */
 import type { ConnectionOptions } from 'mysql2';
@@ -123,7 +123,7 @@ afterAll(async () => {
 });
 
 describe('seed tables and columns', () => {
-  it('every seed table and column exists in the tier DESIGN.md assigns, and nowhere else', async () => {
+  it('every seed table and column exists in the tier docs/design.md assigns, and nowhere else', async () => {
     const seed = loadSeedSchema();
     expect(seed.tables.size).toBe(38);
     expect(Object.keys(SEED_TABLE_TIER).sort()).toEqual([...seed.tables.keys()].sort());
@@ -167,7 +167,7 @@ describe('seed tables and columns', () => {
       if (t.startsWith('ENUM')) return `enum(${enumValues(seedType).map((v) => `'${v}'`).join(',')})`;
       return seedType.toLowerCase().replace(/\s+/g, '');
     };
-    // Deviations asked for by DESIGN.md (each commented in the SQL).
+    // Deviations docs/design.md lists (each commented in the SQL).
     const deviations: Record<string, (actual: string, seedType: string) => boolean> = {
       'system_logs.created_at': (a) => a === 'datetime',
       'player_action_logs.action_timestamp': (a) => a === 'datetime',

@@ -24,7 +24,7 @@ export type Consistency = 'strong' | 'session' | 'eventual';
  *    check, its background tracking of this process's writes, or an earlier wait): no wait;
  * 2. to the primary, when the position is a write this session made in this process that no
  *    replica is known to have yet: right after a write a replica almost never has it (stale in
- *    465 of 500 tries, DESIGN.md), and waiting costs more than the read. The lag monitor is told
+ *    465 of 500 tries, docs/design.md "Measured on MariaDB 10.11"), and waiting costs more than the read. The lag monitor is told
  *    to find out, so later reads go to the replica;
  * 3. otherwise (a position from a token: written elsewhere, usually a while ago) to a healthy
  *    replica after `MASTER_GTID_WAIT(position, gtidWaitTimeoutMs)` on the same connection, and

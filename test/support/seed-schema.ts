@@ -199,7 +199,7 @@ export function loadSeedSchema(): SeedSchema {
 }
 
 /**
- * DESIGN.md "Where each seed table lives". Reference tables are on every node (global and every
+ * docs/design.md "Where each table lives". Reference tables are on every node (global and every
  * shard); 'reference' here means both.
  */
 export const SEED_TABLE_TIER: Readonly<Record<string, Tier>> = {
