@@ -92,10 +92,19 @@ export class AcquireTimeoutError extends MxoError {
   }
 }
 
-/** Login refused: wrong credentials, locked account or expired session. */
+/** Login refused: wrong credentials, locked, banned/suspended, two-factor needed or wrong, expired session or reset token. */
 export class AuthError extends MxoError {
   constructor(
-    readonly reason: 'bad_credentials' | 'locked' | 'inactive' | 'session_invalid',
+    readonly reason:
+      | 'bad_credentials'
+      | 'locked'
+      | 'inactive'
+      | 'session_invalid'
+      | 'banned'
+      | 'suspended'
+      | 'totp_required'
+      | 'totp_invalid'
+      | 'reset_invalid',
     message: string,
   ) {
     super('AUTH', message);

@@ -3,15 +3,20 @@ import { AuthError, NameTakenError, NotFoundError } from '../errors.js';
 import { isDuplicateKey } from '../pool/mysql-errors.js';
 import { GLOBAL } from '../routing/topology.js';
 import { parseInput } from '../validate.js';
+import { activeRestriction, checkSecondFactor, newRecoveryCodes, type SecondFactor } from '../sql/account-access.js';
+import { clearPair, isThrottled, purgeThrottle, recordFailure, throttleKeys } from '../sql/login-throttle.js';
+import { releaseMemberships } from '../sql/memberships.js';
+import { newTotpSecret, otpauthUrl } from '../game/totp.js';
 import type { RepoContext } from './context.js';
-import { digestToken, hashPassword, newSessionToken, verifyPassword } from './password.js';
+import { DUMMY_HASH, digestToken, hashPassword, newSessionToken, verifyPassword } from './password.js';
 
-/** Failed logins in a row that lock an account, and for how long. */
-export const LOCKOUT_THRESHOLD = 5;
-export const LOCKOUT_MINUTES = 15;
+export { LOCKOUT_MINUTES, LOCKOUT_THRESHOLD } from '../sql/login-throttle.js';
 /** Session lifetime. */
 export const SESSION_HOURS = 24;
+/** Lifetime of a password reset token. */
+export const RESET_MINUTES = 30;
 
+const password = z.string().min(8, 'at least 8 characters').max(128);
 const registerInput = z
   .object({
     username: z.string().regex(/^[A-Za-z0-9_.-]{3,32}$/, '3-32 letters, digits, _, . or -'),
@@ -20,7 +25,7 @@ const registerInput = z
       .string()
       .max(255)
       .regex(/^[^\s@]+@[^\s@]+$/, 'must be an email address'),
-    password: z.string().min(8, 'at least 8 characters').max(128),
+    password,
   })
   .strict();
 
@@ -30,10 +35,28 @@ const loginInput = z
     password: z.string().min(1).max(128),
     ip: z.string().min(1).max(45),
     userAgent: z.string().max(512).optional(),
+    /** A 6-digit TOTP code, or one of the recovery codes. */
+    totp: z.string().min(1).max(32).optional(),
   })
   .strict();
 
 const accountId = z.number().int().positive();
+const token = z.string().min(1).max(256);
+
+export interface RegisterInput {
+  username: string;
+  email: string;
+  password: string;
+}
+
+export interface LoginInput {
+  username: string;
+  password: string;
+  ip: string;
+  userAgent?: string;
+  /** Required once two-factor is on: the authenticator's code, or a recovery code. */
+  totp?: string;
+}
 
 export interface LoginResult {
   accountId: number;
@@ -41,26 +64,46 @@ export interface LoginResult {
   expiresAt: Date;
 }
 
-interface AccountRow {
-  account_id: number;
-  password_hash: string;
-  salt: string;
-  account_status: string;
-  failed_login_attempts: number;
-  last_failed_login: Date | null;
+export interface PasswordResetRequest {
+  /** Mail it to the address; null when no account has that email (answer the user the same way). */
+  token: string | null;
+  expiresAt: Date;
 }
 
-/** A salt for unknown usernames, so a miss costs the same scrypt work as a hit. */
-const DUMMY = { hash: '00'.repeat(64), salt: '00'.repeat(16) };
+export interface TwoFactorSetup {
+  /** Base32 shared secret for the authenticator app. */
+  secret: string;
+  otpauthUrl: string;
+  /** Shown once; each works once in place of a code. Only their hashes are stored. */
+  recoveryCodes: string[];
+}
+
+interface AccountRow {
+  account_id: number;
+  username: string;
+  password_hash: string;
+  salt: string;
+  two_factor_enabled: number;
+  two_factor_secret: string | null;
+  two_factor_last_step: number | string | null;
+  recovery_codes: string | string[] | null;
+}
+
+const SELECT_ACCOUNT = `SELECT a.account_id, a.username, a.password_hash, s.salt, s.two_factor_enabled, s.two_factor_secret,
+       s.two_factor_last_step, s.recovery_codes
+  FROM accounts a JOIN account_security s ON s.account_id = a.account_id`;
 
 /** Accounts, authentication and sessions (global tier). */
 export class Accounts {
   constructor(private readonly ctx: RepoContext) {}
 
-  /** Creates an account; the password is stored only as a salted scrypt hash. */
-  async register(input: { username: string; email: string; password: string }): Promise<{ accountId: number }> {
-    const { username, email, password } = parseInput(registerInput, input, 'register input');
-    const { hash, salt } = await hashPassword(password);
+  /**
+   * Creates an account; the password is stored only as a salted scrypt hash (PHC string).
+   * @example const { accountId } = await db.accounts.register({ username: 'neo', email: 'neo@zion.example', password: 'there-is-no-spoon' });
+   */
+  async register(input: RegisterInput): Promise<{ accountId: number }> {
+    const { username, email, password: plain } = parseInput(registerInput, input, 'register input');
+    const { hash, salt } = await hashPassword(plain); // before the transaction: no connection held while hashing
     try {
       const accountId = await this.ctx.router.onGlobal('account_register', async (conn) => {
         const header = await conn.exec('INSERT INTO accounts (username, email, password_hash) VALUES (?, ?, ?)', [username, email, hash]);
@@ -77,63 +120,99 @@ export class Accounts {
   }
 
   /**
-   * Checks a password and opens a session. After {@link LOCKOUT_THRESHOLD} failures in a row the
-   * account refuses logins for {@link LOCKOUT_MINUTES} minutes, even with the right password.
-   * The token is returned once; only its SHA-256 is stored.
+   * Checks a password (and the second factor once enabled) and opens a session. Unknown
+   * usernames and wrong passwords get the same answer for the same work. Failures are counted
+   * per (username, address) and per address: {@link LOCKOUT_THRESHOLD} in a row lock that pair
+   * for {@link LOCKOUT_MINUTES} minutes, so another address cannot lock the owner out; the count
+   * starts again when a lockout ends. scrypt runs outside any transaction. A ban or suspension
+   * is refused with reason `banned` / `suspended` (only after the right password).
+   * @example const { sessionToken } = await db.accounts.login({ username: 'neo', password, ip: '10.0.0.1', totp: '123456' });
    */
-  async login(input: { username: string; password: string; ip: string; userAgent?: string }): Promise<LoginResult> {
-    const { username, password, ip, userAgent } = parseInput(loginInput, input, 'login input');
-    const result = await this.ctx.router.onGlobal('account_login', async (conn) => {
-      const [row] = await conn.rows<AccountRow>(
-        `SELECT a.account_id, a.password_hash, s.salt, a.account_status, a.failed_login_attempts, a.last_failed_login
-           FROM accounts a JOIN account_security s ON s.account_id = a.account_id
-          WHERE a.username = ? FOR UPDATE`,
-        [username],
-      );
-      const ok = await verifyPassword(password, row?.password_hash ?? DUMMY.hash, row?.salt ?? DUMMY.salt);
-      if (!row) return { error: new AuthError('bad_credentials', 'unknown username or wrong password') };
-      const lockedUntil = row.last_failed_login ? new Date(row.last_failed_login).getTime() + LOCKOUT_MINUTES * 60_000 : 0;
-      if (row.failed_login_attempts >= LOCKOUT_THRESHOLD && Date.now() < lockedUntil) {
-        return { error: new AuthError('locked', `account locked after ${LOCKOUT_THRESHOLD} failed logins; try again later`) };
-      }
-      if (!ok) {
+  async login(input: LoginInput): Promise<LoginResult> {
+    const data = parseInput(loginInput, input, 'login input');
+    const keys = throttleKeys(data.username, data.ip);
+    const { row, throttled } = await this.ctx.router.readGlobal('account_login_read', 'strong', async (conn) => ({
+      row: (await conn.rows<AccountRow>(`${SELECT_ACCOUNT} WHERE a.username = ?`, [data.username]))[0],
+      throttled: await isThrottled(conn, keys),
+    }));
+    if (throttled) throw new AuthError('locked', 'too many failed logins from this address; try again later');
+    const check = await verifyPassword(data.password, row?.password_hash ?? DUMMY_HASH, row?.salt ?? '');
+    let factor: SecondFactor = { kind: 'none' };
+    if (row && check.ok && row.two_factor_enabled) {
+      if (!data.totp) throw new AuthError('totp_required', 'this account needs its two-factor code');
+      factor = checkSecondFactor(row, data.totp, Date.now());
+    }
+    if (!row || !check.ok || factor.kind === 'invalid') {
+      await this.ctx.router.onGlobal('account_login_failed', async (conn) => {
+        await recordFailure(conn, keys);
         await conn.exec(
-          'UPDATE accounts SET failed_login_attempts = failed_login_attempts + 1, last_failed_login = NOW() WHERE account_id = ?',
-          [row.account_id],
+          'UPDATE accounts SET failed_login_attempts = failed_login_attempts + 1, last_failed_login = NOW() WHERE username = ?',
+          [data.username],
         );
-        return { error: new AuthError('bad_credentials', 'unknown username or wrong password') };
+      });
+      if (factor.kind === 'invalid') throw new AuthError('totp_invalid', 'wrong or already used two-factor code');
+      throw new AuthError('bad_credentials', 'unknown username or wrong password');
+    }
+    const rehash = check.needsRehash ? await hashPassword(data.password) : undefined;
+    return this.ctx.router.onGlobal('account_login', async (conn) => {
+      const [now] = await conn.rows<{ password_hash: string; account_status: string; two_factor_last_step: number | null }>(
+        `SELECT a.password_hash, a.account_status, s.two_factor_last_step
+           FROM accounts a JOIN account_security s ON s.account_id = a.account_id WHERE a.account_id = ? FOR UPDATE`,
+        [row.account_id],
+      );
+      // The password changed (reset) between the check and now: the check no longer counts.
+      if (!now || now.password_hash !== row.password_hash) throw new AuthError('bad_credentials', 'unknown username or wrong password');
+      await refuseRestricted(conn, row.account_id, now.account_status);
+      if (factor.kind === 'totp') {
+        if (now.two_factor_last_step !== null && Number(now.two_factor_last_step) >= factor.step) {
+          throw new AuthError('totp_invalid', 'wrong or already used two-factor code');
+        }
+        await conn.exec('UPDATE account_security SET two_factor_last_step = ? WHERE account_id = ?', [factor.step, row.account_id]);
+      } else if (factor.kind === 'recovery') {
+        const header = await conn.exec('UPDATE account_security SET recovery_codes = ? WHERE account_id = ? AND recovery_codes = ?', [
+          JSON.stringify(factor.remaining),
+          row.account_id,
+          JSON.stringify(factor.before),
+        ]);
+        if (header.affectedRows !== 1) throw new AuthError('totp_invalid', 'wrong or already used two-factor code');
       }
-      if (row.account_status !== 'active') {
-        return { error: new AuthError('inactive', `account is ${row.account_status}`) };
+      if (rehash) {
+        await conn.exec('UPDATE accounts SET password_hash = ? WHERE account_id = ?', [rehash.hash, row.account_id]);
+        await conn.exec('UPDATE account_security SET salt = ? WHERE account_id = ?', [rehash.salt, row.account_id]);
       }
-      const { token, digest } = newSessionToken();
-      const expiresAt = new Date(Date.now() + SESSION_HOURS * 3_600_000);
+      await clearPair(conn, keys);
+      const { token: sessionToken, digest } = newSessionToken();
+      const [{ expires_at }] = (await conn.rows<{ expires_at: Date }>('SELECT NOW() + INTERVAL ? HOUR AS expires_at', [SESSION_HOURS])) as [
+        { expires_at: Date },
+      ];
       await conn.exec(
         `UPDATE accounts SET failed_login_attempts = 0, last_login = NOW(), login_count = login_count + 1, last_ip = ?
           WHERE account_id = ?`,
-        [ip, row.account_id],
+        [data.ip, row.account_id],
       );
       await conn.exec('INSERT INTO account_sessions (session_id, account_id, ip_address, user_agent, expires_at) VALUES (?, ?, ?, ?, ?)', [
         digest,
         row.account_id,
-        ip,
-        userAgent ?? null,
-        expiresAt,
+        data.ip,
+        data.userAgent ?? null,
+        expires_at,
       ]);
-      return { value: { accountId: Number(row.account_id), sessionToken: token, expiresAt } };
+      return { accountId: Number(row.account_id), sessionToken, expiresAt: new Date(expires_at) };
     });
-    // The failure counter must be committed, so the error is thrown only after COMMIT.
-    if ('error' in result) throw result.error;
-    return result.value;
   }
 
-  /** The account a session token belongs to; throws AuthError when unknown or expired. */
+  /**
+   * The account a session token belongs to; throws AuthError when unknown, expired, or the
+   * account is no longer active (banned, suspended).
+   * @example const { accountId } = await db.accounts.verifySession(token);
+   */
   async verifySession(sessionToken: string): Promise<{ accountId: number; expiresAt: Date }> {
-    const token = parseInput(z.string().min(1).max(256), sessionToken, 'session token');
+    const digest = digestToken(parseInput(token, sessionToken, 'session token'));
     const row = await this.ctx.router.readGlobal('account_session', 'strong', async (conn) => {
       const rows = await conn.rows<{ account_id: number; expires_at: Date }>(
-        'SELECT account_id, expires_at FROM account_sessions WHERE session_id = ? AND expires_at > NOW()',
-        [digestToken(token)],
+        `SELECT s.account_id, s.expires_at FROM account_sessions s JOIN accounts a ON a.account_id = s.account_id
+          WHERE s.session_id = ? AND s.expires_at > NOW() AND a.account_status = 'active'`,
+        [digest],
       );
       return rows[0];
     });
@@ -141,17 +220,126 @@ export class Accounts {
     return { accountId: Number(row.account_id), expiresAt: new Date(row.expires_at) };
   }
 
-  /** Ends a session. */
+  /** Ends a session. @example await db.accounts.logout(token); */
   async logout(sessionToken: string): Promise<void> {
-    const token = parseInput(z.string().min(1).max(256), sessionToken, 'session token');
-    await this.ctx.router.onGlobal('account_logout', (conn) =>
-      conn.exec('DELETE FROM account_sessions WHERE session_id = ?', [digestToken(token)]),
+    const digest = digestToken(parseInput(token, sessionToken, 'session token'));
+    await this.ctx.router.onGlobal('account_logout', (conn) => conn.exec('DELETE FROM account_sessions WHERE session_id = ?', [digest]));
+  }
+
+  /** Ends every session of an account ("log out everywhere"). @example await db.accounts.endAllSessions(accountId); */
+  async endAllSessions(id: number): Promise<{ ended: number }> {
+    const account = parseInput(accountId, id, 'account id');
+    const header = await this.ctx.router.onGlobal('account_end_sessions', (conn) =>
+      conn.exec('DELETE FROM account_sessions WHERE account_id = ?', [account]),
     );
+    return { ended: header.affectedRows };
+  }
+
+  /**
+   * Deletes expired sessions and stale login-throttle rows in batches (for the maintenance job).
+   * @example const { sessions } = await db.accounts.purgeExpiredSessions();
+   */
+  async purgeExpiredSessions(options: { batchSize?: number } = {}): Promise<{ sessions: number; throttles: number }> {
+    const batch = parseInput(z.number().int().min(1).max(10_000).default(1_000), options.batchSize, 'batchSize');
+    let sessions = 0;
+    let throttles = 0;
+    for (;;) {
+      const { s, t } = await this.ctx.router.onGlobal('account_purge_sessions', async (conn) => ({
+        s: (await conn.exec(`DELETE FROM account_sessions WHERE expires_at <= NOW() LIMIT ${batch}`)).affectedRows,
+        t: await purgeThrottle(conn, batch),
+      }));
+      sessions += s;
+      throttles += t;
+      if (s < batch && t < batch) return { sessions, throttles };
+    }
+  }
+
+  /**
+   * Starts a password reset: a random token whose SHA-256 alone is stored, valid
+   * {@link RESET_MINUTES} minutes, single use. The caller mails it to the address.
+   * @example const { token } = await db.accounts.requestPasswordReset('neo@zion.example');
+   */
+  async requestPasswordReset(email: string): Promise<PasswordResetRequest> {
+    const address = parseInput(registerInput.shape.email, email, 'email');
+    const { token: resetToken, digest } = newSessionToken();
+    return this.ctx.router.onGlobal('account_reset_request', async (conn) => {
+      const [{ expires }] = (await conn.rows<{ expires: Date }>('SELECT NOW() + INTERVAL ? MINUTE AS expires', [RESET_MINUTES])) as [
+        { expires: Date },
+      ];
+      const header = await conn.exec(
+        `UPDATE account_security s JOIN accounts a ON a.account_id = s.account_id
+            SET s.password_reset_token = ?, s.password_reset_expires = ? WHERE a.email = ?`,
+        [digest, expires, address],
+      );
+      return { token: header.affectedRows > 0 ? resetToken : null, expiresAt: new Date(expires) };
+    });
+  }
+
+  /**
+   * Sets a new password with a reset token (once, before it expires) and ends every session
+   * of the account. Throws AuthError `reset_invalid` otherwise.
+   * @example await db.accounts.resetPassword(token, 'a-new-password');
+   */
+  async resetPassword(resetToken: string, newPassword: string): Promise<{ accountId: number; sessionsEnded: number }> {
+    const digest = digestToken(parseInput(token, resetToken, 'reset token'));
+    const plain = parseInput(password, newPassword, 'new password');
+    const { hash, salt } = await hashPassword(plain);
+    return this.ctx.router.onGlobal('account_reset_password', async (conn) => {
+      const [row] = await conn.rows<{ account_id: number }>(
+        'SELECT account_id FROM account_security WHERE password_reset_token = ? AND password_reset_expires > NOW() FOR UPDATE',
+        [digest],
+      );
+      if (!row) throw new AuthError('reset_invalid', 'reset token is unknown, used or expired');
+      await conn.exec('UPDATE accounts SET password_hash = ?, failed_login_attempts = 0 WHERE account_id = ?', [hash, row.account_id]);
+      await conn.exec(
+        'UPDATE account_security SET salt = ?, password_reset_token = NULL, password_reset_expires = NULL WHERE account_id = ?',
+        [salt, row.account_id],
+      );
+      const ended = await conn.exec('DELETE FROM account_sessions WHERE account_id = ?', [row.account_id]);
+      return { accountId: Number(row.account_id), sessionsEnded: ended.affectedRows };
+    });
+  }
+
+  /**
+   * Turns on TOTP two-factor (RFC 6238): from now on login needs `totp`. Returns the secret
+   * (also as an otpauth:// URL) and ten single-use recovery codes, stored only as hashes.
+   * Calling it again replaces the secret and the codes.
+   * @example const { secret, otpauthUrl, recoveryCodes } = await db.accounts.enableTwoFactor(accountId);
+   */
+  async enableTwoFactor(id: number): Promise<TwoFactorSetup> {
+    const account = parseInput(accountId, id, 'account id');
+    const secret = newTotpSecret();
+    const codes = newRecoveryCodes();
+    const username = await this.ctx.router.onGlobal('account_enable_2fa', async (conn) => {
+      const [row] = await conn.rows<{ username: string }>('SELECT username FROM accounts WHERE account_id = ? FOR UPDATE', [account]);
+      if (!row) throw new NotFoundError('account', account);
+      await conn.exec(
+        `UPDATE account_security SET two_factor_secret = ?, two_factor_enabled = TRUE, two_factor_last_step = NULL, recovery_codes = ?
+          WHERE account_id = ?`,
+        [secret, JSON.stringify(codes.hashes), account],
+      );
+      return row.username;
+    });
+    return { secret, otpauthUrl: otpauthUrl(secret, username), recoveryCodes: codes.plain };
+  }
+
+  /** Turns two-factor off and forgets the secret and recovery codes. @example await db.accounts.disableTwoFactor(accountId); */
+  async disableTwoFactor(id: number): Promise<void> {
+    const account = parseInput(accountId, id, 'account id');
+    const header = await this.ctx.router.onGlobal('account_disable_2fa', (conn) =>
+      conn.exec(
+        `UPDATE account_security SET two_factor_secret = NULL, two_factor_enabled = FALSE, two_factor_last_step = NULL, recovery_codes = NULL
+          WHERE account_id = ?`,
+        [account],
+      ),
+    );
+    if (header.affectedRows === 0) throw new NotFoundError('account', account);
   }
 
   /**
    * Deletes an account and all its characters on every shard, atomically (two-phase commit
    * over global and the shards that hold its characters). Event records stay.
+   * @example await db.accounts.delete(accountId);
    */
   async delete(id: number): Promise<{ deletedCharacters: number }> {
     const account = parseInput(accountId, id, 'account id');
@@ -173,6 +361,11 @@ export class Accounts {
           // The character list must not have changed since it was read (a create or move racing us).
           const locked = await directory.ofAccount(account, global, { lock: true });
           if (routeKey(locked) !== routeKey(routes)) throw new CharacterSetChanged();
+          // Memberships first so crew/organization counts and captaincy stay right (FK cascades fire no triggers).
+          await releaseMemberships(
+            global,
+            routes.map((r) => r.characterId),
+          );
           // Directory rows, security, sessions and punishments go with the account (FK cascade).
           await global.exec('DELETE FROM accounts WHERE account_id = ?', [account]);
           return routes.length;
@@ -184,6 +377,31 @@ export class Accounts {
         throw error;
       }
     }
+  }
+}
+
+/**
+ * Refuses an account under an active ban or suspension. A status left by a punishment that has
+ * since expired is set active again; a status set by hand (no punishment row) still refuses.
+ */
+async function refuseRestricted(conn: Parameters<typeof activeRestriction>[0], account: number, status: string): Promise<void> {
+  const restriction = await activeRestriction(conn, account);
+  if (restriction) {
+    const until = restriction.expires ? ` until ${new Date(restriction.expires).toISOString()}` : '';
+    throw new AuthError(
+      restriction.type === 'ban' ? 'banned' : 'suspended',
+      `account is ${restriction.type === 'ban' ? 'banned' : 'suspended'}${until}`,
+    );
+  }
+  if (status === 'banned' || status === 'suspended') {
+    const [past] = await conn.rows(
+      "SELECT punishment_id FROM account_punishments WHERE account_id = ? AND punishment_type IN ('ban', 'suspension') LIMIT 1",
+      [account],
+    );
+    if (!past) throw new AuthError(status, `account is ${status}`);
+    await conn.exec("UPDATE accounts SET account_status = 'active' WHERE account_id = ?", [account]);
+  } else if (status !== 'active') {
+    throw new AuthError('inactive', `account is ${status}`);
   }
 }
 
