@@ -1,6 +1,9 @@
 import type { Metrics } from './metrics/metrics.js';
 import { Accounts } from './repos/accounts.js';
 import { Characters } from './repos/characters.js';
+import { Combat } from './repos/combat.js';
+import { Interlock } from './repos/interlock.js';
+import { Vendors } from './repos/vendors.js';
 import type { RepoContext } from './repos/context.js';
 import { Economy } from './repos/economy.js';
 import { Inventory } from './repos/inventory.js';
@@ -37,6 +40,9 @@ export class DataSession {
   readonly economy: Economy;
   readonly world: World;
   readonly logs: Logs;
+  readonly combat: Combat;
+  readonly interlock: Interlock;
+  readonly vendors: Vendors;
   /** What the repositories of this session share. */
   protected readonly ctx: RepoContext;
 
@@ -58,6 +64,9 @@ export class DataSession {
     this.economy = new Economy(ctx);
     this.world = new World(ctx);
     this.logs = new Logs(ctx);
+    this.combat = new Combat(ctx);
+    this.interlock = new Interlock(ctx);
+    this.vendors = new Vendors(ctx);
   }
 
   /** A string that continues this read session in another process: `db.session(token)`. */

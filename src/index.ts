@@ -26,3 +26,7 @@ export type { CoordinatorHooks, CoordinatorPhase } from './twopc/coordinator.js'
 export { startSandbox, stopSandboxDir, type Sandbox, type SandboxNode, type SandboxOptions } from './sandbox/index.js';
 export { metricsHandler, type MetricsHandlerOptions } from './metrics/http-handler.js';
 export { startMetricsServer, type MetricsServer, type MetricsServerOptions } from './metrics/metrics-server.js';
+export type { CombatRecordInput, CombatRecordResult, PvpStanding } from './repos/combat.js';
+export type { InterlockStartInput, InterlockRoundInput, InterlockFinishInput, InterlockResult } from './repos/interlock.js';
+export type { VendorDefinition, Vendor, VendorPurchase, VendorSale } from './repos/vendors.js';
+export { K_FACTOR, RATING_FLOOR, expectedScore, nextRating, rankOf } from './game/pvp-rating.js';

@@ -1,0 +1,440 @@
+import { z } from 'zod';
+import { InsufficientFundsError, InvalidStateError, ItemNotAllowedError, NotFoundError, OutOfStockError } from '../errors.js';
+import { amount, bigId, faction, fromJson, id, position, varchar } from '../game/fields.js';
+import { isDuplicateKey } from '../pool/mysql-errors.js';
+import type { PooledConnection } from '../pool/pooled-connection.js';
+import { consistencyOf } from '../routing/consistency.js';
+import type { Consistency } from '../routing/read-router.js';
+import { lockCharacter } from '../sql/character-lock.js';
+import { bumpEconomy, readActor, vendorFor } from '../sql/vendor-rules.js';
+import { shardOfWorldRow } from '../sql/world-rows.js';
+import { parseInput } from '../validate.js';
+import type { RepoContext } from './context.js';
+
+const rate = z.number().finite().min(0).max(9.99);
+const stockLine = z
+  .object({
+    templateId: id,
+    maxStock: amount,
+    basePrice: amount,
+    currentStock: amount.optional(),
+    restockAmount: amount.default(5),
+    restockProbability: z.number().min(0).max(1).default(1),
+  })
+  .strict()
+  .refine((s) => s.currentStock === undefined || s.currentStock <= s.maxStock, { path: ['currentStock'], message: 'above maxStock' });
+const defineInput = z
+  .object({
+    vendorName: varchar(64),
+    districtId: id,
+    position,
+    vendorType: z.enum(['general', 'weapon', 'clothing', 'program', 'faction', 'special']),
+    factionRequirement: faction.optional(),
+    levelRequirement: z.number().int().min(1).max(127).default(1),
+    buyRate: rate.default(0.5),
+    sellMarkup: rate.default(1.2),
+    maxInventorySize: amount.default(1000),
+    restocksInventory: z.boolean().default(true),
+    restockInterval: amount.default(3600),
+    stock: z
+      .array(stockLine)
+      .max(500)
+      .default([])
+      .refine((s) => new Set(s.map((l) => l.templateId)).size === s.length, 'template ids must not repeat'),
+  })
+  .strict();
+const key = varchar(64).optional();
+const buyInput = z
+  .object({ characterId: id, vendorId: id, templateId: id, quantity: z.number().int().min(1).max(10_000).default(1), idempotencyKey: key })
+  .strict();
+const sellInput = z.object({ characterId: id, vendorId: id, itemId: bigId, idempotencyKey: key }).strict();
+
+/** What {@link Vendors.define} takes; `stock` lines start full unless `currentStock` says otherwise. */
+export interface VendorDefinition {
+  vendorName: string;
+  districtId: number;
+  position: { x: number; y: number; z: number };
+  vendorType: 'general' | 'weapon' | 'clothing' | 'program' | 'faction' | 'special';
+  factionRequirement?: 'zion' | 'machine' | 'merovingian';
+  levelRequirement?: number;
+  buyRate?: number;
+  sellMarkup?: number;
+  maxInventorySize?: number;
+  restocksInventory?: boolean;
+  restockInterval?: number;
+  stock?: Array<{
+    templateId: number;
+    maxStock: number;
+    basePrice: number;
+    currentStock?: number;
+    restockAmount?: number;
+    restockProbability?: number;
+  }>;
+}
+
+/** A vendor and its stock. */
+export interface Vendor {
+  vendorId: number;
+  vendorName: string;
+  districtId: number;
+  vendorType: string;
+  factionRequirement: string | null;
+  levelRequirement: number;
+  buyRate: number;
+  sellMarkup: number;
+  isActive: boolean;
+  lastRestock: Date;
+  stock: Array<{ templateId: number; currentStock: number; maxStock: number; basePrice: number; currentPrice: number; totalSold: number }>;
+}
+
+/** The result of a purchase. */
+export interface VendorPurchase {
+  itemIds: number[];
+  price: number;
+  money: number;
+  /** True when an earlier call with the same idempotency key had already bought. */
+  replayed: boolean;
+}
+
+/** The result of a sale to a vendor. */
+export interface VendorSale {
+  price: number;
+  money: number;
+  replayed: boolean;
+}
+
+/**
+ * Vendors live on their district's shard; a character deals with one only in that district, so
+ * stock, money, items, the ledger and the economy counters change in one local transaction.
+ */
+export class Vendors {
+  constructor(private readonly ctx: RepoContext) {}
+
+  /**
+   * Defines a vendor with its stock.
+   * @example
+   * const { vendorId } = await db.vendors.define({ vendorName: 'Tailor', districtId: 1, position: { x: 0, y: 0, z: 0 },
+   *   vendorType: 'clothing', stock: [{ templateId, maxStock: 10, basePrice: 100 }] });
+   */
+  async define(input: VendorDefinition): Promise<{ vendorId: number }> {
+    const v = parseInput(defineInput, input, 'vendor');
+    const vendorId = await this.ctx.ids.next('world_id');
+    await this.ctx.router.onDistrict('vendor_define', v.districtId, async (conn) => {
+      await conn.exec(
+        `INSERT INTO vendors (vendor_id, vendor_name, district_id, position_x, position_y, position_z, vendor_type, faction_requirement,
+           level_requirement, buy_rate, sell_markup, max_inventory_size, restocks_inventory, restock_interval)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [
+          vendorId,
+          v.vendorName,
+          v.districtId,
+          v.position.x,
+          v.position.y,
+          v.position.z,
+          v.vendorType,
+          v.factionRequirement ?? null,
+          v.levelRequirement,
+          v.buyRate,
+          v.sellMarkup,
+          v.maxInventorySize,
+          v.restocksInventory,
+          v.restockInterval,
+        ],
+      );
+      for (const s of v.stock) {
+        const [tpl] = await conn.rows('SELECT 1 FROM item_templates WHERE template_id = ?', [s.templateId]);
+        if (!tpl) throw new NotFoundError('item template', s.templateId);
+        await conn.exec(
+          `INSERT INTO vendor_inventory (vendor_id, template_id, current_stock, max_stock, base_price, current_price, restock_amount, restock_probability)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+          [
+            vendorId,
+            s.templateId,
+            s.currentStock ?? s.maxStock,
+            s.maxStock,
+            s.basePrice,
+            Math.round(s.basePrice * v.sellMarkup),
+            s.restockAmount,
+            s.restockProbability,
+          ],
+        );
+      }
+    });
+    return { vendorId };
+  }
+
+  /**
+   * Buys `quantity` of a template: stock down, money down, new item(s) (split by the template's
+   * stack size), a `vendor_purchase` ledger row naming the vendor, economy counters: atomically.
+   * Throws OutOfStockError, InsufficientFundsError, WrongDistrictError, RequirementNotMetError.
+   * @example
+   * const { itemIds, price } = await db.vendors.buy({ characterId, vendorId, templateId, quantity: 1 });
+   */
+  async buy(input: {
+    characterId: number;
+    vendorId: number;
+    templateId: number;
+    quantity?: number;
+    idempotencyKey?: string;
+  }): Promise<VendorPurchase> {
+    const b = parseInput(buyInput, input, 'vendor purchase');
+    return this.idempotent(
+      b.idempotencyKey,
+      () =>
+        this.ctx.router.onCharacter('vendor_buy', b.characterId, async (conn, route): Promise<VendorPurchase> => {
+          const actor = await readActor(conn, b.characterId, await lockCharacter(conn, b.characterId, route.shard));
+          await vendorFor(conn, this.ctx.router, b.vendorId, actor);
+          const [line] = await conn.rows<Record<string, number>>(
+            `SELECT vi.current_stock, vi.current_price, it.stack_size, it.bind_on_pickup FROM vendor_inventory vi
+             JOIN item_templates it ON it.template_id = vi.template_id WHERE vi.vendor_id = ? AND vi.template_id = ? FOR UPDATE`,
+            [b.vendorId, b.templateId],
+          );
+          if (!line) throw new OutOfStockError(b.vendorId, b.templateId, b.quantity, 0);
+          if (Number(line.current_stock) < b.quantity)
+            throw new OutOfStockError(b.vendorId, b.templateId, b.quantity, Number(line.current_stock));
+          const price = Number(line.current_price) * b.quantity;
+          if (price > 2_147_483_647) throw new InsufficientFundsError(b.characterId, price, actor.money);
+          if (actor.money < price) throw new InsufficientFundsError(b.characterId, price, actor.money);
+          await conn.exec(
+            'UPDATE vendor_inventory SET current_stock = current_stock - ?, total_sold = total_sold + ?, last_sold = NOW() WHERE vendor_id = ? AND template_id = ?',
+            [b.quantity, b.quantity, b.vendorId, b.templateId],
+          );
+          await conn.exec('UPDATE characters SET money = money - ? WHERE character_id = ?', [price, b.characterId]);
+          const stack = Math.max(1, Number(line.stack_size));
+          const itemIds: number[] = [];
+          for (let i = 0; i < Math.ceil(b.quantity / stack); i++) itemIds.push(await this.ctx.ids.next('item_id'));
+          const items = itemIds.map((itemId, i) => ({
+            itemId,
+            templateId: b.templateId,
+            quantity: Math.min(stack, b.quantity - i * stack),
+          }));
+          for (const item of items) {
+            await conn.exec(
+              `INSERT INTO character_inventory (item_id, character_id, template_id, quantity, acquired_method, acquired_from, is_bound)
+             VALUES (?, ?, ?, ?, 'purchase', ?, ?)`,
+              [item.itemId, b.characterId, b.templateId, item.quantity, `vendor:${b.vendorId}`, Boolean(line.bind_on_pickup)],
+            );
+          }
+          await ledger(conn, 'vendor_purchase', b.characterId, b.vendorId, price, items, actor.districtId, b.idempotencyKey);
+          await conn.exec('UPDATE character_statistics SET money_spent = money_spent + ? WHERE character_id = ?', [price, b.characterId]);
+          await bumpEconomy(conn, { vendorSales: price, itemsCreated: b.quantity });
+          return { itemIds, price, money: actor.money - price, replayed: false };
+        }),
+      (row) => ({
+        itemIds: fromJson<Array<{ itemId: number }>>(row.items_transferred, []).map((i) => i.itemId),
+        price: Number(row.money_amount),
+        money: -1,
+        replayed: true,
+      }),
+    );
+  }
+
+  /**
+   * Sells an item to a vendor at its buy rate: the item is removed, money paid, a `vendor_sale`
+   * ledger row written, the vendor's stock of that template grows (up to its maximum).
+   * Refuses (ItemNotAllowedError) unsellable or equipped items.
+   * @example
+   * const { price } = await db.vendors.sell({ characterId, vendorId, itemId });
+   */
+  async sell(input: { characterId: number; vendorId: number; itemId: number; idempotencyKey?: string }): Promise<VendorSale> {
+    const s = parseInput(sellInput, input, 'vendor sale');
+    return this.idempotent(
+      s.idempotencyKey,
+      () =>
+        this.ctx.router.onCharacter('vendor_sell', s.characterId, async (conn, route): Promise<VendorSale> => {
+          const actor = await readActor(conn, s.characterId, await lockCharacter(conn, s.characterId, route.shard));
+          const vendor = await vendorFor(conn, this.ctx.router, s.vendorId, actor);
+          const [item] = await conn.rows<Record<string, unknown>>(
+            `SELECT ci.template_id, ci.quantity, ci.container_type, it.is_sellable, it.base_value,
+                  EXISTS (SELECT 1 FROM character_equipment ce WHERE ce.item_id = ci.item_id) AS equipped
+             FROM character_inventory ci JOIN item_templates it ON it.template_id = ci.template_id
+            WHERE ci.item_id = ? AND ci.character_id = ? FOR UPDATE`,
+            [s.itemId, s.characterId],
+          );
+          if (!item) throw new NotFoundError('item', s.itemId);
+          if (!item.is_sellable) throw new ItemNotAllowedError(s.itemId, 'not sellable');
+          if (item.container_type === 'equipped' || Number(item.equipped)) throw new ItemNotAllowedError(s.itemId, 'equipped');
+          const quantity = Number(item.quantity);
+          const [line] = await conn.rows<Record<string, number>>(
+            'SELECT base_price FROM vendor_inventory WHERE vendor_id = ? AND template_id = ? FOR UPDATE',
+            [s.vendorId, item.template_id],
+          );
+          const base = line ? Number(line.base_price) : Number(item.base_value);
+          const price = Math.floor(base * Number(vendor.buy_rate)) * quantity;
+          if (line) {
+            await conn.exec(
+              'UPDATE vendor_inventory SET current_stock = LEAST(max_stock, current_stock + ?) WHERE vendor_id = ? AND template_id = ?',
+              [quantity, s.vendorId, item.template_id],
+            );
+          }
+          await conn.exec('DELETE FROM character_inventory WHERE item_id = ?', [s.itemId]);
+          await conn.exec('UPDATE characters SET money = money + ? WHERE character_id = ?', [price, s.characterId]);
+          await ledger(
+            conn,
+            'vendor_sale',
+            s.characterId,
+            s.vendorId,
+            price,
+            [{ itemId: s.itemId, templateId: Number(item.template_id), quantity }],
+            actor.districtId,
+            s.idempotencyKey,
+          );
+          await conn.exec('UPDATE character_statistics SET money_earned = money_earned + ? WHERE character_id = ?', [price, s.characterId]);
+          await bumpEconomy(conn, { itemsDestroyed: quantity });
+          return { price, money: actor.money + price, replayed: false };
+        }),
+      (row) => ({ price: Number(row.money_amount), money: -1, replayed: true }),
+    );
+  }
+
+  /**
+   * Restocks a vendor by its rules: only when it restocks at all and its interval has passed
+   * (or `force`); each line gains `restock_amount` with `restock_probability`, capped at its
+   * maximum and at the vendor's `max_inventory_size` in total.
+   * @example
+   * const { restocked } = await db.vendors.restock(vendorId);
+   */
+  async restock(vendorId: number, options: { force?: boolean } = {}): Promise<{ restocked: boolean; added: number }> {
+    const vid = parseInput(id, vendorId, 'vendor id');
+    const force = parseInput(z.boolean().default(false), options.force, 'force');
+    const shard = await shardOfWorldRow(this.ctx.router, 'vendors', vid);
+    return this.ctx.router.onShard('vendor_restock', shard, async (conn) => {
+      const [vendor] = await conn.rows<Record<string, unknown>>(
+        'SELECT restocks_inventory, max_inventory_size, last_restock + INTERVAL restock_interval SECOND <= NOW() AS due FROM vendors WHERE vendor_id = ? FOR UPDATE',
+        [vid],
+      );
+      if (!vendor) throw new NotFoundError('vendor', vid);
+      if (!vendor.restocks_inventory) return { restocked: false, added: 0 };
+      if (!force && !Number(vendor.due)) return { restocked: false, added: 0 };
+      const lines = await conn.rows<Record<string, number>>(
+        'SELECT * FROM vendor_inventory WHERE vendor_id = ? ORDER BY template_id FOR UPDATE',
+        [vid],
+      );
+      let room = Number(vendor.max_inventory_size) - lines.reduce((sum, l) => sum + Number(l.current_stock), 0);
+      let added = 0;
+      for (const line of lines) {
+        if (room <= 0) break;
+        if (Math.random() >= Number(line.restock_probability)) continue;
+        const add = Math.min(Number(line.restock_amount), Number(line.max_stock) - Number(line.current_stock), room);
+        if (add <= 0) continue;
+        await conn.exec('UPDATE vendor_inventory SET current_stock = current_stock + ? WHERE vendor_id = ? AND template_id = ?', [
+          add,
+          vid,
+          line.template_id,
+        ]);
+        room -= add;
+        added += add;
+      }
+      await conn.exec('UPDATE vendors SET last_restock = NOW() WHERE vendor_id = ?', [vid]);
+      return { restocked: true, added };
+    });
+  }
+
+  /**
+   * A vendor with its stock.
+   * @example
+   * const { stock } = await db.vendors.get(vendorId);
+   */
+  async get(vendorId: number, options: { consistency?: Consistency } = {}): Promise<Vendor> {
+    const vid = parseInput(id, vendorId, 'vendor id');
+    const shard = await shardOfWorldRow(this.ctx.router, 'vendors', vid);
+    const [vendor] = await this.ctx.router.readShard('vendor_get', shard, consistencyOf(options, 'session'), (conn) =>
+      readVendors(conn, 'v.vendor_id = ?', [vid]),
+    );
+    if (!vendor) throw new NotFoundError('vendor', vid);
+    return vendor;
+  }
+
+  /** Runs `work`; a duplicate idempotency key returns the earlier call's result instead. */
+  private async idempotent<T>(key: string | undefined, work: () => Promise<T>, replay: (row: Record<string, unknown>) => T): Promise<T> {
+    const find = async () => {
+      const rows = await this.ctx.router.readEveryShard('vendor_key', 'strong', (conn) =>
+        conn.rows<Record<string, unknown>>('SELECT money_amount, items_transferred FROM transaction_history WHERE idempotency_key = ?', [
+          key,
+        ]),
+      );
+      return rows.flat()[0];
+    };
+    if (key) {
+      const earlier = await find();
+      if (earlier) return replay(earlier);
+    }
+    try {
+      return await work();
+    } catch (error) {
+      if (key && isDuplicateKey(error, 'uq_transaction_history_idempotency')) {
+        const earlier = await find();
+        if (earlier) return replay(earlier);
+      }
+      throw error;
+    }
+  }
+}
+
+async function ledger(
+  conn: PooledConnection,
+  type: 'vendor_purchase' | 'vendor_sale',
+  characterId: number,
+  vendorId: number,
+  money: number,
+  items: Array<{ itemId: number; templateId: number; quantity: number }>,
+  districtId: number,
+  key: string | undefined,
+): Promise<void> {
+  await conn.exec(
+    `INSERT INTO transaction_history (from_character_id, to_character_id, vendor_id, transaction_type, money_amount, items_transferred,
+       transaction_reason, district_id, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    [
+      type === 'vendor_purchase' ? characterId : null,
+      type === 'vendor_sale' ? characterId : null,
+      vendorId,
+      type,
+      money,
+      JSON.stringify(items),
+      type === 'vendor_purchase' ? 'vendor purchase' : 'vendor sale',
+      districtId,
+      key ?? null,
+    ],
+  );
+}
+
+/** Vendors matching `where` with their stock lines (one query). */
+export async function readVendors(conn: PooledConnection, where: string, params: unknown[]): Promise<Vendor[]> {
+  const rows = await conn.rows<Record<string, unknown>>(
+    `SELECT v.*, vi.template_id, vi.current_stock, vi.max_stock, vi.base_price, vi.current_price, vi.total_sold
+       FROM vendors v LEFT JOIN vendor_inventory vi ON vi.vendor_id = v.vendor_id WHERE ${where} ORDER BY v.vendor_id, vi.template_id`,
+    params,
+  );
+  const byId = new Map<number, Vendor>();
+  for (const r of rows) {
+    const vid = Number(r.vendor_id);
+    let v = byId.get(vid);
+    if (!v) {
+      v = {
+        vendorId: vid,
+        vendorName: String(r.vendor_name),
+        districtId: Number(r.district_id),
+        vendorType: String(r.vendor_type),
+        factionRequirement: (r.faction_requirement as string | null) ?? null,
+        levelRequirement: Number(r.level_requirement),
+        buyRate: Number(r.buy_rate),
+        sellMarkup: Number(r.sell_markup),
+        isActive: Boolean(r.is_active),
+        lastRestock: r.last_restock as Date,
+        stock: [],
+      };
+      byId.set(vid, v);
+    }
+    if (r.template_id !== null) {
+      v.stock.push({
+        templateId: Number(r.template_id),
+        currentStock: Number(r.current_stock),
+        maxStock: Number(r.max_stock),
+        basePrice: Number(r.base_price),
+        currentPrice: Number(r.current_price),
+        totalSold: Number(r.total_sold),
+      });
+    }
+  }
+  return [...byId.values()];
+}
