@@ -8,7 +8,7 @@ export { defineCluster, resolveClusterConfig, type ClusterConfig, type ShardConf
 export type { ClusterConfigInput, NodeInput } from './config/schema.js';
 export type { NodeAddress } from './config/node-address.js';
 export * from './errors.js';
-export { WriteBehindFullError, type Position } from './writebehind/write-behind-buffer.js';
+export { WriteBehindDeferredError, WriteBehindFullError, type Position } from './writebehind/write-behind-buffer.js';
 export type { ActionLogEntry } from './repos/logs.js';
 export { createMetrics, type Metrics } from './metrics/metrics.js';
 export type { Consistency } from './routing/read-router.js';

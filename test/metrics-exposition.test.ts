@@ -27,6 +27,8 @@ const FAMILIES = {
   mxo_write_behind_queue_depth: 'gauge',
   mxo_write_behind_flush_duration_seconds: 'histogram',
   mxo_write_behind_flushed_rows_total: 'counter',
+  mxo_write_behind_flush_failures_total: 'counter',
+  mxo_write_behind_dead_letters_total: 'counter',
   mxo_online_characters: 'gauge',
 } as const;
 

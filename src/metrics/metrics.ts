@@ -27,6 +27,8 @@ export interface Metrics {
   writeBehindQueueDepth: Gauge<'shard'>;
   writeBehindFlushDuration: Histogram<'shard'>;
   writeBehindFlushedRows: Counter<'shard' | 'kind'>;
+  writeBehindFlushFailures: Counter<'shard'>;
+  writeBehindDeadLetters: Counter<'shard' | 'kind'>;
   onlineCharacters: Gauge<'shard' | 'district'>;
   /**
    * Run (awaited) at every scrape of `mxo_online_characters`: they refresh gauges that need a
@@ -178,6 +180,18 @@ export function createMetrics(registry: Registry = new Registry()): Metrics {
     writeBehindFlushedRows: reuse('mxo_write_behind_flushed_rows_total', () => new Counter({
       name: 'mxo_write_behind_flushed_rows_total',
       help: 'Rows written by write-behind flushes, by kind (position, log).',
+      labelNames: ['shard', 'kind'] as const,
+      registers,
+    })),
+    writeBehindFlushFailures: reuse('mxo_write_behind_flush_failures_total', () => new Counter({
+      name: 'mxo_write_behind_flush_failures_total',
+      help: 'Write-behind flushes that did not write everything they took (shard down, rows left locked).',
+      labelNames: ['shard'] as const,
+      registers,
+    })),
+    writeBehindDeadLetters: reuse('mxo_write_behind_dead_letters_total', () => new Counter({
+      name: 'mxo_write_behind_dead_letters_total',
+      help: 'Buffered rows the shard refused on their own (a system_logs line names each), dropped so the rest land.',
       labelNames: ['shard', 'kind'] as const,
       registers,
     })),

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Consistency } from '../routing/read-router.js';
 import { parseInput } from '../validate.js';
 import { consistencyOf } from '../routing/consistency.js';
+import { floatColumn, textColumn, varcharColumn } from '../sql/column-limits.js';
 import type { RepoContext } from './context.js';
 
 const id = z.number().int().positive();
@@ -9,34 +10,34 @@ const json = z.record(z.string(), z.unknown());
 const actionInput = z
   .object({
     characterId: id,
-    actionType: z.string().min(1).max(32),
+    actionType: varcharColumn(32, 1),
     details: json.optional(),
     districtId: id.optional(),
     targetCharacterId: id.optional(),
     itemId: id.optional(),
     result: z.enum(['success', 'failure', 'partial']).default('success'),
-    errorMessage: z.string().max(65_535).optional(),
+    errorMessage: textColumn().optional(),
   })
   .strict();
 const chatInput = z
   .object({
     characterId: id,
     channel: z.enum(['say', 'broadcast', 'crew', 'faction', 'private', 'system']),
-    message: z.string().min(1).max(65_535),
+    message: textColumn(1),
     targetCharacterId: id.optional(),
     districtId: id.optional(),
-    position: z.object({ x: z.number().finite(), y: z.number().finite(), z: z.number().finite() }).strict().optional(),
+    position: z.object({ x: floatColumn, y: floatColumn, z: floatColumn }).strict().optional(),
   })
   .strict();
 const systemInput = z
   .object({
     level: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL']),
-    category: z.string().min(1).max(32),
-    message: z.string().min(1).max(65_535),
+    category: varcharColumn(32, 1),
+    message: textColumn(1),
     data: json.optional(),
     characterId: id.optional(),
     districtId: id,
-    sessionId: z.string().max(128).optional(),
+    sessionId: varcharColumn(128).optional(),
   })
   .strict();
 

@@ -1,8 +1,10 @@
 import { z } from 'zod';
+import { floatColumn } from '../sql/column-limits.js';
 import { parseInput } from '../validate.js';
 import type { RepoContext } from './context.js';
 
-const finite = z.number().finite();
+// FLOAT columns: finite and within FLOAT range, or the flush would refuse the row.
+const finite = floatColumn;
 const positionInput = z
   .object({
     x: finite,

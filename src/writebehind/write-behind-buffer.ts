@@ -1,6 +1,7 @@
 import { MxoError } from '../errors.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { NodePool } from '../pool/node-pool.js';
+import { isConnectionLost, isRetryableLockError } from '../pool/mysql-errors.js';
 import type { PooledConnection } from '../pool/pooled-connection.js';
 
 export interface WriteBehindOptions {
@@ -29,30 +30,80 @@ export interface LogRow {
 
 /** The buffer stayed full past the back-pressure timeout (its shard is slow or down). */
 export class WriteBehindFullError extends MxoError {
-  constructor(readonly shard: string, readonly depth: number) {
+  constructor(
+    readonly shard: string,
+    readonly depth: number,
+  ) {
     super('WRITE_BEHIND_FULL', `write-behind buffer of shard ${shard} is full (${depth} entries)`);
   }
 }
 
 const LOG_COLUMNS: Record<LogRow['table'], string[]> = {
-  player_action_logs: ['character_id', 'action_type', 'action_details', 'district_id', 'target_character_id', 'item_id', 'action_result', 'error_message', 'action_timestamp'],
-  chat_logs: ['character_id', 'channel_type', 'message_content', 'target_character_id', 'district_id', 'position_x', 'position_y', 'position_z', 'message_timestamp'],
+  player_action_logs: [
+    'character_id',
+    'action_type',
+    'action_details',
+    'district_id',
+    'target_character_id',
+    'item_id',
+    'action_result',
+    'error_message',
+    'action_timestamp',
+  ],
+  chat_logs: [
+    'character_id',
+    'channel_type',
+    'message_content',
+    'target_character_id',
+    'district_id',
+    'position_x',
+    'position_y',
+    'position_z',
+    'message_timestamp',
+  ],
   system_logs: ['log_level', 'log_category', 'log_message', 'log_data', 'character_id', 'district_id', 'session_id', 'created_at'],
 };
+
+/** Rows of a flush were left buffered because the shard kept them locked past the flush's short lock wait. */
+export class WriteBehindDeferredError extends MxoError {
+  constructor(
+    readonly shard: string,
+    readonly deferred: number,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      'WRITE_BEHIND_DEFERRED',
+      `write-behind flush of shard ${shard} left ${deferred} locked row(s) buffered for the next flush`,
+      options,
+    );
+  }
+}
+
+/** A flush waits at most this long for a row lock (a row held by an in-doubt XA branch must not stall the shard). */
+const FLUSH_LOCK_WAIT_SEC = 1;
+
+type Outcome = 'written' | 'dead' | 'deferred';
 
 /**
  * One shard's write-behind buffer for high-frequency writes. Positions are coalesced (the last
  * position per character wins); log rows are appended. Both are written in multi-row statements
  * on a short timer and on demand (`flush()`: logout, district change, shutdown). The queue is
- * bounded: when full, writers wait for a flush (back-pressure) rather than grow memory. A failed
- * flush keeps its entries for the next attempt (newer positions still win), so nothing is lost
- * while the process lives, and `close()` flushes before it returns.
+ * bounded: when full, writers wait for a flush (back-pressure) rather than grow memory.
+ *
+ * A flush never stalls on one row: a batch the shard refuses is retried row by row; a row refused
+ * on its own (out of a column's range) is dropped as a dead letter (metric + a `system_logs`
+ * line), a row still locked after a short wait stays buffered for the next flush. Rows written
+ * are never written again; what a failed flush did not write stays buffered (newer positions
+ * still win), and `close()` flushes before it returns.
  */
 export class WriteBehindBuffer {
   private positions = new Map<number, Position>();
   private logs: LogRow[] = [];
   private flushing: Promise<void> | undefined;
+  private nextFlush: Promise<void> | undefined;
   private readonly waiters: Array<() => void> = [];
+  /** Slots promised to woken waiters that have not pushed yet. */
+  private reserved = 0;
   private readonly timer: NodeJS.Timeout;
   private closed = false;
 
@@ -71,26 +122,40 @@ export class WriteBehindBuffer {
   }
 
   async setPosition(characterId: number, position: Position): Promise<void> {
-    if (!this.positions.has(characterId)) await this.room();
+    if (!this.positions.has(characterId)) {
+      await this.room();
+      this.reserved--;
+    }
     this.positions.set(characterId, position);
     this.report();
   }
 
   async appendLog(row: LogRow): Promise<void> {
     await this.room();
+    this.reserved--;
     this.logs.push(row);
     this.report();
   }
 
-  /** Writes everything buffered so far; concurrent callers share one flush. */
+  /**
+   * Writes everything buffered so far, including whatever this caller buffered before calling:
+   * a flush already running took its rows before that, so this one waits for it and runs another.
+   */
   flush(): Promise<void> {
-    if (!this.flushing) {
-      this.flushing = this.flushOnce().finally(() => {
-        this.flushing = undefined;
-        this.report();
-        while (this.waiters.length > 0 && this.depth < this.options.maxQueue) this.waiters.shift()!();
-      });
+    if (this.flushing) {
+      this.nextFlush ??= this.flushing
+        .catch(() => {})
+        .then(() => {
+          this.nextFlush = undefined;
+          return this.flush();
+        });
+      return this.nextFlush;
     }
+    this.flushing = this.flushOnce().finally(() => {
+      this.flushing = undefined;
+      this.report();
+      this.wakeWaiters();
+    });
     return this.flushing;
   }
 
@@ -108,72 +173,165 @@ export class WriteBehindBuffer {
     const logs = this.logs;
     this.positions = new Map();
     this.logs = [];
+    const deferredPositions = new Map<number, Position>();
+    const deferredLogs: LogRow[] = [];
+    let lockError: unknown;
     const started = performance.now();
     try {
       await this.primary.use('write_behind_flush', async (conn) => {
-        await this.writePositions(conn, positions);
-        await this.writeLogs(conn, logs);
+        await conn.text('SET @mxo_lock_wait = @@SESSION.innodb_lock_wait_timeout, SESSION innodb_lock_wait_timeout = ?', [
+          FLUSH_LOCK_WAIT_SEC,
+        ]);
+        try {
+          const onDefer = (error: unknown) => (lockError = error);
+          for (const batch of chunks([...positions], this.options.maxBatch)) {
+            const done = await this.isolate(
+              conn,
+              'position',
+              batch,
+              (rows) => this.writePositions(conn, rows),
+              onDefer,
+              ([id]) => ({ character_id: id }),
+            );
+            batch.forEach(([id, p], i) => {
+              positions.delete(id);
+              if (done[i] === 'deferred') deferredPositions.set(id, p);
+            });
+          }
+          for (const table of Object.keys(LOG_COLUMNS) as Array<LogRow['table']>) {
+            for (const batch of chunks(
+              logs.filter((l) => l.table === table),
+              this.options.maxBatch,
+            )) {
+              const done = await this.isolate(
+                conn,
+                'log',
+                batch,
+                (rows) => this.writeLogs(conn, table, rows),
+                onDefer,
+                (row) => ({ table, character_id: row.values.character_id ?? null }),
+              );
+              const taken = new Set(batch);
+              batch.forEach((row, i) => done[i] === 'deferred' && deferredLogs.push(row));
+              logs.splice(0, logs.length, ...logs.filter((l) => !taken.has(l)));
+            }
+          }
+        } finally {
+          await conn.text('SET SESSION innodb_lock_wait_timeout = @mxo_lock_wait').catch(() => (conn.broken = true));
+        }
       });
       this.metrics.writeBehindFlushDuration.observe({ shard: this.shard }, (performance.now() - started) / 1000);
     } catch (error) {
-      // Put back what was not written; positions taken meanwhile are newer and win.
-      for (const [id, p] of positions) if (!this.positions.has(id)) this.positions.set(id, p);
-      this.logs = [...logs, ...this.logs];
+      this.metrics.writeBehindFlushFailures.inc({ shard: this.shard });
+      this.putBack(new Map([...deferredPositions, ...positions]), [...deferredLogs, ...logs]);
       throw error;
     }
-  }
-
-  private async writePositions(conn: PooledConnection, positions: Map<number, Position>): Promise<void> {
-    const entries = [...positions];
-    for (let i = 0; i < entries.length; i += this.options.maxBatch) {
-      const batch = entries.slice(i, i + this.options.maxBatch);
-      const ids = batch.map(([id]) => id);
-      const column = (name: string, pick: (p: Position) => number | undefined) => {
-        const params: unknown[] = [];
-        const cases = batch.map(([id, p]) => {
-          params.push(id, pick(p) ?? null);
-          return 'WHEN ? THEN COALESCE(?, ' + name + ')';
-        });
-        return { sql: `${name} = CASE character_id ${cases.join(' ')} ELSE ${name} END`, params };
-      };
-      const sets = [
-        column('position_x', (p) => p.x),
-        column('position_y', (p) => p.y),
-        column('position_z', (p) => p.z),
-        column('rotation_x', (p) => p.rotation?.x),
-        column('rotation_y', (p) => p.rotation?.y),
-        column('rotation_z', (p) => p.rotation?.z),
-        column('rotation_w', (p) => p.rotation?.w),
-      ];
-      // One UPDATE per batch; a character that moved to another shard meanwhile matches no row.
-      await conn.exec(
-        `UPDATE characters SET ${sets.map((s) => s.sql).join(', ')} WHERE character_id IN (${ids.map(() => '?').join(',')})`,
-        [...sets.flatMap((s) => s.params), ...ids],
-      );
-      this.metrics.writeBehindFlushedRows.inc({ shard: this.shard, kind: 'position' }, batch.length);
+    if (deferredPositions.size + deferredLogs.length > 0) {
+      this.metrics.writeBehindFlushFailures.inc({ shard: this.shard });
+      this.putBack(deferredPositions, deferredLogs);
+      throw new WriteBehindDeferredError(this.shard, deferredPositions.size + deferredLogs.length, { cause: lockError });
     }
   }
 
-  private async writeLogs(conn: PooledConnection, logs: LogRow[]): Promise<void> {
-    for (const table of Object.keys(LOG_COLUMNS) as Array<LogRow['table']>) {
-      const rows = logs.filter((l) => l.table === table);
-      const columns = LOG_COLUMNS[table];
-      for (let i = 0; i < rows.length; i += this.options.maxBatch) {
-        const batch = rows.slice(i, i + this.options.maxBatch);
-        const tuple = `(${columns.map(() => '?').join(', ')})`;
-        await conn.exec(
-          `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${batch.map(() => tuple).join(', ')}`,
-          batch.flatMap((row) => columns.map((c) => row.values[c] ?? null)),
-        );
-        this.metrics.writeBehindFlushedRows.inc({ shard: this.shard, kind: 'log' }, batch.length);
+  /** Rows not written go back in front; positions buffered meanwhile are newer and win. */
+  private putBack(positions: Map<number, Position>, logs: LogRow[]): void {
+    for (const [id, p] of positions) if (!this.positions.has(id)) this.positions.set(id, p);
+    this.logs = [...logs, ...this.logs];
+  }
+
+  /**
+   * Writes a batch; if the shard refuses it, writes its rows one by one so one bad or locked row
+   * cannot hold back the others. A lost connection is not a row's fault: it ends the flush.
+   */
+  private async isolate<T>(
+    conn: PooledConnection,
+    kind: 'position' | 'log',
+    batch: T[],
+    write: (rows: T[]) => Promise<void>,
+    onDefer: (error: unknown) => void,
+    describe: (row: T) => Record<string, unknown>,
+  ): Promise<Outcome[]> {
+    try {
+      await write(batch);
+      return batch.map(() => 'written');
+    } catch (error) {
+      if (isConnectionLost(error)) throw error;
+      if (batch.length === 1) {
+        if (isRetryableLockError(error)) {
+          onDefer(error);
+          return ['deferred'];
+        }
+        await this.deadLetter(conn, kind, describe(batch[0]!), error);
+        return ['dead'];
       }
     }
+    const outcomes: Outcome[] = [];
+    for (const row of batch) outcomes.push(...(await this.isolate(conn, kind, [row], write, onDefer, describe)));
+    return outcomes;
   }
 
-  /** Waits until the buffer has room, flushing to make it; times out with a typed error. */
+  /** Drops a row the shard refuses on its own: counted, and named in a system_logs line (best effort). */
+  private async deadLetter(conn: PooledConnection, kind: 'position' | 'log', row: Record<string, unknown>, error: unknown): Promise<void> {
+    this.metrics.writeBehindDeadLetters.inc({ shard: this.shard, kind });
+    const e = error as { errno?: number; code?: string; sqlMessage?: string; message?: string };
+    const reason = String(e?.sqlMessage ?? e?.message ?? error).slice(0, 500);
+    await conn
+      .exec(
+        `INSERT INTO system_logs (log_level, log_category, log_message, log_data, character_id, created_at)
+         VALUES ('ERROR', 'write_behind', ?, ?, ?, UTC_TIMESTAMP())`,
+        [
+          `write-behind dead letter: ${kind} row refused by shard ${this.shard} (${e?.errno ?? e?.code ?? 'error'})`,
+          JSON.stringify({ kind, ...row, errno: e?.errno ?? null, reason }),
+          typeof row.character_id === 'number' ? row.character_id : null,
+        ],
+      )
+      .catch(() => {});
+  }
+
+  private async writePositions(conn: PooledConnection, batch: Array<[number, Position]>): Promise<void> {
+    const ids = batch.map(([id]) => id);
+    const column = (name: string, pick: (p: Position) => number | undefined) => {
+      const params: unknown[] = [];
+      const cases = batch.map(([id, p]) => {
+        params.push(id, pick(p) ?? null);
+        return 'WHEN ? THEN COALESCE(?, ' + name + ')';
+      });
+      return { sql: `${name} = CASE character_id ${cases.join(' ')} ELSE ${name} END`, params };
+    };
+    const sets = [
+      column('position_x', (p) => p.x),
+      column('position_y', (p) => p.y),
+      column('position_z', (p) => p.z),
+      column('rotation_x', (p) => p.rotation?.x),
+      column('rotation_y', (p) => p.rotation?.y),
+      column('rotation_z', (p) => p.rotation?.z),
+      column('rotation_w', (p) => p.rotation?.w),
+    ];
+    // One UPDATE per batch; a character that moved to another shard meanwhile matches no row.
+    await conn.exec(`UPDATE characters SET ${sets.map((s) => s.sql).join(', ')} WHERE character_id IN (${ids.map(() => '?').join(',')})`, [
+      ...sets.flatMap((s) => s.params),
+      ...ids,
+    ]);
+    this.metrics.writeBehindFlushedRows.inc({ shard: this.shard, kind: 'position' }, batch.length);
+  }
+
+  private async writeLogs(conn: PooledConnection, table: LogRow['table'], batch: LogRow[]): Promise<void> {
+    const columns = LOG_COLUMNS[table];
+    const tuple = `(${columns.map(() => '?').join(', ')})`;
+    await conn.exec(
+      `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${batch.map(() => tuple).join(', ')}`,
+      batch.flatMap((row) => columns.map((c) => row.values[c] ?? null)),
+    );
+    this.metrics.writeBehindFlushedRows.inc({ shard: this.shard, kind: 'log' }, batch.length);
+  }
+
+  /** Waits until the buffer has room for one entry and reserves it (the caller then pushes); times out with a typed error. */
   private async room(): Promise<void> {
     if (this.closed) throw new MxoError('CLOSED', 'write-behind buffer is closed');
-    if (this.depth < this.options.maxQueue) return;
+    if (this.waiters.length === 0 && this.depth + this.reserved < this.options.maxQueue) {
+      this.reserved++;
+      return;
+    }
     void this.flush().catch(() => {});
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -189,7 +347,26 @@ export class WriteBehindBuffer {
     });
   }
 
+  /** Wakes only as many waiters as there are free slots, each with its slot reserved. */
+  private wakeWaiters(): void {
+    let woke = false;
+    while (this.waiters.length > 0 && this.depth + this.reserved < this.options.maxQueue) {
+      this.reserved++;
+      this.waiters.shift()!();
+      woke = true;
+    }
+    // The woken fill the room again; flush once more for those still waiting (only after progress,
+    // so a shard that is down is not retried in a tight loop).
+    if (woke && this.waiters.length > 0) setImmediate(() => void this.flush().catch(() => {}));
+  }
+
   private report(): void {
     this.metrics.writeBehindQueueDepth.set({ shard: this.shard }, this.depth);
   }
+}
+
+function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }
