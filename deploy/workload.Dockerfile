@@ -2,12 +2,13 @@
 # `mxo-data demo --loop` against the compose cluster and serving /metrics on :9464.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+# `npm ci` runs the package's `prepare` script (`npm run build`, tsc -p tsconfig.build.json), so
+# every build input must be in place before it. test/compose.test.ts replays these steps.
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY sql ./sql
-RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+RUN npm ci --no-audit --no-fund && test -f dist/cli.js
+RUN npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production

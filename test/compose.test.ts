@@ -31,10 +31,22 @@ interface Service {
 }
 
 function run(cmd: string, args: string[], options: { input?: string; cwd?: string } = {}): string {
-  const result = spawnSync(cmd, args, { cwd: options.cwd ?? ROOT, input: options.input, encoding: 'utf8', env: { ...process.env, MXO_DB_PASSWORD: 'compose-test-pw', MXO_REPL_PASSWORD: 'compose-repl-pw', GRAFANA_ADMIN_PASSWORD: 'compose-grafana-pw' } });
+  const result = spawnSync(cmd, args, {
+    cwd: options.cwd ?? ROOT,
+    input: options.input,
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      MXO_DB_PASSWORD: 'compose-test-pw',
+      MXO_REPL_PASSWORD: 'compose-repl-pw',
+      GRAFANA_ADMIN_PASSWORD: 'compose-grafana-pw',
+    },
+  });
   if (result.error) {
     const pkg = cmd === 'docker-compose' ? 'docker-compose' : cmd === 'promtool' ? 'prometheus' : cmd;
-    throw new Error(`${cmd} is required for this test and could not be run (${result.error.message}); install it with: apt-get install -y ${pkg}`);
+    throw new Error(
+      `${cmd} is required for this test and could not be run (${result.error.message}); install it with: apt-get install -y ${pkg}`,
+    );
   }
   if (result.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${result.status}):\n${result.stdout}\n${result.stderr}`);
   return result.stdout;
@@ -70,7 +82,13 @@ describe('docker-compose.yml', () => {
     expect(Object.keys(services).sort()).toEqual(
       ['alpha-primary', 'alpha-replica-1', 'beta-primary', 'beta-replica-1', 'global-primary', 'grafana', 'prometheus', 'workload'].sort(),
     );
-    expect(plan.nodes.map((n) => n.name).sort()).toEqual(['alpha-primary', 'alpha-replica-1', 'beta-primary', 'beta-replica-1', 'global-primary']);
+    expect(plan.nodes.map((n) => n.name).sort()).toEqual([
+      'alpha-primary',
+      'alpha-replica-1',
+      'beta-primary',
+      'beta-replica-1',
+      'global-primary',
+    ]);
   });
 
   it('runs each MariaDB node with the sandbox flags and the replication set-up script', () => {
@@ -87,9 +105,64 @@ describe('docker-compose.yml', () => {
         expect(service.environment?.MXO_PRIMARY_HOST, node.name).toBe(node.primary);
         expect(service.environment?.MXO_REPL_PASSWORD).toBe(services[node.primary!]!.environment?.MXO_REPL_PASSWORD);
         expect(service.depends_on?.[node.primary!]?.condition).toBe('service_healthy');
-        expect(service.healthcheck?.test).toEqual(expect.arrayContaining(['--replication_io', '--replication_sql']));
+      }
+      // Each node keeps its data in its own named volume (declared at the top level).
+      const data = (service.volumes ?? []).find((v) => v.split(':')[1] === '/var/lib/mysql');
+      expect(data, node.name).toBe(`${node.name}-data:/var/lib/mysql:rw`);
+      expect(Object.keys(config.volumes ?? {}), node.name).toContain(`${node.name}-data`);
+    }
+  });
+
+  it('health checks run healthcheck.sh tests that can pass: replicas test both replication threads', () => {
+    for (const node of plan.nodes) {
+      const [kind, script, ...args] = services[node.name]!.healthcheck!.test;
+      expect([kind, script], node.name).toEqual(['CMD', 'healthcheck.sh']);
+      const run = healthcheckRun(args);
+      expect(run.error, node.name).toBeUndefined();
+      expect(run.tests.map((t) => t.test).slice(0, 2), node.name).toEqual(['connect', 'innodb_initialized']);
+      if (node.role === 'replica') {
+        // The image creates the healthcheck user with these grants; --replication needs REPLICA MONITOR.
+        expect(services[node.name]!.environment?.MARIADB_HEALTHCHECK_GRANTS).toBe('REPLICA MONITOR');
+        expect(run.tests.find((t) => t.test === 'replication')?.repl, node.name).toEqual({ io: '1', sql: '1' });
       }
     }
+    // The rule encoded, on the list this file used to have: parameters and no test, then a
+    // trailing value-less --replication_sql that makes the script exit 1.
+    const before = healthcheckRun(['--connect', '--innodb_initialized', '--replication_io', '--replication_sql']);
+    expect(before.error).toMatch(/exit 1/);
+    expect(before.tests.map((t) => t.test)).not.toContain('replication');
+    expect(healthcheckRun(['--connect', '--replication_io', '--replication']).tests.at(-1)).toEqual({
+      test: 'replication',
+      repl: { io: '1' },
+    });
+    expect(healthcheckRun(['--replication', '--replication_io']).error).toMatch(/exit 1/);
+  });
+
+  it('publishes every port on 127.0.0.1 only, and the header lists exactly those ports', () => {
+    const published: number[] = [];
+    for (const [name, service] of Object.entries(services)) {
+      for (const port of service.ports ?? []) {
+        // docker-compose config prints short syntax as HOST_IP:HOST_PORT:CONTAINER_PORT/PROTO.
+        const m = /^(\d+\.\d+\.\d+\.\d+):(\d+):(\d+)(\/tcp)?$/.exec(String(port));
+        expect(m?.[1], `${name} ${String(port)}`).toBe('127.0.0.1');
+        published.push(Number(m![2]));
+      }
+    }
+    expect(published.sort()).toEqual([3000, 3316, 3317, 3318, 3319, 3320, 9090, 9464]);
+    const header = readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('#'))
+      .join('\n');
+    const mentioned = [...header.matchAll(/\b(\d{4})\b/g)].map((m) => Number(m[1]));
+    expect([...new Set(mentioned)].sort()).toEqual(published);
+    expect(header).not.toMatch(/0\.0\.0\.0|localhost/);
+    // Grafana's admin password is the environment's, not admin/admin.
+    expect(header).not.toContain('admin/admin');
+    expect(header).toContain('GRAFANA_ADMIN_PASSWORD');
+    expect(services.grafana!.environment?.GF_SECURITY_ADMIN_PASSWORD).toBe('compose-grafana-pw');
+    // Init runs on an empty volume only: the header and README say how to start again.
+    expect(header).toContain('docker compose down -v');
+    expect(readFileSync(path.join(ROOT, 'README.md'), 'utf8')).toContain('docker compose down -v');
   });
 
   it('runs the demo workload against deploy/cluster.json, which names the compose services', () => {
@@ -104,7 +177,13 @@ describe('docker-compose.yml', () => {
     // The config is valid and is the sandbox's topology with compose hostnames.
     const raw = JSON.parse(readFileSync(path.join(ROOT, 'deploy/cluster.json'), 'utf8'));
     const resolved = resolveClusterConfig(raw, { MXO_DB_PASSWORD: 'compose-test-pw' });
-    expect(resolved.global.primary).toMatchObject({ host: 'global-primary', port: 3306, user: 'root', database: 'mxo_global', password: 'compose-test-pw' });
+    expect(resolved.global.primary).toMatchObject({
+      host: 'global-primary',
+      port: 3306,
+      user: 'root',
+      database: 'mxo_global',
+      password: 'compose-test-pw',
+    });
     expect(resolved.shards.map((s) => ({ name: s.name, districts: s.districts }))).toEqual(plan.shards);
     for (const shard of resolved.shards) {
       expect(shard.primary.host).toBe(`${shard.name}-primary`);
@@ -143,6 +222,88 @@ describe('docker-compose.yml', () => {
   });
 });
 
+describe('deploy/workload.Dockerfile', () => {
+  let dir = '';
+  afterAll(async () => {
+    if (dir) await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('builds: every step replayed in order in empty directories succeeds, and the image runs the CLI', { timeout: 300_000 }, async () => {
+    const ignored = dockerignore('deploy/workload.Dockerfile.dockerignore');
+    // The classic builder reads the context's .dockerignore instead: the same list.
+    expect(dockerignore('.dockerignore')).toEqual(ignored);
+    expect(ignored).toEqual(expect.arrayContaining(['node_modules', 'dist']));
+
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mxo-dockerfile-'));
+    const stages = new Map<string, string>();
+    let stage = '';
+    let workdir = '/';
+    let env: Record<string, string> = {};
+    let entrypoint: string[] = [];
+    let cmd: string[] = [];
+    const runs: string[] = [];
+    for (const { op, args } of dockerfileSteps(readFileSync(path.join(ROOT, 'deploy/workload.Dockerfile'), 'utf8'))) {
+      const inStage = (p: string) => path.join(stage, path.posix.resolve(workdir, p));
+      if (op === 'FROM') {
+        stage = path.join(dir, `stage-${stages.size}`);
+        await fs.mkdir(stage);
+        stages.set(/\sAS\s+(\S+)/i.exec(args)?.[1] ?? String(stages.size), stage);
+        [workdir, env] = ['/', {}];
+      } else if (op === 'WORKDIR') {
+        workdir = path.posix.resolve(workdir, args);
+        await fs.mkdir(inStage('.'), { recursive: true });
+      } else if (op === 'ENV') {
+        const [key, ...value] = args.split('=');
+        env[key!.trim()] = value.join('=').trim();
+      } else if (op === 'COPY') {
+        const words = args.split(/\s+/);
+        const from = words[0]!.startsWith('--from=') ? stages.get(words.shift()!.slice('--from='.length)) : undefined;
+        if (words[0]!.startsWith('--from=')) throw new Error(`unknown stage in COPY ${args}`);
+        const dest = words.pop()!;
+        for (const src of words) {
+          const source = from ? path.join(from, src) : path.join(ROOT, src);
+          expect(existsSync(source), `COPY ${args}: ${src} exists`).toBe(true);
+          const target = dest.endsWith('/') || words.length > 1 ? path.join(inStage(dest), path.basename(src)) : inStage(dest);
+          await fs.mkdir(path.dirname(target), { recursive: true });
+          await fs.cp(source, target, {
+            recursive: true,
+            verbatimSymlinks: true,
+            // The build context never holds what the ignore file lists.
+            filter: (p) =>
+              from !== undefined || !ignored.some((i) => path.relative(ROOT, p) === i || path.relative(ROOT, p).startsWith(`${i}/`)),
+          });
+        }
+      } else if (op === 'RUN') {
+        runs.push(args);
+        // npm uses its cache where it can (CI's own `npm ci` fills it) and the registry otherwise.
+        const result = spawnSync('sh', ['-c', args], {
+          cwd: inStage('.'),
+          encoding: 'utf8',
+          env: { ...process.env, ...env, npm_config_prefer_offline: 'true', npm_config_update_notifier: 'false' },
+        });
+        expect(result.status, `RUN ${args}\n${result.stdout}\n${result.stderr}`).toBe(0);
+      } else if (op === 'ENTRYPOINT') {
+        entrypoint = JSON.parse(args);
+      } else if (op === 'CMD') {
+        cmd = JSON.parse(args);
+      }
+    }
+    expect(runs.some((r) => /\bnpm ci\b/.test(r))).toBe(true);
+    expect(cmd).toEqual(composeConfig().services.workload!.command);
+    // The runtime stage holds only what it copied: production dependencies, dist, sql.
+    const [bin, ...rest] = entrypoint;
+    const help = spawnSync(bin!, [...rest, '--help'], {
+      cwd: path.join(stage, workdir),
+      encoding: 'utf8',
+      env: { ...process.env, ...env },
+    });
+    expect(help.status, `${help.stdout}\n${help.stderr}`).toBe(0);
+    expect(help.stdout).toContain('mxo-data <command>');
+    expect(existsSync(path.join(stage, workdir, 'node_modules/typescript'))).toBe(false);
+    expect(existsSync(path.join(stage, workdir, 'sql/shard/001_shard.sql'))).toBe(true);
+  });
+});
+
 describe('deploy/mariadb/10-mxo-replication.sh', () => {
   const children: ChildProcess[] = [];
   let dir = '';
@@ -171,8 +332,15 @@ describe('deploy/mariadb/10-mxo-replication.sh', () => {
     const tmpdir = path.join(dir, 'tmp');
     await fs.mkdir(template);
     await fs.mkdir(tmpdir);
-    run(installDb, ['--no-defaults', '--auth-root-authentication-method=normal', `--datadir=${template}`, `--tmpdir=${tmpdir}`,
-      '--skip-test-db', '--innodb-log-file-size=8M', '--innodb-buffer-pool-size=32M']);
+    run(installDb, [
+      '--no-defaults',
+      '--auth-root-authentication-method=normal',
+      `--datadir=${template}`,
+      `--tmpdir=${tmpdir}`,
+      '--skip-test-db',
+      '--innodb-log-file-size=8M',
+      '--innodb-buffer-pool-size=32M',
+    ]);
     const nodes: Array<{ node: PlannedNode; dataDir: string; port: number; socket: string }> = [];
     for (const node of [primary, replica]) {
       const dataDir = path.join(dir, node.name);
@@ -195,7 +363,8 @@ describe('deploy/mariadb/10-mxo-replication.sh', () => {
       const child = spawn(mariadbd, args, { stdio: 'ignore', cwd: n.dataDir });
       children.push(child);
       await until(`${n.node.name} to accept connections`, async () => {
-        if (child.exitCode !== null) throw new Error(`mariadbd exited: ${await fs.readFile(path.join(dir, `${n.node.name}.err`), 'utf8').catch(() => '')}`);
+        if (child.exitCode !== null)
+          throw new Error(`mariadbd exited: ${await fs.readFile(path.join(dir, `${n.node.name}.err`), 'utf8').catch(() => '')}`);
         const c = await mysql.createConnection({ host: '127.0.0.1', port: n.port, user: 'root' });
         await c.end();
         return true;
@@ -209,7 +378,11 @@ describe('deploy/mariadb/10-mxo-replication.sh', () => {
     const password = `re'pl\\pw "${Date.now()}`;
     const script = path.join(ROOT, 'deploy/mariadb/10-mxo-replication.sh');
     const env = (n: typeof p, extra: Record<string, string>) => ({
-      ...process.env, SOCKET: n.socket, MARIADB_ROOT_PASSWORD: '', MXO_REPL_PASSWORD: password, ...extra,
+      ...process.env,
+      SOCKET: n.socket,
+      MARIADB_ROOT_PASSWORD: '',
+      MXO_REPL_PASSWORD: password,
+      ...extra,
     });
     const sh = (n: typeof p, extra: Record<string, string>) => {
       const result = spawnSync('bash', ['-euo', 'pipefail', script], { env: env(n, extra), encoding: 'utf8' });
@@ -256,6 +429,74 @@ describe('deploy/mariadb/10-mxo-replication.sh', () => {
   });
 });
 
+/** A Dockerfile's instructions in order (comments dropped, `\\` continuations joined). */
+function dockerfileSteps(text: string): Array<{ op: string; args: string }> {
+  const lines = text.replace(/\\\n/g, ' ').split('\n');
+  return lines
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => {
+      const [op, ...args] = l.split(/\s+/);
+      return { op: op!.toUpperCase(), args: args.join(' ') };
+    });
+}
+
+/** The paths a .dockerignore file lists. */
+function dockerignore(file: string): string[] {
+  return readFileSync(path.join(ROOT, file), 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'))
+    .sort();
+}
+
+/**
+ * The argument loop of the mariadb image's healthcheck.sh (10.11/healthcheck.sh in
+ * MariaDB/mariadb-docker), with the tests as names. Its contract, from the script: "Arguments are
+ * processed in strict order. Set replication_* options before the --replication option."
+ * `--replication_X=V` sets parameter X; `--replication_X` without `=` takes the next argument as
+ * its value unless that starts with `--` (then X=1), so as the LAST argument it takes the missing
+ * $2 and the script's second `shift` fails under `set -e`: exit 1. Any other `--name` runs test
+ * `name` at once with the parameters set so far; an unknown test exits 1.
+ */
+function healthcheckRun(args: string[]): { tests: Array<{ test: string; repl: Record<string, string> }>; error?: string } {
+  const known = [
+    'connect',
+    'innodb_initialized',
+    'innodb_buffer_pool_loaded',
+    'galera_online',
+    'galera_ready',
+    'replication',
+    'mariadbupgrade',
+  ];
+  const repl: Record<string, string> = {};
+  const tests: Array<{ test: string; repl: Record<string, string> }> = [];
+  const rest = [...args];
+  while (rest.length > 0) {
+    const arg = rest[0]!;
+    if (/^--replication_[^=]*=/.test(arg)) {
+      repl[arg.slice('--replication_'.length, arg.indexOf('=')).toLowerCase()] = arg.slice(arg.indexOf('=') + 1);
+    } else if (arg.startsWith('--replication_')) {
+      const name = arg.slice('--replication_'.length).toLowerCase();
+      const next = rest[1];
+      if (next === undefined) return { tests, error: `exit 1: ${arg} is last, shift past the end under set -e` };
+      if (next.startsWith('--')) repl[name] = '1';
+      else {
+        repl[name] = next;
+        rest.shift(); // the script's inner shift: the value is consumed
+      }
+    } else if (arg.startsWith('--')) {
+      const test = arg.slice(2);
+      if (!known.includes(test)) return { tests, error: `exit 1: healthcheck unknown option or test '${test}'` };
+      tests.push({ test, repl: { ...repl } });
+    } else {
+      return { tests, error: `exit 1: Unknown healthcheck option ${arg}` };
+    }
+    rest.shift();
+  }
+  return { tests };
+}
+
 function findBinary(name: string): string {
   for (const d of [...(process.env.PATH ?? '').split(path.delimiter), '/usr/sbin', '/usr/local/sbin']) {
     const p = path.join(d, name);
@@ -263,7 +504,6 @@ function findBinary(name: string): string {
   }
   throw new Error(`${name} is required for this test and was not found; install it with: apt-get install -y mariadb-server`);
 }
-
 
 async function until(what: string, fn: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
