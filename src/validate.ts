@@ -18,3 +18,12 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown, what:
   if (!result.success) throw new ValidationError(what, toFieldIssues(result.error), { cause: result.error });
   return result.data;
 }
+
+/**
+ * Ties a zod schema to the public interface it validates, at compile time: every input the schema
+ * accepts must be a `T`, so the documented type and the runtime check cannot drift apart.
+ * Usage: `const input = schemaFor<TradeInput>()(z.object({...}))`.
+ */
+export function schemaFor<T>(): <S extends z.ZodType<unknown, T>>(schema: S) => S {
+  return (schema) => schema;
+}

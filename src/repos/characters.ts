@@ -1,15 +1,21 @@
 import { z } from 'zod';
-import { InsufficientFundsError, NameTakenError, NotFoundError, StaleRouteError } from '../errors.js';
+import { InsufficientFundsError, NameTakenError, NotFoundError, StaleRouteError, ValidationError } from '../errors.js';
 import { isDuplicateKey } from '../pool/mysql-errors.js';
 import type { NodePool } from '../pool/node-pool.js';
 import type { PooledConnection } from '../pool/pooled-connection.js';
 import { consistencyOf } from '../routing/consistency.js';
 import type { Consistency } from '../routing/read-router.js';
 import { GLOBAL } from '../routing/topology.js';
-import { parseInput } from '../validate.js';
+import { parseInput, schemaFor } from '../validate.js';
 import { lockCharacter } from '../sql/character-lock.js';
+import { remember, replayOf } from '../sql/idempotency.js';
 import { deleteCharacterRows, insertCharacterRows, readCharacterRows } from '../sql/character-rows.js';
 import type { RepoContext } from './context.js';
+import { DEFAULT_LEVEL_CURVE, type Progression } from '../game/level-curve.js';
+import { attributesSchema, experienceSchema, vitalsSchema, type AttributesInput, type VitalsInput } from '../game/progression-input.js';
+import { writeAttributes, type Attributes } from '../sql/attributes.js';
+import { grantExperience } from '../sql/experience.js';
+import { VITALS } from '../sql/vitals-writes.js';
 
 export const ARCHETYPES = ['hacker', 'martial_artist', 'spy'] as const;
 export const GENDERS = ['male', 'female'] as const;
@@ -18,7 +24,21 @@ export const MONEY_REASONS = ['quest_reward', 'vendor_sale', 'vendor_purchase', 
 export type MoneyReason = (typeof MONEY_REASONS)[number];
 
 const id = z.number().int().positive();
-const createInput = z
+/** A new character. */
+export interface CharacterCreateInput {
+  accountId: number;
+  /** 1-32 letters or digits in any script; inner spaces, _, ' and - allowed. Unique cluster-wide. */
+  name: string;
+  archetype: (typeof ARCHETYPES)[number];
+  gender: (typeof GENDERS)[number];
+  /** Free-form appearance data (default `{}`). */
+  appearance?: Record<string, unknown>;
+  /** The starting district; its shard becomes the character's home. */
+  districtId: number;
+}
+
+const createInput = schemaFor<CharacterCreateInput>()(
+  z
   .object({
     accountId: id,
     name: z
@@ -32,7 +52,9 @@ const createInput = z
     appearance: z.record(z.string(), z.unknown()).default({}),
     districtId: id,
   })
-  .strict();
+  .strict(),
+);
+const idempotencyOptions = z.object({ idempotencyKey: z.string().min(1).max(128).optional() }).strict();
 const moneyInput = z.object({
   characterId: id,
   // transaction_history.money_amount is a signed INT.
@@ -90,8 +112,11 @@ export class Characters {
   /**
    * Creates a character on the shard owning `districtId`. The name is unique cluster-wide (the
    * global directory holds it); directory row and shard row commit together or not at all.
+   *
+   * @example
+   * const neo = await db.characters.create({ accountId, name: 'Neo', archetype: 'hacker', gender: 'male', districtId: 1 });
    */
-  async create(input: z.input<typeof createInput>): Promise<Character> {
+  async create(input: CharacterCreateInput): Promise<Character> {
     const data = parseInput(createInput, input, 'character input');
     const router = this.ctx.router;
     const shard = router.topology.shardOfDistrict(data.districtId);
@@ -156,13 +181,28 @@ export class Characters {
   /**
    * Adds `delta` (negative to take) to a character's money and records it in
    * transaction_history with `reason`. Never lets the balance go below zero.
+   * With `idempotencyKey`, a retry (e.g. after an OutcomeUnknownError) returns the first call's
+   * result with `replayed: true` and changes nothing; the key with another request throws
+   * IdempotencyKeyReusedError.
+   * @example const { money } = await db.characters.adjustMoney(id, 250, 'quest_reward', { idempotencyKey: 'quest-77-reward' });
    */
-  async adjustMoney(characterId: number, delta: number, reason: MoneyReason): Promise<{ money: number }> {
+  async adjustMoney(
+    characterId: number,
+    delta: number,
+    reason: MoneyReason,
+    options: { idempotencyKey?: string } = {},
+  ): Promise<{ money: number; replayed: boolean }> {
     const data = parseInput(moneyInput, { characterId, delta, reason }, 'money adjustment');
+    const { idempotencyKey } = parseInput(idempotencyOptions, options, 'options');
     return this.ctx.router.onCharacter('adjust_money', data.characterId, async (conn, route) => {
       const current = await lockCharacter(conn, data.characterId, route.shard);
+      const call = idempotencyKey === undefined ? undefined : { key: idempotencyKey, characterId: data.characterId, operation: 'adjust_money', request: data };
+      const earlier = call && (await replayOf<{ money: number }>(conn, call));
+      if (earlier) return { money: earlier.money, replayed: true };
       const money = Number(current.money) + data.delta;
       if (money < 0) throw new InsufficientFundsError(data.characterId, -data.delta, Number(current.money));
+      // Balances stay exact JavaScript numbers (BIGINT beyond 2^53 would lose precision).
+      if (money > Number.MAX_SAFE_INTEGER) throw new ValidationError('money adjustment', [{ field: 'delta', message: 'balance would exceed 2^53 - 1' }]);
       await conn.exec('UPDATE characters SET money = ? WHERE character_id = ?', [money, data.characterId]);
       await conn.exec(
         `INSERT INTO transaction_history (from_character_id, to_character_id, transaction_type, money_amount, transaction_reason, district_id)
@@ -176,7 +216,8 @@ export class Characters {
           current.district_id,
         ],
       );
-      return { money };
+      if (call) await remember(conn, call, { money });
+      return { money, replayed: false };
     });
   }
 
@@ -277,6 +318,54 @@ export class Characters {
       }
     }
     return { archived };
+  }
+
+  /**
+   * Adds experience, levelling up by the configured curve (several levels at once, never past
+   * the cap). The same level-up path as missions.complete.
+   *
+   * @example
+   * const { level, experience, levelsGained } = await db.characters.gainExperience(characterId, 500);
+   */
+  async gainExperience(characterId: number, xp: number): Promise<Progression> {
+    const cid = parseInput(id, characterId, 'character id');
+    const gained = parseInput(experienceSchema, xp, 'experience');
+    const curve = this.ctx.levelCurve ?? DEFAULT_LEVEL_CURVE;
+    return this.ctx.router.onCharacter('gain_experience', cid, async (conn, route) => {
+      await lockCharacter(conn, cid, route.shard);
+      return grantExperience(conn, cid, route.shard, gained, curve);
+    });
+  }
+
+  /**
+   * Records current health and inner strength through the write-behind buffer (the latest value
+   * per character wins), clamped to the character's maxima when written.
+   *
+   * @example
+   * await db.characters.updateVitals(characterId, { health: 150, innerStrength: 90 });
+   */
+  async updateVitals(characterId: number, vitals: VitalsInput): Promise<void> {
+    const cid = parseInput(id, characterId, 'character id');
+    const data = parseInput(vitalsSchema, vitals, 'vitals');
+    const route = await this.ctx.router.directory.resolve(cid);
+    await this.ctx.writeBehind(route.shard).coalesce(VITALS, String(cid), data);
+  }
+
+  /**
+   * Sets attributes (0..127); max health and max inner strength follow from vitality and focus,
+   * and current vitals are clamped to them.
+   *
+   * @example
+   * await db.characters.setAttributes(characterId, { vitality: 30, focus: 25 });
+   */
+  async setAttributes(characterId: number, attributes: AttributesInput): Promise<Attributes> {
+    const cid = parseInput(id, characterId, 'character id');
+    const data = parseInput(attributesSchema, attributes, 'attributes');
+    // Vitals still buffered are clamped at flush time to the maxima of that moment.
+    return this.ctx.router.onCharacter('set_attributes', cid, async (conn, route) => {
+      await lockCharacter(conn, cid, route.shard);
+      return writeAttributes(conn, cid, data);
+    });
   }
 }
 

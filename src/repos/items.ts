@@ -1,8 +1,31 @@
 import { z } from 'zod';
 import { NotFoundError } from '../errors.js';
 import { GLOBAL } from '../routing/topology.js';
-import { parseInput } from '../validate.js';
+import { parseInput, schemaFor } from '../validate.js';
 import type { RepoContext } from './context.js';
+
+/** An item template (the seed's `item_templates` columns in camelCase). */
+export interface ItemTemplateInput {
+  /** Up to 64 characters. */
+  itemName: string;
+  itemType: 'weapon' | 'clothing' | 'consumable' | 'program' | 'key_item' | 'misc';
+  itemDescription?: string;
+  itemSubtype?: string;
+  quality?: 'common' | 'uncommon' | 'rare' | 'epic' | 'legendary';
+  /** 1-127. */
+  itemLevel?: number;
+  requirements?: Record<string, unknown>;
+  statBonuses?: Record<string, unknown>;
+  specialEffects?: Record<string, unknown>;
+  baseValue?: number;
+  vendorPrice?: number;
+  stackSize?: number;
+  isTradeable?: boolean;
+  isDroppable?: boolean;
+  isSellable?: boolean;
+  bindOnPickup?: boolean;
+  bindOnEquip?: boolean;
+}
 
 const json = z.record(z.string(), z.unknown());
 const templateFields = {
@@ -24,12 +47,14 @@ const templateFields = {
   bindOnPickup: z.boolean().optional(),
   bindOnEquip: z.boolean().optional(),
 };
-const templateInput = z.object(templateFields).strict();
-const templatePatch = z
-  .object(templateFields)
-  .partial()
-  .strict()
-  .refine((p) => Object.keys(p).length > 0, 'at least one field to change');
+const templateInput = schemaFor<ItemTemplateInput>()(z.object(templateFields).strict());
+const templatePatch = schemaFor<Partial<ItemTemplateInput>>()(
+  z
+    .object(templateFields)
+    .partial()
+    .strict()
+    .refine((p) => Object.keys(p).length > 0, 'at least one field to change'),
+);
 
 /** camelCase input field -> item_templates column. */
 const COLUMN: Record<keyof typeof templateFields, string> = {
@@ -67,8 +92,13 @@ function toColumns(input: Record<string, unknown>): { columns: string[]; values:
 export class Items {
   constructor(private readonly ctx: RepoContext) {}
 
-  /** Defines a template; returns its id (the same on global and every shard). */
-  async defineTemplate(input: z.input<typeof templateInput>): Promise<number> {
+  /**
+   * Defines a template on global and every shard at once; returns its id (the same everywhere).
+   *
+   * @example
+   * const templateId = await db.items.defineTemplate({ itemName: 'Agent Sunglasses', itemType: 'clothing' });
+   */
+  async defineTemplate(input: ItemTemplateInput): Promise<number> {
     const data = parseInput(templateInput, input, 'item template');
     const { columns, values } = toColumns(data);
     return this.ctx.router.onEveryNode('define_template', async (tx, keys) => {
@@ -89,8 +119,13 @@ export class Items {
     });
   }
 
-  /** Changes fields of a template everywhere at once. */
-  async updateTemplate(templateId: number, patch: z.input<typeof templatePatch>): Promise<void> {
+  /**
+   * Changes fields of a template everywhere at once.
+   *
+   * @example
+   * await db.items.updateTemplate(templateId, { vendorPrice: 120 });
+   */
+  async updateTemplate(templateId: number, patch: Partial<ItemTemplateInput>): Promise<void> {
     const tid = parseInput(z.number().int().positive(), templateId, 'template id');
     const { columns, values } = toColumns(parseInput(templatePatch, patch, 'item template patch'));
     const assignments = columns.map((c) => `${c} = ?`).join(', ');
@@ -103,7 +138,12 @@ export class Items {
     });
   }
 
-  /** Reads a template from global. */
+  /**
+   * Reads a template from global (the seed's columns, snake_case).
+   *
+   * @example
+   * const row = await db.items.getTemplate(templateId);
+   */
   async getTemplate(templateId: number): Promise<Record<string, unknown>> {
     const tid = parseInput(z.number().int().positive(), templateId, 'template id');
     const row = await this.ctx.router.readGlobal(

@@ -1,9 +1,26 @@
 import { z } from 'zod';
 import { InsufficientFundsError, TradeAbortedError } from '../errors.js';
 import { isDuplicateKey } from '../pool/mysql-errors.js';
-import { parseInput } from '../validate.js';
+import { parseInput, schemaFor } from '../validate.js';
 import { applyOnShard, insertTradeSession, lockInOrder, settleAll, type Party, type TradePlan } from '../sql/trade-steps.js';
 import type { RepoContext } from './context.js';
+
+/** One side of a trade: what this character gives. */
+export interface TradeSide {
+  characterId: number;
+  /** Money given, 0 to 2,147,483,647 (default 0). */
+  money?: number;
+  /** Items given, at most 64, no repeats (default none). */
+  itemIds?: number[];
+}
+
+/** A trade between two characters (on one shard or two). */
+export interface TradeInput {
+  initiator: TradeSide;
+  recipient: TradeSide;
+  /** A retried call with the same key returns the first call's result instead of trading twice. */
+  idempotencyKey?: string;
+}
 
 const side = z
   .object({
@@ -17,29 +34,29 @@ const side = z
   })
   .strict();
 
-const tradeInput = z
-  .object({
-    initiator: side,
-    recipient: side,
-    /** A retried call with the same key returns the first call's result instead of trading twice. */
-    idempotencyKey: z.string().min(1).max(64).optional(),
-  })
-  .strict()
-  .superRefine((t, ctx) => {
-    if (t.initiator.characterId === t.recipient.characterId) {
-      ctx.addIssue({ code: 'custom', path: ['recipient', 'characterId'], message: 'a character cannot trade with itself' });
-    }
-    const overlap = t.initiator.itemIds.filter((i) => t.recipient.itemIds.includes(i));
-    if (overlap.length > 0) {
-      ctx.addIssue({ code: 'custom', path: ['recipient', 'itemIds'], message: `items on both sides: ${overlap.join(', ')}` });
-    }
-    const empty = (s: typeof t.initiator) => s.money === 0 && s.itemIds.length === 0;
-    if (empty(t.initiator) && empty(t.recipient)) {
-      ctx.addIssue({ code: 'custom', path: ['initiator'], message: 'the trade exchanges nothing' });
-    }
-  });
-
-export type TradeInput = z.input<typeof tradeInput>;
+const tradeInput = schemaFor<TradeInput>()(
+  z
+    .object({
+      initiator: side,
+      recipient: side,
+      /** A retried call with the same key returns the first call's result instead of trading twice. */
+      idempotencyKey: z.string().min(1).max(64).optional(),
+    })
+    .strict()
+    .superRefine((t, ctx) => {
+      if (t.initiator.characterId === t.recipient.characterId) {
+        ctx.addIssue({ code: 'custom', path: ['recipient', 'characterId'], message: 'a character cannot trade with itself' });
+      }
+      const overlap = t.initiator.itemIds.filter((i) => t.recipient.itemIds.includes(i));
+      if (overlap.length > 0) {
+        ctx.addIssue({ code: 'custom', path: ['recipient', 'itemIds'], message: `items on both sides: ${overlap.join(', ')}` });
+      }
+      const empty = (s: typeof t.initiator) => s.money === 0 && s.itemIds.length === 0;
+      if (empty(t.initiator) && empty(t.recipient)) {
+        ctx.addIssue({ code: 'custom', path: ['initiator'], message: 'the trade exchanges nothing' });
+      }
+    }),
+);
 
 export interface TradeResult {
   tradeId: number;
@@ -68,6 +85,13 @@ export class Trades {
    * Executes a trade. Throws {@link InsufficientFundsError} or {@link TradeAbortedError} (and
    * changes nothing) when it cannot complete; `OutcomeUnknownError` (naming the transaction id)
    * only when a server died after prepare and recovery must settle it.
+   *
+   * @example
+   * const { tradeId, crossShard } = await db.trades.execute({
+   *   initiator: { characterId: neo, money: 100, itemIds: [sunglasses] },
+   *   recipient: { characterId: trinity, money: 0, itemIds: [] },
+   *   idempotencyKey: 'client-request-42',
+   * });
    */
   async execute(input: TradeInput): Promise<TradeResult> {
     const data = parseInput(tradeInput, input, 'trade');
