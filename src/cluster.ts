@@ -23,6 +23,7 @@ import { ReadSession } from './routing/read-session.js';
 import { GLOBAL, Topology } from './routing/topology.js';
 import { Coordinator, type CoordinatorHooks } from './twopc/coordinator.js';
 import { Recovery, type RecoveryReport } from './twopc/recovery.js';
+import type { LevelCurve } from './game/level-curve.js';
 
 export interface OpenClusterOptions {
   /** The prom-client registry to register metrics in; default: a new one (never the global one). */
@@ -31,6 +32,8 @@ export interface OpenClusterOptions {
   hooks?: CoordinatorHooks;
   /** Environment to read passwords from (default: process.env). */
   env?: NodeJS.ProcessEnv;
+  /** The level curve and cap (default: cap 50, `100 * (level - 1)^2`); make one with `levelCurve()`. */
+  levelCurve?: LevelCurve;
 }
 
 /** What `migrate()` did on each primary. */
@@ -65,6 +68,7 @@ export class Cluster extends DataSession {
       coordinator: new Coordinator((key) => topology.primary(key), metrics, config.twoPhase, options.hooks),
       reads: new ReadRouter(metrics, config.replicas, lagMonitor),
       metrics,
+      levelCurve: options.levelCurve,
     };
     super(shared, new ReadSession(lagMonitor));
     this.shared = shared;

@@ -1,6 +1,10 @@
 import type { Metrics } from './metrics/metrics.js';
 import { Accounts } from './repos/accounts.js';
 import { Characters } from './repos/characters.js';
+import { Missions } from './repos/missions.js';
+import { Abilities } from './repos/abilities.js';
+import { Factions } from './repos/factions.js';
+import type { LevelCurve } from './game/level-curve.js';
 import { Combat } from './repos/combat.js';
 import { Interlock } from './repos/interlock.js';
 import { Vendors } from './repos/vendors.js';
@@ -23,6 +27,8 @@ export interface SharedMachinery extends RouterDeps {
   ids: IdAllocator;
   metrics: Metrics;
   writeBehind: (shard: string) => WriteBehindBuffer;
+  /** The configured level curve (absent: the default). */
+  levelCurve?: LevelCurve;
 }
 
 /**
@@ -40,6 +46,9 @@ export class DataSession {
   readonly economy: Economy;
   readonly world: World;
   readonly logs: Logs;
+  readonly missions: Missions;
+  readonly abilities: Abilities;
+  readonly factions: Factions;
   readonly combat: Combat;
   readonly interlock: Interlock;
   readonly vendors: Vendors;
@@ -52,6 +61,7 @@ export class DataSession {
       ids: shared.ids,
       metrics: shared.metrics,
       writeBehind: shared.writeBehind,
+      levelCurve: shared.levelCurve,
     };
     this.ctx = ctx;
     this.accounts = new Accounts(ctx);
@@ -64,6 +74,9 @@ export class DataSession {
     this.economy = new Economy(ctx);
     this.world = new World(ctx);
     this.logs = new Logs(ctx);
+    this.missions = new Missions(ctx);
+    this.abilities = new Abilities(ctx);
+    this.factions = new Factions(ctx);
     this.combat = new Combat(ctx);
     this.interlock = new Interlock(ctx);
     this.vendors = new Vendors(ctx);

@@ -1,3 +1,4 @@
+import type { LevelCurve } from '../game/level-curve.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { IdAllocator } from '../routing/id-allocator.js';
 import type { Router } from '../routing/router.js';
@@ -14,4 +15,6 @@ export interface RepoContext {
   metrics: Metrics;
   /** The write-behind buffer of a shard (positions, log rows, counters). */
   writeBehind: (shard: string) => WriteBehindBuffer;
+  /** The configured level curve; absent means DEFAULT_LEVEL_CURVE (src/game/level-curve.ts). */
+  levelCurve?: LevelCurve;
 }

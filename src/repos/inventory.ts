@@ -5,6 +5,9 @@ import type { Consistency } from '../routing/read-router.js';
 import { parseInput } from '../validate.js';
 import { lockCharacter } from '../sql/character-lock.js';
 import { consistencyOf } from '../routing/consistency.js';
+import { SLOT_NAMES, type SlotName } from '../game/equipment-slots.js';
+import type { PooledConnection } from '../pool/pooled-connection.js';
+import { consumeItem, destroyItem, equipItem, modifyItem, moveItem, repairItem, unequipSlot, type Owner } from '../sql/item-care.js';
 import type { RepoContext } from './context.js';
 
 const id = z.number().int().positive();
@@ -15,6 +18,31 @@ const grantInput = z
     acquiredMethod: z.enum(['loot', 'purchase', 'trade', 'quest', 'admin']).default('admin'),
     containerType: z.enum(['inventory', 'bank', 'temp']).default('inventory'),
     slotPosition: z.number().int().min(0).optional(),
+  })
+  .strict();
+
+/** Where {@link Inventory.move} puts an item. */
+export interface ItemPlace {
+  containerType: 'inventory' | 'bank' | 'temp';
+  slotPosition?: number;
+}
+const placeInput = z
+  .object({ containerType: z.enum(['inventory', 'bank', 'temp']), slotPosition: z.number().int().min(0).max(2_147_483_647).optional() })
+  .strict();
+
+/** What {@link Inventory.modify} takes. */
+export interface ItemModification {
+  modificationType: 'enhancement' | 'enchantment' | 'upgrade' | 'repair';
+  modificationData: Record<string, unknown>;
+  cost: number;
+}
+const modificationInput = z
+  .object({
+    modificationType: z.enum(['enhancement', 'enchantment', 'upgrade', 'repair']),
+    modificationData: z
+      .record(z.string(), z.unknown())
+      .refine((v) => Buffer.byteLength(JSON.stringify(v), 'utf8') <= 65_536, 'larger than 64 KiB as JSON'),
+    cost: z.number().int().min(0).max(2_147_483_647),
   })
   .strict();
 
@@ -94,6 +122,96 @@ export class Inventory {
       return joined.length === 0 ? undefined : joined.filter((r) => r.item_id !== null);
     });
     return rows.map(toItem);
+  }
+
+  /**
+   * Equips an item in an equipment slot (slot rules in src/game/equipment-slots.ts); the slot's
+   * previous item returns to the inventory; a bind-on-equip item becomes bound.
+   * @example
+   * await db.inventory.equip(characterId, itemId, 'clothing_face');
+   */
+  async equip(characterId: number, itemId: number, slotName: SlotName): Promise<{ replacedItemId: number | null; bound: boolean }> {
+    const cid = parseInput(id, characterId, 'character id');
+    const iid = parseInput(id, itemId, 'item id');
+    const slot = parseInput(z.enum(SLOT_NAMES), slotName, 'slot name');
+    return this.care('inventory_equip', cid, (conn, owner) => equipItem(conn, owner, iid, slot));
+  }
+
+  /**
+   * Empties an equipment slot; its item returns to the inventory.
+   * @example
+   * const { itemId } = await db.inventory.unequip(characterId, 'clothing_face');
+   */
+  async unequip(characterId: number, slotName: SlotName): Promise<{ itemId: number }> {
+    const cid = parseInput(id, characterId, 'character id');
+    const slot = parseInput(z.enum(SLOT_NAMES), slotName, 'slot name');
+    return this.care('inventory_unequip', cid, (conn, owner) => unequipSlot(conn, owner, slot));
+  }
+
+  /**
+   * Moves an unequipped item to a container and slot; refuses a slot that holds another item.
+   * @example
+   * await db.inventory.move(characterId, itemId, { containerType: 'bank', slotPosition: 3 });
+   */
+  async move(characterId: number, itemId: number, to: ItemPlace): Promise<void> {
+    const cid = parseInput(id, characterId, 'character id');
+    const iid = parseInput(id, itemId, 'item id');
+    const place = parseInput(placeInput, to, 'item place');
+    await this.care('inventory_move', cid, (conn, owner) => moveItem(conn, owner, iid, place.containerType, place.slotPosition ?? null));
+  }
+
+  /**
+   * Uses up part of a consumable stack (the whole stack deletes the item).
+   * @example
+   * const { remaining } = await db.inventory.consume(characterId, itemId, 1);
+   */
+  async consume(characterId: number, itemId: number, quantity = 1): Promise<{ remaining: number }> {
+    const cid = parseInput(id, characterId, 'character id');
+    const iid = parseInput(id, itemId, 'item id');
+    const n = parseInput(z.number().int().min(1).max(2_147_483_647), quantity, 'quantity');
+    return this.care('inventory_consume', cid, (conn, owner) => consumeItem(conn, owner, iid, n));
+  }
+
+  /**
+   * Destroys an item (the whole stack); refuses items that cannot be dropped.
+   * @example
+   * await db.inventory.destroy(characterId, itemId);
+   */
+  async destroy(characterId: number, itemId: number): Promise<{ quantity: number }> {
+    const cid = parseInput(id, characterId, 'character id');
+    const iid = parseInput(id, itemId, 'item id');
+    return this.care('inventory_destroy', cid, (conn, owner) => destroyItem(conn, owner, iid));
+  }
+
+  /**
+   * Records a modification of an item (`item_modifications`) and charges its cost.
+   * @example
+   * await db.inventory.modify(characterId, itemId, { modificationType: 'enhancement', modificationData: { accuracy: 2 }, cost: 40 });
+   */
+  async modify(characterId: number, itemId: number, modification: ItemModification): Promise<{ modificationId: number; money: number }> {
+    const cid = parseInput(id, characterId, 'character id');
+    const iid = parseInput(id, itemId, 'item id');
+    const mod = parseInput(modificationInput, modification, 'item modification');
+    return this.care('inventory_modify', cid, (conn, owner) => modifyItem(conn, owner, iid, mod));
+  }
+
+  /**
+   * Restores an item's durability to 100 and charges the repair cost (`repair_cost` ledger row).
+   * @example
+   * const { cost } = await db.inventory.repair(characterId, itemId);
+   */
+  async repair(characterId: number, itemId: number): Promise<{ cost: number; durability: number; money: number }> {
+    const cid = parseInput(id, characterId, 'character id');
+    const iid = parseInput(id, itemId, 'item id');
+    return this.care('inventory_repair', cid, (conn, owner) => repairItem(conn, owner, iid));
+  }
+
+  /** Item care runs on the character's shard with its row locked first. */
+  private care<T>(operation: string, cid: number, work: (conn: PooledConnection, owner: Owner) => Promise<T>): Promise<T> {
+    return this.ctx.router.onCharacter(operation, cid, async (conn, route) => {
+      const row = await lockCharacter(conn, cid, route.shard);
+      return work(conn, { characterId: cid, money: Number(row.money), districtId: Number(row.district_id) });
+    });
   }
 }
 

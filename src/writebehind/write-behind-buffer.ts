@@ -3,6 +3,9 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { NodePool } from '../pool/node-pool.js';
 import { isConnectionLost, isRetryableLockError } from '../pool/mysql-errors.js';
 import type { PooledConnection } from '../pool/pooled-connection.js';
+import { CoalescedEntries, type CoalescedKind } from './coalesced.js';
+
+export type { CoalescedKind } from './coalesced.js';
 
 export interface WriteBehindOptions {
   /** Flush period. */
@@ -99,6 +102,8 @@ type Outcome = 'written' | 'dead' | 'deferred';
 export class WriteBehindBuffer {
   private positions = new Map<number, Position>();
   private logs: LogRow[] = [];
+  /** Other coalesced kinds (vitals, ability-use counters): see {@link coalesce}. */
+  private readonly coalesced = new CoalescedEntries();
   private flushing: Promise<void> | undefined;
   private nextFlush: Promise<void> | undefined;
   private readonly waiters: Array<() => void> = [];
@@ -118,7 +123,7 @@ export class WriteBehindBuffer {
   }
 
   get depth(): number {
-    return this.positions.size + this.logs.length;
+    return this.positions.size + this.logs.length + this.coalesced.size;
   }
 
   async setPosition(characterId: number, position: Position): Promise<void> {
@@ -137,6 +142,16 @@ export class WriteBehindBuffer {
     this.report();
   }
 
+  /** Buffers `value` under `key` of `kind`, merged with what is buffered for that key (latest wins, or a count). */
+  async coalesce<V>(kind: CoalescedKind<V>, key: string, value: V): Promise<void> {
+    if (!this.coalesced.has(kind, key)) {
+      await this.room();
+      this.reserved--;
+    }
+    this.coalesced.add(kind, key, value);
+    this.report();
+  }
+
   /**
    * Writes everything buffered so far, including whatever this caller buffered before calling:
    * a flush already running took its rows before that, so this one waits for it and runs another.
@@ -151,7 +166,7 @@ export class WriteBehindBuffer {
         });
       return this.nextFlush;
     }
-    this.flushing = this.flushOnce().finally(() => {
+    this.flushing = this.flushAll().finally(() => {
       this.flushing = undefined;
       this.report();
       this.wakeWaiters();
@@ -165,6 +180,18 @@ export class WriteBehindBuffer {
     this.closed = true;
     clearInterval(this.timer);
     while (this.depth > 0) await this.flush();
+  }
+
+  /** Positions and logs, and the coalesced kinds on their own connection: one failing does not hold back the other. */
+  private async flushAll(): Promise<void> {
+    const results = await Promise.allSettled([
+      this.positions.size + this.logs.length > 0 ? this.flushOnce() : undefined,
+      this.coalesced.flush(this.primary, this.options.maxBatch, (kind, rows) =>
+        this.metrics.writeBehindFlushedRows.inc({ shard: this.shard, kind }, rows),
+      ),
+    ]);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   private async flushOnce(): Promise<void> {

@@ -1,0 +1,33 @@
+import { z } from 'zod';
+import { ATTRIBUTES, MAX_ATTRIBUTE, type AttributeName } from './attributes.js';
+
+/** Input schemas of characters.gainExperience / updateVitals / setAttributes. */
+
+const INT_MAX = 2_147_483_647;
+const atLeastOne = (o: object) => Object.values(o).some((v) => v !== undefined);
+
+export const experienceSchema = z.number().int().min(1).max(INT_MAX);
+
+export const vitalsSchema = z
+  .object({ health: z.number().int().min(0).max(INT_MAX).optional(), innerStrength: z.number().int().min(0).max(INT_MAX).optional() })
+  .strict()
+  .refine(atLeastOne, 'at least one of health, innerStrength');
+
+export const attributesSchema = z
+  .object(
+    Object.fromEntries(ATTRIBUTES.map((a) => [a, z.number().int().min(0).max(MAX_ATTRIBUTE).optional()])) as Record<
+      AttributeName,
+      z.ZodOptional<z.ZodNumber>
+    >,
+  )
+  .strict()
+  .refine(atLeastOne, 'at least one attribute');
+
+/** Current vitals; above the character's maxima they are clamped to them when written. */
+export interface VitalsInput {
+  health?: number;
+  innerStrength?: number;
+}
+
+/** Attributes to set (0..127 each); the vitals maxima follow from vitality and focus. */
+export type AttributesInput = Partial<Record<AttributeName, number>>;

@@ -1,0 +1,87 @@
+import type { NodePool } from '../pool/node-pool.js';
+import type { PooledConnection } from '../pool/pooled-connection.js';
+
+/**
+ * A coalesced kind of write-behind entry besides positions and logs: one entry per key, merged as
+ * it arrives (the latest value wins, or a running count), written in batches by `write`. Vitals
+ * and ability-use counters are kinds (src/sql/vitals-writes.ts, src/sql/ability-uses.ts).
+ */
+export interface CoalescedKind<V> {
+  /** Unique per buffer; also the `kind` label of the flushed-rows metric. */
+  readonly name: string;
+  /** Combines an older and a newer entry of one key. */
+  merge(older: V, newer: V): V;
+  /** Writes one batch in one statement; rows of characters no longer on this shard must match nothing. */
+  write(conn: PooledConnection, batch: Array<[string, V]>): Promise<void>;
+}
+
+/** Entries taken out of the buffer by a flush: what is left of each kind to write. */
+type Pending = Array<{ kind: CoalescedKind<unknown>; rest: Array<[string, unknown]> }>;
+
+/** A flush waits at most this long for a row lock (a row held by an in-doubt XA branch must not stall it). */
+const LOCK_WAIT_SEC = 1;
+
+/** The coalesced entries of one shard's buffer, by kind. */
+export class CoalescedEntries {
+  private readonly slots = new Map<string, { kind: CoalescedKind<unknown>; entries: Map<string, unknown> }>();
+
+  get size(): number {
+    let n = 0;
+    for (const slot of this.slots.values()) n += slot.entries.size;
+    return n;
+  }
+
+  has<V>(kind: CoalescedKind<V>, key: string): boolean {
+    return this.entriesOf(kind).has(key);
+  }
+
+  /** Buffers `value` under `key`, merged with what is already there. */
+  add<V>(kind: CoalescedKind<V>, key: string, value: V): void {
+    const entries = this.entriesOf(kind);
+    const older = entries.get(key) as V | undefined;
+    entries.set(key, older === undefined ? value : kind.merge(older, value));
+  }
+
+  /**
+   * Writes every entry on `primary`, batch by batch. Batches not written when a statement fails
+   * go back, merged under anything buffered since (so we never apply a counter twice).
+   */
+  async flush(primary: NodePool, maxBatch: number, onWritten: (kind: string, rows: number) => void): Promise<void> {
+    const pending: Pending = [];
+    for (const slot of this.slots.values()) {
+      if (slot.entries.size === 0) continue;
+      pending.push({ kind: slot.kind, rest: [...slot.entries] });
+      slot.entries = new Map();
+    }
+    if (pending.length === 0) return;
+    try {
+      await primary.use('write_behind_flush', async (conn) => {
+        await conn.text('SET @mxo_lock_wait = @@SESSION.innodb_lock_wait_timeout, SESSION innodb_lock_wait_timeout = ?', [LOCK_WAIT_SEC]);
+        try {
+          for (const p of pending) {
+            while (p.rest.length > 0) {
+              const batch = p.rest.slice(0, maxBatch);
+              await p.kind.write(conn, batch);
+              p.rest = p.rest.slice(batch.length);
+              onWritten(p.kind.name, batch.length);
+            }
+          }
+        } finally {
+          await conn.text('SET SESSION innodb_lock_wait_timeout = @mxo_lock_wait').catch(() => (conn.broken = true));
+        }
+      });
+    } catch (error) {
+      for (const { kind, rest } of pending) {
+        const entries = this.entriesOf(kind);
+        for (const [key, older] of rest) entries.set(key, entries.has(key) ? kind.merge(older, entries.get(key)) : older);
+      }
+      throw error;
+    }
+  }
+
+  private entriesOf<V>(kind: CoalescedKind<V>): Map<string, unknown> {
+    let slot = this.slots.get(kind.name);
+    if (!slot) this.slots.set(kind.name, (slot = { kind: kind as CoalescedKind<unknown>, entries: new Map() }));
+    return slot.entries;
+  }
+}
