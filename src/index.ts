@@ -30,3 +30,14 @@ export type { CombatRecordInput, CombatRecordResult, PvpStanding } from './repos
 export type { InterlockStartInput, InterlockRoundInput, InterlockFinishInput, InterlockResult } from './repos/interlock.js';
 export type { VendorDefinition, Vendor, VendorPurchase, VendorSale } from './repos/vendors.js';
 export { K_FACTOR, RATING_FLOOR, expectedScore, nextRating, rankOf } from './game/pvp-rating.js';
+export type { MissionProgress, MissionCompletion, MissionHistoryEntry } from './repos/missions.js';
+export type { MissionTemplateInput, MissionTemplate, MissionStatus, MissionType, ItemQuantity } from './game/mission-template.js';
+export type { MissionState, MissionObjective } from './sql/mission-rows.js';
+export type { MissionReward, RewardItem } from './sql/mission-rewards.js';
+export type { AbilityDefinitionInput, CharacterAbility } from './repos/abilities.js';
+export type { FactionStanding, StandingChange } from './repos/factions.js';
+export type { Faction, ReputationLevel } from './game/reputation.js';
+export { levelCurve, DEFAULT_LEVEL_CURVE, type LevelCurve, type LevelCurveOptions, type Progression } from './game/level-curve.js';
+export type { AttributesInput, VitalsInput } from './game/progression-input.js';
+export type { Attributes } from './sql/attributes.js';
+export type { CoalescedKind } from './writebehind/coalesced.js';
