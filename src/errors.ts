@@ -217,3 +217,22 @@ export class RequirementError extends MxoError {
     super('REQUIREMENT_NOT_MET', `requirement not met (${requirement}): ${message}`);
   }
 }
+
+/** An idempotency key was used before for a different request; nothing was written. */
+export class IdempotencyKeyReusedError extends MxoError {
+  constructor(readonly key: string) {
+    super('IDEMPOTENCY_KEY_REUSED', `idempotency key "${key}" was already used for a different request`);
+  }
+}
+
+/**
+ * A single-shard transaction lost its connection (or timed out) during COMMIT: it may or may not
+ * have committed, and no recovery can tell. Retry with the same `idempotencyKey`: the retry
+ * returns the first result if it did commit, and runs if it did not.
+ */
+export class CommitOutcomeUnknownError extends OutcomeUnknownError {
+  constructor(readonly node: string, readonly operation: string, options?: { cause?: unknown }) {
+    super(`${operation}@${node}`, options);
+    this.message = `outcome of ${operation} on ${node} is unknown: the connection was lost during COMMIT; retry with the same idempotency key`;
+  }
+}

@@ -2,7 +2,7 @@ import genericPool, { type Pool } from 'generic-pool';
 import mysql from 'mysql2/promise';
 import { describeNode, type NodeAddress } from '../config/node-address.js';
 import type { PoolOptions } from '../config/schema.js';
-import { AcquireTimeoutError, ClosedError, MxoError, ShardUnavailableError } from '../errors.js';
+import { AcquireTimeoutError, ClosedError, CommitOutcomeUnknownError, MxoError, ShardUnavailableError } from '../errors.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { isConnectionLost } from './mysql-errors.js';
 import { PooledConnection } from './pooled-connection.js';
@@ -148,19 +148,30 @@ export class NodePool {
 
   /**
    * Runs `fn` inside BEGIN ... COMMIT on one connection and returns its value with the GTID of
-   * the commit (undefined when nothing was written). Rolls back on any error.
+   * the commit (undefined when nothing was written). Rolls back on any error in `fn`; a
+   * connection lost during COMMIT throws {@link CommitOutcomeUnknownError} (it may have committed).
    */
   async transaction<T>(operation: string, fn: (conn: PooledConnection) => Promise<T>): Promise<{ value: T; gtid?: string }> {
     return this.use(operation, async (conn) => {
       await conn.text('BEGIN');
+      let value: T;
       try {
-        const value = await fn(conn);
-        await conn.text('COMMIT');
-        return { value, gtid: conn.takeGtid() };
+        value = await fn(conn);
       } catch (error) {
         if (!conn.broken) await conn.text('ROLLBACK').catch(() => (conn.broken = true));
         throw error;
       }
+      try {
+        await conn.text('COMMIT');
+      } catch (error) {
+        // Lost (or timed out) during COMMIT: the server may have committed before the answer was
+        // lost. "Unavailable" would read as "nothing happened" and invite a blind retry.
+        if (!isConnectionLost(error)) throw error;
+        conn.broken = true;
+        this.generation++;
+        throw new CommitOutcomeUnknownError(this.identity.name, operation, { cause: error });
+      }
+      return { value, gtid: conn.takeGtid() };
     });
   }
 

@@ -4,6 +4,7 @@ import { errnoOf, ER_NO_REFERENCED_ROW } from '../pool/mysql-errors.js';
 import type { Consistency } from '../routing/read-router.js';
 import { parseInput } from '../validate.js';
 import { lockCharacter } from '../sql/character-lock.js';
+import { remember, replayOf } from '../sql/idempotency.js';
 import { consistencyOf } from '../routing/consistency.js';
 import { SLOT_NAMES, type SlotName } from '../game/equipment-slots.js';
 import type { PooledConnection } from '../pool/pooled-connection.js';
@@ -17,7 +18,9 @@ const grantInput = z
     quantity: z.number().int().min(1).max(2_147_483_647).default(1),
     acquiredMethod: z.enum(['loot', 'purchase', 'trade', 'quest', 'admin']).default('admin'),
     containerType: z.enum(['inventory', 'bank', 'temp']).default('inventory'),
-    slotPosition: z.number().int().min(0).optional(),
+    // character_inventory.slot_position is a signed INT.
+    slotPosition: z.number().int().min(0).max(2_147_483_647).optional(),
+    idempotencyKey: z.string().min(1).max(128).optional(),
   })
   .strict();
 
@@ -75,25 +78,18 @@ interface ItemRow {
 export class Inventory {
   constructor(private readonly ctx: RepoContext) {}
 
-  /** Gives a character a new item instance. */
+  /**
+   * Gives a character a new item instance. With `idempotencyKey`, a retry (e.g. after an
+   * OutcomeUnknownError) returns the item the first call created and creates nothing; the key
+   * with another request throws IdempotencyKeyReusedError.
+   * @example const sword = await db.inventory.grant(id, { templateId: 12, acquiredMethod: 'quest', idempotencyKey: 'quest-77-item' });
+   */
   async grant(characterId: number, input: z.input<typeof grantInput>): Promise<InventoryItem> {
     const cid = parseInput(id, characterId, 'character id');
     const data = parseInput(grantInput, input, 'item grant');
+    const { idempotencyKey, ...request } = data;
     const itemId = await this.ctx.ids.next('item_id');
-    try {
-      await this.ctx.router.onCharacter('inventory_grant', cid, async (conn, route) => {
-        await lockCharacter(conn, cid, route.shard);
-        await conn.exec(
-          `INSERT INTO character_inventory (item_id, character_id, template_id, quantity, container_type, slot_position, acquired_method)
-             VALUES (?, ?, ?, ?, ?, ?, ?)`,
-          [itemId, cid, data.templateId, data.quantity, data.containerType, data.slotPosition ?? null, data.acquiredMethod],
-        );
-      });
-    } catch (error) {
-      if (errnoOf(error) === ER_NO_REFERENCED_ROW) throw new NotFoundError('item template', data.templateId, { cause: error });
-      throw error;
-    }
-    return {
+    const item: InventoryItem = {
       itemId,
       characterId: cid,
       templateId: data.templateId,
@@ -104,6 +100,25 @@ export class Inventory {
       acquiredMethod: data.acquiredMethod,
       isBound: false,
     };
+    try {
+      return await this.ctx.router.onCharacter('inventory_grant', cid, async (conn, route) => {
+        await lockCharacter(conn, cid, route.shard);
+        const call = idempotencyKey === undefined ? undefined : { key: idempotencyKey, characterId: cid, operation: 'inventory_grant', request };
+        // A retry of a grant that committed returns the first item (this call's id goes unused).
+        const earlier = call && (await replayOf<InventoryItem>(conn, call));
+        if (earlier) return earlier;
+        await conn.exec(
+          `INSERT INTO character_inventory (item_id, character_id, template_id, quantity, container_type, slot_position, acquired_method)
+             VALUES (?, ?, ?, ?, ?, ?, ?)`,
+          [itemId, cid, data.templateId, data.quantity, data.containerType, data.slotPosition ?? null, data.acquiredMethod],
+        );
+        if (call) await remember(conn, call, item);
+        return item;
+      });
+    } catch (error) {
+      if (errnoOf(error) === ER_NO_REFERENCED_ROW) throw new NotFoundError('item template', data.templateId, { cause: error });
+      throw error;
+    }
   }
 
   /** A character's items (replica-eligible; `session` by default). */

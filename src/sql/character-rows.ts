@@ -23,6 +23,8 @@ const MOVING_TABLES: Array<{ table: string; where: string; surrogate?: string }>
   { table: 'mission_history', where: 'character_id = ?', surrogate: 'history_id' },
   { table: 'pvp_statistics', where: 'character_id = ?' },
   { table: 'character_relationships', where: 'character_id = ?' },
+  // Idempotency keys follow the character, so a retry after a move still finds its key.
+  { table: 'idempotency_keys', where: 'character_id = ?' },
 ];
 
 export type CharacterRows = Array<{ table: string; rows: Row[]; surrogate?: string }>;
