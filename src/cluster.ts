@@ -23,6 +23,7 @@ import { ReadSession } from './routing/read-session.js';
 import { GLOBAL, Topology } from './routing/topology.js';
 import { Coordinator, type CoordinatorHooks } from './twopc/coordinator.js';
 import { Recovery, type RecoveryReport } from './twopc/recovery.js';
+import { verifyCluster, type VerifyReport } from './ops/verify.js';
 import type { LevelCurve } from './game/level-curve.js';
 
 export interface OpenClusterOptions {
@@ -164,6 +165,21 @@ export class Cluster extends DataSession {
       for (const replica of nodes.replicas) reports.push(await repairXaReplica(nodes.primary, replica));
     }
     return reports;
+  }
+
+  /**
+   * Proves the cluster's invariants with SQL on every node: money equals the ledger, every item in
+   * exactly one place, directory and shards agree, member counts equal memberships, replicas equal
+   * their primaries. Run it at a quiet moment; see src/ops/verify.ts.
+   *
+   * @example
+   * const report = await db.verify();
+   * if (!report.ok) for (const v of report.violations) console.error(`${v.check}: ${v.message}`);
+   */
+  async verify(): Promise<VerifyReport> {
+    this.assertOpen();
+    await Promise.all([...this.buffers.values()].map((b) => b.flush()));
+    return verifyCluster(this.topology);
   }
 
   /**
