@@ -2,8 +2,17 @@ import { z } from 'zod';
 import { InsufficientFundsError, TradeAbortedError } from '../errors.js';
 import { isDuplicateKey } from '../pool/mysql-errors.js';
 import { parseInput, schemaFor } from '../validate.js';
+import type { Consistency } from '../routing/read-router.js';
 import { applyOnShard, insertTradeSession, lockInOrder, settleAll, type Party, type TradePlan } from '../sql/trade-steps.js';
 import type { RepoContext } from './context.js';
+import {
+  completeWindow,
+  TradeWindows,
+  type TradeConfirmation,
+  type TradeOffer,
+  type TradeWindow,
+  type WindowTrade,
+} from './trade-windows.js';
 
 /** One side of a trade: what this character gives. */
 export interface TradeSide {
@@ -79,7 +88,11 @@ class Replay extends Error {
  * on one shard, a two-phase commit when they do not. Either everything moves or nothing does.
  */
 export class Trades {
-  constructor(private readonly ctx: RepoContext) {}
+  private readonly windows: TradeWindows;
+
+  constructor(private readonly ctx: RepoContext) {
+    this.windows = new TradeWindows(ctx, (trade) => this.executeWindow(trade));
+  }
 
   /**
    * Executes a trade. Throws {@link InsufficientFundsError} or {@link TradeAbortedError} (and
@@ -117,21 +130,28 @@ export class Trades {
     }
   }
 
-  private async run(parties: Party[], idempotencyKey: string | undefined): Promise<TradeResult> {
+  private async run(
+    parties: Party[],
+    idempotencyKey: string | undefined,
+    window?: { tradeId: number; shard: string },
+  ): Promise<TradeResult> {
     const [initiator, recipient] = parties as [Party, Party];
-    const shards = [...new Set(parties.map((p) => p.route.shard))].sort();
+    // A trade window's row takes part too (it may live where neither party lives any more).
+    const shards = [...new Set([...parties.map((p) => p.route.shard), ...(window ? [window.shard] : [])])].sort();
     const crossShard = shards.length > 1;
-    const tradeId = await this.ctx.ids.next('trade_id');
+    const tradeId = window?.tradeId ?? (await this.ctx.ids.next('trade_id'));
     // The decision record lives on the last shard of the lock order (see lockInOrder).
     const result = await this.ctx.router
       .onNodes('trade', shards, shards[shards.length - 1]!, async (tx) => {
-        const plan: TradePlan = { tradeId, initiator, recipient, crossShard, idempotencyKey, gtrid: tx.id };
+        const plan: TradePlan = { tradeId, initiator, recipient, crossShard, idempotencyKey, gtrid: tx.id, windowShard: window?.shard };
         const connOf = (p: Party) => tx.branch(p.route.shard);
         // Open every branch at once: XA START / BEGIN take no row locks, so the lock order holds.
         await settleAll(shards.map((shard) => tx.branch(shard)));
         // The idempotency key is claimed before anything else: a concurrent duplicate waits on it,
         // then finds it taken. It locks no existing row, so it cannot break the lock order below.
         if (idempotencyKey) await insertTradeSession(await connOf(initiator), plan, initiator, idempotencyKey);
+        // Likewise a window is claimed first (only while `confirmed`): it runs once or not at all.
+        if (window) await completeWindow(await tx.branch(window.shard), window.tradeId, tx.id);
         const locks = lockInOrder(plan, connOf);
         // settleAll lets every shard finish before a failure is thrown, so nothing is still in
         // flight on a connection when the coordinator rolls its branch back.
@@ -153,6 +173,78 @@ export class Trades {
         throw error;
       });
     return { tradeId, crossShard, transactionId: result.transactionId, replayed: false };
+  }
+
+  /**
+   * Opens a trade window (`trade_sessions`, status `initiated`) on the initiator's shard; it
+   * expires after `ttlSeconds` (default one hour, as the seed's column default).
+   * @example
+   * const { tradeId } = await db.trades.open(neo, trinity);
+   */
+  open(initiatorId: number, recipientId: number, options: { ttlSeconds?: number } = {}): Promise<{ tradeId: number; expiresDate: Date }> {
+    return this.windows.open(initiatorId, recipientId, options);
+  }
+
+  /**
+   * Sets one side's offer in a window; any change clears both confirmations.
+   * @example
+   * await db.trades.offer(tradeId, neo, { money: 100, itemIds: [sunglasses] });
+   */
+  offer(tradeId: number, characterId: number, offer: TradeOffer): Promise<TradeWindow> {
+    return this.windows.offer(tradeId, characterId, offer);
+  }
+
+  /**
+   * Confirms a window; the second confirmation executes the trade atomically (as
+   * {@link execute}: local, or two-phase across shards). A failed execution reopens the window.
+   * @example
+   * await db.trades.confirm(tradeId, neo);  const { executed } = await db.trades.confirm(tradeId, trinity);
+   */
+  confirm(tradeId: number, characterId: number): Promise<TradeConfirmation> {
+    return this.windows.confirm(tradeId, characterId);
+  }
+
+  /**
+   * Cancels an open window (either party).
+   * @example
+   * await db.trades.cancel(tradeId, trinity);
+   */
+  cancel(tradeId: number, characterId: number): Promise<TradeWindow> {
+    return this.windows.cancel(tradeId, characterId);
+  }
+
+  /**
+   * A trade window as recorded.
+   * @example
+   * const { status, initiatorConfirmed } = await db.trades.window(tradeId);
+   */
+  window(tradeId: number, options: { consistency?: Consistency } = {}): Promise<TradeWindow> {
+    return this.windows.get(tradeId, options);
+  }
+
+  /**
+   * Cancels every open window past its expiry (a maintenance chore; calls on an expired window
+   * cancel it too).
+   * @example
+   * const { expired } = await db.trades.expireWindows();
+   */
+  expireWindows(): Promise<{ expired: number }> {
+    return this.windows.expire();
+  }
+
+  /** The second confirmation of a window: the same atomic path as {@link execute}. */
+  private async executeWindow(trade: WindowTrade): Promise<TradeResult> {
+    const data = parseInput(tradeInput, { initiator: trade.initiator, recipient: trade.recipient }, 'trade');
+    return this.ctx.router.withRoutes([data.initiator.characterId, data.recipient.characterId], ([a, b]) =>
+      this.run(
+        [
+          { role: 'initiator', ...data.initiator, route: a! },
+          { role: 'recipient', ...data.recipient, route: b! },
+        ],
+        undefined,
+        { tradeId: trade.tradeId, shard: trade.shard },
+      ),
+    );
   }
 
   /**

@@ -28,6 +28,8 @@ export interface TradePlan {
   idempotencyKey?: string;
   /** The XA transaction id of a cross-shard trade. */
   gtrid?: string;
+  /** A trade window's shard: its row is marked completed there (src/repos/trade-windows.ts), not inserted. */
+  windowShard?: string;
 }
 
 /**
@@ -65,12 +67,13 @@ export async function applyOnShard(
   locks: Map<number, Promise<Locked>>,
 ): Promise<void> {
   const here = [plan.initiator, plan.recipient].filter((p) => p.route.shard === shard);
+  if (here.length === 0) return; // only the window's shard, no party lives there
   const mine = new Map<Party, Locked>();
   for (const party of here) mine.set(party, await locks.get(party.characterId)!);
   checkBalances(mine);
   const anchor = here[0]!;
   // With an idempotency key the initiator's shard already holds the row (claimed first).
-  if (!(plan.idempotencyKey && anchor === plan.initiator)) await insertTradeSession(conn, plan, anchor);
+  if (!(plan.idempotencyKey && anchor === plan.initiator) && shard !== plan.windowShard) await insertTradeSession(conn, plan, anchor);
   await moveMoney(conn, plan, mine);
   await writeLedger(conn, plan, anchor);
   await moveItems(conn, shard, plan, locks);

@@ -1,0 +1,129 @@
+import type { RowDataPacket } from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InsufficientFundsError, InvalidStateError, TradeAbortedError, ValidationError } from '../src/index.js';
+import { startTestCluster, type TestCluster } from './support/cluster.js';
+
+let t: TestCluster;
+let a: number; // alpha
+let b: number; // alpha
+let c: number; // beta
+let tpl: number;
+
+const q = async (node: string, sql: string, params: unknown[] = []) => (await (await t.sql(node)).query<RowDataPacket[]>(sql, params))[0];
+const money = async (cid: number) => (await t.db.characters.get(cid, { consistency: 'strong' })).money;
+
+beforeAll(async () => {
+  t = await startTestCluster({ shards: 2, replicasPerShard: 0 });
+  const { accountId } = await t.db.accounts.register({ username: 'link', email: 'link@zion.example', password: 'operator-1' });
+  a = (await t.db.characters.create({ accountId, name: 'Link', archetype: 'hacker', gender: 'male', districtId: 1 })).characterId;
+  b = (await t.db.characters.create({ accountId, name: 'Zee', archetype: 'spy', gender: 'female', districtId: 2 })).characterId;
+  c = (await t.db.characters.create({ accountId, name: 'Dozer', archetype: 'spy', gender: 'male', districtId: 4 })).characterId;
+  for (const id of [a, b, c]) await t.db.characters.adjustMoney(id, 1000, 'admin_grant');
+  tpl = await t.db.items.defineTemplate({ itemName: 'Datapad', itemType: 'misc' });
+});
+afterAll(async () => t?.stop());
+
+describe('trade windows', () => {
+  it('open, offer, confirm twice: the second confirmation executes; an offer change clears both confirmations', async () => {
+    const pad = await t.db.inventory.grant(a, { templateId: tpl });
+    const { tradeId } = await t.db.trades.open(a, b);
+    expect((await q('alpha-primary', 'SELECT trade_status FROM trade_sessions WHERE trade_id = ?', [tradeId]))[0]!.trade_status).toBe(
+      'initiated',
+    );
+    await t.db.trades.offer(tradeId, a, { itemIds: [pad.itemId] });
+    await t.db.trades.offer(tradeId, b, { money: 200 });
+    expect(await t.db.trades.confirm(tradeId, a)).toEqual({ tradeId, executed: false });
+    const changed = await t.db.trades.offer(tradeId, b, { money: 150 });
+    expect(changed).toMatchObject({ status: 'negotiating', initiatorConfirmed: false, recipientConfirmed: false, recipientMoney: 150 });
+    expect(await t.db.trades.confirm(tradeId, b)).toEqual({ tradeId, executed: false });
+    const done = await t.db.trades.confirm(tradeId, a);
+    expect(done).toMatchObject({ tradeId, executed: true, crossShard: false });
+    expect(await money(a)).toBe(1150);
+    expect(await money(b)).toBe(850);
+    expect(
+      (await q('alpha-primary', 'SELECT character_id FROM character_inventory WHERE item_id = ?', [pad.itemId]))[0]!.character_id,
+    ).toBe(b);
+    const [row] = await q('alpha-primary', 'SELECT * FROM trade_sessions WHERE trade_id = ?', [tradeId]);
+    expect(row).toMatchObject({ trade_status: 'completed', initiator_confirmed: 1, recipient_confirmed: 1, recipient_money: 150 });
+    expect(row!.completed_date).not.toBeNull();
+    expect((await q('alpha-primary', 'SELECT COUNT(*) AS n FROM transaction_history WHERE related_trade_id = ?', [tradeId]))[0]!.n).toBe(2);
+    // Confirming again changes nothing.
+    expect(await t.db.trades.confirm(tradeId, b)).toEqual({ tradeId, executed: true });
+    expect(await money(a)).toBe(1150);
+    await expect(t.db.trades.offer(tradeId, a, { money: 1 })).rejects.toBeInstanceOf(InvalidStateError);
+  });
+
+  it('executes across shards in one two-phase commit; both shards record it', async () => {
+    const { tradeId } = await t.db.trades.open(c, a);
+    expect((await t.db.trades.window(tradeId)).shard).toBe('beta');
+    await t.db.trades.offer(tradeId, c, { money: 300 });
+    await t.db.trades.confirm(tradeId, a);
+    const r = await t.db.trades.confirm(tradeId, c);
+    expect(r).toMatchObject({ executed: true, crossShard: true });
+    expect(r.transactionId).toBeTruthy();
+    expect(await money(c)).toBe(700);
+    expect(await money(a)).toBe(1450);
+    expect((await q('beta-primary', 'SELECT trade_status, xa_gtrid FROM trade_sessions WHERE trade_id = ?', [tradeId]))[0]).toMatchObject({
+      trade_status: 'completed',
+      xa_gtrid: r.transactionId,
+    });
+    expect((await q('alpha-primary', 'SELECT trade_status FROM trade_sessions WHERE trade_id = ?', [tradeId]))[0]!.trade_status).toBe(
+      'completed',
+    );
+  });
+
+  it('a window left confirmed (its process died) executes exactly once when both sides confirm again at once', async () => {
+    const { tradeId } = await t.db.trades.open(a, b);
+    await t.db.trades.offer(tradeId, a, { money: 10 });
+    const before = [await money(a), await money(b)];
+    await (
+      await t.sql('alpha-primary')
+    ).query(
+      "UPDATE trade_sessions SET trade_status = 'confirmed', initiator_confirmed = TRUE, recipient_confirmed = TRUE WHERE trade_id = ?",
+      [tradeId],
+    );
+    const results = await Promise.allSettled([t.db.trades.confirm(tradeId, a), t.db.trades.confirm(tradeId, b)]);
+    expect(results.some((r) => r.status === 'fulfilled' && r.value.executed)).toBe(true);
+    expect([await money(a), await money(b)]).toEqual([before[0]! - 10, before[1]! + 10]);
+    expect((await q('alpha-primary', 'SELECT COUNT(*) AS n FROM transaction_history WHERE related_trade_id = ?', [tradeId]))[0]!.n).toBe(1);
+    expect((await t.db.trades.window(tradeId, { consistency: 'strong' })).status).toBe('completed');
+  });
+
+  it('a failed execution changes nothing and reopens the window', async () => {
+    const { tradeId } = await t.db.trades.open(a, b);
+    await t.db.trades.offer(tradeId, b, { money: 800 });
+    await t.db.characters.adjustMoney(b, -(await money(b)) + 100, 'vendor_purchase');
+    await t.db.trades.confirm(tradeId, a);
+    await expect(t.db.trades.confirm(tradeId, b)).rejects.toBeInstanceOf(InsufficientFundsError);
+    expect(await t.db.trades.window(tradeId, { consistency: 'strong' })).toMatchObject({
+      status: 'negotiating',
+      initiatorConfirmed: false,
+      recipientConfirmed: false,
+    });
+    expect(await money(b)).toBe(100);
+  });
+
+  it('cancel, expiry, non-parties and bad offers are refused', async () => {
+    const { tradeId } = await t.db.trades.open(a, b);
+    await expect(t.db.trades.offer(tradeId, c, { money: 1 })).rejects.toBeInstanceOf(InvalidStateError);
+    await expect(t.db.trades.offer(tradeId, a, { money: -1 })).rejects.toBeInstanceOf(ValidationError);
+    await expect(t.db.trades.offer(tradeId, a, { itemIds: [123456789] })).rejects.toBeInstanceOf(TradeAbortedError);
+    await expect(t.db.trades.confirm(tradeId, a)).rejects.toBeInstanceOf(TradeAbortedError); // nothing offered
+    expect((await t.db.trades.cancel(tradeId, b)).status).toBe('cancelled');
+    await expect(t.db.trades.confirm(tradeId, a)).rejects.toBeInstanceOf(InvalidStateError);
+    await expect(t.db.trades.open(a, a)).rejects.toBeInstanceOf(TradeAbortedError);
+
+    const late = await t.db.trades.open(a, b);
+    await (
+      await t.sql('alpha-primary')
+    ).query('UPDATE trade_sessions SET expires_date = NOW() - INTERVAL 1 MINUTE WHERE trade_id = ?', [late.tradeId]);
+    await expect(t.db.trades.offer(late.tradeId, a, { money: 5 })).rejects.toMatchObject({ code: 'INVALID_STATE', state: 'expired' });
+    expect((await t.db.trades.window(late.tradeId, { consistency: 'strong' })).status).toBe('cancelled');
+    const swept = await t.db.trades.open(b, a);
+    await (
+      await t.sql('alpha-primary')
+    ).query('UPDATE trade_sessions SET expires_date = NOW() - INTERVAL 1 MINUTE WHERE trade_id = ?', [swept.tradeId]);
+    expect((await t.db.trades.expireWindows()).expired).toBe(1);
+    expect((await t.db.trades.window(swept.tradeId, { consistency: 'strong' })).status).toBe('cancelled');
+  });
+});
