@@ -35,12 +35,16 @@ describe('recovery', () => {
     const started = Date.now();
     const decided = Array.from({ length: 6 }, (_, i) => `mxo:global:${started}:c0ffee0${i}`);
     const undecided = Array.from({ length: 6 }, (_, i) => `mxo:global:${started}:dead00${i}`);
-    for (const [i, gtrid] of [...decided, ...undecided].entries()) await orphanBranch(i % 2 ? 'beta-primary' : 'alpha-primary', gtrid, 100 + i);
+    for (const [i, gtrid] of [...decided, ...undecided].entries())
+      await orphanBranch(i % 2 ? 'beta-primary' : 'alpha-primary', gtrid, 100 + i);
     const global = await t.sql('global-primary');
-    for (const gtrid of decided) await global.query("INSERT INTO twopc_decisions (gtrid, decision, operation) VALUES (?, 'commit', 'test')", [gtrid]);
+    for (const gtrid of decided)
+      await global.query("INSERT INTO twopc_decisions (gtrid, decision, operation) VALUES (?, 'commit', 'test')", [gtrid]);
 
     // Three cluster objects (as three processes would) recover at the same time.
-    const dbs: Cluster[] = await Promise.all([1, 2, 3].map(() => openCluster({ ...t.config, recovery: { intervalMs: 0, gracePeriodMs: 60_000 } })));
+    const dbs: Cluster[] = await Promise.all(
+      [1, 2, 3].map(() => openCluster({ ...t.config, recovery: { intervalMs: 0, gracePeriodMs: 60_000 } })),
+    );
     try {
       const reports = await Promise.all(dbs.map((db) => db.recover()));
       const committed = reports.flatMap((r) => r.committed);
@@ -54,11 +58,16 @@ describe('recovery', () => {
       await Promise.all(dbs.map((db) => db.close()));
     }
     for (const node of ['alpha-primary', 'beta-primary']) expect(await rows(node, 'XA RECOVER')).toEqual([]);
-    const ids = [...(await rows('alpha-primary', 'SELECT id FROM recovery_t')), ...(await rows('beta-primary', 'SELECT id FROM recovery_t'))]
+    const ids = [
+      ...(await rows('alpha-primary', 'SELECT id FROM recovery_t')),
+      ...(await rows('beta-primary', 'SELECT id FROM recovery_t')),
+    ]
       .map((r) => Number(r.id))
       .sort((a, b) => a - b);
     expect(ids).toEqual([100, 101, 102, 103, 104, 105]);
-    const fences = await rows('global-primary', "SELECT COUNT(*) AS n FROM twopc_decisions WHERE decision = 'abort' AND gtrid LIKE ?", [`mxo:global:${started}:dead%`]);
+    const fences = await rows('global-primary', "SELECT COUNT(*) AS n FROM twopc_decisions WHERE decision = 'abort' AND gtrid LIKE ?", [
+      `mxo:global:${started}:dead%`,
+    ]);
     expect(Number(fences[0]!.n)).toBe(6);
   });
 
@@ -82,17 +91,22 @@ describe('recovery', () => {
     }
   });
 
-  it('prunes decision records past the retention, only after a sweep that finds nothing in doubt', async () => {
-    const db = await openCluster({ ...t.config, recovery: { intervalMs: 0, gracePeriodMs: 2_000, decisionRetentionMs: 1_000 } });
+  // The negative cases (a branch pending, a primary unreachable) are in recovery-negatives.test.ts.
+  it('prunes decision records past the retention when a sweep finds nothing in doubt', async () => {
+    // Time is explicit: retention one day, records two days old and fresh (no race with the clock).
+    const db = await openCluster({ ...t.config, recovery: { intervalMs: 0, gracePeriodMs: 2_000, decisionRetentionMs: 86_400_000 } });
     try {
       const global = await t.sql('global-primary');
       await global.query(
-        "INSERT INTO twopc_decisions (gtrid, decision, operation, decided_at) VALUES ('mxo:global:1:aa', 'commit', 'old', NOW(6) - INTERVAL 1 HOUR), ('mxo:global:2:bb', 'commit', 'new', NOW(6))",
+        "INSERT INTO twopc_decisions (gtrid, decision, operation, decided_at) VALUES ('mxo:global:1:aa', 'commit', 'old', NOW(6) - INTERVAL 2 DAY), ('mxo:global:2:bb', 'commit', 'new', NOW(6))",
       );
       const report = await db.recover();
       expect(report.pending).toEqual([]);
       expect(report.pruned).toBeGreaterThanOrEqual(1);
-      const left = await rows('global-primary', "SELECT operation FROM twopc_decisions WHERE gtrid IN ('mxo:global:1:aa', 'mxo:global:2:bb')");
+      const left = await rows(
+        'global-primary',
+        "SELECT operation FROM twopc_decisions WHERE gtrid IN ('mxo:global:1:aa', 'mxo:global:2:bb')",
+      );
       expect(left.map((r) => r.operation)).toEqual(['new']);
     } finally {
       await db.close();

@@ -14,7 +14,8 @@ export interface TestCluster {
 
 /**
  * Starts a sandbox, opens a migrated cluster on it, and returns both. The background recovery
- * sweep is off unless asked for, so tests decide when recovery runs.
+ * sweep is off unless asked for, so tests decide when recovery runs. If opening or migrating
+ * fails, the sandbox is stopped before the error is rethrown (no leaked servers).
  */
 export async function startTestCluster(
   options: SandboxOptions & { config?: Partial<ClusterConfigInput>; open?: OpenClusterOptions } = {},
@@ -26,18 +27,21 @@ export async function startTestCluster(
     recovery: { intervalMs: 0, gracePeriodMs: 2_000 },
     ...extra,
   };
-  const db = await openCluster(config, open);
-  const connections: mysql.Connection[] = [];
+  let db: Cluster | undefined;
   try {
+    db = await openCluster(config, open);
     await db.migrate();
   } catch (error) {
-    await db.close();
-    await sandbox.stop();
+    // The original error matters most; cleanup failures are attached, not swallowed.
+    const cleanup = await settle([db?.close(), sandbox.stop()]);
+    if (cleanup.length > 0) throw new AggregateError([error, ...cleanup], `startTestCluster failed: ${(error as Error)?.message}`);
     throw error;
   }
+  const cluster = db;
+  const connections: mysql.Connection[] = [];
   return {
     sandbox,
-    db,
+    db: cluster,
     config,
     async sql(nodeName) {
       const node = sandbox.node(nodeName);
@@ -47,9 +51,19 @@ export async function startTestCluster(
       return conn;
     },
     async stop() {
+      // A test connection may be dead already (its server was killed): destroying it is the cleanup.
       await Promise.all(connections.map((c) => c.end().catch(() => c.destroy())));
-      await db.close().catch(() => {});
-      await sandbox.stop();
+      // The sandbox is stopped even when close() fails, and then the failure is reported.
+      const failures = await settle([cluster.close()]);
+      failures.push(...(await settle([sandbox.stop()])));
+      if (failures.length === 1) throw failures[0];
+      if (failures.length > 1) throw new AggregateError(failures, 'test cluster stop failed');
     },
   };
+}
+
+/** Waits for every promise; returns the reasons of those that failed. */
+async function settle(promises: Array<Promise<unknown> | undefined>): Promise<unknown[]> {
+  const results = await Promise.allSettled(promises.map((p) => p ?? Promise.resolve()));
+  return results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason);
 }
