@@ -11,6 +11,7 @@ import type { NodePool } from './pool/node-pool.js';
 import { LagMonitor } from './replica/lag-monitor.js';
 import { repairXaReplica, type ReplicaRepairReport } from './replica/xa-replica-repair.js';
 import { repairStuckReplicas } from './replica/replica-repair-sweep.js';
+import { tryLease, withLease } from './ops/lease.js';
 import { seedDistricts } from './migrate/seed-districts.js';
 import { collectPoolStats } from './metrics/pool-stats.js';
 import { countOnlineByDistrict } from './sql/online-by-district.js';
@@ -24,6 +25,7 @@ import { GLOBAL, Topology } from './routing/topology.js';
 import { Coordinator, type CoordinatorHooks } from './twopc/coordinator.js';
 import { Recovery, type RecoveryReport } from './twopc/recovery.js';
 import { verifyCluster, type VerifyReport } from './ops/verify.js';
+import { Maintenance } from './ops/maintenance.js';
 import type { LevelCurve } from './game/level-curve.js';
 
 export interface OpenClusterOptions {
@@ -47,6 +49,8 @@ export class Cluster extends DataSession {
   /** The prom-client registry holding this cluster's metrics. */
   readonly metrics: Registry;
   readonly config: ClusterConfig;
+  /** The cluster's chores (partitions, roll-ups, purges, restock, snapshots); on a timer, or `run()` once. */
+  readonly maintenance: Maintenance;
   private readonly topology: Topology;
   private readonly recovery: Recovery;
   private readonly lagMonitor: LagMonitor;
@@ -54,6 +58,7 @@ export class Cluster extends DataSession {
   private readonly shared: SharedMachinery;
   private readonly buffers: Map<string, WriteBehindBuffer>;
   private sweep: NodeJS.Timeout | undefined;
+  private sweeping: Promise<unknown> | undefined;
   private closed = false;
 
   /** Use {@link openCluster}. */
@@ -90,8 +95,11 @@ export class Cluster extends DataSession {
     );
     metrics.asyncCollectors.add(this.online.collect);
     this.lagMonitor.start();
+    this.maintenance = new Maintenance(this, topology, config.maintenance);
+    this.maintenance.start();
     if (config.recovery.intervalMs > 0) {
-      this.sweep = setInterval(() => void this.recover().catch(() => {}), config.recovery.intervalMs);
+      // A sweep still running when the timer fires is not queued behind: the next tick will do.
+      this.sweep = setInterval(() => void (this.sweeping ? undefined : this.recover().catch(() => {})), config.recovery.intervalMs);
       this.sweep.unref();
     }
   }
@@ -138,13 +146,24 @@ export class Cluster extends DataSession {
   /**
    * Resolves in-doubt two-phase-commit branches on every primary, then repairs any replica left
    * stuck by MariaDB's user-XA crash defects (only where the primary's binlog proves the cause;
-   * see {@link repairReplicas}). Safe to run any time, from any number of processes.
+   * see {@link repairReplicas}), in one process of the cluster at a time (a lease on the global
+   * primary; `replicaRepairSkipped` when another process holds it). Safe to run any time, from
+   * any number of processes.
    */
-  async recover(): Promise<RecoveryReport & { replicaRepairs: ReplicaRepairReport[] }> {
+  async recover(): Promise<RecoveryReport & { replicaRepairs: ReplicaRepairReport[]; replicaRepairSkipped: boolean }> {
     this.assertOpen();
-    const report = await this.recovery.run();
-    const replicaRepairs = await repairStuckReplicas(this.topology);
-    return { ...report, replicaRepairs };
+    // Never two sweeps of this process at once: a call while one runs waits for it, then scans afresh.
+    const previous = this.sweeping;
+    const mine = (async () => {
+      await previous?.catch(() => {});
+      const report = await this.recovery.run();
+      // Replica repair changes state every process shares: one process of the cluster at a time.
+      const repair = await tryLease(this.topology.global.primary, 'replica-repair', () => repairStuckReplicas(this.topology));
+      return { ...report, replicaRepairs: repair.acquired ? repair.value : [], replicaRepairSkipped: !repair.acquired };
+    })();
+    this.sweeping = mine;
+    void mine.finally(() => this.sweeping === mine && (this.sweeping = undefined)).catch(() => {});
+    return mine;
   }
 
   /** Waits (up to `timeoutMs`) until every reachable replica has applied its primary's writes so far. */
@@ -160,11 +179,14 @@ export class Cluster extends DataSession {
    */
   async repairReplicas(): Promise<ReplicaRepairReport[]> {
     this.assertOpen();
-    const reports: ReplicaRepairReport[] = [];
-    for (const nodes of this.topology.all()) {
-      for (const replica of nodes.replicas) reports.push(await repairXaReplica(nodes.primary, replica));
-    }
-    return reports;
+    // Under the same lease as the sweep's repair: two repairers could skip one event twice.
+    return withLease(this.topology.global.primary, 'replica-repair', async () => {
+      const reports: ReplicaRepairReport[] = [];
+      for (const nodes of this.topology.all()) {
+        for (const replica of nodes.replicas) reports.push(await repairXaReplica(nodes.primary, replica));
+      }
+      return reports;
+    }, { waitMs: 120_000 });
   }
 
   /**
@@ -204,6 +226,7 @@ export class Cluster extends DataSession {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.maintenance.stop();
     const flushed = await Promise.allSettled([...this.buffers.values()].map((b) => b.close()));
     if (this.sweep) clearInterval(this.sweep);
     this.lagMonitor.stop();

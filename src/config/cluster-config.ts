@@ -8,7 +8,7 @@ import {
   type RecoveryOptions,
   type ReplicaPolicy,
   type TwoPhaseOptions,
-  type WriteBehindConfig,
+  type WriteBehindConfig, type MaintenanceConfig,
 } from './schema.js';
 
 export interface ShardConfig {
@@ -27,6 +27,7 @@ export interface ClusterConfig {
   recovery: RecoveryOptions;
   twoPhase: TwoPhaseOptions;
   writeBehind: WriteBehindConfig;
+  maintenance: MaintenanceConfig;
 }
 
 /**
@@ -67,6 +68,7 @@ export function resolveClusterConfig(input: unknown, env: NodeJS.ProcessEnv = pr
     recovery: config.recovery,
     twoPhase: config.twoPhase,
     writeBehind: config.writeBehind,
+    maintenance: config.maintenance,
   };
   if (issues.length > 0) throw new ConfigError(issues);
   return resolved;

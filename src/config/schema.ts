@@ -83,6 +83,17 @@ const writeBehindSchema = z
   })
   .strict();
 
+const maintenanceSchema = z
+  .object({
+    /** How often each process checks for due maintenance jobs (0 turns the timer off; run them with db.maintenance.run()). */
+    intervalMs: z.number().int().nonnegative().default(60_000),
+    /** Archive characters inactive for this many days (the seed's CleanupInactiveCharacters); off when absent. */
+    archiveInactiveDays: z.number().int().min(1).max(36_500).optional(),
+    /** Monthly log partitions kept ready ahead of today. */
+    partitionMonthsAhead: z.number().int().min(1).max(24).default(3),
+  })
+  .strict();
+
 const shardNameSchema = z
   .string()
   .regex(/^[a-z][a-z0-9_]{0,30}$/, 'must be lowercase letters, digits or _, starting with a letter')
@@ -110,6 +121,7 @@ export const clusterConfigSchema = z
     recovery: recoverySchema.default(recoverySchema.parse({})),
     twoPhase: twoPhaseSchema.default(twoPhaseSchema.parse({})),
     writeBehind: writeBehindSchema.default(writeBehindSchema.parse({})),
+    maintenance: maintenanceSchema.default(maintenanceSchema.parse({})),
   })
   .strict()
   .superRefine((config, ctx) => {
@@ -144,3 +156,4 @@ export type ReplicaPolicy = ParsedClusterConfig['replicas'];
 export type RecoveryOptions = ParsedClusterConfig['recovery'];
 export type TwoPhaseOptions = ParsedClusterConfig['twoPhase'];
 export type WriteBehindConfig = ParsedClusterConfig['writeBehind'];
+export type MaintenanceConfig = ParsedClusterConfig['maintenance'];

@@ -25,6 +25,8 @@ export async function startTestCluster(
   const config: ClusterConfigInput = {
     ...sandbox.config,
     recovery: { intervalMs: 0, gracePeriodMs: 2_000 },
+    // Tests run maintenance jobs themselves (db.maintenance.run()) so nothing changes under them.
+    maintenance: { intervalMs: 0 },
     ...extra,
   };
   let db: Cluster | undefined;

@@ -1,0 +1,82 @@
+import { ConflictError, ShardUnavailableError } from '../errors.js';
+import { isConnectionLost } from '../pool/mysql-errors.js';
+import type { NodePool } from '../pool/node-pool.js';
+import type { PooledConnection } from '../pool/pooled-connection.js';
+
+/**
+ * Leases for periodic jobs that change shared state (replica repair, purges): one process of the
+ * whole cluster runs such a job at a time. A lease is a MariaDB named lock (`GET_LOCK`) held on a
+ * connection to the global primary that is kept for the job's duration; the server releases it
+ * when that connection ends, so a process that dies (or loses the connection) never leaves a
+ * lease behind. A job whose lease connection is lost sees `lease.signal` aborted and should stop
+ * at its next step, since another process may then take the lease.
+ */
+export interface Lease {
+  /** The lock name on the server (`mxo.<database>.<name>`). */
+  readonly name: string;
+  /** Aborted when the lease's connection is lost: the lease may no longer be held. */
+  readonly signal: AbortSignal;
+}
+
+export interface LeaseOptions {
+  /** How long to wait for a lease another process holds (default 0: do not wait). */
+  waitMs?: number;
+}
+
+/** Runs `fn` under the lease if it is free (or frees up within `waitMs`); otherwise does nothing. */
+export async function tryLease<T>(
+  pool: NodePool,
+  name: string,
+  fn: (lease: Lease) => Promise<T>,
+  options: LeaseOptions = {},
+): Promise<{ acquired: true; value: T } | { acquired: false }> {
+  const lockName = leaseName(pool, name);
+  const conn = await pool.acquire();
+  try {
+    const [row] = await conn.rows<{ got: number | null }>('SELECT GET_LOCK(?, ?) AS got', [
+      lockName,
+      Math.ceil((options.waitMs ?? 0) / 1000),
+    ]);
+    if (Number(row?.got) !== 1) return { acquired: false };
+    const lost = new AbortController();
+    const onLost = () => lost.abort(new Error(`lease ${lockName} lost: its connection ended`));
+    conn.raw.on('end', onLost);
+    conn.raw.on('error', onLost);
+    try {
+      return { acquired: true, value: await fn({ name: lockName, signal: lost.signal }) };
+    } finally {
+      conn.raw.off('end', onLost);
+      conn.raw.off('error', onLost);
+      if (lost.signal.aborted) conn.broken = true;
+      else await release(conn, lockName);
+    }
+  } catch (error) {
+    if (!isConnectionLost(error)) throw error;
+    conn.broken = true;
+    throw new ShardUnavailableError(pool.label, { cause: error });
+  } finally {
+    pool.release(conn);
+  }
+}
+
+/**
+ * Runs `fn` under the lease, waiting up to `waitMs` (default 30 s) for another holder to finish;
+ * throws ConflictError when it does not.
+ */
+export async function withLease<T>(pool: NodePool, name: string, fn: (lease: Lease) => Promise<T>, options: LeaseOptions = {}): Promise<T> {
+  const waitMs = options.waitMs ?? 30_000;
+  const result = await tryLease(pool, name, fn, { waitMs });
+  if (!result.acquired) throw new ConflictError(`lease ${name}`, `another process held it for more than ${waitMs} ms`);
+  return result.value;
+}
+
+/** Namespaced by database, so clusters sharing a server do not share leases; at most 64 characters. */
+function leaseName(pool: NodePool, name: string): string {
+  if (!/^[a-z][a-z0-9_-]{0,39}$/.test(name)) throw new Error(`invalid lease name ${name}`);
+  return `mxo.${pool.address.database}.${name}`.slice(0, 64);
+}
+
+/** Releases the lock; if that fails the connection is discarded, which releases it on the server. */
+async function release(conn: PooledConnection, lockName: string): Promise<void> {
+  await conn.rows('SELECT RELEASE_LOCK(?)', [lockName]).catch(() => (conn.broken = true));
+}
