@@ -1,6 +1,7 @@
 import type { Metrics } from './metrics/metrics.js';
 import { Accounts } from './repos/accounts.js';
 import { Characters } from './repos/characters.js';
+import { Organizations } from './repos/organizations.js';
 import { Missions } from './repos/missions.js';
 import { Abilities } from './repos/abilities.js';
 import { Factions } from './repos/factions.js';
@@ -46,6 +47,7 @@ export class DataSession {
   readonly economy: Economy;
   readonly world: World;
   readonly logs: Logs;
+  readonly organizations: Organizations;
   readonly missions: Missions;
   readonly abilities: Abilities;
   readonly factions: Factions;
@@ -74,6 +76,7 @@ export class DataSession {
     this.economy = new Economy(ctx);
     this.world = new World(ctx);
     this.logs = new Logs(ctx);
+    this.organizations = new Organizations(ctx);
     this.missions = new Missions(ctx);
     this.abilities = new Abilities(ctx);
     this.factions = new Factions(ctx);

@@ -218,6 +218,20 @@ export class RequirementError extends MxoError {
   }
 }
 
+/** The caller may not do this (not the crew's captain, no treasury permission in the organization). */
+export class ForbiddenError extends MxoError {
+  constructor(readonly action: string, message: string) {
+    super('FORBIDDEN', `${action}: ${message}`);
+  }
+}
+
+/** The account is muted: chat is refused until `until` (null: until lifted). */
+export class MutedError extends MxoError {
+  constructor(readonly accountId: number, readonly until: Date | null) {
+    super('MUTED', `account ${accountId} is muted${until ? ` until ${until.toISOString()}` : ''}`);
+  }
+}
+
 /** An idempotency key was used before for a different request; nothing was written. */
 export class IdempotencyKeyReusedError extends MxoError {
   constructor(readonly key: string) {

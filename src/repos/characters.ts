@@ -16,6 +16,7 @@ import { attributesSchema, experienceSchema, vitalsSchema, type AttributesInput,
 import { writeAttributes, type Attributes } from '../sql/attributes.js';
 import { grantExperience } from '../sql/experience.js';
 import { VITALS } from '../sql/vitals-writes.js';
+import { releaseMemberships } from '../sql/memberships.js';
 
 export const ARCHETYPES = ['hacker', 'martial_artist', 'spy'] as const;
 export const GENDERS = ['male', 'female'] as const;
@@ -311,6 +312,7 @@ export class Characters {
           await shard.exec('INSERT INTO archived_characters SELECT * FROM characters WHERE character_id = ?', [cid]);
           await deleteCharacterRows(shard, cid);
           const global = await tx.branch(GLOBAL);
+          await releaseMemberships(global, [cid]); // crew/organization counts and captaincy (FK cascades fire no triggers)
           await router.directory.remove(global, cid, nodes.key);
           return true;
         });

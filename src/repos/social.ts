@@ -1,9 +1,12 @@
 import { z } from 'zod';
-import { NameTakenError, NotFoundError } from '../errors.js';
+import { ForbiddenError, NameTakenError, NotFoundError, RequirementError } from '../errors.js';
 import { errnoOf, ER_NO_REFERENCED_ROW, isDuplicateKey } from '../pool/mysql-errors.js';
+import type { PooledConnection } from '../pool/pooled-connection.js';
 import type { Consistency } from '../routing/read-router.js';
 import { parseInput } from '../validate.js';
 import { lockCharacter } from '../sql/character-lock.js';
+import { textColumn, varcharColumn } from '../sql/column-limits.js';
+import { recountCrew, settleCrew } from '../sql/memberships.js';
 import { consistencyOf } from '../routing/consistency.js';
 import type { RepoContext } from './context.js';
 
@@ -13,57 +16,110 @@ const relationshipInput = z
     characterId: id,
     targetCharacterId: id,
     type: z.enum(['friend', 'ignore', 'enemy', 'neutral']),
-    notes: z.string().max(1000).optional(),
+    notes: textColumn().optional(),
   })
   .strict()
   .refine((r) => r.characterId !== r.targetCharacterId, { path: ['targetCharacterId'], message: 'must differ from characterId' });
 const crewInput = z
   .object({
     captainId: id,
-    crewName: z.string().min(3).max(64),
-    description: z.string().max(2000).optional(),
+    crewName: varcharColumn(64, 3),
+    description: textColumn().optional(),
   })
   .strict();
+
+export interface RelationshipInput {
+  characterId: number;
+  targetCharacterId: number;
+  type: 'friend' | 'ignore' | 'enemy' | 'neutral';
+  notes?: string;
+}
 
 export interface Relationship {
   characterId: number;
   targetCharacterId: number;
   type: string;
   notes: string | null;
+  /** True when the target has the same kind of relationship back. */
+  isMutual: boolean;
+}
+
+export interface CrewInput {
+  captainId: number;
+  crewName: string;
+  description?: string;
 }
 
 /**
  * Friends, ignores and crews. A relationship row lives with its owner (it moves with the
- * character) while its target may live on any shard, so the target is checked against the
- * global directory here instead of by a foreign key. Crews and memberships are global and their
- * foreign keys point at the directory.
+ * character) while its target may live on any shard; both characters' rows are written in one
+ * transaction (2PC across shards) so `is_mutual` is true on both sides or neither. Crews and
+ * memberships are global; member_count is recounted in every transaction that changes them.
  */
 export class Social {
   constructor(private readonly ctx: RepoContext) {}
 
-  /** Creates or updates a relationship; the target must exist somewhere in the cluster. */
-  async setRelationship(input: z.input<typeof relationshipInput>): Promise<Relationship> {
+  /**
+   * Creates or updates a relationship; the target must exist somewhere in the cluster. Marks
+   * both rows mutual when the target has the same relationship back.
+   * @example await db.social.setRelationship({ characterId, targetCharacterId, type: 'friend' });
+   */
+  async setRelationship(input: RelationshipInput): Promise<Relationship> {
     const data = parseInput(relationshipInput, input, 'relationship');
-    await this.ctx.router.directory.resolve(data.targetCharacterId, { fresh: true }); // NotFoundError if absent
-    await this.ctx.router.onCharacter('set_relationship', data.characterId, async (conn, route) => {
-      await lockCharacter(conn, data.characterId, route.shard);
-      await conn.exec(
+    const mutual = await this.onPair('set_relationship', data.characterId, data.targetCharacterId, async (own, other) => {
+      await own.exec(
         `INSERT INTO character_relationships (character_id, target_character_id, relationship_type, notes)
            VALUES (?, ?, ?, ?)
            ON DUPLICATE KEY UPDATE relationship_type = VALUES(relationship_type), notes = VALUES(notes)`,
         [data.characterId, data.targetCharacterId, data.type, data.notes ?? null],
       );
+      const [back] = await other.rows<{ relationship_type: string }>(
+        'SELECT relationship_type FROM character_relationships WHERE character_id = ? AND target_character_id = ? FOR UPDATE',
+        [data.targetCharacterId, data.characterId],
+      );
+      const isMutual = back?.relationship_type === data.type;
+      await setMutual(own, data.characterId, data.targetCharacterId, isMutual);
+      await setMutual(other, data.targetCharacterId, data.characterId, isMutual);
+      return isMutual;
     });
-    return { characterId: data.characterId, targetCharacterId: data.targetCharacterId, type: data.type, notes: data.notes ?? null };
+    return {
+      characterId: data.characterId,
+      targetCharacterId: data.targetCharacterId,
+      type: data.type,
+      notes: data.notes ?? null,
+      isMutual: mutual,
+    };
   }
 
-  /** A character's relationships (replica-eligible). */
+  /**
+   * Removes a relationship; the target's row back (if any) is no longer mutual.
+   * @example await db.social.removeRelationship(characterId, targetId);
+   */
+  async removeRelationship(characterId: number, targetCharacterId: number): Promise<{ removed: boolean }> {
+    const cid = parseInput(id, characterId, 'character id');
+    const target = parseInput(id, targetCharacterId, 'target character id');
+    return this.onPair('remove_relationship', cid, target, async (own, other) => {
+      const header = await own.exec('DELETE FROM character_relationships WHERE character_id = ? AND target_character_id = ?', [
+        cid,
+        target,
+      ]);
+      await setMutual(other, target, cid, false);
+      return { removed: header.affectedRows > 0 };
+    });
+  }
+
+  /** A character's relationships (replica-eligible). @example const list = await db.social.listRelationships(characterId); */
   async listRelationships(characterId: number, options: { consistency?: Consistency } = {}): Promise<Relationship[]> {
     const cid = parseInput(id, characterId, 'character id');
     const consistency = consistencyOf(options, 'session');
     const rows = await this.ctx.router.readCharacter('list_relationships', cid, consistency, async (conn) => {
-      const joined = await conn.rows<{ target_character_id: number | null; relationship_type: string; notes: string | null }>(
-        `SELECT r.target_character_id, r.relationship_type, r.notes
+      const joined = await conn.rows<{
+        target_character_id: number | null;
+        relationship_type: string;
+        notes: string | null;
+        is_mutual: number;
+      }>(
+        `SELECT r.target_character_id, r.relationship_type, r.notes, r.is_mutual
              FROM characters c LEFT JOIN character_relationships r ON r.character_id = c.character_id
             WHERE c.character_id = ? ORDER BY r.target_character_id`,
         [cid],
@@ -75,43 +131,146 @@ export class Social {
       targetCharacterId: Number(r.target_character_id),
       type: r.relationship_type,
       notes: r.notes,
+      isMutual: Boolean(r.is_mutual),
     }));
   }
 
-  /** Founds a crew with its captain as first member (global tier). */
-  async createCrew(input: z.input<typeof crewInput>): Promise<{ crewId: number }> {
+  /**
+   * Founds a crew with its captain as first member (global tier). A character is in at most one crew.
+   * @example const { crewId } = await db.social.createCrew({ captainId, crewName: 'Nebuchadnezzar' });
+   */
+  async createCrew(input: CrewInput): Promise<{ crewId: number }> {
     const data = parseInput(crewInput, input, 'crew');
     try {
       const crewId = await this.ctx.router.onGlobal('crew_create', async (conn) => {
-        const header = await conn.exec('INSERT INTO crews (crew_name, captain_id, description) VALUES (?, ?, ?)', [
+        const header = await conn.exec('INSERT INTO crews (crew_name, captain_id, description, member_count) VALUES (?, ?, ?, 0)', [
           data.crewName,
           data.captainId,
           data.description ?? null,
         ]);
         const crewId = Number(header.insertId);
         await conn.exec("INSERT INTO crew_members (character_id, crew_id, position) VALUES (?, ?, 'captain')", [data.captainId, crewId]);
+        await recountCrew(conn, crewId);
         return crewId;
       });
       return { crewId };
     } catch (error) {
-      if (errnoOf(error) === ER_NO_REFERENCED_ROW) throw new NotFoundError('character', data.captainId, { cause: error });
       if (isDuplicateKey(error, 'crew_name')) throw new NameTakenError('crewName', data.crewName, { cause: error });
-      throw error;
+      throw crewMembershipError(error, data.captainId, 0);
     }
   }
 
-  /** Adds a character to a crew as a member. */
+  /**
+   * Adds a character to a crew as a member (recruitment open, room left, not in another crew).
+   * @example await db.social.joinCrew(crewId, characterId);
+   */
   async joinCrew(crewId: number, characterId: number): Promise<void> {
     const crew = parseInput(id, crewId, 'crew id');
     const cid = parseInput(id, characterId, 'character id');
     try {
       await this.ctx.router.onGlobal('crew_join', async (conn) => {
+        const row = await lockCrew(conn, crew);
+        if (!row.recruitment_open) throw new RequirementError('recruitment', `crew ${crew} is not recruiting`);
+        if (Number(row.member_count) >= Number(row.max_members)) throw new RequirementError('capacity', `crew ${crew} is full`);
         await conn.exec('INSERT INTO crew_members (character_id, crew_id) VALUES (?, ?)', [cid, crew]);
-        await conn.exec('UPDATE crews SET member_count = member_count + 1 WHERE crew_id = ?', [crew]);
+        await recountCrew(conn, crew);
       });
     } catch (error) {
-      if (errnoOf(error) === ER_NO_REFERENCED_ROW) throw new NotFoundError('character or crew', `${cid}/${crew}`, { cause: error });
-      throw error;
+      throw crewMembershipError(error, cid, crew);
     }
   }
+
+  /**
+   * Leaves a crew. A captain who leaves hands the crew to the longest-serving lieutenant (else
+   * member); the last one out disbands it.
+   * @example const { captainId, disbanded } = await db.social.leaveCrew(crewId, characterId);
+   */
+  async leaveCrew(crewId: number, characterId: number): Promise<{ captainId: number | null; disbanded: boolean }> {
+    const crew = parseInput(id, crewId, 'crew id');
+    const cid = parseInput(id, characterId, 'character id');
+    return this.ctx.router.onGlobal('crew_leave', async (conn) => {
+      await lockCrew(conn, crew);
+      const header = await conn.exec('DELETE FROM crew_members WHERE crew_id = ? AND character_id = ?', [crew, cid]);
+      if (header.affectedRows === 0) throw new NotFoundError('crew member', `${crew}/${cid}`);
+      return settleCrew(conn, crew);
+    });
+  }
+
+  /**
+   * The captain removes a member.
+   * @example await db.social.kickFromCrew(crewId, captainId, characterId);
+   */
+  async kickFromCrew(crewId: number, captainId: number, characterId: number): Promise<void> {
+    const crew = parseInput(id, crewId, 'crew id');
+    const captain = parseInput(id, captainId, 'captain id');
+    const cid = parseInput(id, characterId, 'character id');
+    await this.ctx.router.onGlobal('crew_kick', async (conn) => {
+      const row = await lockCrew(conn, crew);
+      if (Number(row.captain_id) !== captain)
+        throw new ForbiddenError('crew kick', `character ${captain} is not the captain of crew ${crew}`);
+      if (cid === captain) throw new ForbiddenError('crew kick', 'the captain cannot kick themself; use leaveCrew');
+      const header = await conn.exec('DELETE FROM crew_members WHERE crew_id = ? AND character_id = ?', [crew, cid]);
+      if (header.affectedRows === 0) throw new NotFoundError('crew member', `${crew}/${cid}`);
+      await settleCrew(conn, crew);
+    });
+  }
+
+  /**
+   * The captain disbands the crew: the crew and every membership go.
+   * @example const { members } = await db.social.disbandCrew(crewId, captainId);
+   */
+  async disbandCrew(crewId: number, captainId: number): Promise<{ members: number }> {
+    const crew = parseInput(id, crewId, 'crew id');
+    const captain = parseInput(id, captainId, 'captain id');
+    return this.ctx.router.onGlobal('crew_disband', async (conn) => {
+      const row = await lockCrew(conn, crew);
+      if (Number(row.captain_id) !== captain)
+        throw new ForbiddenError('crew disband', `character ${captain} is not the captain of crew ${crew}`);
+      const header = await conn.exec('DELETE FROM crew_members WHERE crew_id = ?', [crew]);
+      await conn.exec('DELETE FROM crews WHERE crew_id = ?', [crew]);
+      return { members: header.affectedRows };
+    });
+  }
+
+  /** Two characters' shards in one transaction, each character row locked (shard, then id order). */
+  private async onPair<T>(
+    operation: string,
+    a: number,
+    b: number,
+    work: (own: PooledConnection, other: PooledConnection) => Promise<T>,
+  ): Promise<T> {
+    const { value } = await this.ctx.router.onCharacters(operation, [a, b], async (tx, [ra, rb]) => {
+      const locks = [ra!, rb!].sort((x, y) => x.shard.localeCompare(y.shard) || x.characterId - y.characterId);
+      for (const r of locks) await lockCharacter(await tx.branch(r.shard), r.characterId, r.shard);
+      return work(await tx.branch(ra!.shard), await tx.branch(rb!.shard));
+    });
+    return value;
+  }
+}
+
+async function setMutual(conn: PooledConnection, characterId: number, targetId: number, mutual: boolean): Promise<void> {
+  await conn.exec('UPDATE character_relationships SET is_mutual = ? WHERE character_id = ? AND target_character_id = ?', [
+    mutual,
+    characterId,
+    targetId,
+  ]);
+}
+
+async function lockCrew(
+  conn: PooledConnection,
+  crew: number,
+): Promise<{ captain_id: number | null; member_count: number; max_members: number; recruitment_open: number }> {
+  const [row] = await conn.rows<{ captain_id: number | null; member_count: number; max_members: number; recruitment_open: number }>(
+    'SELECT captain_id, member_count, max_members, recruitment_open FROM crews WHERE crew_id = ? FOR UPDATE',
+    [crew],
+  );
+  if (!row) throw new NotFoundError('crew', crew);
+  return row;
+}
+
+/** Driver errors of a crew membership insert as typed errors. */
+function crewMembershipError(error: unknown, cid: number, crew: number): unknown {
+  if (isDuplicateKey(error)) return new RequirementError('membership', `character ${cid} is already in a crew`);
+  if (errnoOf(error) === ER_NO_REFERENCED_ROW) return new NotFoundError('character or crew', `${cid}/${crew}`, { cause: error });
+  return error;
 }
