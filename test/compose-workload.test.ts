@@ -5,7 +5,7 @@
  * and a real Prometheus scrapes it with deploy/prometheus.yml, whose job is rewritten only in its
  * target address.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
@@ -13,23 +13,10 @@ import * as path from 'node:path';
 import mysql from 'mysql2/promise';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../src/index.js';
+import { ROOT, composeConfig } from './support/compose.js';
 import { freePort } from './support/free-port.js';
 
-const ROOT = path.join(import.meta.dirname, '..');
 const PASSWORD = `compose'root\\pw "${process.pid}`;
-
-/** The workload service as `docker-compose config` resolves it. */
-function workloadService(): { command: string[]; environment: Record<string, string> } {
-  const env = { ...process.env, MXO_DB_PASSWORD: PASSWORD, MXO_REPL_PASSWORD: 'r', GRAFANA_ADMIN_PASSWORD: 'g' };
-  const yaml = spawnSync('docker-compose', ['-f', 'docker-compose.yml', 'config'], { cwd: ROOT, encoding: 'utf8', env });
-  if (yaml.error || yaml.status !== 0)
-    throw new Error(`docker-compose config failed (apt-get install -y docker-compose): ${yaml.error?.message ?? yaml.stderr}`);
-  const json = spawnSync('python3', ['-c', 'import json, sys, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)'], {
-    input: yaml.stdout,
-    encoding: 'utf8',
-  });
-  return JSON.parse(json.stdout).services.workload;
-}
 
 async function until<T>(
   what: string,
@@ -75,7 +62,10 @@ describe('docker-compose.yml workload, scraped by deploy/prometheus.yml', () => 
   });
 
   it('migrates, runs the demo and serves /metrics that Prometheus scrapes; Ctrl-C stops it cleanly', { timeout: 240_000 }, async () => {
-    const service = workloadService();
+    const service = composeConfig({ MXO_DB_PASSWORD: PASSWORD }).services.workload! as {
+      command: string[];
+      environment: Record<string, string>;
+    };
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mxo-compose-workload-'));
     sandbox = await startSandbox({ shards: 2, replicasPerShard: 1, dir: path.join(dir, 'sandbox') });
 

@@ -3,10 +3,11 @@
  * its services are the sandbox's topology (same node names, server ids and flags, replication set
  * up by deploy/mariadb/10-mxo-replication.sh), the demo workload, Prometheus and Grafana wired to
  * each other. The replication script itself runs against two real local mariadbd servers started
- * with the compose services' flags, and replication must then carry a write.
+ * with the compose services' flags, and replication must then carry a write. The workload image's
+ * build: test/workload-dockerfile.test.ts; the workload under Prometheus: compose-workload.test.ts.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { freePort } from './support/free-port.js';
 import * as os from 'node:os';
@@ -15,49 +16,9 @@ import mysql from 'mysql2/promise';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolveClusterConfig } from '../src/index.js';
 import { commonServerFlags, planSandbox, type PlannedNode } from '../src/sandbox/topology.js';
+import { ROOT, composeConfig, run, type Service } from './support/compose.js';
 
-const ROOT = path.join(import.meta.dirname, '..');
 const plan = planSandbox({ shards: 2, replicasPerShard: 1 });
-
-interface Service {
-  image?: string;
-  build?: { context: string; dockerfile: string };
-  command?: string[];
-  environment?: Record<string, string>;
-  volumes?: string[];
-  depends_on?: Record<string, { condition: string }>;
-  healthcheck?: { test: string[] };
-  ports?: unknown[];
-}
-
-function run(cmd: string, args: string[], options: { input?: string; cwd?: string } = {}): string {
-  const result = spawnSync(cmd, args, {
-    cwd: options.cwd ?? ROOT,
-    input: options.input,
-    encoding: 'utf8',
-    env: {
-      ...process.env,
-      MXO_DB_PASSWORD: 'compose-test-pw',
-      MXO_REPL_PASSWORD: 'compose-repl-pw',
-      GRAFANA_ADMIN_PASSWORD: 'compose-grafana-pw',
-    },
-  });
-  if (result.error) {
-    const pkg = cmd === 'docker-compose' ? 'docker-compose' : cmd === 'promtool' ? 'prometheus' : cmd;
-    throw new Error(
-      `${cmd} is required for this test and could not be run (${result.error.message}); install it with: apt-get install -y ${pkg}`,
-    );
-  }
-  if (result.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${result.status}):\n${result.stdout}\n${result.stderr}`);
-  return result.stdout;
-}
-
-/** `docker-compose config` output as an object (python3-yaml comes with Debian's docker-compose). */
-function composeConfig(): { services: Record<string, Service>; volumes?: Record<string, unknown> } {
-  const yaml = run('docker-compose', ['-f', 'docker-compose.yml', 'config']);
-  const json = run('python3', ['-c', 'import json, sys, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)'], { input: yaml });
-  return JSON.parse(json);
-}
 
 /** The server flags the sandbox's container provider gives a node (src/sandbox/testcontainers.ts). */
 function sandboxCommand(node: PlannedNode): string[] {
@@ -191,7 +152,10 @@ describe('docker-compose.yml', () => {
     }
 
     // The CLI takes the flags the workload relies on.
-    const cli = readFileSync(path.join(ROOT, 'src/cli.ts'), 'utf8');
+    // (src/cli.ts, or its commands under src/cli/.)
+    const cliDir = path.join(ROOT, 'src/cli');
+    const cliFiles = ['src/cli.ts', ...(existsSync(cliDir) ? readdirSync(cliDir).map((f) => `src/cli/${f}`) : [])];
+    const cli = cliFiles.map((f) => readFileSync(path.join(ROOT, f), 'utf8')).join('\n');
     for (const flag of ['loop', 'config', 'metrics-port']) expect(cli).toMatch(new RegExp(`['"]?${flag}['"]?: \\{ type:`));
   });
 
@@ -219,88 +183,6 @@ describe('docker-compose.yml', () => {
     const variable = dashboard.templating.list.find((v: { name: string }) => v.name === 'datasource');
     expect(variable.current.value).toBe(uid);
     expect(grafana.environment?.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH).toBe(`${dashboardsDir}/mxo-data.json`);
-  });
-});
-
-describe('deploy/workload.Dockerfile', () => {
-  let dir = '';
-  afterAll(async () => {
-    if (dir) await fs.rm(dir, { recursive: true, force: true });
-  });
-
-  it('builds: every step replayed in order in empty directories succeeds, and the image runs the CLI', { timeout: 300_000 }, async () => {
-    const ignored = dockerignore('deploy/workload.Dockerfile.dockerignore');
-    // The classic builder reads the context's .dockerignore instead: the same list.
-    expect(dockerignore('.dockerignore')).toEqual(ignored);
-    expect(ignored).toEqual(expect.arrayContaining(['node_modules', 'dist']));
-
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mxo-dockerfile-'));
-    const stages = new Map<string, string>();
-    let stage = '';
-    let workdir = '/';
-    let env: Record<string, string> = {};
-    let entrypoint: string[] = [];
-    let cmd: string[] = [];
-    const runs: string[] = [];
-    for (const { op, args } of dockerfileSteps(readFileSync(path.join(ROOT, 'deploy/workload.Dockerfile'), 'utf8'))) {
-      const inStage = (p: string) => path.join(stage, path.posix.resolve(workdir, p));
-      if (op === 'FROM') {
-        stage = path.join(dir, `stage-${stages.size}`);
-        await fs.mkdir(stage);
-        stages.set(/\sAS\s+(\S+)/i.exec(args)?.[1] ?? String(stages.size), stage);
-        [workdir, env] = ['/', {}];
-      } else if (op === 'WORKDIR') {
-        workdir = path.posix.resolve(workdir, args);
-        await fs.mkdir(inStage('.'), { recursive: true });
-      } else if (op === 'ENV') {
-        const [key, ...value] = args.split('=');
-        env[key!.trim()] = value.join('=').trim();
-      } else if (op === 'COPY') {
-        const words = args.split(/\s+/);
-        const from = words[0]!.startsWith('--from=') ? stages.get(words.shift()!.slice('--from='.length)) : undefined;
-        if (words[0]!.startsWith('--from=')) throw new Error(`unknown stage in COPY ${args}`);
-        const dest = words.pop()!;
-        for (const src of words) {
-          const source = from ? path.join(from, src) : path.join(ROOT, src);
-          expect(existsSync(source), `COPY ${args}: ${src} exists`).toBe(true);
-          const target = dest.endsWith('/') || words.length > 1 ? path.join(inStage(dest), path.basename(src)) : inStage(dest);
-          await fs.mkdir(path.dirname(target), { recursive: true });
-          await fs.cp(source, target, {
-            recursive: true,
-            verbatimSymlinks: true,
-            // The build context never holds what the ignore file lists.
-            filter: (p) =>
-              from !== undefined || !ignored.some((i) => path.relative(ROOT, p) === i || path.relative(ROOT, p).startsWith(`${i}/`)),
-          });
-        }
-      } else if (op === 'RUN') {
-        runs.push(args);
-        // npm uses its cache where it can (CI's own `npm ci` fills it) and the registry otherwise.
-        const result = spawnSync('sh', ['-c', args], {
-          cwd: inStage('.'),
-          encoding: 'utf8',
-          env: { ...process.env, ...env, npm_config_prefer_offline: 'true', npm_config_update_notifier: 'false' },
-        });
-        expect(result.status, `RUN ${args}\n${result.stdout}\n${result.stderr}`).toBe(0);
-      } else if (op === 'ENTRYPOINT') {
-        entrypoint = JSON.parse(args);
-      } else if (op === 'CMD') {
-        cmd = JSON.parse(args);
-      }
-    }
-    expect(runs.some((r) => /\bnpm ci\b/.test(r))).toBe(true);
-    expect(cmd).toEqual(composeConfig().services.workload!.command);
-    // The runtime stage holds only what it copied: production dependencies, dist, sql.
-    const [bin, ...rest] = entrypoint;
-    const help = spawnSync(bin!, [...rest, '--help'], {
-      cwd: path.join(stage, workdir),
-      encoding: 'utf8',
-      env: { ...process.env, ...env },
-    });
-    expect(help.status, `${help.stdout}\n${help.stderr}`).toBe(0);
-    expect(help.stdout).toContain('mxo-data <command>');
-    expect(existsSync(path.join(stage, workdir, 'node_modules/typescript'))).toBe(false);
-    expect(existsSync(path.join(stage, workdir, 'sql/shard/001_shard.sql'))).toBe(true);
   });
 });
 
@@ -428,27 +310,6 @@ describe('deploy/mariadb/10-mxo-replication.sh', () => {
     }
   });
 });
-
-/** A Dockerfile's instructions in order (comments dropped, `\\` continuations joined). */
-function dockerfileSteps(text: string): Array<{ op: string; args: string }> {
-  const lines = text.replace(/\\\n/g, ' ').split('\n');
-  return lines
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith('#'))
-    .map((l) => {
-      const [op, ...args] = l.split(/\s+/);
-      return { op: op!.toUpperCase(), args: args.join(' ') };
-    });
-}
-
-/** The paths a .dockerignore file lists. */
-function dockerignore(file: string): string[] {
-  return readFileSync(path.join(ROOT, file), 'utf8')
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith('#'))
-    .sort();
-}
 
 /**
  * The argument loop of the mariadb image's healthcheck.sh (10.11/healthcheck.sh in
