@@ -1,7 +1,7 @@
+import mysql, { type Connection, type RowDataPacket } from 'mysql2/promise';
 import { ConflictError, ShardUnavailableError } from '../errors.js';
 import { isConnectionLost } from '../pool/mysql-errors.js';
 import type { NodePool } from '../pool/node-pool.js';
-import type { PooledConnection } from '../pool/pooled-connection.js';
 
 /**
  * Leases for periodic jobs that change shared state (replica repair, purges): one process of the
@@ -31,31 +31,26 @@ export async function tryLease<T>(
   options: LeaseOptions = {},
 ): Promise<{ acquired: true; value: T } | { acquired: false }> {
   const lockName = leaseName(pool, name);
-  const conn = await pool.acquire();
+  // Its own connection, outside the pool: waiting holders must not take the pool's slots (the
+  // job itself needs them), and ending it is what releases the lease.
+  const conn = await connectTo(pool);
+  const lost = new AbortController();
+  const onLost = () => lost.abort(new Error(`lease ${lockName} lost: its connection ended`));
+  conn.on('end', onLost);
+  conn.on('error', onLost);
   try {
-    const [row] = await conn.rows<{ got: number | null }>('SELECT GET_LOCK(?, ?) AS got', [
-      lockName,
-      Math.ceil((options.waitMs ?? 0) / 1000),
-    ]);
-    if (Number(row?.got) !== 1) return { acquired: false };
-    const lost = new AbortController();
-    const onLost = () => lost.abort(new Error(`lease ${lockName} lost: its connection ended`));
-    conn.raw.on('end', onLost);
-    conn.raw.on('error', onLost);
-    try {
-      return { acquired: true, value: await fn({ name: lockName, signal: lost.signal }) };
-    } finally {
-      conn.raw.off('end', onLost);
-      conn.raw.off('error', onLost);
-      if (lost.signal.aborted) conn.broken = true;
-      else await release(conn, lockName);
-    }
+    const [rows] = await conn.query<RowDataPacket[]>('SELECT GET_LOCK(?, ?) AS got', [lockName, Math.ceil((options.waitMs ?? 0) / 1000)]);
+    if (Number(rows[0]?.got) !== 1) return { acquired: false };
+    return { acquired: true, value: await fn({ name: lockName, signal: lost.signal }) };
   } catch (error) {
-    if (!isConnectionLost(error)) throw error;
-    conn.broken = true;
-    throw new ShardUnavailableError(pool.label, { cause: error });
+    if (isConnectionLost(error)) throw new ShardUnavailableError(pool.label, { cause: error });
+    throw error;
   } finally {
-    pool.release(conn);
+    conn.off('end', onLost);
+    conn.off('error', onLost);
+    // Closing the session releases the lock (RELEASE_LOCK first, so it is free without delay).
+    await conn.query('DO RELEASE_LOCK(?)', [lockName]).catch(() => {});
+    await conn.end().catch(() => conn.destroy());
   }
 }
 
@@ -76,7 +71,13 @@ function leaseName(pool: NodePool, name: string): string {
   return `mxo.${pool.address.database}.${name}`.slice(0, 64);
 }
 
-/** Releases the lock; if that fails the connection is discarded, which releases it on the server. */
-async function release(conn: PooledConnection, lockName: string): Promise<void> {
-  await conn.rows('SELECT RELEASE_LOCK(?)', [lockName]).catch(() => (conn.broken = true));
+async function connectTo(pool: NodePool): Promise<Connection> {
+  const { host, port, user, password, database } = pool.address;
+  try {
+    const conn = await mysql.createConnection({ host, port, user, password, database, connectTimeout: 5_000 });
+    conn.on('error', () => {});
+    return conn;
+  } catch (error) {
+    throw new ShardUnavailableError(pool.label, { cause: error });
+  }
 }
