@@ -2,6 +2,7 @@ import type { Metrics } from './metrics/metrics.js';
 import { Accounts } from './repos/accounts.js';
 import { Characters } from './repos/characters.js';
 import { Organizations } from './repos/organizations.js';
+import { Moderation } from './repos/moderation.js';
 import { Missions } from './repos/missions.js';
 import { Abilities } from './repos/abilities.js';
 import { Factions } from './repos/factions.js';
@@ -15,6 +16,7 @@ import { Inventory } from './repos/inventory.js';
 import { Items } from './repos/items.js';
 import { Logs } from './repos/logs.js';
 import { Players } from './repos/players.js';
+import { Presence } from './repos/presence.js';
 import { Social } from './repos/social.js';
 import { Trades } from './repos/trades.js';
 import { World } from './repos/world.js';
@@ -48,12 +50,14 @@ export class DataSession {
   readonly world: World;
   readonly logs: Logs;
   readonly organizations: Organizations;
+  readonly moderation: Moderation;
   readonly missions: Missions;
   readonly abilities: Abilities;
   readonly factions: Factions;
   readonly combat: Combat;
   readonly interlock: Interlock;
   readonly vendors: Vendors;
+  readonly presence: Presence;
   /** What the repositories of this session share. */
   protected readonly ctx: RepoContext;
 
@@ -77,12 +81,14 @@ export class DataSession {
     this.world = new World(ctx);
     this.logs = new Logs(ctx);
     this.organizations = new Organizations(ctx);
+    this.moderation = new Moderation(ctx);
     this.missions = new Missions(ctx);
     this.abilities = new Abilities(ctx);
     this.factions = new Factions(ctx);
     this.combat = new Combat(ctx);
     this.interlock = new Interlock(ctx);
     this.vendors = new Vendors(ctx);
+    this.presence = new Presence(ctx);
   }
 
   /** A string that continues this read session in another process: `db.session(token)`. */

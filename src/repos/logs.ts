@@ -1,8 +1,12 @@
 import { z } from 'zod';
+import type { PooledConnection } from '../pool/pooled-connection.js';
 import type { Consistency } from '../routing/read-router.js';
 import { parseInput } from '../validate.js';
 import { consistencyOf } from '../routing/consistency.js';
 import { floatColumn, textColumn, varcharColumn } from '../sql/column-limits.js';
+import { MutedError } from '../errors.js';
+import { isMuted } from '../sql/account-access.js';
+import { LOG_LEVELS, newestFirst, readChat, readSystemLogs, type ChatMessage, type SystemLogEntry } from '../sql/log-reads.js';
 import type { RepoContext } from './context.js';
 
 const id = z.number().int().positive();
@@ -40,6 +44,61 @@ const systemInput = z
     sessionId: varcharColumn(128).optional(),
   })
   .strict();
+
+const when = z.date().refine((d) => !Number.isNaN(d.getTime()), { message: 'must be a valid date' });
+const readLimit = z.number().int().min(1).max(1000).default(100);
+const chatQuery = z
+  .object({
+    districtId: id.optional(),
+    characterId: id.optional(),
+    channel: chatInput.shape.channel.optional(),
+    since: when.optional(),
+    until: when.optional(),
+    flaggedOnly: z.boolean().optional(),
+    limit: readLimit,
+    consistency: z.enum(['strong', 'session', 'eventual']).optional(),
+  })
+  .strict();
+const systemQuery = z
+  .object({
+    level: z.enum(LOG_LEVELS).optional(),
+    category: varcharColumn(32, 1).optional(),
+    characterId: id.optional(),
+    districtId: id.optional(),
+    since: when.optional(),
+    until: when.optional(),
+    limit: readLimit,
+    consistency: z.enum(['strong', 'session', 'eventual']).optional(),
+  })
+  .strict();
+
+export type { ChatMessage, SystemLogEntry };
+
+export interface ChatHistoryQuery {
+  /** Only this district (one shard is read); else every shard. */
+  districtId?: number;
+  characterId?: number;
+  channel?: 'say' | 'broadcast' | 'crew' | 'faction' | 'private' | 'system';
+  since?: Date;
+  until?: Date;
+  flaggedOnly?: boolean;
+  /** 1-1000, default 100. */
+  limit?: number;
+  consistency?: Consistency;
+}
+
+export interface SystemLogQuery {
+  /** Minimum level ('WARN': WARN, ERROR, FATAL). */
+  level?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'FATAL';
+  category?: string;
+  characterId?: number;
+  /** Only this district (one shard is read); else every shard. */
+  districtId?: number;
+  since?: Date;
+  until?: Date;
+  limit?: number;
+  consistency?: Consistency;
+}
 
 export interface ActionLogEntry {
   shard: string;
@@ -79,8 +138,15 @@ export class Logs {
     });
   }
 
+  /**
+   * Buffers a chat line. Refused with MutedError while the speaker's account is muted.
+   * @example await db.logs.chat({ characterId, channel: 'say', message: 'Wake up', districtId: 1 });
+   */
   async chat(input: z.input<typeof chatInput>): Promise<void> {
     const d = parseInput(chatInput, input, 'chat log');
+    const { accountId } = await this.ctx.router.directory.resolve(d.characterId);
+    const muted = await this.ctx.router.readGlobal('chat_mute_check', 'session', (conn) => isMuted(conn, accountId));
+    if (muted !== false) throw new MutedError(accountId, muted);
     await (
       await this.buffer(d.districtId, d.characterId)
     ).appendLog({
@@ -144,6 +210,44 @@ export class Logs {
       .flat()
       .sort((a, b) => b.at.getTime() - a.at.getTime() || b.actionId - a.actionId)
       .slice(0, limit);
+  }
+
+  /**
+   * Chat lines, newest first, from the district's shard or every shard (replica-eligible;
+   * `eventual` by default). Lines still in the write-behind buffer are not visible yet.
+   * @example const lines = await db.logs.chatHistory({ districtId: 1, since: new Date(Date.now() - 3_600_000), limit: 50 });
+   */
+  async chatHistory(query: ChatHistoryQuery = {}): Promise<ChatMessage[]> {
+    const f = parseInput(chatQuery, query, 'chat history query');
+    return newestFirst(
+      await this.gather('chat_history', f.districtId, consistencyOf(f, 'eventual'), (conn, shard) => readChat(conn, shard, f)),
+      f.limit,
+      (m) => m.messageId,
+    );
+  }
+
+  /**
+   * System log lines at or above a level, newest first, from every shard (or the district's).
+   * @example const errors = await db.logs.systemLogs({ level: 'ERROR', since, limit: 100 });
+   */
+  async systemLogs(query: SystemLogQuery = {}): Promise<SystemLogEntry[]> {
+    const f = parseInput(systemQuery, query, 'system log query');
+    return newestFirst(
+      await this.gather('system_logs', f.districtId, consistencyOf(f, 'eventual'), (conn, shard) => readSystemLogs(conn, shard, f)),
+      f.limit,
+      (e) => e.logId,
+    );
+  }
+
+  private async gather<T>(
+    operation: string,
+    districtId: number | undefined,
+    level: Consistency,
+    fn: (conn: PooledConnection, shard: string) => Promise<T>,
+  ): Promise<T[]> {
+    if (districtId === undefined) return this.ctx.router.readEveryShard(operation, level, fn);
+    const shard = this.ctx.router.topology.shardOfDistrict(districtId);
+    return [await this.ctx.router.readShard(operation, shard, level, (conn) => fn(conn, shard))];
   }
 
   private async buffer(districtId: number | undefined, characterId: number | undefined) {
