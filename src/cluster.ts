@@ -27,6 +27,9 @@ import { Recovery, type RecoveryReport } from './twopc/recovery.js';
 import { verifyCluster, type VerifyReport } from './ops/verify.js';
 import { Maintenance } from './ops/maintenance.js';
 import type { LevelCurve } from './game/level-curve.js';
+import { clusterStatus, type ClusterStatus } from './ops/status.js';
+import { restoreCluster, type RestoreOptions, type RestoreReport } from './ops/restore.js';
+import { createUsers, type CreateUsersOptions, type UsersReport } from './ops/users.js';
 
 export interface OpenClusterOptions {
   /** The prom-client registry to register metrics in; default: a new one (never the global one). */
@@ -211,6 +214,46 @@ export class Cluster extends DataSession {
   async backup(options: BackupOptions): Promise<BackupFile[]> {
     this.assertOpen();
     return backupCluster(this.config, options);
+  }
+
+  /**
+   * Every node (up/down, role, GTID position, replication threads and lag, pool use), in-doubt
+   * XA branches, schema migrations pending or drifted, characters and online players per shard;
+   * `healthy` is false and `problems` names each thing wrong.
+   * @example
+   * const s = await db.status();
+   * if (!s.healthy) console.error(s.problems.join('\n'));
+   */
+  async status(): Promise<ClusterStatus> {
+    this.assertOpen();
+    return clusterStatus(this.topology, { maxLagMs: this.config.replicas.maxLagMs, inDoubtGraceMs: this.config.recovery.gracePeriodMs });
+  }
+
+  /**
+   * Restores a `backup()` into this cluster, which must be empty (migrate nothing first): loads
+   * every tier, checks every table's checksum against the backup's, sets id sequences past the
+   * highest restored id, and waits for the replicas.
+   * @example
+   * await db.restore({ from: 'backups/' });
+   */
+  async restore(options: RestoreOptions): Promise<RestoreReport> {
+    this.assertOpen();
+    const report = await restoreCluster(this.config, options);
+    await this.lagMonitor.waitForReplicas(60_000);
+    return report;
+  }
+
+  /**
+   * Creates the least-privilege accounts mxo_app, mxo_migrate, mxo_backup, mxo_repl and
+   * mxo_monitor on every primary (passwords from MXO_APP_PASSWORD, ...); run as an admin.
+   * @example
+   * const { nodes } = await db.createUsers();
+   */
+  async createUsers(options: CreateUsersOptions = {}): Promise<UsersReport> {
+    this.assertOpen();
+    const report = await createUsers(this.config, options);
+    await this.lagMonitor.waitForReplicas(30_000);
+    return report;
   }
 
   /** Every node's pool, for diagnostics. */

@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MxoError, openCluster } from '../src/index.js';
+import { MxoError, openCluster, ValidationError } from '../src/index.js';
+import { newGtrid, xidLiteral } from '../src/twopc/xid.js';
 import { startTestCluster, type TestCluster } from './support/cluster.js';
 
 let t: TestCluster;
@@ -16,7 +17,8 @@ beforeAll(async () => {
   for (const node of ['global-primary', 'alpha-primary', 'beta-primary']) {
     const conn = await t.sql(node);
     await conn.query("CREATE USER 'mxo_backup'@'127.0.0.1' IDENTIFIED BY ?", [PASSWORD]);
-    await conn.query("GRANT SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES, RELOAD, BINLOG MONITOR ON *.* TO 'mxo_backup'@'127.0.0.1'");
+    // The grants `mxo-data users` gives mxo_backup (src/ops/user-grants.ts), on every database.
+    await conn.query("GRANT SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES, RELOAD, SLAVE MONITOR ON *.* TO 'mxo_backup'@'127.0.0.1'");
   }
   await t.db.waitForReplicas(10_000);
   const { accountId } = await t.db.accounts.register({ username: 'tank', email: 'tank@zion.example', password: 'operator-99' });
@@ -89,5 +91,54 @@ describe('backup', () => {
       await db.close();
     }
   });
-});
 
+  it('refuses a retention of zero or less before dumping anything', async () => {
+    const out = await mkdtemp(path.join(os.tmpdir(), 'mxo-backup-test-'));
+    for (const keepDays of [0, -1, 1.5]) {
+      const error = await t.db.backup({ outDir: out, keepDays }).catch((e) => e);
+      expect(error).toBeInstanceOf(ValidationError);
+      expect(error.fields).toEqual(['keepDays']);
+    }
+    expect(await readdir(out)).toEqual([]);
+  });
+
+  it('records every tier at one cut in a manifest, and waits while a two-phase branch is prepared', async () => {
+    const out = await mkdtemp(path.join(os.tmpdir(), 'mxo-backup-test-'));
+    const owner = await t.sql('beta-primary');
+    const xid = xidLiteral(newGtrid('global'), 'beta:1');
+    await owner.query(`XA START ${xid}`);
+    await owner.query("UPDATE characters SET money = money + 7 WHERE character_name = 'Dozer Backup'");
+    await owner.query(`XA END ${xid}`);
+    await owner.query(`XA PREPARE ${xid}`);
+    let finished = false;
+    const running = t.db.backup({ outDir: out }).finally(() => (finished = true));
+    running.catch(() => {});
+    // While the branch is prepared no cut is taken (a dump would hold half a transaction).
+    await new Promise((r) => setTimeout(r, 400));
+    expect(finished).toBe(false);
+    await owner.query(`XA COMMIT ${xid}`);
+    const files = await running;
+    const manifest = JSON.parse(await readFile(files[0]!.manifest, 'utf8'));
+    const beta = manifest.tiers.find((x: { tier: string }) => x.tier === 'beta');
+    const [[{ pos }]] = (await owner.query('SELECT @@gtid_binlog_pos AS pos')) as unknown as [[{ pos: string }]];
+    expect(beta.gtidPosition).toBe(pos);
+    expect(beta.source).toBe('beta-replica-1');
+    expect(beta.checksums.characters.rows).toBe(1);
+    expect(gunzipSync(readFileSync(path.join(out, beta.file))).toString()).toMatch(/Dozer Backup/);
+  });
+
+  it('dumps the primary, saying why, when the replica is not healthy', async () => {
+    const out = await mkdtemp(path.join(os.tmpdir(), 'mxo-backup-test-'));
+    const replica = await t.sql('alpha-replica-1');
+    await replica.query('STOP SLAVE SQL_THREAD');
+    try {
+      const files = await t.db.backup({ outDir: out });
+      const alpha = files.find((f) => f.node === 'alpha')!;
+      expect(alpha.source).toBe('alpha-primary');
+      expect(alpha.warning).toMatch(/alpha-replica-1: replication threads stopped/);
+      expect(files.find((f) => f.node === 'beta')!.source).toBe('beta-replica-1');
+    } finally {
+      await replica.query('START SLAVE SQL_THREAD');
+    }
+  });
+});

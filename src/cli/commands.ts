@@ -1,0 +1,16 @@
+import { backup } from './backup.js';
+import type { Command } from './command.js';
+import { demo } from './demo.js';
+import { maintain } from './maintain.js';
+import { migrate } from './migrate.js';
+import { play, playWorker } from './play.js';
+import { recover } from './recover.js';
+import { repairReplicas } from './repair-replicas.js';
+import { restore } from './restore.js';
+import { sandbox } from './sandbox.js';
+import { status } from './status.js';
+import { users } from './users.js';
+import { verify } from './verify.js';
+
+/** Every command, in the order the help text lists them. */
+export const COMMANDS: Command[] = [play, demo, status, verify, maintain, migrate, recover, repairReplicas, backup, restore, users, sandbox, playWorker];

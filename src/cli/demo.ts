@@ -1,0 +1,60 @@
+import type { Cluster } from '../cluster.js';
+import { runDemoLoop, runDemoScenario } from '../demo.js';
+import { startSandbox, type Sandbox } from '../sandbox/index.js';
+import { positiveInt, stringFlag, withCluster, type Command } from './command.js';
+
+export const demo: Command = {
+  name: 'demo',
+  help: `demo              Run the demo scenario. Without --config it starts a local sandbox cluster
+                    (global + 2 shards, each primary + 1 replica), migrates it, runs, and stops it.
+                    --loop keeps generating traffic until Ctrl-C; --metrics-port N serves /metrics.`,
+  options: {
+    loop: { type: 'boolean', default: false },
+    'metrics-port': { type: 'string' },
+  },
+  // Only an explicit --config: without one the demo brings its own sandbox.
+  run: (args) => runDemo(stringFlag(args, 'config'), args.values.loop === true, stringFlag(args, 'metrics-port')),
+};
+
+/** On the given cluster, or on a sandbox started (and stopped) for the occasion. */
+async function runDemo(configPath: string | undefined, loop: boolean, metricsPort: string | undefined): Promise<number> {
+  let sandbox: Sandbox | undefined;
+  if (!configPath) {
+    const started = Date.now();
+    console.log('starting a sandbox cluster: global + 2 shards (primary + 1 replica each)...');
+    sandbox = await startSandbox({ shards: 2, replicasPerShard: 1 });
+    console.log(`sandbox up in ${Date.now() - started} ms:`);
+    for (const node of sandbox.nodes) console.log(`  ${node.name.padEnd(18)} ${node.url}`);
+  }
+  try {
+    return await withCluster(configPath ?? sandbox!.configPath, async (db) => {
+      const migrated = await db.migrate();
+      console.log(`migrated ${migrated.nodes.length} primaries (replicas follow by replication)\n`);
+      const server = metricsPort ? await serveMetrics(db, positiveInt(metricsPort, '--metrics-port')) : undefined;
+      try {
+        await runDemoScenario(db);
+        if (loop) {
+          const stop = new AbortController();
+          process.once('SIGINT', () => stop.abort());
+          process.once('SIGTERM', () => stop.abort());
+          console.log('\ngenerating traffic until Ctrl-C...');
+          await runDemoLoop(db, stop.signal);
+        }
+      } finally {
+        await server?.close();
+      }
+    });
+  } finally {
+    if (sandbox) {
+      await sandbox.stop();
+      console.log('\nsandbox stopped');
+    }
+  }
+}
+
+async function serveMetrics(db: Cluster, port: number): Promise<{ close(): Promise<void> }> {
+  const { startMetricsServer } = await import('../metrics/metrics-server.js');
+  const server = await startMetricsServer({ registry: db.metrics, port, host: '0.0.0.0' });
+  console.log(`metrics on ${server.url}`);
+  return server;
+}
