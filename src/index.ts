@@ -47,5 +47,3 @@ export { levelCurve, DEFAULT_LEVEL_CURVE, type LevelCurve, type LevelCurveOption
 export type { AttributesInput, VitalsInput } from './game/progression-input.js';
 export type { Attributes } from './sql/attributes.js';
 export type { CoalescedKind } from './writebehind/coalesced.js';
-export type { PresenceClaimInput, PresenceClaim, PresenceLocation, HandoffInput, HandoffResult } from './repos/presence.js';
-export type { PositionOptions } from './repos/world.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { InsufficientFundsError, NameTakenError, NotFoundError, StaleRouteError, ValidationError } from '../errors.js';
+import { InsufficientFundsError, NameTakenError, NotFoundError, ValidationError } from '../errors.js';
 import { isDuplicateKey } from '../pool/mysql-errors.js';
 import type { NodePool } from '../pool/node-pool.js';
 import type { PooledConnection } from '../pool/pooled-connection.js';
@@ -9,7 +9,8 @@ import { GLOBAL } from '../routing/topology.js';
 import { parseInput, schemaFor } from '../validate.js';
 import { lockCharacter } from '../sql/character-lock.js';
 import { remember, replayOf } from '../sql/idempotency.js';
-import { deleteCharacterRows, insertCharacterRows, readCharacterRows } from '../sql/character-rows.js';
+import { deleteCharacterRows } from '../sql/character-rows.js';
+import { moveCharacter } from '../sql/character-move.js';
 import type { RepoContext } from './context.js';
 import { DEFAULT_LEVEL_CURVE, type Progression } from '../game/level-curve.js';
 import { attributesSchema, experienceSchema, vitalsSchema, type AttributesInput, type VitalsInput } from '../game/progression-input.js';
@@ -40,20 +41,20 @@ export interface CharacterCreateInput {
 
 const createInput = schemaFor<CharacterCreateInput>()(
   z
-  .object({
-    accountId: id,
-    name: z
-      .string()
-      .regex(
-        /^[\p{L}\p{N}][\p{L}\p{N} _'-]{1,30}[\p{L}\p{N}_]$|^[\p{L}\p{N}]{1,2}$/u,
-        "1-32 letters or digits (inner spaces, _, ' and - allowed)",
-      ),
-    archetype: z.enum(ARCHETYPES),
-    gender: z.enum(GENDERS),
-    appearance: z.record(z.string(), z.unknown()).default({}),
-    districtId: id,
-  })
-  .strict(),
+    .object({
+      accountId: id,
+      name: z
+        .string()
+        .regex(
+          /^[\p{L}\p{N}][\p{L}\p{N} _'-]{1,30}[\p{L}\p{N}_]$|^[\p{L}\p{N}]{1,2}$/u,
+          "1-32 letters or digits (inner spaces, _, ' and - allowed)",
+        ),
+      archetype: z.enum(ARCHETYPES),
+      gender: z.enum(GENDERS),
+      appearance: z.record(z.string(), z.unknown()).default({}),
+      districtId: id,
+    })
+    .strict(),
 );
 const idempotencyOptions = z.object({ idempotencyKey: z.string().min(1).max(128).optional() }).strict();
 const moneyInput = z.object({
@@ -197,13 +198,17 @@ export class Characters {
     const { idempotencyKey } = parseInput(idempotencyOptions, options, 'options');
     return this.ctx.router.onCharacter('adjust_money', data.characterId, async (conn, route) => {
       const current = await lockCharacter(conn, data.characterId, route.shard);
-      const call = idempotencyKey === undefined ? undefined : { key: idempotencyKey, characterId: data.characterId, operation: 'adjust_money', request: data };
+      const call =
+        idempotencyKey === undefined
+          ? undefined
+          : { key: idempotencyKey, characterId: data.characterId, operation: 'adjust_money', request: data };
       const earlier = call && (await replayOf<{ money: number }>(conn, call));
       if (earlier) return { money: earlier.money, replayed: true };
       const money = Number(current.money) + data.delta;
       if (money < 0) throw new InsufficientFundsError(data.characterId, -data.delta, Number(current.money));
       // Balances stay exact JavaScript numbers (BIGINT beyond 2^53 would lose precision).
-      if (money > Number.MAX_SAFE_INTEGER) throw new ValidationError('money adjustment', [{ field: 'delta', message: 'balance would exceed 2^53 - 1' }]);
+      if (money > Number.MAX_SAFE_INTEGER)
+        throw new ValidationError('money adjustment', [{ field: 'delta', message: 'balance would exceed 2^53 - 1' }]);
       await conn.exec('UPDATE characters SET money = ? WHERE character_id = ?', [money, data.characterId]);
       await conn.exec(
         `INSERT INTO transaction_history (from_character_id, to_character_id, transaction_type, money_amount, transaction_reason, district_id)
@@ -252,34 +257,7 @@ export class Characters {
   ): Promise<{ characterId: number; districtId: number; shard: string; movedShards: boolean }> {
     const cid = parseInput(id, characterId, 'character id');
     const target = parseInput(id, districtId, 'district id');
-    const router = this.ctx.router;
-    const targetShard = router.topology.shardOfDistrict(target);
-    return router.withRoutes([cid], async ([route]) => {
-      const from = route!.shard;
-      // Buffered positions must land before the rows are copied or the district changes.
-      await this.ctx.writeBehind(from).flush();
-      const participants = from === targetShard ? [from, GLOBAL] : [from, targetShard, GLOBAL];
-      const operation = from === targetShard ? 'move_district' : 'move_shard';
-      await router.onNodes(operation, participants, GLOBAL, async (tx) => {
-        // Lock order: the character's shard row first, then global (the order trades and account
-        // deletes use too).
-        const source = await tx.branch(from);
-        await lockCharacter(source, cid, from);
-        if (from === targetShard) {
-          await source.exec('UPDATE characters SET district_id = ? WHERE character_id = ?', [target, cid]);
-        } else {
-          const rows = await readCharacterRows(source, cid);
-          const destination = await tx.branch(targetShard);
-          await insertCharacterRows(destination, rows, { district_id: target });
-          await deleteCharacterRows(source, cid);
-        }
-        const global = await tx.branch(GLOBAL);
-        if (!(await router.directory.move(global, cid, from, { shard: targetShard, districtId: target })))
-          throw new StaleRouteError(cid, from);
-      });
-      router.directory.remember({ ...route!, shard: targetShard, districtId: target, routeVersion: route!.routeVersion + 1 });
-      return { characterId: cid, districtId: target, shard: targetShard, movedShards: from !== targetShard };
-    });
+    return moveCharacter(this.ctx.router, this.ctx.writeBehind, cid, target);
   }
 
   /**

@@ -5,6 +5,17 @@ import { FENCED_POSITIONS, presenceTokenOf } from '../sql/fenced-positions.js';
 import { parseInput, schemaFor } from '../validate.js';
 import type { Position } from '../writebehind/write-behind-buffer.js';
 import type { RepoContext } from './context.js';
+import type { Consistency } from '../routing/read-router.js';
+import type { MoveResult } from '../sql/character-move.js';
+import {
+  WorldContent,
+  type DistrictActivity,
+  type DistrictDefinition,
+  type DistrictLoad,
+  type HardlineDefinition,
+  type WorldEventStart,
+  type WorldObjectSpawn,
+} from './world-content.js';
 
 // FLOAT columns: finite and within FLOAT range, or the flush would refuse the row.
 const finite = floatColumn;
@@ -32,7 +43,11 @@ const positionOptions = schemaFor<PositionOptions>()(z.object({ fencingToken: z.
  * `writeBehind.flushIntervalMs` and on `flush()`), instead of one statement per update.
  */
 export class World {
-  constructor(private readonly ctx: RepoContext) {}
+  private readonly content: WorldContent;
+
+  constructor(private readonly ctx: RepoContext) {
+    this.content = new WorldContent(ctx);
+  }
 
   /**
    * Records a character's position; resolves once buffered (back-pressure when the buffer is full).
@@ -65,5 +80,97 @@ export class World {
   /** Writes every buffered position and log row now (logout, district change, shutdown). */
   async flush(): Promise<void> {
     await Promise.all(this.ctx.router.topology.shards.map((s) => this.ctx.writeBehind(s.key).flush()));
+  }
+
+  /**
+   * Defines (or redefines) a configured district: reference data, written on global and every shard at once.
+   * @example
+   * await db.world.defineDistrict({ districtId: 1, districtName: 'Richland', districtType: 'downtown', pvpEnabled: true });
+   */
+  defineDistrict(input: DistrictDefinition): Promise<{ districtId: number }> {
+    return this.content.defineDistrict(input);
+  }
+
+  /**
+   * Spawns a world object on its district's shard.
+   * @example
+   * const { objectId } = await db.world.spawnObject({ districtId: 1, objectType: 'terminal', objectName: 'Jack-in', position: { x: 1, y: 0, z: 2 } });
+   */
+  spawnObject(input: WorldObjectSpawn): Promise<{ objectId: number }> {
+    return this.content.spawnObject(input);
+  }
+
+  /**
+   * Changes a world object's state (stamps `last_interaction`).
+   * @example
+   * await db.world.setObjectState(objectId, 'destroyed');
+   */
+  setObjectState(objectId: number, state: 'active' | 'inactive' | 'destroyed' | 'hidden'): Promise<void> {
+    return this.content.setObjectState(objectId, state);
+  }
+
+  /**
+   * Defines a hardline in a district.
+   * @example
+   * const { hardlineId } = await db.world.defineHardline({ districtId: 1, hardlineName: 'Park', position: { x: 0, y: 0, z: 0 }, connectionCost: 10 });
+   */
+  defineHardline(input: HardlineDefinition): Promise<{ hardlineId: number }> {
+    return this.content.defineHardline(input);
+  }
+
+  /**
+   * Uses a hardline: level/faction checks, fare and usage count, and the move to the target
+   * district (across shards when it must), in one transaction.
+   * @example
+   * const { districtId, movedShards, cost } = await db.world.useHardline(characterId, fromHardlineId, toHardlineId);
+   */
+  useHardline(characterId: number, fromHardlineId: number, toHardlineId: number): Promise<MoveResult & { cost: number }> {
+    return this.content.useHardline(characterId, fromHardlineId, toHardlineId);
+  }
+
+  /**
+   * Starts a world event in a district (`active`, or `scheduled` when it starts later).
+   * @example
+   * const { eventId } = await db.world.startEvent({ districtId: 1, eventType: 'combat', eventName: 'Agent sweep' });
+   */
+  startEvent(input: WorldEventStart): Promise<{ eventId: number; status: 'active' | 'scheduled' }> {
+    return this.content.startEvent(input);
+  }
+
+  /**
+   * Adds a character in the event's district to an active event (once), counting it in its statistics.
+   * @example
+   * await db.world.joinEvent(eventId, characterId);
+   */
+  joinEvent(eventId: number, characterId: number): Promise<{ joined: boolean; participants: number[] }> {
+    return this.content.joinEvent(eventId, characterId);
+  }
+
+  /**
+   * Ends an event with its results.
+   * @example
+   * await db.world.endEvent(eventId, { winners: [characterId] });
+   */
+  endEvent(eventId: number, results?: Record<string, unknown> | unknown[]): Promise<void> {
+    return this.content.endEvent(eventId, results);
+  }
+
+  /**
+   * What a district server loads at boot, in one read: definition, objects, hardlines, vendors
+   * with stock, active events.
+   * @example
+   * const { district, objects, hardlines, vendors, activeEvents } = await db.world.loadDistrict(1);
+   */
+  loadDistrict(districtId: number, options: { consistency?: Consistency } = {}): Promise<DistrictLoad> {
+    return this.content.loadDistrict(districtId, options);
+  }
+
+  /**
+   * The seed's `district_activity` view, gathered from every shard.
+   * @example
+   * const busy = (await db.world.districtActivity()).filter((d) => d.occupancyPercentage > 80);
+   */
+  districtActivity(options: { consistency?: Consistency } = {}): Promise<DistrictActivity[]> {
+    return this.content.districtActivity(options);
   }
 }

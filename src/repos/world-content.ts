@@ -1,0 +1,481 @@
+import { z } from 'zod';
+import { InsufficientFundsError, InvalidStateError, NameTakenError, NotFoundError, WrongDistrictError } from '../errors.js';
+import { amount, bigId, faction, float, fromJson, id, jsonValue, position, rotation, text, varchar } from '../game/fields.js';
+import { isDuplicateKey } from '../pool/mysql-errors.js';
+import type { PooledConnection } from '../pool/pooled-connection.js';
+import { consistencyOf } from '../routing/consistency.js';
+import type { Consistency } from '../routing/read-router.js';
+import { moveCharacter, type MoveResult } from '../sql/character-move.js';
+import { lockCharacter } from '../sql/character-lock.js';
+import { readVendors, type Vendor } from '../sql/vendor-rows.js';
+import { checkRequirements } from '../sql/vendor-rules.js';
+import { shardOfWorldRow } from '../sql/world-rows.js';
+import { parseInput } from '../validate.js';
+import type { RepoContext } from './context.js';
+
+const time = z.coerce
+  .date()
+  .refine((d) => !Number.isNaN(d.getTime()) && d.getUTCFullYear() >= 1970 && d.getUTCFullYear() < 2038, 'a TIMESTAMP date');
+export const districtInput = z
+  .object({
+    districtId: id,
+    districtName: varchar(64),
+    districtType: z.enum(['downtown', 'international', 'slums', 'construct', 'special']),
+    maxPlayers: z.number().int().min(1).max(2_147_483_647).default(50),
+    pvpEnabled: z.boolean().default(false),
+    difficultyLevel: z.number().int().min(1).max(127).default(1),
+    bounds: z
+      .object({ minX: float, maxX: float, minY: float, maxY: float, minZ: float, maxZ: float })
+      .strict()
+      .default({ minX: 0, maxX: 0, minY: 0, maxY: 0, minZ: 0, maxZ: 0 }),
+    weatherType: varchar(32).default('clear'),
+    lightingPreset: varchar(32).default('day'),
+    ambientSound: varchar(128).optional(),
+    backgroundMusic: varchar(128).optional(),
+    accessRequirements: jsonValue.optional(),
+    instanceType: z.enum(['public', 'private', 'guild', 'event']).default('public'),
+    isActive: z.boolean().default(true),
+  })
+  .strict();
+export const objectInput = z
+  .object({
+    districtId: id,
+    objectType: z.enum(['npc', 'terminal', 'hardline', 'item_spawn', 'decoration', 'interactive']),
+    objectName: varchar(64).optional(),
+    templateId: id.optional(),
+    position,
+    rotation: rotation.default({ x: 0, y: 0, z: 0, w: 1 }),
+    objectData: jsonValue.optional(),
+    interactionData: jsonValue.optional(),
+    currentState: z.enum(['active', 'inactive', 'destroyed', 'hidden']).default('active'),
+    respawnTime: amount.default(0),
+    spawnCondition: jsonValue.optional(),
+    despawnCondition: jsonValue.optional(),
+  })
+  .strict();
+export const hardlineInput = z
+  .object({
+    districtId: id,
+    hardlineName: varchar(64),
+    position,
+    hardlineType: z.enum(['public', 'private', 'faction', 'mission']).default('public'),
+    accessCode: varchar(16).optional(),
+    factionRequirement: faction.optional(),
+    levelRequirement: z.number().int().min(1).max(127).default(1),
+    /** Hardline ids this one connects to; absent: every hardline. */
+    connectedHardlines: z.array(id).max(1000).optional(),
+    connectionCost: amount.default(0),
+    isActive: z.boolean().default(true),
+  })
+  .strict();
+export const eventInput = z
+  .object({
+    districtId: id,
+    eventType: z.enum(['spawning', 'weather', 'lighting', 'combat', 'story', 'admin']),
+    eventName: varchar(128).optional(),
+    eventDescription: text.optional(),
+    eventData: jsonValue.default({}),
+    startTime: time.optional(),
+    endTime: time.optional(),
+    duration: amount.optional(),
+    triggerCondition: jsonValue.optional(),
+    completionCondition: jsonValue.optional(),
+    createdBy: id.optional(),
+  })
+  .strict();
+
+type Json = Record<string, unknown> | unknown[];
+type Xyz = { x: number; y: number; z: number };
+
+/** What {@link WorldContent.defineDistrict} takes (the seed's `districts` columns). */
+export interface DistrictDefinition {
+  districtId: number;
+  districtName: string;
+  districtType: 'downtown' | 'international' | 'slums' | 'construct' | 'special';
+  maxPlayers?: number;
+  pvpEnabled?: boolean;
+  difficultyLevel?: number;
+  bounds?: { minX: number; maxX: number; minY: number; maxY: number; minZ: number; maxZ: number };
+  weatherType?: string;
+  lightingPreset?: string;
+  ambientSound?: string;
+  backgroundMusic?: string;
+  accessRequirements?: Json;
+  instanceType?: 'public' | 'private' | 'guild' | 'event';
+  isActive?: boolean;
+}
+
+/** What {@link WorldContent.spawnObject} takes. */
+export interface WorldObjectSpawn {
+  districtId: number;
+  objectType: 'npc' | 'terminal' | 'hardline' | 'item_spawn' | 'decoration' | 'interactive';
+  objectName?: string;
+  templateId?: number;
+  position: Xyz;
+  rotation?: Xyz & { w: number };
+  objectData?: Json;
+  interactionData?: Json;
+  currentState?: 'active' | 'inactive' | 'destroyed' | 'hidden';
+  respawnTime?: number;
+  spawnCondition?: Json;
+  despawnCondition?: Json;
+}
+
+/** What {@link WorldContent.defineHardline} takes. */
+export interface HardlineDefinition {
+  districtId: number;
+  hardlineName: string;
+  position: Xyz;
+  hardlineType?: 'public' | 'private' | 'faction' | 'mission';
+  accessCode?: string;
+  factionRequirement?: 'zion' | 'machine' | 'merovingian';
+  levelRequirement?: number;
+  connectedHardlines?: number[];
+  connectionCost?: number;
+  isActive?: boolean;
+}
+
+/** What {@link WorldContent.startEvent} takes. */
+export interface WorldEventStart {
+  districtId: number;
+  eventType: 'spawning' | 'weather' | 'lighting' | 'combat' | 'story' | 'admin';
+  eventName?: string;
+  eventDescription?: string;
+  eventData?: Json;
+  startTime?: Date | string;
+  endTime?: Date | string;
+  duration?: number;
+  triggerCondition?: Json;
+  completionCondition?: Json;
+  createdBy?: number;
+}
+
+/** One row of the seed's `district_activity` view. */
+export interface DistrictActivity {
+  districtId: number;
+  districtName: string;
+  currentPlayers: number;
+  maxPlayers: number;
+  occupancyPercentage: number;
+  activeEvents: number;
+  shard: string;
+}
+
+const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
+
+/** Everything a district server loads at boot. */
+export interface DistrictLoad {
+  district: Record<string, unknown>;
+  objects: Array<Record<string, unknown>>;
+  hardlines: Array<Record<string, unknown>>;
+  vendors: Vendor[];
+  activeEvents: Array<Record<string, unknown>>;
+}
+
+/**
+ * World content of districts (src/repos/world.ts delegates here): district definitions are
+ * reference data (global and every shard); objects, hardlines and events live on the district's
+ * shard with ids from the cluster-wide `world_id` sequence.
+ */
+export class WorldContent {
+  constructor(private readonly ctx: RepoContext) {}
+
+  async defineDistrict(input: DistrictDefinition): Promise<{ districtId: number }> {
+    const d = parseInput(districtInput, input, 'district');
+    this.ctx.router.topology.shardOfDistrict(d.districtId); // configured, or UnknownDistrictError
+    const b = d.bounds;
+    const values = [
+      d.districtName,
+      d.districtType,
+      d.maxPlayers,
+      d.pvpEnabled,
+      d.difficultyLevel,
+      b.minX,
+      b.maxX,
+      b.minY,
+      b.maxY,
+      b.minZ,
+      b.maxZ,
+      d.weatherType,
+      d.lightingPreset,
+      d.ambientSound ?? null,
+      d.backgroundMusic ?? null,
+      json(d.accessRequirements),
+      d.instanceType,
+      d.isActive,
+    ];
+    const columns = `district_name, district_type, max_players, pvp_enabled, difficulty_level, min_x, max_x, min_y, max_y, min_z, max_z,
+      weather_type, lighting_preset, ambient_sound, background_music, access_requirements, instance_type, is_active`;
+    const updates = columns
+      .split(',')
+      .map((c) => `${c.trim()} = VALUES(${c.trim()})`)
+      .join(', ');
+    try {
+      await this.ctx.router.onEveryNode('district_define', async (tx, keys) => {
+        for (const key of keys) {
+          await (
+            await tx.branch(key)
+          ).exec(
+            `INSERT INTO districts (district_id, ${columns}) VALUES (?, ${values.map(() => '?').join(', ')}) ON DUPLICATE KEY UPDATE ${updates}`,
+            [d.districtId, ...values],
+          );
+        }
+      });
+    } catch (error) {
+      if (isDuplicateKey(error, 'district_name')) throw new NameTakenError('districtName', d.districtName, { cause: error });
+      throw error;
+    }
+    return { districtId: d.districtId };
+  }
+
+  async spawnObject(input: WorldObjectSpawn): Promise<{ objectId: number }> {
+    const o = parseInput(objectInput, input, 'world object');
+    const objectId = await this.ctx.ids.next('world_id');
+    await this.ctx.router.onDistrict('object_spawn', o.districtId, (conn) =>
+      conn.exec(
+        `INSERT INTO world_objects (object_id, district_id, object_type, template_id, position_x, position_y, position_z, rotation_x, rotation_y,
+           rotation_z, rotation_w, object_name, object_data, interaction_data, current_state, respawn_time, spawn_condition, despawn_condition)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [
+          objectId,
+          o.districtId,
+          o.objectType,
+          o.templateId ?? null,
+          o.position.x,
+          o.position.y,
+          o.position.z,
+          o.rotation.x,
+          o.rotation.y,
+          o.rotation.z,
+          o.rotation.w,
+          o.objectName ?? null,
+          json(o.objectData),
+          json(o.interactionData),
+          o.currentState,
+          o.respawnTime,
+          json(o.spawnCondition),
+          json(o.despawnCondition),
+        ],
+      ),
+    );
+    return { objectId };
+  }
+
+  async setObjectState(objectId: number, state: 'active' | 'inactive' | 'destroyed' | 'hidden'): Promise<void> {
+    const oid = parseInput(bigId, objectId, 'object id');
+    const s = parseInput(z.enum(['active', 'inactive', 'destroyed', 'hidden']), state, 'object state');
+    const shard = await shardOfWorldRow(this.ctx.router, 'world_objects', oid);
+    await this.ctx.router.onShard('object_state', shard, async (conn) => {
+      const header = await conn.exec('UPDATE world_objects SET current_state = ?, last_interaction = NOW() WHERE object_id = ?', [s, oid]);
+      if (header.affectedRows !== 1) throw new NotFoundError('world object', oid);
+    });
+  }
+
+  async defineHardline(input: HardlineDefinition): Promise<{ hardlineId: number }> {
+    const h = parseInput(hardlineInput, input, 'hardline');
+    const hardlineId = await this.ctx.ids.next('world_id');
+    await this.ctx.router.onDistrict('hardline_define', h.districtId, (conn) =>
+      conn.exec(
+        `INSERT INTO hardlines (hardline_id, district_id, hardline_name, position_x, position_y, position_z, hardline_type, access_code,
+           faction_requirement, level_requirement, connected_hardlines, connection_cost, is_active) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [
+          hardlineId,
+          h.districtId,
+          h.hardlineName,
+          h.position.x,
+          h.position.y,
+          h.position.z,
+          h.hardlineType,
+          h.accessCode ?? null,
+          h.factionRequirement ?? null,
+          h.levelRequirement,
+          json(h.connectedHardlines),
+          h.connectionCost,
+          h.isActive,
+        ],
+      ),
+    );
+    return { hardlineId };
+  }
+
+  /**
+   * Travels from a hardline in the character's district to a connected one: level and faction
+   * checks (both ends), the fare charged with a ledger row, the usage counted, and the character
+   * moved to the target district, across shards when it must, all in one transaction.
+   */
+  async useHardline(characterId: number, fromHardlineId: number, toHardlineId: number): Promise<MoveResult & { cost: number }> {
+    const cid = parseInput(id, characterId, 'character id');
+    const fromId = parseInput(id, fromHardlineId, 'from hardline id');
+    const toId = parseInput(id, toHardlineId, 'to hardline id');
+    const router = this.ctx.router;
+    const [fromShard, toShard] = await Promise.all([
+      shardOfWorldRow(router, 'hardlines', fromId),
+      shardOfWorldRow(router, 'hardlines', toId),
+    ]);
+    const [from] = await router.readShard('hardline_get', fromShard, 'strong', (c) =>
+      c.rows<HardlineRow>('SELECT * FROM hardlines WHERE hardline_id = ?', [fromId]),
+    );
+    const [to] = await router.readShard('hardline_get', toShard, 'strong', (c) =>
+      c.rows<HardlineRow>('SELECT * FROM hardlines WHERE hardline_id = ?', [toId]),
+    );
+    const connected = fromJson<number[] | null>(from!.connected_hardlines, null);
+    if (connected && !connected.map(Number).includes(toId))
+      throw new InvalidStateError('hardline', fromId, 'not connected', `hardline ${fromId} does not connect to ${toId}`);
+    let cost = 0;
+    const moved = await moveCharacter(router, this.ctx.writeBehind, cid, Number(to!.district_id), async ({ source, target, locked }) => {
+      // Locked here: the fare and the count are exact under concurrent use.
+      const [here] = await source.rows<HardlineRow>('SELECT * FROM hardlines WHERE hardline_id = ? FOR UPDATE', [fromId]);
+      if (!here || Number(here.district_id) !== Number(locked.district_id))
+        throw new WrongDistrictError(cid, Number(from!.district_id), Number(locked.district_id));
+      const [there] = await target.rows<HardlineRow>('SELECT * FROM hardlines WHERE hardline_id = ?', [toId]);
+      if (!there) throw new NotFoundError('hardline', toId);
+      for (const h of [here, there]) if (!h.is_active) throw new InvalidStateError('hardline', Number(h.hardline_id), 'inactive');
+      const [c] = await source.rows<{ level: number; faction: string }>('SELECT level, faction FROM characters WHERE character_id = ?', [
+        cid,
+      ]);
+      const actor = {
+        characterId: cid,
+        money: Number(locked.money),
+        districtId: Number(locked.district_id),
+        level: Number(c!.level),
+        faction: c!.faction,
+      };
+      for (const h of [here, there])
+        checkRequirements(actor, Number(h.level_requirement ?? 1), h.faction_requirement, `hardline ${h.hardline_id}`);
+      cost = Number(here.connection_cost ?? 0);
+      if (cost > 0) {
+        if (actor.money < cost) throw new InsufficientFundsError(cid, cost, actor.money);
+        await source.exec('UPDATE characters SET money = money - ? WHERE character_id = ?', [cost, cid]);
+        await source.exec(
+          `INSERT INTO transaction_history (from_character_id, transaction_type, money_amount, transaction_reason, district_id)
+           VALUES (?, 'vendor_purchase', ?, ?, ?)`,
+          [cid, cost, `hardline fare ${fromId}->${toId}`, actor.districtId],
+        );
+        await source.exec('UPDATE character_statistics SET money_spent = money_spent + ? WHERE character_id = ?', [cost, cid]);
+      }
+      await source.exec('UPDATE hardlines SET usage_count = usage_count + 1, last_used = NOW() WHERE hardline_id = ?', [fromId]);
+    });
+    return { ...moved, cost };
+  }
+
+  async startEvent(input: WorldEventStart): Promise<{ eventId: number; status: 'active' | 'scheduled' }> {
+    const e = parseInput(eventInput, input, 'world event');
+    const eventId = await this.ctx.ids.next('world_id');
+    const start = e.startTime ?? new Date();
+    const status = start.getTime() <= Date.now() ? 'active' : 'scheduled';
+    await this.ctx.router.onDistrict('event_start', e.districtId, (conn) =>
+      conn.exec(
+        `INSERT INTO world_events (event_id, district_id, event_type, event_name, event_description, event_data, start_time, end_time, duration,
+           trigger_condition, completion_condition, event_status, participants, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '[]', ?)`,
+        [
+          eventId,
+          e.districtId,
+          e.eventType,
+          e.eventName ?? null,
+          e.eventDescription ?? null,
+          JSON.stringify(e.eventData),
+          start,
+          e.endTime ?? null,
+          e.duration ?? null,
+          json(e.triggerCondition),
+          json(e.completionCondition),
+          status,
+          e.createdBy ?? null,
+        ],
+      ),
+    );
+    return { eventId, status };
+  }
+
+  async joinEvent(eventId: number, characterId: number): Promise<{ joined: boolean; participants: number[] }> {
+    const eid = parseInput(bigId, eventId, 'event id');
+    const cid = parseInput(id, characterId, 'character id');
+    const shard = await shardOfWorldRow(this.ctx.router, 'world_events', eid);
+    const { value } = await this.ctx.router.onCharacters(
+      'event_join',
+      [cid],
+      async (tx, [route]) => {
+        const conn = await tx.branch(route!.shard);
+        const locked = await lockCharacter(conn, cid, route!.shard);
+        const events = await tx.branch(shard);
+        const [ev] = await events.rows<{ event_status: string; participants: unknown; district_id: number }>(
+          'SELECT event_status, participants, district_id FROM world_events WHERE event_id = ? FOR UPDATE',
+          [eid],
+        );
+        if (ev!.event_status !== 'active') throw new InvalidStateError('world event', eid, ev!.event_status);
+        if (Number(ev!.district_id) !== Number(locked.district_id))
+          throw new WrongDistrictError(cid, Number(ev!.district_id), Number(locked.district_id));
+        const participants = fromJson<number[]>(ev!.participants, []).map(Number);
+        if (participants.includes(cid)) return { joined: false, participants };
+        participants.push(cid);
+        await events.exec('UPDATE world_events SET participants = ? WHERE event_id = ?', [JSON.stringify(participants), eid]);
+        await conn.exec('UPDATE character_statistics SET events_participated = events_participated + 1 WHERE character_id = ?', [cid]);
+        return { joined: true, participants };
+      },
+      { also: [shard] },
+    );
+    return value;
+  }
+
+  async endEvent(eventId: number, results: Record<string, unknown> | unknown[] = {}): Promise<void> {
+    const eid = parseInput(bigId, eventId, 'event id');
+    const r = parseInput(jsonValue, results, 'event results');
+    const shard = await shardOfWorldRow(this.ctx.router, 'world_events', eid);
+    await this.ctx.router.onShard('event_end', shard, async (conn) => {
+      const [ev] = await conn.rows<{ event_status: string }>('SELECT event_status FROM world_events WHERE event_id = ? FOR UPDATE', [eid]);
+      if (ev!.event_status !== 'active' && ev!.event_status !== 'scheduled')
+        throw new InvalidStateError('world event', eid, ev!.event_status);
+      await conn.exec("UPDATE world_events SET event_status = 'completed', end_time = NOW(), event_results = ? WHERE event_id = ?", [
+        JSON.stringify(r),
+        eid,
+      ]);
+    });
+  }
+
+  async loadDistrict(districtId: number, options: { consistency?: Consistency } = {}): Promise<DistrictLoad> {
+    const did = parseInput(id, districtId, 'district id');
+    const shard = this.ctx.router.topology.shardOfDistrict(did);
+    return this.ctx.router.readShard('district_load', shard, consistencyOf(options, 'session'), async (conn: PooledConnection) => {
+      const [district] = await conn.rows('SELECT * FROM districts WHERE district_id = ?', [did]);
+      if (!district) throw new NotFoundError('district', did);
+      const [objects, hardlines, vendors, activeEvents] = [
+        await conn.rows('SELECT * FROM world_objects WHERE district_id = ? ORDER BY object_id', [did]),
+        await conn.rows('SELECT * FROM hardlines WHERE district_id = ? ORDER BY hardline_id', [did]),
+        await readVendors(conn, 'v.district_id = ? AND v.is_active', [did]),
+        await conn.rows("SELECT * FROM world_events WHERE district_id = ? AND event_status = 'active' ORDER BY event_id", [did]),
+      ];
+      return { district, objects, hardlines, vendors, activeEvents };
+    });
+  }
+
+  async districtActivity(options: { consistency?: Consistency } = {}): Promise<DistrictActivity[]> {
+    const router = this.ctx.router;
+    const perShard = await router.readEveryShard('district_activity', consistencyOf(options, 'eventual'), async (conn, shard) => {
+      const mine = router.topology.shards.find((s) => s.key === shard)!.districts;
+      const rows = await conn.rows<Record<string, unknown>>(
+        `SELECT * FROM district_activity WHERE district_id IN (${mine.map(() => '?').join(', ')}) ORDER BY district_id`,
+        mine,
+      );
+      return rows.map((r) => ({
+        districtId: Number(r.district_id),
+        districtName: String(r.district_name),
+        currentPlayers: Number(r.current_players),
+        maxPlayers: Number(r.max_players),
+        occupancyPercentage: Number(r.occupancy_percentage),
+        activeEvents: Number(r.active_events),
+        shard,
+      }));
+    });
+    return perShard.flat();
+  }
+}
+
+interface HardlineRow {
+  hardline_id: number;
+  district_id: number;
+  is_active: number;
+  level_requirement: number | null;
+  faction_requirement: string | null;
+  connection_cost: number | null;
+  connected_hardlines: unknown;
+}
