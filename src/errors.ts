@@ -250,3 +250,31 @@ export class CommitOutcomeUnknownError extends OutcomeUnknownError {
     this.message = `outcome of ${operation} on ${node} is unknown: the connection was lost during COMMIT; retry with the same idempotency key`;
   }
 }
+
+/** Another server holds the character's presence claim (it is in the world elsewhere); nothing was written. */
+export class PresenceHeldError extends MxoError {
+  constructor(
+    readonly characterId: number,
+    readonly holder: { serverId: string; districtId: number | null; expiresAt: Date },
+  ) {
+    super('PRESENCE_HELD', `character ${characterId} is held by server ${holder.serverId} until ${holder.expiresAt.toISOString()}`);
+  }
+}
+
+/** The caller's presence claim was released, expired or taken over (a stale fencing token); nothing was written. */
+export class PresenceLostError extends MxoError {
+  constructor(
+    readonly characterId: number,
+    readonly fencingToken: number,
+    message?: string,
+  ) {
+    super('PRESENCE_LOST', message ?? `character ${characterId}: fencing token ${fencingToken} no longer holds the character`);
+  }
+}
+
+/** A handoff ticket is unknown, already used, expired, or meant for another server; nothing was written. */
+export class HandoffInvalidError extends MxoError {
+  constructor(readonly reason: 'unknown' | 'consumed' | 'expired' | 'wrong_server' | 'claim_moved') {
+    super('HANDOFF_INVALID', `handoff ticket refused: ${reason}`);
+  }
+}

@@ -47,3 +47,5 @@ export { levelCurve, DEFAULT_LEVEL_CURVE, type LevelCurve, type LevelCurveOption
 export type { AttributesInput, VitalsInput } from './game/progression-input.js';
 export type { Attributes } from './sql/attributes.js';
 export type { CoalescedKind } from './writebehind/coalesced.js';
+export type { PresenceClaimInput, PresenceClaim, PresenceLocation, HandoffInput, HandoffResult } from './repos/presence.js';
+export type { PositionOptions } from './repos/world.js';
