@@ -17,7 +17,6 @@ import { Items } from './repos/items.js';
 import { Logs } from './repos/logs.js';
 import { Players } from './repos/players.js';
 import { Presence } from './repos/presence.js';
-import { Presence } from './repos/presence.js';
 import { Social } from './repos/social.js';
 import { Trades } from './repos/trades.js';
 import { World } from './repos/world.js';
@@ -59,7 +58,6 @@ export class DataSession {
   readonly interlock: Interlock;
   readonly vendors: Vendors;
   readonly presence: Presence;
-  readonly presence: Presence;
   /** What the repositories of this session share. */
   protected readonly ctx: RepoContext;
 
@@ -90,7 +88,6 @@ export class DataSession {
     this.combat = new Combat(ctx);
     this.interlock = new Interlock(ctx);
     this.vendors = new Vendors(ctx);
-    this.presence = new Presence(ctx);
     this.presence = new Presence(ctx);
   }
 
