@@ -14,7 +14,7 @@ import type { Consistency } from '../routing/read-router.js';
 import { GLOBAL } from '../routing/topology.js';
 import { lockCharacter } from '../sql/character-lock.js';
 import { checkAcceptance } from '../sql/mission-checks.js';
-import { payMissionRewards, recordMissionEnd, type MissionReward } from '../sql/mission-rewards.js';
+import { payMissionRewards, readLastPayout, recordMissionEnd, type MissionReward } from '../sql/mission-rewards.js';
 import { jsonValue, readMissionStates, readTemplate, templateRow, type MissionObjective, type MissionState } from '../sql/mission-rows.js';
 import { parseInput } from '../validate.js';
 import type { RepoContext } from './context.js';
@@ -196,7 +196,7 @@ export class Missions {
     return this.ctx.router.onCharacter('mission_complete', cid, async (conn, route) => {
       const character = await lockCharacter(conn, cid, route.shard);
       const status = await missionStatus(conn, cid, mid);
-      if (status === 'completed') return { missionId: mid, alreadyCompleted: true, ...(await lastPayout(conn, cid, mid)) };
+      if (status === 'completed') return { missionId: mid, alreadyCompleted: true, ...(await readLastPayout(conn, cid, mid)) };
       if (status !== 'accepted' && status !== 'in_progress') throw new RequirementError('status', `mission ${mid} is ${status}`);
       const [open] = await conn.rows<{ n: number | string }>(
         'SELECT COUNT(*) AS n FROM mission_objective_progress WHERE character_id = ? AND mission_id = ? AND NOT is_completed',
@@ -313,42 +313,6 @@ async function missionStatus(conn: PooledConnection, cid: number, mid: number): 
 async function activeMission(conn: PooledConnection, cid: number, mid: number): Promise<void> {
   const status = await missionStatus(conn, cid, mid);
   if (status !== 'accepted' && status !== 'in_progress') throw new RequirementError('status', `mission ${mid} is ${status}, not active`);
-}
-
-/** The first payout of an already completed mission, from its latest history row, with today's totals. */
-async function lastPayout(conn: PooledConnection, cid: number, mid: number): Promise<MissionReward> {
-  const [h] = await conn.rows(
-    `SELECT experience_gained, money_gained, items_received, faction_changes FROM mission_history
-      WHERE character_id = ? AND mission_id = ? AND completion_status = 'completed' ORDER BY history_id DESC LIMIT 1`,
-    [cid, mid],
-  );
-  const [c] = await conn.rows<{ level: number; experience: number; money: number | string }>(
-    'SELECT level, experience, money FROM characters WHERE character_id = ?',
-    [cid],
-  );
-  const standings = await conn.rows<{ faction: string; standing_points: number; reputation_level: string }>(
-    'SELECT faction, standing_points, reputation_level FROM character_faction_standings WHERE character_id = ?',
-    [cid],
-  );
-  const changes = jsonValue<Array<{ faction: string; change: number }>>(h?.faction_changes, []);
-  return {
-    experienceGained: Number(h?.experience_gained ?? 0),
-    level: Number(c!.level),
-    experience: Number(c!.experience),
-    levelsGained: 0,
-    moneyGained: Number(h?.money_gained ?? 0),
-    money: Number(c!.money),
-    items: jsonValue(h?.items_received, []),
-    standings: changes.map((ch) => {
-      const s = standings.find((row) => row.faction === ch.faction);
-      return {
-        faction: ch.faction as MissionReward['standings'][number]['faction'],
-        change: ch.change,
-        standingPoints: Number(s?.standing_points ?? 0),
-        reputationLevel: (s?.reputation_level ?? 'neutral') as MissionReward['standings'][number]['reputationLevel'],
-      };
-    }),
-  };
 }
 
 /** Every id in `ids` must exist in `table` on this node (JSON references have no foreign key). */

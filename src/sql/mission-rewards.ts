@@ -1,8 +1,9 @@
 import type { LevelCurve } from '../game/level-curve.js';
 import type { MissionTemplate } from '../game/mission-template.js';
-import type { Faction } from '../game/reputation.js';
+import type { Faction, ReputationLevel } from '../game/reputation.js';
 import type { PooledConnection } from '../pool/pooled-connection.js';
 import { grantExperience } from './experience.js';
+import { jsonValue } from './mission-rows.js';
 import { adjustStandingRow, type StandingChange } from './standings.js';
 
 /** An item a mission gave. */
@@ -125,4 +126,40 @@ export async function recordMissionEnd(
       [characterId],
     );
   }
+}
+
+/** The first payout of an already completed mission, from its latest history row, with today's totals. */
+export async function readLastPayout(conn: PooledConnection, cid: number, mid: number): Promise<MissionReward> {
+  const [h] = await conn.rows(
+    `SELECT experience_gained, money_gained, items_received, faction_changes FROM mission_history
+      WHERE character_id = ? AND mission_id = ? AND completion_status = 'completed' ORDER BY history_id DESC LIMIT 1`,
+    [cid, mid],
+  );
+  const [c] = await conn.rows<{ level: number; experience: number; money: number | string }>(
+    'SELECT level, experience, money FROM characters WHERE character_id = ?',
+    [cid],
+  );
+  const standings = await conn.rows<{ faction: string; standing_points: number; reputation_level: string }>(
+    'SELECT faction, standing_points, reputation_level FROM character_faction_standings WHERE character_id = ?',
+    [cid],
+  );
+  const changes = jsonValue<Array<{ faction: string; change: number }>>(h?.faction_changes, []);
+  return {
+    experienceGained: Number(h?.experience_gained ?? 0),
+    level: Number(c!.level),
+    experience: Number(c!.experience),
+    levelsGained: 0,
+    moneyGained: Number(h?.money_gained ?? 0),
+    money: Number(c!.money),
+    items: jsonValue(h?.items_received, []),
+    standings: changes.map((ch) => {
+      const s = standings.find((row) => row.faction === ch.faction);
+      return {
+        faction: ch.faction as Faction,
+        change: ch.change,
+        standingPoints: Number(s?.standing_points ?? 0),
+        reputationLevel: (s?.reputation_level ?? 'neutral') as ReputationLevel,
+      };
+    }),
+  };
 }
