@@ -1,0 +1,239 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { openCluster, type Cluster } from '../cluster.js';
+import { startMetricsServer, type MetricsServer } from '../metrics/metrics-server.js';
+import { startSandbox, type Sandbox } from '../sandbox/index.js';
+import { seedContent } from './content.js';
+import type { SimPlayerSpec } from './player.js';
+import { mergeInto, percentile, type StatsSnapshot } from './stats.js';
+import { runPlayers, type WorkerJob, type WorkerMessage } from './worker.js';
+
+export interface LivingClusterOptions {
+  /** A cluster config file; absent: a sandbox (global + 2 shards, a replica each) for the run. */
+  configPath?: string;
+  players: number;
+  processes: number;
+  /** Seconds to run; 0 runs until Ctrl-C. */
+  durationSec: number;
+  /** Port for /metrics (0: any free port). */
+  metricsPort: number;
+  thinkMs?: number;
+  log?: (line: string) => void;
+  /** Called once per second with the progress line (default: rewrite one terminal line). */
+  progress?: (line: string) => void;
+}
+
+export interface LivingClusterSummary {
+  ops: StatsSnapshot['ops'];
+  failures: Record<string, number>;
+  verified: boolean;
+  violations: string[];
+}
+
+/**
+ * `npm start`: a living cluster. Simulated players (spread over `processes` processes, as
+ * district servers would share one cluster) log in, enter the world, move, chat, fight, run
+ * missions, buy and sell, trade (windows and direct, same- and cross-shard), travel by hardline,
+ * join crews and organizations, and log out. One progress line shows players online, operations/s,
+ * p99, failures, in-doubt transactions and replica lag; `/metrics` is served; the run ends with
+ * recovery, `verify` and a summary. Returns the exit code: 0 when verify passed and nothing failed.
+ */
+export async function runLivingCluster(options: LivingClusterOptions): Promise<number> {
+  const log = options.log ?? console.log;
+  let sandbox: Sandbox | undefined;
+  if (!options.configPath) {
+    log('starting a sandbox cluster: global + 2 shards (primary + 1 replica each)...');
+    sandbox = await startSandbox({ shards: 2, replicasPerShard: 1 });
+  }
+  const config = options.configPath ?? sandbox!.configPath;
+  const db = await openCluster(config);
+  let server: MetricsServer | undefined;
+  try {
+    await db.migrate();
+    const tag = randomBytes(3).toString('hex');
+    log(`creating ${options.players} players across districts ${db.config.shards.flatMap((s) => s.districts).join(', ')}...`);
+    const specs = await createPlayers(db, tag, options.players);
+    const content = await seedContent(
+      db,
+      tag,
+      specs.map((s) => s.characterId),
+    );
+    server = await serveMetrics(db, options.metricsPort);
+    log(`metrics: ${server.url}`);
+    log(
+      `running ${options.players} players in ${options.processes} process(es)${options.durationSec > 0 ? ` for ${options.durationSec} s` : ''}; Ctrl-C stops`,
+    );
+
+    const stop = new AbortController();
+    const onSignal = () => stop.abort();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    const deadline = options.durationSec > 0 ? setTimeout(onSignal, options.durationSec * 1_000) : undefined;
+    const totals = { ops: {}, failures: {} } as Omit<StatsSnapshot, 'latencies' | 'online'>;
+    const progress = new Progress(db, options.progress ?? ((line) => process.stdout.write(`\r${line.padEnd(110)}`)));
+    const job = (players: SimPlayerSpec[]): WorkerJob => ({
+      config,
+      content,
+      players,
+      peers: specs.map((s) => s.characterId),
+      thinkMs: options.thinkMs ?? 250,
+    });
+    const onMessage = (worker: number) => (m: WorkerMessage) => {
+      if (m.type === 'error') return log(`\nworker ${worker}: ${m.message}`);
+      mergeInto(totals, m.stats);
+      progress.add(worker, m.stats);
+    };
+    const ticker = setInterval(() => void progress.print(), 1_000);
+    try {
+      const shares = split(specs, options.processes);
+      if (options.processes === 1) {
+        await runPlayers(job(shares[0]!), stop.signal, onMessage(0));
+      } else {
+        await Promise.all(shares.map((share, i) => runChild(job(share), stop.signal, onMessage(i))));
+      }
+    } finally {
+      clearInterval(ticker);
+      if (deadline) clearTimeout(deadline);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+    log('\nplayers logged out; settling and verifying...');
+    await db.waitForReplicas(30_000);
+    const recovered = await db.recover();
+    const report = await db.verify();
+    const summary: LivingClusterSummary = {
+      ops: totals.ops,
+      failures: totals.failures,
+      verified: report.ok,
+      violations: report.violations.map((v) => `${v.check}: ${v.message}`),
+    };
+    printSummary(summary, recovered.committed.length + recovered.rolledBack.length, log);
+    return report.ok && Object.keys(totals.failures).length === 0 ? 0 : 1;
+  } finally {
+    await server?.close();
+    await db.close();
+    if (sandbox) {
+      await sandbox.stop();
+      log('sandbox stopped');
+    }
+  }
+}
+
+/** Accounts (a few characters each: registration hashes a password, which is slow on purpose) and their characters, round-robin over every district. */
+async function createPlayers(db: Cluster, tag: string, count: number): Promise<SimPlayerSpec[]> {
+  const districts = db.config.shards.flatMap((s) => s.districts);
+  const perAccount = 4;
+  const specs: SimPlayerSpec[] = [];
+  const accounts = Math.ceil(count / perAccount);
+  await inBatches(accounts, 4, async (a) => {
+    const username = `sim_${tag}_${a}`;
+    const password = randomBytes(12).toString('base64url');
+    const { accountId } = await db.accounts.register({ username, email: `${username}@zion.example`, password });
+    for (let i = a * perAccount; i < Math.min(count, (a + 1) * perAccount); i++) {
+      const districtId = districts[i % districts.length]!;
+      const character = await db.characters.create({
+        accountId,
+        name: `Sim${tag}${i}`,
+        archetype: (['hacker', 'spy', 'martial_artist'] as const)[i % 3]!,
+        gender: i % 2 ? 'female' : 'male',
+        districtId,
+      });
+      await db.characters.adjustMoney(character.characterId, 1_000, 'admin_grant');
+      specs.push({ accountId, username, password, characterId: character.characterId, districtId });
+    }
+  });
+  return specs.sort((x, y) => x.characterId - y.characterId);
+}
+
+async function inBatches(count: number, parallel: number, fn: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      while (next < count) await fn(next++);
+    }),
+  );
+}
+
+function split<T>(items: T[], parts: number): T[][] {
+  return Array.from({ length: parts }, (_, p) => items.filter((_, i) => i % parts === p));
+}
+
+/** Forks a worker process (`mxo-data play-worker`) for a share of the players. */
+function runChild(job: WorkerJob, stop: AbortSignal, onMessage: (m: WorkerMessage) => void): Promise<void> {
+  const cli = fileURLToPath(new URL('../cli.js', import.meta.url));
+  const child: ChildProcess = fork(cli, ['play-worker'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  child.on('message', (m: WorkerMessage) => onMessage(m));
+  child.send({ type: 'job', job });
+  const onStop = () => child.connected && child.send({ type: 'stop' });
+  stop.addEventListener('abort', onStop, { once: true });
+  return new Promise((resolve, reject) => {
+    child.on('exit', (code) => {
+      stop.removeEventListener('abort', onStop);
+      if (code === 0 || code === null) resolve();
+      else reject(new Error(`worker exited with code ${code}`));
+    });
+  });
+}
+
+async function serveMetrics(db: Cluster, port: number): Promise<MetricsServer> {
+  try {
+    return await startMetricsServer({ registry: db.metrics, port, host: '127.0.0.1' });
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'EADDRINUSE') throw error;
+    return startMetricsServer({ registry: db.metrics, port: 0, host: '127.0.0.1' });
+  }
+}
+
+/** The live progress line: online players, operations/s, p99, failures, in-doubt, replica lag. */
+class Progress {
+  private readonly latest = new Map<number, StatsSnapshot>();
+  private readonly started = Date.now();
+  private failed = 0;
+
+  constructor(
+    private readonly db: Cluster,
+    private readonly write: (line: string) => void,
+  ) {}
+
+  add(worker: number, stats: StatsSnapshot): void {
+    this.latest.set(worker, stats);
+    for (const counts of Object.values(stats.ops)) this.failed += counts.failed;
+  }
+
+  async print(): Promise<void> {
+    const snapshots = [...this.latest.values()];
+    this.latest.clear();
+    const ops = snapshots.reduce((n, s) => n + Object.values(s.ops).reduce((m, c) => m + c.ok + c.refused + c.failed, 0), 0);
+    const online = snapshots.reduce((n, s) => n + s.online, 0);
+    const p99 = percentile(
+      snapshots.flatMap((s) => s.latencies),
+      99,
+    );
+    const [inDoubt, lag] = await Promise.all([this.db.inDoubtCount().catch(() => -1), replicaLag(this.db)]);
+    const elapsed = Math.round((Date.now() - this.started) / 1000);
+    this.write(
+      `${elapsed}s | online ${online} | ${ops} ops/s | p99 ${p99.toFixed(1)} ms | failed ${this.failed} | in-doubt ${inDoubt < 0 ? '?' : inDoubt} | lag ${lag}`,
+    );
+  }
+}
+
+async function replicaLag(db: Cluster): Promise<string> {
+  const metric = await db.metrics.getSingleMetric('mxo_replica_lag_seconds')?.get();
+  const values = metric?.values ?? [];
+  if (values.length === 0) return '-';
+  return values.map((v) => `${String(v.labels.node ?? v.labels.shard)} ${(Number(v.value) * 1000).toFixed(0)}ms`).join(', ');
+}
+
+function printSummary(summary: LivingClusterSummary, recovered: number, log: (line: string) => void): void {
+  log('\noperation        ok   refused  failed');
+  let total = 0;
+  for (const [op, c] of Object.entries(summary.ops).sort()) {
+    total += c.ok + c.refused + c.failed;
+    log(`${op.padEnd(14)} ${String(c.ok).padStart(6)} ${String(c.refused).padStart(9)} ${String(c.failed).padStart(7)}`);
+  }
+  log(`${total} operations; in-doubt transactions settled at the end: ${recovered}`);
+  for (const [failure, n] of Object.entries(summary.failures)) log(`failed: ${failure} x${n}`);
+  log(summary.verified ? 'verify: OK (money equals the ledger, every item once, directory and replicas consistent)' : 'verify: FAILED');
+  for (const v of summary.violations) log(`  ${v}`);
+}
