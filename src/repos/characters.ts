@@ -11,6 +11,7 @@ import { lockCharacter } from '../sql/character-lock.js';
 import { remember, replayOf } from '../sql/idempotency.js';
 import { deleteCharacterRows } from '../sql/character-rows.js';
 import { moveCharacter } from '../sql/character-move.js';
+import { buildCharacterLoad, readCharacterLoad, readMembershipLoad, type CharacterLoad } from '../sql/character-load.js';
 import type { RepoContext } from './context.js';
 import { DEFAULT_LEVEL_CURVE, type Progression } from '../game/level-curve.js';
 import { attributesSchema, experienceSchema, vitalsSchema, type AttributesInput, type VitalsInput } from '../game/progression-input.js';
@@ -166,6 +167,26 @@ export class Characters {
       const rows = await conn.rows<CharacterRow>(`SELECT ${CHARACTER_COLUMNS} FROM characters WHERE character_id = ?`, [cid]);
       return rows[0] && toCharacter(rows[0], route.shard);
     });
+  }
+
+  /**
+   * Entering the world: the character with its statistics, PvP, abilities, standings, inventory,
+   * equipment, active missions (with objectives) and relationships from its shard, and its crew
+   * and organization from global: one statement per node, both nodes at once. Each part has the
+   * shape of the single read it replaces (inventory.list, missions.list, ...).
+   * @example const { character, inventory, activeMissions, crew } = await db.characters.load(characterId);
+   */
+  async load(characterId: number, options: { consistency?: Consistency } = {}): Promise<CharacterLoad<Character>> {
+    const cid = parseInput(id, characterId, 'character id');
+    const level = consistencyOf(options, 'session');
+    const [own, membership] = await Promise.all([
+      this.ctx.router.readCharacter('character_load', cid, level, async (conn, route) => {
+        const loaded = await readCharacterLoad(conn, cid);
+        return loaded && { ...loaded, shard: route.shard };
+      }),
+      this.ctx.router.readGlobal('character_load_memberships', level, (conn) => readMembershipLoad(conn, cid)),
+    ]);
+    return buildCharacterLoad(toCharacter(own.character as unknown as CharacterRow, own.shard), cid, own.parts, membership);
   }
 
   /** Characters of an account, from the directory then each shard (replica-eligible). */

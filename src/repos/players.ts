@@ -3,6 +3,7 @@ import { NotFoundError } from '../errors.js';
 import type { Consistency } from '../routing/read-router.js';
 import { parseInput } from '../validate.js';
 import { consistencyOf } from '../routing/consistency.js';
+import { readEquipmentSummary, type EquipmentSummaryRow } from '../sql/equipment-summary.js';
 import type { RepoContext } from './context.js';
 
 /** The seed's `player_summary` view, which crosses tiers, gathered from global and the shard. */
@@ -47,8 +48,28 @@ export interface LeaderboardEntry {
 }
 
 /** Reads that gather one player's data from several tiers or every shard. */
+export interface EquipmentSummary {
+  characterId: number;
+  characterName: string;
+  /** Equipped slots (the seed's character_equipment_summary view); empty when nothing is equipped. */
+  slots: EquipmentSummaryRow[];
+  shard: string;
+}
+
 export class Players {
   constructor(private readonly ctx: RepoContext) {}
+
+  /**
+   * The seed's `character_equipment_summary` view for one character, from its shard (replica-eligible).
+   * @example const { slots } = await db.players.equipmentSummary(characterId);
+   */
+  async equipmentSummary(characterId: number, options: { consistency?: Consistency } = {}): Promise<EquipmentSummary> {
+    const cid = parseInput(id, characterId, 'character id');
+    return this.ctx.router.readCharacter('equipment_summary', cid, consistencyOf(options, 'session'), async (conn, route) => {
+      const summary = await readEquipmentSummary(conn, cid);
+      return summary && { characterId: cid, ...summary, shard: route.shard };
+    });
+  }
 
   /** `player_summary` for one character: account and crew/organisation from global, the rest from its shard. */
   async summary(characterId: number, options: { consistency?: Consistency } = {}): Promise<PlayerSummary> {
