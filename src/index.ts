@@ -36,6 +36,18 @@ export type { CombatRecordInput, CombatRecordResult, PvpStanding } from './repos
 export type { InterlockStartInput, InterlockRoundInput, InterlockFinishInput, InterlockResult } from './repos/interlock.js';
 export type { VendorDefinition, Vendor, VendorPurchase, VendorSale } from './repos/vendors.js';
 export { K_FACTOR, RATING_FLOOR, expectedScore, nextRating, rankOf } from './game/pvp-rating.js';
+export type { ItemPlace, ItemModification } from './repos/inventory.js';
+export { EQUIPMENT_SLOTS, REPAIR_RATE, repairCost, type SlotName } from './game/equipment-slots.js';
+export type { TradeOffer, TradeWindow, TradeConfirmation } from './repos/trade-windows.js';
+export type {
+  DistrictDefinition,
+  WorldObjectSpawn,
+  HardlineDefinition,
+  WorldEventStart,
+  DistrictActivity,
+  DistrictLoad,
+} from './repos/world-content.js';
+export type { MoveResult } from './sql/character-move.js';
 export type { MissionProgress, MissionCompletion, MissionHistoryEntry } from './repos/missions.js';
 export type { MissionTemplateInput, MissionTemplate, MissionStatus, MissionType, ItemQuantity } from './game/mission-template.js';
 export type { MissionState, MissionObjective } from './sql/mission-rows.js';
