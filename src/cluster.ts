@@ -5,6 +5,7 @@ import { loadConfigFile } from './config/load-config.js';
 import type { ClusterConfigInput } from './config/schema.js';
 import { ClosedError } from './errors.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
+import { initialiseSeries } from './metrics/initial-series.js';
 import { OnlineCharactersCollector } from './metrics/online-characters.js';
 import { migrateNode, type Tier } from './migrate/index.js';
 import type { NodePool } from './pool/node-pool.js';
@@ -67,6 +68,7 @@ export class Cluster extends DataSession {
   /** Use {@link openCluster}. */
   constructor(config: ClusterConfig, metrics: Metrics, options: OpenClusterOptions) {
     const topology = new Topology(config, metrics);
+    initialiseSeries(metrics, { nodes: topology.pools().map((p) => p.identity), shards: topology.shards.map((s) => s.key) });
     const lagMonitor = new LagMonitor(topology, metrics, config.replicas);
     const buffers = new Map(topology.shards.map((s) => [s.key, new WriteBehindBuffer(s.key, s.primary, metrics, config.writeBehind)]));
     const shared: SharedMachinery = {
