@@ -13,11 +13,18 @@ async function one(node: string, sql: string, params: unknown[] = []): Promise<R
 }
 
 beforeAll(async () => {
-  t = await startTestCluster({ shards: 2, replicasPerShard: 0, config: { writeBehind: { flushIntervalMs: 60_000, maxQueue: 5_000, maxBatch: 200, backpressureTimeoutMs: 1_000 } } });
+  t = await startTestCluster({
+    shards: 2,
+    replicasPerShard: 0,
+    config: { writeBehind: { flushIntervalMs: 60_000, maxQueue: 5_000, maxBatch: 200, backpressureTimeoutMs: 1_000 } },
+  });
   const { accountId } = await t.db.accounts.register({ username: 'kid', email: 'kid@zion.example', password: 'kid-pass-12' });
   ids = [];
   for (let i = 0; i < 10; i++) {
-    ids.push((await t.db.characters.create({ accountId, name: `Runner${i}`, archetype: 'spy', gender: 'male', districtId: i % 2 ? 4 : 1 })).characterId);
+    ids.push(
+      (await t.db.characters.create({ accountId, name: `Runner${i}`, archetype: 'spy', gender: 'male', districtId: i % 2 ? 4 : 1 }))
+        .characterId,
+    );
   }
 });
 afterAll(async () => t?.stop());
@@ -41,37 +48,72 @@ describe('write-behind', () => {
   });
 
   it('writes log rows on the shard where the event happened, stamped with the event time', async () => {
-    const start = Date.now();
     for (let i = 0; i < 300; i++) {
       await t.db.logs.action({ characterId: ids[0]!, actionType: 'attack', details: { n: i }, districtId: 1 });
     }
-    await t.db.logs.chat({ characterId: ids[1]!, channel: 'say', message: 'Wake up, Neo', districtId: 4 });
+    // The district's shard, not the character's: an alpha character acting in beta's district 5,
+    // a beta character speaking in alpha's district 2.
+    const eventMs = Date.now();
+    await t.db.logs.action({ characterId: ids[0]!, actionType: 'visit-beta', districtId: 5 });
+    await t.db.logs.chat({ characterId: ids[1]!, channel: 'say', message: 'Wake up, Neo', districtId: 2 });
     await t.db.logs.system({ level: 'INFO', category: 'system', message: 'district up', districtId: 5 });
+    const afterMs = Date.now();
+    // Flush only once the clock is two seconds past the events: a flush-time stamp would show.
+    while (Date.now() < afterMs + 2_000) await new Promise((r) => setTimeout(r, 50));
     await t.db.world.flush();
-    expect(Number((await one('alpha-primary', 'SELECT COUNT(*) AS n FROM player_action_logs WHERE character_id = ?', [ids[0]])).n)).toBe(300);
-    expect(Number((await one('beta-primary', "SELECT COUNT(*) AS n FROM chat_logs WHERE message_content = 'Wake up, Neo'")).n)).toBe(1);
-    expect(Number((await one('beta-primary', "SELECT COUNT(*) AS n FROM system_logs WHERE log_message = 'district up'")).n)).toBe(1);
+    expect(
+      Number(
+        (
+          await one('alpha-primary', 'SELECT COUNT(*) AS n FROM player_action_logs WHERE character_id = ? AND action_type = ?', [
+            ids[0],
+            'attack',
+          ])
+        ).n,
+      ),
+    ).toBe(300);
+    const where = async (sql: string, params: unknown[]) => ({
+      alpha: Number((await one('alpha-primary', sql, params)).n),
+      beta: Number((await one('beta-primary', sql, params)).n),
+    });
+    expect(await where("SELECT COUNT(*) AS n FROM player_action_logs WHERE action_type = 'visit-beta'", [])).toEqual({ alpha: 0, beta: 1 });
+    expect(await where("SELECT COUNT(*) AS n FROM chat_logs WHERE message_content = 'Wake up, Neo'", [])).toEqual({ alpha: 1, beta: 0 });
+    expect(await where("SELECT COUNT(*) AS n FROM system_logs WHERE log_message = 'district up'", [])).toEqual({ alpha: 0, beta: 1 });
+    // DATETIME holds UTC wall-clock time (the library writes with timezone 'Z').
+    const stamp = async (node: string, sql: string) =>
+      Date.parse(String((await one(node, `SELECT DATE_FORMAT(${sql}, '%Y-%m-%dT%H:%i:%sZ') AS s`)).s));
+    const acted = await stamp('beta-primary', "(SELECT action_timestamp FROM player_action_logs WHERE action_type = 'visit-beta')");
+    expect(acted).toBeGreaterThanOrEqual(Math.floor(eventMs / 1000) * 1000);
+    expect(acted).toBeLessThanOrEqual(afterMs);
     const recent = await t.db.logs.recentActions(ids[0]!, { limit: 5, consistency: 'strong' });
     expect(recent).toHaveLength(5);
-    expect(recent[0]!.at.getTime()).toBeGreaterThanOrEqual(Math.floor(start / 1000) * 1000);
     await expect(t.db.logs.action({ characterId: ids[0]!, actionType: '' })).rejects.toBeInstanceOf(ValidationError);
   });
 
   it('flushes buffered positions before a character changes shard', async () => {
     await t.db.world.updatePosition(ids[0]!, { x: 7, y: 8, z: 9 });
     await t.db.characters.moveToDistrict(ids[0]!, 6);
-    const row = await one('beta-primary', 'SELECT position_x AS x, position_y AS y, position_z AS z FROM characters WHERE character_id = ?', [ids[0]]);
+    const row = await one(
+      'beta-primary',
+      'SELECT position_x AS x, position_y AS y, position_z AS z FROM characters WHERE character_id = ?',
+      [ids[0]],
+    );
     expect([row.x, row.y, row.z]).toEqual([7, 8, 9]);
   });
 
   it('applies back-pressure when a shard is down, and loses nothing once it is back', async () => {
-    const db = await openCluster({ ...t.config, writeBehind: { flushIntervalMs: 50, maxQueue: 20, maxBatch: 10, backpressureTimeoutMs: 500 } });
+    const db = await openCluster({
+      ...t.config,
+      writeBehind: { flushIntervalMs: 50, maxQueue: 20, maxBatch: 10, backpressureTimeoutMs: 500 },
+    });
     try {
       await t.sandbox.kill('alpha-primary');
       let full: unknown;
       let queued = 0;
       for (let i = 0; i < 40 && !full; i++) {
-        await db.logs.action({ characterId: ids[2]!, actionType: `queued-${i}`, districtId: 2 }).then(() => queued++, (e) => (full = e));
+        await db.logs.action({ characterId: ids[2]!, actionType: `queued-${i}`, districtId: 2 }).then(
+          () => queued++,
+          (e) => (full = e),
+        );
       }
       expect(full).toBeInstanceOf(WriteBehindFullError);
       expect(queued).toBe(20);
@@ -79,7 +121,13 @@ describe('write-behind', () => {
       const deadline = Date.now() + 15_000;
       let written = 0;
       while (Date.now() < deadline) {
-        written = Number((await one('alpha-primary', "SELECT COUNT(*) AS n FROM player_action_logs WHERE action_type LIKE 'queued-%'").catch(() => ({ n: 0 }))).n);
+        written = Number(
+          (
+            await one('alpha-primary', "SELECT COUNT(*) AS n FROM player_action_logs WHERE action_type LIKE 'queued-%'").catch(() => ({
+              n: 0,
+            }))
+          ).n,
+        );
         if (written === 20) break;
         await new Promise((r) => setTimeout(r, 200));
       }
