@@ -174,4 +174,17 @@ describe('item care', () => {
     expect(await t.db.inventory.repair(me, g.itemId)).toMatchObject({ cost: 0 }); // nothing to repair, nothing charged
     expect(await money()).toBe(before - 40);
   });
+
+  it('an idempotency key makes a retried repair or modification charge once', async () => {
+    const g = await t.db.inventory.grant(me, { templateId: gun });
+    await (await t.sql('alpha-primary')).query('UPDATE character_inventory SET durability = 20 WHERE item_id = ?', [g.itemId]);
+    const before = await money();
+    const first = await t.db.inventory.repair(me, g.itemId, { idempotencyKey: 'repair-1' });
+    expect(await t.db.inventory.repair(me, g.itemId, { idempotencyKey: 'repair-1' })).toEqual(first);
+    const mod = { modificationType: 'upgrade' as const, modificationData: { tier: 2 }, cost: 5 };
+    const m1 = await t.db.inventory.modify(me, g.itemId, mod, { idempotencyKey: 'mod-1' });
+    expect(await t.db.inventory.modify(me, g.itemId, mod, { idempotencyKey: 'mod-1' })).toEqual(m1);
+    expect(await money()).toBe(before - first.cost - 5);
+    expect((await rows('SELECT COUNT(*) AS n FROM item_modifications WHERE item_id = ?', [g.itemId]))[0]!.n).toBe(2);
+  });
 });

@@ -29,6 +29,7 @@ export interface ItemPlace {
   containerType: 'inventory' | 'bank' | 'temp';
   slotPosition?: number;
 }
+const careOptions = z.object({ idempotencyKey: z.string().min(1).max(128).optional() }).strict();
 const placeInput = z
   .object({ containerType: z.enum(['inventory', 'bank', 'temp']), slotPosition: z.number().int().min(0).max(2_147_483_647).optional() })
   .strict();
@@ -103,7 +104,8 @@ export class Inventory {
     try {
       return await this.ctx.router.onCharacter('inventory_grant', cid, async (conn, route) => {
         await lockCharacter(conn, cid, route.shard);
-        const call = idempotencyKey === undefined ? undefined : { key: idempotencyKey, characterId: cid, operation: 'inventory_grant', request };
+        const call =
+          idempotencyKey === undefined ? undefined : { key: idempotencyKey, characterId: cid, operation: 'inventory_grant', request };
         // A retry of a grant that committed returns the first item (this call's id goes unused).
         const earlier = call && (await replayOf<InventoryItem>(conn, call));
         if (earlier) return earlier;
@@ -203,11 +205,22 @@ export class Inventory {
    * @example
    * await db.inventory.modify(characterId, itemId, { modificationType: 'enhancement', modificationData: { accuracy: 2 }, cost: 40 });
    */
-  async modify(characterId: number, itemId: number, modification: ItemModification): Promise<{ modificationId: number; money: number }> {
+  async modify(
+    characterId: number,
+    itemId: number,
+    modification: ItemModification,
+    options: { idempotencyKey?: string } = {},
+  ): Promise<{ modificationId: number; money: number }> {
     const cid = parseInput(id, characterId, 'character id');
     const iid = parseInput(id, itemId, 'item id');
     const mod = parseInput(modificationInput, modification, 'item modification');
-    return this.care('inventory_modify', cid, (conn, owner) => modifyItem(conn, owner, iid, mod));
+    const { idempotencyKey } = parseInput(careOptions, options, 'options');
+    return this.care(
+      'inventory_modify',
+      cid,
+      (conn, owner) => modifyItem(conn, owner, iid, mod),
+      idempotencyKey && { key: idempotencyKey, request: { iid, mod } },
+    );
   }
 
   /**
@@ -215,17 +228,40 @@ export class Inventory {
    * @example
    * const { cost } = await db.inventory.repair(characterId, itemId);
    */
-  async repair(characterId: number, itemId: number): Promise<{ cost: number; durability: number; money: number }> {
+  async repair(
+    characterId: number,
+    itemId: number,
+    options: { idempotencyKey?: string } = {},
+  ): Promise<{ cost: number; durability: number; money: number }> {
     const cid = parseInput(id, characterId, 'character id');
     const iid = parseInput(id, itemId, 'item id');
-    return this.care('inventory_repair', cid, (conn, owner) => repairItem(conn, owner, iid));
+    const { idempotencyKey } = parseInput(careOptions, options, 'options');
+    return this.care(
+      'inventory_repair',
+      cid,
+      (conn, owner) => repairItem(conn, owner, iid),
+      idempotencyKey && { key: idempotencyKey, request: { iid } },
+    );
   }
 
-  /** Item care runs on the character's shard with its row locked first. */
-  private care<T>(operation: string, cid: number, work: (conn: PooledConnection, owner: Owner) => Promise<T>): Promise<T> {
+  /**
+   * Item care runs on the character's shard with its row locked first; calls that charge money
+   * take an idempotency key (src/sql/idempotency.ts): a retry returns the first result.
+   */
+  private care<T>(
+    operation: string,
+    cid: number,
+    work: (conn: PooledConnection, owner: Owner) => Promise<T>,
+    idempotent?: { key: string; request: unknown } | '',
+  ): Promise<T> {
     return this.ctx.router.onCharacter(operation, cid, async (conn, route) => {
       const row = await lockCharacter(conn, cid, route.shard);
-      return work(conn, { characterId: cid, money: Number(row.money), districtId: Number(row.district_id) });
+      const call = idempotent ? { key: idempotent.key, characterId: cid, operation, request: idempotent.request } : undefined;
+      const earlier = call && (await replayOf<T>(conn, call));
+      if (earlier) return earlier;
+      const result = await work(conn, { characterId: cid, money: Number(row.money), districtId: Number(row.district_id) });
+      if (call) await remember(conn, call, result);
+      return result;
     });
   }
 }
