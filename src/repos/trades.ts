@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { InsufficientFundsError, TradeAbortedError } from '../errors.js';
+import { createHash } from 'node:crypto';
+import { IdempotencyKeyReusedError, InsufficientFundsError, TradeAbortedError } from '../errors.js';
 import { isDuplicateKey } from '../pool/mysql-errors.js';
 import { parseInput, schemaFor } from '../validate.js';
 import type { Consistency } from '../routing/read-router.js';
@@ -115,14 +116,18 @@ export class Trades {
           { role: 'initiator', ...data.initiator, route: a! },
           { role: 'recipient', ...data.recipient, route: b! },
         ];
-        if (data.idempotencyKey) {
+        const key =
+          data.idempotencyKey === undefined
+            ? undefined
+            : { caller: data.idempotencyKey, stored: boundKey(data.initiator.characterId, data.idempotencyKey) };
+        if (key) {
           // Every shard, not just the initiator's current one: the key's trade_sessions row stays
           // where the initiator lived when the trade ran, and the initiator may have moved since.
           // (Fix: a retry after the initiator moved shards found nothing and traded a second time.)
-          const earlier = await this.findByKeyAnywhere(a!.shard, data.idempotencyKey);
+          const earlier = await this.findByKeyAnywhere(a!.shard, key, parties);
           if (earlier) return earlier;
         }
-        return await this.run(parties, data.idempotencyKey);
+        return await this.run(parties, key);
       });
     } catch (error) {
       if (error instanceof Replay) return error.result;
@@ -130,12 +135,9 @@ export class Trades {
     }
   }
 
-  private async run(
-    parties: Party[],
-    idempotencyKey: string | undefined,
-    window?: { tradeId: number; shard: string },
-  ): Promise<TradeResult> {
+  private async run(parties: Party[], key: TradeKey | undefined, window?: { tradeId: number; shard: string }): Promise<TradeResult> {
     const [initiator, recipient] = parties as [Party, Party];
+    const idempotencyKey = key?.stored;
     // A trade window's row takes part too (it may live where neither party lives any more).
     const shards = [...new Set([...parties.map((p) => p.route.shard), ...(window ? [window.shard] : [])])].sort();
     const crossShard = shards.length > 1;
@@ -166,7 +168,7 @@ export class Trades {
       })
       .catch((error: unknown) => {
         if (idempotencyKey && isDuplicateKey(error, 'uq_trade_sessions_idempotency')) {
-          return this.findByKey(initiator.route.shard, idempotencyKey).then((earlier) => {
+          return this.findByKey(initiator.route.shard, key!, parties).then((earlier) => {
             throw earlier ? new Replay(earlier) : error;
           });
         }
@@ -251,19 +253,23 @@ export class Trades {
    * Looks the key up on `first` and every other shard at once. An unreachable shard fails the
    * call (typed): the key cannot be proven unused, so the trade must not run.
    */
-  private async findByKeyAnywhere(first: string, key: string): Promise<TradeResult | undefined> {
+  private async findByKeyAnywhere(first: string, key: TradeKey, parties: Party[]): Promise<TradeResult | undefined> {
     const shards = [first, ...this.ctx.router.topology.shards.map((s) => s.key).filter((k) => k !== first)];
-    const found = await Promise.all(shards.map((shard) => this.findByKey(shard, key)));
+    const found = await Promise.all(shards.map((shard) => this.findByKey(shard, key, parties)));
     return found.find((r) => r !== undefined);
   }
 
-  private async findByKey(shard: string, key: string): Promise<TradeResult | undefined> {
+  /** The trade recorded under the key; a key used for another trade is refused (nothing is written). */
+  private async findByKey(shard: string, key: TradeKey, parties: Party[]): Promise<TradeResult | undefined> {
     const [row] = await this.ctx.router.readShard('trade_lookup', shard, 'strong', (conn) =>
-      conn.rows<{ trade_id: number; xa_gtrid: string | null }>('SELECT trade_id, xa_gtrid FROM trade_sessions WHERE idempotency_key = ?', [
-        key,
-      ]),
+      conn.rows<TradeKeyRow>(
+        `SELECT trade_id, xa_gtrid, initiator_id, recipient_id, initiator_money, recipient_money, initiator_items, recipient_items
+           FROM trade_sessions WHERE idempotency_key = ?`,
+        [key.stored],
+      ),
     );
     if (!row) return undefined;
+    if (!sameTrade(row, parties as [Party, Party])) throw new IdempotencyKeyReusedError(key.caller);
     return {
       tradeId: Number(row.trade_id),
       crossShard: row.xa_gtrid !== null,
@@ -271,4 +277,43 @@ export class Trades {
       replayed: true,
     };
   }
+}
+
+/** The caller's key and the form stored in trade_sessions.idempotency_key. */
+interface TradeKey {
+  caller: string;
+  stored: string;
+}
+
+interface TradeKeyRow {
+  trade_id: number;
+  xa_gtrid: string | null;
+  initiator_id: number;
+  recipient_id: number;
+  initiator_money: number;
+  recipient_money: number;
+  initiator_items: string | number[] | null;
+  recipient_items: string | number[] | null;
+}
+
+/**
+ * Keys are bound to the initiator: another player's trade under the same key is another key
+ * (it can neither replay nor block this one). Hashed to fit the column whatever the caller sends.
+ */
+function boundKey(initiatorId: number, key: string): string {
+  return `t:${createHash('sha256').update(`${initiatorId}:${key}`).digest('hex').slice(0, 62)}`;
+}
+
+/** True when the recorded trade is the one asked for (same parties, money and items). */
+function sameTrade(row: TradeKeyRow, [initiator, recipient]: [Party, Party]): boolean {
+  const items = (v: string | number[] | null) =>
+    JSON.stringify(((typeof v === 'string' ? JSON.parse(v) : (v ?? [])) as number[]).map(Number));
+  return (
+    Number(row.initiator_id) === initiator.characterId &&
+    Number(row.recipient_id) === recipient.characterId &&
+    Number(row.initiator_money) === initiator.money &&
+    Number(row.recipient_money) === recipient.money &&
+    items(row.initiator_items) === JSON.stringify(initiator.itemIds) &&
+    items(row.recipient_items) === JSON.stringify(recipient.itemIds)
+  );
 }
