@@ -67,7 +67,7 @@ describe('login', () => {
     };
     const known: number[] = [];
     const unknown: number[] = [];
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 5; i++) {
       const k = await time('switch');
       const u = await time('no-such-user');
       expect(u.reason).toBe(k.reason);
@@ -75,17 +75,18 @@ describe('login', () => {
       known.push(k.ms);
       unknown.push(u.ms);
     }
-    const median = (xs: number[]) => xs.sort((a, b) => a - b)[1]!;
+    const median = (xs: number[]) => xs.sort((a, b) => a - b)[2]!;
     const ratio = median(unknown) / median(known);
-    expect(ratio).toBeGreaterThan(0.6);
-    expect(ratio).toBeLessThan(1.6);
+    // Without the dummy hash a miss costs ~1/50 of a hit; the band only absorbs scheduling noise.
+    expect(ratio).toBeGreaterThan(0.5);
+    expect(ratio).toBeLessThan(2);
     // The failure path writes the same throttle rows for both.
     const throttle = await rows(
       "SELECT throttle_key, failures FROM login_throttle WHERE throttle_key LIKE 'u:%|10.1.0.1' ORDER BY throttle_key",
     );
     expect(throttle.map((r) => [r.throttle_key, r.failures])).toEqual([
-      ['u:no-such-user|10.1.0.1', 3],
-      ['u:switch|10.1.0.1', 3],
+      ['u:no-such-user|10.1.0.1', 5],
+      ['u:switch|10.1.0.1', 5],
     ]);
   });
 

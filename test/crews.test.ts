@@ -112,7 +112,24 @@ describe('relationships', () => {
     expect(await t.db.social.removeRelationship(b, a)).toEqual({ removed: true });
     expect([await flag('alpha', a, b), await flag('beta', b, a)]).toEqual([0, undefined]);
     expect(await t.db.social.removeRelationship(b, a)).toEqual({ removed: false });
-    await expect(t.db.social.removeRelationship(a, 999_999)).rejects.toBeInstanceOf(NotFoundError);
+    expect(await t.db.social.removeRelationship(a, 999_999)).toEqual({ removed: false });
+    await expect(t.db.social.removeRelationship(999_998, a)).rejects.toBeInstanceOf(NotFoundError);
+    // A relationship to a character that was deleted since can still be removed.
+    const { accountId: gone } = await t.db.accounts.register({
+      username: 'crewgone',
+      email: 'crewgone@zion.example',
+      password: 'gone-pass-1',
+    });
+    const { characterId: ghost } = await t.db.characters.create({
+      accountId: gone,
+      name: 'Ghost',
+      archetype: 'spy',
+      gender: 'male',
+      districtId: 5,
+    });
+    await t.db.social.setRelationship({ characterId: a, targetCharacterId: ghost, type: 'enemy' });
+    await t.db.accounts.delete(gone);
+    expect(await t.db.social.removeRelationship(a, ghost)).toEqual({ removed: true });
   });
 });
 

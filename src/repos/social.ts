@@ -98,6 +98,24 @@ export class Social {
   async removeRelationship(characterId: number, targetCharacterId: number): Promise<{ removed: boolean }> {
     const cid = parseInput(id, characterId, 'character id');
     const target = parseInput(id, targetCharacterId, 'target character id');
+    const targetExists = await this.ctx.router.directory.resolve(target).then(
+      () => true,
+      (error: unknown) => {
+        if (error instanceof NotFoundError) return false;
+        throw error;
+      },
+    );
+    if (!targetExists) {
+      // The target was deleted or archived: only the owner's row is left to remove.
+      return this.ctx.router.onCharacter('remove_relationship', cid, async (conn, route) => {
+        await lockCharacter(conn, cid, route.shard);
+        const header = await conn.exec('DELETE FROM character_relationships WHERE character_id = ? AND target_character_id = ?', [
+          cid,
+          target,
+        ]);
+        return { removed: header.affectedRows > 0 };
+      });
+    }
     return this.onPair('remove_relationship', cid, target, async (own, other) => {
       const header = await own.exec('DELETE FROM character_relationships WHERE character_id = ? AND target_character_id = ?', [
         cid,
