@@ -12,7 +12,11 @@ let n = 0;
 
 beforeAll(async () => {
   // A long flush period: the test decides when buffers are written.
-  t = await startTestCluster({ shards: 2, replicasPerShard: 0, config: { writeBehind: { flushIntervalMs: 600_000 } } });
+  t = await startTestCluster({
+    shards: 2,
+    replicasPerShard: 0,
+    config: { writeBehind: { flushIntervalMs: 600_000 } },
+  });
   accountId = (await t.db.accounts.register({ username: 'trinity', email: 'trinity@zion.example', password: 'red-pill-2' })).accountId;
 });
 afterAll(async () => t?.stop());
@@ -277,5 +281,36 @@ describe('a character moving shards keeps its missions, abilities and standings'
     expect(
       await rows('beta-primary', 'SELECT mission_status FROM character_missions WHERE character_id = ? AND mission_id = ?', [cid, mission]),
     ).toEqual([{ mission_status: 'completed' }]);
+  });
+});
+
+describe('buffered counters survive a failed flush', () => {
+  it('uses that arrive while a flush fails are merged with the ones it put back; the next flush applies them once', async () => {
+    const cid = await character(6);
+    await t.db.abilities.defineAbility({ abilityId: 3001, abilityName: 'Dodge' });
+    await t.db.abilities.learn(cid, 3001);
+    for (let i = 0; i < 50; i++) await t.db.abilities.use(cid, 3001);
+    // Hold the row: the flush waits its 1 s lock wait and fails.
+    const holder = await t.sql('beta-primary');
+    await holder.query('BEGIN');
+    await holder.query('SELECT * FROM character_abilities WHERE character_id = ? FOR UPDATE', [cid]);
+    const failing = t.db.world.flush().then(
+      () => 'flushed',
+      () => 'failed',
+    );
+    // Wait until the flush's UPDATE is on the server, blocked by the held row.
+    for (;;) {
+      const [waiting] = await holder.query<RowDataPacket[]>(
+        "SELECT COUNT(*) AS c FROM information_schema.processlist WHERE info LIKE 'UPDATE character_abilities%'",
+      );
+      if (Number(waiting[0]!.c) > 0) break;
+    }
+    for (let i = 0; i < 25; i++) await t.db.abilities.use(cid, 3001);
+    expect(await failing).toBe('failed');
+    await holder.query('ROLLBACK');
+    await t.db.world.flush();
+    expect(await rows('beta-primary', 'SELECT times_used, mastery_points FROM character_abilities WHERE character_id = ?', [cid])).toEqual([
+      { times_used: 75, mastery_points: 75 },
+    ]);
   });
 });
