@@ -17,6 +17,7 @@ import { Items } from './repos/items.js';
 import { Logs } from './repos/logs.js';
 import { Players } from './repos/players.js';
 import { Presence } from './repos/presence.js';
+import { Worlds } from './repos/worlds.js';
 import { Social } from './repos/social.js';
 import { Trades } from './repos/trades.js';
 import { World } from './repos/world.js';
@@ -58,6 +59,7 @@ export class DataSession {
   readonly interlock: Interlock;
   readonly vendors: Vendors;
   readonly presence: Presence;
+  readonly worlds: Worlds;
   /** What the repositories of this session share. */
   protected readonly ctx: RepoContext;
 
@@ -89,6 +91,7 @@ export class DataSession {
     this.interlock = new Interlock(ctx);
     this.vendors = new Vendors(ctx);
     this.presence = new Presence(ctx);
+    this.worlds = new Worlds(ctx);
   }
 
   /** A string that continues this read session in another process: `db.session(token)`. */
