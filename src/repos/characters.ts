@@ -19,6 +19,7 @@ import { writeAttributes, type Attributes } from '../sql/attributes.js';
 import { grantExperience } from '../sql/experience.js';
 import { VITALS } from '../sql/vitals-writes.js';
 import { releaseMemberships } from '../sql/memberships.js';
+import * as identity from '../sql/character-identity.js';
 
 export const ARCHETYPES = ['hacker', 'martial_artist', 'spy'] as const;
 export const GENDERS = ['male', 'female'] as const;
@@ -128,6 +129,7 @@ export class Characters {
         const global = await tx.branch(GLOBAL);
         const [account] = await global.rows('SELECT account_id FROM accounts WHERE account_id = ? LOCK IN SHARE MODE', [data.accountId]);
         if (!account) throw new NotFoundError('account', data.accountId);
+        await identity.takeReservedName(global, data.accountId, data.name); // step one reserved it, maybe
         const characterId = await router.directory.insert(global, {
           accountId: data.accountId,
           characterName: data.name,
@@ -159,12 +161,79 @@ export class Characters {
     }
   }
 
+  /**
+   * Step one of creation: holds a name for the account (default 10 minutes, by the database's
+   * clock); create() by another account is refused meanwhile. NameTakenError when taken or held.
+   * @example const { expiresAt } = await db.characters.reserveName(accountId, 'Neo');
+   */
+  async reserveName(accountId: number, name: string, options: { ttlSec?: number } = {}): Promise<{ name: string; expiresAt: Date }> {
+    const account = parseInput(id, accountId, 'account id');
+    const wanted = parseInput(identity.characterName, name, 'name');
+    const ttl = parseInput(z.number().int().min(1).max(86_400).default(600), options.ttlSec, 'ttlSec');
+    return identity.reserveName(this.ctx.router, account, wanted, ttl);
+  }
+
+  /**
+   * Where a live character with this name is (one read on global); null when none.
+   * @example const found = await db.characters.findByName('Neo'); // { characterId, accountId, shard, districtId, worldId }
+   */
+  async findByName(name: string): Promise<identity.NamedCharacter | null> {
+    return identity.findByName(this.ctx.router, parseInput(z.string().min(1).max(32), name, 'name'));
+  }
+
+  /**
+   * Soft delete: rows kept, the name freed, memberships released; reads and listByAccount no
+   * longer return it. Refused (PresenceHeldError) while the character is in the world.
+   * @example await db.characters.delete(characterId);
+   */
+  async delete(characterId: number): Promise<void> {
+    await identity.softDelete(this.ctx.router, parseInput(id, characterId, 'character id'));
+  }
+
+  /**
+   * Changes some appearance (RSI) fields; returns the whole typed appearance.
+   * @example await db.characters.setAppearance(characterId, { hatModel: 12, hatColor: 3 });
+   */
+  async setAppearance(characterId: number, appearance: identity.Appearance): Promise<identity.Appearance> {
+    const cid = parseInput(id, characterId, 'character id');
+    return identity.mergeAppearance(this.ctx.router, cid, parseInput(identity.appearanceSchema, appearance, 'appearance'));
+  }
+
+  /**
+   * Changes some profile fields (names, background, profession, alignment, CQ points, status); returns the whole profile.
+   * @example await db.characters.setProfile(characterId, { firstName: 'Thomas', lastName: 'Anderson', alignment: 1 });
+   */
+  async setProfile(characterId: number, profile: identity.CharacterProfile): Promise<Required<identity.CharacterProfile>> {
+    const cid = parseInput(id, characterId, 'character id');
+    return identity.writeProfile(this.ctx.router, cid, parseInput(identity.profileSchema, profile, 'profile'));
+  }
+
+  /**
+   * The profile and typed appearance the client shows at character select.
+   * @example const { profile, appearance } = await db.characters.identity(characterId);
+   */
+  async identity(
+    characterId: number,
+    options: { consistency?: Consistency } = {},
+  ): Promise<{ profile: Required<identity.CharacterProfile>; appearance: identity.Appearance }> {
+    const cid = parseInput(id, characterId, 'character id');
+    return this.ctx.router.readCharacter('character_identity', cid, consistencyOf(options, 'session'), async (conn) => {
+      const profile = await identity.readProfileRow(conn, cid);
+      const [row] = await conn.rows<{ appearance_data: string }>('SELECT appearance_data FROM characters WHERE character_id = ?', [cid]);
+      return profile && row && { profile, appearance: identity.pickAppearance(row.appearance_data) };
+    });
+  }
+
   /** Reads a character. `session` (default) sees this session's writes; see {@link Consistency}. */
   async get(characterId: number, options: { consistency?: Consistency } = {}): Promise<Character> {
     const cid = parseInput(id, characterId, 'character id');
     const consistency = consistencyOf(options, 'session');
     return this.ctx.router.readCharacter('character_get', cid, consistency, async (conn, route) => {
-      const rows = await conn.rows<CharacterRow>(`SELECT ${CHARACTER_COLUMNS} FROM characters WHERE character_id = ?`, [cid]);
+      const rows = await conn.rows<CharacterRow & { deleted_at: Date | null }>(
+        `SELECT ${CHARACTER_COLUMNS}, deleted_at FROM characters WHERE character_id = ?`,
+        [cid],
+      );
+      if (rows[0]?.deleted_at) throw new NotFoundError('character', cid); // soft-deleted
       return rows[0] && toCharacter(rows[0], route.shard);
     });
   }
@@ -182,6 +251,7 @@ export class Characters {
     const [own, membership] = await Promise.all([
       this.ctx.router.readCharacter('character_load', cid, level, async (conn, route) => {
         const loaded = await readCharacterLoad(conn, cid);
+        if (loaded?.character.deleted_at) throw new NotFoundError('character', cid); // soft-deleted
         return loaded && { ...loaded, shard: route.shard };
       }),
       this.ctx.router.readGlobal('character_load_memberships', level, (conn) => readMembershipLoad(conn, cid)),
@@ -194,9 +264,10 @@ export class Characters {
     const account = parseInput(id, accountId, 'account id');
     const consistency = consistencyOf(options, 'session');
     const routes = await this.ctx.router.readGlobal('directory_list', consistency, (conn) =>
-      conn.rows<{ character_id: number }>('SELECT character_id FROM character_directory WHERE account_id = ? ORDER BY character_id', [
-        account,
-      ]),
+      conn.rows<{ character_id: number }>(
+        'SELECT character_id FROM character_directory WHERE account_id = ? AND deleted_at IS NULL ORDER BY character_id',
+        [account],
+      ),
     );
     return Promise.all(routes.map((r) => this.get(Number(r.character_id), { consistency })));
   }
