@@ -1,13 +1,12 @@
 import { z } from 'zod';
 import { InsufficientFundsError, InvalidStateError, ItemNotAllowedError, NotFoundError, OutOfStockError } from '../errors.js';
 import { amount, bigId, faction, fromJson, id, position, varchar } from '../game/fields.js';
-import { isDuplicateKey } from '../pool/mysql-errors.js';
 import type { PooledConnection } from '../pool/pooled-connection.js';
 import { consistencyOf } from '../routing/consistency.js';
 import type { Consistency } from '../routing/read-router.js';
 import { lockCharacter } from '../sql/character-lock.js';
 import { bumpEconomy, readActor, vendorFor } from '../sql/vendor-rules.js';
-import { readVendors, type Vendor } from '../sql/vendor-rows.js';
+import { readVendors, vendorLedger as ledger, withVendorKey, type Vendor } from '../sql/vendor-rows.js';
 import { shardOfWorldRow } from '../sql/world-rows.js';
 import { parseInput } from '../validate.js';
 import type { RepoContext } from './context.js';
@@ -164,7 +163,8 @@ export class Vendors {
     idempotencyKey?: string;
   }): Promise<VendorPurchase> {
     const b = parseInput(buyInput, input, 'vendor purchase');
-    return this.idempotent(
+    return withVendorKey(
+      this.ctx.router,
       b.idempotencyKey,
       () =>
         this.ctx.router.onCharacter('vendor_buy', b.characterId, async (conn, route): Promise<VendorPurchase> => {
@@ -224,7 +224,8 @@ export class Vendors {
    */
   async sell(input: { characterId: number; vendorId: number; itemId: number; idempotencyKey?: string }): Promise<VendorSale> {
     const s = parseInput(sellInput, input, 'vendor sale');
-    return this.idempotent(
+    return withVendorKey(
+      this.ctx.router,
       s.idempotencyKey,
       () =>
         this.ctx.router.onCharacter('vendor_sell', s.characterId, async (conn, route): Promise<VendorSale> => {
@@ -330,58 +331,6 @@ export class Vendors {
     if (!vendor) throw new NotFoundError('vendor', vid);
     return vendor;
   }
-
-  /** Runs `work`; a duplicate idempotency key returns the earlier call's result instead. */
-  private async idempotent<T>(key: string | undefined, work: () => Promise<T>, replay: (row: Record<string, unknown>) => T): Promise<T> {
-    const find = async () => {
-      const rows = await this.ctx.router.readEveryShard('vendor_key', 'strong', (conn) =>
-        conn.rows<Record<string, unknown>>('SELECT money_amount, items_transferred FROM transaction_history WHERE idempotency_key = ?', [
-          key,
-        ]),
-      );
-      return rows.flat()[0];
-    };
-    if (key) {
-      const earlier = await find();
-      if (earlier) return replay(earlier);
-    }
-    try {
-      return await work();
-    } catch (error) {
-      if (key && isDuplicateKey(error, 'uq_transaction_history_idempotency')) {
-        const earlier = await find();
-        if (earlier) return replay(earlier);
-      }
-      throw error;
-    }
-  }
-}
-
-async function ledger(
-  conn: PooledConnection,
-  type: 'vendor_purchase' | 'vendor_sale',
-  characterId: number,
-  vendorId: number,
-  money: number,
-  items: Array<{ itemId: number; templateId: number; quantity: number }>,
-  districtId: number,
-  key: string | undefined,
-): Promise<void> {
-  await conn.exec(
-    `INSERT INTO transaction_history (from_character_id, to_character_id, vendor_id, transaction_type, money_amount, items_transferred,
-       transaction_reason, district_id, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    [
-      type === 'vendor_purchase' ? characterId : null,
-      type === 'vendor_sale' ? characterId : null,
-      vendorId,
-      type,
-      money,
-      JSON.stringify(items),
-      type === 'vendor_purchase' ? 'vendor purchase' : 'vendor sale',
-      districtId,
-      key ?? null,
-    ],
-  );
 }
 
 export type { Vendor };
