@@ -27,7 +27,7 @@ export type { PunishInput, Punishment, PunishmentType } from './repos/moderation
 export type { ChatMessage, SystemLogEntry, ChatHistoryQuery, SystemLogQuery } from './repos/logs.js';
 export type { EquipmentSummary } from './repos/players.js';
 export type { EquipmentSummaryRow } from './sql/equipment-summary.js';
-export type { CharacterLoad, LoadedAbility, LoadedStanding, LoadedItem, LoadedMission, LoadedRelationship, LoadedCrew, LoadedOrganization } from './sql/character-load.js';
+export type { CharacterLoad, LoadedAbility, LoadedStanding, LoadedItem, LoadedMission, LoadedRelationship, LoadedCrew, LoadedOrganization } from './sql/character-load-shape.js';
 export { TOTP_STEP_SECONDS, totpCode, totpStep } from './game/totp.js';
 export type { RecoveryReport } from './twopc/recovery.js';
 export type { BackupFile, BackupOptions } from './backup/backup.js';
