@@ -3,8 +3,9 @@ import { AuthError, NameTakenError, NotFoundError } from '../errors.js';
 import { isDuplicateKey } from '../pool/mysql-errors.js';
 import { GLOBAL } from '../routing/topology.js';
 import { parseInput } from '../validate.js';
-import { activeRestriction, checkSecondFactor, newRecoveryCodes, type SecondFactor } from '../sql/account-access.js';
-import { clearPair, isThrottled, purgeThrottle, recordFailure, throttleKeys } from '../sql/login-throttle.js';
+import { checkSecondFactor, newRecoveryCodes, type SecondFactor } from '../sql/account-access.js';
+import { isThrottled, purgeThrottle, recordFailure, throttleKeys } from '../sql/login-throttle.js';
+import { completeLogin } from '../sql/account-login.js';
 import { releaseMemberships } from '../sql/memberships.js';
 import { newTotpSecret, otpauthUrl } from '../game/totp.js';
 import type { RepoContext } from './context.js';
@@ -154,51 +155,9 @@ export class Accounts {
       throw new AuthError('bad_credentials', 'unknown username or wrong password');
     }
     const rehash = check.needsRehash ? await hashPassword(data.password) : undefined;
-    return this.ctx.router.onGlobal('account_login', async (conn) => {
-      const [now] = await conn.rows<{ password_hash: string; account_status: string; two_factor_last_step: number | null }>(
-        `SELECT a.password_hash, a.account_status, s.two_factor_last_step
-           FROM accounts a JOIN account_security s ON s.account_id = a.account_id WHERE a.account_id = ? FOR UPDATE`,
-        [row.account_id],
-      );
-      // The password changed (reset) between the check and now: the check no longer counts.
-      if (!now || now.password_hash !== row.password_hash) throw new AuthError('bad_credentials', 'unknown username or wrong password');
-      await refuseRestricted(conn, row.account_id, now.account_status);
-      if (factor.kind === 'totp') {
-        if (now.two_factor_last_step !== null && Number(now.two_factor_last_step) >= factor.step) {
-          throw new AuthError('totp_invalid', 'wrong or already used two-factor code');
-        }
-        await conn.exec('UPDATE account_security SET two_factor_last_step = ? WHERE account_id = ?', [factor.step, row.account_id]);
-      } else if (factor.kind === 'recovery') {
-        const header = await conn.exec('UPDATE account_security SET recovery_codes = ? WHERE account_id = ? AND recovery_codes = ?', [
-          JSON.stringify(factor.remaining),
-          row.account_id,
-          JSON.stringify(factor.before),
-        ]);
-        if (header.affectedRows !== 1) throw new AuthError('totp_invalid', 'wrong or already used two-factor code');
-      }
-      if (rehash) {
-        await conn.exec('UPDATE accounts SET password_hash = ? WHERE account_id = ?', [rehash.hash, row.account_id]);
-        await conn.exec('UPDATE account_security SET salt = ? WHERE account_id = ?', [rehash.salt, row.account_id]);
-      }
-      await clearPair(conn, keys);
-      const { token: sessionToken, digest } = newSessionToken();
-      const [{ expires_at }] = (await conn.rows<{ expires_at: Date }>('SELECT NOW() + INTERVAL ? HOUR AS expires_at', [SESSION_HOURS])) as [
-        { expires_at: Date },
-      ];
-      await conn.exec(
-        `UPDATE accounts SET failed_login_attempts = 0, last_login = NOW(), login_count = login_count + 1, last_ip = ?
-          WHERE account_id = ?`,
-        [data.ip, row.account_id],
-      );
-      await conn.exec('INSERT INTO account_sessions (session_id, account_id, ip_address, user_agent, expires_at) VALUES (?, ?, ?, ?, ?)', [
-        digest,
-        row.account_id,
-        data.ip,
-        data.userAgent ?? null,
-        expires_at,
-      ]);
-      return { accountId: Number(row.account_id), sessionToken, expiresAt: new Date(expires_at) };
-    });
+    return this.ctx.router.onGlobal('account_login', (conn) =>
+      completeLogin(conn, { row, factor, rehash, keys, ip: data.ip, userAgent: data.userAgent, sessionHours: SESSION_HOURS }),
+    );
   }
 
   /**
@@ -377,31 +336,6 @@ export class Accounts {
         throw error;
       }
     }
-  }
-}
-
-/**
- * Refuses an account under an active ban or suspension. A status left by a punishment that has
- * since expired is set active again; a status set by hand (no punishment row) still refuses.
- */
-async function refuseRestricted(conn: Parameters<typeof activeRestriction>[0], account: number, status: string): Promise<void> {
-  const restriction = await activeRestriction(conn, account);
-  if (restriction) {
-    const until = restriction.expires ? ` until ${new Date(restriction.expires).toISOString()}` : '';
-    throw new AuthError(
-      restriction.type === 'ban' ? 'banned' : 'suspended',
-      `account is ${restriction.type === 'ban' ? 'banned' : 'suspended'}${until}`,
-    );
-  }
-  if (status === 'banned' || status === 'suspended') {
-    const [past] = await conn.rows(
-      "SELECT punishment_id FROM account_punishments WHERE account_id = ? AND punishment_type IN ('ban', 'suspension') LIMIT 1",
-      [account],
-    );
-    if (!past) throw new AuthError(status, `account is ${status}`);
-    await conn.exec("UPDATE accounts SET account_status = 'active' WHERE account_id = ?", [account]);
-  } else if (status !== 'active') {
-    throw new AuthError('inactive', `account is ${status}`);
   }
 }
 
