@@ -186,5 +186,12 @@ describe('item care', () => {
     expect(await t.db.inventory.modify(me, g.itemId, mod, { idempotencyKey: 'mod-1' })).toEqual(m1);
     expect(await money()).toBe(before - first.cost - 5);
     expect((await rows('SELECT COUNT(*) AS n FROM item_modifications WHERE item_id = ?', [g.itemId]))[0]!.n).toBe(2);
+    const mods = await t.db.inventory.modifications(me, g.itemId);
+    expect(mods.map((m) => [m.modificationType, m.costPaid])).toEqual([
+      ['repair', first.cost],
+      ['upgrade', 5],
+    ]);
+    expect(mods[1]!.modificationData).toEqual({ tier: 2 });
+    await expect(t.db.inventory.modifications(other, g.itemId)).rejects.toBeInstanceOf(NotFoundError);
   });
 });

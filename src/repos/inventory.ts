@@ -40,6 +40,15 @@ export interface ItemModification {
   modificationData: Record<string, unknown>;
   cost: number;
 }
+/** One row of `item_modifications`. */
+export interface ItemModificationRecord {
+  modificationId: number;
+  modificationType: ItemModification['modificationType'];
+  modificationData: Record<string, unknown>;
+  appliedDate: Date;
+  appliedBy: number | null;
+  costPaid: number;
+}
 const modificationInput = z
   .object({
     modificationType: z.enum(['enhancement', 'enchantment', 'upgrade', 'repair']),
@@ -139,6 +148,39 @@ export class Inventory {
       return joined.length === 0 ? undefined : joined.filter((r) => r.item_id !== null);
     });
     return rows.map(toItem);
+  }
+
+  /**
+   * The modifications applied to an item (`item_modifications`, oldest first), repairs included.
+   * @example
+   * const mods = await db.inventory.modifications(characterId, itemId);
+   */
+  async modifications(characterId: number, itemId: number, options: { consistency?: Consistency } = {}): Promise<ItemModificationRecord[]> {
+    const cid = parseInput(id, characterId, 'character id');
+    const iid = parseInput(id, itemId, 'item id');
+    return this.ctx.router.readCharacter('item_modifications', cid, consistencyOf(options, 'session'), async (conn) => {
+      const rows = await conn.rows<Record<string, unknown>>(
+        `SELECT c.character_id, ci.item_id, m.modification_id, m.modification_type, m.modification_data, m.applied_date, m.applied_by, m.cost_paid
+           FROM characters c LEFT JOIN character_inventory ci ON ci.character_id = c.character_id AND ci.item_id = ?
+           LEFT JOIN item_modifications m ON m.item_id = ci.item_id WHERE c.character_id = ? ORDER BY m.modification_id`,
+        [iid, cid],
+      );
+      if (rows.length === 0) return undefined;
+      if (rows[0]!.item_id === null) throw new NotFoundError('item', iid);
+      return rows
+        .filter((r) => r.modification_id !== null)
+        .map((r) => ({
+          modificationId: Number(r.modification_id),
+          modificationType: String(r.modification_type) as ItemModification['modificationType'],
+          modificationData: (typeof r.modification_data === 'string' ? JSON.parse(r.modification_data) : r.modification_data) as Record<
+            string,
+            unknown
+          >,
+          appliedDate: r.applied_date as Date,
+          appliedBy: r.applied_by === null ? null : Number(r.applied_by),
+          costPaid: Number(r.cost_paid),
+        }));
+    });
   }
 
   /**
