@@ -107,6 +107,15 @@ describe('operator commands', () => {
     expect(made.stdout).toContain("GRANT SELECT, INSERT, UPDATE, DELETE, EXECUTE ON `mxo_shard`.* TO 'mxo_app'@'%'");
     expect(made.stdout).toContain("GRANT REPLICATION SLAVE ON *.* TO 'mxo_repl'@'%'");
     for (const secret of Object.values(PASSWORDS)) expect(made.stdout + made.stderr).not.toContain(secret);
+
+    // --dry-run prints the same statements without a cluster, passwords as placeholders.
+    const dry = await cli(['users', '--dry-run']);
+    expect(dry.code, dry.stderr).toBe(0);
+    for (const user of ['mxo_app', 'mxo_migrate', 'mxo_backup', 'mxo_repl', 'mxo_monitor']) {
+      expect(dry.stdout).toContain(`REVOKE ALL PRIVILEGES, GRANT OPTION FROM '${user}'@'%';`);
+    }
+    expect(dry.stdout).toContain("IDENTIFIED BY '<MXO_APP_PASSWORD>'");
+    expect(dry.stdout).toContain("GRANT ALTER, DROP ON `mxo_shard`.`system_logs` TO 'mxo_app'@'%';");
   });
 
   it('the library writes as mxo_app; status (as mxo_monitor) is healthy, in text and JSON', async () => {
