@@ -13,6 +13,7 @@ import { LagMonitor } from './replica/lag-monitor.js';
 import { repairXaReplica, type ReplicaRepairReport } from './replica/xa-replica-repair.js';
 import { repairStuckReplicas } from './replica/replica-repair-sweep.js';
 import { tryLease, withLease } from './ops/lease.js';
+import { checkDurability, type NodeDurability } from './ops/durability.js';
 import { seedDistricts } from './migrate/seed-districts.js';
 import { collectPoolStats } from './metrics/pool-stats.js';
 import { countOnlineByDistrict } from './sql/online-by-district.js';
@@ -171,6 +172,17 @@ export class Cluster extends DataSession {
     return mine;
   }
 
+  /**
+   * Reads `sync_binlog` and `innodb_flush_log_at_trx_commit` on every primary (each may hold
+   * two-phase-commit decisions; both must be 1). Runs at open; sets `mxo_node_durable` and emits a
+   * `MXO_UNSAFE_DURABILITY` process warning per primary that is not durable.
+   * @example const nodes = await db.checkDurability(); // [{ node: 'alpha-primary', durable: true, ... }]
+   */
+  async checkDurability(): Promise<NodeDurability[]> {
+    this.assertOpen();
+    return checkDurability(this.topology.all().map((n) => n.primary), this.shared.metrics);
+  }
+
   /** Waits (up to `timeoutMs`) until every reachable replica has applied its primary's writes so far. */
   async waitForReplicas(timeoutMs = 10_000): Promise<void> {
     this.assertOpen();
@@ -307,5 +319,8 @@ export class Cluster extends DataSession {
 export async function openCluster(configOrPath: ClusterConfigInput | string, options: OpenClusterOptions = {}): Promise<Cluster> {
   const raw = typeof configOrPath === 'string' ? await loadConfigFile(configOrPath) : configOrPath;
   const config = resolveClusterConfig(raw, options.env);
-  return new Cluster(config, createMetrics(options.registry), options);
+  const db = new Cluster(config, createMetrics(options.registry), options);
+  // In the background: connections stay lazy, and an unreachable node is checked by the next call.
+  void db.checkDurability().catch(() => {});
+  return db;
 }

@@ -3,6 +3,7 @@
  * Start with {@link openCluster}; see README.md for the tour.
  */
 export { openCluster, Cluster, type OpenClusterOptions, type MigrateReport } from './cluster.js';
+export type { NodeDurability } from './ops/durability.js';
 export { DataSession } from './data-session.js';
 export { defineCluster, resolveClusterConfig, type ClusterConfig, type ShardConfig } from './config/cluster-config.js';
 export type { ClusterConfigInput, NodeInput } from './config/schema.js';

@@ -29,6 +29,7 @@ const FAMILIES = {
   mxo_write_behind_flushed_rows_total: 'counter',
   mxo_write_behind_flush_failures_total: 'counter',
   mxo_write_behind_dead_letters_total: 'counter',
+  mxo_node_durable: 'gauge',
   mxo_online_characters: 'gauge',
 } as const;
 

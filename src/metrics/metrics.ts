@@ -29,6 +29,7 @@ export interface Metrics {
   writeBehindFlushedRows: Counter<'shard' | 'kind'>;
   writeBehindFlushFailures: Counter<'shard'>;
   writeBehindDeadLetters: Counter<'shard' | 'kind'>;
+  nodeDurable: Gauge<'shard' | 'node'>;
   onlineCharacters: Gauge<'shard' | 'district'>;
   /**
    * Run (awaited) at every scrape of `mxo_online_characters`: they refresh gauges that need a
@@ -193,6 +194,12 @@ export function createMetrics(registry: Registry = new Registry()): Metrics {
       name: 'mxo_write_behind_dead_letters_total',
       help: 'Buffered rows the shard refused on their own (a system_logs line names each), dropped so the rest land.',
       labelNames: ['shard', 'kind'] as const,
+      registers,
+    })),
+    nodeDurable: reuse('mxo_node_durable', () => new Gauge({
+      name: 'mxo_node_durable',
+      help: '1 when a primary has sync_binlog=1 and innodb_flush_log_at_trx_commit=1 (checked at open), 0 when a crash may lose commit records.',
+      labelNames: ['shard', 'node'] as const,
       registers,
     })),
     onlineCharacters: reuse('mxo_online_characters', () => new Gauge({

@@ -114,6 +114,10 @@ export function commonServerFlags(node: PlannedNode): string[] {
     '--binlog-format=ROW',
     '--gtid-strict-mode=1',
     '--log-slave-updates',
+    // Every primary can hold two-phase-commit decision records: a commit must survive a crash
+    // of the host, so the binlog and the redo log are flushed at each commit.
+    '--sync-binlog=1',
+    '--innodb-flush-log-at-trx-commit=1',
     `--relay-log=${node.name}-relay-bin`,
     '--innodb-buffer-pool-size=32M',
     '--innodb-log-file-size=8M',
