@@ -72,5 +72,5 @@ export type { Attributes } from './sql/attributes.js';
 export type { CoalescedKind } from './writebehind/coalesced.js';
 export type { PresenceClaimInput, PresenceClaim, PresenceLocation, HandoffInput, HandoffResult } from './repos/presence.js';
 export type { PositionOptions } from './repos/world.js';
-export type { WorldInput, WorldReport, WorldListing } from './repos/worlds.js';
+export type { WorldInput, WorldReport, WorldListing, DistrictFile } from './repos/worlds.js';
 export type { Appearance, AppearanceField, CharacterProfile, NamedCharacter } from './sql/character-identity.js';

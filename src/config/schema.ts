@@ -111,7 +111,8 @@ export const clusterConfigSchema = z
             name: shardNameSchema,
             primary: nodeSchema,
             replicas: z.array(nodeSchema).default([]),
-            districts: z.array(z.number().int().positive()).min(1),
+            // From 0 (the tutorial); the loading area is 0x385 (901).
+            districts: z.array(z.number().int().min(0).max(2_147_483_647)).min(1),
           })
           .strict(),
       )

@@ -219,9 +219,11 @@ export class NodePool {
       });
       raw.on('error', () => {});
       // last_gtid lets session reads find a replica that has this write; the lock wait timeout
-      // bounds how long a statement can block behind a prepared XA branch.
+      // bounds how long a statement can block behind a prepared XA branch. NO_AUTO_VALUE_ON_ZERO:
+      // district 0 (the tutorial) is a real id, not "next AUTO_INCREMENT value".
       await raw.query(
-        `SET SESSION session_track_system_variables = 'last_gtid', SESSION innodb_lock_wait_timeout = ?, SESSION time_zone = '+00:00'`,
+        `SET SESSION session_track_system_variables = 'last_gtid', SESSION innodb_lock_wait_timeout = ?, SESSION time_zone = '+00:00',
+           SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_AUTO_VALUE_ON_ZERO')`,
         [this.options.lockWaitTimeoutSec],
       );
       this.downUntil = 0;

@@ -29,6 +29,8 @@ export const MONEY_REASONS = ['quest_reward', 'vendor_sale', 'vendor_purchase', 
 export type MoneyReason = (typeof MONEY_REASONS)[number];
 
 const id = z.number().int().positive();
+/** Districts are numbered from 0 (the tutorial); the loading area is 0x385. */
+const districtIdSchema = z.number().int().min(0).max(2_147_483_647);
 /** A new character. */
 export interface CharacterCreateInput {
   accountId: number;
@@ -55,7 +57,7 @@ const createInput = schemaFor<CharacterCreateInput>()(
       archetype: z.enum(ARCHETYPES),
       gender: z.enum(GENDERS),
       appearance: z.record(z.string(), z.unknown()).default({}),
-      districtId: id,
+      districtId: districtIdSchema,
     })
     .strict(),
 );
@@ -349,7 +351,7 @@ export class Characters {
     districtId: number,
   ): Promise<{ characterId: number; districtId: number; shard: string; movedShards: boolean }> {
     const cid = parseInput(id, characterId, 'character id');
-    const target = parseInput(id, districtId, 'district id');
+    const target = parseInput(districtIdSchema, districtId, 'district id');
     return moveCharacter(this.ctx.router, this.ctx.writeBehind, cid, target);
   }
 

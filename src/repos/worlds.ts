@@ -26,6 +26,12 @@ export interface WorldReport {
   population?: number;
 }
 
+/** A district's client key and world file (null: not set). */
+export interface DistrictFile {
+  districtKey: string | null;
+  worldFile: string | null;
+}
+
 /** A world in the registry. */
 export interface WorldListing {
   worldId: number;
@@ -38,6 +44,10 @@ export interface WorldListing {
 }
 
 const worldId = z.number().int().positive().max(2_147_483_647);
+const districtIdSchema = z.number().int().min(0).max(2_147_483_647);
+const districtFileInput = schemaFor<DistrictFile>()(
+  z.object({ districtKey: z.string().min(1).max(64).nullable(), worldFile: z.string().min(1).max(255).nullable() }).strict(),
+);
 const worldInput = schemaFor<WorldInput>()(
   z
     .object({
@@ -160,6 +170,46 @@ export class Worlds {
       },
       { withGlobal: true },
     );
+  }
+  /**
+   * Sets a configured district's client key and world file path (reference data: global and
+   * every shard at once). District 0 is the tutorial, 0x385 the loading area.
+   *
+   * @example
+   * await db.worlds.setDistrictFile(0x385, { districtKey: 'loading', worldFile: 'resource/worlds/final_world/loading.mxo' });
+   */
+  async setDistrictFile(districtId: number, file: DistrictFile): Promise<void> {
+    const did = parseInput(districtIdSchema, districtId, 'district id');
+    const f = parseInput(districtFileInput, file, 'district file');
+    this.ctx.router.topology.shardOfDistrict(did); // configured, or UnknownDistrictError
+    try {
+      await this.ctx.router.onEveryNode('district_set_file', async (tx, keys) => {
+        for (const key of keys) {
+          const header = await (
+            await tx.branch(key)
+          ).exec('UPDATE districts SET district_key = ?, world_file = ? WHERE district_id = ?', [f.districtKey, f.worldFile, did]);
+          if (header.affectedRows !== 1) throw new NotFoundError('district', did);
+        }
+      });
+    } catch (error) {
+      if (isDuplicateKey(error, 'uq_districts_key')) throw new NameTakenError('districtKey', String(f.districtKey), { cause: error });
+      throw error;
+    }
+  }
+
+  /**
+   * Every district with its key and world file, by id (from global).
+   *
+   * @example
+   * const tutorial = (await db.worlds.districtFiles()).find((d) => d.districtId === 0);
+   */
+  async districtFiles(options: { consistency?: Consistency } = {}): Promise<Array<DistrictFile & { districtId: number }>> {
+    const rows = await this.ctx.router.readGlobal('district_files', consistencyOf(options, 'session'), (conn) =>
+      conn.rows<{ district_id: number; district_key: string | null; world_file: string | null }>(
+        'SELECT district_id, district_key, world_file FROM districts ORDER BY district_id',
+      ),
+    );
+    return rows.map((r) => ({ districtId: Number(r.district_id), districtKey: r.district_key, worldFile: r.world_file }));
   }
 }
 
