@@ -61,6 +61,9 @@ describe('metric series exist before anything happens', () => {
 
   beforeAll(async () => {
     t = await startTestCluster({ shards: 2, replicasPerShard: 1 });
+    // The durability check runs at open; here open came before migrate created the databases
+    // (in production a cluster is migrated before it is opened), so run it as open would have.
+    await t.db.checkDurability();
     exposition = await t.db.metrics.metrics();
   }, 120_000);
   afterAll(async () => t?.stop());
