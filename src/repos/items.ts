@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { NotFoundError } from '../errors.js';
+import { NameTakenError, NotFoundError } from '../errors.js';
+import { isDuplicateKey } from '../pool/mysql-errors.js';
+import { clientObjectId } from '../sql/client-ids.js';
 import { GLOBAL } from '../routing/topology.js';
 import { parseInput, schemaFor } from '../validate.js';
 import type { RepoContext } from './context.js';
@@ -25,6 +27,8 @@ export interface ItemTemplateInput {
   isSellable?: boolean;
   bindOnPickup?: boolean;
   bindOnEquip?: boolean;
+  /** The client's 32-bit object id, unique; the signed form is accepted and stored unsigned. */
+  clientObjectId?: number;
 }
 
 const json = z.record(z.string(), z.unknown());
@@ -46,6 +50,7 @@ const templateFields = {
   isSellable: z.boolean().optional(),
   bindOnPickup: z.boolean().optional(),
   bindOnEquip: z.boolean().optional(),
+  clientObjectId: clientObjectId.optional(),
 };
 const templateInput = schemaFor<ItemTemplateInput>()(z.object(templateFields).strict());
 const templatePatch = schemaFor<Partial<ItemTemplateInput>>()(
@@ -75,6 +80,7 @@ const COLUMN: Record<keyof typeof templateFields, string> = {
   isSellable: 'is_sellable',
   bindOnPickup: 'bind_on_pickup',
   bindOnEquip: 'bind_on_equip',
+  clientObjectId: 'client_object_id',
 };
 
 function toColumns(input: Record<string, unknown>): { columns: string[]; values: unknown[] } {
@@ -101,6 +107,10 @@ export class Items {
   async defineTemplate(input: ItemTemplateInput): Promise<number> {
     const data = parseInput(templateInput, input, 'item template');
     const { columns, values } = toColumns(data);
+    return this.refuseTakenClientId(data.clientObjectId, () => this.defineEverywhere(columns, values));
+  }
+
+  private defineEverywhere(columns: string[], values: unknown[]): Promise<number> {
     return this.ctx.router.onEveryNode('define_template', async (tx, keys) => {
       const global = await tx.branch(GLOBAL);
       const header = await global.exec(
@@ -127,9 +137,14 @@ export class Items {
    */
   async updateTemplate(templateId: number, patch: Partial<ItemTemplateInput>): Promise<void> {
     const tid = parseInput(z.number().int().positive(), templateId, 'template id');
-    const { columns, values } = toColumns(parseInput(templatePatch, patch, 'item template patch'));
+    const data = parseInput(templatePatch, patch, 'item template patch');
+    const { columns, values } = toColumns(data);
     const assignments = columns.map((c) => `${c} = ?`).join(', ');
-    await this.ctx.router.onEveryNode('update_template', async (tx, keys) => {
+    await this.refuseTakenClientId(data.clientObjectId, () => this.updateEverywhere(tid, assignments, values));
+  }
+
+  private updateEverywhere(tid: number, assignments: string, values: unknown[]): Promise<void> {
+    return this.ctx.router.onEveryNode('update_template', async (tx, keys) => {
       for (const key of keys) {
         const conn = await tx.branch(key);
         const header = await conn.exec(`UPDATE item_templates SET ${assignments} WHERE template_id = ?`, [...values, tid]);
@@ -153,5 +168,30 @@ export class Items {
     );
     if (!row) throw new NotFoundError('item template', tid);
     return row;
+  }
+
+  /**
+   * The template with this client object id (signed or unsigned form), from global; null when none.
+   *
+   * @example
+   * const template = await db.items.byClientId(0x8a0f0012);
+   */
+  async byClientId(id: number): Promise<Record<string, unknown> | null> {
+    const cid = parseInput(clientObjectId, id, 'client object id');
+    const [row] = await this.ctx.router.readGlobal('template_by_client_id', 'session', (conn) =>
+      conn.rows('SELECT * FROM item_templates WHERE client_object_id = ?', [cid]),
+    );
+    return row ?? null;
+  }
+
+  /** A clash on the unique client object id is NameTakenError (nothing written anywhere). */
+  private async refuseTakenClientId<T>(id: number | undefined, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (id !== undefined && isDuplicateKey(error, 'uq_item_templates_client_object_id'))
+        throw new NameTakenError('clientObjectId', String(id), { cause: error });
+      throw error;
+    }
   }
 }
