@@ -4,6 +4,7 @@ import type { PooledConnection } from '../pool/pooled-connection.js';
 import { consistencyOf } from '../routing/consistency.js';
 import type { Consistency } from '../routing/read-router.js';
 import { lockCharacter } from '../sql/character-lock.js';
+import { knownShard, rememberShard } from '../sql/world-rows.js';
 import { parseInput } from '../validate.js';
 import type { RepoContext } from './context.js';
 
@@ -94,6 +95,7 @@ export class TradeWindows {
         [tradeId, a, b, row.district_id, ttlSeconds, keyOf(tradeId)],
       );
       const [w] = await conn.rows<{ expires_date: Date }>('SELECT expires_date FROM trade_sessions WHERE trade_id = ?', [tradeId]);
+      rememberShard(this.ctx.router, `trade_window:${tradeId}`, route.shard);
       return { tradeId, expiresDate: w!.expires_date };
     });
   }
@@ -206,11 +208,14 @@ export class TradeWindows {
 
   /** The shard holding the window (the execution may add rows with the same id elsewhere). */
   private async shardOf(tradeId: number): Promise<string> {
+    const known = knownShard(this.ctx.router, `trade_window:${tradeId}`);
+    if (known) return known;
     const found = await this.ctx.router.readEveryShard('trade_window_locate', 'strong', async (conn, shard) =>
       (await conn.rows('SELECT 1 FROM trade_sessions WHERE idempotency_key = ?', [keyOf(tradeId)])).length > 0 ? shard : undefined,
     );
     const shard = found.find((s) => s !== undefined);
     if (!shard) throw new NotFoundError('trade window', tradeId);
+    rememberShard(this.ctx.router, `trade_window:${tradeId}`, shard);
     return shard;
   }
 
