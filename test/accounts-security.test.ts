@@ -131,7 +131,7 @@ describe('login', () => {
     for (let i = 0; i < 5; i++) await t.db.accounts.verifySession(probe.sessionToken);
     const probeMs = performance.now() - started;
     expect(settled).toBeLessThan(burst / 2); // the burst is still hashing ...
-    expect(probeMs).toBeLessThan(1_000); // ... and global calls were not starved of connections
+    expect(probeMs).toBeLessThan(3_000); // ... and global calls were not starved of connections (acquire timeout: 5 s)
     const results = await Promise.all(logins);
     expect(new Set(results.map((r) => r.sessionToken)).size).toBe(burst);
   }, 120_000);
