@@ -74,7 +74,7 @@ async function scenario(fault: CommitFault, refuse: boolean) {
   const gtrid = decidingGtrid!;
   // The caller's handle names the same transaction, when it names one.
   if ('ok' in outcome) expect(outcome.ok.transactionId).toBe(gtrid);
-  if (outcome.error instanceof OutcomeUnknownError) expect(outcome.error.transactionId).toBe(gtrid);
+  if ('error' in outcome && outcome.error instanceof OutcomeUnknownError) expect(outcome.error.transactionId).toBe(gtrid);
   const record = await decisionOf(t.sandbox, gtrid);
   const world = await readWorld(t.sandbox, [a.id, b.id]);
   const moved = world.money.get(a.id) === 900 && world.money.get(b.id) === 1_100;
