@@ -315,7 +315,14 @@ describe('foreign keys', () => {
       .filter((f) => f.REFERENCED_TABLE_NAME === 'character_directory')
       .map((f) => `${f.TABLE_NAME}.${f.COLUMN_NAME}`)
       .sort();
-    expect(toDirectory).toEqual(['crew_members.character_id', 'crews.captain_id', 'organization_members.character_id', 'organizations.leader_id']);
+    expect(toDirectory).toEqual([
+      'crew_members.character_id',
+      'crews.captain_id',
+      'organization_members.character_id',
+      'organizations.leader_id',
+      'presence_claims.character_id', // issue 18: presence (sql/global/050_presence.sql)
+      'presence_handoffs.character_id',
+    ]);
     expect(await deleteRule(g, globalDb, 'crews', 'character_directory')).toEqual(['SET NULL']);
     expect(await deleteRule(g, globalDb, 'character_directory', 'accounts')).toEqual(['CASCADE']);
   });
