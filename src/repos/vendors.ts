@@ -5,7 +5,7 @@ import type { PooledConnection } from '../pool/pooled-connection.js';
 import { consistencyOf } from '../routing/consistency.js';
 import type { Consistency } from '../routing/read-router.js';
 import { lockCharacter } from '../sql/character-lock.js';
-import { bumpEconomy, readActor, vendorFor } from '../sql/vendor-rules.js';
+import { bumpEconomy, readActor, vendorDistrict, vendorFor } from '../sql/vendor-rules.js';
 import { readVendors, vendorLedger as ledger, withVendorKey, type Vendor } from '../sql/vendor-rows.js';
 import { shardOfWorldRow } from '../sql/world-rows.js';
 import { parseInput } from '../validate.js';
@@ -163,13 +163,14 @@ export class Vendors {
     idempotencyKey?: string;
   }): Promise<VendorPurchase> {
     const b = parseInput(buyInput, input, 'vendor purchase');
+    const district = await vendorDistrict(this.ctx.router, b.vendorId);
     return withVendorKey(
       this.ctx.router,
       b.idempotencyKey,
       () =>
         this.ctx.router.onCharacter('vendor_buy', b.characterId, async (conn, route): Promise<VendorPurchase> => {
           const actor = await readActor(conn, b.characterId, await lockCharacter(conn, b.characterId, route.shard));
-          await vendorFor(conn, this.ctx.router, b.vendorId, actor);
+          await vendorFor(conn, district, b.vendorId, actor);
           const [line] = await conn.rows<Record<string, number>>(
             `SELECT vi.current_stock, vi.current_price, it.stack_size, it.bind_on_pickup FROM vendor_inventory vi
              JOIN item_templates it ON it.template_id = vi.template_id WHERE vi.vendor_id = ? AND vi.template_id = ? FOR UPDATE`,
@@ -224,13 +225,14 @@ export class Vendors {
    */
   async sell(input: { characterId: number; vendorId: number; itemId: number; idempotencyKey?: string }): Promise<VendorSale> {
     const s = parseInput(sellInput, input, 'vendor sale');
+    const district = await vendorDistrict(this.ctx.router, s.vendorId);
     return withVendorKey(
       this.ctx.router,
       s.idempotencyKey,
       () =>
         this.ctx.router.onCharacter('vendor_sell', s.characterId, async (conn, route): Promise<VendorSale> => {
           const actor = await readActor(conn, s.characterId, await lockCharacter(conn, s.characterId, route.shard));
-          const vendor = await vendorFor(conn, this.ctx.router, s.vendorId, actor);
+          const vendor = await vendorFor(conn, district, s.vendorId, actor);
           const [item] = await conn.rows<Record<string, unknown>>(
             `SELECT ci.template_id, ci.quantity, ci.container_type, it.is_sellable, it.base_value,
                   EXISTS (SELECT 1 FROM character_equipment ce WHERE ce.item_id = ci.item_id) AS equipped

@@ -1,6 +1,7 @@
 import { InvalidStateError, NotFoundError, RequirementNotMetError, WrongDistrictError } from '../errors.js';
 import type { PooledConnection, Row } from '../pool/pooled-connection.js';
 import type { Router } from '../routing/router.js';
+import { knownShard, rememberShard, shardOfWorldRow } from './world-rows.js';
 
 /** The acting character's row, read under the lock the caller already holds. */
 export interface Actor {
@@ -30,24 +31,31 @@ export async function readActor(
 }
 
 /**
- * A vendor the character can deal with: on this shard, active, in the character's district,
- * level and faction requirements met. A vendor on another shard is in another district.
+ * The district of a vendor, found before the transaction (vendors never move; remembered per
+ * topology), so the transaction never waits on another shard while it holds the character's lock.
  */
-export async function vendorFor(conn: PooledConnection, router: Router, vendorId: number, actor: Actor): Promise<Row> {
+export async function vendorDistrict(router: Router, vendorId: number): Promise<number> {
+  const key = `vendor_district:${vendorId}`;
+  const known = knownShard(router, key);
+  if (known) return Number(known);
+  const shard = await shardOfWorldRow(router, 'vendors', vendorId);
+  const [row] = await router.readShard('vendor_district', shard, 'strong', (c) =>
+    c.rows<{ district_id: number }>('SELECT district_id FROM vendors WHERE vendor_id = ?', [vendorId]),
+  );
+  if (!row) throw new NotFoundError('vendor', vendorId);
+  rememberShard(router, key, String(row.district_id));
+  return Number(row.district_id);
+}
+
+/**
+ * A vendor the character can deal with: in the character's district (so on this shard), active,
+ * level and faction requirements met.
+ */
+export async function vendorFor(conn: PooledConnection, district: number, vendorId: number, actor: Actor): Promise<Row> {
+  if (district !== actor.districtId) throw new WrongDistrictError(actor.characterId, district, actor.districtId);
   const [vendor] = await conn.rows('SELECT * FROM vendors WHERE vendor_id = ?', [vendorId]);
-  if (!vendor) {
-    const elsewhere = await router.readEveryShard(
-      'vendor_locate',
-      'strong',
-      async (c) => (await c.rows<{ district_id: number }>('SELECT district_id FROM vendors WHERE vendor_id = ?', [vendorId]))[0],
-    );
-    const found = elsewhere.find((r) => r !== undefined);
-    if (!found) throw new NotFoundError('vendor', vendorId);
-    throw new WrongDistrictError(actor.characterId, Number(found.district_id), actor.districtId);
-  }
+  if (!vendor) throw new NotFoundError('vendor', vendorId);
   if (!vendor.is_active) throw new InvalidStateError('vendor', vendorId, 'inactive');
-  if (Number(vendor.district_id) !== actor.districtId)
-    throw new WrongDistrictError(actor.characterId, Number(vendor.district_id), actor.districtId);
   checkRequirements(actor, Number(vendor.level_requirement ?? 1), vendor.faction_requirement as string | null, `vendor ${vendorId}`);
   return vendor;
 }
