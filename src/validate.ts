@@ -27,3 +27,12 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown, what:
 export function schemaFor<T>(): <S extends z.ZodType<unknown, T>>(schema: S) => S {
   return (schema) => schema;
 }
+
+/**
+ * The hot-path check of an id (a positive safe integer), without zod's per-call work: the same
+ * ValidationError a zod schema would throw, naming `what`.
+ */
+export function positiveId(value: unknown, what: string): number {
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) return value;
+  throw new ValidationError(what, [{ field: '', message: 'must be a positive integer' }]);
+}

@@ -6,7 +6,7 @@ import type { PooledConnection } from '../pool/pooled-connection.js';
 import { consistencyOf } from '../routing/consistency.js';
 import type { Consistency } from '../routing/read-router.js';
 import { GLOBAL } from '../routing/topology.js';
-import { parseInput, schemaFor } from '../validate.js';
+import { parseInput, positiveId, schemaFor } from '../validate.js';
 import { lockCharacter } from '../sql/character-lock.js';
 import { remember, replayOf } from '../sql/idempotency.js';
 import { deleteCharacterRows } from '../sql/character-rows.js';
@@ -229,7 +229,7 @@ export class Characters {
 
   /** Reads a character. `session` (default) sees this session's writes; see {@link Consistency}. */
   async get(characterId: number, options: { consistency?: Consistency } = {}): Promise<Character> {
-    const cid = parseInput(id, characterId, 'character id');
+    const cid = positiveId(characterId, 'character id');
     const consistency = consistencyOf(options, 'session');
     return this.ctx.router.readCharacter('character_get', cid, consistency, async (conn, route) => {
       const rows = await conn.rows<CharacterRow & { deleted_at: Date | null }>(

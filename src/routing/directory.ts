@@ -34,6 +34,11 @@ export class Directory {
 
   constructor(private readonly global: NodePool, private readonly maxEntries = 100_000) {}
 
+  /** The cached route, if any, without a promise (hot paths try this before {@link resolve}). */
+  cached(characterId: number): CharacterRoute | undefined {
+    return this.cache.get(characterId);
+  }
+
   async resolve(characterId: number, options: { fresh?: boolean } = {}): Promise<CharacterRoute> {
     if (!options.fresh) {
       const cached = this.cache.get(characterId);

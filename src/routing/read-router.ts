@@ -33,6 +33,8 @@ export type Consistency = 'strong' | 'session' | 'eventual';
  */
 export class ReadRouter {
   private turn = 0;
+  /** `mxo_reads_total` children bound once (a labelled inc() hashes its labels on every call). */
+  private readonly readCounters = new Map<string, { inc(): void }>();
 
   constructor(
     private readonly metrics: Metrics,
@@ -75,8 +77,18 @@ export class ReadRouter {
         }
       }
     }
-    this.metrics.reads.inc({ shard, role: 'primary', consistency });
+    this.readCounter(shard, 'primary', consistency).inc();
     return nodes.primary.use(operation, fn);
+  }
+
+  private readCounter(shard: string, role: 'primary' | 'replica', consistency: Consistency): { inc(): void } {
+    const key = `${shard}\0${role}\0${consistency}`;
+    let counter = this.readCounters.get(key);
+    if (!counter) {
+      counter = this.metrics.reads.labels({ shard, role, consistency });
+      this.readCounters.set(key, counter);
+    }
+    return counter;
   }
 
   /** Runs the read on `replica`, first waiting for `position` when one is given. */
@@ -130,7 +142,7 @@ export class ReadRouter {
           this.health.noteApplied?.(replica, position);
         }
         const value = await fn(conn);
-        this.metrics.reads.inc({ shard, role: 'replica', consistency });
+        this.readCounter(shard, 'replica', consistency).inc();
         return { ok: true as const, value };
       });
     } catch (error) {

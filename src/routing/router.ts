@@ -196,7 +196,9 @@ export class Router {
   async withRoutes<T>(characterIds: number[], fn: (routes: CharacterRoute[]) => Promise<T>): Promise<T> {
     const directory = this.deps.directory;
     for (let attempt = 0; ; attempt++) {
-      const routes = await Promise.all(characterIds.map((id) => directory.resolve(id, { fresh: attempt > 0 })));
+      const routes =
+        (attempt === 0 && cachedRoutes(directory, characterIds)) ||
+        (await Promise.all(characterIds.map((id) => directory.resolve(id, { fresh: attempt > 0 }))));
       try {
         return await fn(routes);
       } catch (error) {
@@ -206,6 +208,17 @@ export class Router {
       }
     }
   }
+}
+
+/** Every route from the cache, without a promise; undefined when one is missing. */
+function cachedRoutes(directory: Directory, characterIds: number[]): CharacterRoute[] | undefined {
+  const routes: CharacterRoute[] = [];
+  for (const id of characterIds) {
+    const route = directory.cached(id);
+    if (!route) return undefined;
+    routes.push(route);
+  }
+  return routes;
 }
 
 /** A short, growing pause so a re-resolution does not land in the middle of the next move. */

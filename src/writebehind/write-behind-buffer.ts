@@ -111,6 +111,8 @@ export class WriteBehindBuffer {
   private reserved = 0;
   private readonly timer: NodeJS.Timeout;
   private closed = false;
+  /** The queue-depth gauge bound to this shard once: a labelled set() hashes its labels on every call. */
+  private readonly depthGauge: { set(value: number): void };
 
   constructor(
     readonly shard: string,
@@ -118,6 +120,7 @@ export class WriteBehindBuffer {
     private readonly metrics: Metrics,
     private readonly options: WriteBehindOptions,
   ) {
+    this.depthGauge = metrics.writeBehindQueueDepth.labels({ shard });
     this.timer = setInterval(() => void this.flush().catch(() => {}), options.flushIntervalMs);
     this.timer.unref();
   }
@@ -126,13 +129,21 @@ export class WriteBehindBuffer {
     return this.positions.size + this.logs.length + this.coalesced.size;
   }
 
-  async setPosition(characterId: number, position: Position): Promise<void> {
-    if (!this.positions.has(characterId)) {
-      await this.room();
-      this.reserved--;
+  /**
+   * Buffers a position (the last one per character wins). The common case is a Map write and no
+   * promise of its own: a character already buffered, or room in the buffer with nobody waiting.
+   */
+  setPosition(characterId: number, position: Position): Promise<void> {
+    if (this.positions.has(characterId) || this.hasRoomNow()) {
+      this.positions.set(characterId, position);
+      this.report();
+      return DONE;
     }
-    this.positions.set(characterId, position);
-    this.report();
+    return this.room().then(() => {
+      this.reserved--;
+      this.positions.set(characterId, position);
+      this.report();
+    });
   }
 
   async appendLog(row: LogRow): Promise<void> {
@@ -353,6 +364,11 @@ export class WriteBehindBuffer {
   }
 
   /** Waits until the buffer has room for one entry and reserves it (the caller then pushes); times out with a typed error. */
+  /** True when one more entry fits at once (open, nobody waiting for room, under maxQueue). */
+  private hasRoomNow(): boolean {
+    return !this.closed && this.waiters.length === 0 && this.depth + this.reserved < this.options.maxQueue;
+  }
+
   private async room(): Promise<void> {
     if (this.closed) throw new MxoError('CLOSED', 'write-behind buffer is closed');
     if (this.waiters.length === 0 && this.depth + this.reserved < this.options.maxQueue) {
@@ -388,9 +404,11 @@ export class WriteBehindBuffer {
   }
 
   private report(): void {
-    this.metrics.writeBehindQueueDepth.set({ shard: this.shard }, this.depth);
+    this.depthGauge.set(this.depth);
   }
 }
+
+const DONE: Promise<void> = Promise.resolve();
 
 function chunks<T>(items: T[], size: number): T[][] {
   const out: T[][] = [];
