@@ -28,7 +28,16 @@ export type { PunishInput, Punishment, PunishmentType } from './repos/moderation
 export type { ChatMessage, SystemLogEntry, ChatHistoryQuery, SystemLogQuery } from './repos/logs.js';
 export type { EquipmentSummary } from './repos/players.js';
 export type { EquipmentSummaryRow } from './sql/equipment-summary.js';
-export type { CharacterLoad, LoadedAbility, LoadedStanding, LoadedItem, LoadedMission, LoadedRelationship, LoadedCrew, LoadedOrganization } from './sql/character-load-shape.js';
+export type {
+  CharacterLoad,
+  LoadedAbility,
+  LoadedStanding,
+  LoadedItem,
+  LoadedMission,
+  LoadedRelationship,
+  LoadedCrew,
+  LoadedOrganization,
+} from './sql/character-load-shape.js';
 export { TOTP_STEP_SECONDS, totpCode, totpStep } from './game/totp.js';
 export type { RecoveryReport } from './twopc/recovery.js';
 export type { BackupFile, BackupOptions } from './backup/backup.js';
@@ -47,7 +56,7 @@ export type { CombatRecordInput, CombatRecordResult, PvpStanding } from './repos
 export type { InterlockStartInput, InterlockRoundInput, InterlockFinishInput, InterlockResult } from './repos/interlock.js';
 export type { VendorDefinition, Vendor, VendorPurchase, VendorSale } from './repos/vendors.js';
 export { K_FACTOR, RATING_FLOOR, expectedScore, nextRating, rankOf } from './game/pvp-rating.js';
-export type { ItemPlace, ItemModification } from './repos/inventory.js';
+export type { ItemPlace, ItemModification, ItemModificationRecord } from './repos/inventory.js';
 export { EQUIPMENT_SLOTS, REPAIR_RATE, repairCost, type SlotName } from './game/equipment-slots.js';
 export type { TradeOffer, TradeWindow, TradeConfirmation } from './repos/trade-windows.js';
 export type {

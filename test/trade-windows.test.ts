@@ -1,6 +1,6 @@
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InsufficientFundsError, InvalidStateError, TradeAbortedError, ValidationError } from '../src/index.js';
+import { InsufficientFundsError, InvalidStateError, NotFoundError, TradeAbortedError, ValidationError } from '../src/index.js';
 import { startTestCluster, type TestCluster } from './support/cluster.js';
 
 let t: TestCluster;
@@ -112,6 +112,8 @@ describe('trade windows', () => {
     expect((await t.db.trades.cancel(tradeId, b)).status).toBe('cancelled');
     await expect(t.db.trades.confirm(tradeId, a)).rejects.toBeInstanceOf(InvalidStateError);
     await expect(t.db.trades.open(a, a)).rejects.toBeInstanceOf(TradeAbortedError);
+    await expect(t.db.trades.open(a, 99_999_999)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(t.db.trades.confirm(88_888_888, a)).rejects.toBeInstanceOf(NotFoundError);
 
     const late = await t.db.trades.open(a, b);
     await (
