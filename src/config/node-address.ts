@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import type { FieldIssue } from '../errors.js';
 import type { NodeInput } from './schema.js';
 
@@ -28,13 +29,13 @@ export function resolveNode(
       return { field: `${field}.passwordEnv`, message: `environment variable ${input.passwordEnv} is not set` };
     }
     const password = input.passwordEnv !== undefined ? env[input.passwordEnv] : input.password;
-    return {
+    return masked({
       host: input.host,
       port: input.port ?? 3306,
       user: input.user,
       password: password ?? env[DEFAULT_PASSWORD_ENV],
       database: input.database,
-    };
+    });
   }
   let url: URL;
   try {
@@ -52,17 +53,35 @@ export function resolveNode(
   if (!url.username) return { field, message: 'URL must name a user' };
   if (!url.hostname) return { field, message: 'URL must name a host' };
   const port = url.port ? Number(url.port) : 3306;
-  return {
+  return masked({
     host: url.hostname.replace(/^\[|\]$/g, ''),
     port,
     user: decodeURIComponent(url.username),
     password: url.password ? decodeURIComponent(url.password) : env[DEFAULT_PASSWORD_ENV],
     database,
-  };
+  });
 }
 
-function redact(url: string): string {
-  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+/**
+ * Hides the password of a URL, even one with `/`, `@` or `:` in it (the greedy match runs to the
+ * last `@`, which ends the userinfo; a URL that never parsed may have anything there).
+ */
+export function redact(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*):.*@/is, '$1:***@');
+}
+
+/**
+ * The address with its password still readable (connections need it) but shown as `***` by
+ * `console.log`/`util.inspect` and `JSON.stringify`, so logging a config or a pool leaks nothing.
+ */
+export function masked(address: NodeAddress): NodeAddress {
+  const shown = () => ({ ...address, password: address.password === undefined ? undefined : '***' });
+  Object.defineProperty(address, 'toJSON', { value: shown, enumerable: false });
+  Object.defineProperty(address, inspect.custom, {
+    value: (_depth: number, options: object) => `NodeAddress ${inspect(shown(), options)}`,
+    enumerable: false,
+  });
+  return address;
 }
 
 /** `host:port/database`, for messages and labels (never includes the password). */
