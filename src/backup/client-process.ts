@@ -19,8 +19,8 @@ export async function withClientProcess<T>(
   const secrets = await mkdtemp(path.join(os.tmpdir(), 'mxo-client-'));
   const optionFile = path.join(secrets, 'client.cnf');
   try {
-    const lines = ['[client]', `host=${node.host}`, `port=${node.port}`, `user=${node.user}`];
-    if (node.password !== undefined) lines.push(`password=${node.password}`);
+    const lines = ['[client]', `host=${optionValue(node.host)}`, `port=${node.port}`, `user=${optionValue(node.user)}`];
+    if (node.password !== undefined) lines.push(`password=${optionValue(node.password)}`);
     await writeFile(optionFile, `${lines.join('\n')}\n`, { mode: 0o600 });
     await chmod(optionFile, 0o600);
     const child = spawn(command, [`--defaults-extra-file=${optionFile}`, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -44,4 +44,16 @@ export async function withClientProcess<T>(
   } finally {
     await rm(secrets, { recursive: true, force: true });
   }
+}
+
+/**
+ * A value for an option file, quoted and escaped: unquoted, a newline in a password would start a
+ * new option line (`\nhost=elsewhere`), and `#` would start a comment.
+ */
+export function optionValue(value: string): string {
+  const escaped = value.replace(
+    /[\\"\n\r\t\b]/g,
+    (c) => ({ '\\': '\\\\', '"': '\\"', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\b': '\\b' })[c]!,
+  );
+  return `"${escaped}"`;
 }
