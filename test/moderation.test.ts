@@ -61,6 +61,9 @@ describe('punishments', () => {
     ]);
     await t.db.accounts.login(login);
     await expect(t.db.moderation.lift(999_999)).rejects.toBeInstanceOf(NotFoundError);
+    // The seed's issued_by has no ON DELETE: a moderator who issued punishments stays (typed refusal).
+    await expect(t.db.accounts.delete(moderator)).rejects.toBeInstanceOf(InvalidStateError);
+    expect(await globalSql('SELECT account_id FROM accounts WHERE account_id = ?', [moderator])).toEqual([{ account_id: moderator }]);
   });
 
   it('a suspension ends by itself when it expires (database clock)', async () => {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { AuthError, NameTakenError, NotFoundError } from '../errors.js';
-import { isDuplicateKey } from '../pool/mysql-errors.js';
+import { AuthError, InvalidStateError, NameTakenError, NotFoundError } from '../errors.js';
+import { errnoOf, isDuplicateKey } from '../pool/mysql-errors.js';
+
 import { GLOBAL } from '../routing/topology.js';
 import { parseInput } from '../validate.js';
 import { checkSecondFactor, newRecoveryCodes, type SecondFactor } from '../sql/account-access.js';
@@ -12,6 +13,8 @@ import type { RepoContext } from './context.js';
 import { DUMMY_HASH, digestToken, hashPassword, newSessionToken, verifyPassword } from './password.js';
 
 export { LOCKOUT_MINUTES, LOCKOUT_THRESHOLD } from '../sql/login-throttle.js';
+/** A parent row still referenced by a foreign key without ON DELETE (e.g. punishments the account issued). */
+const ER_ROW_IS_REFERENCED = 1451;
 /** Session lifetime. */
 export const SESSION_HOURS = 24;
 /** Lifetime of a password reset token. */
@@ -333,6 +336,14 @@ export class Accounts {
         return { deletedCharacters };
       } catch (error) {
         if (error instanceof CharacterSetChanged && attempt < 3) continue;
+        if (errnoOf(error) === ER_ROW_IS_REFERENCED) {
+          throw new InvalidStateError(
+            'account',
+            account,
+            'referenced',
+            `account ${account} is still referenced (e.g. punishments it issued)`,
+          );
+        }
         throw error;
       }
     }
