@@ -59,6 +59,7 @@ describe('db.maintenance.run()', () => {
       ['inactive', 'ran'],
       ['restock', 'ran'],
       ['server_metrics', 'ran'],
+      ['presence', 'ran'],
     ]);
     // Partitions: three months past Feb 2028 kept ready, on every shard and log table.
     for (const conn of [alpha, beta]) {

@@ -128,6 +128,22 @@ describe('presence claims', () => {
     expect(await t.db.presence.whereIs([])).toEqual([]);
   });
 
+  it('releaseExpired makes is_online follow claims that lapsed without a takeover', async () => {
+    const lapsed = await newCharacter(2);
+    const live = await newCharacter(5);
+    const a = await t.db.presence.claim(lapsed, { serverId: 'gone', districtId: 2 });
+    await t.db.presence.claim(live, { serverId: 'here', districtId: 5 });
+    await expire(lapsed);
+    expect(await shardRow(lapsed)).toMatchObject({ is_online: 1 }); // nobody has noticed yet
+    const { released } = await t.db.presence.releaseExpired();
+    expect(released).toContain(lapsed);
+    expect(released).not.toContain(live);
+    expect(await shardRow(lapsed)).toMatchObject({ is_online: 0, presence_token: null });
+    expect(await shardRow(live, 'beta-primary')).toMatchObject({ is_online: 1 });
+    await expect(t.db.presence.heartbeat(lapsed, a.fencingToken)).rejects.toBeInstanceOf(PresenceLostError);
+    expect((await t.db.presence.releaseExpired()).released).not.toContain(lapsed);
+  });
+
   it('follows a character that moved to another shard', async () => {
     const cid = await newCharacter(1);
     await t.db.characters.moveToDistrict(cid, 6);

@@ -7,7 +7,7 @@ import { rollLogPartitions } from './log-partitions.js';
 import { snapshotServerMetrics } from './server-metrics.js';
 
 /** The jobs, in the order `run()` runs them. */
-export const MAINTENANCE_JOBS = ['partitions', 'economy', 'sessions', 'inactive', 'restock', 'server_metrics'] as const;
+export const MAINTENANCE_JOBS = ['partitions', 'economy', 'sessions', 'inactive', 'restock', 'server_metrics', 'presence'] as const;
 export type MaintenanceJob = (typeof MAINTENANCE_JOBS)[number];
 
 /** How often each job is due, cluster-wide. */
@@ -18,6 +18,7 @@ const PERIOD_SECONDS: Record<MaintenanceJob, number> = {
   inactive: 24 * 3600,
   restock: 60,
   server_metrics: 60,
+  presence: 30,
 };
 
 /** What one job did (or why it did not run). */
@@ -69,6 +70,11 @@ const JOBS: Record<MaintenanceJob, (ctx: JobContext) => Promise<string | undefin
   server_metrics: async ({ topology }) => {
     await Promise.all(topology.shards.map((s) => snapshotServerMetrics(s.primary)));
     return `server_metrics row on ${topology.shards.length} shards`;
+  },
+  // Claims that lapsed without a takeover: is_online follows them (issue 18).
+  presence: async ({ db }) => {
+    const { released } = await db.presence.releaseExpired();
+    return `released ${released.length} expired presence claims`;
   },
 };
 

@@ -10,6 +10,7 @@ import {
   markOffline,
   markOnline,
   newTicket,
+  releaseClaims,
   refuseIfHeldElsewhere,
   takeClaim,
   ticketHash,
@@ -81,7 +82,6 @@ const handoffInput = schemaFor<HandoffInput>()(
 );
 const ttlOption = z.object({ ttlSec: z.number().int().min(1).max(3600).optional() }).strict();
 const ticketInput = z.string().min(1).max(128);
-const RELEASE_BATCH = 100;
 
 /**
  * Presence: which district server holds each character, one holder at a time across all
@@ -182,35 +182,27 @@ export class Presence {
     const held = await router.readGlobal('presence_held', 'strong', (conn) =>
       conn.rows<{ character_id: number }>('SELECT character_id FROM presence_claims WHERE server_id = ? ORDER BY character_id', [sid]),
     );
-    const released: number[] = [];
     const ids = held.map((r) => Number(r.character_id));
-    for (let i = 0; i < ids.length; i += RELEASE_BATCH) {
-      const batch = ids.slice(i, i + RELEASE_BATCH);
-      const { value } = await router.onCharacters(
-        'presence_release_all',
-        batch,
-        async (tx, routes) => {
-          const ordered = [...routes].sort((a, b) => (a.shard === b.shard ? a.characterId - b.characterId : a.shard < b.shard ? -1 : 1));
-          for (const r of ordered) await lockCharacter(await tx.branch(r.shard), r.characterId, r.shard);
-          const global = await tx.branch(GLOBAL);
-          const still = await global.rows<{ character_id: number }>(
-            `SELECT character_id FROM presence_claims WHERE character_id IN (${batch.map(() => '?').join(',')}) AND server_id = ? FOR UPDATE`,
-            [...batch, sid],
-          );
-          const mine = new Set(still.map((r) => Number(r.character_id)));
-          for (const r of ordered.filter((o) => mine.has(o.characterId))) {
-            await global.exec('UPDATE presence_claims SET server_id = NULL, district_id = NULL, expires_at = NULL WHERE character_id = ?', [
-              r.characterId,
-            ]);
-            await markOffline(await tx.branch(r.shard), r.characterId);
-          }
-          return [...mine];
-        },
-        { also: [GLOBAL], decisionKey: GLOBAL },
-      );
-      released.push(...value);
-    }
-    return { released: released.sort((a, b) => a - b) };
+    return { released: await releaseClaims(router, ids, { where: 'server_id = ?', params: [sid] }) };
+  }
+
+  /**
+   * Releases claims that expired without a heartbeat and were not taken over, so `is_online`
+   * follows them (a maintenance job; the claims already count as free for claim and whereIs).
+   *
+   * @example
+   * const { released } = await db.presence.releaseExpired();
+   */
+  async releaseExpired(options: { limit?: number } = {}): Promise<{ released: number[] }> {
+    const limit = parseInput(z.number().int().min(1).max(100_000).default(10_000), options.limit, 'limit');
+    const router = this.ctx.router;
+    const expired = await router.readGlobal('presence_expired', 'strong', (conn) =>
+      conn.rows<{ character_id: number }>(
+        `SELECT character_id FROM presence_claims WHERE server_id IS NOT NULL AND expires_at <= NOW(6) ORDER BY character_id LIMIT ${limit}`,
+      ),
+    );
+    const ids = expired.map((r) => Number(r.character_id));
+    return { released: await releaseClaims(router, ids, { where: 'server_id IS NOT NULL AND expires_at <= NOW(6)', params: [] }) };
   }
 
   /**

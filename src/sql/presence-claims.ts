@@ -1,6 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { PresenceHeldError, PresenceLostError } from '../errors.js';
 import type { PooledConnection } from '../pool/pooled-connection.js';
+import type { Router } from '../routing/router.js';
+import { GLOBAL } from '../routing/topology.js';
+import { lockCharacter } from './character-lock.js';
 
 /**
  * The statements of presence (tables presence_claims on global, characters.presence_token on the
@@ -95,4 +98,43 @@ export function newTicket(): { ticket: string; hash: Buffer } {
 
 export function ticketHash(ticket: string): Buffer {
   return createHash('sha256').update(ticket, 'utf8').digest();
+}
+
+const RELEASE_BATCH = 100;
+
+/**
+ * Releases the claims of `ids` that still match `filter` (a condition on presence_claims, checked
+ * again under lock), in batches: each batch one transaction over the characters' shards and
+ * global, so the claim and `is_online` go together. Returns the ids released, ascending.
+ */
+export async function releaseClaims(router: Router, ids: number[], filter: { where: string; params: unknown[] }): Promise<number[]> {
+  const released: number[] = [];
+  for (let i = 0; i < ids.length; i += RELEASE_BATCH) {
+    const batch = ids.slice(i, i + RELEASE_BATCH);
+    const { value } = await router.onCharacters(
+      'presence_release_many',
+      batch,
+      async (tx, routes) => {
+        // Shard rows first (shard name, then id), then global: the order every claim path uses.
+        const ordered = [...routes].sort((a, b) => (a.shard === b.shard ? a.characterId - b.characterId : a.shard < b.shard ? -1 : 1));
+        for (const r of ordered) await lockCharacter(await tx.branch(r.shard), r.characterId, r.shard);
+        const global = await tx.branch(GLOBAL);
+        const still = await global.rows<{ character_id: number }>(
+          `SELECT character_id FROM presence_claims WHERE character_id IN (${batch.map(() => '?').join(',')}) AND ${filter.where} FOR UPDATE`,
+          [...batch, ...filter.params],
+        );
+        const matched = new Set(still.map((r) => Number(r.character_id)));
+        for (const r of ordered.filter((o) => matched.has(o.characterId))) {
+          await global.exec('UPDATE presence_claims SET server_id = NULL, district_id = NULL, expires_at = NULL WHERE character_id = ?', [
+            r.characterId,
+          ]);
+          await markOffline(await tx.branch(r.shard), r.characterId);
+        }
+        return [...matched];
+      },
+      { also: [GLOBAL], decisionKey: GLOBAL },
+    );
+    released.push(...value);
+  }
+  return released.sort((a, b) => a - b);
 }
