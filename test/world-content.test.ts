@@ -189,6 +189,20 @@ describe('hardlines', () => {
     expect((await q('alpha-primary', 'SELECT usage_count FROM hardlines WHERE hardline_id = ?', [a]))[0]!.usage_count).toBe(0);
   });
 
+  it('a private hardline needs its access code', async () => {
+    const { hardlineId: door } = await t.db.world.defineHardline({ districtId: 2, hardlineName: 'Door', position: { x: 0, y: 0, z: 0 } });
+    const { hardlineId: vault } = await t.db.world.defineHardline({
+      districtId: 3,
+      hardlineName: 'Vault',
+      position: { x: 0, y: 0, z: 0 },
+      hardlineType: 'private',
+      accessCode: 'KEYMAKER',
+    });
+    await expect(t.db.world.useHardline(poor, door, vault)).rejects.toMatchObject({ code: 'INVALID_STATE', state: 'private' });
+    await expect(t.db.world.useHardline(poor, door, vault, { accessCode: 'WRONG' })).rejects.toBeInstanceOf(InvalidStateError);
+    expect(await t.db.world.useHardline(poor, door, vault, { accessCode: 'KEYMAKER' })).toMatchObject({ districtId: 3 });
+  });
+
   it('characters.moveToDistrict still moves across shards (the shared move helper)', async () => {
     expect(await t.db.characters.moveToDistrict(poor, 6)).toMatchObject({ shard: 'beta', movedShards: true, districtId: 6 });
     expect((await q('beta-primary', 'SELECT district_id FROM characters WHERE character_id = ?', [poor]))[0]!.district_id).toBe(6);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Vendor } from '../sql/vendor-rows.js';
 import { amount, faction, float, id, jsonValue, position, rotation, text, varchar } from './fields.js';
 
 /** Inputs of the world-content calls (src/repos/world-content.ts): zod schemas and the named types they accept. */
@@ -148,4 +149,13 @@ export interface DistrictActivity {
   occupancyPercentage: number;
   activeEvents: number;
   shard: string;
+}
+
+/** Everything a district server loads at boot. */
+export interface DistrictLoad {
+  district: Record<string, unknown>;
+  objects: Array<Record<string, unknown>>;
+  hardlines: Array<Record<string, unknown>>;
+  vendors: Vendor[];
+  activeEvents: Array<Record<string, unknown>>;
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { InsufficientFundsError, InvalidStateError, NameTakenError, NotFoundError, WrongDistrictError } from '../errors.js';
-import { bigId, fromJson, id, jsonValue } from '../game/fields.js';
+import { bigId, fromJson, id, jsonValue, varchar } from '../game/fields.js';
 import {
   districtInput,
   eventInput,
@@ -8,6 +8,7 @@ import {
   objectInput,
   type DistrictActivity,
   type DistrictDefinition,
+  type DistrictLoad,
   type HardlineDefinition,
   type WorldEventStart,
   type WorldObjectSpawn,
@@ -18,7 +19,7 @@ import { consistencyOf } from '../routing/consistency.js';
 import type { Consistency } from '../routing/read-router.js';
 import { moveCharacter, type MoveResult } from '../sql/character-move.js';
 import { lockCharacter } from '../sql/character-lock.js';
-import { readVendors, type Vendor } from '../sql/vendor-rows.js';
+import { readVendors } from '../sql/vendor-rows.js';
 import { checkRequirements } from '../sql/vendor-rules.js';
 import { shardOfWorldRow } from '../sql/world-rows.js';
 import { parseInput } from '../validate.js';
@@ -26,16 +27,7 @@ import type { RepoContext } from './context.js';
 
 const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
 
-export type { DistrictActivity, DistrictDefinition, HardlineDefinition, WorldEventStart, WorldObjectSpawn };
-
-/** Everything a district server loads at boot. */
-export interface DistrictLoad {
-  district: Record<string, unknown>;
-  objects: Array<Record<string, unknown>>;
-  hardlines: Array<Record<string, unknown>>;
-  vendors: Vendor[];
-  activeEvents: Array<Record<string, unknown>>;
-}
+export type { DistrictActivity, DistrictDefinition, DistrictLoad, HardlineDefinition, WorldEventStart, WorldObjectSpawn };
 
 /**
  * World content of districts (src/repos/world.ts delegates here): district definitions are
@@ -168,8 +160,14 @@ export class WorldContent {
    * checks (both ends), the fare charged with a ledger row, the usage counted, and the character
    * moved to the target district, across shards when it must, all in one transaction.
    */
-  async useHardline(characterId: number, fromHardlineId: number, toHardlineId: number): Promise<MoveResult & { cost: number }> {
+  async useHardline(
+    characterId: number,
+    fromHardlineId: number,
+    toHardlineId: number,
+    options: { accessCode?: string } = {},
+  ): Promise<MoveResult & { cost: number }> {
     const cid = parseInput(id, characterId, 'character id');
+    const { accessCode } = parseInput(z.object({ accessCode: varchar(16).optional() }).strict(), options, 'options');
     const fromId = parseInput(id, fromHardlineId, 'from hardline id');
     const toId = parseInput(id, toHardlineId, 'to hardline id');
     const router = this.ctx.router;
@@ -194,7 +192,12 @@ export class WorldContent {
         throw new WrongDistrictError(cid, Number(from!.district_id), Number(locked.district_id));
       const [there] = await target.rows<HardlineRow>('SELECT * FROM hardlines WHERE hardline_id = ?', [toId]);
       if (!there) throw new NotFoundError('hardline', toId);
-      for (const h of [here, there]) if (!h.is_active) throw new InvalidStateError('hardline', Number(h.hardline_id), 'inactive');
+      for (const h of [here, there]) {
+        if (!h.is_active) throw new InvalidStateError('hardline', Number(h.hardline_id), 'inactive');
+        // A private hardline opens with its access code (either end).
+        if (h.hardline_type === 'private' && h.access_code && h.access_code !== accessCode)
+          throw new InvalidStateError('hardline', Number(h.hardline_id), 'private', `hardline ${h.hardline_id} needs its access code`);
+      }
       const [c] = await source.rows<{ level: number; faction: string }>('SELECT level, faction FROM characters WHERE character_id = ?', [
         cid,
       ]);
@@ -337,6 +340,8 @@ export class WorldContent {
 
 interface HardlineRow {
   hardline_id: number;
+  hardline_type: string;
+  access_code: string | null;
   district_id: number;
   is_active: number;
   level_requirement: number | null;

@@ -121,13 +121,18 @@ export class World {
   }
 
   /**
-   * Uses a hardline: level/faction checks, fare and usage count, and the move to the target
-   * district (across shards when it must), in one transaction.
+   * Uses a hardline: level/faction checks (and a private hardline's access code), fare and usage
+   * count, and the move to the target district (across shards when it must), in one transaction.
    * @example
    * const { districtId, movedShards, cost } = await db.world.useHardline(characterId, fromHardlineId, toHardlineId);
    */
-  useHardline(characterId: number, fromHardlineId: number, toHardlineId: number): Promise<MoveResult & { cost: number }> {
-    return this.content.useHardline(characterId, fromHardlineId, toHardlineId);
+  useHardline(
+    characterId: number,
+    fromHardlineId: number,
+    toHardlineId: number,
+    options: { accessCode?: string } = {},
+  ): Promise<MoveResult & { cost: number }> {
+    return this.content.useHardline(characterId, fromHardlineId, toHardlineId, options);
   }
 
   /**
