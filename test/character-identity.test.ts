@@ -77,6 +77,10 @@ describe('findByName and soft delete', () => {
     expect((await t.db.characters.listByAccount(alice)).map((c) => c.characterName)).not.toContain('Mouse');
     await expect(t.db.characters.delete(mouse.characterId)).rejects.toBeInstanceOf(NotFoundError);
     await expect(t.db.characters.setProfile(mouse.characterId, { firstName: 'X' })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(t.db.presence.claim(mouse.characterId, { serverId: 'd5', districtId: 5 })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(
+      t.db.presence.issueHandoff({ accountId: alice, characterId: mouse.characterId, serverId: 'd5', districtId: 5 }),
+    ).rejects.toBeInstanceOf(NotFoundError);
     // Rows kept, name given up on the shard and in the directory.
     expect(
       await one(

@@ -4,6 +4,7 @@ import type { Consistency } from '../routing/read-router.js';
 import { consistencyOf } from '../routing/consistency.js';
 import { GLOBAL } from '../routing/topology.js';
 import { lockCharacter } from '../sql/character-lock.js';
+import { lockLiveCharacter } from '../sql/character-identity.js';
 import {
   dropClaim,
   lockClaim,
@@ -109,7 +110,7 @@ export class Presence {
       'presence_claim',
       cid,
       async (conn, route, tx) => {
-        await lockCharacter(conn, cid, route.shard);
+        await lockLiveCharacter(conn, cid, route.shard); // a soft-deleted character cannot enter the world
         const global = await tx.branch(GLOBAL);
         refuseIfHeldElsewhere(cid, await lockClaim(global, cid), data.serverId);
         const claim = await takeClaim(global, cid, data);
@@ -264,7 +265,7 @@ export class Presence {
     const { ticket, hash } = newTicket();
     const expiresAt = await this.ctx.router.onGlobal('presence_issue_handoff', async (global) => {
       const [owner] = await global.rows<{ account_id: number }>(
-        'SELECT account_id FROM character_directory WHERE character_id = ? LOCK IN SHARE MODE',
+        'SELECT account_id FROM character_directory WHERE character_id = ? AND deleted_at IS NULL LOCK IN SHARE MODE',
         [data.characterId],
       );
       if (!owner) throw new NotFoundError('character', data.characterId);
@@ -305,7 +306,7 @@ export class Presence {
       'presence_consume_handoff',
       cid,
       async (conn, route, tx) => {
-        await lockCharacter(conn, cid, route.shard);
+        await lockLiveCharacter(conn, cid, route.shard); // a soft-deleted character cannot enter the world
         const global = await tx.branch(GLOBAL);
         const [h] = await global.rows<{
           account_id: number;
