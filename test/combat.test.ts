@@ -127,6 +127,17 @@ describe('combat.record', () => {
     expect(await t.db.combat.pvpStats(b, { consistency: 'strong' })).toEqual(pvpBefore);
   });
 
+  it('an idempotency key makes a retried record count once', async () => {
+    const before = await t.db.combat.pvpStats(a, { consistency: 'strong' });
+    const first = await fight({ targetId: c, districtId: 4, idempotencyKey: 'fight-1' });
+    const again = await fight({ targetId: c, districtId: 4, idempotencyKey: 'fight-1' });
+    expect(again.encounterId).toBe(first.encounterId);
+    expect((await t.db.combat.pvpStats(a, { consistency: 'strong' })).pvpWins).toBe(before.pvpWins + 1);
+    expect(
+      Number((await one('beta-primary', 'SELECT COUNT(*) AS n FROM combat_encounters WHERE encounter_id = ?', [first.encounterId])).n),
+    ).toBe(1);
+  });
+
   it('refuses bad input before any SQL, and a missing player changes nothing', async () => {
     const count = async () => Number((await one('alpha-primary', 'SELECT COUNT(*) AS n FROM combat_encounters')).n);
     const n = await count();

@@ -5,6 +5,7 @@ import type { PooledConnection } from '../pool/pooled-connection.js';
 import { consistencyOf } from '../routing/consistency.js';
 import type { Consistency } from '../routing/read-router.js';
 import { lockCharacter } from '../sql/character-lock.js';
+import { remember, replayOf } from '../sql/idempotency.js';
 import { toStanding, updatePvp, type PvpStanding } from '../sql/pvp-stats.js';
 import { parseInput } from '../validate.js';
 import type { RepoContext } from './context.js';
@@ -41,6 +42,7 @@ const recordInput = z
     damageReceived: perParticipant.optional(),
     highestHit: perParticipant.optional(),
     abilitiesUsed: jsonValue.optional(),
+    idempotencyKey: z.string().min(1).max(128).optional(),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -74,6 +76,8 @@ export interface CombatRecordInput {
   damageReceived?: number | Record<string, number>;
   highestHit?: number | Record<string, number>;
   abilitiesUsed?: Record<string, unknown> | unknown[];
+  /** A retried call with the same key returns the first call's result and counts nothing twice. */
+  idempotencyKey?: string;
 }
 
 /** What {@link Combat.record} returns. */
@@ -125,6 +129,15 @@ export class Combat {
           .map((r, i) => ({ cid: players[i]!, shard: r.shard }))
           .sort((x, y) => (x.shard === y.shard ? x.cid - y.cid : x.shard < y.shard ? -1 : 1));
         for (const p of ordered) await lockCharacter(await tx.branch(p.shard), p.cid, p.shard);
+        // The key lives with the initiator (src/sql/idempotency.ts), in this same transaction.
+        const { idempotencyKey, ...request } = c;
+        const keyConn = await tx.branch(routes[0]!.shard);
+        const call =
+          idempotencyKey === undefined
+            ? undefined
+            : { key: idempotencyKey, characterId: c.initiatorId, operation: 'combat_record', request };
+        const earlier = call && (await replayOf<CombatRecordResult>(keyConn, call));
+        if (earlier) return earlier;
         const standings: PvpStanding[] = [];
         if (pvp) {
           const conns = new Map<number, PooledConnection>();
@@ -198,7 +211,9 @@ export class Combat {
             c.abilitiesUsed ? JSON.stringify(c.abilitiesUsed) : null,
           ],
         );
-        return { encounterId: Number(header.insertId), shard: districtShard, pvp: standings };
+        const recorded = { encounterId: Number(header.insertId), shard: districtShard, pvp: standings };
+        if (call) await remember(keyConn, call, recorded);
+        return recorded;
       },
       { also: [districtShard] },
     );
