@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { textColumn, varcharColumn } from '../sql/column-limits.js';
 import { NameTakenError, NotFoundError } from '../errors.js';
 import { isDuplicateKey } from '../pool/mysql-errors.js';
 import { clientObjectId } from '../sql/client-ids.js';
@@ -33,10 +34,11 @@ export interface ItemTemplateInput {
 
 const json = z.record(z.string(), z.unknown());
 const templateFields = {
-  itemName: z.string().min(1).max(64),
+  itemName: varcharColumn(64, 1),
   itemType: z.enum(['weapon', 'clothing', 'consumable', 'program', 'key_item', 'misc']),
-  itemDescription: z.string().max(65_535).optional(),
-  itemSubtype: z.string().max(32).optional(),
+  // TEXT: 65,535 bytes, not characters.
+  itemDescription: textColumn().optional(),
+  itemSubtype: varcharColumn(32).optional(),
   quality: z.enum(['common', 'uncommon', 'rare', 'epic', 'legendary']).optional(),
   itemLevel: z.number().int().min(1).max(127).optional(),
   requirements: json.optional(),
