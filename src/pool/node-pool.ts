@@ -1,7 +1,6 @@
 import genericPool, { type Pool } from 'generic-pool';
 import mysql from 'mysql2/promise';
 import { inspect } from 'node:util';
-import { inspect } from 'node:util';
 import { describeNode, type NodeAddress } from '../config/node-address.js';
 import type { PoolOptions } from '../config/schema.js';
 import { AcquireTimeoutError, ClosedError, CommitOutcomeUnknownError, MxoError, ShardUnavailableError } from '../errors.js';
@@ -78,11 +77,6 @@ export class NodePool {
     // Errors are surfaced to acquirers; this keeps them from becoming unhandled events.
     this.pool.on('factoryCreateError', () => {});
     this.pool.on('factoryDestroyError', () => {});
-  }
-
-  /** `console.log(pool)` shows the node only: its connections hold the password. */
-  [inspect.custom](): string {
-    return `NodePool { ${this.label} }`;
   }
 
   /** `console.log(pool)` shows the node only: its connections hold the password. */
