@@ -103,6 +103,24 @@ describe('trade windows', () => {
     expect(await money(b)).toBe(100);
   });
 
+  it('executes when both parties moved away from the shard that holds the window', async () => {
+    const { accountId } = await t.db.accounts.register({ username: 'sparks', email: 'sparks@zion.example', password: 'operator-3' });
+    const x = (await t.db.characters.create({ accountId, name: 'Sparks', archetype: 'hacker', gender: 'male', districtId: 1 })).characterId;
+    const y = (await t.db.characters.create({ accountId, name: 'Ballard', archetype: 'spy', gender: 'male', districtId: 1 })).characterId;
+    await t.db.characters.adjustMoney(x, 100, 'admin_grant');
+    const { tradeId } = await t.db.trades.open(x, y);
+    await t.db.trades.offer(tradeId, x, { money: 40 });
+    await t.db.characters.moveToDistrict(x, 5);
+    await t.db.characters.moveToDistrict(y, 6);
+    await t.db.trades.confirm(tradeId, y);
+    expect(await t.db.trades.confirm(tradeId, x)).toMatchObject({ executed: true, crossShard: true });
+    expect([await money(x), await money(y)]).toEqual([60, 40]);
+    expect((await q('alpha-primary', 'SELECT trade_status FROM trade_sessions WHERE trade_id = ?', [tradeId]))[0]!.trade_status).toBe(
+      'completed',
+    );
+    expect((await q('beta-primary', 'SELECT COUNT(*) AS n FROM transaction_history WHERE related_trade_id = ?', [tradeId]))[0]!.n).toBe(1);
+  });
+
   it('cancel, expiry, non-parties and bad offers are refused', async () => {
     const { tradeId } = await t.db.trades.open(a, b);
     await expect(t.db.trades.offer(tradeId, c, { money: 1 })).rejects.toBeInstanceOf(InvalidStateError);
