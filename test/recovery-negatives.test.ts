@@ -6,11 +6,12 @@
  */
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openCluster, type Cluster } from '../src/index.js';
+import { openCluster, ShardUnavailableError, type Cluster } from '../src/index.js';
 import { xidLiteral } from '../src/twopc/xid.js';
 import { startTestCluster, type TestCluster } from './support/cluster.js';
 
 const DAY_MS = 86_400_000;
+type Report = Awaited<ReturnType<Cluster['recover']>>;
 let t: TestCluster;
 let db: Cluster;
 let seq = 0;
@@ -39,9 +40,10 @@ async function prepareBranch(
   node: string,
   id: number,
   orphan: boolean,
+  decisionKey = 'global',
 ): Promise<{ gtrid: string; xid: string; conn: Awaited<ReturnType<TestCluster['sql']>> }> {
   const conn = await t.sql(node);
-  const gtrid = `mxo:global:${Date.now()}:${(0xbee000 + seq++).toString(16)}`;
+  const gtrid = `mxo:${decisionKey}:${Date.now()}:${(0xbee000 + seq++).toString(16)}`;
   const xid = xidLiteral(gtrid, `${node.split('-')[0]}:${conn.threadId}`);
   await conn.query(`XA START ${xid}`);
   await conn.query('INSERT INTO recneg_t VALUES (?)', [id]);
@@ -71,14 +73,13 @@ async function xaOn(node: string): Promise<number> {
 }
 
 /** Runs recovery until `done(report)` or 20 tries (a restarted node takes a moment to accept). */
-async function recoverUntil(
-  done: (r: Awaited<ReturnType<Cluster['recover']>>) => boolean,
-): Promise<Awaited<ReturnType<Cluster['recover']>>> {
-  let report = await db.recover();
-  for (let i = 0; i < 20 && !done(report); i++) {
-    await new Promise((r) => setTimeout(r, 250));
-    report = await db.recover();
+async function recoverUntil(done: (r: Report) => boolean): Promise<Report> {
+  let report: Report | undefined;
+  for (let i = 0; i < 40 && !(report && done(report)); i++) {
+    if (i > 0) await new Promise((r) => setTimeout(r, 250));
+    report = await db.recover().catch(() => undefined); // a node that just restarted may refuse for a moment
   }
+  if (!report) throw new Error('recover() never ran');
   return report;
 }
 
@@ -116,36 +117,55 @@ describe('recovery negatives', () => {
   });
 
   it('leaves branches prepared while their decision node is down, and settles them by the decision once it is back', async () => {
-    const decided = await prepareBranch('alpha-primary', 10, true);
-    const undecided = await prepareBranch('beta-primary', 11, true);
+    // Both branches on alpha, their decisions on beta (gtrid mxo:beta:...): beta goes down.
+    const decided = await prepareBranch('alpha-primary', 10, true, 'beta');
+    const undecided = await prepareBranch('alpha-primary', 11, true, 'beta');
     await (
-      await t.sql('global-primary')
+      await t.sql('beta-primary')
     ).query("INSERT INTO twopc_decisions (gtrid, decision, operation) VALUES (?, 'commit', 'test')", [decided.gtrid]);
     const old = await oldDecision('cc03');
-    await t.sandbox.kill('global-primary');
+    await t.sandbox.kill('beta-primary');
     try {
       const report = await db.recover();
       // Both are orphaned (their sessions are gone), yet without the decision node nothing may
       // be done to them: no fence can be written and the commit record cannot be read.
-      expect([...report.pending].sort()).toEqual([`${decided.gtrid}@alpha`, `${undecided.gtrid}@beta`].sort());
+      expect(report.unreachable).toEqual(['beta']);
+      expect([...report.pending].sort()).toEqual([`${decided.gtrid}@alpha`, `${undecided.gtrid}@alpha`].sort());
       expect(report.committed).toEqual([]);
       expect(report.rolledBack).toEqual([]);
       expect(report.pruned).toBe(0);
+      expect(await xaOn('alpha-primary')).toBe(2);
+    } finally {
+      await t.sandbox.restart('beta-primary');
+    }
+    const settled = await recoverUntil((r) => r.pending.length === 0 && r.unreachable.length === 0);
+    expect(settled.committed).toEqual([`${decided.gtrid}@alpha`]);
+    expect(settled.rolledBack).toEqual([`${undecided.gtrid}@alpha`]);
+    expect(await xaOn('alpha-primary')).toBe(0);
+    expect((await rows('alpha-primary', 'SELECT id FROM recneg_t WHERE id IN (10, 11)')).map((r) => Number(r.id))).toEqual([10]);
+    expect(
+      (await rows('beta-primary', 'SELECT decision FROM twopc_decisions WHERE gtrid = ?', [undecided.gtrid])).map((r) => r.decision),
+    ).toEqual(['abort']);
+    // The recovery that found the decision node back and nothing in doubt prunes the old record.
+    expect(await hasDecision(old)).toBe(false);
+  });
+
+  it('leaves branches prepared while the global decision node is down (recover() may refuse to run at all)', async () => {
+    const decided = await prepareBranch('alpha-primary', 20, true);
+    await (
+      await t.sql('global-primary')
+    ).query("INSERT INTO twopc_decisions (gtrid, decision, operation) VALUES (?, 'commit', 'test')", [decided.gtrid]);
+    await t.sandbox.kill('global-primary');
+    try {
+      const report = await db.recover().catch((e: unknown) => e);
+      if (report instanceof Error) expect(report).toBeInstanceOf(ShardUnavailableError);
+      else expect(report).toMatchObject({ pending: [`${decided.gtrid}@alpha`], committed: [], rolledBack: [] });
       expect(await xaOn('alpha-primary')).toBe(1);
-      expect(await xaOn('beta-primary')).toBe(1);
     } finally {
       await t.sandbox.restart('global-primary');
     }
     const settled = await recoverUntil((r) => r.pending.length === 0 && r.unreachable.length === 0);
     expect(settled.committed).toEqual([`${decided.gtrid}@alpha`]);
-    expect(settled.rolledBack).toEqual([`${undecided.gtrid}@beta`]);
-    expect([await xaOn('alpha-primary'), await xaOn('beta-primary')]).toEqual([0, 0]);
-    expect((await rows('alpha-primary', 'SELECT id FROM recneg_t WHERE id = 10')).length).toBe(1);
-    expect((await rows('beta-primary', 'SELECT id FROM recneg_t WHERE id = 11')).length).toBe(0);
-    expect(
-      (await rows('global-primary', 'SELECT decision FROM twopc_decisions WHERE gtrid = ?', [undecided.gtrid])).map((r) => r.decision),
-    ).toEqual(['abort']);
-    // The recovery that found the decision node back and nothing in doubt prunes the old record.
-    expect(await hasDecision(old)).toBe(false);
+    expect(await xaOn('alpha-primary')).toBe(0);
   });
 });
