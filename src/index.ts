@@ -54,7 +54,7 @@ export { metricsHandler, type MetricsHandlerOptions } from './metrics/http-handl
 export { startMetricsServer, type MetricsServer, type MetricsServerOptions } from './metrics/metrics-server.js';
 export type { CombatRecordInput, CombatRecordResult, PvpStanding } from './repos/combat.js';
 export type { InterlockStartInput, InterlockRoundInput, InterlockFinishInput, InterlockResult } from './repos/interlock.js';
-export type { VendorDefinition, Vendor, VendorPurchase, VendorSale } from './repos/vendors.js';
+export type { VendorDefinition, Vendor, VendorPurchase, VendorSale, VendorBuyInput, VendorSellInput } from './repos/vendors.js';
 export { K_FACTOR, RATING_FLOOR, expectedScore, nextRating, rankOf } from './game/pvp-rating.js';
 export type { ItemPlace, ItemModification, ItemModificationRecord } from './repos/inventory.js';
 export { EQUIPMENT_SLOTS, REPAIR_RATE, repairCost, type SlotName } from './game/equipment-slots.js';

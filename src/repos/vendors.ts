@@ -72,6 +72,24 @@ export interface VendorDefinition {
   }>;
 }
 
+/** What {@link Vendors.buy} takes (`quantity` defaults to 1). */
+export interface VendorBuyInput {
+  characterId: number;
+  vendorId: number;
+  templateId: number;
+  quantity?: number;
+  /** A retried call with the same key returns the first call's result instead of buying twice. */
+  idempotencyKey?: string;
+}
+
+/** What {@link Vendors.sell} takes. */
+export interface VendorSellInput {
+  characterId: number;
+  vendorId: number;
+  itemId: number;
+  idempotencyKey?: string;
+}
+
 /** The result of a purchase. */
 export interface VendorPurchase {
   itemIds: number[];
@@ -155,13 +173,7 @@ export class Vendors {
    * @example
    * const { itemIds, price } = await db.vendors.buy({ characterId, vendorId, templateId, quantity: 1 });
    */
-  async buy(input: {
-    characterId: number;
-    vendorId: number;
-    templateId: number;
-    quantity?: number;
-    idempotencyKey?: string;
-  }): Promise<VendorPurchase> {
+  async buy(input: VendorBuyInput): Promise<VendorPurchase> {
     const b = parseInput(buyInput, input, 'vendor purchase');
     const district = await vendorDistrict(this.ctx.router, b.vendorId);
     return withVendorKey(
@@ -223,7 +235,7 @@ export class Vendors {
    * @example
    * const { price } = await db.vendors.sell({ characterId, vendorId, itemId });
    */
-  async sell(input: { characterId: number; vendorId: number; itemId: number; idempotencyKey?: string }): Promise<VendorSale> {
+  async sell(input: VendorSellInput): Promise<VendorSale> {
     const s = parseInput(sellInput, input, 'vendor sale');
     const district = await vendorDistrict(this.ctx.router, s.vendorId);
     return withVendorKey(
