@@ -36,6 +36,8 @@ export class NodePool {
   readonly label: string;
   private readonly pool: Pool<PooledConnection>;
   private downUntil = 0;
+  /** Server clock minus this host's clock, in ms (see serverNow). */
+  private clockOffsetMs = 0;
   /** Bumped when a connection is found dead; older idle connections are then not reused. */
   private generation = 0;
   private lastError: unknown;
@@ -82,6 +84,15 @@ export class NodePool {
   /** `console.log(pool)` shows the node only: its connections hold the password. */
   [inspect.custom](): string {
     return `NodePool { ${this.label} }`;
+  }
+
+  /**
+   * The server's clock now (ms since the epoch), from this host's clock and the offset measured
+   * when the last connection opened (the host's own clock until then). Times compared across hosts
+   * (transaction ages, server restarts) use the databases' clocks, not each process's.
+   */
+  serverNow(): number {
+    return Date.now() + this.clockOffsetMs;
   }
 
   /** True while the node is in its back-off window after a refused connection. */
@@ -260,6 +271,7 @@ export class NodePool {
            SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_AUTO_VALUE_ON_ZERO')`,
         [this.options.lockWaitTimeoutSec],
       );
+      await this.measureClock(raw);
       this.downUntil = 0;
       const conn = new PooledConnection(raw, raw.threadId ?? 0, this.options.statementTimeoutMs ?? 30_000);
       conn.generation = this.generation;
@@ -274,6 +286,13 @@ export class NodePool {
       for (const reject of this.waiters) reject(failure);
       throw failure;
     }
+  }
+
+  private async measureClock(raw: mysql.Connection): Promise<void> {
+    const sent = Date.now();
+    const [rows] = await raw.query<mysql.RowDataPacket[]>('SELECT UNIX_TIMESTAMP(NOW(3)) * 1000 AS now');
+    const received = Date.now();
+    this.clockOffsetMs = Math.round(Number(rows[0]?.now) - (sent + received) / 2);
   }
 
   private async validate(conn: PooledConnection): Promise<boolean> {

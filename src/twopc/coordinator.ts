@@ -97,7 +97,7 @@ export class Coordinator {
     decisionKey: string,
     work: (tx: DistributedTx) => Promise<T>,
   ): Promise<CommitResult<T>> {
-    const xa = new XaTransaction(newGtrid(decisionKey), participants, decisionKey, this.primaryOf, operation);
+    const xa = new XaTransaction(newGtrid(decisionKey, this.primaryOf(decisionKey).serverNow()), participants, decisionKey, this.primaryOf, operation);
     const { gtrid } = xa;
     const started = performance.now();
     let phaseStart = started;

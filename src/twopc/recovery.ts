@@ -36,7 +36,8 @@ export class Recovery {
     private readonly decisionRetentionMs: number = 7 * 24 * 3_600_000,
   ) {}
 
-  async run(now = Date.now()): Promise<RecoveryReport> {
+  /** `now` (ms) overrides the clock; by default each node's own clock is used (never this host's). */
+  async run(now?: number): Promise<RecoveryReport> {
     const report: RecoveryReport = { committed: [], rolledBack: [], pending: [], unreachable: [], pruned: 0 };
     const primaries = this.primaries();
     const byKey = new Map(primaries.map((p) => [p.key, p.pool]));
@@ -66,12 +67,15 @@ export class Recovery {
     conn: PooledConnection,
     key: string,
     byKey: Map<string, NodePool>,
-    now: number,
+    at: number | undefined,
     report: RecoveryReport,
   ): Promise<void> {
     const prepared = await this.listPrepared(conn);
     if (prepared.length === 0) return;
     const owners = await this.liveSessions(conn);
+    // Ages are measured on the database's clock: gtrids are stamped with the decision node's
+    // clock (NodePool.serverNow), and the server's start time is its own; this host's clock may differ.
+    const now = at ?? owners.now;
     for (const { gtrid, bqual } of prepared) {
       const parsed = parseGtrid(gtrid);
       const label = `${gtrid}@${key}`;
@@ -152,13 +156,13 @@ export class Recovery {
     return 'pending';
   }
 
-  /** Ids of the sessions connected now, and when the server started (ms, its own clock). */
-  private async liveSessions(conn: PooledConnection): Promise<{ ids: Set<number>; startedAt: number }> {
+  /** Ids of the sessions connected now, when the server started and its time now (ms, its own clock). */
+  private async liveSessions(conn: PooledConnection): Promise<{ ids: Set<number>; startedAt: number; now: number }> {
     const ids = await conn.rows<{ ID: number }>('SELECT ID FROM information_schema.PROCESSLIST');
-    const [row] = await conn.rows<{ started: number | string }>(
-      "SELECT (UNIX_TIMESTAMP(NOW(3)) - VARIABLE_VALUE) * 1000 AS started FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'UPTIME'",
+    const [row] = await conn.rows<{ started: number | string; now: number | string }>(
+      "SELECT (UNIX_TIMESTAMP(NOW(3)) - VARIABLE_VALUE) * 1000 AS started, UNIX_TIMESTAMP(NOW(3)) * 1000 AS now FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'UPTIME'",
     );
-    return { ids: new Set(ids.map((r) => Number(r.ID))), startedAt: Number(row?.started ?? 0) };
+    return { ids: new Set(ids.map((r) => Number(r.ID))), startedAt: Number(row?.started ?? 0), now: Number(row?.now ?? Date.now()) };
   }
 
   private async listPrepared(conn: PooledConnection): Promise<Array<{ gtrid: string; bqual: string }>> {
