@@ -4,6 +4,7 @@
  */
 export { openCluster, Cluster, type OpenClusterOptions, type MigrateReport } from './cluster.js';
 export type { NodeDurability } from './ops/durability.js';
+export { tryLease, withLease, type Lease, type LeaseOptions } from './ops/lease.js';
 export { DataSession } from './data-session.js';
 export { defineCluster, resolveClusterConfig, type ClusterConfig, type ShardConfig } from './config/cluster-config.js';
 export type { ClusterConfigInput, NodeInput } from './config/schema.js';

@@ -1,6 +1,6 @@
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConflictError, ForbiddenError, NotFoundError, RequirementError, ValidationError } from '../src/index.js';
+import { ConflictError, ForbiddenError, NotFoundError, RequirementError, ValidationError, openCluster } from '../src/index.js';
 import { startTestCluster, type TestCluster } from './support/cluster.js';
 
 // Crews and relationships: counts equal to rows, captaincy handed on, mutual flags on both
@@ -151,27 +151,53 @@ describe('lock conflicts on global writes', () => {
     throw new Error('the join never reached its INSERT');
   }
 
-  it('retries a crew join chosen as a deadlock victim, and it then succeeds', async () => {
-    const captain = await character(1);
-    const joiner = await character(4);
-    const { crewId } = await t.db.social.createCrew({ captainId: captain, crewName: 'Hammer' });
+  /**
+   * Runs `join` into a deadlock with a root connection: the holder gap-locks the joiner's
+   * (absent) membership, which the join's INSERT needs, and does more work than the join, so
+   * InnoDB picks the join as the victim; then the holder asks for the crew row the join holds.
+   */
+  async function deadlockedJoin(crewId: number, joiner: number, join: () => Promise<void>): Promise<unknown> {
     const holder = await t.sql('global-primary');
     const observer = await t.sql('global-primary');
-    const retriesBefore = await retries('crew_join');
-    // The holder gap-locks the joiner's (absent) membership, which the join's INSERT needs, and
-    // does more work than the join, so InnoDB picks the join as the victim.
     await holder.query('BEGIN');
     await holder.query('SELECT * FROM crew_members WHERE character_id = ? FOR UPDATE', [joiner]);
     for (let i = 0; i < 20; i++) {
       await holder.query('INSERT INTO login_throttle (throttle_key, failures, window_started) VALUES (?, 0, NOW())', [`weight-${i}`]);
     }
-    const join = t.db.social.joinCrew(crewId, joiner); // locks the crew row, then its INSERT waits on the holder's gap lock
+    const running = join().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
     await insertRunning(observer);
     await holder.query('SELECT * FROM crews WHERE crew_id = ? FOR UPDATE', [crewId]); // closes the cycle: deadlock
     await holder.query('ROLLBACK');
-    await join;
+    return running;
+  }
+
+  it('retries a crew join chosen as a deadlock victim, and it then succeeds', async () => {
+    const captain = await character(1);
+    const joiner = await character(4);
+    const { crewId } = await t.db.social.createCrew({ captainId: captain, crewName: 'Hammer' });
+    const retriesBefore = await retries('crew_join');
+    expect(await deadlockedJoin(crewId, joiner, () => t.db.social.joinCrew(crewId, joiner))).toBeUndefined();
     expect(await retries('crew_join')).toBeGreaterThan(retriesBefore);
     expect(await globalRows('SELECT member_count FROM crews WHERE crew_id = ?', [crewId])).toEqual([{ member_count: 2 }]);
+  });
+
+  it('surfaces a deadlock that persists past the retries as ConflictError, with nothing written', async () => {
+    // A second handle on the same servers whose router gives up at the first deadlock.
+    const strict = await openCluster({ ...t.config, twoPhase: { statementTimeoutMs: 10_000, deadlockRetries: 0 } });
+    try {
+      const captain = await character(3);
+      const joiner = await character(6);
+      const { crewId } = await strict.social.createCrew({ captainId: captain, crewName: 'Vigilant' });
+      const error = await deadlockedJoin(crewId, joiner, () => strict.social.joinCrew(crewId, joiner));
+      expect(error).toBeInstanceOf(ConflictError);
+      expect(await globalRows('SELECT character_id FROM crew_members WHERE crew_id = ?', [crewId])).toEqual([{ character_id: captain }]);
+      expect(await globalRows('SELECT member_count FROM crews WHERE crew_id = ?', [crewId])).toEqual([{ member_count: 1 }]);
+    } finally {
+      await strict.close();
+    }
   });
 
   it('surfaces a lock held past innodb_lock_wait_timeout as ConflictError, with nothing written', async () => {
