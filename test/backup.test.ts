@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { chmod, mkdtemp, readFile, readdir, utimes, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { chmod, readFile, readdir, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MxoError, openCluster, ValidationError } from '../src/index.js';
 import { newGtrid, xidLiteral } from '../src/twopc/xid.js';
+import { useTempDirs } from './support/temp-dirs.js';
 import { startTestCluster, type TestCluster } from './support/cluster.js';
 
 let t: TestCluster;
@@ -26,6 +26,7 @@ beforeAll(async () => {
   await t.db.waitForReplicas(10_000);
 });
 afterAll(async () => t?.stop());
+const tempDir = useTempDirs();
 
 /** The sandbox config with every node logging in as mxo_backup, its password from the environment. */
 function backupConfig() {
@@ -40,7 +41,7 @@ function backupConfig() {
 
 describe('backup', () => {
   it('dumps every tier from its replica, gzipped and verified, with the password never on a command line', async () => {
-    const out = await mkdtemp(path.join(os.tmpdir(), 'mxo-backup-test-'));
+    const out = tempDir('mxo-backup-test-');
     // Wrap mariadb-dump to record the command line it was given.
     const argvLog = path.join(out, 'argv.log');
     const wrapper = path.join(out, 'dump.sh');
@@ -79,7 +80,7 @@ describe('backup', () => {
   });
 
   it('fails typed, leaving no partial file, when the dump cannot log in', async () => {
-    const out = await mkdtemp(path.join(os.tmpdir(), 'mxo-backup-test-'));
+    const out = tempDir('mxo-backup-test-');
     const db = await openCluster(backupConfig(), { env: { MXO_DB_PASSWORD: 'wrong-password' } });
     try {
       const error = await db.backup({ outDir: out }).catch((e) => e);
@@ -93,7 +94,7 @@ describe('backup', () => {
   });
 
   it('refuses a retention of zero or less before dumping anything', async () => {
-    const out = await mkdtemp(path.join(os.tmpdir(), 'mxo-backup-test-'));
+    const out = tempDir('mxo-backup-test-');
     for (const keepDays of [0, -1, 1.5]) {
       const error = await t.db.backup({ outDir: out, keepDays }).catch((e) => e);
       expect(error).toBeInstanceOf(ValidationError);
@@ -103,7 +104,7 @@ describe('backup', () => {
   });
 
   it('records every tier at one cut in a manifest, and waits while a two-phase branch is prepared', async () => {
-    const out = await mkdtemp(path.join(os.tmpdir(), 'mxo-backup-test-'));
+    const out = tempDir('mxo-backup-test-');
     const owner = await t.sql('beta-primary');
     const xid = xidLiteral(newGtrid('global'), 'beta:1');
     await owner.query(`XA START ${xid}`);
@@ -128,7 +129,7 @@ describe('backup', () => {
   });
 
   it('dumps the primary, saying why, when the replica is not healthy', async () => {
-    const out = await mkdtemp(path.join(os.tmpdir(), 'mxo-backup-test-'));
+    const out = tempDir('mxo-backup-test-');
     const replica = await t.sql('alpha-replica-1');
     await replica.query('STOP SLAVE SQL_THREAD');
     try {

@@ -1,8 +1,10 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
+import { useTempDirs } from './support/temp-dirs.js';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, openCluster, resolveClusterConfig, UnknownDistrictError } from '../src/index.js';
+
+const tempDir = useTempDirs();
 
 const base = () => ({
   global: { primary: 'mysql://mxo@127.0.0.1:3307/mxo_global' },
@@ -98,9 +100,12 @@ describe('cluster config', () => {
   });
 
   it('loads .ts, .json and .js config files', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'mxo-config-'));
+    const dir = tempDir('mxo-config-');
     const ts = path.join(dir, 'cluster.config.ts');
-    await writeFile(ts, `const port: number = 3308;\nexport default ${JSON.stringify(base()).replace('3308', '" + port + "').replace('"mysql://mxo@127.0.0.1:" + port + "/mxo_shard"', '`mysql://mxo@127.0.0.1:${port}/mxo_shard`')};\n`);
+    await writeFile(
+      ts,
+      `const port: number = 3308;\nexport default ${JSON.stringify(base()).replace('3308', '" + port + "').replace('"mysql://mxo@127.0.0.1:" + port + "/mxo_shard"', '`mysql://mxo@127.0.0.1:${port}/mxo_shard`')};\n`,
+    );
     const json = path.join(dir, 'cluster.json');
     await writeFile(json, JSON.stringify(base()));
     const js = path.join(dir, 'cluster.mjs');

@@ -5,12 +5,11 @@
  * back with direct SQL on every server: it must be the one the decision table records, with no
  * prepared branch left, money conserved and every item in exactly one inventory.
  */
-import { mkdtempSync } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MxoError, OutcomeUnknownError, ShardUnavailableError, type CoordinatorPhase } from '../src/index.js';
 import { startTestCluster, type TestCluster } from './support/cluster.js';
+import { useTempDirs } from './support/temp-dirs.js';
 import {
   decisionOf,
   readWorld,
@@ -26,6 +25,8 @@ import { killChild, readChildEvents, runChild, seedCharacters, type ChildPlan, t
 const GRACE_MS = 1_200;
 
 type Hook = (phase: CoordinatorPhase, info: { gtrid: string; operation: string; key?: string }) => void | Promise<void>;
+
+const tempDir = useTempDirs();
 
 describe('two-phase commit: kill -9 at every phase, restart, recover', () => {
   let tc: TestCluster;
@@ -43,7 +44,7 @@ describe('two-phase commit: kill -9 at every phase, restart, recover', () => {
       },
       open: { hooks: { onPhase: (phase, info) => hook?.(phase, info) } },
     });
-    outDir = mkdtempSync(path.join(os.tmpdir(), 'mxo-twopc-child-'));
+    outDir = tempDir('mxo-twopc-child-');
   });
 
   afterAll(async () => {
@@ -158,7 +159,12 @@ describe('two-phase commit: kill -9 at every phase, restart, recover', () => {
       await expectSettled(seen.gtrid!, before, moved(before, m, 'beta'), 'commit');
       expect((await tc.db.characters.get(m.id, { consistency: 'strong' })).shard).toBe('beta');
       // Every item kept its id on the new shard.
-      const items = await rowsOn<{ item_id: number }>(tc.sandbox, 'beta-primary', 'SELECT item_id FROM character_inventory WHERE character_id = ? ORDER BY item_id', [m.id]);
+      const items = await rowsOn<{ item_id: number }>(
+        tc.sandbox,
+        'beta-primary',
+        'SELECT item_id FROM character_inventory WHERE character_id = ? ORDER BY item_id',
+        [m.id],
+      );
       expect(items.map((r) => Number(r.item_id))).toEqual(m.items);
     });
 
@@ -189,7 +195,10 @@ describe('two-phase commit: kill -9 at every phase, restart, recover', () => {
       const [a, b] = await pair();
       const before = await readWorld(tc.sandbox);
       const seen = killAt('prepared', 'beta-primary');
-      const error = await tc.db.trades.execute(tradeOf(a, b)).then(() => undefined, (e: unknown) => e);
+      const error = await tc.db.trades.execute(tradeOf(a, b)).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       hook = undefined;
       expect(error).toBeInstanceOf(MxoError);
       expect(error instanceof OutcomeUnknownError || error instanceof ShardUnavailableError).toBe(true);
@@ -207,7 +216,10 @@ describe('two-phase commit: kill -9 at every phase, restart, recover', () => {
       const m = await mover();
       const before = await readWorld(tc.sandbox);
       const seen = killAt('prepared', 'global-primary');
-      const error = await tc.db.characters.moveToDistrict(m.id, 4).then(() => undefined, (e: unknown) => e);
+      const error = await tc.db.characters.moveToDistrict(m.id, 4).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       hook = undefined;
       expect(error).toBeInstanceOf(MxoError);
       expect((error as Error).message).toContain(seen.gtrid);
@@ -236,7 +248,11 @@ describe('two-phase commit: kill -9 at every phase, restart, recover', () => {
       return at!.gtrid!;
     }
 
-    for (const [phase, expected] of [['prepared', 'abort'], ['decided', 'commit'], ['committed_branch', 'commit']] as const) {
+    for (const [phase, expected] of [
+      ['prepared', 'abort'],
+      ['decided', 'commit'],
+      ['committed_branch', 'commit'],
+    ] as const) {
       it(`trade: child killed at ${phase} -> recovery settles it as ${expected}`, async () => {
         const [a, b] = await pair();
         const before = await readWorld(tc.sandbox);
@@ -250,7 +266,11 @@ describe('two-phase commit: kill -9 at every phase, restart, recover', () => {
       });
     }
 
-    for (const [phase, expected] of [['prepared', 'abort'], ['decided', 'commit'], ['committed_branch', 'commit']] as const) {
+    for (const [phase, expected] of [
+      ['prepared', 'abort'],
+      ['decided', 'commit'],
+      ['committed_branch', 'commit'],
+    ] as const) {
       it(`move: child killed at ${phase} -> recovery settles it as ${expected}`, async () => {
         const m = await mover();
         const before = await readWorld(tc.sandbox);
@@ -279,14 +299,18 @@ describe('two-phase commit: kill -9 at every phase, restart, recover', () => {
         expect(branch).toBeDefined();
         const owner = Number(branch!.bqual.split(':')[1]);
         // Its owner session is alive (the process is only frozen).
-        expect(await rowsOn(tc.sandbox, 'alpha-primary', 'SELECT id FROM information_schema.PROCESSLIST WHERE id = ?', [owner])).toHaveLength(1);
+        expect(
+          await rowsOn(tc.sandbox, 'alpha-primary', 'SELECT id FROM information_schema.PROCESSLIST WHERE id = ?', [owner]),
+        ).toHaveLength(1);
         // Young: left alone.
         const early = await tc.db.recover();
         expect(early.pending).toContain(`${gtrid}@alpha`);
         await waitPastGrace(gtrid, GRACE_MS);
         const report = await tc.db.recover();
         expect(report.rolledBack).toContain(`${gtrid}@alpha`);
-        expect(await rowsOn(tc.sandbox, 'alpha-primary', 'SELECT id FROM information_schema.PROCESSLIST WHERE id = ?', [owner])).toHaveLength(0);
+        expect(
+          await rowsOn(tc.sandbox, 'alpha-primary', 'SELECT id FROM information_schema.PROCESSLIST WHERE id = ?', [owner]),
+        ).toHaveLength(0);
         await killChild(child);
         await recoverUntilClean(tc.db, tc.sandbox);
         await expectSettled(gtrid, before, traded(before, a, b), 'abort');
