@@ -15,6 +15,8 @@ import { repairStuckReplicas } from './replica/replica-repair-sweep.js';
 import { tryLease, withLease } from './ops/lease.js';
 import { checkDurability, type NodeDurability } from './ops/durability.js';
 import { seedDistricts } from './migrate/seed-districts.js';
+import { seedPlacement } from './migrate/seed-placement.js';
+import { Admin } from './ops/admin.js';
 import { collectPoolStats } from './metrics/pool-stats.js';
 import { countOnlineByDistrict } from './sql/online-by-district.js';
 import { DataSession, type SharedMachinery } from './data-session.js';
@@ -56,6 +58,8 @@ export class Cluster extends DataSession {
   readonly config: ClusterConfig;
   /** The cluster's chores (partitions, roll-ups, purges, restock, snapshots); on a timer, or `run()` once. */
   readonly maintenance: Maintenance;
+  /** Live district moves and new shards (src/ops/admin.ts). */
+  readonly admin: Admin;
   private readonly topology: Topology;
   private readonly recovery: Recovery;
   private readonly lagMonitor: LagMonitor;
@@ -101,6 +105,16 @@ export class Cluster extends DataSession {
     );
     metrics.asyncCollectors.add(this.online.collect);
     this.lagMonitor.start();
+    this.admin = new Admin({
+      topology,
+      coordinator: shared.coordinator,
+      directory: shared.directory,
+      writeBehind: shared.writeBehind,
+      recover: () => this.recover(),
+      env: options.env ?? process.env,
+      onShardAdded: (s) => buffers.set(s.key, new WriteBehindBuffer(s.key, s.primary, metrics, config.writeBehind)),
+    });
+    this.admin.start();
     this.maintenance = new Maintenance(this, topology, config.maintenance);
     this.maintenance.start();
     if (config.recovery.intervalMs > 0) {
@@ -117,7 +131,7 @@ export class Cluster extends DataSession {
     return new DataSession(this.shared, token !== undefined ? ReadSession.fromToken(token, observer) : new ReadSession(observer));
   }
 
-  /** The shard that owns a district (from the config). */
+  /** The shard that owns a district (global's placement; the config until migrate or open reads it). */
   shardOfDistrict(districtId: number): string {
     return this.topology.shardOfDistrict(districtId);
   }
@@ -145,6 +159,7 @@ export class Cluster extends DataSession {
       }),
     );
     await seedDistricts(this.shared.coordinator, this.topology);
+    await seedPlacement(this.shared.coordinator, this.topology);
     await this.lagMonitor.waitForReplicas(30_000);
     return report;
   }
@@ -180,7 +195,10 @@ export class Cluster extends DataSession {
    */
   async checkDurability(): Promise<NodeDurability[]> {
     this.assertOpen();
-    return checkDurability(this.topology.all().map((n) => n.primary), this.shared.metrics);
+    return checkDurability(
+      this.topology.all().map((n) => n.primary),
+      this.shared.metrics,
+    );
   }
 
   /** Waits (up to `timeoutMs`) until every reachable replica has applied its primary's writes so far. */
@@ -197,13 +215,18 @@ export class Cluster extends DataSession {
   async repairReplicas(): Promise<ReplicaRepairReport[]> {
     this.assertOpen();
     // Under the same lease as the sweep's repair: two repairers could skip one event twice.
-    return withLease(this.topology.global.primary, 'replica-repair', async () => {
-      const reports: ReplicaRepairReport[] = [];
-      for (const nodes of this.topology.all()) {
-        for (const replica of nodes.replicas) reports.push(await repairXaReplica(nodes.primary, replica));
-      }
-      return reports;
-    }, { waitMs: 120_000 });
+    return withLease(
+      this.topology.global.primary,
+      'replica-repair',
+      async () => {
+        const reports: ReplicaRepairReport[] = [];
+        for (const nodes of this.topology.all()) {
+          for (const replica of nodes.replicas) reports.push(await repairXaReplica(nodes.primary, replica));
+        }
+        return reports;
+      },
+      { waitMs: 120_000 },
+    );
   }
 
   /** Prepared XA branches on every primary right now (in doubt until their transaction settles). */
@@ -293,6 +316,7 @@ export class Cluster extends DataSession {
     if (this.closed) return;
     this.closed = true;
     await this.maintenance.stop();
+    this.admin.stop();
     const flushed = await Promise.allSettled([...this.buffers.values()].map((b) => b.close()));
     if (this.sweep) clearInterval(this.sweep);
     this.lagMonitor.stop();
@@ -322,5 +346,7 @@ export async function openCluster(configOrPath: ClusterConfigInput | string, opt
   const db = new Cluster(config, createMetrics(options.registry), options);
   // In the background: connections stay lazy, and an unreachable node is checked by the next call.
   void db.checkDurability().catch(() => {});
+  // The district placement from global (the config's until migrate); bounded: global may be down.
+  await Promise.race([db.admin.refreshPlacement().catch(() => false), new Promise((r) => setTimeout(r, 2_000).unref())]);
   return db;
 }

@@ -278,3 +278,17 @@ export class HandoffInvalidError extends MxoError {
     super('HANDOFF_INVALID', `handoff ticket refused: ${reason}`);
   }
 }
+
+/**
+ * The district moved to another shard (its fence row on the shard this process routed to says
+ * 'moved'): the router reloads the placement from global and runs the call again; a caller sees
+ * it only when the district kept moving. Nothing was written.
+ */
+export class DistrictMovedError extends MxoError {
+  constructor(
+    readonly districtId: number,
+    readonly shard: string,
+  ) {
+    super('DISTRICT_MOVED', `district ${districtId} no longer lives on shard ${shard}`);
+  }
+}

@@ -111,8 +111,9 @@ export const clusterConfigSchema = z
             name: shardNameSchema,
             primary: nodeSchema,
             replicas: z.array(nodeSchema).default([]),
-            // From 0 (the tutorial); the loading area is 0x385 (901).
-            districts: z.array(z.number().int().min(0).max(2_147_483_647)).min(1),
+            // From 0 (the tutorial); the loading area is 0x385 (901). The initial placement: global's
+            // district_placement wins once migrated; [] for a shard added to receive moved districts.
+            districts: z.array(z.number().int().min(0).max(2_147_483_647)),
           })
           .strict(),
       )

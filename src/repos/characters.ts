@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { InsufficientFundsError, NameTakenError, NotFoundError, ValidationError } from '../errors.js';
+import { DistrictMovedError, InsufficientFundsError, NameTakenError, NotFoundError, ValidationError } from '../errors.js';
 import { isDuplicateKey } from '../pool/mysql-errors.js';
 import type { NodePool } from '../pool/node-pool.js';
 import type { PooledConnection } from '../pool/pooled-connection.js';
@@ -7,6 +7,7 @@ import { consistencyOf } from '../routing/consistency.js';
 import type { Consistency } from '../routing/read-router.js';
 import { GLOBAL } from '../routing/topology.js';
 import { parseInput, positiveId, schemaFor } from '../validate.js';
+import { checkDistrictFence } from '../sql/district-fence.js';
 import { lockCharacter } from '../sql/character-lock.js';
 import { remember, replayOf } from '../sql/idempotency.js';
 import { deleteCharacterRows } from '../sql/character-rows.js';
@@ -140,6 +141,7 @@ export class Characters {
           districtId: data.districtId,
         });
         const conn = await tx.branch(shard);
+        await checkDistrictFence(conn, data.districtId, shard);
         await conn.exec(
           `INSERT INTO characters (character_id, account_id, character_name, archetype, gender, appearance_data, district_id)
            VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -159,6 +161,8 @@ export class Characters {
       });
       return this.get(characterId, { consistency: 'session' });
     } catch (error) {
+      // The district moved to another shard meanwhile: create it there (the placement changed).
+      if (error instanceof DistrictMovedError && (await router.topology.refreshPlacement())) return this.create(input);
       if (isDuplicateKey(error, 'character_name')) throw new NameTakenError('name', data.name, { cause: error });
       throw error;
     }

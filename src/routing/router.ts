@@ -1,4 +1,5 @@
-import { StaleRouteError } from '../errors.js';
+import { DistrictMovedError, StaleRouteError } from '../errors.js';
+import { checkDistrictFence } from '../sql/district-fence.js';
 import type { PooledConnection } from '../pool/pooled-connection.js';
 import type { Coordinator, DistributedTx } from '../twopc/coordinator.js';
 import type { CharacterRoute, Directory } from './directory.js';
@@ -78,10 +79,34 @@ export class Router {
     return value;
   }
 
-  /** A local transaction on the shard that owns `districtId` (world content, event records). */
+  /**
+   * A local transaction on the shard that owns `districtId` (world content, event records). The
+   * district's fence row is taken first (waits out a move's final step; a moved district reloads
+   * the placement and runs `work` again on the new shard).
+   */
   async onDistrict<T>(operation: string, districtId: number, work: (conn: PooledConnection, shard: ShardKey) => Promise<T>): Promise<T> {
-    const shard = this.deps.topology.shardOfDistrict(districtId);
-    return this.onShard(operation, shard, (conn) => work(conn, shard));
+    return this.withDistrict(districtId, (shard) =>
+      this.onShard(operation, shard, async (conn) => {
+        await checkDistrictFence(conn, districtId, shard);
+        return work(conn, shard);
+      }),
+    );
+  }
+
+  /**
+   * Runs `fn` with the shard owning `districtId`; on a {@link DistrictMovedError} (its fence row
+   * says moved: this process's placement is stale) reloads the placement from global and runs it again.
+   */
+  async withDistrict<T>(districtId: number, fn: (shard: ShardKey) => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn(this.deps.topology.shardOfDistrict(districtId));
+      } catch (error) {
+        if (!(error instanceof DistrictMovedError) || attempt >= STALE_ROUTE_RETRIES) throw error;
+        await this.deps.topology.refreshPlacement();
+        await staleRouteBackoff(attempt);
+      }
+    }
   }
 
   /**
@@ -202,7 +227,10 @@ export class Router {
       try {
         return await fn(routes);
       } catch (error) {
-        if (!(error instanceof StaleRouteError) || attempt >= STALE_ROUTE_RETRIES) throw error;
+        const moved = error instanceof DistrictMovedError;
+        if (!(error instanceof StaleRouteError || moved) || attempt >= STALE_ROUTE_RETRIES) throw error;
+        // A district that moved: the characters in it moved too, and its shard is elsewhere now.
+        if (moved) await this.deps.topology.refreshPlacement();
         for (const id of characterIds) directory.invalidate(id);
         await staleRouteBackoff(attempt);
       }

@@ -2,6 +2,7 @@ import type { ClusterConfig } from '../config/cluster-config.js';
 import { UnknownDistrictError } from '../errors.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { NodePool } from '../pool/node-pool.js';
+import { loadPlacement, type DistrictPlacement } from './placement.js';
 
 /** The key of a tier or shard: `global` or a shard name. Every primary is addressed by one. */
 export type ShardKey = string;
@@ -16,25 +17,42 @@ export interface ShardNodes {
 }
 
 /**
- * Every node of the cluster, with one pool each, and the district -> shard map.
- * The config is the routing truth for districts.
+ * Every node of the cluster, with one pool each, and the district -> shard map. The config
+ * seeds the map; once global holds `district_placement` rows they win ({@link refreshPlacement}).
  */
 export class Topology {
   readonly global: ShardNodes;
   readonly shards: ShardNodes[];
   private readonly byKey = new Map<ShardKey, ShardNodes>();
   private readonly districtOwner = new Map<number, ShardKey>();
+  private readonly makeNodes: (
+    key: ShardKey,
+    primary: ClusterConfig['global']['primary'],
+    replicas: ClusterConfig['global']['replicas'],
+    districts: number[],
+  ) => ShardNodes;
+  private refreshing: Promise<boolean> | undefined;
+  /** Bumped whenever a district changes shard here: caches of where rows live are then dropped. */
+  placementEpoch = 0;
 
-  constructor(readonly config: ClusterConfig, metrics: Metrics) {
+  constructor(
+    readonly config: ClusterConfig,
+    metrics: Metrics,
+  ) {
     const poolOptions = { ...config.pool, statementTimeoutMs: config.twoPhase.statementTimeoutMs };
-    const nodes = (key: ShardKey, primary: ClusterConfig['global']['primary'], replicas: ClusterConfig['global']['replicas'], districts: number[]): ShardNodes => ({
+    const nodes = (this.makeNodes = (
+      key: ShardKey,
+      primary: ClusterConfig['global']['primary'],
+      replicas: ClusterConfig['global']['replicas'],
+      districts: number[],
+    ): ShardNodes => ({
       key,
       primary: new NodePool({ shard: key, role: 'primary', name: `${key}-primary` }, primary, poolOptions, metrics),
       replicas: replicas.map(
         (address, i) => new NodePool({ shard: key, role: 'replica', name: `${key}-replica-${i + 1}` }, address, poolOptions, metrics),
       ),
       districts,
-    });
+    }));
     this.global = nodes(GLOBAL, config.global.primary, config.global.replicas, []);
     this.byKey.set(GLOBAL, this.global);
     this.shards = config.shards.map((s) => nodes(s.name, s.primary, s.replicas, s.districts));
@@ -54,6 +72,57 @@ export class Topology {
   /** Every configured district, ascending. */
   allDistricts(): number[] {
     return [...this.districtOwner.keys()].sort((a, b) => a - b);
+  }
+
+  /**
+   * Reloads the district -> shard map from global's `district_placement` (single flight).
+   * Returns whether any district changed shard. Before migrate (no table) the config stays.
+   */
+  refreshPlacement(): Promise<boolean> {
+    this.refreshing ??= loadPlacement(this.global.primary)
+      .then((rows) => (rows ? this.applyPlacement(rows) : false))
+      .finally(() => (this.refreshing = undefined));
+    return this.refreshing;
+  }
+
+  /** Applies placement rows; districts on shards this process does not know stay unroutable here. */
+  applyPlacement(rows: DistrictPlacement[]): boolean {
+    let changed = false;
+    for (const { districtId, shard } of rows) {
+      if (this.districtOwner.get(districtId) === shard) continue;
+      changed = true;
+      const before = this.districtOwner.get(districtId);
+      if (before !== undefined) {
+        const list = this.byKey.get(before)?.districts;
+        if (list && list.includes(districtId)) list.splice(list.indexOf(districtId), 1);
+      }
+      this.districtOwner.set(districtId, shard);
+      const list = this.byKey.get(shard)?.districts;
+      if (list && !list.includes(districtId)) {
+        list.push(districtId);
+        list.sort((a, b) => a - b);
+      }
+    }
+    if (changed) this.placementEpoch++;
+    return changed;
+  }
+
+  /** Adds a shard (no districts yet) to this process's topology (db.admin.addShard). */
+  addShard(shard: {
+    name: string;
+    primary: ClusterConfig['global']['primary'];
+    replicas: ClusterConfig['global']['replicas'];
+  }): ShardNodes {
+    if (this.byKey.has(shard.name)) throw new Error(`shard "${shard.name}" already exists`);
+    const added = this.makeNodes(shard.name, shard.primary, shard.replicas, []);
+    this.shards.push(added);
+    this.byKey.set(added.key, added);
+    return added;
+  }
+
+  /** True when this process has pools for `key`. */
+  has(key: ShardKey): boolean {
+    return this.byKey.has(key);
   }
 
   nodes(key: ShardKey): ShardNodes {

@@ -5,6 +5,7 @@ import { GLOBAL } from '../routing/topology.js';
 import type { DistributedTx } from '../twopc/coordinator.js';
 import type { WriteBehindBuffer } from '../writebehind/write-behind-buffer.js';
 import { lockCharacter } from './character-lock.js';
+import { checkDistrictFence } from './district-fence.js';
 import { deleteCharacterRows, insertCharacterRows, readCharacterRows } from './character-rows.js';
 
 /** Where a move left the character. */
@@ -40,8 +41,9 @@ export async function moveCharacter(
   target: number,
   before?: BeforeMove,
 ): Promise<MoveResult> {
-  const targetShard = router.topology.shardOfDistrict(target);
   return router.withRoutes([cid], async ([route]) => {
+    // Inside the retry: a district that moved meanwhile is re-resolved here (DistrictMovedError).
+    const targetShard = router.topology.shardOfDistrict(target);
     const from = route!.shard;
     // Buffered positions must land before the rows are copied or the district changes.
     await writeBehind(from).flush();
@@ -52,6 +54,8 @@ export async function moveCharacter(
       // deletes use too).
       const source = await tx.branch(from);
       const locked = await lockCharacter(source, cid, from);
+      // The destination district's fence: an arrival waits out (or re-routes after) a district move.
+      await checkDistrictFence(await tx.branch(targetShard), target, targetShard);
       if (before) await before({ tx, source, target: await tx.branch(targetShard), locked, from });
       if (from === targetShard) {
         await source.exec('UPDATE characters SET district_id = ? WHERE character_id = ?', [target, cid]);

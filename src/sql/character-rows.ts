@@ -6,7 +6,7 @@ import type { PooledConnection, Row } from '../pool/pooled-connection.js';
  * that nothing references: it is left out on copy so the new shard assigns its own.
  * Event records (logs, trades, combat) are not here: they stay where they happened.
  */
-const MOVING_TABLES: Array<{ table: string; where: string; surrogate?: string }> = [
+export const MOVING_TABLES: Array<{ table: string; where: string; surrogate?: string }> = [
   { table: 'characters', where: 'character_id = ?' },
   { table: 'character_statistics', where: 'character_id = ?' },
   { table: 'character_abilities', where: 'character_id = ?' },
@@ -65,7 +65,7 @@ export async function deleteCharacterRows(conn: PooledConnection, characterId: n
 }
 
 /** Backquotes an identifier taken from the library's own schema (never from user input). */
-function ident(name: string): string {
+export function ident(name: string): string {
   if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`unsafe identifier ${name}`);
   return `\`${name}\``;
 }

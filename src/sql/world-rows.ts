@@ -25,12 +25,14 @@ export async function shardOfWorldRow(router: Router, table: WorldTable, id: num
  * whose ids overlap). Bounded: the oldest half is dropped when full.
  */
 const CACHE_LIMIT = 50_000;
-const caches = new WeakMap<object, Map<string, string>>();
+const caches = new WeakMap<object, { epoch: number; map: Map<string, string> }>();
 
+/** The cache of this topology; dropped when a district changed shard (its world rows moved with it). */
 function cacheOf(router: Router): Map<string, string> {
+  const epoch = router.topology.placementEpoch;
   let cache = caches.get(router.topology);
-  if (!cache) caches.set(router.topology, (cache = new Map()));
-  return cache;
+  if (!cache || cache.epoch !== epoch) caches.set(router.topology, (cache = { epoch, map: new Map() }));
+  return cache.map;
 }
 
 /** Notes where a never-moving row lives (world content, trade windows). */

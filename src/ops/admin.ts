@@ -1,0 +1,97 @@
+import { z } from 'zod';
+import type { ShardNodes } from '../routing/topology.js';
+import { parseInput } from '../validate.js';
+import { addShard, type AddShardInput, type AddShardResult } from './add-shard.js';
+import {
+  listMoves,
+  moveDistrict,
+  recoverMoves,
+  type DistrictMoveDeps,
+  type DistrictMoveRecord,
+  type DistrictMoveResult,
+} from './district-move.js';
+
+/** How often every process re-reads the district placement from global (besides on a fence). */
+export const PLACEMENT_REFRESH_MS = 5_000;
+
+/** What {@link Admin} needs beyond a district mover's needs. */
+export interface AdminDeps extends DistrictMoveDeps {
+  env: NodeJS.ProcessEnv;
+  /** Called when this process adds a shard (its write-behind buffer). */
+  onShardAdded: (nodes: ShardNodes) => void;
+}
+
+const districtId = z.number().int().min(0).max(2_147_483_647);
+const shardName = z.string().regex(/^[a-z][a-z0-9_]{0,30}$/);
+
+/**
+ * Operator actions that change the cluster's shape (`db.admin`): live district moves and new
+ * shards. Every process keeps its district placement fresh from global (on a timer, and at once
+ * when a write finds a district's fence moved).
+ */
+export class Admin {
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly deps: AdminDeps) {}
+
+  /**
+   * Moves a district, its characters with every row they own and its world content, to another
+   * shard while players keep playing; writes for the district wait during the final step only.
+   * @example
+   * const { fenceMs, characters } = await db.admin.moveDistrict(2, 'beta');
+   */
+  async moveDistrict(district: number, toShard: string): Promise<DistrictMoveResult> {
+    const d = parseInput(districtId, district, 'district id');
+    const to = parseInput(shardName, toShard, 'shard');
+    return moveDistrict(this.deps, d, to);
+  }
+
+  /**
+   * Settles moves a crashed mover left unfinished (see src/ops/district-move.ts); returns them.
+   * @example
+   * const settled = await db.admin.recoverMoves();
+   */
+  async recoverMoves(): Promise<DistrictMoveRecord[]> {
+    return recoverMoves(this.deps);
+  }
+
+  /**
+   * The latest district moves (newest first), or only unfinished ones.
+   * @example
+   * const inProgress = await db.admin.moves({ unfinished: true });
+   */
+  async moves(options: { unfinished?: boolean } = {}): Promise<DistrictMoveRecord[]> {
+    return listMoves(this.deps.topology, { unfinished: options.unfinished === true });
+  }
+
+  /**
+   * Adds an empty, migrated shard with the reference data, ready to receive districts.
+   * @example
+   * await db.admin.addShard({ name: 'gamma', primary: 'mysql://mxo@10.0.0.7:3306/mxo_shard' });
+   */
+  async addShard(shard: AddShardInput): Promise<AddShardResult> {
+    return addShard(this.deps.topology, shard, this.deps.env, this.deps.onShardAdded);
+  }
+
+  /**
+   * Re-reads the district placement from global now; true when a district changed shard.
+   * @example
+   * await db.admin.refreshPlacement();
+   */
+  async refreshPlacement(): Promise<boolean> {
+    return this.deps.topology.refreshPlacement();
+  }
+
+  /** Starts the periodic placement refresh (the cluster does this at open). */
+  start(): void {
+    this.timer ??= setInterval(() => void this.deps.topology.refreshPlacement().catch(() => {}), PLACEMENT_REFRESH_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
+
+export type { AddShardInput, AddShardResult, DistrictMoveRecord, DistrictMoveResult };
