@@ -81,13 +81,20 @@ SELECT 4`;
   });
 
   it('splits the shipped migration files into whole statements', async () => {
-    const shard = await listMigrationFiles('shard');
+    // The first shard file is the seed's schema: tables, seed rows, procedures and views only.
+    const shard = (await listMigrationFiles('shard')).filter((f) => f.name === '001_shard.sql');
     const statements = shard.flatMap((f) => splitSqlStatements(f.sql));
     for (const st of statements) expect(st).toMatch(/^(CREATE|INSERT)\b/);
     expect(statements.filter((st) => /^CREATE OR REPLACE PROCEDURE/.test(st))).toHaveLength(4);
     expect(statements.filter((st) => /^CREATE OR REPLACE VIEW/.test(st))).toHaveLength(2);
   });
 });
+
+/** The shipped migration files of `tiers`, in the order the migrator applies them (`tier/name`). */
+async function shipped(...tiers: Array<'global' | 'reference' | 'shard'>): Promise<string[]> {
+  const files = await Promise.all(tiers.map((t) => listMigrationFiles(t)));
+  return files.flat().map((f) => `${f.tier}/${f.name}`);
+}
 
 describe('listMigrationFiles', () => {
   it('reads sql/<tier>/*.sql from the repo, sorted, with sha256 hashes', async () => {
@@ -141,10 +148,7 @@ describe('migrateNode (real MariaDB)', () => {
       `SELECT TABLE_NAME, CONSTRAINT_NAME, CONSTRAINT_TYPE FROM information_schema.TABLE_CONSTRAINTS WHERE TABLE_SCHEMA = ? ORDER BY 1, 2`,
       [db],
     ),
-    partitions: await q(
-      `SELECT TABLE_NAME, PARTITION_NAME FROM information_schema.PARTITIONS WHERE TABLE_SCHEMA = ? ORDER BY 1, 2`,
-      [db],
-    ),
+    partitions: await q(`SELECT TABLE_NAME, PARTITION_NAME FROM information_schema.PARTITIONS WHERE TABLE_SCHEMA = ? ORDER BY 1, 2`, [db]),
     routines: await q(
       `SELECT ROUTINE_NAME, ROUTINE_DEFINITION, LAST_ALTERED FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ? ORDER BY 1`,
       [db],
@@ -188,9 +192,11 @@ describe('migrateNode (real MariaDB)', () => {
   it('global + reference: applies and records both tiers, and is idempotent too', async () => {
     const db = newDb();
     const r1 = await migrateNode({ connection, database: db, tiers: ['global', 'reference'], label: 'global primary test' });
-    expect(r1.applied).toEqual(['reference/001_reference.sql', 'global/001_global.sql']);
+    expect(r1.applied).toEqual(await shipped('reference', 'global'));
     const before = await schemaFingerprint(db);
-    expect(before.sequences).toHaveLength(2);
+    expect(before.sequences.map((row) => (row as { sequence_name: string }).sequence_name)).toEqual(
+      expect.arrayContaining(['item_id', 'trade_id']),
+    );
     const r2 = await migrateNode({ connection, database: db, tiers: ['global', 'reference'], label: 'global primary test' });
     expect(r2.applied).toEqual([]);
     expect(await schemaFingerprint(db)).toEqual(before);
@@ -237,21 +243,29 @@ DELIMITER ;
     );
     const r = await migrateNode({ connection, database: db, tiers: ['reference', 'shard'], label, sqlDir: dir });
     expect(r.applied).toEqual(['shard/002_add_probe.sql']);
-    expect(r.skipped).toEqual(['reference/001_reference.sql', 'shard/001_shard.sql']);
-    expect(await q('SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [db, 'added_later'])).toEqual([{ n: 1 }]);
-    expect(await q('SELECT COUNT(*) AS n FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ? AND ROUTINE_NAME = ?', [db, 'probe_proc'])).toEqual([{ n: 1 }]);
-    expect(await q(`SELECT file_name FROM \`${db}\`.schema_migrations WHERE tier = 'shard' ORDER BY 1`)).toEqual([
-      { file_name: '001_shard.sql' },
-      { file_name: '002_add_probe.sql' },
-    ]);
+    expect(r.skipped).toEqual(await shipped('reference', 'shard'));
+    expect(
+      await q('SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [db, 'added_later']),
+    ).toEqual([{ n: 1 }]);
+    expect(
+      await q('SELECT COUNT(*) AS n FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ? AND ROUTINE_NAME = ?', [db, 'probe_proc']),
+    ).toEqual([{ n: 1 }]);
+    expect((await q(`SELECT file_name FROM \`${db}\`.schema_migrations WHERE tier = 'shard' ORDER BY 1`)).map((r) => r.file_name)).toEqual(
+      [...(await shipped('shard')).map((f) => f.slice('shard/'.length)), '002_add_probe.sql'].sort(),
+    );
   });
 
   it('a failing statement throws MIGRATION_FAILED naming file, node and statement, and records nothing', async () => {
     const db = newDb();
     const dir = await copySqlDir();
     await migrateNode({ connection, database: db, tiers: ['reference'], label, sqlDir: dir });
-    await writeFile(path.join(dir, 'reference', '002_broken.sql'), 'CREATE TABLE ok_one (id INT PRIMARY KEY);\nCREATE TABLE broken (id INT PRIMARY KEY,\n  oops INT,);\n');
-    const err = (await migrateNode({ connection, database: db, tiers: ['reference'], label, sqlDir: dir }).catch((e: unknown) => e)) as MigrationError;
+    await writeFile(
+      path.join(dir, 'reference', '002_broken.sql'),
+      'CREATE TABLE ok_one (id INT PRIMARY KEY);\nCREATE TABLE broken (id INT PRIMARY KEY,\n  oops INT,);\n',
+    );
+    const err = (await migrateNode({ connection, database: db, tiers: ['reference'], label, sqlDir: dir }).catch(
+      (e: unknown) => e,
+    )) as MigrationError;
     expect(err).toBeInstanceOf(MigrationError);
     expect(err.code).toBe('MIGRATION_FAILED');
     expect(err.file).toBe('reference/002_broken.sql');
@@ -260,7 +274,9 @@ DELIMITER ;
     expect(err.message).toContain(label);
     expect(err.message).toContain('CREATE TABLE broken (id INT PRIMARY KEY,');
     expect(err.cause).toMatchObject({ errno: 1064 }); // the driver's syntax error
-    expect(await q(`SELECT file_name FROM \`${db}\`.schema_migrations`)).toEqual([{ file_name: '001_reference.sql' }]);
+    expect((await q(`SELECT file_name FROM \`${db}\`.schema_migrations ORDER BY 1`)).map((r) => r.file_name)).toEqual(
+      (await shipped('reference')).map((f) => f.slice('reference/'.length)),
+    );
   });
 
   it('two concurrent migrators on one database both succeed and apply each file once', async () => {

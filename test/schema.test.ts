@@ -6,6 +6,7 @@ import type { ConnectionOptions } from 'mysql2';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateNode } from '../src/migrate/index.js';
+import { MOVING_TABLES } from '../src/sql/character-rows.js';
 import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
 import { loadSeedSchema, SEED_TABLE_TIER } from './support/seed-schema.js';
 
@@ -102,8 +103,18 @@ beforeAll(async () => {
   const sn = nodeOf(sb.config.shards[0]!.primary);
   globalDb = gn.database;
   shardDb = sn.database;
-  await migrateNode({ connection: gn.connection, database: gn.database, tiers: ['global', 'reference'], label: `global primary ${gn.label}` });
-  await migrateNode({ connection: sn.connection, database: sn.database, tiers: ['reference', 'shard'], label: `shard alpha primary ${sn.label}` });
+  await migrateNode({
+    connection: gn.connection,
+    database: gn.database,
+    tiers: ['global', 'reference'],
+    label: `global primary ${gn.label}`,
+  });
+  await migrateNode({
+    connection: sn.connection,
+    database: sn.database,
+    tiers: ['reference', 'shard'],
+    label: `shard alpha primary ${sn.label}`,
+  });
   g = await mysql.createConnection({ ...gn.connection, database: gn.database });
   s = await mysql.createConnection({ ...sn.connection, database: sn.database });
   // Reference rows the shard tests need (the library copies these from global in real use).
@@ -164,7 +175,10 @@ describe('seed tables and columns', () => {
       const t = seedType.toUpperCase();
       if (t === 'BOOLEAN') return 'tinyint';
       if (t === 'JSON') return 'longtext'; // MariaDB's JSON is LONGTEXT + json_valid CHECK
-      if (t.startsWith('ENUM')) return `enum(${enumValues(seedType).map((v) => `'${v}'`).join(',')})`;
+      if (t.startsWith('ENUM'))
+        return `enum(${enumValues(seedType)
+          .map((v) => `'${v}'`)
+          .join(',')})`;
       return seedType.toLowerCase().replace(/\s+/g, '');
     };
     // Deviations docs/design.md lists (each commented in the SQL).
@@ -173,9 +187,7 @@ describe('seed tables and columns', () => {
       'player_action_logs.action_timestamp': (a) => a === 'datetime',
       'chat_logs.message_timestamp': (a) => a === 'datetime',
       'transaction_history.transaction_type': (a, seedType) =>
-        a.startsWith('enum(') &&
-        enumValues(seedType).every((v) => enumValues(a).includes(v)) &&
-        enumValues(a).includes('repair_cost'),
+        a.startsWith('enum(') && enumValues(seedType).every((v) => enumValues(a).includes(v)) && enumValues(a).includes('repair_cost'),
     };
     const wrong: string[] = [];
     for (const [table, types] of seed.columnTypes) {
@@ -183,7 +195,12 @@ describe('seed tables and columns', () => {
       for (const [column, seedType] of types) {
         const actual = norm(cols!.get(column)!.COLUMN_TYPE);
         const allowed = deviations[`${table}.${column}`];
-        const ok = allowed ? allowed(actual, seedType) : actual === expected(seedType);
+        // An ENUM may gain values (adding is allowed; dropping or renaming a seed value is not).
+        const widenedEnum =
+          seedType.toUpperCase().startsWith('ENUM') &&
+          actual.startsWith('enum(') &&
+          enumValues(seedType).every((v) => enumValues(actual).includes(v));
+        const ok = allowed ? allowed(actual, seedType) : actual === expected(seedType) || widenedEnum;
         if (!ok) wrong.push(`${table}.${column}: seed ${seedType}, migrated ${actual}`);
       }
     }
@@ -210,7 +227,10 @@ describe('seed tables and columns', () => {
       ]),
     );
     expect(shardTables).not.toContain('character_directory');
-    for (const [conn, db] of [[g, globalDb], [s, shardDb]] as const) {
+    for (const [conn, db] of [
+      [g, globalDb],
+      [s, shardDb],
+    ] as const) {
       const [schema] = await rows<{ DEFAULT_CHARACTER_SET_NAME: string }>(
         conn,
         'SELECT DEFAULT_CHARACTER_SET_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?',
@@ -218,11 +238,18 @@ describe('seed tables and columns', () => {
       );
       expect(schema!.DEFAULT_CHARACTER_SET_NAME).toBe('utf8mb4');
     }
-    const seqs = await rows<{ sequence_name: string; next_value: number }>(g, 'SELECT sequence_name, next_value FROM id_sequences ORDER BY 1');
-    expect(seqs.map((r) => [r.sequence_name, Number(r.next_value)])).toEqual([
-      ['item_id', 1],
-      ['trade_id', 1],
-    ]);
+    const seqs = await rows<{ sequence_name: string; next_value: number }>(
+      g,
+      'SELECT sequence_name, next_value FROM id_sequences ORDER BY 1',
+    );
+    // Every cluster-wide sequence starts at 1 (item and trade ids, and whatever later migrations add).
+    expect(seqs.map((r) => [r.sequence_name, Number(r.next_value)])).toEqual(
+      expect.arrayContaining([
+        ['item_id', 1],
+        ['trade_id', 1],
+      ]),
+    );
+    expect(seqs.every((r) => Number(r.next_value) === 1)).toBe(true);
   });
 
   it('ids that cross shards are not AUTO_INCREMENT on the shard', async () => {
@@ -250,7 +277,10 @@ describe('foreign keys', () => {
     const referenced = new Set(fks.map((f) => f.REFERENCED_TABLE_NAME));
     for (const globalTable of ['accounts', 'character_directory', 'crews', 'organizations']) expect(referenced).not.toContain(globalTable);
     const toCharacters = new Set(fks.filter((f) => f.REFERENCED_TABLE_NAME === 'characters').map((f) => f.TABLE_NAME));
-    const moving = [
+    // A table that references characters must move with them (src/sql/character-rows.ts), or a
+    // cross-shard move could not delete the character it leaves behind.
+    const moving = new Set(MOVING_TABLES.map((m) => m.table));
+    for (const table of [
       'character_statistics',
       'character_abilities',
       'character_faction_standings',
@@ -260,8 +290,10 @@ describe('foreign keys', () => {
       'mission_history',
       'pvp_statistics',
       'character_relationships',
-    ];
-    expect([...toCharacters].sort()).toEqual([...moving].sort());
+    ]) {
+      expect(toCharacters, table).toContain(table);
+    }
+    for (const table of toCharacters) expect(moving, `${table} references characters but does not move with them`).toContain(table);
     const events = [
       'trade_sessions',
       'transaction_history',
@@ -274,7 +306,10 @@ describe('foreign keys', () => {
       'server_metrics',
     ];
     for (const t of events) {
-      expect(fks.filter((f) => f.TABLE_NAME === t && f.REFERENCED_TABLE_NAME === 'characters'), t).toEqual([]);
+      expect(
+        fks.filter((f) => f.TABLE_NAME === t && f.REFERENCED_TABLE_NAME === 'characters'),
+        t,
+      ).toEqual([]);
     }
     // character_relationships: only its own character, not the target (may be on another shard).
     expect(fks.filter((f) => f.TABLE_NAME === 'character_relationships').map((f) => f.COLUMN_NAME)).toEqual(['character_id']);
@@ -336,7 +371,10 @@ describe('foreign keys', () => {
     await g.query(`INSERT INTO crews (crew_id, crew_name, captain_id, base_district_id) VALUES (1, 'Nebuchadnezzar', ?, 1)`, [captain]);
     await g.query(`INSERT INTO crew_members (character_id, crew_id, position) VALUES (?, 1, 'captain')`, [captain]);
     await g.query('DELETE FROM character_directory WHERE character_id = ?', [captain]);
-    const crews = await rows<{ crew_name: string; captain_id: number | null }>(g, 'SELECT crew_name, captain_id FROM crews WHERE crew_id = 1');
+    const crews = await rows<{ crew_name: string; captain_id: number | null }>(
+      g,
+      'SELECT crew_name, captain_id FROM crews WHERE crew_id = 1',
+    );
     expect(crews).toEqual([{ crew_name: 'Nebuchadnezzar', captain_id: null }]);
     expect(await rows(g, 'SELECT * FROM crew_members WHERE crew_id = 1')).toEqual([]);
   });
@@ -367,9 +405,15 @@ describe('characters', () => {
 
   it('relationships may name a character on another shard, but not oneself', async () => {
     const id = await insertCharacter();
-    await s.query(`INSERT INTO character_relationships (character_id, target_character_id, relationship_type) VALUES (?, 987654, 'friend')`, [id]);
+    await s.query(
+      `INSERT INTO character_relationships (character_id, target_character_id, relationship_type) VALUES (?, 987654, 'friend')`,
+      [id],
+    );
     await expect(
-      s.query(`INSERT INTO character_relationships (character_id, target_character_id, relationship_type) VALUES (?, ?, 'enemy')`, [id, id]),
+      s.query(`INSERT INTO character_relationships (character_id, target_character_id, relationship_type) VALUES (?, ?, 'enemy')`, [
+        id,
+        id,
+      ]),
     ).rejects.toMatchObject({ errno: 4025 });
   });
 
@@ -377,10 +421,10 @@ describe('characters', () => {
     const id = await insertCharacter();
     const other = await insertCharacter();
     await s.query(`INSERT INTO character_inventory (item_id, character_id, template_id) VALUES (?, ?, 1)`, [id * 10, id]);
-    await s.query(`INSERT INTO chat_logs (character_id, channel_type, message_content, target_character_id) VALUES (?, 'say', 'wake up', ?)`, [
-      id,
-      other,
-    ]);
+    await s.query(
+      `INSERT INTO chat_logs (character_id, channel_type, message_content, target_character_id) VALUES (?, 'say', 'wake up', ?)`,
+      [id, other],
+    );
     await s.query(`INSERT INTO player_action_logs (character_id, action_type, target_character_id) VALUES (?, 'login', ?)`, [id, other]);
     await s.query(`INSERT INTO system_logs (log_level, log_category, log_message, character_id) VALUES ('INFO', 'test', 'hello', ?)`, [id]);
     await s.query(
@@ -400,9 +444,13 @@ describe('characters', () => {
     const count = async (sql: string, params: unknown[]) => Number((await rows<{ n: number }>(s, sql, params))[0]!.n);
     expect(await count('SELECT COUNT(*) AS n FROM character_inventory WHERE character_id = ?', [id])).toBe(0);
     expect(await count('SELECT COUNT(*) AS n FROM chat_logs WHERE character_id = ? AND target_character_id = ?', [id, other])).toBe(1);
-    expect(await count('SELECT COUNT(*) AS n FROM player_action_logs WHERE character_id = ? AND target_character_id = ?', [id, other])).toBe(1);
+    expect(
+      await count('SELECT COUNT(*) AS n FROM player_action_logs WHERE character_id = ? AND target_character_id = ?', [id, other]),
+    ).toBe(1);
     expect(await count('SELECT COUNT(*) AS n FROM system_logs WHERE character_id = ?', [id])).toBe(1);
-    expect(await count('SELECT COUNT(*) AS n FROM transaction_history WHERE from_character_id = ? AND to_character_id = ?', [id, other])).toBe(1);
+    expect(
+      await count('SELECT COUNT(*) AS n FROM transaction_history WHERE from_character_id = ? AND to_character_id = ?', [id, other]),
+    ).toBe(1);
     expect(await count('SELECT COUNT(*) AS n FROM trade_sessions WHERE initiator_id = ? AND recipient_id = ?', [id, other])).toBe(1);
     expect(await count('SELECT COUNT(*) AS n FROM combat_encounters WHERE initiator_id = ?', [id])).toBe(1);
   });
@@ -425,7 +473,10 @@ describe('log tables', () => {
   it('are partitioned by a DATETIME in the primary key, have no foreign keys, and accept rows', async () => {
     const fks = await foreignKeys(s, shardDb);
     for (const [table, idColumn, timeColumn] of logTables) {
-      expect(fks.filter((f) => f.TABLE_NAME === table), table).toEqual([]);
+      expect(
+        fks.filter((f) => f.TABLE_NAME === table),
+        table,
+      ).toEqual([]);
       const pk = await rows<{ COLUMN_NAME: string }>(
         s,
         `SELECT COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE
@@ -433,7 +484,12 @@ describe('log tables', () => {
         [shardDb, table],
       );
       expect(pk.map((r) => r.COLUMN_NAME)).toEqual([idColumn, timeColumn]);
-      const parts = await rows<{ PARTITION_NAME: string; PARTITION_METHOD: string; PARTITION_EXPRESSION: string; PARTITION_DESCRIPTION: string }>(
+      const parts = await rows<{
+        PARTITION_NAME: string;
+        PARTITION_METHOD: string;
+        PARTITION_EXPRESSION: string;
+        PARTITION_DESCRIPTION: string;
+      }>(
         s,
         `SELECT PARTITION_NAME, PARTITION_METHOD, PARTITION_EXPRESSION, PARTITION_DESCRIPTION FROM information_schema.PARTITIONS
           WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY PARTITION_ORDINAL_POSITION`,
@@ -474,9 +530,10 @@ describe('log tables', () => {
       `SELECT DATE_FORMAT(NOW() + INTERVAL ? MONTH, '%Y%m') AS ym, DATE_FORMAT(NOW() + INTERVAL ? MONTH, '%Y-%m-15 12:00:00') AS day`,
       [ahead, ahead],
     );
-    await s.query(`INSERT INTO chat_logs (character_id, channel_type, message_content, message_timestamp) VALUES (5150, 'say', 'future', ?)`, [
-      day,
-    ]);
+    await s.query(
+      `INSERT INTO chat_logs (character_id, channel_type, message_content, message_timestamp) VALUES (5150, 'say', 'future', ?)`,
+      [day],
+    );
     expect(await rows(s, 'SELECT COUNT(*) AS n FROM chat_logs PARTITION (p_future) WHERE character_id = 5150')).toEqual([{ n: 1 }]);
 
     await s.query('CALL EnsureLogPartitions(?)', [ahead]);
@@ -500,9 +557,9 @@ describe('log tables', () => {
 describe('views and procedures', () => {
   it('has the two shard-local views (working) and no player_summary view anywhere', async () => {
     const views = async (conn: mysql.Connection, db: string) =>
-      (await rows<{ TABLE_NAME: string }>(conn, 'SELECT TABLE_NAME FROM information_schema.VIEWS WHERE TABLE_SCHEMA = ? ORDER BY 1', [db])).map(
-        (r) => r.TABLE_NAME,
-      );
+      (
+        await rows<{ TABLE_NAME: string }>(conn, 'SELECT TABLE_NAME FROM information_schema.VIEWS WHERE TABLE_SCHEMA = ? ORDER BY 1', [db])
+      ).map((r) => r.TABLE_NAME);
     expect(await views(s, shardDb)).toEqual(['character_equipment_summary', 'district_activity']);
     expect(await views(g, globalDb)).toEqual([]);
 
@@ -545,18 +602,23 @@ describe('views and procedures', () => {
       { character_id: stale, character_name: 'Ghost', money: 7 },
       { character_id: stale2, character_name: 'Ghost', money: 0 },
     ]);
-    const left = (await rows<{ character_id: number }>(s, 'SELECT character_id FROM characters WHERE character_id IN (?, ?, ?, ?)', [
-      stale,
-      recent,
-      staleButOnline,
-      stale2,
-    ])).map((r) => r.character_id);
+    const left = (
+      await rows<{ character_id: number }>(s, 'SELECT character_id FROM characters WHERE character_id IN (?, ?, ?, ?)', [
+        stale,
+        recent,
+        staleButOnline,
+        stale2,
+      ])
+    ).map((r) => r.character_id);
     expect(left.sort()).toEqual([recent, staleButOnline].sort());
     expect(await rows(s, 'SELECT * FROM character_inventory WHERE character_id = ?', [stale])).toEqual([]);
     // The archive's invisible bookkeeping columns are there but stay out of SELECT *.
     const [one] = await rows<Record<string, unknown>>(s, 'SELECT * FROM archived_characters LIMIT 1');
     expect(Object.keys(one!)).not.toContain('archive_id');
-    const [withHidden] = await rows<{ archive_id: number; archived_at: Date }>(s, 'SELECT archive_id, archived_at FROM archived_characters LIMIT 1');
+    const [withHidden] = await rows<{ archive_id: number; archived_at: Date }>(
+      s,
+      'SELECT archive_id, archived_at FROM archived_characters LIMIT 1',
+    );
     expect(withHidden!.archive_id).toBeGreaterThan(0);
   });
 
@@ -580,8 +642,12 @@ describe('views and procedures', () => {
   it("UpdateEconomyMetrics writes this shard's figures (money, created, destroyed incl. repair_cost)", async () => {
     await insertCharacter({ money: 1000 });
     await insertCharacter({ money: 234, online: true });
-    await s.query(`INSERT INTO transaction_history (to_character_id, transaction_type, money_amount) VALUES (1, 'quest_reward', 40), (1, 'admin_grant', 2)`);
-    await s.query(`INSERT INTO transaction_history (from_character_id, transaction_type, money_amount) VALUES (1, 'repair_cost', 9), (1, 'vendor_purchase', 100)`);
+    await s.query(
+      `INSERT INTO transaction_history (to_character_id, transaction_type, money_amount) VALUES (1, 'quest_reward', 40), (1, 'admin_grant', 2)`,
+    );
+    await s.query(
+      `INSERT INTO transaction_history (from_character_id, transaction_type, money_amount) VALUES (1, 'repair_cost', 9), (1, 'vendor_purchase', 100)`,
+    );
     await s.query(`INSERT INTO transaction_history (from_character_id, transaction_type, money_amount, transaction_date)
                    VALUES (1, 'repair_cost', 5000, NOW() - INTERVAL 2 DAY)`);
     await s.query('CALL UpdateEconomyMetrics()');
