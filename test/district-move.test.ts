@@ -110,6 +110,7 @@ describe('moveDistrict', () => {
     await other.vendors.buy({ characterId: inTwo[0]!, vendorId, templateId: template });
     const c = await other.characters.create({ accountId, name: 'Late', archetype: 'hacker', gender: 'male', districtId: 2 });
     expect(await count('beta-primary', 'SELECT COUNT(*) AS n FROM characters WHERE character_id = ?', [c.characterId])).toBe(1);
+    await other.characters.adjustMoney(c.characterId, 100_000, 'admin_grant');
     inTwo.push(c.characterId);
   });
 
@@ -118,3 +119,129 @@ describe('moveDistrict', () => {
     await expect(t.db.admin.moveDistrict(2, 'gamma')).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 });
+
+/** One workload call's outcome. */
+interface Call {
+  op: string;
+  ms: number;
+  start: number;
+  error?: { code?: string; typed: boolean };
+  price?: number;
+}
+
+describe('moves under load', () => {
+  it('moves district 2 back and forth while two processes trade, buy and move: nothing lost, nothing duplicated', async () => {
+    const players = [...inTwo, neighbour, far];
+    const moneyOf = async () =>
+      (await count('alpha-primary', 'SELECT COALESCE(SUM(money), 0) AS n FROM characters')) +
+      (await count('beta-primary', 'SELECT COALESCE(SUM(money), 0) AS n FROM characters'));
+    const moneyBefore = await moneyOf();
+    const buysBefore = await countEverywhere("SELECT COUNT(*) AS n FROM transaction_history WHERE transaction_type = 'vendor_purchase'");
+    const tradesBefore = await tradeIds();
+    const calls: Call[] = [];
+    const lastPosition = new Map<number, { x: number; y: number; z: number }>();
+    let stop = false;
+    let done = 0;
+    const pick = <T>(list: T[]) => list[Math.floor(Math.random() * list.length)]!;
+    const timed = async (op: string, fn: () => Promise<number | void>) => {
+      const start = performance.now();
+      try {
+        const price = await fn();
+        calls.push({ op, ms: performance.now() - start, start, price: price ?? undefined });
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        calls.push({ op, ms: performance.now() - start, start, error: { code, typed: code !== undefined } });
+      }
+      done++;
+    };
+    const worker = async (db: Cluster, positions: boolean) => {
+      let step = 0;
+      while (!stop) {
+        const kind = step++ % 3;
+        if (kind === 0) {
+          const a = pick(inTwo);
+          let b = pick(players);
+          if (b === a) b = far;
+          await timed('trade', () =>
+            db.trades.execute({ initiator: { characterId: a, money: 1 }, recipient: { characterId: b } }).then(() => {}),
+          );
+        } else if (kind === 1) {
+          await timed('buy', async () => (await db.vendors.buy({ characterId: pick(inTwo), vendorId, templateId: template })).price);
+        } else if (positions) {
+          const c = pick(inTwo);
+          const p = { x: Math.round(Math.random() * 1000), y: step, z: 1 };
+          await timed('position', () => db.world.updatePosition(c, p));
+          lastPosition.set(c, p);
+        } else {
+          await timed('spawn', () =>
+            db.world.spawnObject({ districtId: 2, objectType: 'npc', objectName: 'Agent', position: { x: 0, y: 0, z: 0 } }).then(() => {}),
+          );
+        }
+      }
+    };
+    /** Resolves once the workload has completed `n` more calls (progress, not time). */
+    const progress = async (n: number) => {
+      const target = done + n;
+      while (done < target) await new Promise((r) => setImmediate(r));
+    };
+    const workers = [worker(t.db, true), worker(t.db, true), worker(t.db, false), worker(other, false), worker(other, false)];
+    const fences: Array<{ from: string; to: string; fenceMs: number; start: number; end: number }> = [];
+    try {
+      for (const to of ['alpha', 'beta', 'alpha', 'beta']) {
+        await progress(60);
+        const start = performance.now();
+        const r = await t.db.admin.moveDistrict(2, to);
+        fences.push({ from: r.from, to, fenceMs: r.fenceMs, start, end: performance.now() });
+      }
+      await progress(60);
+    } finally {
+      stop = true;
+      await Promise.all(workers);
+    }
+    const failed = calls.filter((c) => c.error);
+    const ok = calls.filter((c) => !c.error);
+    const p = (list: number[], q: number) => list.sort((x, y) => x - y)[Math.min(list.length - 1, Math.floor(list.length * q))] ?? 0;
+    const during = calls.filter((c) => fences.some((f) => c.start + c.ms >= f.start && c.start <= f.end)).map((c) => c.ms);
+    console.log(
+      `moves under load: ${calls.length} calls (${failed.length} failed: ${[...new Set(failed.map((c) => c.error!.code))].join(',') || 'none'}); ` +
+        `fences ${fences.map((f) => `${f.from}->${f.to} ${f.fenceMs} ms`).join(', ')}; ` +
+        `call p99 ${p(
+          calls.map((c) => c.ms),
+          0.99,
+        ).toFixed(1)} ms, during moves p99 ${p(during, 0.99).toFixed(1)} ms max ${p(during, 1).toFixed(1)} ms`,
+    );
+    expect(failed.every((c) => c.error!.typed)).toBe(true);
+    expect(failed).toEqual([]);
+    for (const f of fences) expect(f.fenceMs).toBeLessThan(1000);
+    // Every acknowledged buy and trade left exactly one ledger row; money moved by exactly what they said.
+    const buys = ok.filter((c) => c.op === 'buy');
+    expect(await countEverywhere("SELECT COUNT(*) AS n FROM transaction_history WHERE transaction_type = 'vendor_purchase'")).toBe(
+      buysBefore + buys.length,
+    );
+    expect(await tradeIds()).toBe(tradesBefore + ok.filter((c) => c.op === 'trade').length);
+    expect(await moneyOf()).toBe(moneyBefore - buys.reduce((s, c) => s + c.price!, 0));
+    // The district is whole on beta, nothing of it on alpha; the last positions landed.
+    expect(t.db.shardOfDistrict(2)).toBe('beta');
+    expect(Object.values(await districtRows('alpha-primary', 2)).every((n) => n === 0)).toBe(true);
+    expect(await count('beta-primary', 'SELECT COUNT(*) AS n FROM characters WHERE district_id = 2')).toBe(inTwo.length);
+    await t.db.world.flush();
+    for (const [c, pos] of lastPosition) {
+      expect(
+        await rows('beta-primary', 'SELECT position_x AS x, position_y AS y, position_z AS z FROM characters WHERE character_id = ?', [c]),
+      ).toEqual([pos]);
+    }
+    const report = await t.db.verify();
+    expect(report.violations).toEqual([]);
+  }, 120_000);
+});
+
+async function countEverywhere(sql: string): Promise<number> {
+  return (await count('alpha-primary', sql)) + (await count('beta-primary', sql));
+}
+
+/** Distinct trades in the ledger (a cross-shard trade writes its rows on both shards). */
+async function tradeIds(): Promise<number> {
+  const sql = "SELECT DISTINCT related_trade_id AS id FROM transaction_history WHERE transaction_type = 'trade'";
+  const ids = [...(await rows('alpha-primary', sql)), ...(await rows('beta-primary', sql))].map((r) => String(r.id));
+  return new Set(ids).size;
+}

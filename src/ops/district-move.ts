@@ -89,8 +89,11 @@ export async function moveDistrict(deps: DistrictMoveDeps, districtId: number, t
           );
         // This process's buffered positions land before the rows are read (other processes' see README).
         await deps.writeBehind(from).flush();
+        // Until the rows are gone from the source, its buffer must not write a position there
+        // (a flush blocked by the move's locks would match no row once the move commits).
+        const resume = await deps.writeBehind(from).pause();
         let fencedAt = 0;
-        const { value } = await deps.coordinator.run('district_move', [from, to, GLOBAL], GLOBAL, async (tx) => {
+        const committed = deps.coordinator.run('district_move', [from, to, GLOBAL], GLOBAL, async (tx) => {
           const source = await tx.branch(from);
           const [fence] = await source.rows<{ state: string }>('SELECT state FROM district_fences WHERE district_id = ? FOR UPDATE', [
             districtId,
@@ -132,12 +135,18 @@ export async function moveDistrict(deps: DistrictMoveDeps, districtId: number, t
           );
           return { ids, rows };
         });
+        const { value } = await committed.finally(async () => {
+          // Same tick as the invalidation: positions buffered for the source from here go to the target.
+          const ids = await committed.then((r) => r.value.ids).catch(() => [] as number[]);
+          for (const id of ids) deps.directory.invalidate(id);
+          for (const [id, position] of deps.writeBehind(from).takePositions(ids)) void deps.writeBehind(to).setPosition(id, position);
+          resume();
+        });
         const fenceMs = Math.round(performance.now() - fencedAt);
         await global.use('district_move_journal', (c) =>
           c.exec('UPDATE district_moves SET fence_ms = ? WHERE move_id = ?', [fenceMs, moveId]),
         );
         await topology.refreshPlacement();
-        for (const id of value.ids) deps.directory.invalidate(id);
         const totalMs = Math.round(performance.now() - started);
         return { moveId, districtId, from, to, moved: true, characters: value.ids.length, rows: value.rows, fenceMs, totalMs };
       } catch (error) {

@@ -31,6 +31,8 @@ const SELECT_ROUTE =
  */
 export class Directory {
   private readonly cache = new Map<number, CharacterRoute>();
+  /** Bumped by every invalidation: a lookup that overlapped one does not cache what it read before it. */
+  private invalidations = 0;
 
   constructor(private readonly global: NodePool, private readonly maxEntries = 100_000) {}
 
@@ -44,6 +46,7 @@ export class Directory {
       const cached = this.cache.get(characterId);
       if (cached) return cached;
     }
+    const seen = this.invalidations;
     const route = await this.global.use('directory_resolve', async (conn) => {
       const rows = await conn.rows<DirectoryRow>(`${SELECT_ROUTE} WHERE character_id = ?`, [characterId]);
       return rows[0] ? toRoute(rows[0]) : undefined;
@@ -52,7 +55,7 @@ export class Directory {
       this.cache.delete(characterId);
       throw new NotFoundError('character', characterId);
     }
-    this.remember(route);
+    if (seen === this.invalidations) this.remember(route);
     return route;
   }
 
@@ -110,6 +113,7 @@ export class Directory {
   }
 
   invalidate(characterId: number): void {
+    this.invalidations++;
     this.cache.delete(characterId);
   }
 }

@@ -111,6 +111,8 @@ export class WriteBehindBuffer {
   private reserved = 0;
   private readonly timer: NodeJS.Timeout;
   private closed = false;
+  /** While set, flushes wait for it (a district move's final step: see {@link pause}). */
+  private gate: Promise<void> | undefined;
   /** The queue-depth gauge bound to this shard once: a labelled set() hashes its labels on every call. */
   private readonly depthGauge: { set(value: number): void };
 
@@ -144,6 +146,43 @@ export class WriteBehindBuffer {
       this.positions.set(characterId, position);
       this.report();
     });
+  }
+
+  /**
+   * Removes and returns the buffered (unfenced) positions of these characters: a district move
+   * buffers them again on the shard the characters now live on.
+   */
+  takePositions(characterIds: Iterable<number>): Map<number, Position> {
+    const taken = new Map<number, Position>();
+    for (const id of characterIds) {
+      const p = this.positions.get(id);
+      if (p === undefined) continue;
+      taken.set(id, p);
+      this.positions.delete(id);
+    }
+    if (taken.size > 0) {
+      this.report();
+      this.wakeWaiters();
+    }
+    return taken;
+  }
+
+  /**
+   * Holds back flushes until the returned function is called, after any flush already running
+   * has finished: a district move's final step, so no buffered position is written to (and lost
+   * on) a shard whose rows are leaving; the move then re-buffers them ({@link takePositions}).
+   */
+  async pause(): Promise<() => void> {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const previous = this.gate;
+    const running = this.flushing;
+    this.gate = previous ? previous.then(() => gate) : gate;
+    await running?.catch(() => {});
+    return () => {
+      release();
+      if (this.gate === gate) this.gate = undefined;
+    };
   }
 
   async appendLog(row: LogRow): Promise<void> {
@@ -195,6 +234,7 @@ export class WriteBehindBuffer {
 
   /** Positions and logs, and the coalesced kinds on their own connection: one failing does not hold back the other. */
   private async flushAll(): Promise<void> {
+    if (this.gate) await this.gate;
     const results = await Promise.allSettled([
       this.positions.size + this.logs.length > 0 ? this.flushOnce() : undefined,
       this.coalesced.flush(this.primary, this.options.maxBatch, (kind, rows) =>
