@@ -82,5 +82,6 @@ export type { Attributes } from './sql/attributes.js';
 export type { CoalescedKind } from './writebehind/coalesced.js';
 export type { PresenceClaimInput, PresenceClaim, PresenceLocation, HandoffInput, HandoffResult } from './repos/presence.js';
 export type { PositionOptions } from './repos/world.js';
+export type { ClientHardline, HardlinePlace, HardlineTrip, KnownHardline, StaticObject, StaticObjectInput, WorldObjectType, WorldObjectState } from './repos/world-client.js';
 export type { WorldInput, WorldReport, WorldListing, DistrictFile } from './repos/worlds.js';
 export type { Appearance, AppearanceField, CharacterProfile, NamedCharacter } from './sql/character-identity.js';

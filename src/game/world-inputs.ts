@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { clientObjectId } from '../sql/client-ids.js';
 import type { Vendor } from '../sql/vendor-rows.js';
 import { amount, faction, float, id, jsonValue, position, rotation, text, varchar } from './fields.js';
 
@@ -56,6 +57,8 @@ export const hardlineInput = z
     connectedHardlines: z.array(id).max(1000).optional(),
     connectionCost: amount.default(0),
     isActive: z.boolean().default(true),
+    /** The client's hardline number in its district (unsigned 32-bit; the signed form is accepted). */
+    hardlineNumber: clientObjectId.optional(),
   })
   .strict();
 export const eventInput = z
@@ -123,6 +126,8 @@ export interface HardlineDefinition {
   connectedHardlines?: number[];
   connectionCost?: number;
   isActive?: boolean;
+  /** The client's hardline number, unique in its district (world.hardlineByNumber, world.travel). */
+  hardlineNumber?: number;
 }
 
 /** What {@link WorldContent.startEvent} takes. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { InsufficientFundsError, InvalidStateError, NameTakenError, NotFoundError, WrongDistrictError } from '../errors.js';
+import { InvalidStateError, NameTakenError, NotFoundError, WrongDistrictError } from '../errors.js';
 import { bigId, fromJson, id, jsonValue, varchar } from '../game/fields.js';
 import {
   districtInput,
@@ -17,10 +17,10 @@ import { isDuplicateKey } from '../pool/mysql-errors.js';
 import type { PooledConnection } from '../pool/pooled-connection.js';
 import { consistencyOf } from '../routing/consistency.js';
 import type { Consistency } from '../routing/read-router.js';
-import { moveCharacter, type MoveResult } from '../sql/character-move.js';
+import type { MoveResult } from '../sql/character-move.js';
+import { travelByHardline } from '../sql/hardline-travel.js';
 import { lockCharacter } from '../sql/character-lock.js';
 import { readVendors } from '../sql/vendor-rows.js';
-import { checkRequirements } from '../sql/vendor-rules.js';
 import { shardOfWorldRow } from '../sql/world-rows.js';
 import { parseInput } from '../validate.js';
 import type { RepoContext } from './context.js';
@@ -131,27 +131,35 @@ export class WorldContent {
   async defineHardline(input: HardlineDefinition): Promise<{ hardlineId: number }> {
     const h = parseInput(hardlineInput, input, 'hardline');
     const hardlineId = await this.ctx.ids.next('world_id');
-    await this.ctx.router.onDistrict('hardline_define', h.districtId, (conn) =>
-      conn.exec(
-        `INSERT INTO hardlines (hardline_id, district_id, hardline_name, position_x, position_y, position_z, hardline_type, access_code,
-           faction_requirement, level_requirement, connected_hardlines, connection_cost, is_active) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        [
-          hardlineId,
-          h.districtId,
-          h.hardlineName,
-          h.position.x,
-          h.position.y,
-          h.position.z,
-          h.hardlineType,
-          h.accessCode ?? null,
-          h.factionRequirement ?? null,
-          h.levelRequirement,
-          json(h.connectedHardlines),
-          h.connectionCost,
-          h.isActive,
-        ],
-      ),
-    );
+    try {
+      await this.ctx.router.onDistrict('hardline_define', h.districtId, (conn) =>
+        conn.exec(
+          `INSERT INTO hardlines (hardline_id, district_id, hardline_name, position_x, position_y, position_z, hardline_type, access_code,
+             faction_requirement, level_requirement, connected_hardlines, connection_cost, is_active, hardline_number)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          [
+            hardlineId,
+            h.districtId,
+            h.hardlineName,
+            h.position.x,
+            h.position.y,
+            h.position.z,
+            h.hardlineType,
+            h.accessCode ?? null,
+            h.factionRequirement ?? null,
+            h.levelRequirement,
+            json(h.connectedHardlines),
+            h.connectionCost,
+            h.isActive,
+            h.hardlineNumber ?? null,
+          ],
+        ),
+      );
+    } catch (error) {
+      if (isDuplicateKey(error, 'uq_hardlines_district_number'))
+        throw new NameTakenError('hardlineNumber', `${h.districtId}/${h.hardlineNumber}`, { cause: error });
+      throw error;
+    }
     return { hardlineId };
   }
 
@@ -170,60 +178,7 @@ export class WorldContent {
     const { accessCode } = parseInput(z.object({ accessCode: varchar(16).optional() }).strict(), options, 'options');
     const fromId = parseInput(id, fromHardlineId, 'from hardline id');
     const toId = parseInput(id, toHardlineId, 'to hardline id');
-    const router = this.ctx.router;
-    const [fromShard, toShard] = await Promise.all([
-      shardOfWorldRow(router, 'hardlines', fromId),
-      shardOfWorldRow(router, 'hardlines', toId),
-    ]);
-    const [from] = await router.readShard('hardline_get', fromShard, 'strong', (c) =>
-      c.rows<HardlineRow>('SELECT * FROM hardlines WHERE hardline_id = ?', [fromId]),
-    );
-    const [to] = await router.readShard('hardline_get', toShard, 'strong', (c) =>
-      c.rows<HardlineRow>('SELECT * FROM hardlines WHERE hardline_id = ?', [toId]),
-    );
-    const connected = fromJson<number[] | null>(from!.connected_hardlines, null);
-    if (connected && !connected.map(Number).includes(toId))
-      throw new InvalidStateError('hardline', fromId, 'not connected', `hardline ${fromId} does not connect to ${toId}`);
-    let cost = 0;
-    const moved = await moveCharacter(router, this.ctx.writeBehind, cid, Number(to!.district_id), async ({ source, target, locked }) => {
-      // Locked here: the fare and the count are exact under concurrent use.
-      const [here] = await source.rows<HardlineRow>('SELECT * FROM hardlines WHERE hardline_id = ? FOR UPDATE', [fromId]);
-      if (!here || Number(here.district_id) !== Number(locked.district_id))
-        throw new WrongDistrictError(cid, Number(from!.district_id), Number(locked.district_id));
-      const [there] = await target.rows<HardlineRow>('SELECT * FROM hardlines WHERE hardline_id = ?', [toId]);
-      if (!there) throw new NotFoundError('hardline', toId);
-      for (const h of [here, there]) {
-        if (!h.is_active) throw new InvalidStateError('hardline', Number(h.hardline_id), 'inactive');
-        // A private hardline opens with its access code (either end).
-        if (h.hardline_type === 'private' && h.access_code && h.access_code !== accessCode)
-          throw new InvalidStateError('hardline', Number(h.hardline_id), 'private', `hardline ${h.hardline_id} needs its access code`);
-      }
-      const [c] = await source.rows<{ level: number; faction: string }>('SELECT level, faction FROM characters WHERE character_id = ?', [
-        cid,
-      ]);
-      const actor = {
-        characterId: cid,
-        money: Number(locked.money),
-        districtId: Number(locked.district_id),
-        level: Number(c!.level),
-        faction: c!.faction,
-      };
-      for (const h of [here, there])
-        checkRequirements(actor, Number(h.level_requirement ?? 1), h.faction_requirement, `hardline ${h.hardline_id}`);
-      cost = Number(here.connection_cost ?? 0);
-      if (cost > 0) {
-        if (actor.money < cost) throw new InsufficientFundsError(cid, cost, actor.money);
-        await source.exec('UPDATE characters SET money = money - ? WHERE character_id = ?', [cost, cid]);
-        await source.exec(
-          `INSERT INTO transaction_history (from_character_id, transaction_type, money_amount, transaction_reason, district_id)
-           VALUES (?, 'vendor_purchase', ?, ?, ?)`,
-          [cid, cost, `hardline fare ${fromId}->${toId}`, actor.districtId],
-        );
-        await source.exec('UPDATE character_statistics SET money_spent = money_spent + ? WHERE character_id = ?', [cost, cid]);
-      }
-      await source.exec('UPDATE hardlines SET usage_count = usage_count + 1, last_used = NOW() WHERE hardline_id = ?', [fromId]);
-    });
-    return { ...moved, cost };
+    return travelByHardline(this.ctx.router, this.ctx.writeBehind, cid, fromId, toId, { accessCode });
   }
 
   async startEvent(input: WorldEventStart): Promise<{ eventId: number; status: 'active' | 'scheduled' }> {
@@ -336,16 +291,4 @@ export class WorldContent {
     });
     return perShard.flat();
   }
-}
-
-interface HardlineRow {
-  hardline_id: number;
-  hardline_type: string;
-  access_code: string | null;
-  district_id: number;
-  is_active: number;
-  level_requirement: number | null;
-  faction_requirement: string | null;
-  connection_cost: number | null;
-  connected_hardlines: unknown;
 }

@@ -16,6 +16,14 @@ import {
   type WorldEventStart,
   type WorldObjectSpawn,
 } from './world-content.js';
+import {
+  ClientWorld,
+  type ClientHardline,
+  type HardlineTrip,
+  type KnownHardline,
+  type StaticObject,
+  type StaticObjectInput,
+} from './world-client.js';
 
 // FLOAT columns: finite and within FLOAT range, or the flush would refuse the row.
 const finite = floatColumn;
@@ -45,9 +53,11 @@ const NO_OPTIONS: PositionOptions = {};
  */
 export class World {
   private readonly content: WorldContent;
+  private readonly client: ClientWorld;
 
   constructor(private readonly ctx: RepoContext) {
     this.content = new WorldContent(ctx);
+    this.client = new ClientWorld(ctx);
   }
 
   /**
@@ -133,6 +143,67 @@ export class World {
     options: { accessCode?: string } = {},
   ): Promise<MoveResult & { cost: number }> {
     return this.content.useHardline(characterId, fromHardlineId, toHardlineId, options);
+  }
+
+  /**
+   * A hardline by the client's (district, hardline number), or null.
+   * @example
+   * const hardline = await db.world.hardlineByNumber(2, 7);
+   */
+  hardlineByNumber(
+    districtId: number,
+    hardlineNumber: number,
+    options: { consistency?: Consistency } = {},
+  ): Promise<ClientHardline | null> {
+    return this.client.hardlineByNumber(districtId, hardlineNumber, options);
+  }
+
+  /**
+   * Adds a hardline of the character's current district to its known set (moves with the
+   * character); `discovered` is false when it was known already. WrongDistrictError elsewhere.
+   * @example
+   * await db.world.discoverHardline(characterId, 2, 7);
+   */
+  discoverHardline(characterId: number, districtId: number, hardlineNumber: number): Promise<{ discovered: boolean }> {
+    return this.client.discoverHardline(characterId, districtId, hardlineNumber);
+  }
+
+  /**
+   * The hardlines a character has discovered, by (district, number).
+   * @example
+   * const known = await db.world.knownHardlines(characterId);
+   */
+  knownHardlines(characterId: number, options: { consistency?: Consistency } = {}): Promise<KnownHardline[]> {
+    return this.client.knownHardlines(characterId, options);
+  }
+
+  /**
+   * The client's hardline trip: both ends by (district, number), the destination must be known
+   * (ForbiddenError otherwise), the source becomes known; then useHardline's checks, fare and move.
+   * @example
+   * await db.world.travel(characterId, { from: { districtId: 1, hardlineNumber: 3 }, to: { districtId: 4, hardlineNumber: 9 } });
+   */
+  travel(characterId: number, trip: HardlineTrip, options: { accessCode?: string } = {}): Promise<MoveResult & { cost: number }> {
+    return this.client.travel(characterId, trip, options);
+  }
+
+  /**
+   * Creates or updates a world object keyed by (district, static object id); on an update only
+   * the fields given change.
+   * @example
+   * const { objectId, created } = await db.world.upsertObject({ districtId: 2, staticObjectId: 0x3f001, objectType: 'door', state: 'inactive' });
+   */
+  upsertObject(input: StaticObjectInput): Promise<{ objectId: number; created: boolean }> {
+    return this.client.upsertObject(input);
+  }
+
+  /**
+   * A world object by (district, static object id), or null.
+   * @example
+   * const door = await db.world.objectByStaticId(2, 0x3f001);
+   */
+  objectByStaticId(districtId: number, staticObjectId: number, options: { consistency?: Consistency } = {}): Promise<StaticObject | null> {
+    return this.client.objectByStaticId(districtId, staticObjectId, options);
   }
 
   /**

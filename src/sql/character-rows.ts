@@ -23,6 +23,8 @@ export const MOVING_TABLES: Array<{ table: string; where: string; surrogate?: st
   { table: 'mission_history', where: 'character_id = ?', surrogate: 'history_id' },
   { table: 'pvp_statistics', where: 'character_id = ?' },
   { table: 'character_relationships', where: 'character_id = ?' },
+  // Hardlines the character discovered, by the client's (district, number).
+  { table: 'character_known_hardlines', where: 'character_id = ?' },
   // Idempotency keys follow the character, so a retry after a move still finds its key.
   { table: 'idempotency_keys', where: 'character_id = ?' },
 ];
