@@ -11,7 +11,7 @@ export type { ClusterConfigInput, NodeInput } from './config/schema.js';
 export type { NodeAddress } from './config/node-address.js';
 export * from './errors.js';
 export { WriteBehindDeferredError, WriteBehindFullError, type Position } from './writebehind/write-behind-buffer.js';
-export type { ActionLogEntry } from './repos/logs.js';
+export type { ActionLogEntry, ActionLogInput, ChatLogInput, SystemLogInput } from './repos/logs.js';
 export { createMetrics, type Metrics } from './metrics/metrics.js';
 export type { Consistency } from './routing/read-router.js';
 export type { Character, MoneyReason } from './repos/characters.js';
@@ -29,16 +29,7 @@ export type { PunishInput, Punishment, PunishmentType } from './repos/moderation
 export type { ChatMessage, SystemLogEntry, ChatHistoryQuery, SystemLogQuery } from './repos/logs.js';
 export type { EquipmentSummary } from './repos/players.js';
 export type { EquipmentSummaryRow } from './sql/equipment-summary.js';
-export type {
-  CharacterLoad,
-  LoadedAbility,
-  LoadedStanding,
-  LoadedItem,
-  LoadedMission,
-  LoadedRelationship,
-  LoadedCrew,
-  LoadedOrganization,
-} from './sql/character-load-shape.js';
+export type { CharacterLoad, LoadedAbility, LoadedStanding, LoadedItem, LoadedMission, LoadedRelationship, LoadedCrew, LoadedOrganization } from './sql/character-load-shape.js';
 export { TOTP_STEP_SECONDS, totpCode, totpStep } from './game/totp.js';
 export type { RecoveryReport } from './twopc/recovery.js';
 export type { BackupFile, BackupOptions } from './backup/backup.js';
@@ -60,14 +51,7 @@ export { K_FACTOR, RATING_FLOOR, expectedScore, nextRating, rankOf } from './gam
 export type { ItemPlace, ItemModification, ItemModificationRecord } from './repos/inventory.js';
 export { EQUIPMENT_SLOTS, REPAIR_RATE, repairCost, type SlotName } from './game/equipment-slots.js';
 export type { TradeOffer, TradeWindow, TradeConfirmation } from './repos/trade-windows.js';
-export type {
-  DistrictDefinition,
-  WorldObjectSpawn,
-  HardlineDefinition,
-  WorldEventStart,
-  DistrictActivity,
-  DistrictLoad,
-} from './repos/world-content.js';
+export type { DistrictDefinition, WorldObjectSpawn, HardlineDefinition, WorldEventStart, DistrictActivity, DistrictLoad } from './repos/world-content.js';
 export type { MoveResult } from './sql/character-move.js';
 export type { MissionProgress, MissionCompletion, MissionHistoryEntry } from './repos/missions.js';
 export type { MissionTemplateInput, MissionTemplate, MissionStatus, MissionType, ItemQuantity } from './game/mission-template.js';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { PooledConnection } from '../pool/pooled-connection.js';
 import type { Consistency } from '../routing/read-router.js';
-import { parseInput } from '../validate.js';
+import { parseInput, schemaFor } from '../validate.js';
 import { consistencyOf } from '../routing/consistency.js';
 import { floatColumn, textColumn, varcharColumn } from '../sql/column-limits.js';
 import { MutedError } from '../errors.js';
@@ -9,41 +9,85 @@ import { isMuted } from '../sql/account-access.js';
 import { LOG_LEVELS, newestFirst, readChat, readSystemLogs, type ChatMessage, type SystemLogEntry } from '../sql/log-reads.js';
 import type { RepoContext } from './context.js';
 
+/** A player action (the seed's `player_action_logs`). */
+export interface ActionLogInput {
+  characterId: number;
+  /** Up to 32 characters. */
+  actionType: string;
+  details?: Record<string, unknown>;
+  /** Where it happened (the row goes to that district's shard; default the character's shard). */
+  districtId?: number;
+  targetCharacterId?: number;
+  itemId?: number;
+  /** Default `success`. */
+  result?: 'success' | 'failure' | 'partial';
+  errorMessage?: string;
+}
+
+/** A chat line (the seed's `chat_logs`). */
+export interface ChatLogInput {
+  characterId: number;
+  channel: 'say' | 'broadcast' | 'crew' | 'faction' | 'private' | 'system';
+  /** At most 65,535 bytes of UTF-8. */
+  message: string;
+  targetCharacterId?: number;
+  districtId?: number;
+  position?: { x: number; y: number; z: number };
+}
+
+/** A server event (the seed's `system_logs`), written on the district's shard. */
+export interface SystemLogInput {
+  level: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'FATAL';
+  /** Up to 32 characters. */
+  category: string;
+  message: string;
+  data?: Record<string, unknown>;
+  characterId?: number;
+  districtId: number;
+  sessionId?: string;
+}
+
 const id = z.number().int().positive();
 const json = z.record(z.string(), z.unknown());
-const actionInput = z
-  .object({
-    characterId: id,
-    actionType: varcharColumn(32, 1),
-    details: json.optional(),
-    districtId: id.optional(),
-    targetCharacterId: id.optional(),
-    itemId: id.optional(),
-    result: z.enum(['success', 'failure', 'partial']).default('success'),
-    errorMessage: textColumn().optional(),
-  })
-  .strict();
-const chatInput = z
-  .object({
-    characterId: id,
-    channel: z.enum(['say', 'broadcast', 'crew', 'faction', 'private', 'system']),
-    message: textColumn(1),
-    targetCharacterId: id.optional(),
-    districtId: id.optional(),
-    position: z.object({ x: floatColumn, y: floatColumn, z: floatColumn }).strict().optional(),
-  })
-  .strict();
-const systemInput = z
-  .object({
-    level: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL']),
-    category: varcharColumn(32, 1),
-    message: textColumn(1),
-    data: json.optional(),
-    characterId: id.optional(),
-    districtId: id,
-    sessionId: varcharColumn(128).optional(),
-  })
-  .strict();
+const actionInput = schemaFor<ActionLogInput>()(
+  z
+    .object({
+      characterId: id,
+      actionType: varcharColumn(32, 1),
+      details: json.optional(),
+      districtId: id.optional(),
+      targetCharacterId: id.optional(),
+      itemId: id.optional(),
+      result: z.enum(['success', 'failure', 'partial']).default('success'),
+      errorMessage: textColumn().optional(),
+    })
+    .strict(),
+);
+const chatInput = schemaFor<ChatLogInput>()(
+  z
+    .object({
+      characterId: id,
+      channel: z.enum(['say', 'broadcast', 'crew', 'faction', 'private', 'system']),
+      message: textColumn(1),
+      targetCharacterId: id.optional(),
+      districtId: id.optional(),
+      position: z.object({ x: floatColumn, y: floatColumn, z: floatColumn }).strict().optional(),
+    })
+    .strict(),
+);
+const systemInput = schemaFor<SystemLogInput>()(
+  z
+    .object({
+      level: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL']),
+      category: varcharColumn(32, 1),
+      message: textColumn(1),
+      data: json.optional(),
+      characterId: id.optional(),
+      districtId: id,
+      sessionId: varcharColumn(128).optional(),
+    })
+    .strict(),
+);
 
 const when = z.date().refine((d) => !Number.isNaN(d.getTime()), { message: 'must be a valid date' });
 const readLimit = z.number().int().min(1).max(1000).default(100);
@@ -51,7 +95,7 @@ const chatQuery = z
   .object({
     districtId: id.optional(),
     characterId: id.optional(),
-    channel: chatInput.shape.channel.optional(),
+    channel: z.enum(['say', 'broadcast', 'crew', 'faction', 'private', 'system']).optional(),
     since: when.optional(),
     until: when.optional(),
     flaggedOnly: z.boolean().optional(),
@@ -118,7 +162,11 @@ export interface ActionLogEntry {
 export class Logs {
   constructor(private readonly ctx: RepoContext) {}
 
-  async action(input: z.input<typeof actionInput>): Promise<void> {
+  /**
+   * Buffers a player action (written with the shard's next flush, stamped with the call's time).
+   * @example await db.logs.action({ characterId, actionType: 'attack', districtId: 5 });
+   */
+  async action(input: ActionLogInput): Promise<void> {
     const d = parseInput(actionInput, input, 'action log');
     await (
       await this.buffer(d.districtId, d.characterId)
@@ -142,7 +190,7 @@ export class Logs {
    * Buffers a chat line. Refused with MutedError while the speaker's account is muted.
    * @example await db.logs.chat({ characterId, channel: 'say', message: 'Wake up', districtId: 1 });
    */
-  async chat(input: z.input<typeof chatInput>): Promise<void> {
+  async chat(input: ChatLogInput): Promise<void> {
     const d = parseInput(chatInput, input, 'chat log');
     const { accountId } = await this.ctx.router.directory.resolve(d.characterId);
     const muted = await this.ctx.router.readGlobal('chat_mute_check', 'session', (conn) => isMuted(conn, accountId));
@@ -165,7 +213,11 @@ export class Logs {
     });
   }
 
-  async system(input: z.input<typeof systemInput>): Promise<void> {
+  /**
+   * Buffers a system log line on the district's shard.
+   * @example await db.logs.system({ level: 'WARN', category: 'spawn', message: 'spawner stuck', districtId: 2 });
+   */
+  async system(input: SystemLogInput): Promise<void> {
     const d = parseInput(systemInput, input, 'system log');
     await (
       await this.buffer(d.districtId, undefined)
