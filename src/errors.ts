@@ -183,13 +183,6 @@ export class WrongDistrictError extends MxoError {
   }
 }
 
-/** A level or faction requirement is not met (vendor, hardline, item, slot). */
-export class RequirementNotMetError extends MxoError {
-  constructor(readonly requirement: 'level' | 'faction', message: string) {
-    super('REQUIREMENT_NOT_MET', message);
-  }
-}
-
 /** The item cannot be used this way (unsellable, bound, equipped, wrong slot, not consumable). */
 export class ItemNotAllowedError extends MxoError {
   constructor(readonly itemId: number, readonly reason: string) {
@@ -207,7 +200,8 @@ export class InvalidStateError extends MxoError {
 /**
  * A game rule refused the call (mission or ability requirements, mission state); nothing was
  * written. `requirement` names the rule that failed: 'level', 'faction', 'prerequisite', 'item',
- * 'repeatable', 'cooldown', 'active', 'status', 'objectives', 'archetype', 'learned'.
+ * 'repeatable', 'cooldown', 'active', 'status', 'objectives', 'archetype', 'learned' (missions,
+ * abilities), 'level' or 'faction' (vendors, hardlines, items).
  */
 export class RequirementError extends MxoError {
   constructor(
@@ -217,6 +211,10 @@ export class RequirementError extends MxoError {
     super('REQUIREMENT_NOT_MET', `requirement not met (${requirement}): ${message}`);
   }
 }
+
+/** The same class under the name vendors, hardlines and item care use (one code, one class). */
+export const RequirementNotMetError = RequirementError;
+export type RequirementNotMetError = RequirementError;
 
 /** The caller may not do this (not the crew's captain, no treasury permission in the organization). */
 export class ForbiddenError extends MxoError {
