@@ -25,6 +25,7 @@ export type { RegisterInput, LoginInput, PasswordResetRequest, TwoFactorSetup } 
 export { ORG_PERMISSION_TREASURY } from './repos/organizations.js';
 export type { OrganizationInput, OrganizationRank, OrganizationMember, Organization, TreasuryResult } from './repos/organizations.js';
 export type { RelationshipInput, CrewInput } from './repos/social.js';
+export type { BuddyEntry } from './sql/buddies.js';
 export type { PunishInput, Punishment, PunishmentType } from './repos/moderation.js';
 export type { ChatMessage, SystemLogEntry, ChatHistoryQuery, SystemLogQuery } from './repos/logs.js';
 export type { EquipmentSummary } from './repos/players.js';

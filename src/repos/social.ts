@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ForbiddenError, NameTakenError, NotFoundError, RequirementError } from '../errors.js';
+import { ForbiddenError, NameTakenError, NotFoundError, RequirementError, ValidationError } from '../errors.js';
 import { errnoOf, ER_NO_REFERENCED_ROW, isDuplicateKey } from '../pool/mysql-errors.js';
 import type { PooledConnection } from '../pool/pooled-connection.js';
 import type { Consistency } from '../routing/read-router.js';
@@ -8,9 +8,12 @@ import { lockCharacter } from '../sql/character-lock.js';
 import { textColumn, varcharColumn } from '../sql/column-limits.js';
 import { recountCrew, settleCrew } from '../sql/memberships.js';
 import { consistencyOf } from '../routing/consistency.js';
+import { GLOBAL } from '../routing/topology.js';
+import { readBuddyEdges, syncBuddyEdge, type BuddyEntry } from '../sql/buddies.js';
 import type { RepoContext } from './context.js';
 
 const id = z.number().int().positive();
+const handleInput = z.string().min(1).max(32);
 const relationshipInput = z
   .object({
     characterId: id,
@@ -44,6 +47,8 @@ export interface Relationship {
   isMutual: boolean;
 }
 
+export type { BuddyEntry };
+
 export interface CrewInput {
   captainId: number;
   crewName: string;
@@ -66,7 +71,7 @@ export class Social {
    */
   async setRelationship(input: RelationshipInput): Promise<Relationship> {
     const data = parseInput(relationshipInput, input, 'relationship');
-    const mutual = await this.onPair('set_relationship', data.characterId, data.targetCharacterId, async (own, other) => {
+    const mutual = await this.onPair('set_relationship', data.characterId, data.targetCharacterId, async (own, other, global) => {
       await own.exec(
         `INSERT INTO character_relationships (character_id, target_character_id, relationship_type, notes)
            VALUES (?, ?, ?, ?)
@@ -80,6 +85,7 @@ export class Social {
       const isMutual = back?.relationship_type === data.type;
       await setMutual(own, data.characterId, data.targetCharacterId, isMutual);
       await setMutual(other, data.targetCharacterId, data.characterId, isMutual);
+      await syncBuddyEdge(global, data.characterId, data.targetCharacterId, data.type === 'friend');
       return isMutual;
     });
     return {
@@ -107,21 +113,28 @@ export class Social {
     );
     if (!targetExists) {
       // The target was deleted or archived: only the owner's row is left to remove.
-      return this.ctx.router.onCharacter('remove_relationship', cid, async (conn, route) => {
-        await lockCharacter(conn, cid, route.shard);
-        const header = await conn.exec('DELETE FROM character_relationships WHERE character_id = ? AND target_character_id = ?', [
-          cid,
-          target,
-        ]);
-        return { removed: header.affectedRows > 0 };
-      });
+      return this.ctx.router.onCharacter(
+        'remove_relationship',
+        cid,
+        async (conn, route, tx) => {
+          await lockCharacter(conn, cid, route.shard);
+          const header = await conn.exec('DELETE FROM character_relationships WHERE character_id = ? AND target_character_id = ?', [
+            cid,
+            target,
+          ]);
+          await syncBuddyEdge(await tx.branch(GLOBAL), cid, target, false);
+          return { removed: header.affectedRows > 0 };
+        },
+        { withGlobal: true },
+      );
     }
-    return this.onPair('remove_relationship', cid, target, async (own, other) => {
+    return this.onPair('remove_relationship', cid, target, async (own, other, global) => {
       const header = await own.exec('DELETE FROM character_relationships WHERE character_id = ? AND target_character_id = ?', [
         cid,
         target,
       ]);
       await setMutual(other, target, cid, false);
+      await syncBuddyEdge(global, cid, target, false);
       return { removed: header.affectedRows > 0 };
     });
   }
@@ -151,6 +164,102 @@ export class Social {
       notes: r.notes,
       isMutual: Boolean(r.is_mutual),
     }));
+  }
+
+  /**
+   * Puts a character (by handle) on a buddy list: a 'friend' row on the owner's shard and the
+   * global buddy index in one transaction (2PC), mutual flags on both sides. NotFoundError for an
+   * unknown handle.
+   * @example const buddy = await db.social.addBuddy(characterId, 'Trinity'); // { characterId, handle, online, isMutual, ... }
+   */
+  async addBuddy(characterId: number, handle: string): Promise<BuddyEntry> {
+    const cid = parseInput(id, characterId, 'character id');
+    const name = parseInput(handleInput, handle, 'handle');
+    const target = await this.idOfHandle(name);
+    if (target === cid) throw new ValidationError('buddy', [{ field: 'handle', message: 'cannot add yourself' }]);
+    await this.onPair('add_buddy', cid, target, async (own, other, global) => {
+      // The handle still names that character (a rename or delete between the lookup and now).
+      const [still] = await global.rows(
+        'SELECT 1 FROM character_directory WHERE character_id = ? AND character_name = ? LOCK IN SHARE MODE',
+        [target, name],
+      );
+      if (!still) throw new NotFoundError('character', name);
+      await own.exec(
+        `INSERT INTO character_relationships (character_id, target_character_id, relationship_type) VALUES (?, ?, 'friend')
+           ON DUPLICATE KEY UPDATE relationship_type = 'friend'`,
+        [cid, target],
+      );
+      const [back] = await other.rows<{ relationship_type: string }>(
+        'SELECT relationship_type FROM character_relationships WHERE character_id = ? AND target_character_id = ? FOR UPDATE',
+        [target, cid],
+      );
+      const isMutual = back?.relationship_type === 'friend';
+      await setMutual(own, cid, target, isMutual);
+      await setMutual(other, target, cid, isMutual);
+      await syncBuddyEdge(global, cid, target, true);
+    });
+    const entry = (await this.buddies(cid)).find((b) => b.characterId === target);
+    return entry ?? { characterId: target, handle: name, online: false, serverId: null, districtId: null, isMutual: false };
+  }
+
+  /**
+   * Takes a character (by handle) off a buddy list (only a 'friend' row; an ignore stays), with its index edge.
+   * @example await db.social.removeBuddy(characterId, 'Trinity'); // { removed: true }
+   */
+  async removeBuddy(characterId: number, handle: string): Promise<{ removed: boolean }> {
+    const cid = parseInput(id, characterId, 'character id');
+    const target = await this.idOfHandle(parseInput(handleInput, handle, 'handle'));
+    return this.onPair('remove_buddy', cid, target, async (own, other, global) => {
+      const header = await own.exec(
+        "DELETE FROM character_relationships WHERE character_id = ? AND target_character_id = ? AND relationship_type = 'friend'",
+        [cid, target],
+      );
+      if (header.affectedRows === 0) return { removed: false };
+      await setMutual(other, target, cid, false);
+      await syncBuddyEdge(global, cid, target, false);
+      return { removed: true };
+    });
+  }
+
+  /**
+   * A character's buddy list with online status (live presence claims), in one read on global.
+   * @example const online = (await db.social.buddies(characterId)).filter((b) => b.online);
+   */
+  async buddies(characterId: number, options: { consistency?: Consistency } = {}): Promise<BuddyEntry[]> {
+    return this.edges(characterId, 'buddies', options);
+  }
+
+  /**
+   * Who has this character on their buddy list ("who has me"), with online status: whom to tell
+   * at login and logout. One indexed read on global, no shard scanned.
+   * @example for (const f of await db.social.followers(characterId)) if (f.online) notify(f.serverId, f.characterId);
+   */
+  async followers(characterId: number, options: { consistency?: Consistency } = {}): Promise<BuddyEntry[]> {
+    return this.edges(characterId, 'followers', options);
+  }
+
+  private async edges(
+    characterId: number,
+    direction: 'buddies' | 'followers',
+    options: { consistency?: Consistency },
+  ): Promise<BuddyEntry[]> {
+    const cid = parseInput(id, characterId, 'character id');
+    return this.ctx.router.readGlobal(`buddy_${direction}`, consistencyOf(options, 'session'), async (conn) => {
+      const [known] = await conn.rows('SELECT 1 FROM character_directory WHERE character_id = ?', [cid]);
+      if (!known) throw new NotFoundError('character', cid);
+      return readBuddyEdges(conn, cid, direction);
+    });
+  }
+
+  /** The live character a handle names, from the directory on global. */
+  private async idOfHandle(name: string): Promise<number> {
+    const [row] = await this.ctx.router.readGlobal('buddy_handle', 'strong', (conn) =>
+      conn.rows<{ character_id: number }>('SELECT character_id FROM character_directory WHERE character_name = ? AND deleted_at IS NULL', [
+        name,
+      ]),
+    );
+    if (!row) throw new NotFoundError('character', name);
+    return Number(row.character_id);
   }
 
   /**
@@ -250,18 +359,26 @@ export class Social {
     });
   }
 
-  /** Two characters' shards in one transaction, each character row locked (shard, then id order). */
+  /**
+   * Two characters' shards and global (the buddy index) in one transaction, each character row
+   * locked (shard, then id order) before global.
+   */
   private async onPair<T>(
     operation: string,
     a: number,
     b: number,
-    work: (own: PooledConnection, other: PooledConnection) => Promise<T>,
+    work: (own: PooledConnection, other: PooledConnection, global: PooledConnection) => Promise<T>,
   ): Promise<T> {
-    const { value } = await this.ctx.router.onCharacters(operation, [a, b], async (tx, [ra, rb]) => {
-      const locks = [ra!, rb!].sort((x, y) => x.shard.localeCompare(y.shard) || x.characterId - y.characterId);
-      for (const r of locks) await lockCharacter(await tx.branch(r.shard), r.characterId, r.shard);
-      return work(await tx.branch(ra!.shard), await tx.branch(rb!.shard));
-    });
+    const { value } = await this.ctx.router.onCharacters(
+      operation,
+      [a, b],
+      async (tx, [ra, rb]) => {
+        const locks = [ra!, rb!].sort((x, y) => x.shard.localeCompare(y.shard) || x.characterId - y.characterId);
+        for (const r of locks) await lockCharacter(await tx.branch(r.shard), r.characterId, r.shard);
+        return work(await tx.branch(ra!.shard), await tx.branch(rb!.shard), await tx.branch(GLOBAL));
+      },
+      { also: [GLOBAL], decisionKey: GLOBAL },
+    );
     return value;
   }
 }
