@@ -49,7 +49,9 @@ export type { CombatRecordInput, CombatRecordResult, PvpStanding } from './repos
 export type { InterlockStartInput, InterlockRoundInput, InterlockFinishInput, InterlockResult } from './repos/interlock.js';
 export type { VendorDefinition, Vendor, VendorPurchase, VendorSale, VendorBuyInput, VendorSellInput } from './repos/vendors.js';
 export { K_FACTOR, RATING_FLOOR, expectedScore, nextRating, rankOf } from './game/pvp-rating.js';
-export type { ItemPlace, ItemModification, ItemModificationRecord } from './repos/inventory.js';
+export type { ItemPlace, ItemModification, ItemModificationRecord, ItemGrant } from './repos/inventory.js';
+export type { SlotMove } from './sql/inventory-slots.js';
+export type { VendorSellSlotInput } from './repos/vendors.js';
 export { EQUIPMENT_SLOTS, REPAIR_RATE, repairCost, type SlotName } from './game/equipment-slots.js';
 export type { TradeOffer, TradeWindow, TradeConfirmation } from './repos/trade-windows.js';
 export type { DistrictDefinition, WorldObjectSpawn, HardlineDefinition, WorldEventStart, DistrictActivity, DistrictLoad } from './repos/world-content.js';

@@ -66,7 +66,7 @@ describe('equipment', () => {
     await t.db.inventory.equip(me, g.itemId, 'weapon_secondary');
     const slots = await rows('SELECT slot_name FROM character_equipment WHERE item_id = ?', [g.itemId]);
     expect(slots.map((s) => s.slot_name)).toEqual(['weapon_secondary']);
-    expect(await t.db.inventory.unequip(me, 'weapon_secondary')).toEqual({ itemId: g.itemId });
+    expect(await t.db.inventory.unequip(me, 'weapon_secondary')).toEqual({ itemId: g.itemId, slotPosition: expect.any(Number) });
     expect((await rows('SELECT container_type FROM character_inventory WHERE item_id = ?', [g.itemId]))[0]!.container_type).toBe(
       'inventory',
     );

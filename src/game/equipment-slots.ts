@@ -13,12 +13,41 @@ export const EQUIPMENT_SLOTS = {
   clothing_hands: { itemType: 'clothing', subtypes: ['gloves', 'hands'] },
   clothing_outer: { itemType: 'clothing', subtypes: ['coat', 'jacket', 'outer'] },
   clothing_legs: { itemType: 'clothing', subtypes: ['pants', 'legs', 'trousers'] },
+  clothing_leggings: { itemType: 'clothing', subtypes: ['leggings', 'stockings', 'tights'] },
   clothing_feet: { itemType: 'clothing', subtypes: ['shoes', 'boots', 'feet'] },
   accessory: { itemType: 'misc' },
 } as const satisfies Record<string, { itemType: string; subtypes?: readonly string[] }>;
 
 export type SlotName = keyof typeof EQUIPMENT_SLOTS;
 export const SLOT_NAMES = Object.keys(EQUIPMENT_SLOTS) as [SlotName, ...SlotName[]];
+
+/** The client's backpack slots: 0x00 .. 0x60. */
+export const BACKPACK_FIRST_SLOT = 0x00;
+export const BACKPACK_LAST_SLOT = 0x60;
+
+/** Worn clothing: equipment slot -> the client's inventory slot and the appearance (RSI) part it draws. */
+export const WORN_SLOTS = {
+  clothing_head: { slot: 0x61, part: 'hat' },
+  clothing_face: { slot: 0x62, part: 'glasses' },
+  clothing_body: { slot: 0x63, part: 'shirt' },
+  clothing_hands: { slot: 0x64, part: 'gloves' },
+  clothing_outer: { slot: 0x65, part: 'coat' },
+  clothing_legs: { slot: 0x66, part: 'pants' },
+  clothing_leggings: { slot: 0x67, part: 'leggings' },
+  clothing_feet: { slot: 0x68, part: 'shoes' },
+} as const satisfies Partial<Record<SlotName, { slot: number; part: string }>>;
+export type WornSlotName = keyof typeof WORN_SLOTS;
+export type WornPart = (typeof WORN_SLOTS)[WornSlotName]['part'];
+
+/** The worn slot of a client inventory slot (0x61-0x68), or undefined for a backpack slot. */
+export function wornSlotAt(clientSlot: number): WornSlotName | undefined {
+  return (Object.keys(WORN_SLOTS) as WornSlotName[]).find((s) => WORN_SLOTS[s].slot === clientSlot);
+}
+
+/** The client inventory slot and RSI part of an equipment slot, if it is worn clothing. */
+export function wornOf(slot: SlotName): { slot: number; part: WornPart } | undefined {
+  return (WORN_SLOTS as Partial<Record<SlotName, { slot: number; part: WornPart }>>)[slot];
+}
 
 /** Why an item of `itemType`/`subtype` does not fit `slot`, or undefined when it does. */
 export function slotMismatch(slot: SlotName, itemType: string, subtype: string | null): string | undefined {

@@ -1,12 +1,15 @@
 import { z } from 'zod';
-import { NotFoundError } from '../errors.js';
+import { ItemNotAllowedError, NotFoundError } from '../errors.js';
 import { errnoOf, ER_NO_REFERENCED_ROW } from '../pool/mysql-errors.js';
 import type { Consistency } from '../routing/read-router.js';
 import { parseInput } from '../validate.js';
 import { lockCharacter } from '../sql/character-lock.js';
 import { remember, replayOf } from '../sql/idempotency.js';
 import { consistencyOf } from '../routing/consistency.js';
-import { SLOT_NAMES, type SlotName } from '../game/equipment-slots.js';
+import { SLOT_NAMES, WORN_SLOTS, type SlotName } from '../game/equipment-slots.js';
+import { isDuplicateKey } from '../pool/mysql-errors.js';
+import { itemAtSlot, moveSlot, type SlotMove } from '../sql/inventory-slots.js';
+import { freeSlots } from '../sql/slot-allocation.js';
 import type { PooledConnection } from '../pool/pooled-connection.js';
 import { consumeItem, destroyItem, equipItem, modifyItem, moveItem, repairItem, unequipSlot, type Owner } from '../sql/item-care.js';
 import type { RepoContext } from './context.js';
@@ -20,9 +23,26 @@ const grantInput = z
     containerType: z.enum(['inventory', 'bank', 'temp']).default('inventory'),
     // character_inventory.slot_position is a signed INT.
     slotPosition: z.number().int().min(0).max(2_147_483_647).optional(),
+    // character_inventory.purity is a TINYINT UNSIGNED (the client's byte).
+    purity: z.number().int().min(0).max(255).default(0),
     idempotencyKey: z.string().min(1).max(128).optional(),
   })
   .strict();
+
+/** What {@link Inventory.grant} takes. Without `slotPosition`, an inventory item gets the first free backpack slot. */
+export interface ItemGrant {
+  templateId: number;
+  quantity?: number;
+  acquiredMethod?: 'loot' | 'purchase' | 'trade' | 'quest' | 'admin';
+  containerType?: 'inventory' | 'bank' | 'temp';
+  slotPosition?: number;
+  /** 0-255. */
+  purity?: number;
+  idempotencyKey?: string;
+}
+
+/** A client inventory slot: backpack 0x00-0x60, worn clothing 0x61-0x68. */
+const clientSlot = z.number().int().min(0).max(WORN_SLOTS.clothing_feet.slot);
 
 /** Where {@link Inventory.move} puts an item. */
 export interface ItemPlace {
@@ -70,6 +90,8 @@ export interface InventoryItem {
   slotPosition: number | null;
   acquiredMethod: string;
   isBound: boolean;
+  /** 0-255, the client's per-item purity. */
+  purity: number;
 }
 
 interface ItemRow {
@@ -82,6 +104,7 @@ interface ItemRow {
   slot_position: number | null;
   acquired_method: string;
   is_bound: number;
+  purity?: number;
 }
 
 /** Item instances owned by characters; ids are unique across the cluster and never change. */
@@ -94,7 +117,7 @@ export class Inventory {
    * with another request throws IdempotencyKeyReusedError.
    * @example const sword = await db.inventory.grant(id, { templateId: 12, acquiredMethod: 'quest', idempotencyKey: 'quest-77-item' });
    */
-  async grant(characterId: number, input: z.input<typeof grantInput>): Promise<InventoryItem> {
+  async grant(characterId: number, input: ItemGrant): Promise<InventoryItem> {
     const cid = parseInput(id, characterId, 'character id');
     const data = parseInput(grantInput, input, 'item grant');
     const { idempotencyKey, ...request } = data;
@@ -109,6 +132,7 @@ export class Inventory {
       slotPosition: data.slotPosition ?? null,
       acquiredMethod: data.acquiredMethod,
       isBound: false,
+      purity: data.purity,
     };
     try {
       return await this.ctx.router.onCharacter('inventory_grant', cid, async (conn, route) => {
@@ -118,16 +142,21 @@ export class Inventory {
         // A retry of a grant that committed returns the first item (this call's id goes unused).
         const earlier = call && (await replayOf<InventoryItem>(conn, call));
         if (earlier) return earlier;
+        // The character row is locked: the first free slot stays free until this commits.
+        const slot = data.slotPosition ?? (data.containerType === 'inventory' ? (await freeSlots(conn, cid, 1))[0]! : null);
         await conn.exec(
-          `INSERT INTO character_inventory (item_id, character_id, template_id, quantity, container_type, slot_position, acquired_method)
-             VALUES (?, ?, ?, ?, ?, ?, ?)`,
-          [itemId, cid, data.templateId, data.quantity, data.containerType, data.slotPosition ?? null, data.acquiredMethod],
+          `INSERT INTO character_inventory (item_id, character_id, template_id, quantity, container_type, slot_position, acquired_method, purity)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+          [itemId, cid, data.templateId, data.quantity, data.containerType, slot, data.acquiredMethod, data.purity],
         );
-        if (call) await remember(conn, call, item);
-        return item;
+        const placed = { ...item, slotPosition: slot };
+        if (call) await remember(conn, call, placed);
+        return placed;
       });
     } catch (error) {
       if (errnoOf(error) === ER_NO_REFERENCED_ROW) throw new NotFoundError('item template', data.templateId, { cause: error });
+      if (isDuplicateKey(error, 'uq_character_inventory_slot'))
+        throw new ItemNotAllowedError(itemId, `${data.containerType} slot ${data.slotPosition} is taken`);
       throw error;
     }
   }
@@ -140,7 +169,7 @@ export class Inventory {
       // Joined from characters: no row at all means the character is not on this shard.
       const joined = await conn.rows<ItemRow>(
         `SELECT ci.item_id, c.character_id, ci.template_id, ci.quantity, ci.durability, ci.container_type, ci.slot_position,
-                  ci.acquired_method, ci.is_bound
+                  ci.acquired_method, ci.is_bound, ci.purity
              FROM characters c LEFT JOIN character_inventory ci ON ci.character_id = c.character_id
             WHERE c.character_id = ? ORDER BY ci.item_id`,
         [cid],
@@ -148,6 +177,36 @@ export class Inventory {
       return joined.length === 0 ? undefined : joined.filter((r) => r.item_id !== null);
     });
     return rows.map(toItem);
+  }
+
+  /**
+   * The item in a client inventory slot (backpack 0x00-0x60, worn clothing 0x61-0x68), or null.
+   * @example
+   * const hat = await db.inventory.getBySlot(characterId, 0x61);
+   */
+  async getBySlot(characterId: number, slot: number, options: { consistency?: Consistency } = {}): Promise<InventoryItem | null> {
+    const cid = parseInput(id, characterId, 'character id');
+    const at = parseInput(clientSlot, slot, 'slot');
+    return this.ctx.router.readCharacter('inventory_get_by_slot', cid, consistencyOf(options, 'session'), async (conn) => {
+      const [character] = await conn.rows('SELECT character_id FROM characters WHERE character_id = ?', [cid]);
+      if (!character) return undefined;
+      const row = await itemAtSlot(conn, cid, at);
+      return row ? toItem(row as unknown as ItemRow) : null;
+    });
+  }
+
+  /**
+   * Moves the item in one client slot to another, swapping with the item there. Into a worn slot
+   * (0x61-0x68) it is an equip (slot rules; the appearance follows), out of one an unequip.
+   * Returns where each item ended up.
+   * @example
+   * await db.inventory.moveSlot(characterId, 3, 0x61); // wear the hat from slot 3
+   */
+  async moveSlot(characterId: number, fromSlot: number, toSlot: number): Promise<SlotMove[]> {
+    const cid = parseInput(id, characterId, 'character id');
+    const from = parseInput(clientSlot, fromSlot, 'fromSlot');
+    const to = parseInput(clientSlot, toSlot, 'toSlot');
+    return this.care('inventory_move_slot', cid, (conn, owner) => moveSlot(conn, owner, from, to));
   }
 
   /**
@@ -201,7 +260,7 @@ export class Inventory {
    * @example
    * const { itemId } = await db.inventory.unequip(characterId, 'clothing_face');
    */
-  async unequip(characterId: number, slotName: SlotName): Promise<{ itemId: number }> {
+  async unequip(characterId: number, slotName: SlotName): Promise<{ itemId: number; slotPosition: number | null }> {
     const cid = parseInput(id, characterId, 'character id');
     const slot = parseInput(z.enum(SLOT_NAMES), slotName, 'slot name');
     return this.care('inventory_unequip', cid, (conn, owner) => unequipSlot(conn, owner, slot));
@@ -319,5 +378,6 @@ export function toItem(row: ItemRow): InventoryItem {
     slotPosition: row.slot_position === null ? null : Number(row.slot_position),
     acquiredMethod: row.acquired_method,
     isBound: Boolean(row.is_bound),
+    purity: Number(row.purity ?? 0),
   };
 }

@@ -30,6 +30,9 @@ export interface ItemTemplateInput {
   bindOnEquip?: boolean;
   /** The client's 32-bit object id, unique; the signed form is accepted and stored unsigned. */
   clientObjectId?: number;
+  /** Worn clothing: the RSI model and colour equip draws on the character (hatModel/hatColor, ...), 0-65535. */
+  rsiModel?: number;
+  rsiColor?: number;
 }
 
 const json = z.record(z.string(), z.unknown());
@@ -53,6 +56,8 @@ const templateFields = {
   bindOnPickup: z.boolean().optional(),
   bindOnEquip: z.boolean().optional(),
   clientObjectId: clientObjectId.optional(),
+  rsiModel: z.number().int().min(0).max(65_535).optional(),
+  rsiColor: z.number().int().min(0).max(65_535).optional(),
 };
 const templateInput = schemaFor<ItemTemplateInput>()(z.object(templateFields).strict());
 const templatePatch = schemaFor<Partial<ItemTemplateInput>>()(
@@ -83,6 +88,8 @@ const COLUMN: Record<keyof typeof templateFields, string> = {
   bindOnPickup: 'bind_on_pickup',
   bindOnEquip: 'bind_on_equip',
   clientObjectId: 'client_object_id',
+  rsiModel: 'rsi_model',
+  rsiColor: 'rsi_color',
 };
 
 function toColumns(input: Record<string, unknown>): { columns: string[]; values: unknown[] } {

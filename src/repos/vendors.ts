@@ -8,6 +8,9 @@ import { lockCharacter } from '../sql/character-lock.js';
 import { bumpEconomy, readActor, vendorDistrict, vendorFor } from '../sql/vendor-rules.js';
 import { readVendors, vendorLedger as ledger, withVendorKey, type Vendor } from '../sql/vendor-rows.js';
 import { shardOfWorldRow } from '../sql/world-rows.js';
+import { itemAtSlot } from '../sql/inventory-slots.js';
+import { freeSlots } from '../sql/slot-allocation.js';
+import { WORN_SLOTS } from '../game/equipment-slots.js';
 import { parseInput } from '../validate.js';
 import type { RepoContext } from './context.js';
 
@@ -48,6 +51,10 @@ const buyInput = z
   .object({ characterId: id, vendorId: id, templateId: id, quantity: z.number().int().min(1).max(10_000).default(1), idempotencyKey: key })
   .strict();
 const sellInput = z.object({ characterId: id, vendorId: id, itemId: bigId, idempotencyKey: key }).strict();
+// Worn clothing (0x61-0x68) cannot be sold, so a sale names a backpack slot.
+const sellSlotInput = z
+  .object({ characterId: id, vendorId: id, slot: z.number().int().min(0).max(WORN_SLOTS.clothing_feet.slot), idempotencyKey: key })
+  .strict();
 
 /** What {@link Vendors.define} takes; `stock` lines start full unless `currentStock` says otherwise. */
 export interface VendorDefinition {
@@ -87,6 +94,14 @@ export interface VendorSellInput {
   characterId: number;
   vendorId: number;
   itemId: number;
+  idempotencyKey?: string;
+}
+
+/** What {@link Vendors.sellSlot} takes: the item in a client inventory slot. */
+export interface VendorSellSlotInput {
+  characterId: number;
+  vendorId: number;
+  slot: number;
   idempotencyKey?: string;
 }
 
@@ -207,11 +222,13 @@ export class Vendors {
             templateId: b.templateId,
             quantity: Math.min(stack, b.quantity - i * stack),
           }));
-          for (const item of items) {
+          // Each new stack takes the next free backpack slot (the character row is locked).
+          const slots = await freeSlots(conn, b.characterId, items.length);
+          for (const [i, item] of items.entries()) {
             await conn.exec(
-              `INSERT INTO character_inventory (item_id, character_id, template_id, quantity, acquired_method, acquired_from, is_bound)
-             VALUES (?, ?, ?, ?, 'purchase', ?, ?)`,
-              [item.itemId, b.characterId, b.templateId, item.quantity, `vendor:${b.vendorId}`, Boolean(line.bind_on_pickup)],
+              `INSERT INTO character_inventory (item_id, character_id, template_id, quantity, acquired_method, acquired_from, is_bound, slot_position)
+             VALUES (?, ?, ?, ?, 'purchase', ?, ?, ?)`,
+              [item.itemId, b.characterId, b.templateId, item.quantity, `vendor:${b.vendorId}`, Boolean(line.bind_on_pickup), slots[i]],
             );
           }
           await ledger(conn, 'vendor_purchase', b.characterId, b.vendorId, price, items, actor.districtId, b.idempotencyKey);
@@ -237,6 +254,29 @@ export class Vendors {
    */
   async sell(input: VendorSellInput): Promise<VendorSale> {
     const s = parseInput(sellInput, input, 'vendor sale');
+    return this.sellItem(s, async () => s.itemId);
+  }
+
+  /**
+   * Sells the item in a client inventory slot (as the client names it); otherwise as {@link Vendors.sell}.
+   * An empty slot is NotFoundError; a worn slot (0x61-0x68) is refused as equipped.
+   * @example
+   * const { price } = await db.vendors.sellSlot({ characterId, vendorId, slot: 4 });
+   */
+  async sellSlot(input: VendorSellSlotInput): Promise<VendorSale> {
+    const s = parseInput(sellSlotInput, input, 'vendor sale');
+    return this.sellItem(s, async (conn) => {
+      const item = await itemAtSlot(conn, s.characterId, s.slot, true);
+      if (!item) throw new NotFoundError('item in slot', s.slot);
+      return Number(item.item_id);
+    });
+  }
+
+  /** A sale: `locate` names the item once the character row is locked. */
+  private async sellItem(
+    s: { characterId: number; vendorId: number; idempotencyKey?: string },
+    locate: (conn: PooledConnection) => Promise<number>,
+  ): Promise<VendorSale> {
     const district = await vendorDistrict(this.ctx.router, s.vendorId);
     return withVendorKey(
       this.ctx.router,
@@ -245,16 +285,17 @@ export class Vendors {
         this.ctx.router.onCharacter('vendor_sell', s.characterId, async (conn, route): Promise<VendorSale> => {
           const actor = await readActor(conn, s.characterId, await lockCharacter(conn, s.characterId, route.shard));
           const vendor = await vendorFor(conn, district, s.vendorId, actor);
+          const itemId = await locate(conn);
           const [item] = await conn.rows<Record<string, unknown>>(
             `SELECT ci.template_id, ci.quantity, ci.container_type, it.is_sellable, it.base_value,
                   EXISTS (SELECT 1 FROM character_equipment ce WHERE ce.item_id = ci.item_id) AS equipped
              FROM character_inventory ci JOIN item_templates it ON it.template_id = ci.template_id
             WHERE ci.item_id = ? AND ci.character_id = ? FOR UPDATE`,
-            [s.itemId, s.characterId],
+            [itemId, s.characterId],
           );
-          if (!item) throw new NotFoundError('item', s.itemId);
-          if (!item.is_sellable) throw new ItemNotAllowedError(s.itemId, 'not sellable');
-          if (item.container_type === 'equipped' || Number(item.equipped)) throw new ItemNotAllowedError(s.itemId, 'equipped');
+          if (!item) throw new NotFoundError('item', itemId);
+          if (!item.is_sellable) throw new ItemNotAllowedError(itemId, 'not sellable');
+          if (item.container_type === 'equipped' || Number(item.equipped)) throw new ItemNotAllowedError(itemId, 'equipped');
           const quantity = Number(item.quantity);
           const [line] = await conn.rows<Record<string, number>>(
             'SELECT base_price FROM vendor_inventory WHERE vendor_id = ? AND template_id = ? FOR UPDATE',
@@ -268,7 +309,7 @@ export class Vendors {
               [quantity, s.vendorId, item.template_id],
             );
           }
-          await conn.exec('DELETE FROM character_inventory WHERE item_id = ?', [s.itemId]);
+          await conn.exec('DELETE FROM character_inventory WHERE item_id = ?', [itemId]);
           await conn.exec('UPDATE characters SET money = money + ? WHERE character_id = ?', [price, s.characterId]);
           await ledger(
             conn,
@@ -276,7 +317,7 @@ export class Vendors {
             s.characterId,
             s.vendorId,
             price,
-            [{ itemId: s.itemId, templateId: Number(item.template_id), quantity }],
+            [{ itemId: itemId, templateId: Number(item.template_id), quantity }],
             actor.districtId,
             s.idempotencyKey,
           );

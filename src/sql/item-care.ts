@@ -1,6 +1,7 @@
 import { InsufficientFundsError, ItemNotAllowedError, NotFoundError, RequirementNotMetError } from '../errors.js';
-import { repairCost, slotMismatch, type SlotName } from '../game/equipment-slots.js';
+import { repairCost, slotMismatch, wornOf, type SlotName } from '../game/equipment-slots.js';
 import type { PooledConnection } from '../pool/pooled-connection.js';
+import { drawWornPart, freeSlots } from './slot-allocation.js';
 import { bumpEconomy } from './vendor-rules.js';
 
 /** The acting character, locked by the caller with `lockCharacter`. */
@@ -24,6 +25,8 @@ interface OwnedItem {
   bind_on_equip: number;
   is_droppable: number;
   base_value: number;
+  rsi_model: number | null;
+  rsi_color: number | null;
   slot_name: string | null;
 }
 
@@ -32,6 +35,7 @@ export async function lockOwnedItem(conn: PooledConnection, owner: Owner, itemId
   const [item] = await conn.rows<OwnedItem>(
     `SELECT ci.item_id, ci.template_id, ci.quantity, ci.durability, ci.container_type, ci.slot_position, ci.is_bound,
             it.item_type, it.item_subtype, it.requirements, it.bind_on_equip, it.is_droppable, it.base_value,
+            it.rsi_model, it.rsi_color,
             (SELECT ce.slot_name FROM character_equipment ce WHERE ce.item_id = ci.item_id LIMIT 1) AS slot_name
        FROM character_inventory ci JOIN item_templates it ON it.template_id = ci.template_id
       WHERE ci.item_id = ? AND ci.character_id = ? FOR UPDATE`,
@@ -70,33 +74,58 @@ export async function equipItem(
   );
   const replaced = current?.item_id === null || current === undefined ? null : Number(current.item_id);
   if (replaced === itemId) return { replacedItemId: null, bound: Boolean(item.is_bound) };
+  const worn = wornOf(slot);
+  // The replaced item takes the backpack slot the equipped one leaves (the client's swap), else the first free one.
+  const freed = item.container_type === 'inventory' ? item.slot_position : null;
   if (replaced !== null)
     await conn.exec("UPDATE character_inventory SET container_type = 'inventory', slot_position = NULL WHERE item_id = ?", [replaced]);
   // Worn elsewhere: it leaves that slot (an item is in at most one slot: uq_character_equipment_item).
-  if (item.slot_name)
-    await conn.exec('DELETE FROM character_equipment WHERE character_id = ? AND slot_name = ?', [owner.characterId, item.slot_name]);
+  if (item.slot_name) await leaveSlot(conn, owner, item.slot_name as SlotName);
   await conn.exec(
     'INSERT INTO character_equipment (character_id, slot_name, item_id) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE item_id = VALUES(item_id)',
     [owner.characterId, slot, itemId],
   );
   const bound = Boolean(item.is_bound) || Boolean(item.bind_on_equip);
-  await conn.exec("UPDATE character_inventory SET container_type = 'equipped', slot_position = NULL, is_bound = ? WHERE item_id = ?", [
+  await conn.exec("UPDATE character_inventory SET container_type = 'equipped', slot_position = ?, is_bound = ? WHERE item_id = ?", [
+    worn?.slot ?? null,
     bound,
     itemId,
   ]);
+  if (replaced !== null) {
+    const place = freed !== null ? Number(freed) : (await freeSlots(conn, owner.characterId, 1))[0]!;
+    await conn.exec('UPDATE character_inventory SET slot_position = ? WHERE item_id = ?', [place, replaced]);
+  }
+  // The worn part and the appearance change in the same transaction.
+  if (worn) await drawWornPart(conn, owner.characterId, worn.part, Number(item.rsi_model ?? 0), Number(item.rsi_color ?? 0));
   return { replacedItemId: replaced, bound };
 }
 
-/** Empties a slot; its item goes back to the inventory. */
-export async function unequipSlot(conn: PooledConnection, owner: Owner, slot: SlotName): Promise<{ itemId: number }> {
+/** Removes a slot's equipment row and clears the appearance part it drew. */
+async function leaveSlot(conn: PooledConnection, owner: Owner, slot: SlotName): Promise<void> {
+  await conn.exec('DELETE FROM character_equipment WHERE character_id = ? AND slot_name = ?', [owner.characterId, slot]);
+  const worn = wornOf(slot);
+  if (worn) await drawWornPart(conn, owner.characterId, worn.part, 0, 0);
+}
+
+/**
+ * Empties a slot; its item goes back to the inventory, into `toSlot` (free: the caller checked)
+ * or the first free backpack slot.
+ */
+export async function unequipSlot(
+  conn: PooledConnection,
+  owner: Owner,
+  slot: SlotName,
+  toSlot?: number,
+): Promise<{ itemId: number; slotPosition: number | null }> {
   const [row] = await conn.rows<{ item_id: number | null }>(
     'SELECT item_id FROM character_equipment WHERE character_id = ? AND slot_name = ? FOR UPDATE',
     [owner.characterId, slot],
   );
   if (!row || row.item_id === null) throw new NotFoundError('equipped item in slot', slot);
-  await conn.exec('DELETE FROM character_equipment WHERE character_id = ? AND slot_name = ?', [owner.characterId, slot]);
-  await conn.exec("UPDATE character_inventory SET container_type = 'inventory', slot_position = NULL WHERE item_id = ?", [row.item_id]);
-  return { itemId: Number(row.item_id) };
+  await leaveSlot(conn, owner, slot);
+  const place = toSlot ?? (await freeSlots(conn, owner.characterId, 1))[0]!;
+  await conn.exec("UPDATE character_inventory SET container_type = 'inventory', slot_position = ? WHERE item_id = ?", [place, row.item_id]);
+  return { itemId: Number(row.item_id), slotPosition: place };
 }
 
 /** Moves an unequipped item to a container and slot; a slot holds at most one item. */
@@ -140,7 +169,7 @@ export async function consumeItem(conn: PooledConnection, owner: Owner, itemId: 
 export async function destroyItem(conn: PooledConnection, owner: Owner, itemId: number): Promise<{ quantity: number }> {
   const item = await lockOwnedItem(conn, owner, itemId);
   if (!item.is_droppable) throw new ItemNotAllowedError(itemId, 'cannot be destroyed (not droppable)');
-  await conn.exec('DELETE FROM character_equipment WHERE item_id = ?', [itemId]);
+  if (item.slot_name) await leaveSlot(conn, owner, item.slot_name as SlotName);
   await conn.exec('DELETE FROM character_inventory WHERE item_id = ?', [itemId]);
   await bumpEconomy(conn, { itemsDestroyed: Number(item.quantity) });
   return { quantity: Number(item.quantity) };

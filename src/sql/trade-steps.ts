@@ -2,6 +2,7 @@ import { InsufficientFundsError, TradeAbortedError } from '../errors.js';
 import type { PooledConnection, Row } from '../pool/pooled-connection.js';
 import type { CharacterRoute } from '../routing/directory.js';
 import { lockCharacter } from './character-lock.js';
+import { freeSlots } from './slot-allocation.js';
 import { insertRow } from './character-rows.js';
 
 /**
@@ -200,24 +201,29 @@ async function lockTradeItems(conn: PooledConnection, party: Party, crossShard: 
 
 /** Gives items to another character on the same shard. */
 async function reassignItems(conn: PooledConnection, taker: Party, ids: number[], tradeId: number): Promise<void> {
-  await conn.exec(
-    `UPDATE character_inventory SET character_id = ?, acquired_method = 'trade', acquired_from = ?,
-            container_type = 'inventory', slot_position = NULL
-      WHERE item_id IN (${marks(ids)})`,
-    [taker.characterId, `trade:${tradeId}`, ...ids],
-  );
+  // Each item takes the taker's next free backpack slot (both parties' rows are locked).
+  const slots = await freeSlots(conn, taker.characterId, ids.length);
+  for (const [i, itemId] of ids.entries()) {
+    await conn.exec(
+      `UPDATE character_inventory SET character_id = ?, acquired_method = 'trade', acquired_from = ?,
+              container_type = 'inventory', slot_position = ?
+        WHERE item_id = ?`,
+      [taker.characterId, `trade:${tradeId}`, slots[i], itemId],
+    );
+  }
 }
 
 /** Inserts copies of items (same ids) and their modifications on the taker's shard. */
 async function insertItems(conn: PooledConnection, taker: Party, given: Locked, tradeId: number): Promise<void> {
-  for (const source of given.items) {
+  const slots = await freeSlots(conn, taker.characterId, given.items.length);
+  for (const [i, source] of given.items.entries()) {
     await insertRow(conn, 'character_inventory', {
       ...source,
       character_id: taker.characterId,
       acquired_method: 'trade',
       acquired_from: `trade:${tradeId}`,
       container_type: 'inventory',
-      slot_position: null,
+      slot_position: slots[i],
     });
   }
   for (const source of given.modifications) {
