@@ -272,7 +272,13 @@ export class Cluster extends DataSession {
    */
   async status(): Promise<ClusterStatus> {
     this.assertOpen();
-    return clusterStatus(this.topology, { maxLagMs: this.config.replicas.maxLagMs, inDoubtGraceMs: this.config.recovery.gracePeriodMs });
+    const report = await clusterStatus(this.topology, {
+      maxLagMs: this.config.replicas.maxLagMs,
+      inDoubtGraceMs: this.config.recovery.gracePeriodMs,
+    });
+    // Moves in progress (or left by a crashed mover: db.admin.recoverMoves()); none when global is down.
+    report.districtMoves = await this.admin.moves({ unfinished: true }).catch(() => []);
+    return report;
   }
 
   /**

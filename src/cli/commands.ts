@@ -1,8 +1,10 @@
+import { addShard } from './add-shard.js';
 import { backup } from './backup.js';
 import type { Command } from './command.js';
 import { demo } from './demo.js';
 import { maintain } from './maintain.js';
 import { migrate } from './migrate.js';
+import { moveDistrict } from './move-district.js';
 import { play, playWorker } from './play.js';
 import { recover } from './recover.js';
 import { repairReplicas } from './repair-replicas.js';
@@ -13,4 +15,20 @@ import { users } from './users.js';
 import { verify } from './verify.js';
 
 /** Every command, in the order the help text lists them. */
-export const COMMANDS: Command[] = [play, demo, status, verify, maintain, migrate, recover, repairReplicas, backup, restore, users, sandbox, playWorker];
+export const COMMANDS: Command[] = [
+  play,
+  demo,
+  status,
+  verify,
+  maintain,
+  migrate,
+  recover,
+  repairReplicas,
+  moveDistrict,
+  addShard,
+  backup,
+  restore,
+  users,
+  sandbox,
+  playWorker,
+];

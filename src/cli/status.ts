@@ -38,5 +38,8 @@ function render(s: ClusterStatus): string {
   lines.push('', 'shards:');
   for (const sh of s.shards)
     lines.push(`  ${sh.shard.padEnd(10)} districts ${sh.districts.join(',')}  characters ${sh.characters}  online ${sh.online}`);
+  lines.push('', `district moves in progress: ${s.districtMoves?.length ?? 0}`);
+  for (const m of s.districtMoves ?? [])
+    lines.push(`  move ${m.moveId}: district ${m.districtId} ${m.from} -> ${m.to} since ${m.startedAt.toISOString()}`);
   return lines.join('\n');
 }

@@ -66,6 +66,8 @@ export interface ClusterStatus {
   inDoubt: InDoubtBranch[];
   schema: SchemaStatus[];
   shards: ShardStatus[];
+  /** District moves in progress (journal rows still 'copying'), filled in by `db.status()`. */
+  districtMoves?: Array<{ moveId: number; districtId: number; from: string; to: string; startedAt: Date }>;
 }
 
 export interface StatusOptions {

@@ -1,0 +1,21 @@
+import { requireConfig, stringFlag, UsageError, withCluster, type Command } from './command.js';
+
+export const addShard: Command = {
+  name: 'add-shard',
+  help: `add-shard NAME --primary URL [--replica URL]...
+                    Add an empty shard: migrate it, copy the reference data, record it on global.
+                    Add it to every process's config (districts: []) before moving districts there.`,
+  options: { primary: { type: 'string' }, replica: { type: 'string', multiple: true } },
+  run: (args) => {
+    const name = args.positionals[0];
+    const primary = stringFlag(args, 'primary');
+    if (!name) throw new UsageError('add-shard needs a shard NAME');
+    if (!primary) throw new UsageError('--primary URL is required');
+    const replicas = ((args.values.replica as string[] | undefined) ?? []).filter((r) => typeof r === 'string');
+    return withCluster(requireConfig(args), async (db) => {
+      const r = await db.admin.addShard({ name, primary, replicas });
+      const copied = Object.values(r.referenceRows).reduce((a, b) => a + b, 0);
+      console.log(`shard ${r.name}: ${r.migrations.length} migrations applied, ${copied} reference rows copied`);
+    });
+  },
+};
