@@ -245,3 +245,25 @@ async function tradeIds(): Promise<number> {
   const ids = [...(await rows('alpha-primary', sql)), ...(await rows('beta-primary', sql))].map((r) => String(r.id));
   return new Set(ids).size;
 }
+
+describe('the CLI', () => {
+  it('mxo-data move-district 2 --to alpha moves it; status lists no move in progress', async () => {
+    const { execFile } = await import('node:child_process');
+    const run = (args: string[]) =>
+      new Promise<{ code: number; stdout: string }>((resolve) =>
+        execFile(
+          process.execPath,
+          ['--import', 'tsx', 'src/cli.ts', ...args, '--config', t.sandbox.configPath],
+          { timeout: 120_000 },
+          (error, stdout) => resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout }),
+        ),
+      );
+    const moved = await run(['move-district', '2', '--to', 'alpha']);
+    expect(moved.stdout).toMatch(/district 2: beta -> alpha, \d+ characters, \d+ rows, fence \d+ ms/);
+    expect(moved.code).toBe(0);
+    expect(await count('alpha-primary', 'SELECT COUNT(*) AS n FROM characters WHERE district_id = 2')).toBe(inTwo.length);
+    expect((await run(['status'])).stdout).toContain('district moves in progress: 0');
+    await t.db.admin.refreshPlacement();
+    expect(t.db.shardOfDistrict(2)).toBe('alpha');
+  }, 120_000);
+});
