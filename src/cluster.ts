@@ -353,6 +353,6 @@ export async function openCluster(configOrPath: ClusterConfigInput | string, opt
   // In the background: connections stay lazy, and an unreachable node is checked by the next call.
   void db.checkDurability().catch(() => {});
   // The district placement from global (the config's until migrate); bounded: global may be down.
-  await Promise.race([db.admin.refreshPlacement().catch(() => false), new Promise((r) => setTimeout(r, 2_000).unref())]);
+  await db.admin.loadPlacementAtOpen();
   return db;
 }

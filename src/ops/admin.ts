@@ -82,9 +82,16 @@ export class Admin {
     return this.deps.topology.refreshPlacement();
   }
 
+  /** Reads the placement at open on a connection of its own (2 s at most; the config stands otherwise). */
+  async loadPlacementAtOpen(): Promise<void> {
+    await this.deps.topology.loadPlacementAtOpen(2_000);
+  }
+
   /** Starts the periodic placement refresh (the cluster does this at open). */
   start(): void {
-    this.timer ??= setInterval(() => void this.deps.topology.refreshPlacement().catch(() => {}), PLACEMENT_REFRESH_MS);
+    // Not before the placement was read once: a database not created yet must not mark the pool down.
+    const tick = () => void (this.deps.topology.placementLoaded ? this.deps.topology.refreshPlacement().catch(() => {}) : undefined);
+    this.timer ??= setInterval(tick, PLACEMENT_REFRESH_MS);
     this.timer.unref();
   }
 

@@ -1,3 +1,4 @@
+import mysql, { type RowDataPacket } from 'mysql2/promise';
 import { errnoOf } from '../pool/mysql-errors.js';
 import type { NodePool } from '../pool/node-pool.js';
 
@@ -28,5 +29,24 @@ export async function loadPlacement(global: NodePool): Promise<DistrictPlacement
     const errno = errnoOf(error) ?? errnoOf((error as { cause?: unknown }).cause);
     if (errno === ER_BAD_DB || errno === ER_NO_SUCH_TABLE) return undefined;
     throw error;
+  }
+}
+
+/**
+ * The same read on a connection of its own (at open, before migrate perhaps): a missing
+ * database must not mark the global pool down for the calls that follow.
+ */
+export async function loadPlacementOnce(global: NodePool, timeoutMs: number): Promise<DistrictPlacement[] | undefined> {
+  const { host, port, user, password, database } = global.address;
+  let conn: mysql.Connection | undefined;
+  try {
+    conn = await mysql.createConnection({ host, port, user, password, database, connectTimeout: timeoutMs });
+    conn.on('error', () => {});
+    const [rows] = await conn.query<RowDataPacket[]>('SELECT district_id, shard_name, version FROM district_placement');
+    return rows.map((r) => ({ districtId: Number(r.district_id), shard: String(r.shard_name), version: Number(r.version) }));
+  } catch {
+    return undefined; // not migrated, or unreachable: the config stands until the next refresh
+  } finally {
+    await conn?.end().catch(() => conn?.destroy());
   }
 }

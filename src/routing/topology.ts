@@ -2,7 +2,7 @@ import type { ClusterConfig } from '../config/cluster-config.js';
 import { UnknownDistrictError } from '../errors.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { NodePool } from '../pool/node-pool.js';
-import { loadPlacement, type DistrictPlacement } from './placement.js';
+import { loadPlacement, loadPlacementOnce, type DistrictPlacement } from './placement.js';
 
 /** The key of a tier or shard: `global` or a shard name. Every primary is addressed by one. */
 export type ShardKey = string;
@@ -34,6 +34,8 @@ export class Topology {
   private refreshing: Promise<boolean> | undefined;
   /** Bumped whenever a district changes shard here: caches of where rows live are then dropped. */
   placementEpoch = 0;
+  /** True once global's placement was read (the table exists): periodic refreshes run from then. */
+  placementLoaded = false;
 
   constructor(
     readonly config: ClusterConfig,
@@ -80,9 +82,20 @@ export class Topology {
    */
   refreshPlacement(): Promise<boolean> {
     this.refreshing ??= loadPlacement(this.global.primary)
-      .then((rows) => (rows ? this.applyPlacement(rows) : false))
+      .then((rows) => this.loaded(rows))
       .finally(() => (this.refreshing = undefined));
     return this.refreshing;
+  }
+
+  /** At open: the placement on a connection of its own, bounded by `timeoutMs`, never failing. */
+  async loadPlacementAtOpen(timeoutMs: number): Promise<void> {
+    this.loaded(await loadPlacementOnce(this.global.primary, timeoutMs));
+  }
+
+  private loaded(rows: DistrictPlacement[] | undefined): boolean {
+    if (!rows) return false;
+    this.placementLoaded = true;
+    return this.applyPlacement(rows);
   }
 
   /** Applies placement rows; districts on shards this process does not know stay unroutable here. */
