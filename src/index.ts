@@ -53,6 +53,8 @@ export type { VendorDefinition, Vendor, VendorPurchase, VendorSale, VendorBuyInp
 export { K_FACTOR, RATING_FLOOR, expectedScore, nextRating, rankOf } from './game/pvp-rating.js';
 export type { ItemPlace, ItemModification, ItemModificationRecord, ItemGrant } from './repos/inventory.js';
 export type { SlotMove } from './sql/inventory-slots.js';
+export type { LoadoutSlot } from './sql/ability-loadout.js';
+export type { Reputations, ReputationOrganization } from './sql/reputations.js';
 export type { VendorSellSlotInput } from './repos/vendors.js';
 export { EQUIPMENT_SLOTS, REPAIR_RATE, repairCost, type SlotName } from './game/equipment-slots.js';
 export type { TradeOffer, TradeWindow, TradeConfirmation } from './repos/trade-windows.js';

@@ -11,6 +11,7 @@ import { lockCharacter } from '../sql/character-lock.js';
 import { textColumn, varcharColumn } from '../sql/column-limits.js';
 import { jsonValue } from '../sql/mission-rows.js';
 import { parseInput } from '../validate.js';
+import { abilityIdSchema, loadoutSchema, readLoadout, upgradeAbility, writeLoadout, type LoadoutSlot } from '../sql/ability-loadout.js';
 import type { RepoContext } from './context.js';
 
 /** characters.archetype's values (a repository does not import another). */
@@ -19,19 +20,20 @@ const id = z.number().int().positive().max(2_147_483_647);
 const tinyint = z.number().int().min(1).max(127);
 const abilityInput = z
   .object({
-    abilityId: id,
+    abilityId: abilityIdSchema,
     abilityName: varcharColumn(64, 1),
     abilityDescription: textColumn().nullable().default(null),
     levelRequirement: tinyint.default(1),
     archetypeRequirement: z.enum(ARCHETYPES).nullable().default(null),
     factionRequirement: z.enum(FACTIONS).nullable().default(null),
-    prerequisiteAbilities: z.array(id).max(50).default([]),
+    prerequisiteAbilities: z.array(abilityIdSchema).max(50).default([]),
     maxAbilityLevel: tinyint.default(1),
   })
   .strict();
 
 /** Input of `abilities.defineAbility`: the game's own ability id and what learning it requires. */
 export interface AbilityDefinitionInput {
+  /** The client's unsigned 32-bit ability id (high bit set); the signed form is accepted and stored unsigned. */
   abilityId: number;
   abilityName: string;
   abilityDescription?: string | null;
@@ -107,7 +109,7 @@ export class Abilities {
    */
   async learn(characterId: number, abilityId: number): Promise<CharacterAbility> {
     const cid = parseInput(id, characterId, 'character id');
-    const aid = parseInput(id, abilityId, 'ability id');
+    const aid = parseInput(abilityIdSchema, abilityId, 'ability id');
     return this.ctx.router.onCharacter('ability_learn', cid, async (conn, route) => {
       await lockCharacter(conn, cid, route.shard);
       const [ability] = await conn.rows('SELECT * FROM ability_templates WHERE ability_id = ?', [aid]);
@@ -128,13 +130,59 @@ export class Abilities {
    */
   async use(characterId: number, abilityId: number): Promise<void> {
     const cid = parseInput(id, characterId, 'character id');
-    const aid = parseInput(id, abilityId, 'ability id');
+    const aid = parseInput(abilityIdSchema, abilityId, 'ability id');
     const route = await this.ctx.router.directory.resolve(cid);
     await this.ctx.writeBehind(route.shard).coalesce(ABILITY_USES, abilityUseKey(cid, aid), {
       characterId: cid,
       abilityId: aid,
       uses: 1,
       lastUsedMs: Date.now(),
+    });
+  }
+
+  /**
+   * Replaces the ability loadout: each slot holds a learned ability, loaded or not; one ability may
+   * sit in several slots. A slot named twice is a ValidationError; an unlearned ability a
+   * RequirementError ('learned'); nothing is written then. Returns the loadout by slot.
+   * @example
+   * await db.abilities.setLoadout(characterId, [{ slot: 0, abilityId: 0x80000012, loaded: true }, { slot: 5, abilityId: 0x80000012, loaded: false }]);
+   */
+  async setLoadout(characterId: number, slots: LoadoutSlot[]): Promise<LoadoutSlot[]> {
+    const cid = parseInput(id, characterId, 'character id');
+    const data = parseInput(loadoutSchema, slots, 'loadout');
+    return this.ctx.router.onCharacter('ability_set_loadout', cid, async (conn, route) => {
+      await lockCharacter(conn, cid, route.shard);
+      return writeLoadout(conn, cid, data);
+    });
+  }
+
+  /**
+   * The ability loadout, by slot.
+   * @example
+   * const slots = await db.abilities.loadout(characterId);
+   */
+  async loadout(characterId: number, options: { consistency?: Consistency } = {}): Promise<LoadoutSlot[]> {
+    const cid = parseInput(id, characterId, 'character id');
+    return this.ctx.router.readCharacter('ability_loadout', cid, consistencyOf(options, 'session'), async (conn) => {
+      const [character] = await conn.rows('SELECT character_id FROM characters WHERE character_id = ?', [cid]);
+      return character ? readLoadout(conn, cid) : undefined;
+    });
+  }
+
+  /**
+   * Raises a learned ability by `levels` (1-126), never past its template's maximum level
+   * (RequirementError 'max_level'; NotFoundError when not learned).
+   * @example
+   * const { abilityLevel } = await db.abilities.upgrade(characterId, 0x80000012, 1);
+   */
+  async upgrade(characterId: number, abilityId: number, levels = 1): Promise<CharacterAbility> {
+    const cid = parseInput(id, characterId, 'character id');
+    const aid = parseInput(abilityIdSchema, abilityId, 'ability id');
+    const n = parseInput(z.number().int().min(1).max(126), levels, 'levels');
+    return this.ctx.router.onCharacter('ability_upgrade', cid, async (conn, route) => {
+      await lockCharacter(conn, cid, route.shard);
+      await upgradeAbility(conn, cid, aid, n);
+      return (await readAbilities(conn, cid, aid))[0]!;
     });
   }
 

@@ -5,9 +5,17 @@ import type { Consistency } from '../routing/read-router.js';
 import { lockCharacter } from '../sql/character-lock.js';
 import { adjustStandingRow, type StandingChange } from '../sql/standings.js';
 import { parseInput } from '../validate.js';
+import {
+  adjustReputationRow,
+  readReputations,
+  REPUTATION_ORGANIZATIONS,
+  type ReputationOrganization,
+  type Reputations,
+} from '../sql/reputations.js';
 import type { RepoContext } from './context.js';
 
 export type { StandingChange } from '../sql/standings.js';
+export type { Reputations, ReputationOrganization } from '../sql/reputations.js';
 
 /** A character's standing with one faction (factions never adjusted read as 0, neutral). */
 export interface FactionStanding {
@@ -81,6 +89,43 @@ export class Factions {
           lastUpdated: row?.last_updated ?? null,
         };
       });
+    });
+  }
+
+  /**
+   * The seven reputations the client's profile shows (zion_military, machines, merovingian, niobe,
+   * epn, cypherites, gm; 0 when never changed) and the CQ points.
+   * @example
+   * const { reputations, cqPoints } = await db.factions.reputations(characterId);
+   */
+  async reputations(characterId: number, options: { consistency?: Consistency } = {}): Promise<Reputations> {
+    const cid = parseInput(id, characterId, 'character id');
+    return this.ctx.router.readCharacter('faction_reputations', cid, consistencyOf(options, 'session'), (conn) =>
+      readReputations(conn, cid),
+    );
+  }
+
+  /**
+   * Adds `delta` (negative to lose) to one of the seven reputations; returns its new points.
+   * @example
+   * const { points } = await db.factions.adjustReputation(characterId, 'niobe', 50);
+   */
+  async adjustReputation(characterId: number, organization: ReputationOrganization, delta: number): Promise<{ points: number }> {
+    const cid = parseInput(id, characterId, 'character id');
+    const org = parseInput(z.enum(REPUTATION_ORGANIZATIONS), organization, 'organization');
+    const d = parseInput(
+      z
+        .number()
+        .int()
+        .min(-1_000_000)
+        .max(1_000_000)
+        .refine((n) => n !== 0, 'must not be 0'),
+      delta,
+      'delta',
+    );
+    return this.ctx.router.onCharacter('reputation_adjust', cid, async (conn, route) => {
+      await lockCharacter(conn, cid, route.shard);
+      return { points: await adjustReputationRow(conn, cid, org, d) };
     });
   }
 }

@@ -30,6 +30,7 @@ export interface LoadedItem {
   slotPosition: number | null;
   acquiredMethod: string;
   isBound: boolean;
+  purity: number;
 }
 
 export interface LoadedMission {

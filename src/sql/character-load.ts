@@ -80,6 +80,7 @@ const ITEM: Columns = [
   ['slot_position', 'numOrNull'],
   ['acquired_method', 'str'],
   ['is_bound', 'bool'],
+  ['purity', 'num'],
 ];
 const EQUIPMENT: Columns = [
   ['slot_name', 'str'],

@@ -10,6 +10,9 @@ export const MOVING_TABLES: Array<{ table: string; where: string; surrogate?: st
   { table: 'characters', where: 'character_id = ?' },
   { table: 'character_statistics', where: 'character_id = ?' },
   { table: 'character_abilities', where: 'character_id = ?' },
+  // The ability loadout (slots reference character_abilities, so they come after it).
+  { table: 'character_ability_slots', where: 'character_id = ?' },
+  { table: 'character_reputations', where: 'character_id = ?' },
   { table: 'character_faction_standings', where: 'character_id = ?' },
   { table: 'character_inventory', where: 'character_id = ?' },
   {
