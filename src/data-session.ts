@@ -19,6 +19,7 @@ import { Players } from './repos/players.js';
 import { Presence } from './repos/presence.js';
 import { Worlds } from './repos/worlds.js';
 import { Social } from './repos/social.js';
+import { Crews } from './repos/crews.js';
 import { Trades } from './repos/trades.js';
 import { World } from './repos/world.js';
 import type { IdAllocator } from './routing/id-allocator.js';
@@ -47,6 +48,7 @@ export class DataSession {
   readonly trades: Trades;
   readonly players: Players;
   readonly social: Social;
+  readonly crews: Crews;
   readonly economy: Economy;
   readonly world: World;
   readonly logs: Logs;
@@ -79,6 +81,7 @@ export class DataSession {
     this.trades = new Trades(ctx);
     this.players = new Players(ctx);
     this.social = new Social(ctx);
+    this.crews = new Crews(ctx);
     this.economy = new Economy(ctx);
     this.world = new World(ctx);
     this.logs = new Logs(ctx);

@@ -24,6 +24,7 @@ export type { Relationship } from './repos/social.js';
 export type { RegisterInput, LoginInput, PasswordResetRequest, TwoFactorSetup } from './repos/accounts.js';
 export { ORG_PERMISSION_TREASURY } from './repos/organizations.js';
 export type { OrganizationInput, OrganizationRank, OrganizationMember, Organization, TreasuryResult } from './repos/organizations.js';
+export type { CrewCreateInput, CrewInfo, CrewBankResult, CrewBankOptions, CrewRole } from './repos/crews.js';
 export type { RelationshipInput, CrewInput } from './repos/social.js';
 export type { BuddyEntry } from './sql/buddies.js';
 export type { PunishInput, Punishment, PunishmentType } from './repos/moderation.js';

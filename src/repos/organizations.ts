@@ -7,6 +7,7 @@ import type { Consistency } from '../routing/read-router.js';
 import { GLOBAL } from '../routing/topology.js';
 import { textColumn, varcharColumn } from '../sql/column-limits.js';
 import { recountOrganization, settleOrganization } from '../sql/memberships.js';
+import { addCrewToOrganization, crewsOfOrganization, removeCrewFromOrganization } from '../sql/faction-crews.js';
 import { moveTreasuryMoney, type TreasuryMove } from '../sql/treasury.js';
 import { parseInput } from '../validate.js';
 import type { RepoContext } from './context.js';
@@ -220,6 +221,34 @@ export class Organizations {
     options: { idempotencyKey?: string } = {},
   ): Promise<TreasuryResult> {
     return this.move('withdraw', organizationId, characterId, money, options);
+  }
+
+  /**
+   * Adds a crew to the organization (factions are made of crews); a crew belongs to one at most
+   * (InvalidStateError otherwise). `added` is false when it was there already.
+   * @example await db.organizations.addCrew(organizationId, crewId);
+   */
+  async addCrew(organizationId: number, crewId: number): Promise<{ added: boolean }> {
+    const org = parseInput(id, organizationId, 'organization id');
+    return addCrewToOrganization(this.ctx.router, org, parseInput(id, crewId, 'crew id'));
+  }
+
+  /**
+   * Takes a crew out of the organization (NotFoundError when it is not in it).
+   * @example await db.organizations.removeCrew(organizationId, crewId);
+   */
+  async removeCrew(organizationId: number, crewId: number): Promise<void> {
+    const org = parseInput(id, organizationId, 'organization id');
+    await removeCrewFromOrganization(this.ctx.router, org, parseInput(id, crewId, 'crew id'));
+  }
+
+  /**
+   * The crews of an organization, by id.
+   * @example const crewIds = await db.organizations.crews(organizationId);
+   */
+  async crews(organizationId: number, options: { consistency?: Consistency } = {}): Promise<number[]> {
+    const org = parseInput(id, organizationId, 'organization id');
+    return crewsOfOrganization(this.ctx.router, org, consistencyOf(options, 'session'));
   }
 
   /** An organization with its members (replica-eligible). @example const org = await db.organizations.get(organizationId); */

@@ -1,12 +1,11 @@
 import { z } from 'zod';
-import { ForbiddenError, NameTakenError, NotFoundError, RequirementError, ValidationError } from '../errors.js';
-import { errnoOf, ER_NO_REFERENCED_ROW, isDuplicateKey } from '../pool/mysql-errors.js';
+import { NotFoundError, ValidationError } from '../errors.js';
 import type { PooledConnection } from '../pool/pooled-connection.js';
 import type { Consistency } from '../routing/read-router.js';
 import { parseInput } from '../validate.js';
 import { lockCharacter } from '../sql/character-lock.js';
 import { textColumn, varcharColumn } from '../sql/column-limits.js';
-import { recountCrew, settleCrew } from '../sql/memberships.js';
+import * as crews from '../sql/crews.js';
 import { consistencyOf } from '../routing/consistency.js';
 import { GLOBAL } from '../routing/topology.js';
 import { readBuddyEdges, syncBuddyEdge, type BuddyEntry } from '../sql/buddies.js';
@@ -267,96 +266,43 @@ export class Social {
    * @example const { crewId } = await db.social.createCrew({ captainId, crewName: 'Nebuchadnezzar' });
    */
   async createCrew(input: CrewInput): Promise<{ crewId: number }> {
-    const data = parseInput(crewInput, input, 'crew');
-    try {
-      const crewId = await this.ctx.router.onGlobal('crew_create', async (conn) => {
-        const header = await conn.exec('INSERT INTO crews (crew_name, captain_id, description, member_count) VALUES (?, ?, ?, 0)', [
-          data.crewName,
-          data.captainId,
-          data.description ?? null,
-        ]);
-        const crewId = Number(header.insertId);
-        await conn.exec("INSERT INTO crew_members (character_id, crew_id, position) VALUES (?, ?, 'captain')", [data.captainId, crewId]);
-        await recountCrew(conn, crewId);
-        return crewId;
-      });
-      return { crewId };
-    } catch (error) {
-      if (isDuplicateKey(error, 'crew_name')) throw new NameTakenError('crewName', data.crewName, { cause: error });
-      throw crewMembershipError(error, data.captainId, 0);
-    }
+    return { crewId: await crews.createCrew(this.ctx.router, parseInput(crewInput, input, 'crew')) };
   }
 
   /**
    * Adds a character to a crew as a member (recruitment open, room left, not in another crew).
+   * Same as db.crews.join.
    * @example await db.social.joinCrew(crewId, characterId);
    */
   async joinCrew(crewId: number, characterId: number): Promise<void> {
-    const crew = parseInput(id, crewId, 'crew id');
-    const cid = parseInput(id, characterId, 'character id');
-    try {
-      await this.ctx.router.onGlobal('crew_join', async (conn) => {
-        const row = await lockCrew(conn, crew);
-        if (!row.recruitment_open) throw new RequirementError('recruitment', `crew ${crew} is not recruiting`);
-        if (Number(row.member_count) >= Number(row.max_members)) throw new RequirementError('capacity', `crew ${crew} is full`);
-        await conn.exec('INSERT INTO crew_members (character_id, crew_id) VALUES (?, ?)', [cid, crew]);
-        await recountCrew(conn, crew);
-      });
-    } catch (error) {
-      throw crewMembershipError(error, cid, crew);
-    }
+    await crews.joinCrew(this.ctx.router, parseInput(id, crewId, 'crew id'), parseInput(id, characterId, 'character id'));
   }
 
   /**
-   * Leaves a crew. A captain who leaves hands the crew to the longest-serving lieutenant (else
-   * member); the last one out disbands it.
+   * Leaves a crew. A captain who leaves hands the crew to the longest-serving first mate (else
+   * member); the last one out disbands it (refused while its bank holds money). Same as db.crews.leave.
    * @example const { captainId, disbanded } = await db.social.leaveCrew(crewId, characterId);
    */
   async leaveCrew(crewId: number, characterId: number): Promise<{ captainId: number | null; disbanded: boolean }> {
-    const crew = parseInput(id, crewId, 'crew id');
-    const cid = parseInput(id, characterId, 'character id');
-    return this.ctx.router.onGlobal('crew_leave', async (conn) => {
-      await lockCrew(conn, crew);
-      const header = await conn.exec('DELETE FROM crew_members WHERE crew_id = ? AND character_id = ?', [crew, cid]);
-      if (header.affectedRows === 0) throw new NotFoundError('crew member', `${crew}/${cid}`);
-      return settleCrew(conn, crew);
-    });
+    return crews.leaveCrew(this.ctx.router, parseInput(id, crewId, 'crew id'), parseInput(id, characterId, 'character id'));
   }
 
   /**
-   * The captain removes a member.
+   * The captain removes a member. Same as db.crews.kick.
    * @example await db.social.kickFromCrew(crewId, captainId, characterId);
    */
   async kickFromCrew(crewId: number, captainId: number, characterId: number): Promise<void> {
     const crew = parseInput(id, crewId, 'crew id');
-    const captain = parseInput(id, captainId, 'captain id');
-    const cid = parseInput(id, characterId, 'character id');
-    await this.ctx.router.onGlobal('crew_kick', async (conn) => {
-      const row = await lockCrew(conn, crew);
-      if (Number(row.captain_id) !== captain)
-        throw new ForbiddenError('crew kick', `character ${captain} is not the captain of crew ${crew}`);
-      if (cid === captain) throw new ForbiddenError('crew kick', 'the captain cannot kick themself; use leaveCrew');
-      const header = await conn.exec('DELETE FROM crew_members WHERE crew_id = ? AND character_id = ?', [crew, cid]);
-      if (header.affectedRows === 0) throw new NotFoundError('crew member', `${crew}/${cid}`);
-      await settleCrew(conn, crew);
-    });
+    await crews.kickFromCrew(this.ctx.router, crew, parseInput(id, captainId, 'captain id'), parseInput(id, characterId, 'character id'));
   }
 
   /**
-   * The captain disbands the crew: the crew and every membership go.
+   * The captain disbands the crew: the crew and every membership go (refused while its bank
+   * holds money). Same as db.crews.disband.
    * @example const { members } = await db.social.disbandCrew(crewId, captainId);
    */
   async disbandCrew(crewId: number, captainId: number): Promise<{ members: number }> {
-    const crew = parseInput(id, crewId, 'crew id');
-    const captain = parseInput(id, captainId, 'captain id');
-    return this.ctx.router.onGlobal('crew_disband', async (conn) => {
-      const row = await lockCrew(conn, crew);
-      if (Number(row.captain_id) !== captain)
-        throw new ForbiddenError('crew disband', `character ${captain} is not the captain of crew ${crew}`);
-      const header = await conn.exec('DELETE FROM crew_members WHERE crew_id = ?', [crew]);
-      await conn.exec('DELETE FROM crews WHERE crew_id = ?', [crew]);
-      return { members: header.affectedRows };
-    });
+    return crews.disbandCrew(this.ctx.router, parseInput(id, crewId, 'crew id'), parseInput(id, captainId, 'captain id'));
   }
 
   /**
@@ -389,23 +335,4 @@ async function setMutual(conn: PooledConnection, characterId: number, targetId: 
     characterId,
     targetId,
   ]);
-}
-
-async function lockCrew(
-  conn: PooledConnection,
-  crew: number,
-): Promise<{ captain_id: number | null; member_count: number; max_members: number; recruitment_open: number }> {
-  const [row] = await conn.rows<{ captain_id: number | null; member_count: number; max_members: number; recruitment_open: number }>(
-    'SELECT captain_id, member_count, max_members, recruitment_open FROM crews WHERE crew_id = ? FOR UPDATE',
-    [crew],
-  );
-  if (!row) throw new NotFoundError('crew', crew);
-  return row;
-}
-
-/** Driver errors of a crew membership insert as typed errors. */
-function crewMembershipError(error: unknown, cid: number, crew: number): unknown {
-  if (isDuplicateKey(error)) return new RequirementError('membership', `character ${cid} is already in a crew`);
-  if (errnoOf(error) === ER_NO_REFERENCED_ROW) return new NotFoundError('character or crew', `${cid}/${crew}`, { cause: error });
-  return error;
 }

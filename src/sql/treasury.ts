@@ -12,8 +12,32 @@ export interface TreasuryMove {
   idempotencyKey?: string;
 }
 
+/** One crew bank movement between a character (its shard) and its crew (global). */
+export interface CrewBankMove {
+  kind: 'deposit' | 'withdraw';
+  crewId: number;
+  characterId: number;
+  amount: number;
+  idempotencyKey?: string;
+}
+
 /** Permission bit that allows withdrawals (the leader always may). */
 const TREASURY_PERMISSION = 1;
+
+/** A bank on global (an organization's treasury, a crew's bank) as the shared body sees it. */
+interface Bank {
+  /** Ledger types, reason and key namespace. */
+  deposit: string;
+  withdraw: string;
+  reason: string;
+  keyPrefix: string;
+  /** The balance without locks (a replay's answer). */
+  balance(g: PooledConnection): Promise<number>;
+  /** Locks the bank and the character's membership; NotFoundError / ForbiddenError when not a member. */
+  lock(g: PooledConnection, characterId: number): Promise<{ balance: number; mayWithdraw: boolean }>;
+  /** Stores the new balance (and a deposit's contribution). */
+  store(g: PooledConnection, characterId: number, after: number, deposited: number): Promise<void>;
+}
 
 /**
  * The body of a deposit or withdrawal inside a shard+global two-phase commit. Locks in the
@@ -28,10 +52,98 @@ export async function moveTreasuryMoney(
   global: () => Promise<PooledConnection>,
   move: TreasuryMove,
 ): Promise<{ money: number; treasury: number; replayed: boolean }> {
-  const type = move.kind === 'deposit' ? 'organization_deposit' : 'organization_withdrawal';
-  const reason = `organization ${move.organizationId}`;
+  const org = move.organizationId;
+  const { money, balance, replayed } = await moveBankMoney(shard, shardName, global, move, {
+    deposit: 'organization_deposit',
+    withdraw: 'organization_withdrawal',
+    reason: `organization ${org}`,
+    keyPrefix: 'org',
+    balance: async (g) =>
+      Number((await g.rows<{ t: number }>('SELECT treasury_amount AS t FROM organizations WHERE organization_id = ?', [org]))[0]?.t ?? 0),
+    lock: async (g, cid) => {
+      const [row] = await g.rows<{ treasury_amount: number | string; leader_id: number | null }>(
+        'SELECT treasury_amount, leader_id FROM organizations WHERE organization_id = ? FOR UPDATE',
+        [org],
+      );
+      if (!row) throw new NotFoundError('organization', org);
+      const [member] = await g.rows<{ permissions: number }>(
+        'SELECT permissions FROM organization_members WHERE organization_id = ? AND character_id = ? FOR UPDATE',
+        [org, cid],
+      );
+      if (!member) throw new ForbiddenError(`organization ${move.kind}`, `character ${cid} is not a member of organization ${org}`);
+      const mayWithdraw = Number(row.leader_id) === cid || (Number(member.permissions) & TREASURY_PERMISSION) !== 0;
+      if (move.kind === 'withdraw' && !mayWithdraw)
+        throw new ForbiddenError('organization withdraw', `character ${cid} has no treasury permission`);
+      return { balance: Number(row.treasury_amount), mayWithdraw };
+    },
+    store: async (g, cid, after, deposited) => {
+      await g.exec('UPDATE organizations SET treasury_amount = ? WHERE organization_id = ?', [after, org]);
+      if (deposited > 0)
+        await g.exec(
+          `UPDATE organization_members SET total_contributions = LEAST(total_contributions + ?, 2147483647), last_contribution = NOW()
+            WHERE organization_id = ? AND character_id = ?`,
+          [deposited, org, cid],
+        );
+    },
+  });
+  return { money, treasury: balance, replayed };
+}
+
+/**
+ * A crew bank deposit or withdrawal, the same way: any member deposits; the captain and first
+ * mates (position 'lieutenant') withdraw.
+ */
+export async function moveCrewBankMoney(
+  shard: PooledConnection,
+  shardName: string,
+  global: () => Promise<PooledConnection>,
+  move: CrewBankMove,
+): Promise<{ money: number; bank: number; replayed: boolean }> {
+  const crew = move.crewId;
+  const { money, balance, replayed } = await moveBankMoney(shard, shardName, global, move, {
+    deposit: 'crew_deposit',
+    withdraw: 'crew_withdrawal',
+    reason: `crew ${crew}`,
+    keyPrefix: 'crew',
+    balance: async (g) => Number((await g.rows<{ b: number }>('SELECT bank_amount AS b FROM crews WHERE crew_id = ?', [crew]))[0]?.b ?? 0),
+    lock: async (g, cid) => {
+      const [row] = await g.rows<{ bank_amount: number | string; captain_id: number | null }>(
+        'SELECT bank_amount, captain_id FROM crews WHERE crew_id = ? FOR UPDATE',
+        [crew],
+      );
+      if (!row) throw new NotFoundError('crew', crew);
+      const [member] = await g.rows<{ position: string }>(
+        'SELECT position FROM crew_members WHERE crew_id = ? AND character_id = ? FOR UPDATE',
+        [crew, cid],
+      );
+      if (!member) throw new ForbiddenError(`crew ${move.kind}`, `character ${cid} is not a member of crew ${crew}`);
+      const mayWithdraw = Number(row.captain_id) === cid || member.position === 'lieutenant';
+      if (move.kind === 'withdraw' && !mayWithdraw)
+        throw new ForbiddenError('crew withdraw', `character ${cid} is neither the captain nor a first mate of crew ${crew}`);
+      return { balance: Number(row.bank_amount), mayWithdraw };
+    },
+    store: async (g, _cid, after) => {
+      await g.exec('UPDATE crews SET bank_amount = ? WHERE crew_id = ?', [after, crew]);
+    },
+  });
+  return { money, bank: balance, replayed };
+}
+
+async function moveBankMoney(
+  shard: PooledConnection,
+  shardName: string,
+  global: () => Promise<PooledConnection>,
+  move: { kind: 'deposit' | 'withdraw'; characterId: number; amount: number; idempotencyKey?: string },
+  bank: Bank,
+): Promise<{ money: number; balance: number; replayed: boolean }> {
+  const type = move.kind === 'deposit' ? bank.deposit : bank.withdraw;
   const key =
-    move.idempotencyKey === undefined ? null : `org:${createHash('sha256').update(move.idempotencyKey).digest('hex').slice(0, 60)}`;
+    move.idempotencyKey === undefined
+      ? null
+      : `${bank.keyPrefix}:${createHash('sha256')
+          .update(move.idempotencyKey)
+          .digest('hex')
+          .slice(0, 63 - bank.keyPrefix.length)}`;
   const character = await lockCharacter(shard, move.characterId, shardName);
   const g = await global();
   if (key) {
@@ -51,44 +163,23 @@ export async function moveTreasuryMoney(
         earlier.transaction_type === type &&
         who === move.characterId &&
         Number(earlier.money_amount) === move.amount &&
-        earlier.transaction_reason === reason;
+        earlier.transaction_reason === bank.reason;
       if (!same) throw new IdempotencyKeyReusedError(move.idempotencyKey!);
-      const [org] = await g.rows<{ treasury_amount: number | string }>(
-        'SELECT treasury_amount FROM organizations WHERE organization_id = ?',
-        [move.organizationId],
-      );
-      return { money: Number(character.money), treasury: Number(org?.treasury_amount ?? 0), replayed: true };
+      return { money: Number(character.money), balance: await bank.balance(g), replayed: true };
     }
   }
-  const [org] = await g.rows<{ treasury_amount: number | string; leader_id: number | null }>(
-    'SELECT treasury_amount, leader_id FROM organizations WHERE organization_id = ? FOR UPDATE',
-    [move.organizationId],
-  );
-  if (!org) throw new NotFoundError('organization', move.organizationId);
-  const [member] = await g.rows<{ permissions: number }>(
-    'SELECT permissions FROM organization_members WHERE organization_id = ? AND character_id = ? FOR UPDATE',
-    [move.organizationId, move.characterId],
-  );
-  if (!member)
-    throw new ForbiddenError(
-      `organization ${move.kind}`,
-      `character ${move.characterId} is not a member of organization ${move.organizationId}`,
-    );
+  const { balance: held } = await bank.lock(g, move.characterId);
   const balance = Number(character.money);
-  const treasury = Number(org.treasury_amount);
   let money: number;
   let after: number;
   if (move.kind === 'deposit') {
     if (balance < move.amount) throw new InsufficientFundsError(move.characterId, move.amount, balance);
     money = balance - move.amount;
-    after = treasury + move.amount;
+    after = held + move.amount;
   } else {
-    const allowed = Number(org.leader_id) === move.characterId || (Number(member.permissions) & TREASURY_PERMISSION) !== 0;
-    if (!allowed) throw new ForbiddenError('organization withdraw', `character ${move.characterId} has no treasury permission`);
-    if (treasury < move.amount)
-      throw new RequirementError('treasury', `organization ${move.organizationId} has ${treasury}, needs ${move.amount}`);
+    if (held < move.amount) throw new RequirementError('treasury', `${bank.reason} has ${held}, needs ${move.amount}`);
     money = balance + move.amount;
-    after = treasury - move.amount;
+    after = held - move.amount;
   }
   await shard.exec('UPDATE characters SET money = ? WHERE character_id = ?', [money, move.characterId]);
   await shard.exec(
@@ -99,18 +190,11 @@ export async function moveTreasuryMoney(
       move.kind === 'withdraw' ? move.characterId : null,
       type,
       move.amount,
-      reason,
+      bank.reason,
       character.district_id,
       key,
     ],
   );
-  await g.exec('UPDATE organizations SET treasury_amount = ? WHERE organization_id = ?', [after, move.organizationId]);
-  if (move.kind === 'deposit') {
-    await g.exec(
-      `UPDATE organization_members SET total_contributions = LEAST(total_contributions + ?, 2147483647), last_contribution = NOW()
-        WHERE organization_id = ? AND character_id = ?`,
-      [move.amount, move.organizationId, move.characterId],
-    );
-  }
-  return { money, treasury: after, replayed: false };
+  await bank.store(g, move.characterId, after, move.kind === 'deposit' ? move.amount : 0);
+  return { money, balance: after, replayed: false };
 }
