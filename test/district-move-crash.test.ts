@@ -143,6 +143,31 @@ describe('a mover killed mid-move', () => {
     120_000,
   );
 
+  it('a frozen mover (its branches prepared) keeps the move in progress: status shows it, recoverMoves leaves it; killed, it rolls back', async () => {
+    const from = t.db.shardOfDistrict(2);
+    const to = from === 'alpha' ? 'beta' : 'alpha';
+    const outFile = path.join(dir, `frozen-${Date.now()}.jsonl`);
+    const plan = { configPath: t.sandbox.configPath, outFile, phase: 'prepared', district: 2, to, action: 'stop' };
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, JSON.stringify(plan)], {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'ignore'],
+    });
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    try {
+      while (!(existsSync(outFile) && readFileSync(outFile, 'utf8').includes('"phase"') && procState(child.pid!) === 'T'))
+        await new Promise((r) => setImmediate(r));
+      // The frozen mover holds the movers' lease: recoverMoves does not touch its move.
+      expect(await t.db.admin.recoverMoves()).toEqual([expect.objectContaining({ state: 'copying', from, to })]);
+      expect((await t.db.status()).districtMoves).toEqual([expect.objectContaining({ districtId: 2, from, to })]);
+    } finally {
+      child.kill('SIGKILL');
+      await exited;
+    }
+    await recoverAll();
+    expect(await assertWhole()).toBe(from);
+    expect((await t.db.admin.moves())[0]).toMatchObject({ state: 'rolled_back', from, to });
+  }, 120_000);
+
   it('killed at an arbitrary moment after its journal row: the same holds', async () => {
     const from = t.db.shardOfDistrict(2);
     const to = from === 'alpha' ? 'beta' : 'alpha';
@@ -153,3 +178,12 @@ describe('a mover killed mid-move', () => {
     console.log(`killed right after the journal row: the district ended on ${owner} (${owner === to ? 'moved' : 'rolled back'})`);
   }, 120_000);
 });
+
+function procState(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(path.join('/proc', String(pid), 'stat'), 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+  } catch {
+    return undefined;
+  }
+}

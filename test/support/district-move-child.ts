@@ -3,7 +3,7 @@
  *   node --import tsx test/support/district-move-child.ts '<plan JSON>'
  * Opens the cluster from the sandbox's config file (recovery sweep off), moves `district` to
  * `to`, and at `phase` of the move's two-phase commit appends a JSON line to `outFile` and sends
- * itself SIGKILL. phase 'none' runs the move to its end (the parent may kill it at any moment).
+ * itself SIGKILL (or SIGSTOP: frozen). phase 'none' runs the move to its end (the parent may kill it at any moment).
  */
 import { appendFileSync, readFileSync } from 'node:fs';
 import { openCluster } from '../../src/index.js';
@@ -14,6 +14,8 @@ interface Plan {
   phase: 'prepared' | 'deciding' | 'decided' | 'committed_branch' | 'none';
   district: number;
   to: string;
+  /** What the child does to itself at `phase` (default kill). */
+  action?: 'kill' | 'stop';
 }
 
 const plan = JSON.parse(process.argv[2]!) as Plan;
@@ -24,7 +26,7 @@ const db = await openCluster(config, {
     onPhase: (phase, info) => {
       if (phase !== plan.phase || info.operation !== 'district_move') return;
       emit({ event: 'phase', phase, gtrid: info.gtrid, key: info.key });
-      process.kill(process.pid, 'SIGKILL');
+      process.kill(process.pid, plan.action === 'stop' ? 'SIGSTOP' : 'SIGKILL');
     },
   },
 });
