@@ -55,6 +55,7 @@ export { K_FACTOR, RATING_FLOOR, expectedScore, nextRating, rankOf } from './gam
 export type { ItemPlace, ItemModification, ItemModificationRecord, ItemGrant } from './repos/inventory.js';
 export type { SlotMove } from './sql/inventory-slots.js';
 export type { LoadoutSlot } from './sql/ability-loadout.js';
+export type { StartingItem, StartingAbility } from './sql/character-kit.js';
 export type { Reputations, ReputationOrganization } from './sql/reputations.js';
 export type { VendorSellSlotInput } from './repos/vendors.js';
 export { EQUIPMENT_SLOTS, REPAIR_RATE, repairCost, type SlotName } from './game/equipment-slots.js';

@@ -22,6 +22,14 @@ import { grantExperience } from '../sql/experience.js';
 import { VITALS } from '../sql/vitals-writes.js';
 import { releaseMemberships } from '../sql/memberships.js';
 import * as identity from '../sql/character-identity.js';
+import {
+  insertStartingAbilities,
+  insertStartingItems,
+  startingAbilitiesSchema,
+  startingItemsSchema,
+  type StartingAbility,
+  type StartingItem,
+} from '../sql/character-kit.js';
 
 export const ARCHETYPES = ['hacker', 'martial_artist', 'spy'] as const;
 export const GENDERS = ['male', 'female'] as const;
@@ -32,18 +40,42 @@ export type MoneyReason = (typeof MONEY_REASONS)[number];
 const id = z.number().int().positive();
 /** Districts are numbered from 0 (the tutorial); the loading area is 0x385. */
 const districtIdSchema = z.number().int().min(0).max(2_147_483_647);
-/** A new character. */
+/** The archetype of a character created without one (the client does not send it). */
+export const DEFAULT_ARCHETYPE = 'hacker' as const;
+
+/** A new character; everything lands in one transaction (step two of creation, after reserveName). */
 export interface CharacterCreateInput {
   accountId: number;
   /** 1-32 letters or digits in any script; inner spaces, _, ' and - allowed. Unique cluster-wide. */
   name: string;
-  archetype: (typeof ARCHETYPES)[number];
-  gender: (typeof GENDERS)[number];
-  /** Free-form appearance data (default `{}`). */
-  appearance?: Record<string, unknown>;
+  /** Default {@link DEFAULT_ARCHETYPE}. */
+  archetype?: (typeof ARCHETYPES)[number];
+  /** Default from `appearance.sex` (0 male, 1 female), else male. */
+  gender?: (typeof GENDERS)[number];
+  /** Appearance data (default `{}`): the typed RSI fields (sex, body, face, hair, hairColor, ...) are checked; other keys kept as given. */
+  appearance?: identity.Appearance & Record<string, unknown>;
+  firstName?: string;
+  lastName?: string;
+  background?: string;
+  /** Items in client slots: backpack 0x00-0x60, worn clothing 0x61-0x68 (drawn in the appearance). */
+  startingItems?: StartingItem[];
+  /** Learned at creation: ids, or with a level and a loadout slot. */
+  startingAbilities?: StartingAbility[];
   /** The starting district; its shard becomes the character's home. */
   districtId: number;
 }
+
+/** Known RSI fields must be valid; other appearance keys are free-form (older callers). */
+const appearanceInput = z
+  .record(z.string(), z.unknown())
+  .default({})
+  .superRefine((a, ctx) => {
+    const known = Object.fromEntries(Object.entries(a).filter(([k]) => (identity.APPEARANCE_FIELDS as readonly string[]).includes(k)));
+    if (Object.keys(known).length === 0) return;
+    const parsed = identity.appearanceSchema.safeParse(known);
+    if (!parsed.success)
+      for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+  });
 
 const createInput = schemaFor<CharacterCreateInput>()(
   z
@@ -55,12 +87,24 @@ const createInput = schemaFor<CharacterCreateInput>()(
           /^[\p{L}\p{N}][\p{L}\p{N} _'-]{1,30}[\p{L}\p{N}_]$|^[\p{L}\p{N}]{1,2}$/u,
           "1-32 letters or digits (inner spaces, _, ' and - allowed)",
         ),
-      archetype: z.enum(ARCHETYPES),
-      gender: z.enum(GENDERS),
-      appearance: z.record(z.string(), z.unknown()).default({}),
+      archetype: z.enum(ARCHETYPES).default(DEFAULT_ARCHETYPE),
+      gender: z.enum(GENDERS).optional(),
+      appearance: appearanceInput,
+      firstName: z.string().max(32).optional(),
+      lastName: z.string().max(32).optional(),
+      background: z
+        .string()
+        .refine((s) => Buffer.byteLength(s, 'utf8') <= 65_535, 'must be at most 65,535 bytes in UTF-8 (TEXT column)')
+        .optional(),
+      startingItems: startingItemsSchema.default([]),
+      startingAbilities: startingAbilitiesSchema.default([]),
       districtId: districtIdSchema,
     })
-    .strict(),
+    .strict()
+    .refine((c) => c.gender === undefined || c.appearance.sex === undefined || GENDERS[Number(c.appearance.sex)] === c.gender, {
+      path: ['gender'],
+      message: 'disagrees with appearance.sex (0 male, 1 female)',
+    }),
 );
 const idempotencyOptions = z.object({ idempotencyKey: z.string().min(1).max(128).optional() }).strict();
 const moneyInput = z.object({
@@ -121,13 +165,22 @@ export class Characters {
    * Creates a character on the shard owning `districtId`. The name is unique cluster-wide (the
    * global directory holds it); directory row and shard row commit together or not at all.
    *
+   * With the client's creation screen: appearance (RSI), names, starting clothes in their worn
+   * slots (0x61-0x68, drawn in the appearance), items and abilities, all in the same two-phase
+   * commit; any failure (unknown template or ability, clothing in the wrong slot) leaves nothing.
+   *
    * @example
    * const neo = await db.characters.create({ accountId, name: 'Neo', archetype: 'hacker', gender: 'male', districtId: 1 });
+   * const trinity = await db.characters.create({ accountId, name: 'Trinity', appearance: { sex: 1, body: 2, face: 5, hair: 3, hairColor: 1 },
+   *   firstName: 'Trinity', lastName: 'Unknown', startingItems: [{ templateId: coat, slot: 0x65 }], startingAbilities: [0x80000012], districtId: 1 });
    */
   async create(input: CharacterCreateInput): Promise<Character> {
     const data = parseInput(createInput, input, 'character input');
     const router = this.ctx.router;
     const shard = router.topology.shardOfDistrict(data.districtId);
+    const gender = data.gender ?? (data.appearance.sex === 1 ? 'female' : 'male');
+    const items: Array<StartingItem & { itemId: number }> = [];
+    for (const item of data.startingItems) items.push({ ...item, itemId: await this.ctx.ids.next('item_id') });
     try {
       const { value: characterId } = await router.onNodes('character_create', [shard, GLOBAL], GLOBAL, async (tx) => {
         const global = await tx.branch(GLOBAL);
@@ -145,10 +198,20 @@ export class Characters {
         await conn.exec(
           `INSERT INTO characters (character_id, account_id, character_name, archetype, gender, appearance_data, district_id)
            VALUES (?, ?, ?, ?, ?, ?, ?)`,
-          [characterId, data.accountId, data.name, data.archetype, data.gender, JSON.stringify(data.appearance), data.districtId],
+          [characterId, data.accountId, data.name, data.archetype, gender, JSON.stringify(data.appearance), data.districtId],
         );
+        if (data.firstName !== undefined || data.lastName !== undefined || data.background !== undefined)
+          await conn.exec('UPDATE characters SET first_name = ?, last_name = ?, background = ? WHERE character_id = ?', [
+            data.firstName ?? null,
+            data.lastName ?? null,
+            data.background ?? null,
+            characterId,
+          ]);
         await conn.exec('INSERT INTO character_statistics (character_id) VALUES (?)', [characterId]);
         await conn.exec('INSERT INTO pvp_statistics (character_id) VALUES (?)', [characterId]);
+        // The starting kit in the same transaction: a failure leaves no character, no name, no items.
+        await insertStartingItems(conn, characterId, items);
+        await insertStartingAbilities(conn, characterId, data.startingAbilities);
         return characterId;
       });
       router.directory.remember({
