@@ -1,5 +1,16 @@
 import { z } from 'zod';
-import { InsufficientFundsError, InvalidStateError, ItemNotAllowedError, NotFoundError, OutOfStockError } from '../errors.js';
+import {
+  InsufficientFundsError,
+  InvalidStateError,
+  ItemNotAllowedError,
+  NameTakenError,
+  NotFoundError,
+  OutOfStockError,
+} from '../errors.js';
+import { isDuplicateKey } from '../pool/mysql-errors.js';
+import { GLOBAL } from '../routing/topology.js';
+import { checkDistrictFence } from '../sql/district-fence.js';
+import { clientObjectId } from '../sql/client-ids.js';
 import { amount, bigId, faction, fromJson, id, position, varchar } from '../game/fields.js';
 import type { PooledConnection } from '../pool/pooled-connection.js';
 import { consistencyOf } from '../routing/consistency.js';
@@ -39,6 +50,7 @@ const defineInput = z
     maxInventorySize: amount.default(1000),
     restocksInventory: z.boolean().default(true),
     restockInterval: amount.default(3600),
+    clientObjectId: clientObjectId.optional(),
     stock: z
       .array(stockLine)
       .max(500)
@@ -69,6 +81,8 @@ export interface VendorDefinition {
   maxInventorySize?: number;
   restocksInventory?: boolean;
   restockInterval?: number;
+  /** The client's 32-bit object id, unique across the cluster; the signed form is accepted and stored unsigned. */
+  clientObjectId?: number;
   stock?: Array<{
     templateId: number;
     maxStock: number;
@@ -137,11 +151,12 @@ export class Vendors {
   async define(input: VendorDefinition): Promise<{ vendorId: number }> {
     const v = parseInput(defineInput, input, 'vendor');
     const vendorId = await this.ctx.ids.next('world_id');
-    await this.ctx.router.onDistrict('vendor_define', v.districtId, async (conn) => {
+    const router = this.ctx.router;
+    const insert = async (conn: PooledConnection): Promise<void> => {
       await conn.exec(
         `INSERT INTO vendors (vendor_id, vendor_name, district_id, position_x, position_y, position_z, vendor_type, faction_requirement,
-           level_requirement, buy_rate, sell_markup, max_inventory_size, restocks_inventory, restock_interval)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           level_requirement, buy_rate, sell_markup, max_inventory_size, restocks_inventory, restock_interval, client_object_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         [
           vendorId,
           v.vendorName,
@@ -157,6 +172,7 @@ export class Vendors {
           v.maxInventorySize,
           v.restocksInventory,
           v.restockInterval,
+          v.clientObjectId ?? null,
         ],
       );
       for (const s of v.stock) {
@@ -177,8 +193,42 @@ export class Vendors {
           ],
         );
       }
-    });
+    };
+    const cid = v.clientObjectId;
+    if (cid === undefined) {
+      await router.onDistrict('vendor_define', v.districtId, insert);
+      return { vendorId };
+    }
+    // With a client id: its cluster-wide key on global and the vendor on its shard, in one two-phase commit.
+    try {
+      await router.withDistrict(v.districtId, (shard) =>
+        router.onNodes('vendor_define', [shard, GLOBAL], GLOBAL, async (tx) => {
+          await (
+            await tx.branch(GLOBAL)
+          ).exec('INSERT INTO vendor_client_ids (client_object_id, vendor_id) VALUES (?, ?)', [cid, vendorId]);
+          const conn = await tx.branch(shard);
+          await checkDistrictFence(conn, v.districtId, shard);
+          await insert(conn);
+        }),
+      );
+    } catch (error) {
+      if (isDuplicateKey(error)) throw new NameTakenError('clientObjectId', String(cid), { cause: error });
+      throw error;
+    }
     return { vendorId };
+  }
+
+  /**
+   * The vendor with this client object id (signed or unsigned form), or null: one read on global, one on its shard.
+   * @example
+   * const vendor = await db.vendors.byClientId(0x80001234);
+   */
+  async byClientId(id: number, options: { consistency?: Consistency } = {}): Promise<Vendor | null> {
+    const cid = parseInput(clientObjectId, id, 'client object id');
+    const [row] = await this.ctx.router.readGlobal('vendor_by_client_id', consistencyOf(options, 'session'), (conn) =>
+      conn.rows<{ vendor_id: number }>('SELECT vendor_id FROM vendor_client_ids WHERE client_object_id = ?', [cid]),
+    );
+    return row ? this.get(Number(row.vendor_id), options) : null;
   }
 
   /**

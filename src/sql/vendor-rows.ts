@@ -14,6 +14,8 @@ export interface Vendor {
   sellMarkup: number;
   isActive: boolean;
   lastRestock: Date;
+  /** The client's unsigned 32-bit object id, or null. */
+  clientObjectId: number | null;
   stock: Array<{ templateId: number; currentStock: number; maxStock: number; basePrice: number; currentPrice: number; totalSold: number }>;
 }
 
@@ -40,6 +42,7 @@ export async function readVendors(conn: PooledConnection, where: string, params:
         sellMarkup: Number(r.sell_markup),
         isActive: Boolean(r.is_active),
         lastRestock: r.last_restock as Date,
+        clientObjectId: r.client_object_id === null || r.client_object_id === undefined ? null : Number(r.client_object_id),
         stock: [],
       };
       byId.set(vid, v);
