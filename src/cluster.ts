@@ -161,6 +161,8 @@ export class Cluster extends DataSession {
     await seedDistricts(this.shared.coordinator, this.topology);
     await seedPlacement(this.shared.coordinator, this.topology);
     await this.lagMonitor.waitForReplicas(30_000);
+    // The check at open cannot read a database that migrate has only now created.
+    await this.checkDurability().catch(() => {});
     return report;
   }
 

@@ -94,7 +94,9 @@ describe('metric labels stay bounded', () => {
       new Set([...series].map((line) => line.replace(/_(bucket|sum|count)\{/, '{').replace(/le="[^"]*",?/, '').replace(/,\}$/, '}')));
     const before = labelSets(small);
     const after = labelSets(large);
-    const added = [...after].filter((s) => !before.has(s));
+    // recover() probes replicas for the XA repair runbook only when one looks stuck for a moment
+    // (a cross-shard branch in flight): those operations appear by timing, from a fixed vocabulary.
+    const added = [...after].filter((s) => !before.has(s) && !/operation="repair_/.test(s));
     const removed = [...before].filter((s) => !after.has(s));
     // 36 more characters (7x as many) must not add series per character. A few label sets may
     // first appear in the second round through timing alone (e.g. a session read that happened to
