@@ -76,6 +76,8 @@ export class Cluster extends DataSession {
     initialiseSeries(metrics, { nodes: topology.pools().map((p) => p.identity), shards: topology.shards.map((s) => s.key) });
     const lagMonitor = new LagMonitor(topology, metrics, config.replicas);
     const buffers = new Map(topology.shards.map((s) => [s.key, new WriteBehindBuffer(s.key, s.primary, metrics, config.writeBehind)]));
+    // A shard added later (db.admin.addShard, or learned from global) gets its buffer here.
+    topology.onShardAdded = (s) => buffers.set(s.key, new WriteBehindBuffer(s.key, s.primary, metrics, config.writeBehind));
     const shared: SharedMachinery = {
       topology,
       writeBehind: (shard) => buffers.get(shard)!,
@@ -112,7 +114,7 @@ export class Cluster extends DataSession {
       writeBehind: shared.writeBehind,
       recover: () => this.recover(),
       env: options.env ?? process.env,
-      onShardAdded: (s) => buffers.set(s.key, new WriteBehindBuffer(s.key, s.primary, metrics, config.writeBehind)),
+      onShardAdded: (s) => topology.onShardAdded?.(s),
     });
     this.admin.start();
     this.maintenance = new Maintenance(this, topology, config.maintenance);

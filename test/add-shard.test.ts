@@ -1,7 +1,8 @@
 /**
  * db.admin.addShard: a third server joins a two-shard cluster as an empty, migrated shard with
  * the reference data; a district moved onto it keeps every row, and a process that has the new
- * shard in its config (with no districts) routes there after the move.
+ * shard in its config (with no districts) routes there after the move, and so does one whose
+ * config never named it (it learns the shard from global).
  */
 import mysql, { type RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -63,6 +64,8 @@ describe('addShard', () => {
 
     // A second process that knows gamma from its config (no districts there yet), opened before the move.
     const later = await openCluster({ ...config, shards: [...config.shards!, { name: 'gamma', primary: gamma, districts: [] }] });
+    // And one whose config never heard of gamma: it learns it from global (with global's credentials).
+    const unaware = await openCluster(config);
     try {
       expect(later.shardOfDistrict(2)).toBe('alpha');
       const r = await db.admin.moveDistrict(2, 'gamma');
@@ -74,8 +77,18 @@ describe('addShard', () => {
       await later.world.spawnObject({ districtId: 2, objectType: 'npc', objectName: 'Agent', position: { x: 0, y: 0, z: 0 } });
       expect(later.shardOfDistrict(2)).toBe('gamma');
       expect(await count('gamma-primary', 'SELECT COUNT(*) AS n FROM world_objects WHERE district_id = 2')).toBe(1);
+      expect(unaware.shardOfDistrict(2)).toBe('alpha');
+      await unaware.world.spawnObject({ districtId: 2, objectType: 'npc', objectName: 'Smith', position: { x: 1, y: 0, z: 0 } });
+      expect(unaware.shardOfDistrict(2)).toBe('gamma');
+      expect(await count('gamma-primary', 'SELECT COUNT(*) AS n FROM world_objects WHERE district_id = 2')).toBe(2);
+      await unaware.world.updatePosition(characterId, { x: 7, y: 8, z: 9 });
+      await unaware.world.flush();
+      expect(
+        await count('gamma-primary', 'SELECT COUNT(*) AS n FROM characters WHERE character_id = ? AND position_x = 7', [characterId]),
+      ).toBe(1);
     } finally {
       await later.close();
+      await unaware.close();
     }
     expect((await db.verify()).violations).toEqual([]);
   }, 120_000);

@@ -50,3 +50,22 @@ export async function loadPlacementOnce(global: NodePool, timeoutMs: number): Pr
     await conn?.end().catch(() => conn?.destroy());
   }
 }
+
+/** A shard recorded by `db.admin.addShard` (no password: a process connects as it does to global). */
+export interface RecordedShard {
+  name: string;
+  host: string;
+  port: number;
+  database: string;
+}
+
+/** The shards `db.admin.addShard` recorded on global. */
+export async function loadRecordedShards(global: NodePool): Promise<RecordedShard[]> {
+  return global.use('cluster_shards_load', async (conn) =>
+    (
+      await conn.rows<{ shard_name: string; primary_host: string; primary_port: number; database_name: string }>(
+        'SELECT shard_name, primary_host, primary_port, database_name FROM cluster_shards',
+      )
+    ).map((r) => ({ name: r.shard_name, host: r.primary_host, port: Number(r.primary_port), database: r.database_name })),
+  );
+}

@@ -2,7 +2,7 @@ import type { ClusterConfig } from '../config/cluster-config.js';
 import { UnknownDistrictError } from '../errors.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { NodePool } from '../pool/node-pool.js';
-import { loadPlacement, loadPlacementOnce, type DistrictPlacement } from './placement.js';
+import { loadPlacement, loadPlacementOnce, loadRecordedShards, type DistrictPlacement } from './placement.js';
 
 /** The key of a tier or shard: `global` or a shard name. Every primary is addressed by one. */
 export type ShardKey = string;
@@ -36,6 +36,8 @@ export class Topology {
   placementEpoch = 0;
   /** True once global's placement was read (the table exists): periodic refreshes run from then. */
   placementLoaded = false;
+  /** Told about a shard this process learned from global (the cluster gives it a write-behind buffer). */
+  onShardAdded: ((nodes: ShardNodes) => void) | undefined;
 
   constructor(
     readonly config: ClusterConfig,
@@ -82,14 +84,37 @@ export class Topology {
    */
   refreshPlacement(): Promise<boolean> {
     this.refreshing ??= loadPlacement(this.global.primary)
-      .then((rows) => this.loaded(rows))
+      .then(async (rows) => {
+        await this.learnShards(rows);
+        return this.loaded(rows);
+      })
       .finally(() => (this.refreshing = undefined));
     return this.refreshing;
   }
 
   /** At open: the placement on a connection of its own, bounded by `timeoutMs`, never failing. */
   async loadPlacementAtOpen(timeoutMs: number): Promise<void> {
-    this.loaded(await loadPlacementOnce(this.global.primary, timeoutMs));
+    const rows = await loadPlacementOnce(this.global.primary, timeoutMs);
+    await this.learnShards(rows).catch(() => {});
+    this.loaded(rows);
+  }
+
+  /**
+   * Opens pools for shards the placement names but this process's config lacks, from the shards
+   * `db.admin.addShard` recorded on global, with global's user and password.
+   */
+  private async learnShards(rows: DistrictPlacement[] | undefined): Promise<void> {
+    if (!rows || rows.every((r) => this.byKey.has(r.shard))) return;
+    const { user, password } = this.config.global.primary;
+    for (const shard of await loadRecordedShards(this.global.primary)) {
+      if (this.byKey.has(shard.name)) continue;
+      const nodes = this.addShard({
+        name: shard.name,
+        primary: { host: shard.host, port: shard.port, database: shard.database, user, password },
+        replicas: [],
+      });
+      this.onShardAdded?.(nodes);
+    }
   }
 
   private loaded(rows: DistrictPlacement[] | undefined): boolean {
