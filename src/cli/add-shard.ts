@@ -4,7 +4,7 @@ export const addShard: Command = {
   name: 'add-shard',
   help: `add-shard NAME --primary URL [--replica URL]...
                     Add an empty shard: migrate it, copy the reference data, record it on global.
-                    Add it to every process's config (districts: []) before moving districts there.`,
+                    Other processes learn it from global when a district moves there.`,
   options: { primary: { type: 'string' }, replica: { type: 'string', multiple: true } },
   run: (args) => {
     const name = args.positionals[0];
