@@ -3,14 +3,15 @@ import { AuthError, InvalidStateError, NameTakenError, NotFoundError } from '../
 import { errnoOf, isDuplicateKey } from '../pool/mysql-errors.js';
 
 import { GLOBAL } from '../routing/topology.js';
-import { parseInput } from '../validate.js';
+import { parseInput, schemaFor } from '../validate.js';
 import { checkSecondFactor, newRecoveryCodes, type SecondFactor } from '../sql/account-access.js';
 import { isThrottled, purgeThrottle, recordFailure, throttleKeys } from '../sql/login-throttle.js';
 import { completeLogin } from '../sql/account-login.js';
+import { importLegacyAccount, readLoginKeys, storeLoginKeys, type LoginKeys, type StoredLoginKeys } from '../sql/account-keys.js';
 import { releaseMemberships } from '../sql/memberships.js';
 import { newTotpSecret, otpauthUrl } from '../game/totp.js';
 import type { RepoContext } from './context.js';
-import { DUMMY_HASH, digestToken, hashPassword, newSessionToken, verifyPassword } from './password.js';
+import { DUMMY_HASH, digestToken, hashPassword, newSessionToken, verifyPassword, type LegacyHash } from './password.js';
 
 export { LOCKOUT_MINUTES, LOCKOUT_THRESHOLD } from '../sql/login-throttle.js';
 /** A parent row still referenced by a foreign key without ON DELETE (e.g. punishments the account issued). */
@@ -45,6 +46,34 @@ const loginInput = z
   .strict();
 
 const accountId = z.number().int().positive();
+const keyBytes = z.instanceof(Uint8Array).refine((b) => b.length >= 1 && b.length <= 1024, '1-1024 bytes');
+const loginKeysInput = schemaFor<LoginKeys>()(z.object({ modulus: keyBytes, privateExponent: keyBytes }).strict());
+const legacyInput = schemaFor<LegacyAccountInput>()(
+  z
+    .object({
+      username: registerInput.shape.username,
+      email: registerInput.shape.email,
+      legacyHash: z.discriminatedUnion('kind', [
+        z.object({ kind: z.literal('md5'), hash: z.string().regex(/^[0-9a-fA-F]{32}$/, '32 hex digits') }).strict(),
+        z
+          .object({
+            kind: z.literal('salted-sha1'),
+            hash: z.string().regex(/^[0-9a-fA-F]{40}$/, '40 hex digits'),
+            salt: z.string().refine((v) => Buffer.byteLength(v, 'utf8') >= 1 && Buffer.byteLength(v, 'utf8') <= 48, '1-48 bytes'),
+          })
+          .strict(),
+      ]),
+    })
+    .strict(),
+);
+
+/** An account imported from an older server. */
+export interface LegacyAccountInput {
+  username: string;
+  email: string;
+  legacyHash: LegacyHash;
+}
+export type { LoginKeys, StoredLoginKeys, LegacyHash };
 const token = z.string().min(1).max(256);
 
 export interface RegisterInput {
@@ -296,6 +325,34 @@ export class Accounts {
       ),
     );
     if (header.affectedRows === 0) throw new NotFoundError('account', account);
+  }
+
+  /**
+   * Stores the account's RSA key pair for the login ticket (replacing any). The private exponent
+   * is AES-256-GCM encrypted at rest when MXO_LOGIN_KEY_SECRET is set (`encrypted: true`).
+   * @example await db.accounts.storeLoginKeys(accountId, { modulus, privateExponent }); // Buffers, big-endian
+   */
+  async storeLoginKeys(id: number, keys: LoginKeys): Promise<{ encrypted: boolean }> {
+    const account = parseInput(accountId, id, 'account id');
+    return storeLoginKeys(this.ctx.router, account, parseInput(loginKeysInput, keys, 'login keys'));
+  }
+
+  /**
+   * The account's RSA key pair, or null. An encrypted exponent needs the same MXO_LOGIN_KEY_SECRET
+   * (InvalidStateError `secret_missing` / `undecryptable` otherwise).
+   * @example const { modulus, privateExponent } = (await db.accounts.loginKeys(accountId))!;
+   */
+  async loginKeys(id: number): Promise<StoredLoginKeys | null> {
+    return readLoginKeys(this.ctx.router, parseInput(accountId, id, 'account id'));
+  }
+
+  /**
+   * Imports an account from an older server with its MD5 or salted SHA-1 hash; the first
+   * successful login replaces it with a scrypt hash.
+   * @example await db.accounts.importLegacy({ username: 'neo', email: 'neo@zion.example', legacyHash: { kind: 'salted-sha1', hash, salt } });
+   */
+  async importLegacy(input: LegacyAccountInput): Promise<{ accountId: number }> {
+    return { accountId: await importLegacyAccount(this.ctx.router, parseInput(legacyInput, input, 'legacy account')) };
   }
 
   /**

@@ -57,6 +57,11 @@ function parseStored(stored: string, legacySaltHex: string): { params: Params; s
  * is weaker than today's parameters (the caller stores a fresh {@link hashPassword}).
  */
 export async function verifyPassword(password: string, stored: string, legacySaltHex = ''): Promise<{ ok: boolean; needsRehash: boolean }> {
+  const imported = checkImportedHash(password, stored);
+  if (imported !== undefined) {
+    await derive(password, DUMMY_SALT, CURRENT); // the same scrypt work as any other check
+    return { ok: imported, needsRehash: true };
+  }
   const parsed = parseStored(stored, legacySaltHex);
   if (!parsed) {
     await derive(password, DUMMY_SALT, CURRENT); // same cost as a real check
@@ -68,6 +73,38 @@ export async function verifyPassword(password: string, stored: string, legacySal
 }
 
 const CURRENT: Params = { logN: SCRYPT_LOG_N, r: R, p: P, keyLength: KEY_LENGTH };
+
+/** A hash imported from an older server (accounts.importLegacy); rehashed to scrypt at the next login. */
+export interface LegacyHash {
+  kind: 'md5' | 'salted-sha1';
+  /** Hex digest: MD5(password), or SHA-1(salt + password) of their UTF-8 bytes. */
+  hash: string;
+  /** salted-sha1 only: the old server's salt (1-48 bytes of UTF-8). */
+  salt?: string;
+}
+
+/** How an imported hash is kept in accounts.password_hash: `$md5$<hex>` or `$sha1$<salt b64url>$<hex>`. */
+export function storedLegacyHash(legacy: LegacyHash): string {
+  const hex = legacy.hash.toLowerCase();
+  if (legacy.kind === 'md5') return `$md5$${hex}`;
+  return `$sha1$${Buffer.from(legacy.salt ?? '', 'utf8').toString('base64url')}$${hex}`;
+}
+
+/** Checks an imported hash; undefined when `stored` is not one. Constant-time compare. */
+function checkImportedHash(password: string, stored: string): boolean | undefined {
+  const md5 = /^\$md5\$([0-9a-f]{32})$/.exec(stored);
+  const sha1 = /^\$sha1\$([A-Za-z0-9_-]+)\$([0-9a-f]{40})$/.exec(stored);
+  if (!md5 && !sha1) return undefined;
+  const [expected, actual] = md5
+    ? [Buffer.from(md5[1]!, 'hex'), createHash('md5').update(password, 'utf8').digest()]
+    : [
+        Buffer.from(sha1![2]!, 'hex'),
+        createHash('sha1')
+          .update(Buffer.concat([Buffer.from(sha1![1]!, 'base64url'), Buffer.from(password, 'utf8')]))
+          .digest(),
+      ];
+  return timingSafeEqual(expected, actual);
+}
 const DUMMY_SALT = Buffer.alloc(16);
 
 /**
