@@ -353,6 +353,8 @@ describe('foreign keys', () => {
       .map((f) => `${f.TABLE_NAME}.${f.COLUMN_NAME}`)
       .sort();
     expect(toDirectory).toEqual([
+      'buddy_edges.buddy_id', // issue 18 part C: the global buddy index (sql/global/090_buddy_index.sql)
+      'buddy_edges.character_id',
       'crew_members.character_id',
       'crews.captain_id',
       'organization_members.character_id',
