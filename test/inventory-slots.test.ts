@@ -178,4 +178,23 @@ describe('inventory slots', () => {
     await t.db.trades.execute({ initiator: { characterId: giver, itemIds: [y.itemId] }, recipient: { characterId: far } });
     expect(await slotOf(y.itemId, 'beta-primary')).toMatchObject({ container_type: 'inventory', slot_position: 2 });
   });
+
+  it('mission rewards take the first free slots too', async () => {
+    const me = await newCharacter();
+    await t.db.inventory.grant(me, { templateId: stim }); // 0
+    const missionId = await t.db.missions.defineTemplate({
+      missionName: 'Slot Run',
+      missionType: 'story',
+      objectives: [{ description: 'Run', required: 1 }],
+      itemRewards: [
+        { templateId: stim, quantity: 1 },
+        { templateId: hat, quantity: 1 },
+      ],
+    });
+    await t.db.missions.accept(me, missionId);
+    await t.db.missions.progress(me, missionId, 0);
+    await t.db.missions.complete(me, missionId);
+    expect((await t.db.inventory.getBySlot(me, 1))!.templateId).toBe(stim);
+    expect((await t.db.inventory.getBySlot(me, 2))!.templateId).toBe(hat);
+  });
 });

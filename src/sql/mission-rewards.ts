@@ -4,6 +4,7 @@ import type { Faction, ReputationLevel } from '../game/reputation.js';
 import type { PooledConnection } from '../pool/pooled-connection.js';
 import { grantExperience } from './experience.js';
 import { jsonValue } from './mission-rows.js';
+import { freeSlots } from './slot-allocation.js';
 import { adjustStandingRow, type StandingChange } from './standings.js';
 
 /** An item a mission gave. */
@@ -48,11 +49,13 @@ export async function payMissionRewards(
   const money = p.money + t.moneyReward;
   if (t.moneyReward > 0) await conn.exec('UPDATE characters SET money = ? WHERE character_id = ?', [money, cid]);
   const items = t.itemRewards.map((r, i) => ({ itemId: p.itemIds[i]!, templateId: r.templateId, quantity: r.quantity }));
-  for (const item of items) {
+  // Rewards take the first free backpack slots, as grants do (the caller holds the character's row lock).
+  const slots = await freeSlots(conn, cid, items.length);
+  for (const [i, item] of items.entries()) {
     await conn.exec(
-      `INSERT INTO character_inventory (item_id, character_id, template_id, quantity, acquired_method, acquired_from)
-         VALUES (?, ?, ?, ?, 'quest', ?)`,
-      [item.itemId, cid, item.templateId, item.quantity, `mission ${t.missionId}`],
+      `INSERT INTO character_inventory (item_id, character_id, template_id, quantity, acquired_method, acquired_from, slot_position)
+         VALUES (?, ?, ?, ?, 'quest', ?, ?)`,
+      [item.itemId, cid, item.templateId, item.quantity, `mission ${t.missionId}`, slots[i]],
     );
   }
   if (t.moneyReward > 0 || items.length > 0) {
