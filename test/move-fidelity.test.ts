@@ -31,6 +31,7 @@ const TABLES: Array<{ table: string; where: string; surrogate?: string; ignore?:
   { table: 'mission_objective_progress', where: 'character_id = ?' },
   { table: 'mission_history', where: 'character_id = ?', surrogate: 'history_id' },
   { table: 'character_relationships', where: 'character_id = ?' },
+  { table: 'character_known_hardlines', where: 'character_id = ?' },
 ];
 
 type Rows = Record<string, string[]>;
@@ -116,6 +117,10 @@ describe('cross-shard move, full fidelity', () => {
     await sql(
       "INSERT INTO character_relationships (character_id, target_character_id, relationship_type, relationship_level, notes, is_mutual, created_date, last_interaction, interaction_count) VALUES (?, ?, 'friend', 4, 'from the Nebuchadnezzar, ünïcödé 🙂', TRUE, '2025-07-08 09:10:11', '2025-07-09 09:10:11', 17)",
       [me, friend],
+    );
+    await sql(
+      "INSERT INTO character_known_hardlines (character_id, district_id, hardline_number, discovered_at) VALUES (?, 1, 4294967295, '2025-08-09 10:11:12'), (?, 5, 3, '2025-08-10 10:11:12')",
+      [me, me],
     );
 
     const original = await rowsOf('alpha-primary', me);
