@@ -80,6 +80,13 @@ describe('buddy lists', () => {
     );
     expect((await t.db.social.followers(trinity, { consistency: 'strong' })).map((f) => f.handle)).toEqual(['Morpheus']);
     await indexMatchesRows();
+
+    // "Who has me" read global alone: no shard was asked.
+    const series = (await t.db.metrics.metrics())
+      .split('\n')
+      .filter((l) => l.startsWith('mxo_query_duration_seconds_count') && l.includes('operation="buddy_followers"'));
+    expect(series.length).toBeGreaterThan(0);
+    expect([...new Set(series.map((l) => /shard="([^"]+)"/.exec(l)![1]))]).toEqual(['global']);
   });
 
   it('refuses unknown handles and itself with nothing written; the index follows setRelationship and removeRelationship', async () => {
