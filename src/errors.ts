@@ -3,12 +3,57 @@
  * string `code` callers can switch on; the underlying driver error, if any, is in `cause`.
  */
 
+/**
+ * Every code an {@link MxoError} can carry: switch on `error.code` exhaustively. A new error class
+ * adds its code here (the constructor accepts nothing else).
+ */
+export type ErrorCode =
+  // input and config
+  | 'VALIDATION'
+  | 'CONFIG'
+  // game rules (nothing was written)
+  | 'NOT_FOUND'
+  | 'NAME_TAKEN'
+  | 'INSUFFICIENT_FUNDS'
+  | 'UNKNOWN_DISTRICT'
+  | 'TRADE_ABORTED'
+  | 'OUT_OF_STOCK'
+  | 'WRONG_DISTRICT'
+  | 'REQUIREMENT_NOT_MET'
+  | 'ITEM_NOT_ALLOWED'
+  | 'INVALID_STATE'
+  | 'FORBIDDEN'
+  | 'MUTED'
+  | 'AUTH'
+  | 'IDEMPOTENCY_KEY_REUSED'
+  | 'PRESENCE_HELD'
+  | 'PRESENCE_LOST'
+  | 'HANDOFF_INVALID'
+  // the cluster
+  | 'SHARD_UNAVAILABLE'
+  | 'ACQUIRE_TIMEOUT'
+  | 'CONFLICT'
+  | 'OUTCOME_UNKNOWN'
+  | 'STALE_ROUTE'
+  | 'DISTRICT_MOVED'
+  | 'CLOSED'
+  | 'WRITE_BEHIND_FULL'
+  | 'WRITE_BEHIND_DEFERRED'
+  // operations
+  | 'MIGRATION_DRIFT'
+  | 'MIGRATION_FAILED'
+  | 'SANDBOX'
+  | 'BACKUP_FAILED'
+  | 'RESTORE_REFUSED'
+  | 'RESTORE_FAILED'
+  | 'USERS_FAILED';
+
 /** Base class of every error mxo-data throws on purpose. */
 export class MxoError extends Error {
   /** Stable, machine-readable code (never changes between versions). */
-  readonly code: string;
+  readonly code: ErrorCode;
 
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;
@@ -42,7 +87,7 @@ export class ValidationError extends MxoError {
 export class ConfigError extends ValidationError {
   constructor(issues: FieldIssue[], options?: { cause?: unknown }) {
     super('cluster config', issues, options);
-    (this as { code: string }).code = 'CONFIG';
+    (this as { code: ErrorCode }).code = 'CONFIG';
   }
 }
 
