@@ -109,6 +109,28 @@ describe('crew bank', () => {
   });
 });
 
+describe('crew bank under concurrency', () => {
+  it('conserves money: concurrent deposits and withdrawals from both shards leave bank + purses equal to the start, ledger exact', async () => {
+    const captain = await character(1, 1_000);
+    const members = [await character(2, 1_000), await character(4, 1_000), await character(5, 1_000), await character(6, 1_000)];
+    const { crewId } = await t.db.crews.create({ captainId: captain, crewName: 'Mjolnir' });
+    for (const m of members) await t.db.crews.join(crewId, m);
+    await t.db.crews.setRole(crewId, captain, members[2]!, 'first_mate');
+    const moves = [
+      ...members.flatMap((m) => Array.from({ length: 8 }, () => t.db.crews.deposit(crewId, m, 25))),
+      ...Array.from({ length: 6 }, (_, i) => t.db.crews.withdraw(crewId, i % 2 ? captain : members[2]!, 10).catch(() => undefined)),
+    ];
+    await Promise.all(moves);
+    const info = await t.db.crews.get(crewId, { consistency: 'strong' });
+    let purses = 0;
+    for (const c of [captain, ...members]) purses += (await t.db.characters.get(c, { consistency: 'strong' })).money;
+    expect(purses + info.bank).toBe(5_000);
+    expect(info.bank).toBeGreaterThanOrEqual(4 * 8 * 25 - 60);
+    const report = await t.db.verify();
+    expect(report.violations.map((v) => v.message).filter((m) => m.includes('ledger says'))).toEqual([]);
+  });
+});
+
 describe('factions made of crews', () => {
   it('adds a crew to one organization at a time and removes it', async () => {
     const leader = await character(1);
