@@ -160,6 +160,9 @@ export class Cluster extends DataSession {
         report.nodes.push({ node: nodes.primary.identity.name, ...result });
       }),
     );
+    // A connection attempted before the databases existed (a check at open) put the node in its
+    // back-off window; they exist now.
+    for (const pool of this.topology.pools()) pool.forgetFailures();
     await seedDistricts(this.shared.coordinator, this.topology);
     await seedPlacement(this.shared.coordinator, this.topology);
     await this.lagMonitor.waitForReplicas(30_000);

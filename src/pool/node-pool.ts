@@ -100,6 +100,14 @@ export class NodePool {
     return Date.now() < this.downUntil;
   }
 
+  /**
+   * Ends the back-off window now: the cause is known to be gone (migrate has just created the
+   * database a connection attempt at open was refused for).
+   */
+  forgetFailures(): void {
+    this.downUntil = 0;
+  }
+
   /** Counts for the pool gauge. */
   stats(): { idle: number; inUse: number; pending: number } {
     return { idle: this.pool.available, inUse: this.pool.borrowed, pending: this.pool.pending };

@@ -1,91 +1,17 @@
 import { MxoError } from '../errors.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { NodePool } from '../pool/node-pool.js';
-import { isConnectionLost, isRetryableLockError } from '../pool/mysql-errors.js';
 import type { PooledConnection } from '../pool/pooled-connection.js';
 import { CoalescedEntries, type CoalescedKind } from './coalesced.js';
 
+import { isolate, LOG_COLUMNS, logDeadLetter, writeLogs, writePositions } from './row-writes.js';
+import { WriteBehindDeferredError, WriteBehindFullError, type LogRow, type Position, type WriteBehindOptions } from './types.js';
+
 export type { CoalescedKind } from './coalesced.js';
-
-export interface WriteBehindOptions {
-  /** Flush period. */
-  flushIntervalMs: number;
-  /** Entries (positions + log rows) a shard's buffer holds before writers must wait. */
-  maxQueue: number;
-  /** Rows per multi-row statement. */
-  maxBatch: number;
-  /** How long a writer waits for room before {@link WriteBehindFullError}. */
-  backpressureTimeoutMs: number;
-}
-
-export interface Position {
-  x: number;
-  y: number;
-  z: number;
-  rotation?: { x: number; y: number; z: number; w: number };
-}
-
-/** A log row: the table (one of the three log tables) and its column values. */
-export interface LogRow {
-  table: 'player_action_logs' | 'chat_logs' | 'system_logs';
-  values: Record<string, unknown>;
-}
-
-/** The buffer stayed full past the back-pressure timeout (its shard is slow or down). */
-export class WriteBehindFullError extends MxoError {
-  constructor(
-    readonly shard: string,
-    readonly depth: number,
-  ) {
-    super('WRITE_BEHIND_FULL', `write-behind buffer of shard ${shard} is full (${depth} entries)`);
-  }
-}
-
-const LOG_COLUMNS: Record<LogRow['table'], string[]> = {
-  player_action_logs: [
-    'character_id',
-    'action_type',
-    'action_details',
-    'district_id',
-    'target_character_id',
-    'item_id',
-    'action_result',
-    'error_message',
-    'action_timestamp',
-  ],
-  chat_logs: [
-    'character_id',
-    'channel_type',
-    'message_content',
-    'target_character_id',
-    'district_id',
-    'position_x',
-    'position_y',
-    'position_z',
-    'message_timestamp',
-  ],
-  system_logs: ['log_level', 'log_category', 'log_message', 'log_data', 'character_id', 'district_id', 'session_id', 'created_at'],
-};
-
-/** Rows of a flush were left buffered because the shard kept them locked past the flush's short lock wait. */
-export class WriteBehindDeferredError extends MxoError {
-  constructor(
-    readonly shard: string,
-    readonly deferred: number,
-    options?: { cause?: unknown },
-  ) {
-    super(
-      'WRITE_BEHIND_DEFERRED',
-      `write-behind flush of shard ${shard} left ${deferred} locked row(s) buffered for the next flush`,
-      options,
-    );
-  }
-}
+export { WriteBehindDeferredError, WriteBehindFullError, type LogRow, type Position, type WriteBehindOptions } from './types.js';
 
 /** A flush waits at most this long for a row lock (a row held by an in-doubt XA branch must not stall the shard). */
 const FLUSH_LOCK_WAIT_SEC = 1;
-
-type Outcome = 'written' | 'dead' | 'deferred';
 
 /**
  * One shard's write-behind buffer for high-frequency writes. Positions are coalesced (the last
@@ -263,13 +189,14 @@ export class WriteBehindBuffer {
         try {
           const onDefer = (error: unknown) => (lockError = error);
           for (const batch of chunks([...positions], this.options.maxBatch)) {
-            const done = await this.isolate(
-              conn,
-              'position',
+            const done = await isolate(
               batch,
-              (rows) => this.writePositions(conn, rows),
+              async (rows) => {
+                await writePositions(conn, rows);
+                this.metrics.writeBehindFlushedRows.inc({ shard: this.shard, kind: 'position' }, rows.length);
+              },
               onDefer,
-              ([id]) => ({ character_id: id }),
+              ([id], error) => this.deadLetter(conn, 'position', { character_id: id }, error),
             );
             batch.forEach(([id, p], i) => {
               positions.delete(id);
@@ -281,13 +208,14 @@ export class WriteBehindBuffer {
               logs.filter((l) => l.table === table),
               this.options.maxBatch,
             )) {
-              const done = await this.isolate(
-                conn,
-                'log',
+              const done = await isolate(
                 batch,
-                (rows) => this.writeLogs(conn, table, rows),
+                async (rows) => {
+                  await writeLogs(conn, table, rows);
+                  this.metrics.writeBehindFlushedRows.inc({ shard: this.shard, kind: 'log' }, rows.length);
+                },
                 onDefer,
-                (row) => ({ table, character_id: row.values.character_id ?? null }),
+                (row, error) => this.deadLetter(conn, 'log', { table, character_id: row.values.character_id ?? null }, error),
               );
               const taken = new Set(batch);
               batch.forEach((row, i) => done[i] === 'deferred' && deferredLogs.push(row));
@@ -317,93 +245,12 @@ export class WriteBehindBuffer {
     this.logs = [...logs, ...this.logs];
   }
 
-  /**
-   * Writes a batch; if the shard refuses it, writes its rows one by one so one bad or locked row
-   * cannot hold back the others. A lost connection is not a row's fault: it ends the flush.
-   */
-  private async isolate<T>(
-    conn: PooledConnection,
-    kind: 'position' | 'log',
-    batch: T[],
-    write: (rows: T[]) => Promise<void>,
-    onDefer: (error: unknown) => void,
-    describe: (row: T) => Record<string, unknown>,
-  ): Promise<Outcome[]> {
-    try {
-      await write(batch);
-      return batch.map(() => 'written');
-    } catch (error) {
-      if (isConnectionLost(error)) throw error;
-      if (batch.length === 1) {
-        if (isRetryableLockError(error)) {
-          onDefer(error);
-          return ['deferred'];
-        }
-        await this.deadLetter(conn, kind, describe(batch[0]!), error);
-        return ['dead'];
-      }
-    }
-    const outcomes: Outcome[] = [];
-    for (const row of batch) outcomes.push(...(await this.isolate(conn, kind, [row], write, onDefer, describe)));
-    return outcomes;
-  }
-
-  /** Drops a row the shard refuses on its own: counted, and named in a system_logs line (best effort). */
+  /** Drops a row the shard refuses on its own: counted, and named in a system_logs line. */
   private async deadLetter(conn: PooledConnection, kind: 'position' | 'log', row: Record<string, unknown>, error: unknown): Promise<void> {
     this.metrics.writeBehindDeadLetters.inc({ shard: this.shard, kind });
-    const e = error as { errno?: number; code?: string; sqlMessage?: string; message?: string };
-    const reason = String(e?.sqlMessage ?? e?.message ?? error).slice(0, 500);
-    await conn
-      .exec(
-        `INSERT INTO system_logs (log_level, log_category, log_message, log_data, character_id, created_at)
-         VALUES ('ERROR', 'write_behind', ?, ?, ?, UTC_TIMESTAMP())`,
-        [
-          `write-behind dead letter: ${kind} row refused by shard ${this.shard} (${e?.errno ?? e?.code ?? 'error'})`,
-          JSON.stringify({ kind, ...row, errno: e?.errno ?? null, reason }),
-          typeof row.character_id === 'number' ? row.character_id : null,
-        ],
-      )
-      .catch(() => {});
+    await logDeadLetter(conn, this.shard, kind, row, error);
   }
 
-  private async writePositions(conn: PooledConnection, batch: Array<[number, Position]>): Promise<void> {
-    const ids = batch.map(([id]) => id);
-    const column = (name: string, pick: (p: Position) => number | undefined) => {
-      const params: unknown[] = [];
-      const cases = batch.map(([id, p]) => {
-        params.push(id, pick(p) ?? null);
-        return 'WHEN ? THEN COALESCE(?, ' + name + ')';
-      });
-      return { sql: `${name} = CASE character_id ${cases.join(' ')} ELSE ${name} END`, params };
-    };
-    const sets = [
-      column('position_x', (p) => p.x),
-      column('position_y', (p) => p.y),
-      column('position_z', (p) => p.z),
-      column('rotation_x', (p) => p.rotation?.x),
-      column('rotation_y', (p) => p.rotation?.y),
-      column('rotation_z', (p) => p.rotation?.z),
-      column('rotation_w', (p) => p.rotation?.w),
-    ];
-    // One UPDATE per batch; a character that moved to another shard meanwhile matches no row.
-    await conn.exec(`UPDATE characters SET ${sets.map((s) => s.sql).join(', ')} WHERE character_id IN (${ids.map(() => '?').join(',')})`, [
-      ...sets.flatMap((s) => s.params),
-      ...ids,
-    ]);
-    this.metrics.writeBehindFlushedRows.inc({ shard: this.shard, kind: 'position' }, batch.length);
-  }
-
-  private async writeLogs(conn: PooledConnection, table: LogRow['table'], batch: LogRow[]): Promise<void> {
-    const columns = LOG_COLUMNS[table];
-    const tuple = `(${columns.map(() => '?').join(', ')})`;
-    await conn.exec(
-      `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${batch.map(() => tuple).join(', ')}`,
-      batch.flatMap((row) => columns.map((c) => row.values[c] ?? null)),
-    );
-    this.metrics.writeBehindFlushedRows.inc({ shard: this.shard, kind: 'log' }, batch.length);
-  }
-
-  /** Waits until the buffer has room for one entry and reserves it (the caller then pushes); times out with a typed error. */
   /** True when one more entry fits at once (open, nobody waiting for room, under maxQueue). */
   private hasRoomNow(): boolean {
     return !this.closed && this.waiters.length === 0 && this.depth + this.reserved < this.options.maxQueue;
