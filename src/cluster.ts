@@ -298,6 +298,8 @@ export class Cluster extends DataSession {
   async restore(options: RestoreOptions): Promise<RestoreReport> {
     this.assertOpen();
     const report = await restoreCluster(this.config, options);
+    // The databases exist now: end any back-off a connection attempt before them started.
+    for (const pool of this.topology.pools()) pool.forgetFailures();
     await this.lagMonitor.waitForReplicas(60_000);
     return report;
   }

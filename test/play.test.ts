@@ -8,13 +8,11 @@ const CLI = path.resolve('dist/cli.js');
 
 describe('mxo-data play (npm start): the living cluster', () => {
   it('runs players in two processes through every game system, then verifies the cluster', async () => {
-    const { stdout } = await run(
-      process.execPath,
-      [CLI, 'play', '--players', '8', '--processes', '2', '--duration', '15', '--think-ms', '50', '--metrics-port', '0'],
-      {
-        timeout: 170_000,
-      },
-    );
+    const args = [CLI, 'play', '--players', '8', '--processes', '2', '--duration', '15', '--think-ms', '50', '--metrics-port', '0'];
+    const { stdout } = await run(process.execPath, args, { timeout: 170_000 }).catch((error: { stdout?: string; stderr?: string }) => {
+      // Show what the run printed (the summary names failed operations and violations).
+      throw new Error(`play failed:\n${error.stdout ?? ''}\n${error.stderr ?? ''}`);
+    });
     expect(stdout).toMatch(/metrics: http:\/\/127\.0\.0\.1:\d+\/metrics/);
     expect(stdout).toMatch(/\| online \d+ \| \d+ ops\/s \| p99 [\d.]+ ms \| failed 0 \| in-doubt \d+ \| lag /);
     // Every system was exercised, and nothing failed (refusals by game rules are fine).
