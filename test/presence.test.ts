@@ -36,7 +36,9 @@ async function expire(characterId: number): Promise<void> {
 }
 
 beforeAll(async () => {
-  t = await startTestCluster({ shards: 2, replicasPerShard: 0 });
+  // Buffers flush only when a test says so: a timer flush between a buffered write and a takeover
+  // would land the write legitimately (the claim was still A's) and race the assertions.
+  t = await startTestCluster({ shards: 2, replicasPerShard: 0, config: { writeBehind: { flushIntervalMs: 600_000 } } });
   accountId = (await t.db.accounts.register({ username: 'sentinel', email: 'sentinel@zion.example', password: 'squiddy-pass-1' }))
     .accountId;
   otherAccount = (await t.db.accounts.register({ username: 'smith', email: 'smith@machine.example', password: 'mr-anderson-1' })).accountId;
