@@ -86,6 +86,10 @@ export async function repairXaReplica(
       }
       if (acted && status?.Slave_SQL_Running === 'No') await admin(replica, (c) => c.text('START SLAVE SQL_THREAD'));
     }
+    // Both threads running and no error: slow (a busy machine, an applier waiting out a lock), not
+    // stuck by a defect. Keep waiting; the rounds bound it.
+    const running = status?.Slave_IO_Running === 'Yes' && status?.Slave_SQL_Running === 'Yes' && !sqlError;
+    if (!acted && running) continue;
     if (!acted) {
       report.unexplained.push(
         `behind ${target}: ${JSON.stringify({ io: status?.Slave_IO_Running, sql: status?.Slave_SQL_Running, error: sqlError, ioError: status?.Last_IO_Error })}`,
