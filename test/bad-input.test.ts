@@ -78,8 +78,11 @@ function publicMethods(): Array<{ name: string; call: (args: unknown[]) => unkno
   const db = t.db as unknown as Record<string, Record<string, unknown>>;
   for (const [repo, target] of Object.entries(db)) {
     if (!target || typeof target !== 'object') continue;
-    const names = api.get(target.constructor.name);
-    if (!names) continue;
+    // The class and the classes it extends (a repository may be split over files by concept).
+    const names = new Set<string>();
+    for (let proto = Object.getPrototypeOf(target); proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+      for (const name of api.get(proto.constructor.name) ?? []) names.add(name);
+    }
     for (const name of names) {
       const fn = target[name];
       if (typeof fn !== 'function' || SKIP.has(name)) continue;

@@ -14,12 +14,7 @@ import { deleteCharacterRows } from '../sql/character-rows.js';
 import { moveCharacter } from '../sql/character-move.js';
 import { readCharacterLoad, readMembershipLoad } from '../sql/character-load.js';
 import { buildCharacterLoad, type CharacterLoad } from '../sql/character-load-shape.js';
-import type { RepoContext } from './context.js';
-import { DEFAULT_LEVEL_CURVE, type Progression } from '../game/level-curve.js';
-import { attributesSchema, experienceSchema, vitalsSchema, type AttributesInput, type VitalsInput } from '../game/progression-input.js';
-import { writeAttributes, type Attributes } from '../sql/attributes.js';
-import { grantExperience } from '../sql/experience.js';
-import { VITALS } from '../sql/vitals-writes.js';
+import { CharacterIdentity } from './characters-identity.js';
 import { releaseMemberships } from '../sql/memberships.js';
 import * as identity from '../sql/character-identity.js';
 import {
@@ -158,9 +153,7 @@ const CHARACTER_COLUMNS = `character_id, account_id, character_name, archetype, 
   faction, district_id, position_x, position_y, position_z, money, is_online`;
 
 /** Characters: creation, reads at a chosen consistency, money, and moves between districts. */
-export class Characters {
-  constructor(private readonly ctx: RepoContext) {}
-
+export class Characters extends CharacterIdentity {
   /**
    * Creates a character on the shard owning `districtId`. The name is unique cluster-wide (the
    * global directory holds it); directory row and shard row commit together or not at all.
@@ -229,69 +222,6 @@ export class Characters {
       if (isDuplicateKey(error, 'character_name')) throw new NameTakenError('name', data.name, { cause: error });
       throw error;
     }
-  }
-
-  /**
-   * Step one of creation: holds a name for the account (default 10 minutes, by the database's
-   * clock); create() by another account is refused meanwhile. NameTakenError when taken or held.
-   * @example const { expiresAt } = await db.characters.reserveName(accountId, 'Neo');
-   */
-  async reserveName(accountId: number, name: string, options: { ttlSec?: number } = {}): Promise<{ name: string; expiresAt: Date }> {
-    const account = parseInput(id, accountId, 'account id');
-    const wanted = parseInput(identity.characterName, name, 'name');
-    const ttl = parseInput(z.number().int().min(1).max(86_400).default(600), options.ttlSec, 'ttlSec');
-    return identity.reserveName(this.ctx.router, account, wanted, ttl);
-  }
-
-  /**
-   * Where a live character with this name is (one read on global); null when none.
-   * @example const found = await db.characters.findByName('Neo'); // { characterId, accountId, shard, districtId, worldId }
-   */
-  async findByName(name: string): Promise<identity.NamedCharacter | null> {
-    return identity.findByName(this.ctx.router, parseInput(z.string().min(1).max(32), name, 'name'));
-  }
-
-  /**
-   * Soft delete: rows kept, the name freed, memberships released; reads and listByAccount no
-   * longer return it. Refused (PresenceHeldError) while the character is in the world.
-   * @example await db.characters.delete(characterId);
-   */
-  async delete(characterId: number): Promise<void> {
-    await identity.softDelete(this.ctx.router, parseInput(id, characterId, 'character id'));
-  }
-
-  /**
-   * Changes some appearance (RSI) fields; returns the whole typed appearance.
-   * @example await db.characters.setAppearance(characterId, { hatModel: 12, hatColor: 3 });
-   */
-  async setAppearance(characterId: number, appearance: identity.Appearance): Promise<identity.Appearance> {
-    const cid = parseInput(id, characterId, 'character id');
-    return identity.mergeAppearance(this.ctx.router, cid, parseInput(identity.appearanceSchema, appearance, 'appearance'));
-  }
-
-  /**
-   * Changes some profile fields (names, background, profession, alignment, CQ points, status); returns the whole profile.
-   * @example await db.characters.setProfile(characterId, { firstName: 'Thomas', lastName: 'Anderson', alignment: 1 });
-   */
-  async setProfile(characterId: number, profile: identity.CharacterProfile): Promise<Required<identity.CharacterProfile>> {
-    const cid = parseInput(id, characterId, 'character id');
-    return identity.writeProfile(this.ctx.router, cid, parseInput(identity.profileSchema, profile, 'profile'));
-  }
-
-  /**
-   * The profile and typed appearance the client shows at character select.
-   * @example const { profile, appearance } = await db.characters.identity(characterId);
-   */
-  async identity(
-    characterId: number,
-    options: { consistency?: Consistency } = {},
-  ): Promise<{ profile: Required<identity.CharacterProfile>; appearance: identity.Appearance }> {
-    const cid = parseInput(id, characterId, 'character id');
-    return this.ctx.router.readCharacter('character_identity', cid, consistencyOf(options, 'session'), async (conn) => {
-      const profile = await identity.readProfileRow(conn, cid);
-      const [row] = await conn.rows<{ appearance_data: string }>('SELECT appearance_data FROM characters WHERE character_id = ?', [cid]);
-      return profile && row && { profile, appearance: identity.pickAppearance(row.appearance_data) };
-    });
   }
 
   /** Reads a character. `session` (default) sees this session's writes; see {@link Consistency}. */
@@ -460,54 +390,6 @@ export class Characters {
       }
     }
     return { archived };
-  }
-
-  /**
-   * Adds experience, levelling up by the configured curve (several levels at once, never past
-   * the cap). The same level-up path as missions.complete.
-   *
-   * @example
-   * const { level, experience, levelsGained } = await db.characters.gainExperience(characterId, 500);
-   */
-  async gainExperience(characterId: number, xp: number): Promise<Progression> {
-    const cid = parseInput(id, characterId, 'character id');
-    const gained = parseInput(experienceSchema, xp, 'experience');
-    const curve = this.ctx.levelCurve ?? DEFAULT_LEVEL_CURVE;
-    return this.ctx.router.onCharacter('gain_experience', cid, async (conn, route) => {
-      await lockCharacter(conn, cid, route.shard);
-      return grantExperience(conn, cid, route.shard, gained, curve);
-    });
-  }
-
-  /**
-   * Records current health and inner strength through the write-behind buffer (the latest value
-   * per character wins), clamped to the character's maxima when written.
-   *
-   * @example
-   * await db.characters.updateVitals(characterId, { health: 150, innerStrength: 90 });
-   */
-  async updateVitals(characterId: number, vitals: VitalsInput): Promise<void> {
-    const cid = parseInput(id, characterId, 'character id');
-    const data = parseInput(vitalsSchema, vitals, 'vitals');
-    const route = await this.ctx.router.directory.resolve(cid);
-    await this.ctx.writeBehind(route.shard).coalesce(VITALS, String(cid), data);
-  }
-
-  /**
-   * Sets attributes (0..127); max health and max inner strength follow from vitality and focus,
-   * and current vitals are clamped to them.
-   *
-   * @example
-   * await db.characters.setAttributes(characterId, { vitality: 30, focus: 25 });
-   */
-  async setAttributes(characterId: number, attributes: AttributesInput): Promise<Attributes> {
-    const cid = parseInput(id, characterId, 'character id');
-    const data = parseInput(attributesSchema, attributes, 'attributes');
-    // Vitals still buffered are clamped at flush time to the maxima of that moment.
-    return this.ctx.router.onCharacter('set_attributes', cid, async (conn, route) => {
-      await lockCharacter(conn, cid, route.shard);
-      return writeAttributes(conn, cid, data);
-    });
   }
 }
 
