@@ -1,214 +1,23 @@
 /**
  * Local provider: real mariadbd processes started from a per-machine template data directory.
  */
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, createHash } from 'node:crypto';
-import { constants as fsConstants, existsSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import { setupReplication, waitReady } from './replication.js';
-import {
-  SandboxError,
-  buildConfig,
-  commonServerFlags,
-  nodeUrl,
-  planSandbox,
-  verbose,
-  type PlannedNode,
-} from './topology.js';
-import {
-  hasExited,
-  pidAlive,
-  pidMatches,
-  trackChild,
-  untrackChild,
-  waitChildExit,
-  waitPidGone,
-} from './process.js';
+import { SandboxError, buildConfig, commonServerFlags, nodeUrl, planSandbox, verbose, type PlannedNode } from './topology.js';
+import { hasExited, pidAlive, pidMatches, trackChild, untrackChild, waitChildExit, waitPidGone } from './process.js';
 import type { Sandbox, SandboxNode, SandboxOptions } from './types.js';
+import { binaries, copyDir, ensureTemplate, fileTail, TEMPLATE_MARKER, type Binaries } from './mariadb-binaries.js';
+import { freePorts } from './ports.js';
 
-const execFileP = promisify(execFile);
 const HOST = '127.0.0.1';
 const READY_TIMEOUT_MS = 30_000;
 const TERM_GRACE_MS = 5_000;
-const TEMPLATE_MARKER = '.mxo-template-ok';
 export const PIDS_FILE = 'pids.json';
 export const CONFIG_FILE = 'cluster.json';
-
-// ---------------------------------------------------------------------------------------------
-// binaries and template
-
-const SEARCH_DIRS = ['/usr/sbin', '/usr/local/sbin', '/usr/bin', '/usr/local/bin', '/usr/local/mysql/bin', '/opt/homebrew/bin', '/opt/homebrew/sbin'];
-
-function findBinary(envVar: string, names: string[]): string {
-  const fromEnv = process.env[envVar];
-  if (fromEnv) return fromEnv;
-  const dirs = [...(process.env.PATH ?? '').split(path.delimiter).filter(Boolean), ...SEARCH_DIRS];
-  for (const name of names) {
-    for (const d of dirs) {
-      const p = path.join(d, name);
-      if (existsSync(p)) return p;
-    }
-  }
-  throw new SandboxError(
-    `cannot find ${names.join(' or ')} (install MariaDB server 10.11, set ${envVar}, or use MXO_SANDBOX=testcontainers)`,
-  );
-}
-
-interface Binaries {
-  mariadbd: string;
-  installDb: string;
-  version: string;
-}
-
-let binariesPromise: Promise<Binaries> | undefined;
-
-function binaries(): Promise<Binaries> {
-  binariesPromise ??= (async () => {
-    const mariadbd = findBinary('MXO_MARIADBD', ['mariadbd', 'mysqld']);
-    const installDb = findBinary('MXO_MARIADB_INSTALL_DB', ['mariadb-install-db', 'mysql_install_db']);
-    const { stdout } = await execFileP(mariadbd, ['--version']);
-    const m = /Ver\s+(\S+)/.exec(stdout);
-    const version = (m?.[1] ?? createHash('sha1').update(stdout).digest('hex').slice(0, 12)).replace(/[^A-Za-z0-9._-]/g, '_');
-    return { mariadbd, installDb, version };
-  })();
-  binariesPromise.catch(() => {
-    binariesPromise = undefined;
-  });
-  return binariesPromise;
-}
-
-const templatePromises = new Map<string, Promise<string>>();
-
-/**
- * `os.tmpdir()/mxo-sandbox-template-<version>`: built once per machine into a temp directory and
- * renamed into place atomically, so concurrent test workers never see a half-built template.
- */
-async function ensureTemplate(b: Binaries): Promise<string> {
-  const final = path.join(os.tmpdir(), `mxo-sandbox-template-${b.version}`);
-  let p = templatePromises.get(final);
-  if (!p) {
-    p = buildTemplate(b, final);
-    templatePromises.set(final, p);
-    p.catch(() => templatePromises.delete(final));
-  }
-  return p;
-}
-
-async function buildTemplate(b: Binaries, final: string): Promise<string> {
-  if (existsSync(path.join(final, TEMPLATE_MARKER))) return final;
-  const t0 = Date.now();
-  const tmp = `${final}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  try {
-    await fs.mkdir(tmp, { recursive: true });
-    await fs.mkdir(`${tmp}.scratch`, { recursive: true });
-    const args = [
-      '--no-defaults',
-      '--auth-root-authentication-method=normal',
-      `--datadir=${tmp}`,
-      '--skip-test-db',
-      `--tmpdir=${tmp}.scratch`, // not /tmp: see serverArgs
-      '--innodb-log-file-size=8M',
-      '--innodb-buffer-pool-size=32M',
-    ];
-    try {
-      await execFileP(b.installDb, args, { maxBuffer: 16 * 1024 * 1024 });
-    } catch (err) {
-      const e = err as { stderr?: string; stdout?: string; message: string };
-      throw new SandboxError(
-        `${b.installDb} failed: ${e.message}\n${tail(`${e.stdout ?? ''}\n${e.stderr ?? ''}`, 20)}`,
-        { cause: err },
-      );
-    }
-    await fs.writeFile(path.join(tmp, TEMPLATE_MARKER), `${b.version}\n`);
-    try {
-      await fs.rename(tmp, final);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
-      // Another worker won the race; its template is complete (rename is atomic).
-    }
-    verbose(`template ${final} ready in ${Date.now() - t0} ms`);
-  } finally {
-    await fs.rm(tmp, { recursive: true, force: true }).catch(() => undefined);
-    await fs.rm(`${tmp}.scratch`, { recursive: true, force: true }).catch(() => undefined);
-  }
-  if (!existsSync(path.join(final, TEMPLATE_MARKER))) {
-    throw new SandboxError(`template ${final} exists but is incomplete; remove it and retry`);
-  }
-  return final;
-}
-
-function tail(text: string, lines: number): string {
-  return text.trimEnd().split('\n').slice(-lines).join('\n');
-}
-
-async function fileTail(file: string, lines = 20): Promise<string> {
-  try {
-    const fh = await fs.open(file, 'r');
-    try {
-      const { size } = await fh.stat();
-      const len = Math.min(size, 16 * 1024);
-      const buf = Buffer.alloc(len);
-      await fh.read(buf, 0, len, size - len);
-      return tail(buf.toString('utf8'), lines);
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    return '(no error log)';
-  }
-}
-
-/** Copy a data directory: coreutils `cp -a` on Linux (about 1.5x faster here), else fs.cp. */
-async function copyDir(src: string, dst: string): Promise<void> {
-  if (process.platform === 'linux') {
-    try {
-      await execFileP('cp', ['-a', '--reflink=auto', src, dst]);
-      return;
-    } catch {
-      await fs.rm(dst, { recursive: true, force: true });
-    }
-  }
-  await fs.cp(src, dst, { recursive: true, mode: fsConstants.COPYFILE_FICLONE });
-}
-
-// ---------------------------------------------------------------------------------------------
-// ports
-
-/**
- * Ports for sandbox servers are taken below the kernel's ephemeral range (32768-60999 on Linux):
- * a port from that range, freed while its server is killed for a restart test, can be taken by
- * any outgoing connection meanwhile, and the restarted server then fails to bind it.
- */
-const PORT_RANGE = { low: 20_000, high: 32_767 };
-
-/** Distinct free TCP ports on 127.0.0.1 (probed by binding, all held open at once, then released). */
-async function freePorts(n: number): Promise<number[]> {
-  const servers: net.Server[] = [];
-  try {
-    const ports: number[] = [];
-    for (let tries = 0; ports.length < n; tries++) {
-      if (tries > 1_000) throw new SandboxError(`no free port in ${PORT_RANGE.low}-${PORT_RANGE.high}`);
-      const port = PORT_RANGE.low + Math.floor(Math.random() * (PORT_RANGE.high - PORT_RANGE.low + 1));
-      if (ports.includes(port)) continue;
-      const srv = net.createServer();
-      const bound = await new Promise<boolean>((resolve) => {
-        srv.once('error', () => resolve(false));
-        srv.listen(port, HOST, () => resolve(true));
-      });
-      if (!bound) continue;
-      servers.push(srv);
-      ports.push(port);
-    }
-    return ports;
-  } finally {
-    await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // nodes
@@ -310,9 +119,7 @@ export async function startLocalSandbox(opts: SandboxOptions): Promise<Sandbox> 
   const plan = planSandbox(opts);
   const killOnExit = opts.killOnExit ?? true;
   const ownsDir = opts.dir === undefined;
-  const dir = opts.dir !== undefined
-    ? path.resolve(opts.dir)
-    : await fs.mkdtemp(path.join(os.tmpdir(), 'mxo-sandbox-'));
+  const dir = opts.dir !== undefined ? path.resolve(opts.dir) : await fs.mkdtemp(path.join(os.tmpdir(), 'mxo-sandbox-'));
   await fs.mkdir(dir, { recursive: true });
   await refuseIfRunning(dir);
 
@@ -411,7 +218,10 @@ export async function startLocalSandbox(opts: SandboxOptions): Promise<Sandbox> 
     throw err;
   }
 
-  const config = buildConfig(plan, nodes.map((n) => n.info));
+  const config = buildConfig(
+    plan,
+    nodes.map((n) => n.info),
+  );
   const configPath = path.join(dir, CONFIG_FILE);
   await writeJson(configPath, config);
   verbose(`sandbox ${dir} up in ${Date.now() - t0} ms`);
