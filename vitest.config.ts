@@ -17,10 +17,9 @@ export default defineConfig({
       include: ['src/**/*.ts'],
       reporter: ['text-summary', 'html', 'json-summary'],
       reportsDirectory: 'coverage',
-      // The floor, a few points under the figure measured when it was set (2026-11-30: lines 39.1,
-      // statements 37.1, functions 37.2, branches 26.3 %, from a run of 12 of the test files; the
-      // whole suite covers more, so raise these after a full run). Below it, `npm test` fails.
-      thresholds: { lines: 36, statements: 34, functions: 34, branches: 23 },
+      // The floor, a few points under the whole suite's figure when it was set (2026-11-30, 79 files:
+      // lines 85.2, statements 82.6, functions 84.8, branches 74.5 %). Below it, `npm test` fails.
+      thresholds: { lines: 81, statements: 78, functions: 80, branches: 70 },
     },
   },
 });
