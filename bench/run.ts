@@ -7,6 +7,8 @@ const suites: Record<string, () => Promise<void>> = {
   trades: async () => (await import('./trades-bench.js')).run(),
   reads: async () => (await import('./reads-bench.js')).run(),
   throughput: async () => (await import('./throughput-bench.js')).run(),
+  game: async () => (await import('./game-bench.js')).run(),
+  'district-move': async () => (await import('./district-move-bench.js')).run(),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
