@@ -7,11 +7,30 @@ import { parseInput, schemaFor } from '../validate.js';
 import { checkSecondFactor, newRecoveryCodes, type SecondFactor } from '../sql/account-access.js';
 import { isThrottled, purgeThrottle, recordFailure, throttleKeys } from '../sql/login-throttle.js';
 import { completeLogin } from '../sql/account-login.js';
-import { importLegacyAccount, readLoginKeys, storeLoginKeys, type LoginKeys, type StoredLoginKeys } from '../sql/account-keys.js';
+import { importLegacyAccount, readLoginKeys, storeLoginKeys } from '../sql/account-keys.js';
 import { releaseMemberships } from '../sql/memberships.js';
 import { newTotpSecret, otpauthUrl } from '../game/totp.js';
 import type { RepoContext } from './context.js';
-import { DUMMY_HASH, digestToken, hashPassword, newSessionToken, verifyPassword, type LegacyHash } from './password.js';
+import { DUMMY_HASH, digestToken, hashPassword, newSessionToken, verifyPassword, type LegacyHash } from '../crypto/password.js';
+import {
+  accountId,
+  legacyInput,
+  loginInput,
+  loginKeysInput,
+  password,
+  registerInput,
+  token,
+  type LegacyAccountInput,
+  type LoginInput,
+  type LoginResult,
+  type PasswordResetRequest,
+  type RegisterInput,
+  type TwoFactorSetup,
+} from '../game/account-inputs.js';
+import type { LoginKeys, StoredLoginKeys } from '../sql/account-keys.js';
+
+export type { LegacyAccountInput, LoginInput, LoginResult, PasswordResetRequest, RegisterInput, TwoFactorSetup };
+export type { LoginKeys, StoredLoginKeys, LegacyHash };
 
 export { LOCKOUT_MINUTES, LOCKOUT_THRESHOLD } from '../sql/login-throttle.js';
 /** A parent row still referenced by a foreign key without ON DELETE (e.g. punishments the account issued). */
@@ -20,96 +39,6 @@ const ER_ROW_IS_REFERENCED = 1451;
 export const SESSION_HOURS = 24;
 /** Lifetime of a password reset token. */
 export const RESET_MINUTES = 30;
-
-const password = z.string().min(8, 'at least 8 characters').max(128);
-const registerInput = z
-  .object({
-    username: z.string().regex(/^[A-Za-z0-9_.-]{3,32}$/, '3-32 letters, digits, _, . or -'),
-    // Deliberately lenient (something@somewhere): a stricter rule rejects real addresses.
-    email: z
-      .string()
-      .max(255)
-      .regex(/^[^\s@]+@[^\s@]+$/, 'must be an email address'),
-    password,
-  })
-  .strict();
-
-const loginInput = z
-  .object({
-    username: z.string().min(1).max(32),
-    password: z.string().min(1).max(128),
-    ip: z.string().min(1).max(45),
-    userAgent: z.string().max(512).optional(),
-    /** A 6-digit TOTP code, or one of the recovery codes. */
-    totp: z.string().min(1).max(32).optional(),
-  })
-  .strict();
-
-const accountId = z.number().int().positive();
-const keyBytes = z.instanceof(Uint8Array).refine((b) => b.length >= 1 && b.length <= 1024, '1-1024 bytes');
-const loginKeysInput = schemaFor<LoginKeys>()(z.object({ modulus: keyBytes, privateExponent: keyBytes }).strict());
-const legacyInput = schemaFor<LegacyAccountInput>()(
-  z
-    .object({
-      username: registerInput.shape.username,
-      email: registerInput.shape.email,
-      legacyHash: z.discriminatedUnion('kind', [
-        z.object({ kind: z.literal('md5'), hash: z.string().regex(/^[0-9a-fA-F]{32}$/, '32 hex digits') }).strict(),
-        z
-          .object({
-            kind: z.literal('salted-sha1'),
-            hash: z.string().regex(/^[0-9a-fA-F]{40}$/, '40 hex digits'),
-            salt: z.string().refine((v) => Buffer.byteLength(v, 'utf8') >= 1 && Buffer.byteLength(v, 'utf8') <= 48, '1-48 bytes'),
-          })
-          .strict(),
-      ]),
-    })
-    .strict(),
-);
-
-/** An account imported from an older server. */
-export interface LegacyAccountInput {
-  username: string;
-  email: string;
-  legacyHash: LegacyHash;
-}
-export type { LoginKeys, StoredLoginKeys, LegacyHash };
-const token = z.string().min(1).max(256);
-
-export interface RegisterInput {
-  username: string;
-  email: string;
-  password: string;
-}
-
-export interface LoginInput {
-  username: string;
-  password: string;
-  ip: string;
-  userAgent?: string;
-  /** Required once two-factor is on: the authenticator's code, or a recovery code. */
-  totp?: string;
-}
-
-export interface LoginResult {
-  accountId: number;
-  sessionToken: string;
-  expiresAt: Date;
-}
-
-export interface PasswordResetRequest {
-  /** Mail it to the address; null when no account has that email (answer the user the same way). */
-  token: string | null;
-  expiresAt: Date;
-}
-
-export interface TwoFactorSetup {
-  /** Base32 shared secret for the authenticator app. */
-  secret: string;
-  otpauthUrl: string;
-  /** Shown once; each works once in place of a code. Only their hashes are stored. */
-  recoveryCodes: string[];
-}
 
 interface AccountRow {
   account_id: number;

@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { ConfigError, InvalidStateError, NameTakenError, NotFoundError } from '../errors.js';
 import { errnoOf, ER_NO_REFERENCED_ROW, isDuplicateKey } from '../pool/mysql-errors.js';
-import { storedLegacyHash, type LegacyHash } from '../repos/password.js';
+import { storedLegacyHash, type LegacyHash } from '../crypto/password.js';
 import type { Router } from '../routing/router.js';
 
 /** The environment variable whose value encrypts private exponents at rest. */

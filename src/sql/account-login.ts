@@ -1,6 +1,6 @@
 import { AuthError } from '../errors.js';
 import type { PooledConnection } from '../pool/pooled-connection.js';
-import { newSessionToken } from '../repos/password.js';
+import { newSessionToken } from '../crypto/password.js';
 import { activeRestriction, type SecondFactor } from './account-access.js';
 import { clearPair } from './login-throttle.js';
 
