@@ -1,3 +1,4 @@
+import type { InventoryItem } from '../game/inventory-inputs.js';
 import type { Row } from '../pool/pooled-connection.js';
 import type { LoadedRow } from './character-load.js';
 
@@ -20,18 +21,8 @@ export interface LoadedStanding {
   lastUpdated: Date | null;
 }
 
-export interface LoadedItem {
-  itemId: number;
-  characterId: number;
-  templateId: number;
-  quantity: number;
-  durability: number;
-  containerType: string;
-  slotPosition: number | null;
-  acquiredMethod: string;
-  isBound: boolean;
-  purity: number;
-}
+/** An item as `inventory.list` returns it. */
+export type LoadedItem = InventoryItem;
 
 export interface LoadedMission {
   characterId: number;
