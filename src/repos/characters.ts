@@ -125,7 +125,12 @@ export class Characters extends CharacterIdentity {
     }
   }
 
-  /** Reads a character. `session` (default) sees this session's writes; see {@link Consistency}. */
+  /**
+   * Reads a character. `session` (default) sees this session's writes; see {@link Consistency}.
+   *
+   * @example
+   * const neo = await db.characters.get(characterId, { consistency: 'session' });
+   */
   async get(characterId: number, options: { consistency?: Consistency } = {}): Promise<Character> {
     const cid = positiveId(characterId, 'character id');
     const consistency = consistencyOf(options, 'session');
@@ -160,7 +165,12 @@ export class Characters extends CharacterIdentity {
     return buildCharacterLoad(toCharacter(own.character as unknown as CharacterRow, own.shard), cid, own.parts, membership);
   }
 
-  /** Characters of an account, from the directory then each shard (replica-eligible). */
+  /**
+   * Characters of an account, from the directory then each shard (replica-eligible).
+   *
+   * @example
+   * const mine = await db.characters.listByAccount(accountId);
+   */
   async listByAccount(accountId: number, options: { consistency?: Consistency } = {}): Promise<Character[]> {
     const account = parseInput(id, accountId, 'account id');
     const consistency = consistencyOf(options, 'session');
@@ -223,6 +233,9 @@ export class Characters extends CharacterIdentity {
   /**
    * Flags a character online or offline (`characters.is_online`; going online also stamps
    * `last_login`). Feeds the `mxo_online_characters` gauge. Returns whether the flag changed.
+   *
+   * @example
+   * const { changed } = await db.characters.setOnline(characterId, true);
    */
   async setOnline(characterId: number, online: boolean): Promise<{ changed: boolean }> {
     const cid = parseInput(id, characterId, 'character id');
@@ -243,6 +256,9 @@ export class Characters extends CharacterIdentity {
    * Moves a character to a district. Within its shard this updates the row; to a district on
    * another shard it moves every row the character owns (same ids) and its directory entry in
    * one two-phase commit. Event records stay on the old shard.
+   *
+   * @example
+   * const { shard, movedShards } = await db.characters.moveToDistrict(characterId, 5);
    */
   async moveToDistrict(
     characterId: number,
@@ -258,6 +274,9 @@ export class Characters extends CharacterIdentity {
    * login is more than `days` days old are copied to `archived_characters` on their shard and
    * removed with everything they own, together with their directory row (one two-phase commit
    * each, so the directory never points at a character that is gone). Event records stay.
+   *
+   * @example
+   * const { archived } = await db.characters.archiveInactive(30, { limit: 100 });
    */
   async archiveInactive(days: number, options: { limit?: number } = {}): Promise<{ archived: number[] }> {
     const age = parseInput(z.number().int().min(1).max(36_500), days, 'days');

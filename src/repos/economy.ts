@@ -31,7 +31,12 @@ const SELECT_DAY = `SELECT DATE_FORMAT(tracking_date, '%Y-%m-%d') AS tracking_da
 export class Economy {
   constructor(private readonly ctx: RepoContext) {}
 
-  /** Recomputes today's figures on every shard and writes their sum to global. */
+  /**
+   * Recomputes today's figures on every shard and writes their sum to global.
+   *
+   * @example
+   * const { totalMoneyInCirculation } = await db.economy.rollUp();
+   */
   async rollUp(): Promise<EconomyDay> {
     const router = this.ctx.router;
     const perShard = await Promise.all(
@@ -69,7 +74,12 @@ export class Economy {
     return total;
   }
 
-  /** The cluster roll-up of one day (`YYYY-MM-DD`), replica-eligible; undefined before any roll-up. */
+  /**
+   * The cluster roll-up of one day (`YYYY-MM-DD`), replica-eligible; undefined before any roll-up.
+   *
+   * @example
+   * const day = await db.economy.day('2026-11-30');
+   */
   async day(date: string, options: { consistency?: Consistency } = {}): Promise<EconomyDay | undefined> {
     const day = parseInput(z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD'), date, 'date');
     const consistency = consistencyOf(options, 'session');

@@ -96,7 +96,12 @@ export class Inventory {
     }
   }
 
-  /** A character's items (replica-eligible; `session` by default). */
+  /**
+   * A character's items (replica-eligible; `session` by default).
+   *
+   * @example
+   * const items = await db.inventory.list(characterId);
+   */
   async list(characterId: number, options: { consistency?: Consistency } = {}): Promise<InventoryItem[]> {
     const cid = parseInput(id, characterId, 'character id');
     const consistency = consistencyOf(options, 'session');

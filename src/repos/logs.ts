@@ -236,7 +236,12 @@ export class Logs {
     });
   }
 
-  /** A character's recent actions from every shard (replica-eligible; `eventual` by default). */
+  /**
+   * A character's recent actions from every shard (replica-eligible; `eventual` by default).
+   *
+   * @example
+   * const actions = await db.logs.recentActions(characterId, { limit: 20 });
+   */
   async recentActions(characterId: number, options: { limit?: number; consistency?: Consistency } = {}): Promise<ActionLogEntry[]> {
     const cid = parseInput(id, characterId, 'character id');
     const limit = parseInput(z.number().int().min(1).max(1000).default(50), options.limit, 'limit');

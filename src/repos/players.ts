@@ -71,7 +71,12 @@ export class Players {
     });
   }
 
-  /** `player_summary` for one character: account and crew/organisation from global, the rest from its shard. */
+  /**
+   * `player_summary` for one character: account and crew/organisation from global, the rest from its shard.
+   *
+   * @example
+   * const { username, crewName, shard } = await db.players.summary(characterId);
+   */
   async summary(characterId: number, options: { consistency?: Consistency } = {}): Promise<PlayerSummary> {
     const cid = parseInput(id, characterId, 'character id');
     const level = consistencyOf(options, 'session');
@@ -123,6 +128,9 @@ export class Players {
   /**
    * A character's money and item history from every shard (event records stay where they
    * happened, so a character that moved has history on several shards). Newest first.
+   *
+   * @example
+   * const entries = await db.players.history(characterId, { limit: 50 });
    */
   async history(characterId: number, options: { limit?: number; consistency?: Consistency } = {}): Promise<HistoryEntry[]> {
     const cid = parseInput(id, characterId, 'character id');
@@ -154,7 +162,12 @@ export class Players {
       .slice(0, limit);
   }
 
-  /** The top PvP ratings across every shard (replica-eligible; `eventual` by default). */
+  /**
+   * The top PvP ratings across every shard (replica-eligible; `eventual` by default).
+   *
+   * @example
+   * const top = await db.players.leaderboard({ limit: 10 });
+   */
   async leaderboard(options: { limit?: number; consistency?: Consistency } = {}): Promise<LeaderboardEntry[]> {
     const limit = parseInput(z.number().int().min(1).max(1000).default(10), options.limit, 'limit');
     const level = consistencyOf(options, 'eventual');

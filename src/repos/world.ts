@@ -89,7 +89,12 @@ export class World {
     await this.ctx.writeBehind(shard).coalesce(FENCED_POSITIONS, String(cid), { ...data, fencingToken });
   }
 
-  /** Writes every buffered position and log row now (logout, district change, shutdown). */
+  /**
+   * Writes every buffered position and log row now (logout, district change, shutdown).
+   *
+   * @example
+   * await db.world.flush(); // at logout, before the character's rows move
+   */
   async flush(): Promise<void> {
     await Promise.all(this.ctx.router.topology.shards.map((s) => this.ctx.writeBehind(s.key).flush()));
   }
