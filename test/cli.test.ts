@@ -87,6 +87,39 @@ describe('cli against a running sandbox: every command and its exit code', () =>
     expect(JSON.parse(recovered.stdout)).toMatchObject({ committed: [], rolledBack: [], unreachable: [] });
   });
 
+  it('verify exits 0 on a consistent cluster and names a violation with exit 1', async () => {
+    const ok = await cli(['verify', '--config', config]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/: OK/);
+    const nodes = JSON.parse(await readFile(config, 'utf8')) as { global: { primary: string } };
+    const global = await mysql.createConnection({ uri: nodes.global.primary.replace(/^mysql:\/\/[^@]*@/, 'mysql://root@') });
+    try {
+      // A directory row whose character exists on no shard.
+      await global
+        .query("INSERT INTO character_directory (account_id, character_name, shard_name, district_id) VALUES (1, 'Nobody', 'alpha', 1)")
+        .catch(async () => {
+          await global.query("INSERT INTO accounts (username, email, password_hash) VALUES ('cliverify', 'cv@zion.example', 'x')");
+          await global.query(
+            "INSERT INTO character_directory (account_id, character_name, shard_name, district_id) SELECT account_id, 'Nobody', 'alpha', 1 FROM accounts WHERE username = 'cliverify'",
+          );
+        });
+      const bad = await cli(['verify', '--config', config]);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toMatch(/^directory: directory says character \d+ is on alpha; found on no shard$/m);
+    } finally {
+      await global.query("DELETE FROM character_directory WHERE character_name = 'Nobody'");
+      await global.end();
+    }
+  });
+
+  it('maintain runs every job once and exits 0', async () => {
+    const ran = await cli(['maintain', '--config', config]);
+    expect(ran.code, ran.stderr).toBe(0);
+    for (const job of ['partitions', 'economy', 'sessions', 'inactive', 'restock', 'server_metrics']) {
+      expect(ran.stdout).toMatch(new RegExp(`^${job}\\s+(ran|skipped)`, 'm'));
+    }
+  });
+
   it('backup writes verified dumps and exits 0', async () => {
     const out = path.join(dir, 'backups');
     const backup = await cli(['backup', '--config', config, '--out', out]);
