@@ -19,6 +19,7 @@ import {
 } from '../sql/presence-claims.js';
 import { parseInput, schemaFor } from '../validate.js';
 import type { RepoContext } from './context.js';
+import { moveCharacter, type MoveResult } from '../sql/character-move.js';
 
 /** A district server taking a character into its world. */
 export interface PresenceClaimInput {
@@ -69,6 +70,7 @@ const district = z.number().int().min(0).max(2_147_483_647);
 const claimInput = schemaFor<PresenceClaimInput>()(
   z.object({ serverId, districtId: district, ttlSec: z.number().int().min(1).max(3600).default(30) }).strict(),
 );
+const handOverInput = z.object({ serverId, districtId: district, ttlSec: z.number().int().min(1).max(600).optional() }).strict();
 const handoffInput = schemaFor<HandoffInput>()(
   z
     .object({
@@ -249,6 +251,40 @@ export class Presence {
     );
     if (!row) throw new PresenceLostError(cid, tok);
     return { characterId: cid, serverId: row.server_id, districtId: Number(row.district_id), expiresAt: row.expires_at };
+  }
+
+  /**
+   * A character crossing from this district server to another (a hardline or district move across
+   * servers), in the order that makes the relog race impossible: the holder's claim is checked,
+   * the character's buffered writes are flushed, its rows move to the target district (and shard),
+   * and only then is the handoff issued that transfers the claim to the target server when it
+   * consumes the ticket. Until then the claim stays this server's, so nobody else can enter the
+   * character before its last save has landed.
+   *
+   * @example
+   * const { ticket, move } = await db.presence.handOver(characterId, claim.fencingToken, { serverId: 'district-9', districtId: 5 });
+   */
+  async handOver(
+    characterId: number,
+    fencingToken: number,
+    target: { serverId: string; districtId: number; ttlSec?: number },
+  ): Promise<{ ticket: string; expiresAt: Date; move: MoveResult }> {
+    const cid = parseInput(id, characterId, 'character id');
+    const held = parseInput(token, fencingToken, 'fencing token');
+    const to = parseInput(handOverInput, target, 'target');
+    await this.assertHolder(cid, held);
+    // moveCharacter flushes the shard's buffered writes before it copies or changes anything.
+    const move = await moveCharacter(this.ctx.router, this.ctx.writeBehind, cid, to.districtId);
+    const route = await this.ctx.router.directory.resolve(cid);
+    const handoff = await this.issueHandoff({
+      accountId: route.accountId,
+      characterId: cid,
+      serverId: to.serverId,
+      districtId: to.districtId,
+      ttlSec: to.ttlSec,
+      fencingToken: held,
+    });
+    return { ...handoff, move };
   }
 
   /**
