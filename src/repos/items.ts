@@ -3,6 +3,7 @@ import { textColumn, varcharColumn } from '../sql/column-limits.js';
 import { NameTakenError, NotFoundError } from '../errors.js';
 import { isDuplicateKey } from '../pool/mysql-errors.js';
 import { clientObjectId } from '../sql/client-ids.js';
+import type { PooledConnection } from '../pool/pooled-connection.js';
 import { GLOBAL } from '../routing/topology.js';
 import { parseInput, schemaFor } from '../validate.js';
 import type { RepoContext } from './context.js';
@@ -122,16 +123,18 @@ export class Items {
   private defineEverywhere(columns: string[], values: unknown[]): Promise<number> {
     return this.ctx.router.onEveryNode('define_template', async (tx, keys) => {
       const global = await tx.branch(GLOBAL);
+      // One timestamp for every copy (each server would stamp its own clock, a second apart at times).
+      const now = await decisionNow(global);
       const header = await global.exec(
-        `INSERT INTO item_templates (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
-        values,
+        `INSERT INTO item_templates (${columns.join(', ')}, created_date, last_updated) VALUES (${columns.map(() => '?').join(', ')}, ?, ?)`,
+        [...values, now, now],
       );
       const templateId = Number(header.insertId);
       for (const shard of keys.filter((k) => k !== GLOBAL)) {
         const conn = await tx.branch(shard);
         await conn.exec(
-          `INSERT INTO item_templates (template_id, ${columns.join(', ')}) VALUES (?, ${columns.map(() => '?').join(', ')})`,
-          [templateId, ...values],
+          `INSERT INTO item_templates (template_id, ${columns.join(', ')}, created_date, last_updated) VALUES (?, ${columns.map(() => '?').join(', ')}, ?, ?)`,
+          [templateId, ...values, now, now],
         );
       }
       return templateId;
@@ -154,9 +157,14 @@ export class Items {
 
   private updateEverywhere(tid: number, assignments: string, values: unknown[]): Promise<void> {
     return this.ctx.router.onEveryNode('update_template', async (tx, keys) => {
+      const now = await decisionNow(await tx.branch(GLOBAL));
       for (const key of keys) {
         const conn = await tx.branch(key);
-        const header = await conn.exec(`UPDATE item_templates SET ${assignments} WHERE template_id = ?`, [...values, tid]);
+        const header = await conn.exec(`UPDATE item_templates SET ${assignments}, last_updated = ? WHERE template_id = ?`, [
+          ...values,
+          now,
+          tid,
+        ]);
         if (header.affectedRows !== 1) throw new NotFoundError('item template', tid);
       }
     });
@@ -203,4 +211,10 @@ export class Items {
       throw error;
     }
   }
+}
+
+/** The global primary's clock, once for a write that copies a row to every node (UTC, as sessions are). */
+async function decisionNow(global: PooledConnection): Promise<string> {
+  const [row] = await global.rows<{ now: string }>("SELECT DATE_FORMAT(UTC_TIMESTAMP(), '%Y-%m-%d %H:%i:%s') AS now");
+  return row!.now;
 }
