@@ -32,8 +32,13 @@ const poolSchema = z
     validateAfterIdleMs: z.number().int().nonnegative().default(5_000),
     /** How long a node that refused a connection is treated as down before the next attempt. */
     downBackoffMs: z.number().int().positive().default(1_000),
-    /** innodb_lock_wait_timeout for every pooled session, in seconds. */
-    lockWaitTimeoutSec: z.number().int().positive().default(10),
+    /**
+     * innodb_lock_wait_timeout for every pooled session, in seconds. Kept under the statement
+     * timeout (twoPhase.statementTimeoutMs): a wait InnoDB cannot see the end of (two cross-shard
+     * transactions waiting on each other on different servers) then ends as a typed ConflictError,
+     * not as a statement timeout that reads like a lost connection.
+     */
+    lockWaitTimeoutSec: z.number().int().positive().default(5),
   })
   .strict();
 
