@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { openCluster } from '../cluster.js';
 import type { ClusterConfigInput } from '../config/schema.js';
 import type { SimContent } from './content.js';
@@ -23,6 +24,8 @@ export type WorkerMessage =
  * server process would: its own pools and buffers, its players' own read sessions.
  */
 export async function runPlayers(job: WorkerJob, stop: AbortSignal, report: (m: WorkerMessage) => void): Promise<void> {
+  // Every player waits on the stop signal between actions: one listener each.
+  setMaxListeners(job.players.length + 10, stop);
   const db = await openCluster(job.config, { env: process.env });
   const stats = new Stats();
   const timer = setInterval(() => report({ type: 'stats', stats: stats.take() }), 1_000);
