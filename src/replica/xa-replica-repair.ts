@@ -54,14 +54,17 @@ export async function repairXaReplica(
     // The primary's prepared list is read before its binlog: a branch completed in between then
     // still shows as prepared here, instead of as "forgotten, never completed".
     const onPrimary = await preparedXids(primary);
-    const events = await binlogXaEvents(primary);
+    // The primary's binlog is read only when a branch needs explaining: reading every binlog file
+    // holds up the primary's commits, and a slow but healthy replica needs none of it.
+    let events: Map<string, string[]> | undefined;
+    const binlog = async () => (events ??= await binlogXaEvents(primary));
     const sqlError = String(status?.Last_SQL_Error ?? '');
     const failed = XA_EVENT.exec(sqlError);
     let acted = false;
 
     if (status?.Slave_SQL_Running === 'No' && Number(status.Last_SQL_Errno) === 1397 && failed) {
       const xid = failed[2]!.toLowerCase();
-      const seen = events.get(xid) ?? [];
+      const seen = (await binlog()).get(xid) ?? [];
       if (seen.filter((k) => k !== 'PREPARE').length < 2) {
         report.unexplained.push(`stopped: ${sqlError} (primary binlog for it: ${seen.join(',') || 'nothing'})`);
         return report;
@@ -75,8 +78,9 @@ export async function repairXaReplica(
       acted = true;
     } else {
       for (const xid of await preparedXids(replica)) {
-        const seen = events.get(xid) ?? [];
-        if (onPrimary.has(xid) || !seen.includes('PREPARE') || seen.some((k) => k !== 'PREPARE')) continue;
+        if (onPrimary.has(xid)) continue;
+        const seen = (await binlog()).get(xid) ?? [];
+        if (!seen.includes('PREPARE') || seen.some((k) => k !== 'PREPARE')) continue;
         await admin(replica, async (c) => {
           await c.text('SET SESSION sql_log_bin = 0');
           await c.text(`XA ROLLBACK ${xid}`);
