@@ -33,11 +33,13 @@ export function startDump(node: NodeAddress, file: string, command: string): Run
   const watch = new Transform({
     transform(chunk: Buffer, _enc, next) {
       if (!found) {
-        tail = (tail + chunk.toString('latin1')).slice(-4096);
-        if (tail.includes('CREATE DATABASE')) {
+        // Searched before trimming: a large first chunk holds the statement near its start.
+        const text = tail + chunk.toString('latin1');
+        if (text.includes('CREATE DATABASE')) {
           found = true;
           seen();
         }
+        tail = text.slice(-64); // enough to catch the statement split across two chunks
       }
       next(null, chunk);
     },
