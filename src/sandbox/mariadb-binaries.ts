@@ -133,7 +133,12 @@ export async function fileTail(file: string, lines = 20): Promise<string> {
       const len = Math.min(size, 16 * 1024);
       const buf = Buffer.alloc(len);
       await fh.read(buf, 0, len, size - len);
-      return tail(buf.toString('utf8'), lines);
+      const text = buf.toString('utf8');
+      // A crash report ends in a stack trace and resource limits; the reason is in the [ERROR]
+      // and assertion lines above it, so those come first.
+      const reasons = text.split('\n').filter((l) => /\[ERROR\]|Assertion|Failing assertion|InnoDB: .*(corrupt|fatal)/i.test(l));
+      const last = tail(text, lines);
+      return reasons.length > 0 ? `${tail(reasons.join('\n'), lines)}\n...\n${last}` : last;
     } finally {
       await fh.close();
     }
