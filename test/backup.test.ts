@@ -12,7 +12,7 @@ let t: TestCluster;
 const PASSWORD = 'b4ckup-S3cret-pw';
 
 beforeAll(async () => {
-  t = await startTestCluster({ shards: 2, replicasPerShard: 1 });
+  t = await startTestCluster({ shards: 2, replicasPerShard: 1, as: 'root' });
   // A backup account with a password, created on each primary (replication copies it).
   for (const node of ['global-primary', 'alpha-primary', 'beta-primary']) {
     const conn = await t.sql(node);

@@ -25,7 +25,7 @@ const count = async (node: string, sql: string, params: unknown[] = []) => Numbe
 /** Runs the child mover; resolves when it has exited (killed itself, was killed, or finished). */
 async function mover(phase: string, to: string, killWhen?: () => Promise<boolean>): Promise<Array<Record<string, unknown>>> {
   const outFile = path.join(dir, `${phase}-${to}-${Date.now()}.jsonl`);
-  const plan = { configPath: t.sandbox.configPath, outFile, phase, district: 2, to };
+  const plan = { configPath: t.configPath, outFile, phase, district: 2, to };
   const child = spawn(process.execPath, ['--import', 'tsx', CHILD, JSON.stringify(plan)], {
     cwd: ROOT,
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -147,7 +147,7 @@ describe('a mover killed mid-move', () => {
     const from = t.db.shardOfDistrict(2);
     const to = from === 'alpha' ? 'beta' : 'alpha';
     const outFile = path.join(dir, `frozen-${Date.now()}.jsonl`);
-    const plan = { configPath: t.sandbox.configPath, outFile, phase: 'prepared', district: 2, to, action: 'stop' };
+    const plan = { configPath: t.configPath, outFile, phase: 'prepared', district: 2, to, action: 'stop' };
     const child = spawn(process.execPath, ['--import', 'tsx', CHILD, JSON.stringify(plan)], {
       cwd: ROOT,
       stdio: ['ignore', 'ignore', 'ignore'],

@@ -18,10 +18,10 @@ let db: Cluster; // the same cluster, configured with districts 0 and 0x385 on a
 
 beforeAll(async () => {
   t = await startTestCluster({ shards: 2, replicasPerShard: 0 });
-  const shards = (t.config.shards as Array<{ districts: number[] }>).map((s, i) =>
+  const shards = (t.rootConfig.shards as Array<{ districts: number[] }>).map((s, i) =>
     i === 0 ? { ...s, districts: [0, ...s.districts, LOADING] } : s,
   );
-  db = await openCluster({ ...t.config, shards } as never);
+  db = await openCluster({ ...t.rootConfig, shards } as never);
   await db.migrate(); // seeds the placeholder rows of the new districts
 }, 120_000);
 afterAll(async () => {

@@ -1,7 +1,15 @@
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuthError, InsufficientFundsError, NameTakenError, NotFoundError, UnknownDistrictError, ValidationError } from '../src/index.js';
-import { startTestCluster, type TestCluster } from './support/cluster.js';
+import {
+  AuthError,
+  openCluster,
+  InsufficientFundsError,
+  NameTakenError,
+  NotFoundError,
+  UnknownDistrictError,
+  ValidationError,
+} from '../src/index.js';
+import { asUser, startTestCluster, TEST_USER_PASSWORDS, type TestCluster } from './support/cluster.js';
 
 let t: TestCluster;
 let accountId: number;
@@ -225,8 +233,13 @@ describe('items and inventory', () => {
     }
   });
 
-  it('migrate is idempotent on a live cluster', async () => {
-    const report = await t.db.migrate();
-    expect(report.nodes.flatMap((n) => n.applied)).toEqual([]);
+  it('migrate is idempotent on a live cluster, run as the migrations account mxo_migrate', async () => {
+    const migrator = await openCluster(asUser(t.rootConfig, 'mxo_migrate', TEST_USER_PASSWORDS.MXO_MIGRATE_PASSWORD));
+    try {
+      const report = await migrator.migrate();
+      expect(report.nodes.flatMap((n) => n.applied)).toEqual([]);
+    } finally {
+      await migrator.close();
+    }
   });
 });

@@ -82,7 +82,7 @@ describe('leases for periodic jobs', () => {
   });
 
   it('a process that dies holding a lease frees it (the server ends its connection)', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, JSON.stringify(t.config), 'dying-holder'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, t.configPath, 'dying-holder'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';

@@ -17,9 +17,9 @@ beforeAll(async () => {
   // Every node as a URL carrying the password, escaped as a URL must.
   const withPassword = (url: unknown) => String(url).replace('mysql://root@', `mysql://redacted:${encodeURIComponent(PASSWORD)}@`);
   db = await openCluster({
-    ...t.config,
-    global: { ...t.config.global, primary: withPassword(t.config.global.primary) },
-    shards: t.config.shards.map((s) => ({ ...s, primary: withPassword(s.primary) })),
+    ...t.rootConfig,
+    global: { ...t.rootConfig.global, primary: withPassword(t.rootConfig.global.primary) },
+    shards: t.rootConfig.shards.map((s) => ({ ...s, primary: withPassword(s.primary) })),
   });
   // Live connections in every pool, so their driver configs exist too.
   const { accountId } = await db.accounts.register({ username: 'redact', email: 'redact@zion.example', password: 'redact-pass-1' });

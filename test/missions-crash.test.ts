@@ -90,7 +90,7 @@ describe('missions.complete under kill -9 of the shard primary', () => {
       const outFile = path.join(outDir, `round-${round}.jsonl`);
       const child = spawn(
         process.execPath,
-        ['--import', 'tsx', CHILD, JSON.stringify({ configPath: t.sandbox.configPath, outFile, missionId, characterIds: ids })],
+        ['--import', 'tsx', CHILD, JSON.stringify({ configPath: t.configPath, outFile, missionId, characterIds: ids })],
         {
           cwd: ROOT,
           stdio: ['ignore', 'ignore', 'pipe'],

@@ -227,7 +227,7 @@ describe('two district servers, one killed', () => {
   function startServer(serverId: string, ids: number[], ttlSec: number) {
     const child: ChildProcess = spawn(
       process.execPath,
-      ['--import', 'tsx', CHILD, JSON.stringify(t.config), serverId, JSON.stringify(ids), String(ttlSec)],
+      ['--import', 'tsx', CHILD, t.configPath, serverId, JSON.stringify(ids), String(ttlSec)],
       {
         stdio: ['pipe', 'pipe', 'pipe'],
       },

@@ -240,7 +240,7 @@ describe('replica reads (1 shard, primary + replica)', () => {
       process.stdin.destroy();
       await db.close();
     `;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, t.sandbox.configPath, String(characterId)], {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, t.configPath, String(characterId)], {
       cwd: ROOT,
       stdio: ['pipe', 'pipe', 'pipe'],
     });

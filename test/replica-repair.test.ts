@@ -8,7 +8,7 @@ let t: TestCluster;
 const xid = (n: number) => `X'${Buffer.from(`repair-${n}`).toString('hex')}',X'',1`;
 
 beforeAll(async () => {
-  t = await startTestCluster({ shards: 1, replicasPerShard: 1 });
+  t = await startTestCluster({ shards: 1, replicasPerShard: 1, as: 'root' });
   const primary = await t.sql('alpha-primary');
   await primary.query('CREATE TABLE repair_t (id INT PRIMARY KEY, v INT)');
   await primary.query('INSERT INTO repair_t VALUES (1, 0), (2, 0), (3, 0)');

@@ -232,7 +232,7 @@ describe('two-phase commit: kill -9 at every phase, restart, recover', () => {
   describe('the coordinating process killed (child process, kill -9)', () => {
     let n = 0;
     const plan = (op: ChildPlan['op'], phase: ChildPlan['phase'], action: ChildPlan['action'] = 'kill'): ChildPlan => ({
-      configPath: tc.sandbox.configPath,
+      configPath: tc.configPath,
       outFile: path.join(outDir, `child-${n++}.jsonl`),
       op,
       phase,

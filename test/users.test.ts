@@ -25,7 +25,7 @@ const GRACE_MS = 1_000;
 let t: TestCluster;
 
 beforeAll(async () => {
-  t = await startTestCluster({ shards: 2, replicasPerShard: 1 });
+  t = await startTestCluster({ shards: 2, replicasPerShard: 1, as: 'root' });
 }, 120_000);
 afterAll(async () => t?.stop());
 

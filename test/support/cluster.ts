@@ -1,3 +1,6 @@
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import mysql from 'mysql2/promise';
 import { openCluster, startSandbox, type Cluster, type OpenClusterOptions, type Sandbox, type SandboxOptions } from '../../src/index.js';
 import type { ClusterConfigInput } from '../../src/config/schema.js';
@@ -5,8 +8,18 @@ import type { ClusterConfigInput } from '../../src/config/schema.js';
 export interface TestCluster {
   sandbox: Sandbox;
   db: Cluster;
-  /** Extra config merged into the sandbox's (pool, recovery, replicas, twoPhase). */
+  /**
+   * The config `db` was opened with: the sandbox's nodes as the least-privilege application
+   * account `mxo_app` (unless `as: 'root'`), plus the extra config (pool, recovery, twoPhase).
+   */
   config: ClusterConfigInput;
+  /** The sandbox's config as root, for what only an administrator does (backup, repair-replicas). */
+  rootConfig: ClusterConfigInput;
+  /**
+   * A JSON file of the nodes `db` uses, for child processes: as mxo_app with
+   * `passwordEnv: MXO_APP_PASSWORD` (set in this process's environment, inherited by children).
+   */
+  configPath: string;
   /** A direct root connection to a sandbox node, for assertions with plain SQL. */
   sql(nodeName: string): Promise<mysql.Connection>;
   stop(): Promise<void>;
@@ -18,21 +31,43 @@ export interface TestCluster {
  * fails, the sandbox is stopped before the error is rethrown (no leaked servers).
  */
 export async function startTestCluster(
-  options: SandboxOptions & { config?: Partial<ClusterConfigInput>; open?: OpenClusterOptions } = {},
+  options: SandboxOptions & {
+    config?: Partial<ClusterConfigInput>;
+    open?: OpenClusterOptions;
+    /**
+     * The account the library runs as: `app` (default) migrates as root, creates the five
+     * least-privilege accounts (`db.createUsers`) and opens `db` as mxo_app, as a cluster
+     * server would run; `root` for tests of administration itself (users, backup, replica repair).
+     */
+    as?: 'app' | 'root';
+  } = {},
 ): Promise<TestCluster> {
-  const { config: extra, open, ...sandboxOptions } = options;
+  const { config: extra, open, as = 'app', ...sandboxOptions } = options;
   const sandbox = await startSandbox(sandboxOptions);
-  const config: ClusterConfigInput = {
+  const rootConfig: ClusterConfigInput = {
     ...sandbox.config,
     recovery: { intervalMs: 0, gracePeriodMs: 2_000 },
     // Tests run maintenance jobs themselves (db.maintenance.run()) so nothing changes under them.
     maintenance: { intervalMs: 0 },
     ...extra,
   };
+  let config = rootConfig;
   let db: Cluster | undefined;
   try {
-    db = await openCluster(config, open);
+    db = await openCluster(rootConfig, open);
     await db.migrate();
+    if (as === 'app') {
+      await db.createUsers({ env: TEST_USER_PASSWORDS });
+      await db.close();
+      db = undefined;
+      config = asUser(rootConfig, 'mxo_app', TEST_USER_PASSWORDS.MXO_APP_PASSWORD);
+      // The accounts reach the replicas by replication: a replica opened before it has them
+      // would refuse mxo_app and be marked unhealthy.
+      await replicasCaughtUp(sandbox);
+      db = await openCluster(config, open);
+      // As migrate does for a root cluster: start the lag monitor's checks with replicas caught up.
+      await db.waitForReplicas(30_000);
+    }
   } catch (error) {
     // The original error matters most; cleanup failures are attached, not swallowed.
     const cleanup = await settle([db?.close(), sandbox.stop()]);
@@ -41,10 +76,17 @@ export async function startTestCluster(
   }
   const cluster = db;
   const connections: mysql.Connection[] = [];
+  const configPath = as === 'app' ? path.join(sandbox.dir, 'cluster-mxo_app.json') : sandbox.configPath;
+  if (as === 'app') {
+    process.env.MXO_APP_PASSWORD = TEST_USER_PASSWORDS.MXO_APP_PASSWORD;
+    writeFileSync(configPath, JSON.stringify(withPasswordEnv(rootConfig, 'mxo_app', 'MXO_APP_PASSWORD'), null, 2));
+  }
   return {
     sandbox,
     db: cluster,
     config,
+    rootConfig,
+    configPath,
     async sql(nodeName) {
       const node = sandbox.node(nodeName);
       const database = nodeName.startsWith('global') ? 'mxo_global' : 'mxo_shard';
@@ -62,6 +104,63 @@ export async function startTestCluster(
       if (failures.length > 1) throw new AggregateError(failures, 'test cluster stop failed');
     },
   };
+}
+
+/**
+ * Passwords for the sandbox's least-privilege accounts: random per test process, never written
+ * anywhere but the throwaway servers.
+ */
+export const TEST_USER_PASSWORDS = Object.fromEntries(
+  ['MXO_APP_PASSWORD', 'MXO_MIGRATE_PASSWORD', 'MXO_BACKUP_PASSWORD', 'MXO_REPL_PASSWORD', 'MXO_MONITOR_PASSWORD'].map((name) => [
+    name,
+    `${name.slice(4, 7).toLowerCase()}-${randomBytes(12).toString('hex')}`,
+  ]),
+) as Record<'MXO_APP_PASSWORD' | 'MXO_MIGRATE_PASSWORD' | 'MXO_BACKUP_PASSWORD' | 'MXO_REPL_PASSWORD' | 'MXO_MONITOR_PASSWORD', string>;
+
+/** The config with every node's `mysql://root@` URL logging in as `user` instead. */
+export function asUser(config: ClusterConfigInput, user: string, password: string): ClusterConfigInput {
+  const as = (url: string) => url.replace('mysql://root@', `mysql://${user}:${encodeURIComponent(password)}@`);
+  const nodeUrl = (node: unknown) => {
+    if (typeof node !== 'string') throw new Error('asUser expects node URLs');
+    return as(node);
+  };
+  return {
+    ...config,
+    global: { ...config.global, primary: nodeUrl(config.global.primary), replicas: (config.global.replicas ?? []).map(nodeUrl) },
+    shards: config.shards.map((s) => ({ ...s, primary: nodeUrl(s.primary), replicas: (s.replicas ?? []).map(nodeUrl) })),
+  };
+}
+
+/** The config's nodes as objects logging in as `user`, the password read from `passwordEnv`. */
+function withPasswordEnv(config: ClusterConfigInput, user: string, passwordEnv: string): ClusterConfigInput {
+  const node = (url: unknown) => {
+    const u = new URL(String(url));
+    return { host: u.hostname, port: Number(u.port), user, passwordEnv, database: u.pathname.slice(1) };
+  };
+  return {
+    ...config,
+    global: { ...config.global, primary: node(config.global.primary), replicas: (config.global.replicas ?? []).map(node) },
+    shards: config.shards.map((s) => ({ ...s, primary: node(s.primary), replicas: (s.replicas ?? []).map(node) })),
+  };
+}
+
+/** Waits until every replica has applied everything its primary had. */
+async function replicasCaughtUp(sandbox: Sandbox): Promise<void> {
+  const connect = (name: string) => {
+    const n = sandbox.node(name);
+    return mysql.createConnection({ host: n.host, port: n.port, user: 'root' });
+  };
+  for (const replica of sandbox.nodes.filter((n) => n.role === 'replica')) {
+    const primaryName = sandbox.nodes.find((n) => n.role === 'primary' && n.shard === replica.shard)!.name;
+    const [p, r] = await Promise.all([connect(primaryName), connect(replica.name)]);
+    try {
+      const [[{ pos }]] = (await p.query('SELECT @@gtid_binlog_pos AS pos')) as unknown as [[{ pos: string }]];
+      const [[{ applied }]] = (await r.query('SELECT MASTER_GTID_WAIT(?, 30) AS applied', [pos])) as unknown as [[{ applied: number }]];
+      if (Number(applied) !== 0) throw new Error(`replica ${replica.name} did not apply ${pos} within 30 s`);
+    } finally {
+      await Promise.all([p.end(), r.end()]);
+    }
+  }
 }
 
 /** Waits for every promise; returns the reasons of those that failed. */

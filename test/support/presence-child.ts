@@ -1,21 +1,22 @@
 /**
  * A district server for test/presence.test.ts:
- *   node --import tsx test/support/presence-child.ts '<config JSON>' <serverId> '<ids JSON>' <ttlSec>
+ *   node --import tsx test/support/presence-child.ts <config file> <serverId> '<ids JSON>' <ttlSec>
  * Prints { event: 'ready' } once open; on "go" (stdin) it claims every character at once, then every 250 ms heartbeats what it holds
  * and tries again to claim what it does not. Each success is a JSON line on stdout:
  * { event: 'claim' | 'heartbeat', characterId, fencingToken, expiresAt } (expiresAt from the
  * database's clock), so the parent knows exactly until when this process believed it held each one.
  */
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { openCluster, PresenceHeldError, PresenceLostError } from '../../src/index.js';
 
-const [configJson, serverId, idsJson, ttl] = process.argv.slice(2) as [string, string, string, string];
+const [configPath, serverId, idsJson, ttl] = process.argv.slice(2) as [string, string, string, string];
 const ids = JSON.parse(idsJson) as number[];
 const ttlSec = Number(ttl);
 const emit = (line: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(line)}\n`);
 
 const db = await openCluster({
-  ...JSON.parse(configJson),
+  ...JSON.parse(readFileSync(configPath, 'utf8')),
   recovery: { intervalMs: 0, gracePeriodMs: 60_000 },
   maintenance: { intervalMs: 0 },
 });
