@@ -1,11 +1,12 @@
 /**
- * docker-compose.yml's workload and Prometheus, run without Docker: the workload service's command
- * runs against a sandbox cluster of compose's topology with compose's environment (root password
- * in MXO_DB_PASSWORD, deploy/cluster.json with the service names pointed at the sandbox nodes),
- * and a real Prometheus scrapes it with deploy/prometheus.yml, whose job is rewritten only in its
- * target address.
+ * docker-compose.yml's setup, workload and Prometheus, run without Docker: the `migrate` and
+ * `users` services' commands run in order, then the workload service's command, each against a
+ * sandbox cluster of compose's topology with that service's own environment and config file
+ * (deploy/cluster.json as root for setup, deploy/cluster-app.json as mxo_app for the workload,
+ * service names pointed at the sandbox nodes), and a real Prometheus scrapes the workload with
+ * deploy/prometheus.yml, whose job is rewritten only in its target address.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
@@ -62,10 +63,9 @@ describe('docker-compose.yml workload, scraped by deploy/prometheus.yml', () => 
   });
 
   it('migrates, runs the demo and serves /metrics that Prometheus scrapes; Ctrl-C stops it cleanly', { timeout: 240_000 }, async () => {
-    const service = composeConfig({ MXO_DB_PASSWORD: PASSWORD }).services.workload! as {
-      command: string[];
-      environment: Record<string, string>;
-    };
+    type Runnable = { command: string[]; environment: Record<string, string> };
+    const services = composeConfig({ MXO_DB_PASSWORD: PASSWORD }).services as unknown as Record<string, Runnable>;
+    const service = services.workload!;
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mxo-compose-workload-'));
     sandbox = await startSandbox({ shards: 2, replicasPerShard: 1, dir: path.join(dir, 'sandbox') });
 
@@ -80,20 +80,57 @@ describe('docker-compose.yml workload, scraped by deploy/prometheus.yml', () => 
       await expect(mysql.createConnection({ host: node.host, port: node.port, user: 'root' })).rejects.toThrow(/Access denied/);
     }
 
-    // deploy/cluster.json with each compose service name pointing at the sandbox node.
-    let clusterJson = readFileSync(path.join(ROOT, 'deploy/cluster.json'), 'utf8');
-    for (const node of sandbox.nodes) clusterJson = clusterJson.replaceAll(`@${node.name}:3306/`, `@${node.host}:${node.port}/`);
-    expect(clusterJson).not.toMatch(/:3306\//);
-    await fs.writeFile(path.join(dir, 'cluster.json'), clusterJson);
+    // deploy/cluster.json (root) and deploy/cluster-app.json (mxo_app) with each compose service
+    // name pointing at the sandbox node.
+    const byName = new Map(sandbox.nodes.map((n) => [n.name, n]));
+    const pointAtSandbox = (node: unknown): unknown => {
+      if (typeof node === 'string') {
+        const name = /@([a-z0-9-]+):3306\//.exec(node)![1]!;
+        return node.replace(`@${name}:3306/`, `@${byName.get(name)!.host}:${byName.get(name)!.port}/`);
+      }
+      const object = node as { host: string; port: number };
+      return { ...object, host: byName.get(object.host)!.host, port: byName.get(object.host)!.port };
+    };
+    for (const file of ['cluster.json', 'cluster-app.json']) {
+      const config = JSON.parse(readFileSync(path.join(ROOT, 'deploy', file), 'utf8'));
+      config.global.primary = pointAtSandbox(config.global.primary);
+      config.global.replicas = config.global.replicas.map(pointAtSandbox);
+      for (const shard of config.shards) {
+        shard.primary = pointAtSandbox(shard.primary);
+        shard.replicas = shard.replicas.map(pointAtSandbox);
+      }
+      expect(JSON.stringify(config), file).not.toMatch(/3306/);
+      await fs.writeFile(path.join(dir, file), JSON.stringify(config));
+    }
+    // Only each service's compose environment supplies passwords (not whatever this shell has).
+    const { MXO_DB_PASSWORD: _ignored, MXO_APP_PASSWORD: _app, ...inherited } = process.env;
+
+    // The one-shot setup services, in their depends_on order, as root from deploy/cluster.json.
+    for (const name of ['migrate', 'users']) {
+      const setup = services[name]!;
+      const setupArgs = setup.command.map((a) => (a === '/config/cluster.json' ? path.join(dir, 'cluster.json') : a));
+      const result = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli.ts'), ...setupArgs], {
+        cwd: ROOT,
+        env: { ...inherited, ...setup.environment },
+        encoding: 'utf8',
+      });
+      expect(result.status, `${name}: ${result.stdout}\n${result.stderr}`).toBe(0);
+    }
 
     // The service's command, with its container paths and port mapped to this machine.
     const metricsPort = await freePort();
     const args = service.command.map((a) =>
-      a === '/config/cluster.json' ? path.join(dir, 'cluster.json') : a === '9464' ? String(metricsPort) : a,
+      a === '/config/cluster.json' ? path.join(dir, 'cluster-app.json') : a === '9464' ? String(metricsPort) : a,
     );
-    expect(args).toEqual(['demo', '--loop', '--config', path.join(dir, 'cluster.json'), '--metrics-port', String(metricsPort)]);
-    // Only compose's environment supplies the password (not whatever this shell has).
-    const { MXO_DB_PASSWORD: _ignored, ...inherited } = process.env;
+    expect(args).toEqual([
+      'demo',
+      '--loop',
+      '--skip-migrate',
+      '--config',
+      path.join(dir, 'cluster-app.json'),
+      '--metrics-port',
+      String(metricsPort),
+    ]);
     let workloadLog = '';
     workload = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli.ts'), ...args], {
       cwd: ROOT, // the image's WORKDIR is the package root

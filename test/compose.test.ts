@@ -16,7 +16,7 @@ import mysql from 'mysql2/promise';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolveClusterConfig } from '../src/index.js';
 import { commonServerFlags, planSandbox, type PlannedNode } from '../src/sandbox/topology.js';
-import { ROOT, composeConfig, run, type Service } from './support/compose.js';
+import { COMPOSE_ENV, ROOT, composeConfig, run, type Service } from './support/compose.js';
 
 const plan = planSandbox({ shards: 2, replicasPerShard: 1 });
 
@@ -39,9 +39,20 @@ describe('docker-compose.yml', () => {
   const config = composeConfig();
   const services = config.services;
 
-  it('defines the whole topology: global, two shards of primary + replica, workload, Prometheus, Grafana', () => {
+  it('defines the whole topology: global, two shards of primary + replica, setup, workload, Prometheus, Grafana', () => {
     expect(Object.keys(services).sort()).toEqual(
-      ['alpha-primary', 'alpha-replica-1', 'beta-primary', 'beta-replica-1', 'global-primary', 'grafana', 'prometheus', 'workload'].sort(),
+      [
+        'alpha-primary',
+        'alpha-replica-1',
+        'beta-primary',
+        'beta-replica-1',
+        'global-primary',
+        'grafana',
+        'prometheus',
+        'migrate',
+        'users',
+        'workload',
+      ].sort(),
     );
     expect(plan.nodes.map((n) => n.name).sort()).toEqual([
       'alpha-primary',
@@ -126,14 +137,42 @@ describe('docker-compose.yml', () => {
     expect(readFileSync(path.join(ROOT, 'README.md'), 'utf8')).toContain('docker compose down -v');
   });
 
-  it('runs the demo workload against deploy/cluster.json, which names the compose services', () => {
-    const workload = services.workload!;
-    expect(workload.build?.dockerfile).toBe('deploy/workload.Dockerfile');
+  it('migrates and creates the accounts as root, then runs the demo workload as mxo_app', () => {
+    const { migrate, users, workload } = services as Record<string, (typeof services)[string]>;
+    // Setup, once, in order, as root: migrate after every node is healthy, then the accounts.
+    expect(migrate!.build?.dockerfile).toBe('deploy/workload.Dockerfile');
     expect(existsSync(path.join(ROOT, 'deploy/workload.Dockerfile'))).toBe(true);
-    expect(workload.command).toEqual(['demo', '--loop', '--config', '/config/cluster.json', '--metrics-port', '9464']);
-    expect(mountOf(workload, 'deploy/cluster.json')).toBe('/config/cluster.json');
-    expect(workload.environment?.MXO_DB_PASSWORD).toBe('compose-test-pw');
-    for (const node of plan.nodes) expect(workload.depends_on?.[node.name]?.condition).toBe('service_healthy');
+    expect(migrate!.command).toEqual(['migrate', '--config', '/config/cluster.json']);
+    expect(mountOf(migrate!, 'deploy/cluster.json')).toBe('/config/cluster.json');
+    expect(migrate!.environment).toEqual({ MXO_DB_PASSWORD: 'compose-test-pw' });
+    for (const node of plan.nodes) expect(migrate!.depends_on?.[node.name]?.condition).toBe('service_healthy');
+    expect(users!.command).toEqual(['users', '--config', '/config/cluster.json']);
+    expect(mountOf(users!, 'deploy/cluster.json')).toBe('/config/cluster.json');
+    expect(users!.depends_on?.migrate?.condition).toBe('service_completed_successfully');
+    for (const name of [
+      'MXO_DB_PASSWORD',
+      'MXO_APP_PASSWORD',
+      'MXO_MIGRATE_PASSWORD',
+      'MXO_BACKUP_PASSWORD',
+      'MXO_REPL_PASSWORD',
+      'MXO_MONITOR_PASSWORD',
+    ])
+      expect(users!.environment?.[name], name).toBe(COMPOSE_ENV[name as keyof typeof COMPOSE_ENV]);
+    // The workload: the application account only; root's password is not in its environment.
+    expect(workload!.command).toEqual(['demo', '--loop', '--skip-migrate', '--config', '/config/cluster.json', '--metrics-port', '9464']);
+    expect(mountOf(workload!, 'deploy/cluster-app.json')).toBe('/config/cluster.json');
+    expect(workload!.environment).toEqual({ MXO_APP_PASSWORD: 'compose-app-password' });
+    expect(workload!.depends_on?.users?.condition).toBe('service_completed_successfully');
+    const app = resolveClusterConfig(JSON.parse(readFileSync(path.join(ROOT, 'deploy/cluster-app.json'), 'utf8')), {
+      MXO_APP_PASSWORD: 'compose-app-password',
+    });
+    for (const node of [app.global.primary, ...app.shards.flatMap((s) => [s.primary, ...s.replicas])]) {
+      expect(node).toMatchObject({ user: 'mxo_app', password: 'compose-app-password' });
+    }
+    expect(app.shards.map((s) => [s.primary.host, ...s.replicas.map((r) => r.host)])).toEqual([
+      ['alpha-primary', 'alpha-replica-1'],
+      ['beta-primary', 'beta-replica-1'],
+    ]);
 
     // The config is valid and is the sandbox's topology with compose hostnames.
     const raw = JSON.parse(readFileSync(path.join(ROOT, 'deploy/cluster.json'), 'utf8'));
@@ -156,7 +195,7 @@ describe('docker-compose.yml', () => {
     const cliDir = path.join(ROOT, 'src/cli');
     const cliFiles = ['src/cli.ts', ...(existsSync(cliDir) ? readdirSync(cliDir).map((f) => `src/cli/${f}`) : [])];
     const cli = cliFiles.map((f) => readFileSync(path.join(ROOT, f), 'utf8')).join('\n');
-    for (const flag of ['loop', 'config', 'metrics-port']) expect(cli).toMatch(new RegExp(`['"]?${flag}['"]?: \\{ type:`));
+    for (const flag of ['loop', 'config', 'metrics-port', 'skip-migrate']) expect(cli).toMatch(new RegExp(`['"]?${flag}['"]?: \\{ type:`));
   });
 
   it('points Prometheus at the workload and Grafana at Prometheus, with the dashboard provisioned', () => {

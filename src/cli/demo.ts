@@ -7,17 +7,28 @@ export const demo: Command = {
   name: 'demo',
   help: `demo              Run the demo scenario. Without --config it starts a local sandbox cluster
                     (global + 2 shards, each primary + 1 replica), migrates it, runs, and stops it.
-                    --loop keeps generating traffic until Ctrl-C; --metrics-port N serves /metrics.`,
+                    --loop keeps generating traffic until Ctrl-C; --metrics-port N serves /metrics;
+                    --skip-migrate for a cluster migrated already (the demo then needs no more
+                    than the application account, mxo_app).`,
   options: {
     loop: { type: 'boolean', default: false },
     'metrics-port': { type: 'string' },
+    'skip-migrate': { type: 'boolean', default: false },
   },
   // Only an explicit --config: without one the demo brings its own sandbox.
-  run: (args) => runDemo(stringFlag(args, 'config'), args.values.loop === true, stringFlag(args, 'metrics-port')),
+  run: (args) =>
+    runDemo(stringFlag(args, 'config'), {
+      loop: args.values.loop === true,
+      metricsPort: stringFlag(args, 'metrics-port'),
+      migrate: args.values['skip-migrate'] !== true,
+    }),
 };
 
 /** On the given cluster, or on a sandbox started (and stopped) for the occasion. */
-async function runDemo(configPath: string | undefined, loop: boolean, metricsPort: string | undefined): Promise<number> {
+async function runDemo(
+  configPath: string | undefined,
+  { loop, metricsPort, migrate }: { loop: boolean; metricsPort: string | undefined; migrate: boolean },
+): Promise<number> {
   let sandbox: Sandbox | undefined;
   if (!configPath) {
     const started = Date.now();
@@ -28,8 +39,10 @@ async function runDemo(configPath: string | undefined, loop: boolean, metricsPor
   }
   try {
     return await withCluster(configPath ?? sandbox!.configPath, async (db) => {
-      const migrated = await db.migrate();
-      console.log(`migrated ${migrated.nodes.length} primaries (replicas follow by replication)\n`);
+      if (migrate || sandbox) {
+        const migrated = await db.migrate();
+        console.log(`migrated ${migrated.nodes.length} primaries (replicas follow by replication)\n`);
+      }
       const server = metricsPort ? await serveMetrics(db, positiveInt(metricsPort, '--metrics-port')) : undefined;
       try {
         await runDemoScenario(db);

@@ -7,6 +7,10 @@ export const ROOT = path.join(import.meta.dirname, '..', '..');
 /** The environment compose needs (passwords have no defaults); tests compare against these values. */
 export const COMPOSE_ENV = {
   MXO_DB_PASSWORD: 'compose-test-pw',
+  MXO_APP_PASSWORD: 'compose-app-password',
+  MXO_MIGRATE_PASSWORD: 'compose-migrate-password',
+  MXO_BACKUP_PASSWORD: 'compose-backup-password',
+  MXO_MONITOR_PASSWORD: 'compose-monitor-password',
   MXO_REPL_PASSWORD: 'compose-repl-pw',
   GRAFANA_ADMIN_PASSWORD: 'compose-grafana-pw',
 };
