@@ -1,16 +1,31 @@
+import { Kysely, MysqlDialect } from 'kysely';
+import { createPool as createCallbackPool } from 'mysql2';
 import mysql from 'mysql2/promise';
+import { CHARACTER_COLUMNS } from '../src/repos/characters.js';
 import { withBenchCluster } from './bench-cluster.js';
+import { report, say } from './report.js';
 
 /**
  * Throughput with 16 requests in flight over pools of 10 (issue 13's figures), each against its
- * baseline measured side by side in the same run, rounds alternating so machine noise hits both:
- * - `characters.get` (strong) against raw mysql2 `execute` of the same SELECT on the same primary;
- * - `world.updatePosition` (accepted, then flushed by the write-behind buffer) against one
- *   UPDATE per move, and the CPU each accepted call costs the caller.
+ * baseline measured side by side in the same run: every round measures every kind once, in a
+ * rotating order, so machine noise hits all alike; figures are the median of the rounds' ratios.
+ *
+ * Reads of one character by id on the shard primary:
+ * - raw mysql2 `execute` of the library's own SELECT (same columns, same row): the baseline;
+ * - raw mysql2 `execute` of a two-column SELECT, and `query` (text protocol) of the same SELECT;
+ * - Kysely (MysqlDialect over a mysql2 pool of 10) building the same SELECT: the best-known peer;
+ * - `db.characters.get(id, { consistency: 'strong' })`;
+ * - `db.characters.load(id)` (entering the world: a statement on the shard and one on global,
+ *   at once), as time per call against one get (goal: at most 2x).
+ * Write-behind: `world.updatePosition` (accepted, then flushed) against one UPDATE per move, and
+ * the CPU each accepted call costs the caller.
  */
 const IN_FLIGHT = 16;
-const ROUND_MS = 1_500;
-const ROUNDS = 3;
+const ROUND_MS = Number(process.env.MXO_BENCH_ROUND_MS ?? 1_200);
+const ROUNDS = Number(process.env.MXO_BENCH_ROUNDS ?? 5);
+const SUITE = 'throughput';
+
+type Op = (i: number) => Promise<unknown>;
 
 export async function run(): Promise<void> {
   await withBenchCluster({ shards: 1, replicasPerShard: 0 }, { pool: { max: 10 } }, async ({ db, connect }) => {
@@ -20,22 +35,49 @@ export async function run(): Promise<void> {
       ids.push((await db.characters.create({ accountId, name: `Tp${i}`, archetype: 'spy', gender: 'male', districtId: 1 })).characterId);
     }
     const direct = await connect('alpha-primary');
-    const config = direct.config;
-    const raw = mysql.createPool({ host: config.host, port: config.port, user: 'root', database: 'mxo_shard', connectionLimit: 10 });
+    const { host, port } = direct.config;
+    const raw = mysql.createPool({ host, port, user: 'root', database: 'mxo_shard', connectionLimit: 10 });
+    const kysely = new Kysely<Record<string, Record<string, unknown>>>({
+      dialect: new MysqlDialect({ pool: createCallbackPool({ host, port, user: 'root', database: 'mxo_shard', connectionLimit: 10 }) }),
+    });
+    const columns = [...CHARACTER_COLUMNS.split(',').map((c) => c.trim()), 'deleted_at'];
+    const librarySql = `SELECT ${columns.join(', ')} FROM characters WHERE character_id = ?`;
     const pick = (i: number) => ids[i % ids.length]!;
     try {
-      const rawGet = (i: number) => raw.execute('SELECT character_id, money FROM characters WHERE character_id = ?', [pick(i)]);
-      const libGet = (i: number) => db.characters.get(pick(i), { consistency: 'strong' });
-      await rate(rawGet, 300);
-      await rate(libGet, 300);
-      const get = await alternate(rawGet, libGet);
-      line('characters.get strong, q/s', get, 0.95);
-      const [rawCpu, libCpu] = [await cpuPerCall(rawGet), await cpuPerCall(libGet)];
-      console.log(
-        `  CPU per call in this process: raw ${rawCpu.toFixed(1)} us, library ${libCpu.toFixed(1)} us (${(rawCpu / libCpu).toFixed(2)}x of raw's rate)`,
+      const reads: Array<[string, Op]> = [
+        ['raw execute, same SELECT', (i) => raw.execute(librarySql, [pick(i)])],
+        ['raw execute, 2 columns', (i) => raw.execute('SELECT character_id, money FROM characters WHERE character_id = ?', [pick(i)])],
+        ['raw query, same SELECT', (i) => raw.query(librarySql, [pick(i)])],
+        [
+          'Kysely, same SELECT',
+          (i) => kysely.selectFrom('characters').select(columns).where('character_id', '=', pick(i)).executeTakeFirst(),
+        ],
+        ['characters.get strong', (i) => db.characters.get(pick(i), { consistency: 'strong' })],
+        ['characters.load strong', (i) => db.characters.load(pick(i), { consistency: 'strong' })],
+      ];
+      for (const [, op] of reads) await rate(op, 300); // warm-up: pools, prepared statements, caches
+      const rates = await rounds(reads);
+      const base = rates.get('raw execute, same SELECT')!;
+      say(`\nReads by id, ${IN_FLIGHT} in flight, pools of 10, ${ROUNDS} rounds of ${ROUND_MS} ms (q/s medians):`);
+      for (const [name] of reads) say(`  ${name.padEnd(40)} ${median(rates.get(name)!).toFixed(0).padStart(7)} q/s`);
+      say('Ratios (per round, against raw execute of the same SELECT):');
+      const against = (name: string) => rates.get(name)!.map((r, k) => r / base[k]!);
+      report(SUITE, 'characters.get strong / raw execute (same SELECT)', against('characters.get strong'), 'x', { op: '>=', value: 0.95 });
+      report(SUITE, 'Kysely / raw execute (same SELECT)', against('Kysely, same SELECT'), 'x');
+      report(SUITE, 'raw query (text protocol) / raw execute', against('raw query, same SELECT'), 'x');
+      report(SUITE, 'raw execute of 2 columns / raw execute (same SELECT)', against('raw execute, 2 columns'), 'x');
+      const get = rates.get('characters.get strong')!;
+      report(
+        SUITE,
+        'characters.load time per call / characters.get',
+        rates.get('characters.load strong')!.map((l, k) => get[k]! / l),
+        'x',
+        { op: '<=', value: 2 },
       );
+      const [rawCpu, libCpu] = [await cpuPerCall(reads[0]![1]), await cpuPerCall(reads[4]![1])];
+      say(`  CPU per call in this process: raw ${rawCpu.toFixed(1)} us, characters.get ${libCpu.toFixed(1)} us`);
 
-      const naive = (i: number) =>
+      const naive: Op = (i) =>
         raw.execute('UPDATE characters SET position_x = ?, position_y = ?, position_z = ? WHERE character_id = ?', [
           i % 1000,
           0,
@@ -43,33 +85,55 @@ export async function run(): Promise<void> {
           pick(i),
         ]);
       const buffered = (i: number) => db.world.updatePosition(pick(i), { x: i % 1000, y: 0, z: i % 777 });
-      const moves = await alternate(
-        naive,
-        async (i) => {
-          await buffered(i);
-        },
-        async () => db.world.flush(),
+      const naiveRates: number[] = [];
+      const bufferedRates: number[] = [];
+      for (let r = 0; r < ROUNDS; r++) {
+        naiveRates.push(await rate(naive));
+        bufferedRates.push(await rate(buffered, ROUND_MS, () => db.world.flush()));
+      }
+      say(
+        `\nPositions: updatePosition ${median(bufferedRates).toFixed(0)} moves/s (flushed), one UPDATE per move ${median(naiveRates).toFixed(0)}/s`,
       );
-      line('world.updatePosition, moves/s', moves, 20);
+      report(
+        SUITE,
+        'world.updatePosition moves/s / one UPDATE per move',
+        bufferedRates.map((b, k) => b / naiveRates[k]!),
+        'x',
+        { op: '>=', value: 20 },
+      );
 
       // CPU per accepted call, in the caller's process: a burst of calls, then the flush.
-      const burst = 20_000;
-      const before = process.cpuUsage();
-      const started = performance.now();
-      for (let i = 0; i < burst; i++) await buffered(i);
-      const cpu = process.cpuUsage(before);
-      console.log(
-        `  updatePosition CPU per accepted call: ${((cpu.user + cpu.system) / burst).toFixed(1)} us (${burst} calls in ${(performance.now() - started).toFixed(0)} ms; goal <= 5 us)`,
-      );
-      await db.world.flush();
+      const cpuRuns: number[] = [];
+      for (let r = 0; r < 3; r++) {
+        const burst = 20_000;
+        const before = process.cpuUsage();
+        for (let i = 0; i < burst; i++) await buffered(i);
+        const cpu = process.cpuUsage(before);
+        cpuRuns.push((cpu.user + cpu.system) / burst);
+        await db.world.flush();
+      }
+      report(SUITE, 'world.updatePosition CPU per accepted call', cpuRuns, ' us', { op: '<=', value: 5 });
     } finally {
       await raw.end();
+      await kysely.destroy();
     }
   });
 }
 
+/** Every op once per round, the order rotating each round; q/s per op per round. */
+async function rounds(ops: Array<[string, Op]>): Promise<Map<string, number[]>> {
+  const rates = new Map<string, number[]>(ops.map(([name]) => [name, []]));
+  for (let r = 0; r < ROUNDS; r++) {
+    for (let k = 0; k < ops.length; k++) {
+      const [name, op] = ops[(k + r) % ops.length]!;
+      rates.get(name)!.push(await rate(op));
+    }
+  }
+  return rates;
+}
+
 /** Process CPU (user + system) per call over a fixed number of calls, IN_FLIGHT at a time. */
-async function cpuPerCall(op: (i: number) => Promise<unknown>, calls = 8_000): Promise<number> {
+async function cpuPerCall(op: Op, calls = 8_000): Promise<number> {
   const before = process.cpuUsage();
   let next = 0;
   await Promise.all(
@@ -81,13 +145,8 @@ async function cpuPerCall(op: (i: number) => Promise<unknown>, calls = 8_000): P
   return (used.user + used.system) / calls;
 }
 
-interface Pair {
-  base: number[];
-  lib: number[];
-}
-
-/** Operations per second over one round with IN_FLIGHT loops. */
-async function rate(op: (i: number) => Promise<unknown>, ms = ROUND_MS, after?: () => Promise<unknown>): Promise<number> {
+/** Operations per second over one round with IN_FLIGHT loops (`after` is inside the timing). */
+async function rate(op: Op, ms = ROUND_MS, after?: () => Promise<unknown>): Promise<number> {
   let done = 0;
   let next = 0;
   const until = performance.now() + ms;
@@ -104,29 +163,7 @@ async function rate(op: (i: number) => Promise<unknown>, ms = ROUND_MS, after?: 
   return done / ((performance.now() - started) / 1000);
 }
 
-async function alternate(
-  base: (i: number) => Promise<unknown>,
-  lib: (i: number) => Promise<unknown>,
-  libAfter?: () => Promise<unknown>,
-): Promise<Pair> {
-  const pair: Pair = { base: [], lib: [] };
-  for (let r = 0; r < ROUNDS; r++) {
-    pair.base.push(await rate(base));
-    pair.lib.push(await rate(lib, ROUND_MS, libAfter));
-  }
-  return pair;
-}
-
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
-}
-
-function line(what: string, pair: Pair, goal: number): void {
-  const ratios = pair.lib.map((l, i) => l / pair.base[i]!);
-  const ratio = median(ratios);
-  console.log(
-    `  ${what.padEnd(34)} library ${median(pair.lib).toFixed(0).padStart(7)}  baseline ${median(pair.base).toFixed(0).padStart(7)}  ` +
-      `ratio ${ratio.toFixed(2)}x (runs ${ratios.map((r) => r.toFixed(2)).join(', ')}; goal >= ${goal}x: ${ratio >= goal ? 'met' : 'not met'})`,
-  );
 }

@@ -50,7 +50,8 @@ interface CharacterRow {
   is_online: number;
 }
 
-const CHARACTER_COLUMNS = `character_id, account_id, character_name, archetype, gender, appearance_data, level, experience,
+/** The columns of {@link Character} (exported for the benchmark's same-SQL baselines). */
+export const CHARACTER_COLUMNS = `character_id, account_id, character_name, archetype, gender, appearance_data, level, experience,
   faction, district_id, position_x, position_y, position_z, money, is_online`;
 
 /** Characters: creation, reads at a chosen consistency, money, and moves between districts. */
