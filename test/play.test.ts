@@ -13,6 +13,8 @@ describe('mxo-data play (npm start): the living cluster', () => {
       // Show what the run printed (the summary names failed operations and violations).
       throw new Error(`play failed:\n${error.stdout ?? ''}\n${error.stderr ?? ''}`);
     });
+    // The players ran as the application account, not root.
+    expect(stdout).toMatch(/^database account: mxo_app \(least-privilege accounts created for this sandbox\)$/m);
     expect(stdout).toMatch(/metrics: http:\/\/127\.0\.0\.1:\d+\/metrics/);
     expect(stdout).toMatch(/\| online \d+ \| \d+ ops\/s \| p99 [\d.]+ ms \| failed 0 \| in-doubt \d+ \| lag /);
     // Every system was exercised, and nothing failed (refusals by game rules are fine).

@@ -5,6 +5,7 @@ import { openCluster, type Cluster } from '../cluster.js';
 import { startMetricsServer, type MetricsServer } from '../metrics/metrics-server.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import { seedContent } from './content.js';
+import { prepareSandboxAsApp } from './sandbox-app-account.js';
 import type { SimPlayerSpec } from './player.js';
 import { mergeInto, percentile, type StatsSnapshot } from './stats.js';
 import { runPlayers, type WorkerJob, type WorkerMessage } from './worker.js';
@@ -46,11 +47,20 @@ export async function runLivingCluster(options: LivingClusterOptions): Promise<n
     log('starting a sandbox cluster: global + 2 shards (primary + 1 replica each)...');
     sandbox = await startSandbox({ shards: 2, replicasPerShard: 1 });
   }
-  const config = options.configPath ?? sandbox!.configPath;
-  const db = await openCluster(config);
+  // A sandbox is migrated as root and then used as mxo_app; a given cluster as its config says.
+  let config: string;
+  let db: Cluster;
+  try {
+    config = options.configPath ?? (await prepareSandboxAsApp(sandbox!));
+    db = await openCluster(config);
+    log(`database account: ${db.config.global.primary.user}${sandbox ? ' (least-privilege accounts created for this sandbox)' : ''}`);
+  } catch (error) {
+    await sandbox?.stop(); // no servers left behind by a failed start
+    throw error;
+  }
   let server: MetricsServer | undefined;
   try {
-    await db.migrate();
+    if (!sandbox) await db.migrate();
     const tag = randomBytes(3).toString('hex');
     log(`creating ${options.players} players across districts ${db.config.shards.flatMap((s) => s.districts).join(', ')}...`);
     const specs = await createPlayers(db, tag, options.players);
