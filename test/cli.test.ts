@@ -32,6 +32,7 @@ describe('cli', () => {
   it('demo starts a sandbox, runs the scenario across both shards and stops everything', async () => {
     const { code, stdout } = await cli(['demo']);
     expect(code).toBe(0);
+    expect(stdout).toMatch(/^database account: mxo_app$/m); // the library ran as the application account
     expect(stdout).toMatch(/-> shard alpha/);
     expect(stdout).toMatch(/-> shard beta/);
     expect(stdout).toMatch(/cross-shard, XA mxo:/);

@@ -1,12 +1,14 @@
 import type { Cluster } from '../cluster.js';
 import { runDemoLoop, runDemoScenario } from '../demo.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
+import { prepareSandboxAsApp } from '../sim/sandbox-app-account.js';
 import { positiveInt, stringFlag, withCluster, type Command } from './command.js';
 
 export const demo: Command = {
   name: 'demo',
   help: `demo              Run the demo scenario. Without --config it starts a local sandbox cluster
-                    (global + 2 shards, each primary + 1 replica), migrates it, runs, and stops it.
+                    (global + 2 shards, each primary + 1 replica), migrates it, runs as mxo_app, and
+                    stops it.
                     --loop keeps generating traffic until Ctrl-C; --metrics-port N serves /metrics;
                     --skip-migrate for a cluster migrated already (the demo then needs no more
                     than the application account, mxo_app).`,
@@ -38,8 +40,11 @@ async function runDemo(
     for (const node of sandbox.nodes) console.log(`  ${node.name.padEnd(18)} ${node.url}`);
   }
   try {
-    return await withCluster(configPath ?? sandbox!.configPath, async (db) => {
-      if (migrate || sandbox) {
+    // A sandbox is migrated as root and then used as the application account, as in `play`.
+    const config = configPath ?? (await prepareSandboxAsApp(sandbox!));
+    return await withCluster(config, async (db) => {
+      if (sandbox) console.log(`database account: ${db.config.global.primary.user}\n`);
+      else if (migrate) {
         const migrated = await db.migrate();
         console.log(`migrated ${migrated.nodes.length} primaries (replicas follow by replication)\n`);
       }
