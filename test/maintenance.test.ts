@@ -49,6 +49,12 @@ describe('db.maintenance.run()', () => {
     });
     await alpha.query('UPDATE vendors SET last_restock = NOW() - INTERVAL 1 DAY WHERE vendor_id = ?', [vendorId]);
     const metricsBefore = await count(alpha, 'SELECT COUNT(*) AS n FROM server_metrics');
+    // Two idempotency keys: one 31 days old (past the 30-day retention), one fresh.
+    await t.db.characters.adjustMoney(online.characterId, 5, 'quest_reward', { idempotencyKey: 'maint-old-key' });
+    await t.db.characters.adjustMoney(online.characterId, 5, 'quest_reward', { idempotencyKey: 'maint-new-key' });
+    await alpha.query(
+      "UPDATE idempotency_keys SET created_at = NOW() - INTERVAL 31 DAY WHERE key_hash = UNHEX(SHA2('maint-old-key', 256))",
+    );
 
     const results = await t.db.maintenance.run({ now: new Date('2028-02-15T00:00:00Z') });
 
@@ -60,7 +66,13 @@ describe('db.maintenance.run()', () => {
       ['restock', 'ran'],
       ['server_metrics', 'ran'],
       ['presence', 'ran'],
+      ['idempotency_keys', 'ran'],
     ]);
+    // The old key is gone, the fresh one still answers a retry (no second payment).
+    const keys = async (key: string) =>
+      count(alpha, 'SELECT COUNT(*) AS n FROM idempotency_keys WHERE key_hash = UNHEX(SHA2(?, 256))', [key]);
+    expect([await keys('maint-old-key'), await keys('maint-new-key')]).toEqual([0, 1]);
+    expect(results.find((r) => r.job === 'idempotency_keys')!.detail).toBe('purged 1 idempotency keys older than 30 days');
     // Partitions: three months past Feb 2028 kept ready, on every shard and log table.
     for (const conn of [alpha, beta]) {
       for (const table of ['system_logs', 'player_action_logs', 'chat_logs']) {

@@ -12,7 +12,10 @@ const nodeObject = z
     user: z.string().min(1),
     /** Prefer `passwordEnv`: the name of an environment variable holding the password. */
     password: z.string().optional(),
-    passwordEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').optional(),
+    passwordEnv: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
+      .optional(),
     database: z.string().regex(/^[A-Za-z0-9_]+$/, 'must be letters, digits or _'),
   })
   .strict();
@@ -62,7 +65,11 @@ const recoverySchema = z
     /** Prepared branches younger than this are left to their coordinator. */
     gracePeriodMs: z.number().int().positive().default(60_000),
     /** Decision records older than this are pruned by a sweep that finds nothing in doubt. */
-    decisionRetentionMs: z.number().int().positive().default(7 * 24 * 3_600_000),
+    decisionRetentionMs: z
+      .number()
+      .int()
+      .positive()
+      .default(7 * 24 * 3_600_000),
   })
   .strict();
 
@@ -96,6 +103,8 @@ const maintenanceSchema = z
     archiveInactiveDays: z.number().int().min(1).max(36_500).optional(),
     /** Monthly log partitions kept ready ahead of today. */
     partitionMonthsAhead: z.number().int().min(1).max(24).default(3),
+    /** Idempotency keys of adjustMoney/inventory.grant are kept this long, then purged (retries must come sooner). */
+    idempotencyKeyRetentionDays: z.number().int().min(1).max(3_650).default(30),
   })
   .strict();
 
@@ -106,9 +115,7 @@ const shardNameSchema = z
 
 export const clusterConfigSchema = z
   .object({
-    global: z
-      .object({ primary: nodeSchema, replicas: z.array(nodeSchema).default([]) })
-      .strict(),
+    global: z.object({ primary: nodeSchema, replicas: z.array(nodeSchema).default([]) }).strict(),
     shards: z
       .array(
         z

@@ -3,11 +3,21 @@ import type { DataSession } from '../data-session.js';
 import type { NodePool } from '../pool/node-pool.js';
 import type { Topology } from '../routing/topology.js';
 import { tryLease } from './lease.js';
+import { purgeIdempotencyKeys } from '../sql/idempotency.js';
 import { rollLogPartitions } from './log-partitions.js';
 import { snapshotServerMetrics } from './server-metrics.js';
 
 /** The jobs, in the order `run()` runs them. */
-export const MAINTENANCE_JOBS = ['partitions', 'economy', 'sessions', 'inactive', 'restock', 'server_metrics', 'presence'] as const;
+export const MAINTENANCE_JOBS = [
+  'partitions',
+  'economy',
+  'sessions',
+  'inactive',
+  'restock',
+  'server_metrics',
+  'presence',
+  'idempotency_keys',
+] as const;
 export type MaintenanceJob = (typeof MAINTENANCE_JOBS)[number];
 
 /** How often each job is due, cluster-wide. */
@@ -19,6 +29,7 @@ const PERIOD_SECONDS: Record<MaintenanceJob, number> = {
   restock: 60,
   server_metrics: 60,
   presence: 30,
+  idempotency_keys: 3600,
 };
 
 /** What one job did (or why it did not run). */
@@ -75,6 +86,13 @@ const JOBS: Record<MaintenanceJob, (ctx: JobContext) => Promise<string | undefin
   presence: async ({ db }) => {
     const { released } = await db.presence.releaseExpired();
     return `released ${released.length} expired presence claims`;
+  },
+  idempotency_keys: async ({ topology, config }) => {
+    const days = config.idempotencyKeyRetentionDays;
+    const purged = await Promise.all(
+      topology.shards.map((s) => s.primary.use('maintenance_idempotency_purge', (c) => purgeIdempotencyKeys(c, days))),
+    );
+    return `purged ${purged.reduce((a, b) => a + b, 0)} idempotency keys older than ${days} days`;
   },
 };
 

@@ -42,6 +42,24 @@ export async function remember(conn: PooledConnection, call: IdempotentCall, res
   ]);
 }
 
+/**
+ * Deletes keys older than `retentionDays` (by the server's clock), in batches so no statement
+ * holds many row locks; returns how many went. A retry that comes later than that runs again:
+ * keep the retention longer than any client retries. Vendor and treasury keys are not here:
+ * they live on their ledger rows (`transaction_history.idempotency_key`), which are kept.
+ */
+export async function purgeIdempotencyKeys(conn: PooledConnection, retentionDays: number, batch = 5_000): Promise<number> {
+  let purged = 0;
+  for (;;) {
+    const { affectedRows } = await conn.exec('DELETE FROM idempotency_keys WHERE created_at < NOW() - INTERVAL ? DAY LIMIT ?', [
+      retentionDays,
+      batch,
+    ]);
+    purged += affectedRows;
+    if (affectedRows < batch) return purged;
+  }
+}
+
 function requestHash(call: IdempotentCall): Buffer {
   return sha256(canonical({ characterId: call.characterId, operation: call.operation, request: call.request }));
 }
