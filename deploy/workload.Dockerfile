@@ -1,5 +1,6 @@
 # The demo workload of docker-compose.yml: this package built from source, running
-# `mxo-data demo --loop` against the compose cluster and serving /metrics on :9464.
+# `mxo-data demo --loop --skip-migrate` as mxo_app against the compose cluster (migrated and given
+# its accounts by the one-shot migrate and users services) and serving /metrics on :9464.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 # `npm ci` runs the package's `prepare` script (`npm run build`, tsc -p tsconfig.build.json), so
@@ -20,4 +21,4 @@ COPY --from=build /app/sql ./sql
 USER node
 EXPOSE 9464
 ENTRYPOINT ["node", "dist/cli.js"]
-CMD ["demo", "--loop", "--config", "/config/cluster.json", "--metrics-port", "9464"]
+CMD ["demo", "--loop", "--skip-migrate", "--config", "/config/cluster.json", "--metrics-port", "9464"]
