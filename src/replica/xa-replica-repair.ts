@@ -38,18 +38,24 @@ export async function repairXaReplica(
   const rounds = options.rounds ?? 40;
   const waitSeconds = options.waitSeconds ?? 3;
   const applied = () => scalar<string>(replica, 'SELECT @@GLOBAL.gtid_slave_pos');
-  let before = await applied();
-  for (let round = 0; round < rounds; round++) {
-    const target = await scalar<string>(primary, 'SELECT @@GLOBAL.gtid_binlog_pos');
+  const started = await applied();
+  let before = started;
+  let target: string | undefined;
+  // Rounds without progress are what the limit counts: a replica working through a backlog on a
+  // busy machine keeps going (up to `rounds` more rounds of waiting after its last progress),
+  // within five times that in all.
+  for (let stalled = 0, round = 0; stalled < rounds && round < rounds * 5; round++) {
+    target = await scalar<string>(primary, 'SELECT @@GLOBAL.gtid_binlog_pos');
     if (!target) return report;
     const waited = await scalar<number | null>(replica, 'SELECT MASTER_GTID_WAIT(?, ?)', [target, waitSeconds]);
     if (waited !== null && Number(waited) === 0) return report;
-    // Still working through a backlog: keep waiting while it makes progress.
     const now = await applied();
     if (now !== before) {
       before = now;
+      stalled = 0;
       continue;
     }
+    stalled++;
     const [status] = await replica.use('repair_status', (c) => c.rows<Record<string, unknown>>('SHOW SLAVE STATUS'));
     // The primary's prepared list is read before its binlog: a branch completed in between then
     // still shows as prepared here, instead of as "forgotten, never completed".
@@ -101,8 +107,32 @@ export async function repairXaReplica(
       return report;
     }
   }
-  report.unexplained.push(`still behind after ${rounds} rounds`);
+  report.unexplained.push(
+    `still behind after ${rounds} rounds without progress (or ${rounds * 5} in all): ${await stallDetails(replica, started, before, target)}`,
+  );
   return report;
+}
+
+/** What a replica that stopped making progress is doing, for the report (and the operator). */
+async function stallDetails(replica: NodePool, started: string, applied: string, target: string | undefined): Promise<string> {
+  try {
+    const { status, threads } = await replica.use('repair_status', async (c) => ({
+      status: (await c.rows<Record<string, unknown>>('SHOW SLAVE STATUS'))[0],
+      threads: await c.rows<{ state: string | null; info: string | null; time: number }>(
+        "SELECT STATE AS state, LEFT(INFO, 120) AS info, TIME AS time FROM information_schema.PROCESSLIST WHERE USER = 'system user'",
+      ),
+    }));
+    return JSON.stringify({
+      applied: { started, now: applied },
+      target,
+      sqlState: status?.Slave_SQL_Running_State,
+      secondsBehind: status?.Seconds_Behind_Master,
+      threads: threads.map((t) => `${t.state ?? ''} (${t.time}s)${t.info ? `: ${t.info}` : ''}`),
+      preparedOnReplica: (await preparedXids(replica)).size,
+    });
+  } catch (error) {
+    return `(status unavailable: ${(error as Error).message})`;
+  }
 }
 
 /**
