@@ -14,12 +14,25 @@ afterAll(async () => t?.stop());
 describe('characters.load', () => {
   it('returns everything the single reads return, in one statement per node', async () => {
     const { accountId } = await t.db.accounts.register({ username: 'neo', email: 'neo@zion.example', password: 'there-is-no-spoon' });
-    const { characterId: me, shard } = await t.db.characters.create({ accountId, name: 'Neo', archetype: 'hacker', gender: 'male', districtId: 1 });
-    const friend = (await t.db.characters.create({ accountId, name: 'Trinity', archetype: 'spy', gender: 'female', districtId: 4 })).characterId;
-    await (await t.sql(`${shard}-primary`)).query("UPDATE characters SET faction = 'zion' WHERE character_id = ?", [me]);
+    const { characterId: me, shard } = await t.db.characters.create({
+      accountId,
+      name: 'Neo',
+      archetype: 'hacker',
+      gender: 'male',
+      districtId: 1,
+    });
+    const friend = (await t.db.characters.create({ accountId, name: 'Trinity', archetype: 'spy', gender: 'female', districtId: 4 }))
+      .characterId;
+    await (await t.sql(`${shard}-primary`)).query("UPDATE characters SET faction = 'zion', cq_points = 12 WHERE character_id = ?", [me]);
 
     await t.db.characters.adjustMoney(me, 250, 'quest_reward');
-    const glasses = await t.db.items.defineTemplate({ itemName: 'Shades', itemType: 'clothing', itemSubtype: 'sunglasses', quality: 'rare', itemLevel: 5 });
+    const glasses = await t.db.items.defineTemplate({
+      itemName: 'Shades',
+      itemType: 'clothing',
+      itemSubtype: 'sunglasses',
+      quality: 'rare',
+      itemLevel: 5,
+    });
     const stim = await t.db.items.defineTemplate({ itemName: 'Stim', itemType: 'consumable', stackSize: 10 });
     const worn = await t.db.inventory.grant(me, { templateId: glasses });
     await t.db.inventory.grant(me, { templateId: stim, quantity: 3 });
@@ -27,6 +40,13 @@ describe('characters.load', () => {
     const ability = await t.db.abilities.defineAbility({ abilityId: 2001, abilityName: 'Bullet Time' });
     await t.db.abilities.learn(me, ability);
     await t.db.factions.adjustStanding(me, 'zion', 40);
+    // Two slots (one ability may sit in both) and two of the seven reputations.
+    await t.db.abilities.setLoadout(me, [
+      { slot: 3, abilityId: ability, loaded: true },
+      { slot: 1, abilityId: ability, loaded: false },
+    ]);
+    await t.db.factions.adjustReputation(me, 'niobe', 25);
+    await t.db.factions.adjustReputation(me, 'epn', -7);
     const missionId = await t.db.missions.defineTemplate({
       missionName: 'The Oracle',
       missionType: 'story',
@@ -53,11 +73,21 @@ describe('characters.load', () => {
     expect(loaded.standings).toEqual(await t.db.factions.standings(me, strong));
     expect(loaded.activeMissions).toEqual(await t.db.missions.list(me, strong));
     expect(loaded.relationships).toEqual(await t.db.social.listRelationships(me, strong));
+    expect(loaded.loadout).toEqual(await t.db.abilities.loadout(me, strong));
+    expect(loaded.loadout.map((l) => l.slot)).toEqual([1, 3]);
+    expect(loaded.reputations).toEqual(await t.db.factions.reputations(me, strong));
+    expect([loaded.reputations.reputations.niobe, loaded.reputations.reputations.epn, loaded.reputations.cqPoints]).toEqual([25, -7, 12]);
     expect(loaded.equipment.filter((e) => e.itemId !== null)).toEqual([{ slotName: 'clothing_face', itemId: worn.itemId }]);
     expect(loaded.statistics).toMatchObject({ totalKills: 0, moneyEarned: expect.any(Number) });
     expect(loaded.pvp).toMatchObject({ pvpRating: 1000, pvpRank: 'Unranked' });
     expect(loaded.crew).toEqual({ crewId, crewName: 'Nebuchadnezzar', captainId: me, memberCount: 1, position: 'captain' });
-    expect(loaded.organization).toMatchObject({ organizationId, organizationName: 'Zion Guard', faction: 'zion', leaderId: me, rankName: 'Leader' });
+    expect(loaded.organization).toMatchObject({
+      organizationId,
+      organizationName: 'Zion Guard',
+      faction: 'zion',
+      leaderId: me,
+      rankName: 'Leader',
+    });
     expect(loaded.activeMissions[0]!.objectives.map((o) => [o.description, o.isCompleted])).toEqual([
       ['Find the door', true],
       ['Take a cookie', false],
@@ -91,7 +121,9 @@ describe('world.districtActivity', () => {
       if (name !== 'Offline') await t.db.characters.setOnline(characterId, true);
     }
     const activity = await t.db.world.districtActivity({ consistency: 'strong' });
-    const [districts] = await (await t.sql('global-primary')).query<RowDataPacket[]>('SELECT district_id FROM districts ORDER BY district_id');
+    const [districts] = await (
+      await t.sql('global-primary')
+    ).query<RowDataPacket[]>('SELECT district_id FROM districts ORDER BY district_id');
     const configured = [1, 2, 3, 4, 5, 6].filter((d) => districts.some((r) => Number(r.district_id) === d));
     expect(activity.map((a) => a.districtId)).toEqual(configured);
     const byId = new Map(activity.map((a) => [a.districtId, a]));
@@ -104,7 +136,9 @@ describe('world.districtActivity', () => {
 /** Statements executed so far on alpha and global (Com_stmt_execute + Com_select). */
 async function statements(): Promise<{ shard: number; global: number }> {
   const count = async (node: string) => {
-    const [rows] = await (await t.sql(node)).query<RowDataPacket[]>(
+    const [rows] = await (
+      await t.sql(node)
+    ).query<RowDataPacket[]>(
       "SELECT SUM(VARIABLE_VALUE) AS n FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME IN ('COM_STMT_EXECUTE')",
     );
     return Number(rows[0]!.n);

@@ -1,6 +1,8 @@
 import type { InventoryItem } from '../game/inventory-inputs.js';
 import type { Row } from '../pool/pooled-connection.js';
+import type { LoadoutSlot } from './ability-loadout.js';
 import type { LoadedRow } from './character-load.js';
+import { REPUTATION_ORGANIZATIONS, type Reputations } from './reputations.js';
 
 /** The shapes `characters.load` returns: each part as the single read it replaces returns it. */
 
@@ -82,6 +84,10 @@ export interface CharacterLoad<C> {
   /** Accepted or in-progress missions with their objectives. */
   activeMissions: LoadedMission[];
   relationships: LoadedRelationship[];
+  /** The ability loadout by slot, as `abilities.loadout` returns it. */
+  loadout: LoadoutSlot[];
+  /** The seven reputations and CQ points, as `factions.reputations` returns them. */
+  reputations: Reputations;
   crew: LoadedCrew | null;
   organization: LoadedOrganization | null;
 }
@@ -141,6 +147,17 @@ export function buildCharacterLoad<C>(
       notes: (r.notes as string | null) ?? null,
       isMutual: Boolean(r.isMutual),
     })),
+    loadout: (parts.loadout as LoadedRow[]).map((l) => ({
+      slot: Number(l.slotNumber),
+      abilityId: Number(l.abilityId),
+      loaded: Boolean(l.isLoaded),
+    })),
+    reputations: {
+      reputations: Object.fromEntries(
+        REPUTATION_ORGANIZATIONS.map((o) => [o, Number((parts.reputations as LoadedRow[]).find((r) => r.organization === o)?.points ?? 0)]),
+      ) as Reputations['reputations'],
+      cqPoints: Number((parts.cq as LoadedRow).cqPoints),
+    },
     crew:
       membership?.crew_id == null
         ? null

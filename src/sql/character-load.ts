@@ -96,6 +96,16 @@ const MISSION: Columns = [
   ['template_objectives', 'json'],
   ['progress', 'json'],
 ];
+const LOADOUT: Columns = [
+  ['slot_number', 'num'],
+  ['ability_id', 'num'],
+  ['is_loaded', 'bool'],
+];
+const REPUTATION: Columns = [
+  ['organization', 'str'],
+  ['points', 'num'],
+];
+
 /** A mission row of the statement; its objectives come as their own part. */
 const MISSION_ROW: Columns = MISSION.filter(([c]) => c !== 'progress');
 const OBJECTIVE: Columns = [
@@ -118,7 +128,7 @@ function jsonObject(alias: string, columns: Columns, sources: Record<string, str
 
 /** The character's own columns (what `toCharacter` maps), typed by the driver as in `get`. */
 const CHARACTER_PART = `character_id, account_id, character_name, archetype, gender, appearance_data, level, experience,
-  faction, district_id, position_x, position_y, position_z, money, is_online, deleted_at`;
+  faction, district_id, position_x, position_y, position_z, money, is_online, deleted_at, cq_points`;
 const NO_CHARACTER = CHARACTER_PART.split(',')
   .map(() => 'NULL')
   .join(', ');
@@ -186,6 +196,16 @@ const PARTS: Array<{ name: string; sql: string }> = [
     ),
   },
   {
+    name: 'loadout',
+    sql: part('loadout', jsonObject('l', LOADOUT), 'FROM character_ability_slots l WHERE l.character_id = ?', { num: 'l.slot_number' }),
+  },
+  {
+    name: 'reputations',
+    sql: part('reputations', jsonObject('r', REPUTATION), 'FROM character_reputations r WHERE r.character_id = ?', {
+      str: 'r.organization',
+    }),
+  },
+  {
     name: 'relationships',
     sql: part('relationships', jsonObject('r', RELATIONSHIP), 'FROM character_relationships r WHERE r.character_id = ?', {
       num: 'r.target_character_id',
@@ -245,6 +265,9 @@ export async function readCharacterLoad(
       progress: objectives.filter((o) => Number(o.mission_id) === m.missionId).map((o) => convert(o, OBJECTIVE)),
     })),
     relationships: many('relationships', RELATIONSHIP),
+    loadout: many('loadout', LOADOUT),
+    reputations: many('reputations', REPUTATION),
+    cq: { cqPoints: Number(first.cq_points ?? 0) },
   };
   return { character, parts };
 }
