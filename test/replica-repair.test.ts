@@ -47,6 +47,40 @@ describe('db.repairReplicas()', () => {
     expect(await replicaValue(1)).toBe(5);
   }, 60_000);
 
+  it('(C) applies ahead a completion the primary logged after a transaction that took its rows', async () => {
+    await (await t.sql('alpha-primary')).query('INSERT INTO repair_t VALUES (4, 0), (5, 0)');
+    const preparing = await t.sql('alpha-primary');
+    await preparing.query(`XA START ${xid(4)}`);
+    await preparing.query('UPDATE repair_t SET v = 400 WHERE id = 4');
+    await preparing.query(`XA END ${xid(4)}`);
+    await preparing.query(`XA PREPARE ${xid(4)}`);
+    await preparing.end();
+    // The primary releases the branch's rows before its completion reaches the binlog ...
+    const primary = await t.sql('alpha-primary');
+    await primary.query('SET SESSION sql_log_bin = 0');
+    await primary.query(`XA ROLLBACK ${xid(4)}`);
+    await primary.query('SET SESSION sql_log_bin = 1');
+    // ... a transaction takes them (the replica's applier now waits on its prepared copy) ...
+    await primary.query('UPDATE repair_t SET v = 7 WHERE id = 4');
+    // ... and the completion is logged afterwards (here: the same xid prepared and rolled back again).
+    const again = await t.sql('alpha-primary');
+    await again.query(`XA START ${xid(4)}`);
+    await again.query('UPDATE repair_t SET v = 401 WHERE id = 5');
+    await again.query(`XA END ${xid(4)}`);
+    await again.query(`XA PREPARE ${xid(4)}`);
+    await again.query(`XA ROLLBACK ${xid(4)}`);
+    await again.end();
+    const [report] = await t.db.repairReplicas();
+    expect(report!.unexplained).toEqual([]);
+    expect(report!.repaired).toEqual([
+      expect.stringMatching(/^\(C\) applied XA ROLLBACK of x'[0-9a-f]+',x'',1 ahead: the applier waited on its rows/),
+    ]);
+    expect([await replicaValue(4), await replicaValue(5)]).toEqual([7, 0]);
+    const replica = await t.sql('alpha-replica-1');
+    const [prepared] = await replica.query<RowDataPacket[]>('XA RECOVER');
+    expect(prepared).toEqual([]);
+  }, 60_000);
+
   it('recover() notices a stuck replica and repairs it too', async () => {
     const preparing = await t.sql('alpha-primary');
     await preparing.query(`XA START ${xid(3)}`);

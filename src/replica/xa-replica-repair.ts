@@ -16,6 +16,12 @@ import type { PooledConnection } from '../pool/pooled-connection.js';
  *     prepared after restart, recovery completes it again and the binlog gets a second XA COMMIT;
  *     the replica, which applied the first, stops with 1397 (XAER_NOTA). Evidence: the same xid
  *     completed twice in the primary's binlog. Repair: skip that one event group on the replica.
+ * (C) seen in CI after kill -9 of primaries under cross-shard trades: a branch's completion
+ *     (XA ROLLBACK/COMMIT) reaches the binlog after a transaction that took the rows it held, so
+ *     the replica's applier waits on rows its own prepared copy of the branch holds, retrying lock
+ *     timeouts for ever. Evidence: the applier sits in one row event, the replica holds the branch
+ *     prepared, the primary does not, and its binlog has the completion. Repair: apply that
+ *     completion on the replica now, not binlogged, and skip its event when the applier reaches it.
  *
  * Only what the primary's binlog proves is repaired; anything else that keeps a replica behind is
  * reported as unexplained for an operator. Scanning the binlog is expensive on a large server:
@@ -71,6 +77,18 @@ export async function repairXaReplica(
     if (status?.Slave_SQL_Running === 'No' && Number(status.Last_SQL_Errno) === 1397 && failed) {
       const xid = failed[2]!.toLowerCase();
       const seen = (await binlog()).get(xid) ?? [];
+      const ahead = resolvedAhead(replica).has(xid);
+      if (ahead) {
+        // (C)'s sequel: the outcome this replica was given ahead of its turn, now reached.
+        await admin(replica, async (c) => {
+          await c.text('STOP SLAVE SQL_THREAD');
+          await c.text('SET GLOBAL sql_slave_skip_counter = 1');
+          await c.text('START SLAVE SQL_THREAD');
+        });
+        resolvedAhead(replica).delete(xid);
+        report.repaired.push(`(C) skipped XA ${failed[1]} of ${xid}, applied ahead earlier`);
+        continue;
+      }
       if (seen.filter((k) => k !== 'PREPARE').length < 2) {
         report.unexplained.push(`stopped: ${sqlError} (primary binlog for it: ${seen.join(',') || 'nothing'})`);
         return report;
@@ -95,6 +113,28 @@ export async function repairXaReplica(
         acted = true;
       }
       if (acted && status?.Slave_SQL_Running === 'No') await admin(replica, (c) => c.text('START SLAVE SQL_THREAD'));
+      if (!acted && stalled >= 2 && (await applierWaitsOnARow(replica, waitSeconds))) {
+        // (C) The applier waits on a row held by a branch prepared here whose outcome the primary
+        // logged only after the transaction now waiting (seen in CI: the primary released the
+        // branch's locks before binlogging its XA ROLLBACK/COMMIT, so the replica receives the two
+        // in the opposite order and waits out lock timeouts for ever). Apply that outcome now, as
+        // the primary did, and skip its event when the applier reaches it (1397 above).
+        for (const xid of await preparedXids(replica)) {
+          if (onPrimary.has(xid)) continue;
+          const seen = (await binlog()).get(xid) ?? [];
+          const outcome = seen.find((k) => k === 'COMMIT' || k === 'ROLLBACK');
+          if (!seen.includes('PREPARE') || !outcome) continue;
+          await admin(replica, async (c) => {
+            await c.text('SET SESSION sql_log_bin = 0');
+            await c.text(`XA ${outcome} ${xid}`);
+          });
+          resolvedAhead(replica).add(xid);
+          report.repaired.push(
+            `(C) applied XA ${outcome} of ${xid} ahead: the applier waited on its rows (primary binlog: ${seen.join(',')})`,
+          );
+          acted = true;
+        }
+      }
     }
     // Both threads running and no error: slow (a busy machine, an applier waiting out a lock), not
     // stuck by a defect. Keep waiting; the rounds bound it.
@@ -154,6 +194,24 @@ async function scalar<T>(pool: NodePool, sql: string, params: unknown[] = []): P
 }
 
 /** Runs admin statements on a connection that is then discarded (session settings must not leak). */
+/** Per replica, the branches given their outcome ahead of the applier (case C), until it reaches them. */
+const AHEAD = new WeakMap<NodePool, Set<string>>();
+function resolvedAhead(replica: NodePool): Set<string> {
+  let set = AHEAD.get(replica);
+  if (!set) AHEAD.set(replica, (set = new Set()));
+  return set;
+}
+
+/** True when the replica's SQL thread has been applying one row event for `seconds` or more (a lock wait). */
+async function applierWaitsOnARow(replica: NodePool, seconds: number): Promise<boolean> {
+  const threads = await replica.use('repair_status', (c) =>
+    c.rows<{ state: string | null; time: number }>(
+      "SELECT STATE AS state, TIME AS time FROM information_schema.PROCESSLIST WHERE USER = 'system user'",
+    ),
+  );
+  return threads.some((t) => /_rows_log_event::/i.test(t.state ?? '') && Number(t.time) >= seconds);
+}
+
 async function admin(pool: NodePool, fn: (c: PooledConnection) => Promise<unknown>): Promise<void> {
   await pool.use('repair_admin', async (c) => {
     c.broken = true;
