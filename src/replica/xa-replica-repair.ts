@@ -80,11 +80,7 @@ export async function repairXaReplica(
       const ahead = resolvedAhead(replica).has(xid);
       if (ahead) {
         // (C)'s sequel: the outcome this replica was given ahead of its turn, now reached.
-        await admin(replica, async (c) => {
-          await c.text('STOP SLAVE SQL_THREAD');
-          await c.text('SET GLOBAL sql_slave_skip_counter = 1');
-          await c.text('START SLAVE SQL_THREAD');
-        });
+        await skipOneEvent(replica);
         resolvedAhead(replica).delete(xid);
         report.repaired.push(`(C) skipped XA ${failed[1]} of ${xid}, applied ahead earlier`);
         continue;
@@ -93,11 +89,7 @@ export async function repairXaReplica(
         report.unexplained.push(`stopped: ${sqlError} (primary binlog for it: ${seen.join(',') || 'nothing'})`);
         return report;
       }
-      await admin(replica, async (c) => {
-        await c.text('STOP SLAVE SQL_THREAD');
-        await c.text('SET GLOBAL sql_slave_skip_counter = 1');
-        await c.text('START SLAVE SQL_THREAD');
-      });
+      await skipOneEvent(replica);
       report.repaired.push(`(B) skipped duplicate XA ${failed[1]} of ${xid} (primary binlog: ${seen.join(',')})`);
       acted = true;
     } else {
@@ -158,9 +150,7 @@ async function stallDetails(replica: NodePool, started: string, applied: string,
   try {
     const { status, threads } = await replica.use('repair_status', async (c) => ({
       status: (await c.rows<Record<string, unknown>>('SHOW SLAVE STATUS'))[0],
-      threads: await c.rows<{ state: string | null; info: string | null; time: number }>(
-        "SELECT STATE AS state, LEFT(INFO, 120) AS info, TIME AS time FROM information_schema.PROCESSLIST WHERE USER = 'system user'",
-      ),
+      threads: await applierThreads(c),
     }));
     return JSON.stringify({
       applied: { started, now: applied },
@@ -204,12 +194,24 @@ function resolvedAhead(replica: NodePool): Set<string> {
 
 /** True when the replica's SQL thread has been applying one row event for `seconds` or more (a lock wait). */
 async function applierWaitsOnARow(replica: NodePool, seconds: number): Promise<boolean> {
-  const threads = await replica.use('repair_status', (c) =>
-    c.rows<{ state: string | null; time: number }>(
-      "SELECT STATE AS state, TIME AS time FROM information_schema.PROCESSLIST WHERE USER = 'system user'",
-    ),
-  );
+  const threads = await replica.use('repair_status', applierThreads);
   return threads.some((t) => /_rows_log_event::/i.test(t.state ?? '') && Number(t.time) >= seconds);
+}
+
+/** The replication threads (I/O and SQL) and what each is doing. */
+function applierThreads(c: PooledConnection): Promise<Array<{ state: string | null; info: string | null; time: number }>> {
+  return c.rows(
+    "SELECT STATE AS state, LEFT(INFO, 120) AS info, TIME AS time FROM information_schema.PROCESSLIST WHERE USER = 'system user'",
+  );
+}
+
+/** Skips the event group the SQL thread stopped on. */
+function skipOneEvent(replica: NodePool): Promise<void> {
+  return admin(replica, async (c) => {
+    await c.text('STOP SLAVE SQL_THREAD');
+    await c.text('SET GLOBAL sql_slave_skip_counter = 1');
+    await c.text('START SLAVE SQL_THREAD');
+  });
 }
 
 async function admin(pool: NodePool, fn: (c: PooledConnection) => Promise<unknown>): Promise<void> {

@@ -1,3 +1,4 @@
+import { CHARACTER_COLUMNS } from '../sql/character-columns.js';
 import { z } from 'zod';
 import { DistrictMovedError, InsufficientFundsError, NameTakenError, NotFoundError, ValidationError } from '../errors.js';
 import { isDuplicateKey } from '../pool/mysql-errors.js';
@@ -49,10 +50,6 @@ interface CharacterRow {
   money: number | string;
   is_online: number;
 }
-
-/** The columns of {@link Character} (exported for the benchmark's same-SQL baselines). */
-export const CHARACTER_COLUMNS = `character_id, account_id, character_name, archetype, gender, appearance_data, level, experience,
-  faction, district_id, position_x, position_y, position_z, money, is_online`;
 
 /** Characters: creation, reads at a chosen consistency, money, and moves between districts. */
 export class Characters extends CharacterIdentity {

@@ -25,16 +25,24 @@ export async function prepareSandboxAsApp(sandbox: Sandbox): Promise<string> {
     await admin.close();
   }
   process.env.MXO_APP_PASSWORD = passwords.MXO_APP_PASSWORD;
-  const asApp = (url: string) => {
-    const u = new URL(url);
-    return { host: u.hostname, port: Number(u.port), user: 'mxo_app', passwordEnv: 'MXO_APP_PASSWORD', database: u.pathname.slice(1) };
-  };
-  const root = sandbox.config;
-  const config: ClusterConfigInput = {
-    global: { primary: asApp(root.global.primary), replicas: root.global.replicas.map(asApp) },
-    shards: root.shards.map((s) => ({ ...s, primary: asApp(s.primary), replicas: s.replicas.map(asApp) })),
-  };
+  const config = asAccount(sandbox.config, 'mxo_app', 'MXO_APP_PASSWORD');
   const file = path.join(sandbox.dir, 'cluster-mxo_app.json');
   await writeFile(file, JSON.stringify(config, null, 2));
   return file;
+}
+
+/**
+ * The config with every node (a `mysql://root@host:port/db` URL) logging in as `user`, the
+ * password named by `passwordEnv`; every other setting kept.
+ */
+export function asAccount(config: ClusterConfigInput, user: string, passwordEnv: string): ClusterConfigInput {
+  const node = (url: unknown) => {
+    const u = new URL(String(url));
+    return { host: u.hostname, port: Number(u.port), user, passwordEnv, database: u.pathname.slice(1) };
+  };
+  return {
+    ...config,
+    global: { ...config.global, primary: node(config.global.primary), replicas: (config.global.replicas ?? []).map(node) },
+    shards: config.shards.map((s) => ({ ...s, primary: node(s.primary), replicas: (s.replicas ?? []).map(node) })),
+  };
 }

@@ -1,4 +1,5 @@
 import type { PooledConnection, Row } from '../pool/pooled-connection.js';
+import { CHARACTER_COLUMNS } from './character-columns.js';
 
 /**
  * Everything a district server needs to enter one character into the world, read in ONE
@@ -127,8 +128,7 @@ function jsonObject(alias: string, columns: Columns, sources: Record<string, str
 }
 
 /** The character's own columns (what `toCharacter` maps), typed by the driver as in `get`. */
-const CHARACTER_PART = `character_id, account_id, character_name, archetype, gender, appearance_data, level, experience,
-  faction, district_id, position_x, position_y, position_z, money, is_online, deleted_at, cq_points`;
+const CHARACTER_PART = `${CHARACTER_COLUMNS}, deleted_at, cq_points`;
 const NO_CHARACTER = CHARACTER_PART.split(',')
   .map(() => 'NULL')
   .join(', ');

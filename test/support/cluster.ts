@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
+import { asAccount } from '../../src/sim/sandbox-app-account.js';
 import { openCluster, startSandbox, type Cluster, type OpenClusterOptions, type Sandbox, type SandboxOptions } from '../../src/index.js';
 import type { ClusterConfigInput } from '../../src/config/schema.js';
 
@@ -58,12 +59,12 @@ export async function startTestCluster(
     await db.migrate();
     if (as === 'app') {
       await db.createUsers({ env: TEST_USER_PASSWORDS });
+      // The accounts reach the replicas by replication: a replica opened before it has them
+      // would refuse mxo_app and be marked unhealthy.
+      await db.waitForReplicas(30_000);
       await db.close();
       db = undefined;
       config = asUser(rootConfig, 'mxo_app', TEST_USER_PASSWORDS.MXO_APP_PASSWORD);
-      // The accounts reach the replicas by replication: a replica opened before it has them
-      // would refuse mxo_app and be marked unhealthy.
-      await replicasCaughtUp(sandbox);
       db = await openCluster(config, open);
       // As migrate does for a root cluster: start the lag monitor's checks with replicas caught up.
       await db.waitForReplicas(30_000);
@@ -79,7 +80,7 @@ export async function startTestCluster(
   const configPath = as === 'app' ? path.join(sandbox.dir, 'cluster-mxo_app.json') : sandbox.configPath;
   if (as === 'app') {
     process.env.MXO_APP_PASSWORD = TEST_USER_PASSWORDS.MXO_APP_PASSWORD;
-    writeFileSync(configPath, JSON.stringify(withPasswordEnv(rootConfig, 'mxo_app', 'MXO_APP_PASSWORD'), null, 2));
+    writeFileSync(configPath, JSON.stringify(asAccount(rootConfig, 'mxo_app', 'MXO_APP_PASSWORD'), null, 2));
   }
   return {
     sandbox,
@@ -129,38 +130,6 @@ export function asUser(config: ClusterConfigInput, user: string, password: strin
     global: { ...config.global, primary: nodeUrl(config.global.primary), replicas: (config.global.replicas ?? []).map(nodeUrl) },
     shards: config.shards.map((s) => ({ ...s, primary: nodeUrl(s.primary), replicas: (s.replicas ?? []).map(nodeUrl) })),
   };
-}
-
-/** The config's nodes as objects logging in as `user`, the password read from `passwordEnv`. */
-function withPasswordEnv(config: ClusterConfigInput, user: string, passwordEnv: string): ClusterConfigInput {
-  const node = (url: unknown) => {
-    const u = new URL(String(url));
-    return { host: u.hostname, port: Number(u.port), user, passwordEnv, database: u.pathname.slice(1) };
-  };
-  return {
-    ...config,
-    global: { ...config.global, primary: node(config.global.primary), replicas: (config.global.replicas ?? []).map(node) },
-    shards: config.shards.map((s) => ({ ...s, primary: node(s.primary), replicas: (s.replicas ?? []).map(node) })),
-  };
-}
-
-/** Waits until every replica has applied everything its primary had. */
-async function replicasCaughtUp(sandbox: Sandbox): Promise<void> {
-  const connect = (name: string) => {
-    const n = sandbox.node(name);
-    return mysql.createConnection({ host: n.host, port: n.port, user: 'root' });
-  };
-  for (const replica of sandbox.nodes.filter((n) => n.role === 'replica')) {
-    const primaryName = sandbox.nodes.find((n) => n.role === 'primary' && n.shard === replica.shard)!.name;
-    const [p, r] = await Promise.all([connect(primaryName), connect(replica.name)]);
-    try {
-      const [[{ pos }]] = (await p.query('SELECT @@gtid_binlog_pos AS pos')) as unknown as [[{ pos: string }]];
-      const [[{ applied }]] = (await r.query('SELECT MASTER_GTID_WAIT(?, 30) AS applied', [pos])) as unknown as [[{ applied: number }]];
-      if (Number(applied) !== 0) throw new Error(`replica ${replica.name} did not apply ${pos} within 30 s`);
-    } finally {
-      await Promise.all([p.end(), r.end()]);
-    }
-  }
 }
 
 /** Waits for every promise; returns the reasons of those that failed. */
