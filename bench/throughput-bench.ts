@@ -1,7 +1,7 @@
 import { Kysely, MysqlDialect } from 'kysely';
 import { createPool as createCallbackPool } from 'mysql2';
 import mysql from 'mysql2/promise';
-import { CHARACTER_COLUMNS } from '../src/sql/character-columns.js';
+import { CHARACTER_COLUMNS } from '../src/systems/characters/character-columns.js';
 import { withBenchCluster } from './bench-cluster.js';
 import { report, say } from './report.js';
 

@@ -2,7 +2,7 @@ import { randomBytes, scryptSync } from 'node:crypto';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthError, ValidationError } from '../src/index.js';
-import { matchTotp, totpCode, totpStep } from '../src/game/totp.js';
+import { matchTotp, totpCode, totpStep } from '../src/systems/shared/totp.js';
 import { startTestCluster, type TestCluster } from './support/cluster.js';
 
 // Login hardening (issue 9) and account security (issue 12) against real servers.

@@ -60,9 +60,10 @@ const SKIP = new Set(['constructor', 'flush', 'rollUp', 'expireWindows', 'purgeE
  */
 function publicApi(): Map<string, Set<string>> {
   const api = new Map<string, Set<string>>();
-  for (const file of readdirSync('dist/repos').filter((f) => f.endsWith('.d.ts'))) {
+  const files = (readdirSync('dist/systems', { recursive: true }) as string[]).filter((f) => f.endsWith('.d.ts'));
+  for (const file of files) {
     let current: string | undefined;
-    for (const line of readFileSync(`dist/repos/${file}`, 'utf8').split('\n')) {
+    for (const line of readFileSync(`dist/systems/${file}`, 'utf8').split('\n')) {
       const cls = /^export declare class (\w+)/.exec(line);
       if (cls) api.set((current = cls[1]!), new Set());
       const method = /^    (\w+)(<[^(]*>)?\(/.exec(line);

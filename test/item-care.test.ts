@@ -1,7 +1,7 @@
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InsufficientFundsError, ItemNotAllowedError, NotFoundError, TradeAbortedError, ValidationError } from '../src/index.js';
-import { repairCost } from '../src/game/equipment-slots.js';
+import { repairCost } from '../src/systems/shared/equipment-slots.js';
 import { startTestCluster, type TestCluster } from './support/cluster.js';
 
 let t: TestCluster;

@@ -1,6 +1,6 @@
 /**
  * A full-fidelity cross-shard move: a character with rows in every table that moves with it
- * (src/sql/character-rows.ts) is moved alpha -> beta -> alpha, and after each move its rows on
+ * (src/schema/character-rows.ts) is moved alpha -> beta -> alpha, and after each move its rows on
  * the new shard equal the originals column for column (shard-local surrogate ids aside), and
  * nothing of it is left on the old shard. Rows are written with direct SQL, with non-default
  * values everywhere (JSON, floats, timestamps, text beyond ASCII).

@@ -10,7 +10,7 @@ import {
   RequirementError,
   ValidationError,
 } from '../src/index.js';
-import { ORG_PERMISSION_TREASURY } from '../src/repos/organizations.js';
+import { ORG_PERMISSION_TREASURY } from '../src/systems/organizations/organizations.js';
 import { startTestCluster, type TestCluster } from './support/cluster.js';
 import { recoverUntilClean, xaRecoverAll } from './support/twopc-invariants.js';
 

@@ -1,7 +1,7 @@
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NameTakenError, NotFoundError, openCluster, RequirementError, ValidationError } from '../src/index.js';
-import { levelCurve } from '../src/game/level-curve.js';
+import { levelCurve } from '../src/systems/shared/level-curve.js';
 import { startTestCluster, type TestCluster } from './support/cluster.js';
 
 // Experience and levels, attributes, vitals and ability uses (write-behind), faction standings,

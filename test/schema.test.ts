@@ -6,7 +6,7 @@ import type { ConnectionOptions } from 'mysql2';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateNode } from '../src/migrate/index.js';
-import { MOVING_TABLES } from '../src/sql/character-rows.js';
+import { MOVING_TABLES } from '../src/schema/character-rows.js';
 import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
 import { loadSeedSchema, SEED_TABLE_TIER } from './support/seed-schema.js';
 
@@ -279,7 +279,7 @@ describe('foreign keys', () => {
     const referenced = new Set(fks.map((f) => f.REFERENCED_TABLE_NAME));
     for (const globalTable of ['accounts', 'character_directory', 'crews', 'organizations']) expect(referenced).not.toContain(globalTable);
     const toCharacters = new Set(fks.filter((f) => f.REFERENCED_TABLE_NAME === 'characters').map((f) => f.TABLE_NAME));
-    // A table that references characters must move with them (src/sql/character-rows.ts), or a
+    // A table that references characters must move with them (src/schema/character-rows.ts), or a
     // cross-shard move could not delete the character it leaves behind.
     const moving = new Set(MOVING_TABLES.map((m) => m.table));
     for (const table of [

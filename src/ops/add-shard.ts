@@ -4,7 +4,7 @@ import { resolveNode, type NodeAddress } from '../config/node-address.js';
 import type { NodeInput } from '../config/schema.js';
 import { listMigrationFiles, migrateNode } from '../migrate/index.js';
 import type { NodePool } from '../pool/node-pool.js';
-import { ident } from '../sql/character-rows.js';
+import { ident } from '../schema/character-rows.js';
 import type { ShardNodes, Topology } from '../routing/topology.js';
 import { parseInput } from '../validate.js';
 

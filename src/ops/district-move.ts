@@ -3,7 +3,7 @@ import { ER_LOCK_WAIT_TIMEOUT, errnoOf } from '../pool/mysql-errors.js';
 import type { PooledConnection } from '../pool/pooled-connection.js';
 import type { Directory } from '../routing/directory.js';
 import { GLOBAL, type Topology } from '../routing/topology.js';
-import { deleteDistrictRows, insertDistrictRows, lockDistrictCharacters, readDistrictRows } from '../sql/district-rows.js';
+import { deleteDistrictRows, insertDistrictRows, lockDistrictCharacters, readDistrictRows } from './district-rows.js';
 import type { Coordinator } from '../twopc/coordinator.js';
 import type { WriteBehindBuffer } from '../writebehind/write-behind-buffer.js';
 import { tryLease, withLease } from './lease.js';

@@ -3,7 +3,7 @@ import type { DataSession } from '../data-session.js';
 import type { NodePool } from '../pool/node-pool.js';
 import type { Topology } from '../routing/topology.js';
 import { tryLease } from './lease.js';
-import { purgeIdempotencyKeys } from '../sql/idempotency.js';
+import { purgeIdempotencyKeys } from '../routing/idempotency.js';
 import { rollLogPartitions } from './log-partitions.js';
 import { snapshotServerMetrics } from './server-metrics.js';
 

@@ -1,5 +1,5 @@
 import { DistrictMovedError, StaleRouteError } from '../errors.js';
-import { checkDistrictFence } from '../sql/district-fence.js';
+import { checkDistrictFence } from './district-fence.js';
 import type { PooledConnection } from '../pool/pooled-connection.js';
 import type { Coordinator, DistributedTx } from '../twopc/coordinator.js';
 import type { CharacterRoute, Directory } from './directory.js';

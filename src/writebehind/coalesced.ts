@@ -4,7 +4,7 @@ import type { PooledConnection } from '../pool/pooled-connection.js';
 /**
  * A coalesced kind of write-behind entry besides positions and logs: one entry per key, merged as
  * it arrives (the latest value wins, or a running count), written in batches by `write`. Vitals
- * and ability-use counters are kinds (src/sql/vitals-writes.ts, src/sql/ability-uses.ts).
+ * and ability-use counters are kinds (src/systems/characters/vitals-writes.ts, src/systems/abilities/ability-uses.ts).
  */
 export interface CoalescedKind<V> {
   /** Unique per buffer; also the `kind` label of the flushed-rows metric. */

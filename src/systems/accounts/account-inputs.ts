@@ -1,0 +1,94 @@
+/** Account inputs and results: the public shapes and their zod schemas (src/systems/accounts/accounts.ts uses them). */
+import { z } from 'zod';
+import { schemaFor } from '../../validate.js';
+import { type LoginKeys, type StoredLoginKeys } from './account-keys.js';
+import { type LegacyHash } from '../../crypto/password.js';
+
+export const password = z.string().min(8, 'at least 8 characters').max(128);
+export const registerInput = z
+  .object({
+    username: z.string().regex(/^[A-Za-z0-9_.-]{3,32}$/, '3-32 letters, digits, _, . or -'),
+    // Deliberately lenient (something@somewhere): a stricter rule rejects real addresses.
+    email: z
+      .string()
+      .max(255)
+      .regex(/^[^\s@]+@[^\s@]+$/, 'must be an email address'),
+    password,
+  })
+  .strict();
+
+export const loginInput = z
+  .object({
+    username: z.string().min(1).max(32),
+    password: z.string().min(1).max(128),
+    ip: z.string().min(1).max(45),
+    userAgent: z.string().max(512).optional(),
+    /** A 6-digit TOTP code, or one of the recovery codes. */
+    totp: z.string().min(1).max(32).optional(),
+  })
+  .strict();
+
+export const accountId = z.number().int().positive();
+export const keyBytes = z.instanceof(Uint8Array).refine((b) => b.length >= 1 && b.length <= 1024, '1-1024 bytes');
+export const loginKeysInput = schemaFor<LoginKeys>()(z.object({ modulus: keyBytes, privateExponent: keyBytes }).strict());
+export const legacyInput = schemaFor<LegacyAccountInput>()(
+  z
+    .object({
+      username: registerInput.shape.username,
+      email: registerInput.shape.email,
+      legacyHash: z.discriminatedUnion('kind', [
+        z.object({ kind: z.literal('md5'), hash: z.string().regex(/^[0-9a-fA-F]{32}$/, '32 hex digits') }).strict(),
+        z
+          .object({
+            kind: z.literal('salted-sha1'),
+            hash: z.string().regex(/^[0-9a-fA-F]{40}$/, '40 hex digits'),
+            salt: z.string().refine((v) => Buffer.byteLength(v, 'utf8') >= 1 && Buffer.byteLength(v, 'utf8') <= 48, '1-48 bytes'),
+          })
+          .strict(),
+      ]),
+    })
+    .strict(),
+);
+
+/** An account imported from an older server. */
+export interface LegacyAccountInput {
+  username: string;
+  email: string;
+  legacyHash: LegacyHash;
+}
+export const token = z.string().min(1).max(256);
+
+export interface RegisterInput {
+  username: string;
+  email: string;
+  password: string;
+}
+
+export interface LoginInput {
+  username: string;
+  password: string;
+  ip: string;
+  userAgent?: string;
+  /** Required once two-factor is on: the authenticator's code, or a recovery code. */
+  totp?: string;
+}
+
+export interface LoginResult {
+  accountId: number;
+  sessionToken: string;
+  expiresAt: Date;
+}
+
+export interface PasswordResetRequest {
+  /** Mail it to the address; null when no account has that email (answer the user the same way). */
+  token: string | null;
+  expiresAt: Date;
+}
+
+export interface TwoFactorSetup {
+  /** Base32 shared secret for the authenticator app. */
+  secret: string;
+  otpauthUrl: string;
+  /** Shown once; each works once in place of a code. Only their hashes are stored. */
+  recoveryCodes: string[];
+}

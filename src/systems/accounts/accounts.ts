@@ -1,0 +1,344 @@
+import { z } from 'zod';
+import { AuthError, InvalidStateError, NameTakenError, NotFoundError } from '../../errors.js';
+import { errnoOf, isDuplicateKey } from '../../pool/mysql-errors.js';
+
+import { GLOBAL } from '../../routing/topology.js';
+import { parseInput, schemaFor } from '../../validate.js';
+import { checkSecondFactor, newRecoveryCodes, type SecondFactor } from '../shared/account-access.js';
+import { isThrottled, purgeThrottle, recordFailure, throttleKeys } from './login-throttle.js';
+import { completeLogin } from './account-login.js';
+import { importLegacyAccount, readLoginKeys, storeLoginKeys } from './account-keys.js';
+import { releaseMemberships } from '../shared/memberships.js';
+import { newTotpSecret, otpauthUrl } from '../shared/totp.js';
+import type { RepoContext } from '../shared/context.js';
+import { DUMMY_HASH, digestToken, hashPassword, newSessionToken, verifyPassword, type LegacyHash } from '../../crypto/password.js';
+import {
+  accountId,
+  legacyInput,
+  loginInput,
+  loginKeysInput,
+  password,
+  registerInput,
+  token,
+  type LegacyAccountInput,
+  type LoginInput,
+  type LoginResult,
+  type PasswordResetRequest,
+  type RegisterInput,
+  type TwoFactorSetup,
+} from './account-inputs.js';
+import type { LoginKeys, StoredLoginKeys } from './account-keys.js';
+
+export type { LegacyAccountInput, LoginInput, LoginResult, PasswordResetRequest, RegisterInput, TwoFactorSetup };
+export type { LoginKeys, StoredLoginKeys, LegacyHash };
+
+export { LOCKOUT_MINUTES, LOCKOUT_THRESHOLD } from './login-throttle.js';
+/** A parent row still referenced by a foreign key without ON DELETE (e.g. punishments the account issued). */
+const ER_ROW_IS_REFERENCED = 1451;
+/** Session lifetime. */
+export const SESSION_HOURS = 24;
+/** Lifetime of a password reset token. */
+export const RESET_MINUTES = 30;
+
+interface AccountRow {
+  account_id: number;
+  username: string;
+  password_hash: string;
+  salt: string;
+  two_factor_enabled: number;
+  two_factor_secret: string | null;
+  two_factor_last_step: number | string | null;
+  recovery_codes: string | string[] | null;
+}
+
+const SELECT_ACCOUNT = `SELECT a.account_id, a.username, a.password_hash, s.salt, s.two_factor_enabled, s.two_factor_secret,
+       s.two_factor_last_step, s.recovery_codes
+  FROM accounts a JOIN account_security s ON s.account_id = a.account_id`;
+
+/** Accounts, authentication and sessions (global tier). */
+export class Accounts {
+  constructor(private readonly ctx: RepoContext) {}
+
+  /**
+   * Creates an account; the password is stored only as a salted scrypt hash (PHC string).
+   * @example const { accountId } = await db.accounts.register({ username: 'neo', email: 'neo@zion.example', password: 'there-is-no-spoon' });
+   */
+  async register(input: RegisterInput): Promise<{ accountId: number }> {
+    const { username, email, password: plain } = parseInput(registerInput, input, 'register input');
+    const { hash, salt } = await hashPassword(plain); // before the transaction: no connection held while hashing
+    try {
+      const accountId = await this.ctx.router.onGlobal('account_register', async (conn) => {
+        const header = await conn.exec('INSERT INTO accounts (username, email, password_hash) VALUES (?, ?, ?)', [username, email, hash]);
+        const id = Number(header.insertId);
+        await conn.exec('INSERT INTO account_security (account_id, salt) VALUES (?, ?)', [id, salt]);
+        return id;
+      });
+      return { accountId };
+    } catch (error) {
+      if (isDuplicateKey(error, 'username')) throw new NameTakenError('username', username, { cause: error });
+      if (isDuplicateKey(error, 'email')) throw new NameTakenError('email', email, { cause: error });
+      throw error;
+    }
+  }
+
+  /**
+   * Checks a password (and the second factor once enabled) and opens a session. Unknown
+   * usernames and wrong passwords get the same answer for the same work. Failures are counted
+   * per (username, address) and per address: {@link LOCKOUT_THRESHOLD} in a row lock that pair
+   * for {@link LOCKOUT_MINUTES} minutes, so another address cannot lock the owner out; the count
+   * starts again when a lockout ends. scrypt runs outside any transaction. A ban or suspension
+   * is refused with reason `banned` / `suspended` (only after the right password).
+   * @example const { sessionToken } = await db.accounts.login({ username: 'neo', password, ip: '10.0.0.1', totp: '123456' });
+   */
+  async login(input: LoginInput): Promise<LoginResult> {
+    const data = parseInput(loginInput, input, 'login input');
+    const keys = throttleKeys(data.username, data.ip);
+    const { row, throttled } = await this.ctx.router.readGlobal('account_login_read', 'strong', async (conn) => ({
+      row: (await conn.rows<AccountRow>(`${SELECT_ACCOUNT} WHERE a.username = ?`, [data.username]))[0],
+      throttled: await isThrottled(conn, keys),
+    }));
+    if (throttled) throw new AuthError('locked', 'too many failed logins from this address; try again later');
+    const check = await verifyPassword(data.password, row?.password_hash ?? DUMMY_HASH, row?.salt ?? '');
+    let factor: SecondFactor = { kind: 'none' };
+    if (row && check.ok && row.two_factor_enabled) {
+      if (!data.totp) throw new AuthError('totp_required', 'this account needs its two-factor code');
+      factor = checkSecondFactor(row, data.totp, Date.now());
+    }
+    if (!row || !check.ok || factor.kind === 'invalid') {
+      await this.ctx.router.onGlobal('account_login_failed', async (conn) => {
+        await recordFailure(conn, keys);
+        await conn.exec(
+          'UPDATE accounts SET failed_login_attempts = failed_login_attempts + 1, last_failed_login = NOW() WHERE username = ?',
+          [data.username],
+        );
+      });
+      if (factor.kind === 'invalid') throw new AuthError('totp_invalid', 'wrong or already used two-factor code');
+      throw new AuthError('bad_credentials', 'unknown username or wrong password');
+    }
+    const rehash = check.needsRehash ? await hashPassword(data.password) : undefined;
+    return this.ctx.router.onGlobal('account_login', (conn) =>
+      completeLogin(conn, { row, factor, rehash, keys, ip: data.ip, userAgent: data.userAgent, sessionHours: SESSION_HOURS }),
+    );
+  }
+
+  /**
+   * The account a session token belongs to; throws AuthError when unknown, expired, or the
+   * account is no longer active (banned, suspended).
+   * @example const { accountId } = await db.accounts.verifySession(token);
+   */
+  async verifySession(sessionToken: string): Promise<{ accountId: number; expiresAt: Date }> {
+    const digest = digestToken(parseInput(token, sessionToken, 'session token'));
+    const row = await this.ctx.router.readGlobal('account_session', 'strong', async (conn) => {
+      const rows = await conn.rows<{ account_id: number; expires_at: Date }>(
+        `SELECT s.account_id, s.expires_at FROM account_sessions s JOIN accounts a ON a.account_id = s.account_id
+          WHERE s.session_id = ? AND s.expires_at > NOW() AND a.account_status = 'active'`,
+        [digest],
+      );
+      return rows[0];
+    });
+    if (!row) throw new AuthError('session_invalid', 'session token is unknown or expired');
+    return { accountId: Number(row.account_id), expiresAt: new Date(row.expires_at) };
+  }
+
+  /** Ends a session. @example await db.accounts.logout(token); */
+  async logout(sessionToken: string): Promise<void> {
+    const digest = digestToken(parseInput(token, sessionToken, 'session token'));
+    await this.ctx.router.onGlobal('account_logout', (conn) => conn.exec('DELETE FROM account_sessions WHERE session_id = ?', [digest]));
+  }
+
+  /** Ends every session of an account ("log out everywhere"). @example await db.accounts.endAllSessions(accountId); */
+  async endAllSessions(id: number): Promise<{ ended: number }> {
+    const account = parseInput(accountId, id, 'account id');
+    const header = await this.ctx.router.onGlobal('account_end_sessions', (conn) =>
+      conn.exec('DELETE FROM account_sessions WHERE account_id = ?', [account]),
+    );
+    return { ended: header.affectedRows };
+  }
+
+  /**
+   * Deletes expired sessions and stale login-throttle rows in batches (for the maintenance job).
+   * @example const { sessions } = await db.accounts.purgeExpiredSessions();
+   */
+  async purgeExpiredSessions(options: { batchSize?: number } = {}): Promise<{ sessions: number; throttles: number }> {
+    const batch = parseInput(z.number().int().min(1).max(10_000).default(1_000), options.batchSize, 'batchSize');
+    let sessions = 0;
+    let throttles = 0;
+    for (;;) {
+      const { s, t } = await this.ctx.router.onGlobal('account_purge_sessions', async (conn) => ({
+        s: (await conn.exec(`DELETE FROM account_sessions WHERE expires_at <= NOW() LIMIT ${batch}`)).affectedRows,
+        t: await purgeThrottle(conn, batch),
+      }));
+      sessions += s;
+      throttles += t;
+      if (s < batch && t < batch) return { sessions, throttles };
+    }
+  }
+
+  /**
+   * Starts a password reset: a random token whose SHA-256 alone is stored, valid
+   * {@link RESET_MINUTES} minutes, single use. The caller mails it to the address.
+   * @example const { token } = await db.accounts.requestPasswordReset('neo@zion.example');
+   */
+  async requestPasswordReset(email: string): Promise<PasswordResetRequest> {
+    const address = parseInput(registerInput.shape.email, email, 'email');
+    const { token: resetToken, digest } = newSessionToken();
+    return this.ctx.router.onGlobal('account_reset_request', async (conn) => {
+      const [{ expires }] = (await conn.rows<{ expires: Date }>('SELECT NOW() + INTERVAL ? MINUTE AS expires', [RESET_MINUTES])) as [
+        { expires: Date },
+      ];
+      const header = await conn.exec(
+        `UPDATE account_security s JOIN accounts a ON a.account_id = s.account_id
+            SET s.password_reset_token = ?, s.password_reset_expires = ? WHERE a.email = ?`,
+        [digest, expires, address],
+      );
+      return { token: header.affectedRows > 0 ? resetToken : null, expiresAt: new Date(expires) };
+    });
+  }
+
+  /**
+   * Sets a new password with a reset token (once, before it expires) and ends every session
+   * of the account. Throws AuthError `reset_invalid` otherwise.
+   * @example await db.accounts.resetPassword(token, 'a-new-password');
+   */
+  async resetPassword(resetToken: string, newPassword: string): Promise<{ accountId: number; sessionsEnded: number }> {
+    const digest = digestToken(parseInput(token, resetToken, 'reset token'));
+    const plain = parseInput(password, newPassword, 'new password');
+    const { hash, salt } = await hashPassword(plain);
+    return this.ctx.router.onGlobal('account_reset_password', async (conn) => {
+      const [row] = await conn.rows<{ account_id: number }>(
+        'SELECT account_id FROM account_security WHERE password_reset_token = ? AND password_reset_expires > NOW() FOR UPDATE',
+        [digest],
+      );
+      if (!row) throw new AuthError('reset_invalid', 'reset token is unknown, used or expired');
+      await conn.exec('UPDATE accounts SET password_hash = ?, failed_login_attempts = 0 WHERE account_id = ?', [hash, row.account_id]);
+      await conn.exec(
+        'UPDATE account_security SET salt = ?, password_reset_token = NULL, password_reset_expires = NULL WHERE account_id = ?',
+        [salt, row.account_id],
+      );
+      const ended = await conn.exec('DELETE FROM account_sessions WHERE account_id = ?', [row.account_id]);
+      return { accountId: Number(row.account_id), sessionsEnded: ended.affectedRows };
+    });
+  }
+
+  /**
+   * Turns on TOTP two-factor (RFC 6238): from now on login needs `totp`. Returns the secret
+   * (also as an otpauth:// URL) and ten single-use recovery codes, stored only as hashes.
+   * Calling it again replaces the secret and the codes.
+   * @example const { secret, otpauthUrl, recoveryCodes } = await db.accounts.enableTwoFactor(accountId);
+   */
+  async enableTwoFactor(id: number): Promise<TwoFactorSetup> {
+    const account = parseInput(accountId, id, 'account id');
+    const secret = newTotpSecret();
+    const codes = newRecoveryCodes();
+    const username = await this.ctx.router.onGlobal('account_enable_2fa', async (conn) => {
+      const [row] = await conn.rows<{ username: string }>('SELECT username FROM accounts WHERE account_id = ? FOR UPDATE', [account]);
+      if (!row) throw new NotFoundError('account', account);
+      await conn.exec(
+        `UPDATE account_security SET two_factor_secret = ?, two_factor_enabled = TRUE, two_factor_last_step = NULL, recovery_codes = ?
+          WHERE account_id = ?`,
+        [secret, JSON.stringify(codes.hashes), account],
+      );
+      return row.username;
+    });
+    return { secret, otpauthUrl: otpauthUrl(secret, username), recoveryCodes: codes.plain };
+  }
+
+  /** Turns two-factor off and forgets the secret and recovery codes. @example await db.accounts.disableTwoFactor(accountId); */
+  async disableTwoFactor(id: number): Promise<void> {
+    const account = parseInput(accountId, id, 'account id');
+    const header = await this.ctx.router.onGlobal('account_disable_2fa', (conn) =>
+      conn.exec(
+        `UPDATE account_security SET two_factor_secret = NULL, two_factor_enabled = FALSE, two_factor_last_step = NULL, recovery_codes = NULL
+          WHERE account_id = ?`,
+        [account],
+      ),
+    );
+    if (header.affectedRows === 0) throw new NotFoundError('account', account);
+  }
+
+  /**
+   * Stores the account's RSA key pair for the login ticket (replacing any). The private exponent
+   * is AES-256-GCM encrypted at rest when MXO_LOGIN_KEY_SECRET is set (`encrypted: true`).
+   * @example await db.accounts.storeLoginKeys(accountId, { modulus, privateExponent }); // Buffers, big-endian
+   */
+  async storeLoginKeys(id: number, keys: LoginKeys): Promise<{ encrypted: boolean }> {
+    const account = parseInput(accountId, id, 'account id');
+    return storeLoginKeys(this.ctx.router, account, parseInput(loginKeysInput, keys, 'login keys'));
+  }
+
+  /**
+   * The account's RSA key pair, or null. An encrypted exponent needs the same MXO_LOGIN_KEY_SECRET
+   * (InvalidStateError `secret_missing` / `undecryptable` otherwise).
+   * @example const { modulus, privateExponent } = (await db.accounts.loginKeys(accountId))!;
+   */
+  async loginKeys(id: number): Promise<StoredLoginKeys | null> {
+    return readLoginKeys(this.ctx.router, parseInput(accountId, id, 'account id'));
+  }
+
+  /**
+   * Imports an account from an older server with its MD5 or salted SHA-1 hash; the first
+   * successful login replaces it with a scrypt hash.
+   * @example await db.accounts.importLegacy({ username: 'neo', email: 'neo@zion.example', legacyHash: { kind: 'salted-sha1', hash, salt } });
+   */
+  async importLegacy(input: LegacyAccountInput): Promise<{ accountId: number }> {
+    return { accountId: await importLegacyAccount(this.ctx.router, parseInput(legacyInput, input, 'legacy account')) };
+  }
+
+  /**
+   * Deletes an account and all its characters on every shard, atomically (two-phase commit
+   * over global and the shards that hold its characters). Event records stay.
+   * @example await db.accounts.delete(accountId);
+   */
+  async delete(id: number): Promise<{ deletedCharacters: number }> {
+    const account = parseInput(accountId, id, 'account id');
+    for (let attempt = 0; ; attempt++) {
+      const directory = this.ctx.router.directory;
+      const routes = await directory.ofAccount(account);
+      const shards = [...new Set(routes.map((r) => r.shard))].sort();
+      try {
+        const { value: deletedCharacters } = await this.ctx.router.onNodes('account_delete', [...shards, GLOBAL], GLOBAL, async (tx) => {
+          // Shards first, then global: the same order moves lock in, so the two cannot deadlock.
+          for (const shard of shards) {
+            const conn = await tx.branch(shard);
+            const ids = routes.filter((r) => r.shard === shard).map((r) => r.characterId);
+            await conn.exec(`DELETE FROM characters WHERE character_id IN (${ids.map(() => '?').join(',')})`, ids);
+          }
+          const global = await tx.branch(GLOBAL);
+          const [exists] = await global.rows('SELECT account_id FROM accounts WHERE account_id = ? FOR UPDATE', [account]);
+          if (!exists) throw new NotFoundError('account', account);
+          // The character list must not have changed since it was read (a create or move racing us).
+          const locked = await directory.ofAccount(account, global, { lock: true });
+          if (routeKey(locked) !== routeKey(routes)) throw new CharacterSetChanged();
+          // Memberships first so crew/organization counts and captaincy stay right (FK cascades fire no triggers).
+          await releaseMemberships(
+            global,
+            routes.map((r) => r.characterId),
+          );
+          // Directory rows, security, sessions and punishments go with the account (FK cascade).
+          await global.exec('DELETE FROM accounts WHERE account_id = ?', [account]);
+          return routes.length;
+        });
+        for (const r of routes) directory.invalidate(r.characterId);
+        return { deletedCharacters };
+      } catch (error) {
+        if (error instanceof CharacterSetChanged && attempt < 3) continue;
+        if (errnoOf(error) === ER_ROW_IS_REFERENCED) {
+          throw new InvalidStateError(
+            'account',
+            account,
+            'referenced',
+            `account ${account} is still referenced (e.g. punishments it issued)`,
+          );
+        }
+        throw error;
+      }
+    }
+  }
+}
+
+function routeKey(routes: Array<{ characterId: number; shard: string }>): string {
+  return routes.map((r) => `${r.characterId}@${r.shard}`).join(',');
+}
+
+/** Internal: the account's characters changed while deleting; read them again. */
+class CharacterSetChanged extends Error {}

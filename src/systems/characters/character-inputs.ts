@@ -1,0 +1,110 @@
+/** Character inputs and results: the public shapes and their zod schemas (src/repos/characters*.ts use them). */
+import { z } from 'zod';
+import { schemaFor } from '../../validate.js';
+import * as identity from '../shared/character-identity.js';
+import { startingAbilitiesSchema, startingItemsSchema, type StartingAbility, type StartingItem } from './character-kit.js';
+
+export const ARCHETYPES = ['hacker', 'martial_artist', 'spy'] as const;
+export const GENDERS = ['male', 'female'] as const;
+/** transaction_history types a plain money adjustment may use (trades have their own call). */
+export const MONEY_REASONS = ['quest_reward', 'vendor_sale', 'vendor_purchase', 'admin_grant', 'drop_loot', 'repair_cost'] as const;
+export type MoneyReason = (typeof MONEY_REASONS)[number];
+
+export const id = z.number().int().positive();
+/** Districts are numbered from 0 (the tutorial); the loading area is 0x385. */
+export const districtIdSchema = z.number().int().min(0).max(2_147_483_647);
+/** The archetype of a character created without one (the client does not send it). */
+export const DEFAULT_ARCHETYPE = 'hacker' as const;
+
+/** A new character; everything lands in one transaction (step two of creation, after reserveName). */
+export interface CharacterCreateInput {
+  accountId: number;
+  /** 1-32 letters or digits in any script; inner spaces, _, ' and - allowed. Unique cluster-wide. */
+  name: string;
+  /** Default {@link DEFAULT_ARCHETYPE}. */
+  archetype?: (typeof ARCHETYPES)[number];
+  /** Default from `appearance.sex` (0 male, 1 female), else male. */
+  gender?: (typeof GENDERS)[number];
+  /** Appearance data (default `{}`): the typed RSI fields (sex, body, face, hair, hairColor, ...) are checked; other keys kept as given. */
+  appearance?: identity.Appearance & Record<string, unknown>;
+  firstName?: string;
+  lastName?: string;
+  background?: string;
+  /** Items in client slots: backpack 0x00-0x60, worn clothing 0x61-0x68 (drawn in the appearance). */
+  startingItems?: StartingItem[];
+  /** Learned at creation: ids, or with a level and a loadout slot. */
+  startingAbilities?: StartingAbility[];
+  /** The starting district; its shard becomes the character's home. */
+  districtId: number;
+}
+
+/** Known RSI fields must be valid; other appearance keys are free-form (older callers). */
+export const appearanceInput = z
+  .record(z.string(), z.unknown())
+  .default({})
+  .superRefine((a, ctx) => {
+    const known = Object.fromEntries(Object.entries(a).filter(([k]) => (identity.APPEARANCE_FIELDS as readonly string[]).includes(k)));
+    if (Object.keys(known).length === 0) return;
+    const parsed = identity.appearanceSchema.safeParse(known);
+    if (!parsed.success)
+      for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+  });
+
+export const createInput = schemaFor<CharacterCreateInput>()(
+  z
+    .object({
+      accountId: id,
+      name: z
+        .string()
+        .regex(
+          /^[\p{L}\p{N}][\p{L}\p{N} _'-]{1,30}[\p{L}\p{N}_]$|^[\p{L}\p{N}]{1,2}$/u,
+          "1-32 letters or digits (inner spaces, _, ' and - allowed)",
+        ),
+      archetype: z.enum(ARCHETYPES).default(DEFAULT_ARCHETYPE),
+      gender: z.enum(GENDERS).optional(),
+      appearance: appearanceInput,
+      firstName: z.string().max(32).optional(),
+      lastName: z.string().max(32).optional(),
+      background: z
+        .string()
+        .refine((s) => Buffer.byteLength(s, 'utf8') <= 65_535, 'must be at most 65,535 bytes in UTF-8 (TEXT column)')
+        .optional(),
+      startingItems: startingItemsSchema.default([]),
+      startingAbilities: startingAbilitiesSchema.default([]),
+      districtId: districtIdSchema,
+    })
+    .strict()
+    .refine((c) => c.gender === undefined || c.appearance.sex === undefined || GENDERS[Number(c.appearance.sex)] === c.gender, {
+      path: ['gender'],
+      message: 'disagrees with appearance.sex (0 male, 1 female)',
+    }),
+);
+export const idempotencyOptions = z.object({ idempotencyKey: z.string().min(1).max(128).optional() }).strict();
+export const moneyInput = z.object({
+  characterId: id,
+  // transaction_history.money_amount is a signed INT.
+  delta: z
+    .number()
+    .int()
+    .refine((n) => n !== 0, 'must not be 0')
+    .refine((n) => Math.abs(n) <= 2_147_483_647, 'out of range'),
+  reason: z.enum(MONEY_REASONS),
+});
+
+/** A character as the library returns it (camelCase; `shard` says where its rows live). */
+export interface Character {
+  characterId: number;
+  accountId: number;
+  characterName: string;
+  archetype: (typeof ARCHETYPES)[number];
+  gender: (typeof GENDERS)[number];
+  appearance: Record<string, unknown>;
+  level: number;
+  experience: number;
+  faction: string;
+  districtId: number;
+  position: { x: number; y: number; z: number };
+  money: number;
+  isOnline: boolean;
+  shard: string;
+}

@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import { DEFAULT_LEVEL_CURVE, type Progression } from '../shared/level-curve.js';
+import { attributesSchema, experienceSchema, vitalsSchema, type AttributesInput, type VitalsInput } from './progression-input.js';
+import { writeAttributes, type Attributes } from './attribute-writes.js';
+import { lockCharacter } from '../../routing/character-lock.js';
+import { grantExperience } from '../shared/experience.js';
+import { VITALS } from './vitals-writes.js';
+import { parseInput } from '../../validate.js';
+import type { RepoContext } from '../shared/context.js';
+
+const id = z.number().int().positive();
+
+/**
+ * `db.characters`, part one: experience and levels, attributes and vitals (docs/design.md,
+ * "Routing"). The calls are split over three files by concept; {@link Characters} is the whole.
+ */
+export class CharacterProgress {
+  constructor(protected readonly ctx: RepoContext) {}
+
+  /**
+   * Adds experience, levelling up by the configured curve (several levels at once, never past
+   * the cap). The same level-up path as missions.complete.
+   *
+   * @example
+   * const { level, experience, levelsGained } = await db.characters.gainExperience(characterId, 500);
+   */
+  async gainExperience(characterId: number, xp: number): Promise<Progression> {
+    const cid = parseInput(id, characterId, 'character id');
+    const gained = parseInput(experienceSchema, xp, 'experience');
+    const curve = this.ctx.levelCurve ?? DEFAULT_LEVEL_CURVE;
+    return this.ctx.router.onCharacter('gain_experience', cid, async (conn, route) => {
+      await lockCharacter(conn, cid, route.shard);
+      return grantExperience(conn, cid, route.shard, gained, curve);
+    });
+  }
+
+  /**
+   * Records current health and inner strength through the write-behind buffer (the latest value
+   * per character wins), clamped to the character's maxima when written.
+   *
+   * @example
+   * await db.characters.updateVitals(characterId, { health: 150, innerStrength: 90 });
+   */
+  async updateVitals(characterId: number, vitals: VitalsInput): Promise<void> {
+    const cid = parseInput(id, characterId, 'character id');
+    const data = parseInput(vitalsSchema, vitals, 'vitals');
+    const route = await this.ctx.router.directory.resolve(cid);
+    await this.ctx.writeBehind(route.shard).coalesce(VITALS, String(cid), data);
+  }
+
+  /**
+   * Sets attributes (0..127); max health and max inner strength follow from vitality and focus,
+   * and current vitals are clamped to them.
+   *
+   * @example
+   * await db.characters.setAttributes(characterId, { vitality: 30, focus: 25 });
+   */
+  async setAttributes(characterId: number, attributes: AttributesInput): Promise<Attributes> {
+    const cid = parseInput(id, characterId, 'character id');
+    const data = parseInput(attributesSchema, attributes, 'attributes');
+    // Vitals still buffered are clamped at flush time to the maxima of that moment.
+    return this.ctx.router.onCharacter('set_attributes', cid, async (conn, route) => {
+      await lockCharacter(conn, cid, route.shard);
+      return writeAttributes(conn, cid, data);
+    });
+  }
+}

@@ -1,0 +1,267 @@
+import { z } from 'zod';
+import { InvalidStateError, NameTakenError, NotFoundError, PresenceHeldError, StaleRouteError } from '../../errors.js';
+import { isDuplicateKey } from '../../pool/mysql-errors.js';
+import type { PooledConnection } from '../../pool/pooled-connection.js';
+import type { Router } from '../../routing/router.js';
+import { GLOBAL } from '../../routing/topology.js';
+import { utf8Bytes } from './column-limits.js';
+import { releaseMemberships } from './memberships.js';
+
+/**
+ * Character identity as the client sees it (issue 18): two-step creation (name reservations on
+ * global), lookup by name, soft delete, appearance (RSI) and profile. Tables: global
+ * character_name_reservations and character_directory (052), shard characters (052).
+ */
+
+/** Same rule as characters.create: 1-32 letters or digits; inner spaces, _, ' and - allowed. */
+export const characterName = z
+  .string()
+  .regex(
+    /^[\p{L}\p{N}][\p{L}\p{N} _'-]{1,30}[\p{L}\p{N}_]$|^[\p{L}\p{N}]{1,2}$/u,
+    "1-32 letters or digits (inner spaces, _, ' and - allowed)",
+  );
+
+/** The client's RSI (appearance) fields; all small unsigned numbers. */
+export const APPEARANCE_FIELDS = [
+  'sex',
+  'body',
+  'face',
+  'hair',
+  'hairColor',
+  'skinTone',
+  'tattoo',
+  'facialDetail',
+  'facialDetailColor',
+  ...(['hat', 'glasses', 'shirt', 'gloves', 'coat', 'pants', 'leggings', 'shoes'] as const).flatMap((part) => [
+    `${part}Model` as const,
+    `${part}Color` as const,
+  ]),
+] as const;
+export type AppearanceField = (typeof APPEARANCE_FIELDS)[number];
+/** A character's appearance (RSI): each field a number 0..65535 (sex 0 or 1). */
+export type Appearance = { [K in AppearanceField]?: number };
+
+const rsiValue = z.number().int().min(0).max(65_535);
+export const appearanceSchema = z
+  .object(Object.fromEntries(APPEARANCE_FIELDS.map((f) => [f, (f === 'sex' ? z.number().int().min(0).max(1) : rsiValue).optional()])))
+  .strict()
+  .refine((a) => Object.values(a).some((v) => v !== undefined), 'at least one appearance field') as unknown as z.ZodType<Appearance>;
+
+/** The profile the client shows. */
+export interface CharacterProfile {
+  firstName?: string | null;
+  lastName?: string | null;
+  background?: string | null;
+  profession?: number;
+  alignment?: number;
+  cqPoints?: number;
+  status?: number;
+}
+
+const name32 = z.string().max(32).nullable().optional();
+const int32 = z.number().int().min(-2_147_483_648).max(2_147_483_647).optional();
+export const profileSchema = z
+  .object({
+    firstName: name32,
+    lastName: name32,
+    background: z
+      .string()
+      .refine((s) => utf8Bytes(s) <= 65_535, 'must be at most 65,535 bytes in UTF-8 (TEXT column)')
+      .nullable()
+      .optional(),
+    profession: int32,
+    alignment: int32,
+    cqPoints: z.number().int().min(0).max(2_147_483_647).optional(),
+    status: int32,
+  })
+  .strict()
+  .refine((p) => Object.values(p).some((v) => v !== undefined), 'at least one profile field');
+
+const PROFILE_COLUMN: Record<keyof CharacterProfile, string> = {
+  firstName: 'first_name',
+  lastName: 'last_name',
+  background: 'background',
+  profession: 'profession',
+  alignment: 'alignment',
+  cqPoints: 'cq_points',
+  status: 'character_status',
+};
+
+/** Where a name lives, from the directory (one read on global). */
+export interface NamedCharacter {
+  characterId: number;
+  accountId: number;
+  shard: string;
+  districtId: number;
+  worldId: number | null;
+}
+
+/** Locks a character's row on its shard; StaleRouteError when it is elsewhere, NotFoundError when soft-deleted. */
+export async function lockLiveCharacter(conn: PooledConnection, characterId: number, shard: string): Promise<void> {
+  const [row] = await conn.rows<{ deleted_at: Date | null }>('SELECT deleted_at FROM characters WHERE character_id = ? FOR UPDATE', [
+    characterId,
+  ]);
+  if (!row) throw new StaleRouteError(characterId, shard);
+  if (row.deleted_at) throw new NotFoundError('character', characterId);
+}
+
+/** Step one of creation: holds `name` for `accountId` until NOW(6) + ttl; NameTakenError when used or held by another account. */
+export async function reserveName(
+  router: Router,
+  accountId: number,
+  name: string,
+  ttlSec: number,
+): Promise<{ name: string; expiresAt: Date }> {
+  try {
+    return await router.onGlobal('character_reserve_name', async (global) => {
+      const [account] = await global.rows('SELECT account_id FROM accounts WHERE account_id = ? LOCK IN SHARE MODE', [accountId]);
+      if (!account) throw new NotFoundError('account', accountId);
+      const [used] = await global.rows('SELECT character_id FROM character_directory WHERE character_name = ? LOCK IN SHARE MODE', [name]);
+      if (used) throw new NameTakenError('name', name);
+      const [held] = await global.rows<{ account_id: number; live: number }>(
+        'SELECT account_id, expires_at > NOW(6) AS live FROM character_name_reservations WHERE character_name = ? FOR UPDATE',
+        [name],
+      );
+      if (held && Number(held.live) && Number(held.account_id) !== accountId) throw new NameTakenError('name', name);
+      await global.exec(
+        `INSERT INTO character_name_reservations (character_name, account_id, expires_at) VALUES (?, ?, NOW(6) + INTERVAL ? SECOND)
+         ON DUPLICATE KEY UPDATE character_name = VALUES(character_name), account_id = VALUES(account_id), expires_at = VALUES(expires_at)`,
+        [name, accountId, ttlSec],
+      );
+      const [row] = await global.rows<{ expires_at: Date }>('SELECT expires_at FROM character_name_reservations WHERE character_name = ?', [
+        name,
+      ]);
+      return { name, expiresAt: row!.expires_at };
+    });
+  } catch (error) {
+    if (isDuplicateKey(error)) throw new NameTakenError('name', name, { cause: error });
+    throw error;
+  }
+}
+
+/**
+ * For characters.create, in its global branch: refuses a name another account holds a live
+ * reservation for, and uses up the creator's own reservation.
+ */
+export async function takeReservedName(global: PooledConnection, accountId: number, name: string): Promise<void> {
+  const [held] = await global.rows<{ account_id: number; live: number }>(
+    'SELECT account_id, expires_at > NOW(6) AS live FROM character_name_reservations WHERE character_name = ? FOR UPDATE',
+    [name],
+  );
+  if (!held) return;
+  if (Number(held.live) && Number(held.account_id) !== accountId) throw new NameTakenError('name', name);
+  await global.exec('DELETE FROM character_name_reservations WHERE character_name = ?', [name]);
+}
+
+/** A live character by name (soft-deleted ones have given their name up), from the directory. */
+export async function findByName(router: Router, name: string): Promise<NamedCharacter | null> {
+  const [row] = await router.readGlobal('character_find_by_name', 'session', (conn) =>
+    conn.rows<{ character_id: number; account_id: number; shard_name: string; district_id: number; world_id: number | null }>(
+      `SELECT character_id, account_id, shard_name, district_id, world_id FROM character_directory
+        WHERE character_name = ? AND deleted_at IS NULL`,
+      [name],
+    ),
+  );
+  if (!row) return null;
+  return {
+    characterId: Number(row.character_id),
+    accountId: Number(row.account_id),
+    shard: row.shard_name,
+    districtId: Number(row.district_id),
+    worldId: row.world_id === null ? null : Number(row.world_id),
+  };
+}
+
+/**
+ * Soft delete in one two-phase commit: the shard row keeps everything but gives its name up
+ * ('~<id>', the old name in deleted_name); the directory row stays (routes still resolve) with the
+ * same placeholder name; crew and organization memberships are released. Refused while the
+ * character is in the world (a live presence claim).
+ */
+export async function softDelete(router: Router, characterId: number): Promise<void> {
+  await router.onCharacter(
+    'character_delete',
+    characterId,
+    async (conn, route, tx) => {
+      await lockLiveCharacter(conn, characterId, route.shard);
+      const global = await tx.branch(GLOBAL);
+      const [claim] = await global.rows<{ server_id: string; district_id: number | null; expires_at: Date }>(
+        'SELECT server_id, district_id, expires_at FROM presence_claims WHERE character_id = ? AND server_id IS NOT NULL AND expires_at > NOW(6) FOR UPDATE',
+        [characterId],
+      );
+      if (claim)
+        throw new PresenceHeldError(characterId, { serverId: claim.server_id, districtId: claim.district_id, expiresAt: claim.expires_at });
+      const placeholder = `~${characterId}`;
+      await conn.exec(
+        `UPDATE characters SET deleted_at = CURRENT_TIMESTAMP, deleted_name = character_name, character_name = ?, is_online = FALSE
+          WHERE character_id = ?`,
+        [placeholder, characterId],
+      );
+      const header = await global.exec(
+        'UPDATE character_directory SET character_name = ?, deleted_at = NOW(6) WHERE character_id = ? AND deleted_at IS NULL',
+        [placeholder, characterId],
+      );
+      if (header.affectedRows !== 1) throw new InvalidStateError('character', characterId, 'deleted');
+      await releaseMemberships(global, [characterId]);
+    },
+    { withGlobal: true },
+  );
+  router.directory.invalidate(characterId);
+}
+
+/** Merges `patch` into the character's appearance; returns the appearance as stored. */
+export async function mergeAppearance(router: Router, characterId: number, patch: Appearance): Promise<Appearance> {
+  return router.onCharacter('character_set_appearance', characterId, async (conn, route) => {
+    await lockLiveCharacter(conn, characterId, route.shard);
+    await conn.exec('UPDATE characters SET appearance_data = JSON_MERGE_PATCH(appearance_data, ?) WHERE character_id = ?', [
+      JSON.stringify(patch),
+      characterId,
+    ]);
+    const [row] = await conn.rows<{ appearance_data: string | Record<string, unknown> }>(
+      'SELECT appearance_data FROM characters WHERE character_id = ?',
+      [characterId],
+    );
+    return pickAppearance(row!.appearance_data);
+  });
+}
+
+/** Writes the given profile fields; returns the whole profile. */
+export async function writeProfile(router: Router, characterId: number, profile: CharacterProfile): Promise<Required<CharacterProfile>> {
+  const entries = Object.entries(profile).filter(([, v]) => v !== undefined) as Array<[keyof CharacterProfile, unknown]>;
+  return router.onCharacter('character_set_profile', characterId, async (conn, route) => {
+    await lockLiveCharacter(conn, characterId, route.shard);
+    await conn.exec(`UPDATE characters SET ${entries.map(([k]) => `${PROFILE_COLUMN[k]} = ?`).join(', ')} WHERE character_id = ?`, [
+      ...entries.map(([, v]) => v),
+      characterId,
+    ]);
+    return (await readProfileRow(conn, characterId))!;
+  });
+}
+
+/** The profile of a live character on this shard; undefined when the row is not here. */
+export async function readProfileRow(conn: PooledConnection, characterId: number): Promise<Required<CharacterProfile> | undefined> {
+  const [row] = await conn.rows<Record<string, unknown>>(
+    `SELECT first_name, last_name, background, profession, alignment, cq_points, character_status, deleted_at
+       FROM characters WHERE character_id = ?`,
+    [characterId],
+  );
+  if (!row) return undefined;
+  if (row.deleted_at) throw new NotFoundError('character', characterId);
+  return {
+    firstName: (row.first_name as string | null) ?? null,
+    lastName: (row.last_name as string | null) ?? null,
+    background: (row.background as string | null) ?? null,
+    profession: Number(row.profession),
+    alignment: Number(row.alignment),
+    cqPoints: Number(row.cq_points),
+    status: Number(row.character_status),
+  };
+}
+
+/** The typed RSI fields of an appearance_data value (other keys are left out). */
+export function pickAppearance(raw: string | Record<string, unknown>): Appearance {
+  const data = typeof raw === 'string' ? (JSON.parse(raw) as Record<string, unknown>) : raw;
+  const out: Appearance = {};
+  for (const f of APPEARANCE_FIELDS) if (typeof data[f] === 'number') out[f] = data[f] as number;
+  return out;
+}

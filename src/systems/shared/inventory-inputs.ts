@@ -1,0 +1,83 @@
+/** Inventory inputs and results: the public shapes and their zod schemas (src/systems/inventory/inventory.ts uses them). */
+import { z } from 'zod';
+import { WORN_SLOTS } from './equipment-slots.js';
+
+export const id = z.number().int().positive();
+export const grantInput = z
+  .object({
+    templateId: id,
+    quantity: z.number().int().min(1).max(2_147_483_647).default(1),
+    acquiredMethod: z.enum(['loot', 'purchase', 'trade', 'quest', 'admin']).default('admin'),
+    containerType: z.enum(['inventory', 'bank', 'temp']).default('inventory'),
+    // character_inventory.slot_position is a signed INT.
+    slotPosition: z.number().int().min(0).max(2_147_483_647).optional(),
+    // character_inventory.purity is a TINYINT UNSIGNED (the client's byte).
+    purity: z.number().int().min(0).max(255).default(0),
+    idempotencyKey: z.string().min(1).max(128).optional(),
+  })
+  .strict();
+
+/** What {@link Inventory.grant} takes. Without `slotPosition`, an inventory item gets the first free backpack slot. */
+export interface ItemGrant {
+  templateId: number;
+  quantity?: number;
+  acquiredMethod?: 'loot' | 'purchase' | 'trade' | 'quest' | 'admin';
+  containerType?: 'inventory' | 'bank' | 'temp';
+  slotPosition?: number;
+  /** 0-255. */
+  purity?: number;
+  idempotencyKey?: string;
+}
+
+/** A client inventory slot: backpack 0x00-0x60, worn clothing 0x61-0x68. */
+export const clientSlot = z.number().int().min(0).max(WORN_SLOTS.clothing_feet.slot);
+
+/** Where {@link Inventory.move} puts an item. */
+export interface ItemPlace {
+  containerType: 'inventory' | 'bank' | 'temp';
+  slotPosition?: number;
+}
+export const careOptions = z.object({ idempotencyKey: z.string().min(1).max(128).optional() }).strict();
+export const placeInput = z
+  .object({ containerType: z.enum(['inventory', 'bank', 'temp']), slotPosition: z.number().int().min(0).max(2_147_483_647).optional() })
+  .strict();
+
+/** What {@link Inventory.modify} takes. */
+export interface ItemModification {
+  modificationType: 'enhancement' | 'enchantment' | 'upgrade' | 'repair';
+  modificationData: Record<string, unknown>;
+  cost: number;
+}
+/** One row of `item_modifications`. */
+export interface ItemModificationRecord {
+  modificationId: number;
+  modificationType: ItemModification['modificationType'];
+  modificationData: Record<string, unknown>;
+  appliedDate: Date;
+  appliedBy: number | null;
+  costPaid: number;
+}
+export const modificationInput = z
+  .object({
+    modificationType: z.enum(['enhancement', 'enchantment', 'upgrade', 'repair']),
+    modificationData: z
+      .record(z.string(), z.unknown())
+      .refine((v) => Buffer.byteLength(JSON.stringify(v), 'utf8') <= 65_536, 'larger than 64 KiB as JSON'),
+    cost: z.number().int().min(0).max(2_147_483_647),
+  })
+  .strict();
+
+/** One item instance (a row of character_inventory). */
+export interface InventoryItem {
+  itemId: number;
+  characterId: number;
+  templateId: number;
+  quantity: number;
+  durability: number;
+  containerType: string;
+  slotPosition: number | null;
+  acquiredMethod: string;
+  isBound: boolean;
+  /** 0-255, the client's per-item purity. */
+  purity: number;
+}

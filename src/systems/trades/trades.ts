@@ -1,0 +1,319 @@
+import { z } from 'zod';
+import { createHash } from 'node:crypto';
+import { IdempotencyKeyReusedError, InsufficientFundsError, TradeAbortedError } from '../../errors.js';
+import { isDuplicateKey } from '../../pool/mysql-errors.js';
+import { parseInput, schemaFor } from '../../validate.js';
+import type { Consistency } from '../../routing/read-router.js';
+import { applyOnShard, insertTradeSession, lockInOrder, settleAll, type Party, type TradePlan } from './trade-steps.js';
+import type { RepoContext } from '../shared/context.js';
+import {
+  completeWindow,
+  TradeWindows,
+  type TradeConfirmation,
+  type TradeOffer,
+  type TradeWindow,
+  type WindowTrade,
+} from './trade-windows.js';
+
+/** One side of a trade: what this character gives. */
+export interface TradeSide {
+  characterId: number;
+  /** Money given, 0 to 2,147,483,647 (default 0). */
+  money?: number;
+  /** Items given, at most 64, no repeats (default none). */
+  itemIds?: number[];
+}
+
+/** A trade between two characters (on one shard or two). */
+export interface TradeInput {
+  initiator: TradeSide;
+  recipient: TradeSide;
+  /** A retried call with the same key returns the first call's result instead of trading twice. */
+  idempotencyKey?: string;
+}
+
+const side = z
+  .object({
+    characterId: z.number().int().positive(),
+    money: z.number().int().min(0).max(2_147_483_647).default(0),
+    itemIds: z
+      .array(z.number().int().positive())
+      .max(64)
+      .default([])
+      .refine((ids) => new Set(ids).size === ids.length, 'item ids must not repeat'),
+  })
+  .strict();
+
+const tradeInput = schemaFor<TradeInput>()(
+  z
+    .object({
+      initiator: side,
+      recipient: side,
+      /** A retried call with the same key returns the first call's result instead of trading twice. */
+      idempotencyKey: z.string().min(1).max(64).optional(),
+    })
+    .strict()
+    .superRefine((t, ctx) => {
+      if (t.initiator.characterId === t.recipient.characterId) {
+        ctx.addIssue({ code: 'custom', path: ['recipient', 'characterId'], message: 'a character cannot trade with itself' });
+      }
+      const overlap = t.initiator.itemIds.filter((i) => t.recipient.itemIds.includes(i));
+      if (overlap.length > 0) {
+        ctx.addIssue({ code: 'custom', path: ['recipient', 'itemIds'], message: `items on both sides: ${overlap.join(', ')}` });
+      }
+      const empty = (s: typeof t.initiator) => s.money === 0 && s.itemIds.length === 0;
+      if (empty(t.initiator) && empty(t.recipient)) {
+        ctx.addIssue({ code: 'custom', path: ['initiator'], message: 'the trade exchanges nothing' });
+      }
+    }),
+);
+
+export interface TradeResult {
+  tradeId: number;
+  crossShard: boolean;
+  /** The XA transaction id of a cross-shard trade. */
+  transactionId?: string;
+  /** True when an earlier call with the same idempotency key had already done this trade. */
+  replayed: boolean;
+}
+
+/** Internal signal: the idempotency key was already used; carries the earlier result. */
+class Replay extends Error {
+  constructor(readonly result: TradeResult) {
+    super('replay');
+  }
+}
+
+/**
+ * Player-to-player trades of money and items: one local transaction when both characters live
+ * on one shard, a two-phase commit when they do not. Either everything moves or nothing does.
+ */
+export class Trades {
+  private readonly windows: TradeWindows;
+
+  constructor(private readonly ctx: RepoContext) {
+    this.windows = new TradeWindows(ctx, (trade) => this.executeWindow(trade));
+  }
+
+  /**
+   * Executes a trade. Throws {@link InsufficientFundsError} or {@link TradeAbortedError} (and
+   * changes nothing) when it cannot complete; `OutcomeUnknownError` (naming the transaction id)
+   * only when a server died after prepare and recovery must settle it.
+   *
+   * @example
+   * const { tradeId, crossShard } = await db.trades.execute({
+   *   initiator: { characterId: neo, money: 100, itemIds: [sunglasses] },
+   *   recipient: { characterId: trinity, money: 0, itemIds: [] },
+   *   idempotencyKey: 'client-request-42',
+   * });
+   */
+  async execute(input: TradeInput): Promise<TradeResult> {
+    const data = parseInput(tradeInput, input, 'trade');
+    const router = this.ctx.router;
+    try {
+      return await router.withRoutes([data.initiator.characterId, data.recipient.characterId], async ([a, b]) => {
+        const parties: Party[] = [
+          { role: 'initiator', ...data.initiator, route: a! },
+          { role: 'recipient', ...data.recipient, route: b! },
+        ];
+        const key =
+          data.idempotencyKey === undefined
+            ? undefined
+            : { caller: data.idempotencyKey, stored: boundKey(data.initiator.characterId, data.idempotencyKey) };
+        if (key) {
+          // Every shard, not just the initiator's current one: the key's trade_sessions row stays
+          // where the initiator lived when the trade ran, and the initiator may have moved since.
+          // (Fix: a retry after the initiator moved shards found nothing and traded a second time.)
+          const earlier = await this.findByKeyAnywhere(a!.shard, key, parties);
+          if (earlier) return earlier;
+        }
+        return await this.run(parties, key);
+      });
+    } catch (error) {
+      if (error instanceof Replay) return error.result;
+      throw error;
+    }
+  }
+
+  private async run(parties: Party[], key: TradeKey | undefined, window?: { tradeId: number; shard: string }): Promise<TradeResult> {
+    const [initiator, recipient] = parties as [Party, Party];
+    const idempotencyKey = key?.stored;
+    // A trade window's row takes part too (it may live where neither party lives any more).
+    const shards = [...new Set([...parties.map((p) => p.route.shard), ...(window ? [window.shard] : [])])].sort();
+    const crossShard = shards.length > 1;
+    const tradeId = window?.tradeId ?? (await this.ctx.ids.next('trade_id'));
+    // The decision record lives on the last shard of the lock order (see lockInOrder).
+    const result = await this.ctx.router
+      .onNodes('trade', shards, shards[shards.length - 1]!, async (tx) => {
+        const plan: TradePlan = { tradeId, initiator, recipient, crossShard, idempotencyKey, gtrid: tx.id, windowShard: window?.shard };
+        const connOf = (p: Party) => tx.branch(p.route.shard);
+        // Open every branch at once: XA START / BEGIN take no row locks, so the lock order holds.
+        await settleAll(shards.map((shard) => tx.branch(shard)));
+        // The idempotency key is claimed before anything else: a concurrent duplicate waits on it,
+        // then finds it taken. It locks no existing row, so it cannot break the lock order below.
+        if (idempotencyKey) await insertTradeSession(await connOf(initiator), plan, initiator, idempotencyKey);
+        // Likewise a window is claimed first (only while `confirmed`): it runs once or not at all.
+        if (window) await completeWindow(await tx.branch(window.shard), window.tradeId, tx.id);
+        const locks = lockInOrder(plan, connOf);
+        // settleAll lets every shard finish before a failure is thrown, so nothing is still in
+        // flight on a connection when the coordinator rolls its branch back.
+        await settleAll(
+          shards.map(async (shard) => {
+            await applyOnShard(await tx.branch(shard), shard, plan, locks);
+            // This shard's part is done: prepare it now (a no-op for the decision shard and for a
+            // local transaction), while the other shard may still be working.
+            await tx.prepare(shard);
+          }),
+        );
+      })
+      .catch((error: unknown) => {
+        if (idempotencyKey && isDuplicateKey(error, 'uq_trade_sessions_idempotency')) {
+          return this.findByKey(initiator.route.shard, key!, parties).then((earlier) => {
+            throw earlier ? new Replay(earlier) : error;
+          });
+        }
+        throw error;
+      });
+    return { tradeId, crossShard, transactionId: result.transactionId, replayed: false };
+  }
+
+  /**
+   * Opens a trade window (`trade_sessions`, status `initiated`) on the initiator's shard; it
+   * expires after `ttlSeconds` (default one hour, as the seed's column default).
+   * @example
+   * const { tradeId } = await db.trades.open(neo, trinity);
+   */
+  open(initiatorId: number, recipientId: number, options: { ttlSeconds?: number } = {}): Promise<{ tradeId: number; expiresDate: Date }> {
+    return this.windows.open(initiatorId, recipientId, options);
+  }
+
+  /**
+   * Sets one side's offer in a window; any change clears both confirmations.
+   * @example
+   * await db.trades.offer(tradeId, neo, { money: 100, itemIds: [sunglasses] });
+   */
+  offer(tradeId: number, characterId: number, offer: TradeOffer): Promise<TradeWindow> {
+    return this.windows.offer(tradeId, characterId, offer);
+  }
+
+  /**
+   * Confirms a window; the second confirmation executes the trade atomically (as
+   * {@link execute}: local, or two-phase across shards). A failed execution reopens the window.
+   * @example
+   * await db.trades.confirm(tradeId, neo);  const { executed } = await db.trades.confirm(tradeId, trinity);
+   */
+  confirm(tradeId: number, characterId: number): Promise<TradeConfirmation> {
+    return this.windows.confirm(tradeId, characterId);
+  }
+
+  /**
+   * Cancels an open window (either party).
+   * @example
+   * await db.trades.cancel(tradeId, trinity);
+   */
+  cancel(tradeId: number, characterId: number): Promise<TradeWindow> {
+    return this.windows.cancel(tradeId, characterId);
+  }
+
+  /**
+   * A trade window as recorded.
+   * @example
+   * const { status, initiatorConfirmed } = await db.trades.window(tradeId);
+   */
+  window(tradeId: number, options: { consistency?: Consistency } = {}): Promise<TradeWindow> {
+    return this.windows.get(tradeId, options);
+  }
+
+  /**
+   * Cancels every open window past its expiry (a maintenance chore; calls on an expired window
+   * cancel it too).
+   * @example
+   * const { expired } = await db.trades.expireWindows();
+   */
+  expireWindows(): Promise<{ expired: number }> {
+    return this.windows.expire();
+  }
+
+  /** The second confirmation of a window: the same atomic path as {@link execute}. */
+  private async executeWindow(trade: WindowTrade): Promise<TradeResult> {
+    const data = parseInput(tradeInput, { initiator: trade.initiator, recipient: trade.recipient }, 'trade');
+    return this.ctx.router.withRoutes([data.initiator.characterId, data.recipient.characterId], ([a, b]) =>
+      this.run(
+        [
+          { role: 'initiator', ...data.initiator, route: a! },
+          { role: 'recipient', ...data.recipient, route: b! },
+        ],
+        undefined,
+        { tradeId: trade.tradeId, shard: trade.shard },
+      ),
+    );
+  }
+
+  /**
+   * Looks the key up on `first` and every other shard at once. An unreachable shard fails the
+   * call (typed): the key cannot be proven unused, so the trade must not run.
+   */
+  private async findByKeyAnywhere(first: string, key: TradeKey, parties: Party[]): Promise<TradeResult | undefined> {
+    const shards = [first, ...this.ctx.router.topology.shards.map((s) => s.key).filter((k) => k !== first)];
+    const found = await Promise.all(shards.map((shard) => this.findByKey(shard, key, parties)));
+    return found.find((r) => r !== undefined);
+  }
+
+  /** The trade recorded under the key; a key used for another trade is refused (nothing is written). */
+  private async findByKey(shard: string, key: TradeKey, parties: Party[]): Promise<TradeResult | undefined> {
+    const [row] = await this.ctx.router.readShard('trade_lookup', shard, 'strong', (conn) =>
+      conn.rows<TradeKeyRow>(
+        `SELECT trade_id, xa_gtrid, initiator_id, recipient_id, initiator_money, recipient_money, initiator_items, recipient_items
+           FROM trade_sessions WHERE idempotency_key = ?`,
+        [key.stored],
+      ),
+    );
+    if (!row) return undefined;
+    if (!sameTrade(row, parties as [Party, Party])) throw new IdempotencyKeyReusedError(key.caller);
+    return {
+      tradeId: Number(row.trade_id),
+      crossShard: row.xa_gtrid !== null,
+      transactionId: row.xa_gtrid ?? undefined,
+      replayed: true,
+    };
+  }
+}
+
+/** The caller's key and the form stored in trade_sessions.idempotency_key. */
+interface TradeKey {
+  caller: string;
+  stored: string;
+}
+
+interface TradeKeyRow {
+  trade_id: number;
+  xa_gtrid: string | null;
+  initiator_id: number;
+  recipient_id: number;
+  initiator_money: number;
+  recipient_money: number;
+  initiator_items: string | number[] | null;
+  recipient_items: string | number[] | null;
+}
+
+/**
+ * Keys are bound to the initiator: another player's trade under the same key is another key
+ * (it can neither replay nor block this one). Hashed to fit the column whatever the caller sends.
+ */
+function boundKey(initiatorId: number, key: string): string {
+  return `t:${createHash('sha256').update(`${initiatorId}:${key}`).digest('hex').slice(0, 62)}`;
+}
+
+/** True when the recorded trade is the one asked for (same parties, money and items). */
+function sameTrade(row: TradeKeyRow, [initiator, recipient]: [Party, Party]): boolean {
+  const items = (v: string | number[] | null) =>
+    JSON.stringify(((typeof v === 'string' ? JSON.parse(v) : (v ?? [])) as number[]).map(Number));
+  return (
+    Number(row.initiator_id) === initiator.characterId &&
+    Number(row.recipient_id) === recipient.characterId &&
+    Number(row.initiator_money) === initiator.money &&
+    Number(row.recipient_money) === recipient.money &&
+    items(row.initiator_items) === JSON.stringify(initiator.itemIds) &&
+    items(row.recipient_items) === JSON.stringify(recipient.itemIds)
+  );
+}
