@@ -134,7 +134,7 @@ describe('docker-compose.yml', () => {
     expect(services.grafana!.environment?.GF_SECURITY_ADMIN_PASSWORD).toBe('compose-grafana-pw');
     // Init runs on an empty volume only: the header and README say how to start again.
     expect(header).toContain('docker compose down -v');
-    expect(readFileSync(path.join(ROOT, 'README.md'), 'utf8')).toContain('docker compose down -v');
+    expect(readFileSync(path.join(ROOT, 'docs/operating.md'), 'utf8')).toContain('docker compose down -v');
   });
 
   it('migrates and creates the accounts as root, then runs the demo workload as mxo_app', () => {

@@ -45,7 +45,7 @@ const ROWS_PER_INSERT = 200;
  * Adds an empty shard: migrates its primary (reference + shard tiers), copies every reference
  * table from global, records it in global's `cluster_shards`, and adds its pools to this
  * process's topology (`onAdded` gives the caller its write-behind buffer). It owns no district
- * until one is moved there. Other processes reach it once it is in their config (see README).
+ * until one is moved there. Other processes reach it once it is in their config (see docs/operating.md).
  */
 export async function addShard(
   topology: Topology,

@@ -87,7 +87,7 @@ export async function moveDistrict(deps: DistrictMoveDeps, districtId: number, t
           .use('district_fence_seed', (c) =>
             c.exec("INSERT IGNORE INTO district_fences (district_id, state) VALUES (?, 'owned')", [districtId]),
           );
-        // This process's buffered positions land before the rows are read (other processes' see README).
+        // This process's buffered positions land before the rows are read (other processes' see docs/operating.md).
         await deps.writeBehind(from).flush();
         // Until the rows are gone from the source, its buffer must not write a position there
         // (a flush blocked by the move's locks would match no row once the move commits).

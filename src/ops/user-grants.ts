@@ -1,5 +1,5 @@
 /**
- * The five database accounts and their exact grants (README, "Database users"). Each statement
+ * The five database accounts and their exact grants (docs/operating.md, "Database users"). Each statement
  * is applied on every primary (replication copies it to the replicas) with `{db}` replaced by
  * that node's database. Measured on MariaDB 10.11.19 (test/users.test.ts):
  * - XA RECOVER lists every session's prepared branches and XA COMMIT/ROLLBACK of a branch

@@ -44,7 +44,7 @@ export async function createUsers(config: ClusterConfig, options: CreateUsersOpt
   return report;
 }
 
-/** The statements `createUsers` runs on a node, passwords shown as `'<MXO_..._PASSWORD>'` (for the README and --dry-run). */
+/** The statements `createUsers` runs on a node, passwords shown as `'<MXO_..._PASSWORD>'` (for docs/operating.md and --dry-run). */
 export function plannedStatements(database: string, host: string, shard: boolean): string[] {
   return USER_SPECS.flatMap((spec) => [
     `CREATE USER IF NOT EXISTS '${spec.user}'@'${host}' IDENTIFIED BY '<${spec.passwordEnv}>'`,
