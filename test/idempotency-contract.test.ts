@@ -13,9 +13,6 @@ let t: TestCluster;
 let accountId: number;
 let gear: number; // a sellable, repairable item template
 let vendorId: number;
-/** Handles whose global / alpha primary is reached through a proxy that can lose a COMMIT. */
-let viaGlobal: { db: Cluster; proxy: CommitProxy };
-let viaAlpha: { db: Cluster; proxy: CommitProxy };
 /** Arms the global proxy when a two-phase commit reaches its decision (the hook). */
 let armOnDeciding: { fault: CommitFault; refuse: boolean } | undefined;
 
@@ -66,14 +63,8 @@ beforeAll(async () => {
   // A hardline each side of the shard line (district 1 on alpha, 4 on beta), no fare.
   await t.db.world.defineHardline({ districtId: 1, hardlineName: 'Keyhole', position: { x: 0, y: 0, z: 0 }, hardlineNumber: 1 });
   await t.db.world.defineHardline({ districtId: 4, hardlineName: 'Gate', position: { x: 0, y: 0, z: 0 }, hardlineNumber: 2 });
-  viaGlobal = await behindProxy('global');
-  viaAlpha = await behindProxy('alpha');
 }, 120_000);
 afterAll(async () => {
-  await viaGlobal?.db.close().catch(() => {});
-  await viaAlpha?.db.close().catch(() => {});
-  await viaGlobal?.proxy.close();
-  await viaAlpha?.proxy.close();
   await t?.stop();
 });
 
@@ -305,11 +296,11 @@ describe.each(calls)('$name with an idempotency key', (call) => {
 });
 
 /** Calls whose keyed retry must survive an ambiguous commit and a hardline trip. */
-const travelled = [
-  { name: 'organizations.withdraw', via: () => viaGlobal, twoPhase: true },
-  { name: 'crews.deposit', via: () => viaGlobal, twoPhase: true },
-  { name: 'vendors.buy', via: () => viaAlpha, twoPhase: false },
-  { name: 'trades.execute', via: () => viaAlpha, twoPhase: false },
+const travelled: Array<{ name: string; via: 'global' | 'alpha'; twoPhase: boolean }> = [
+  { name: 'organizations.withdraw', via: 'global', twoPhase: true },
+  { name: 'crews.deposit', via: 'global', twoPhase: true },
+  { name: 'vendors.buy', via: 'alpha', twoPhase: false },
+  { name: 'trades.execute', via: 'alpha', twoPhase: false },
 ];
 
 describe.each(travelled)('$name: OUTCOME_UNKNOWN, a hardline trip to another shard, the retry', ({ name, via, twoPhase }) => {
@@ -318,14 +309,20 @@ describe.each(travelled)('$name: OUTCOME_UNKNOWN, a hardline trip to another sha
     const cid = await character();
     const ctx = await call.prepare(cid);
     const key = `trip-${name}-${fault}`;
-    const { db, proxy } = via();
+    // A fresh handle and proxy per case: no pool remembers the last case's unreachable node.
+    const { db, proxy } = await behindProxy(via);
     const before = await fingerprint(cid);
-    if (twoPhase) armOnDeciding = { fault, refuse: true };
-    else proxy.arm(fault);
-    await expect(call.run(db, cid, ctx, key, 'a')).rejects.toBeInstanceOf(OutcomeUnknownError);
-    proxy.refuseNew = false;
-    armOnDeciding = undefined;
-    expect(proxy.fired()).toBe(fault);
+    try {
+      if (twoPhase) armOnDeciding = { fault, refuse: true };
+      else proxy.arm(fault);
+      await expect(call.run(db, cid, ctx, key, 'a')).rejects.toBeInstanceOf(OutcomeUnknownError);
+      expect(proxy.fired()).toBe(fault);
+    } finally {
+      armOnDeciding = undefined;
+      proxy.refuseNew = false;
+      await db.close().catch(() => {});
+      await proxy.close();
+    }
     // Settle the in-doubt branches (from a handle that reaches every node directly).
     expect((await t.db.recover()).pending).toEqual([]);
     const settled = await fingerprint(cid);
