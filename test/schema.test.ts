@@ -7,6 +7,7 @@ import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateNode } from '../src/migrate/index.js';
 import { MOVING_TABLES } from '../src/schema/character-rows.js';
+import { TABLES, tablesOn } from '../src/schema/table-registry.js';
 import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
 import { loadSeedSchema, SEED_TABLE_TIER } from './support/seed-schema.js';
 
@@ -270,6 +271,49 @@ describe('seed tables and columns', () => {
     await expect(s.query(`INSERT INTO twopc_decisions (gtrid, decision) VALUES ('mxo-test-1', 'abort')`)).rejects.toMatchObject({
       code: 'ER_DUP_ENTRY',
     });
+  });
+});
+
+describe('the table registry (src/schema/table-registry.ts)', () => {
+  const primaryKeys = async (conn: mysql.Connection, db: string) => {
+    const keys = new Map<string, string[]>();
+    for (const r of await rows<{ TABLE_NAME: string; COLUMN_NAME: string }>(
+      conn,
+      `SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE
+        WHERE TABLE_SCHEMA = ? AND CONSTRAINT_NAME = 'PRIMARY' ORDER BY TABLE_NAME, ORDINAL_POSITION`,
+      [db],
+    ))
+      keys.set(r.TABLE_NAME, [...(keys.get(r.TABLE_NAME) ?? []), r.COLUMN_NAME]);
+    return keys;
+  };
+
+  it('names every table of the migrated schema, and no other, with its primary key', async () => {
+    for (const [node, conn, db] of [
+      ['global', g, globalDb],
+      ['shard', s, shardDb],
+    ] as const) {
+      const actual = await primaryKeys(conn, db);
+      const tables = (
+        await rows<{ TABLE_NAME: string }>(
+          conn,
+          "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'",
+          [db],
+        )
+      ).map((r) => r.TABLE_NAME);
+      expect(tablesOn(node).sort(), node).toEqual(tables.sort());
+      const tiers = node === 'global' ? ['global', 'reference', 'node'] : ['shard', 'reference', 'node'];
+      for (const entry of TABLES.filter((t) => tiers.includes(t.tier)))
+        expect(actual.get(entry.table), `${node} ${entry.table}`).toEqual(entry.key);
+    }
+  });
+
+  it('owners are folders of the code, and only shard tables move', async () => {
+    const { existsSync } = await import('node:fs');
+    for (const t of TABLES) {
+      expect(existsSync(`src/systems/${t.owner}`) || existsSync(`src/${t.owner}`), `${t.table} owner ${t.owner}`).toBe(true);
+      if (t.tier !== 'shard') expect(t.movesWith, t.table).toBe('never');
+    }
+    expect(new Set(TABLES.map((t) => `${t.tier}:${t.table}`)).size).toBe(TABLES.length);
   });
 });
 

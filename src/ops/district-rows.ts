@@ -1,17 +1,12 @@
 import type { PooledConnection, Row } from '../pool/pooled-connection.js';
 import { ident, MOVING_TABLES } from '../schema/character-rows.js';
+import { movingTables } from '../schema/table-registry.js';
 
 /** One table's rows of a district, in an insert order that satisfies the foreign keys. */
 export type DistrictRows = Array<{ table: string; rows: Row[]; surrogate?: string }>;
 
-/** World content of a district (event records such as trades and combat stay where they happened). */
-const WORLD_TABLES: Array<{ table: string; where: string }> = [
-  { table: 'world_objects', where: 'district_id = ?' },
-  { table: 'hardlines', where: 'district_id = ?' },
-  { table: 'world_events', where: 'district_id = ?' },
-  { table: 'vendors', where: 'district_id = ?' },
-  { table: 'vendor_inventory', where: 'vendor_id IN (SELECT vendor_id FROM vendors WHERE district_id = ?)' },
-];
+/** World content of a district, from the table registry (event records such as trades and combat stay where they happened). */
+const WORLD_TABLES = movingTables('district');
 
 const IDS_PER_STATEMENT = 500;
 const ROWS_PER_INSERT = 200;

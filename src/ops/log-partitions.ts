@@ -1,11 +1,8 @@
 import type { NodePool } from '../pool/node-pool.js';
+import { logTables } from '../schema/table-registry.js';
 
-/** The partitioned log tables and their partition column (docs/design.md, "What the seed gets wrong"). */
-const LOG_TABLES = [
-  { table: 'system_logs', column: 'created_at' },
-  { table: 'player_action_logs', column: 'action_timestamp' },
-  { table: 'chat_logs', column: 'message_timestamp' },
-] as const;
+/** The partitioned log tables and their partition column, from the table registry (docs/design.md, "What the seed gets wrong"). */
+const LOG_TABLES = logTables();
 
 /**
  * Keeps monthly partitions ready `monthsAhead` months past `now` on one shard primary (splitting

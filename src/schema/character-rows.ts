@@ -1,36 +1,14 @@
 import type { PooledConnection, Row } from '../pool/pooled-connection.js';
+import { movingTables } from './table-registry.js';
 
 /**
  * The tables whose rows belong to a character and move with it between shards, in an order
- * that satisfies their foreign keys on insert. `surrogate` names a shard-local AUTO_INCREMENT id
- * that nothing references: it is left out on copy so the new shard assigns its own.
- * Event records (logs, trades, combat) are not here: they stay where they happened.
+ * that satisfies their foreign keys on insert (from the table registry). `surrogate` names a
+ * shard-local AUTO_INCREMENT id that nothing references: it is left out on copy so the new
+ * shard assigns its own. Event records (logs, trades, combat) are not here: they stay where
+ * they happened.
  */
-export const MOVING_TABLES: Array<{ table: string; where: string; surrogate?: string }> = [
-  { table: 'characters', where: 'character_id = ?' },
-  { table: 'character_statistics', where: 'character_id = ?' },
-  { table: 'character_abilities', where: 'character_id = ?' },
-  // The ability loadout (slots reference character_abilities, so they come after it).
-  { table: 'character_ability_slots', where: 'character_id = ?' },
-  { table: 'character_reputations', where: 'character_id = ?' },
-  { table: 'character_faction_standings', where: 'character_id = ?' },
-  { table: 'character_inventory', where: 'character_id = ?' },
-  {
-    table: 'item_modifications',
-    where: 'item_id IN (SELECT item_id FROM character_inventory WHERE character_id = ?)',
-    surrogate: 'modification_id',
-  },
-  { table: 'character_equipment', where: 'character_id = ?' },
-  { table: 'character_missions', where: 'character_id = ?' },
-  { table: 'mission_objective_progress', where: 'character_id = ?' },
-  { table: 'mission_history', where: 'character_id = ?', surrogate: 'history_id' },
-  { table: 'pvp_statistics', where: 'character_id = ?' },
-  { table: 'character_relationships', where: 'character_id = ?' },
-  // Hardlines the character discovered, by the client's (district, number).
-  { table: 'character_known_hardlines', where: 'character_id = ?' },
-  // Idempotency keys follow the character, so a retry after a move still finds its key.
-  { table: 'idempotency_keys', where: 'character_id = ?' },
-];
+export const MOVING_TABLES: Array<{ table: string; where: string; surrogate?: string }> = movingTables('character');
 
 export type CharacterRows = Array<{ table: string; rows: Row[]; surrogate?: string }>;
 

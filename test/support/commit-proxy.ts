@@ -5,7 +5,8 @@
  * - 'drop-commit': the COMMIT never reaches the server; both sockets close (the server rolls back);
  * - 'drop-ack': the COMMIT reaches the server, which answers; the answer is swallowed and both
  *   sockets close (the server committed, the client cannot know).
- * `refuseNew` makes the proxy close every new connection at once (the node looks unreachable).
+ * `refuseNew` makes the proxy close every new connection at once (the node looks unreachable); set
+ * when a fault fires, the other open connections are closed too.
  */
 import * as net from 'node:net';
 
@@ -66,6 +67,9 @@ export async function startCommitProxy(target: { host: string; port: number }): 
         if (isCommit && armed) {
           fired = armed;
           armed = undefined;
+          // An unreachable node loses every connection, not only new ones: an idle pooled one
+          // must not settle the outcome behind the test's back.
+          if (state.refuseNew) for (const s of sockets) if (s !== client && s !== upstream) s.destroy();
           if (fired === 'drop-commit') {
             client.destroy();
             upstream.destroy();

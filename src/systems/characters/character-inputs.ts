@@ -79,7 +79,7 @@ export const createInput = schemaFor<CharacterCreateInput>()(
       message: 'disagrees with appearance.sex (0 male, 1 female)',
     }),
 );
-export const idempotencyOptions = z.object({ idempotencyKey: z.string().min(1).max(128).optional() }).strict();
+export { idempotencyOptions } from '../shared/fields.js';
 export const moneyInput = z.object({
   characterId: id,
   // transaction_history.money_amount is a signed INT.

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { amount, bigId, fromJson, id, jsonValue, position } from '../shared/fields.js';
+import { amount, bigId, fromJson, id, idempotencyKey, jsonValue, position } from '../shared/fields.js';
 import type { Outcome } from './pvp-rating.js';
 import type { PooledConnection } from '../../pool/pooled-connection.js';
 import { consistencyOf } from '../../routing/consistency.js';
@@ -42,7 +42,7 @@ const recordInput = z
     damageReceived: perParticipant.optional(),
     highestHit: perParticipant.optional(),
     abilitiesUsed: jsonValue.optional(),
-    idempotencyKey: z.string().min(1).max(128).optional(),
+    idempotencyKey,
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { idempotencyOptions } from '../shared/fields.js';
 import { NotFoundError } from '../../errors.js';
 import { consistencyOf } from '../../routing/consistency.js';
 import type { Consistency } from '../../routing/read-router.js';
@@ -49,7 +50,7 @@ export interface CrewBankOptions {
 const id = z.number().int().positive().max(2_147_483_647);
 /** money_amount in transaction_history is an INT. */
 const amount = z.number().int().positive().max(2_147_483_647);
-const bankOptions = schemaFor<CrewBankOptions>()(z.object({ idempotencyKey: z.string().min(1).max(128).optional() }).strict());
+const bankOptions = schemaFor<CrewBankOptions>()(idempotencyOptions);
 const createInput = schemaFor<CrewCreateInput>()(
   z.object({ captainId: id, crewName: varcharColumn(64, 3), description: textColumn().optional() }).strict(),
 );

@@ -13,6 +13,8 @@ import { consistencyOf } from '../../routing/consistency.js';
 import type { Consistency } from '../../routing/read-router.js';
 import { GLOBAL } from '../../routing/topology.js';
 import { lockCharacter } from '../../routing/character-lock.js';
+import { keyed, remember, replayOf } from '../../routing/idempotency.js';
+import { idempotencyOptions } from '../shared/fields.js';
 import { checkAcceptance } from './mission-checks.js';
 import { payMissionRewards, readLastPayout, recordMissionEnd, type MissionReward } from './mission-rewards.js';
 import { jsonValue, readMissionStates, readTemplate, templateRow, type MissionObjective, type MissionState } from '../shared/mission-rows.js';
@@ -185,16 +187,22 @@ export class Missions {
    * mission_history, experience (with level-ups), money and its transaction_history row, item
    * rewards, faction standings, character_statistics. The mission's status is the guard: a retry
    * (also a concurrent one) pays nothing and returns `alreadyCompleted: true` with the first payout.
+   * With `idempotencyKey` (src/routing/idempotency.ts), a retry returns the first call's result
+   * as it was, and the key with another mission is IdempotencyKeyReusedError.
    *
    * @example
    * const { levelsGained, money, items } = await db.missions.complete(characterId, missionId);
    */
-  async complete(characterId: number, missionId: number): Promise<MissionCompletion> {
+  async complete(characterId: number, missionId: number, options: { idempotencyKey?: string } = {}): Promise<MissionCompletion> {
     const cid = parseInput(id, characterId, 'character id');
     const mid = parseInput(id, missionId, 'mission id');
+    const { idempotencyKey } = parseInput(idempotencyOptions, options, 'options');
+    const call = keyed(idempotencyKey, cid, 'mission_complete', { missionId: mid });
     const curve = this.ctx.levelCurve ?? DEFAULT_LEVEL_CURVE;
     return this.ctx.router.onCharacter('mission_complete', cid, async (conn, route) => {
       const character = await lockCharacter(conn, cid, route.shard);
+      const earlier = call && (await replayOf<MissionCompletion>(conn, call));
+      if (earlier) return { ...earlier, alreadyCompleted: true };
       const status = await missionStatus(conn, cid, mid);
       if (status === 'completed') return { missionId: mid, alreadyCompleted: true, ...(await readLastPayout(conn, cid, mid)) };
       if (status !== 'accepted' && status !== 'in_progress') throw new RequirementError('status', `mission ${mid} is ${status}`);
@@ -216,7 +224,9 @@ export class Missions {
         itemIds,
       });
       await recordMissionEnd(conn, cid, mid, 'completed', reward);
-      return { missionId: mid, alreadyCompleted: false, ...reward };
+      const completion = { missionId: mid, alreadyCompleted: false, ...reward };
+      if (call) await remember(conn, call, completion);
+      return completion;
     });
   }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { idempotencyOptions } from '../shared/fields.js';
 import { InvalidStateError, NameTakenError, NotFoundError, RequirementError } from '../../errors.js';
 import { errnoOf, ER_NO_REFERENCED_ROW, isDuplicateKey } from '../../pool/mysql-errors.js';
 import type { PooledConnection } from '../../pool/pooled-connection.js';
@@ -39,7 +40,7 @@ const rankInput = z
   .strict();
 /** money_amount in transaction_history is an INT. */
 const amount = z.number().int().positive().max(2_147_483_647);
-const moneyOptions = z.object({ idempotencyKey: z.string().min(1).max(128).optional() }).strict();
+const moneyOptions = idempotencyOptions;
 
 export interface OrganizationInput {
   organizationName: string;

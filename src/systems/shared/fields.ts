@@ -35,3 +35,11 @@ export function fromJson<T>(value: unknown, fallback: T): T {
 export function marks(values: unknown[]): string {
   return values.map(() => '?').join(', ');
 }
+
+/**
+ * The one schema of `idempotencyKey`, the field every retry-safe call takes (the contract is in
+ * src/routing/idempotency.ts). Stored hashed, so any text up to 128 characters.
+ */
+export const idempotencyKey = varchar(128).optional();
+/** The options of a call whose only option is its idempotency key. */
+export const idempotencyOptions = z.object({ idempotencyKey }).strict();

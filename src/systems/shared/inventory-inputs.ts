@@ -1,6 +1,7 @@
 /** Inventory inputs and results: the public shapes and their zod schemas (src/systems/inventory/inventory.ts uses them). */
 import { z } from 'zod';
 import { WORN_SLOTS } from './equipment-slots.js';
+import { idempotencyKey, idempotencyOptions } from './fields.js';
 
 export const id = z.number().int().positive();
 export const grantInput = z
@@ -13,7 +14,7 @@ export const grantInput = z
     slotPosition: z.number().int().min(0).max(2_147_483_647).optional(),
     // character_inventory.purity is a TINYINT UNSIGNED (the client's byte).
     purity: z.number().int().min(0).max(255).default(0),
-    idempotencyKey: z.string().min(1).max(128).optional(),
+    idempotencyKey,
   })
   .strict();
 
@@ -37,7 +38,7 @@ export interface ItemPlace {
   containerType: 'inventory' | 'bank' | 'temp';
   slotPosition?: number;
 }
-export const careOptions = z.object({ idempotencyKey: z.string().min(1).max(128).optional() }).strict();
+export const careOptions = idempotencyOptions;
 export const placeInput = z
   .object({ containerType: z.enum(['inventory', 'bank', 'temp']), slotPosition: z.number().int().min(0).max(2_147_483_647).optional() })
   .strict();

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
-import { ForbiddenError, IdempotencyKeyReusedError, InsufficientFundsError, NotFoundError, RequirementError } from '../../errors.js';
+import { ForbiddenError, InsufficientFundsError, NotFoundError, RequirementError } from '../../errors.js';
 import type { PooledConnection } from '../../pool/pooled-connection.js';
 import { lockCharacter } from '../../routing/character-lock.js';
+import { keyed, remember, replayOf } from '../../routing/idempotency.js';
 
 /** One treasury movement between a character (its shard) and an organization (global). */
 export interface TreasuryMove {
@@ -26,13 +26,11 @@ const TREASURY_PERMISSION = 1;
 
 /** A bank on global (an organization's treasury, a crew's bank) as the shared body sees it. */
 interface Bank {
-  /** Ledger types, reason and key namespace. */
+  /** Ledger types, reason and the idempotency operation. */
   deposit: string;
   withdraw: string;
   reason: string;
-  keyPrefix: string;
-  /** The balance without locks (a replay's answer). */
-  balance(g: PooledConnection): Promise<number>;
+  operation: string;
   /** Locks the bank and the character's membership; NotFoundError / ForbiddenError when not a member. */
   lock(g: PooledConnection, characterId: number): Promise<{ balance: number; mayWithdraw: boolean }>;
   /** Stores the new balance (and a deposit's contribution). */
@@ -42,9 +40,9 @@ interface Bank {
 /**
  * The body of a deposit or withdrawal inside a shard+global two-phase commit. Locks in the
  * fixed order character row (shard) then organization and membership (global), so concurrent
- * moves never wait on each other in a cycle. The ledger row on the shard carries the
- * idempotency key (hashed, namespaced): a retry with the same key and the same request is
- * reported as replayed; with another request it is refused.
+ * moves never wait on each other in a cycle. The idempotency key is stored on the shard
+ * (src/routing/idempotency.ts): a retry with the same key and request replays the first result;
+ * with another request it is refused.
  */
 export async function moveTreasuryMoney(
   shard: PooledConnection,
@@ -57,9 +55,7 @@ export async function moveTreasuryMoney(
     deposit: 'organization_deposit',
     withdraw: 'organization_withdrawal',
     reason: `organization ${org}`,
-    keyPrefix: 'org',
-    balance: async (g) =>
-      Number((await g.rows<{ t: number }>('SELECT treasury_amount AS t FROM organizations WHERE organization_id = ?', [org]))[0]?.t ?? 0),
+    operation: 'organization_treasury',
     lock: async (g, cid) => {
       const [row] = await g.rows<{ treasury_amount: number | string; leader_id: number | null }>(
         'SELECT treasury_amount, leader_id FROM organizations WHERE organization_id = ? FOR UPDATE',
@@ -104,8 +100,7 @@ export async function moveCrewBankMoney(
     deposit: 'crew_deposit',
     withdraw: 'crew_withdrawal',
     reason: `crew ${crew}`,
-    keyPrefix: 'crew',
-    balance: async (g) => Number((await g.rows<{ b: number }>('SELECT bank_amount AS b FROM crews WHERE crew_id = ?', [crew]))[0]?.b ?? 0),
+    operation: 'crew_bank',
     lock: async (g, cid) => {
       const [row] = await g.rows<{ bank_amount: number | string; captain_id: number | null }>(
         'SELECT bank_amount, captain_id FROM crews WHERE crew_id = ? FOR UPDATE',
@@ -137,37 +132,13 @@ async function moveBankMoney(
   bank: Bank,
 ): Promise<{ money: number; balance: number; replayed: boolean }> {
   const type = move.kind === 'deposit' ? bank.deposit : bank.withdraw;
-  const key =
-    move.idempotencyKey === undefined
-      ? null
-      : `${bank.keyPrefix}:${createHash('sha256')
-          .update(move.idempotencyKey)
-          .digest('hex')
-          .slice(0, 63 - bank.keyPrefix.length)}`;
   const character = await lockCharacter(shard, move.characterId, shardName);
   const g = await global();
-  if (key) {
-    const [earlier] = await shard.rows<{
-      transaction_type: string;
-      from_character_id: number | null;
-      to_character_id: number | null;
-      money_amount: number;
-      transaction_reason: string;
-    }>(
-      'SELECT transaction_type, from_character_id, to_character_id, money_amount, transaction_reason FROM transaction_history WHERE idempotency_key = ?',
-      [key],
-    );
-    if (earlier) {
-      const who = Number(earlier.from_character_id ?? earlier.to_character_id);
-      const same =
-        earlier.transaction_type === type &&
-        who === move.characterId &&
-        Number(earlier.money_amount) === move.amount &&
-        earlier.transaction_reason === bank.reason;
-      if (!same) throw new IdempotencyKeyReusedError(move.idempotencyKey!);
-      return { money: Number(character.money), balance: await bank.balance(g), replayed: true };
-    }
-  }
+  // The key lives on the character's shard, in this same two-phase commit (the global side's
+  // change commits or not with it), and moves with the character.
+  const call = keyed(move.idempotencyKey, move.characterId, bank.operation, { kind: move.kind, bank: bank.reason, amount: move.amount });
+  const earlier = call && (await replayOf<{ money: number; balance: number }>(shard, call));
+  if (earlier) return { ...earlier, replayed: true };
   const { balance: held } = await bank.lock(g, move.characterId);
   const balance = Number(character.money);
   let money: number;
@@ -192,9 +163,10 @@ async function moveBankMoney(
       move.amount,
       bank.reason,
       character.district_id,
-      key,
+      null,
     ],
   );
   await bank.store(g, move.characterId, after, move.kind === 'deposit' ? move.amount : 0);
+  if (call) await remember(shard, call, { money, balance: after });
   return { money, balance: after, replayed: false };
 }

@@ -1,5 +1,3 @@
-import { isDuplicateKey } from '../../pool/mysql-errors.js';
-import type { Router } from '../../routing/router.js';
 import type { PooledConnection } from '../../pool/pooled-connection.js';
 
 /** A vendor and its stock. */
@@ -61,7 +59,7 @@ export async function readVendors(conn: PooledConnection, where: string, params:
   return [...byId.values()];
 }
 
-/** The ledger row of a vendor purchase or sale (with the vendor id and the caller's idempotency key). */
+/** The ledger row of a vendor purchase or sale (with the vendor id; the idempotency key is in idempotency_keys). */
 export async function vendorLedger(
   conn: PooledConnection,
   type: 'vendor_purchase' | 'vendor_sale',
@@ -70,11 +68,10 @@ export async function vendorLedger(
   money: number,
   items: Array<{ itemId: number; templateId: number; quantity: number }>,
   districtId: number,
-  key: string | undefined,
 ): Promise<void> {
   await conn.exec(
     `INSERT INTO transaction_history (from_character_id, to_character_id, vendor_id, transaction_type, money_amount, items_transferred,
-       transaction_reason, district_id, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       transaction_reason, district_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     [
       type === 'vendor_purchase' ? characterId : null,
       type === 'vendor_sale' ? characterId : null,
@@ -84,40 +81,6 @@ export async function vendorLedger(
       JSON.stringify(items),
       type === 'vendor_purchase' ? 'vendor purchase' : 'vendor sale',
       districtId,
-      key ?? null,
     ],
   );
-}
-
-/**
- * Runs a vendor purchase or sale; with a key, an earlier call's ledger row (any shard) is its
- * result, and a concurrent duplicate (the UNIQUE key) finds it after losing the race.
- */
-export async function withVendorKey<T>(
-  router: Router,
-  key: string | undefined,
-  work: () => Promise<T>,
-  replay: (row: Record<string, unknown>) => T,
-): Promise<T> {
-  const find = async () => {
-    const rows = await router.readEveryShard('vendor_key', 'strong', (conn) =>
-      conn.rows<Record<string, unknown>>('SELECT money_amount, items_transferred FROM transaction_history WHERE idempotency_key = ?', [
-        key,
-      ]),
-    );
-    return rows.flat()[0];
-  };
-  if (key) {
-    const earlier = await find();
-    if (earlier) return replay(earlier);
-  }
-  try {
-    return await work();
-  } catch (error) {
-    if (key && isDuplicateKey(error, 'uq_transaction_history_idempotency')) {
-      const earlier = await find();
-      if (earlier) return replay(earlier);
-    }
-    throw error;
-  }
 }

@@ -1,5 +1,6 @@
 import { NotFoundError } from '../../errors.js';
 import type { Router } from '../../routing/router.js';
+import { singleKey } from '../../schema/table-registry.js';
 
 /**
  * Finds the shard holding a world row by its cluster-unique id (ids of world content come from
@@ -49,13 +50,10 @@ export function knownShard(router: Router, key: string): string | undefined {
 
 export type WorldTable = 'world_objects' | 'hardlines' | 'vendors' | 'world_events' | 'interlock_encounters';
 
-const ID_COLUMN: Record<WorldTable, string> = {
-  world_objects: 'object_id',
-  hardlines: 'hardline_id',
-  vendors: 'vendor_id',
-  world_events: 'event_id',
-  interlock_encounters: 'interlock_id',
-};
+/** Each world table's id column, from the table registry (their keys are one cluster-wide world id). */
+const ID_COLUMN = Object.fromEntries(
+  (['world_objects', 'hardlines', 'vendors', 'world_events', 'interlock_encounters'] as const).map((t) => [t, singleKey(t)]),
+) as Record<WorldTable, string>;
 
 const ENTITY: Record<WorldTable, string> = {
   world_objects: 'world object',

@@ -26,7 +26,6 @@ export interface TradePlan {
   initiator: Party;
   recipient: Party;
   crossShard: boolean;
-  idempotencyKey?: string;
   /** The XA transaction id of a cross-shard trade. */
   gtrid?: string;
   /** A trade window's shard: its row is marked completed there (src/systems/trades/trade-windows.ts), not inserted. */
@@ -93,8 +92,7 @@ export async function applyOnShard(
   for (const party of here) mine.set(party, await locks.get(party.characterId)!);
   checkBalances(mine);
   const anchor = here[0]!;
-  // With an idempotency key the initiator's shard already holds the row (claimed first).
-  if (!(plan.idempotencyKey && anchor === plan.initiator) && shard !== plan.windowShard) await insertTradeSession(conn, plan, anchor);
+  if (shard !== plan.windowShard) await insertTradeSession(conn, plan, anchor);
   await moveMoney(conn, plan, mine);
   await writeLedger(conn, plan, anchor);
   await moveItems(conn, shard, plan, locks);
@@ -269,13 +267,12 @@ async function insertItems(conn: PooledConnection, taker: Party, given: Locked, 
 }
 
 /** The trade_sessions row of a completed trade, on the shard of `anchor`. */
-export async function insertTradeSession(conn: PooledConnection, plan: TradePlan, anchor: Party, idempotencyKey?: string): Promise<void> {
+export async function insertTradeSession(conn: PooledConnection, plan: TradePlan, anchor: Party): Promise<void> {
   const { tradeId, initiator, recipient, gtrid } = plan;
   await conn.exec(
     `INSERT INTO trade_sessions (trade_id, initiator_id, recipient_id, initiator_items, recipient_items, initiator_money,
-       recipient_money, trade_status, initiator_confirmed, recipient_confirmed, completed_date, district_id,
-       idempotency_key, xa_gtrid)
-     VALUES (?, ?, ?, ?, ?, ?, ?, 'completed', TRUE, TRUE, NOW(), ?, ?, ?)`,
+       recipient_money, trade_status, initiator_confirmed, recipient_confirmed, completed_date, district_id, xa_gtrid)
+     VALUES (?, ?, ?, ?, ?, ?, ?, 'completed', TRUE, TRUE, NOW(), ?, ?)`,
     [
       tradeId,
       initiator.characterId,
@@ -285,7 +282,6 @@ export async function insertTradeSession(conn: PooledConnection, plan: TradePlan
       initiator.money,
       recipient.money,
       anchor.route.districtId,
-      idempotencyKey ?? null,
       gtrid ?? null,
     ],
   );

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { createHash } from 'node:crypto';
-import { IdempotencyKeyReusedError, InsufficientFundsError, TradeAbortedError } from '../../errors.js';
-import { isDuplicateKey } from '../../pool/mysql-errors.js';
+import { idempotencyKey } from '../shared/fields.js';
+import { InsufficientFundsError, TradeAbortedError } from '../../errors.js';
+import { claim, keyed, type IdempotentCall } from '../../routing/idempotency.js';
 import { parseInput, schemaFor } from '../../validate.js';
 import type { Consistency } from '../../routing/read-router.js';
-import { applyOnShard, insertTradeSession, lockInOrder, settleAll, type Party, type TradePlan } from './trade-steps.js';
+import { applyOnShard, lockInOrder, settleAll, type Party, type TradePlan } from './trade-steps.js';
 import type { RepoContext } from '../shared/context.js';
 import {
   completeWindow,
@@ -50,7 +50,7 @@ const tradeInput = schemaFor<TradeInput>()(
       initiator: side,
       recipient: side,
       /** A retried call with the same key returns the first call's result instead of trading twice. */
-      idempotencyKey: z.string().min(1).max(64).optional(),
+      idempotencyKey,
     })
     .strict()
     .superRefine((t, ctx) => {
@@ -116,18 +116,10 @@ export class Trades {
           { role: 'initiator', ...data.initiator, route: a! },
           { role: 'recipient', ...data.recipient, route: b! },
         ];
-        const key =
-          data.idempotencyKey === undefined
-            ? undefined
-            : { caller: data.idempotencyKey, stored: boundKey(data.initiator.characterId, data.idempotencyKey) };
-        if (key) {
-          // Every shard, not just the initiator's current one: the key's trade_sessions row stays
-          // where the initiator lived when the trade ran, and the initiator may have moved since.
-          // (Fix: a retry after the initiator moved shards found nothing and traded a second time.)
-          const earlier = await this.findByKeyAnywhere(a!.shard, key, parties);
-          if (earlier) return earlier;
-        }
-        return await this.run(parties, key);
+        // The key is the initiator's (src/routing/idempotency.ts): it lives on the initiator's
+        // shard and moves with it, so a retry after a hardline trip still finds it.
+        const { idempotencyKey, ...request } = data;
+        return await this.run(parties, keyed(idempotencyKey, data.initiator.characterId, 'trade', request));
       });
     } catch (error) {
       if (error instanceof Replay) return error.result;
@@ -135,45 +127,40 @@ export class Trades {
     }
   }
 
-  private async run(parties: Party[], key: TradeKey | undefined, window?: { tradeId: number; shard: string }): Promise<TradeResult> {
+  private async run(parties: Party[], call: IdempotentCall | undefined, window?: { tradeId: number; shard: string }): Promise<TradeResult> {
     const [initiator, recipient] = parties as [Party, Party];
-    const idempotencyKey = key?.stored;
     // A trade window's row takes part too (it may live where neither party lives any more).
     const shards = [...new Set([...parties.map((p) => p.route.shard), ...(window ? [window.shard] : [])])].sort();
     const crossShard = shards.length > 1;
     const tradeId = window?.tradeId ?? (await this.ctx.ids.next('trade_id'));
     // The decision record lives on the last shard of the lock order (see lockInOrder).
-    const result = await this.ctx.router
-      .onNodes('trade', shards, shards[shards.length - 1]!, async (tx) => {
-        const plan: TradePlan = { tradeId, initiator, recipient, crossShard, idempotencyKey, gtrid: tx.id, windowShard: window?.shard };
-        const connOf = (p: Party) => tx.branch(p.route.shard);
-        // Open every branch at once: XA START / BEGIN take no row locks, so the lock order holds.
-        await settleAll(shards.map((shard) => tx.branch(shard)));
-        // The idempotency key is claimed before anything else: a concurrent duplicate waits on it,
-        // then finds it taken. It locks no existing row, so it cannot break the lock order below.
-        if (idempotencyKey) await insertTradeSession(await connOf(initiator), plan, initiator, idempotencyKey);
-        // Likewise a window is claimed first (only while `confirmed`): it runs once or not at all.
-        if (window) await completeWindow(await tx.branch(window.shard), window.tradeId, tx.id);
-        const locks = lockInOrder(plan, connOf);
-        // settleAll lets every shard finish before a failure is thrown, so nothing is still in
-        // flight on a connection when the coordinator rolls its branch back.
-        await settleAll(
-          shards.map(async (shard) => {
-            await applyOnShard(await tx.branch(shard), shard, plan, locks);
-            // This shard's part is done: prepare it now (a no-op for the decision shard and for a
-            // local transaction), while the other shard may still be working.
-            await tx.prepare(shard);
-          }),
-        );
-      })
-      .catch((error: unknown) => {
-        if (idempotencyKey && isDuplicateKey(error, 'uq_trade_sessions_idempotency')) {
-          return this.findByKey(initiator.route.shard, key!, parties).then((earlier) => {
-            throw earlier ? new Replay(earlier) : error;
-          });
-        }
-        throw error;
-      });
+    const result = await this.ctx.router.onNodes('trade', shards, shards[shards.length - 1]!, async (tx) => {
+      const plan: TradePlan = { tradeId, initiator, recipient, crossShard, gtrid: tx.id, windowShard: window?.shard };
+      const connOf = (p: Party) => tx.branch(p.route.shard);
+      // Open every branch at once: XA START / BEGIN take no row locks, so the lock order holds.
+      await settleAll(shards.map((shard) => tx.branch(shard)));
+      // The idempotency key is claimed before anything else: a concurrent duplicate waits on it,
+      // then finds it taken. It locks no character row, so it cannot break the lock order below.
+      // The whole result is known already (id, shards, transaction id): it is stored now.
+      if (call) {
+        const first = { tradeId, crossShard, ...(tx.id ? { transactionId: tx.id } : {}), replayed: false };
+        const earlier = await claim<TradeResult>(await connOf(initiator), call, first);
+        if (earlier) throw new Replay({ ...earlier, replayed: true });
+      }
+      // Likewise a window is claimed first (only while `confirmed`): it runs once or not at all.
+      if (window) await completeWindow(await tx.branch(window.shard), window.tradeId, tx.id);
+      const locks = lockInOrder(plan, connOf);
+      // settleAll lets every shard finish before a failure is thrown, so nothing is still in
+      // flight on a connection when the coordinator rolls its branch back.
+      await settleAll(
+        shards.map(async (shard) => {
+          await applyOnShard(await tx.branch(shard), shard, plan, locks);
+          // This shard's part is done: prepare it now (a no-op for the decision shard and for a
+          // local transaction), while the other shard may still be working.
+          await tx.prepare(shard);
+        }),
+      );
+    });
     return { tradeId, crossShard, transactionId: result.transactionId, replayed: false };
   }
 
@@ -248,72 +235,4 @@ export class Trades {
       ),
     );
   }
-
-  /**
-   * Looks the key up on `first` and every other shard at once. An unreachable shard fails the
-   * call (typed): the key cannot be proven unused, so the trade must not run.
-   */
-  private async findByKeyAnywhere(first: string, key: TradeKey, parties: Party[]): Promise<TradeResult | undefined> {
-    const shards = [first, ...this.ctx.router.topology.shards.map((s) => s.key).filter((k) => k !== first)];
-    const found = await Promise.all(shards.map((shard) => this.findByKey(shard, key, parties)));
-    return found.find((r) => r !== undefined);
-  }
-
-  /** The trade recorded under the key; a key used for another trade is refused (nothing is written). */
-  private async findByKey(shard: string, key: TradeKey, parties: Party[]): Promise<TradeResult | undefined> {
-    const [row] = await this.ctx.router.readShard('trade_lookup', shard, 'strong', (conn) =>
-      conn.rows<TradeKeyRow>(
-        `SELECT trade_id, xa_gtrid, initiator_id, recipient_id, initiator_money, recipient_money, initiator_items, recipient_items
-           FROM trade_sessions WHERE idempotency_key = ?`,
-        [key.stored],
-      ),
-    );
-    if (!row) return undefined;
-    if (!sameTrade(row, parties as [Party, Party])) throw new IdempotencyKeyReusedError(key.caller);
-    return {
-      tradeId: Number(row.trade_id),
-      crossShard: row.xa_gtrid !== null,
-      transactionId: row.xa_gtrid ?? undefined,
-      replayed: true,
-    };
-  }
-}
-
-/** The caller's key and the form stored in trade_sessions.idempotency_key. */
-interface TradeKey {
-  caller: string;
-  stored: string;
-}
-
-interface TradeKeyRow {
-  trade_id: number;
-  xa_gtrid: string | null;
-  initiator_id: number;
-  recipient_id: number;
-  initiator_money: number;
-  recipient_money: number;
-  initiator_items: string | number[] | null;
-  recipient_items: string | number[] | null;
-}
-
-/**
- * Keys are bound to the initiator: another player's trade under the same key is another key
- * (it can neither replay nor block this one). Hashed to fit the column whatever the caller sends.
- */
-function boundKey(initiatorId: number, key: string): string {
-  return `t:${createHash('sha256').update(`${initiatorId}:${key}`).digest('hex').slice(0, 62)}`;
-}
-
-/** True when the recorded trade is the one asked for (same parties, money and items). */
-function sameTrade(row: TradeKeyRow, [initiator, recipient]: [Party, Party]): boolean {
-  const items = (v: string | number[] | null) =>
-    JSON.stringify(((typeof v === 'string' ? JSON.parse(v) : (v ?? [])) as number[]).map(Number));
-  return (
-    Number(row.initiator_id) === initiator.characterId &&
-    Number(row.recipient_id) === recipient.characterId &&
-    Number(row.initiator_money) === initiator.money &&
-    Number(row.recipient_money) === recipient.money &&
-    items(row.initiator_items) === JSON.stringify(initiator.itemIds) &&
-    items(row.recipient_items) === JSON.stringify(recipient.itemIds)
-  );
 }

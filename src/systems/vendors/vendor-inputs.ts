@@ -1,7 +1,7 @@
 /** Vendor inputs and results: the public shapes and their zod schemas (src/systems/vendors/vendors.ts uses them). */
 import { z } from 'zod';
 import { clientObjectId } from '../shared/client-ids.js';
-import { amount, bigId, faction, id, position, varchar } from '../shared/fields.js';
+import { amount, bigId, faction, id, idempotencyKey as key, position, varchar } from '../shared/fields.js';
 import { WORN_SLOTS } from '../shared/equipment-slots.js';
 
 export const rate = z.number().finite().min(0).max(9.99);
@@ -37,7 +37,6 @@ export const defineInput = z
       .refine((s) => new Set(s.map((l) => l.templateId)).size === s.length, 'template ids must not repeat'),
   })
   .strict();
-export const key = varchar(64).optional();
 export const buyInput = z
   .object({ characterId: id, vendorId: id, templateId: id, quantity: z.number().int().min(1).max(10_000).default(1), idempotencyKey: key })
   .strict();
