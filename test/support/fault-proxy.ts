@@ -44,8 +44,11 @@ export type CutAction = 'reset' | 'close' | 'stall';
 export type CutPoint = 'before' | 'sent' | 'answered';
 
 export interface Trigger {
-  /** Matched against the statement's SQL text (case-insensitive for a string prefix). */
-  match: RegExp | string;
+  /**
+   * Matched against the statement's SQL text (a string is a case-insensitive prefix). Omitted:
+   * every command matches, prepared executions included (a cut mid-statement, whatever it is).
+   */
+  match?: RegExp | string;
   at: CutPoint;
   action: CutAction;
   /** How many matching statements it fires on (default 1). */
@@ -210,10 +213,12 @@ export class FaultProxy {
   /** The armed trigger a command packet (sequence id 0) fires, if any. */
   private matchTrigger(packet: Buffer): Trigger | undefined {
     if (this.triggers.size === 0 || packet.length < 5 || packet[3] !== 0) return undefined;
-    if (packet[4] !== COM_QUERY && packet[4] !== COM_STMT_PREPARE) return undefined;
-    const sql = packet.subarray(5).toString('utf8').trim();
+    const hasSql = packet[4] === COM_QUERY || packet[4] === COM_STMT_PREPARE;
+    const sql = hasSql ? packet.subarray(5).toString('utf8').trim() : `(command 0x${packet[4]!.toString(16)})`;
     for (const t of this.triggers) {
-      const hit = typeof t.match === 'string' ? sql.toUpperCase().startsWith(t.match.toUpperCase()) : t.match.test(sql);
+      const { match } = t;
+      const hit =
+        match === undefined || (hasSql && (typeof match === 'string' ? sql.toUpperCase().startsWith(match.toUpperCase()) : match.test(sql)));
       if (!hit) continue;
       t.fired.push(sql);
       if (--t.left <= 0) this.triggers.delete(t);
