@@ -257,8 +257,9 @@ export class NodePool {
       await new Promise((r) => setTimeout(r, 25));
       throw new ClosedError();
     }
+    let raw: mysql.Connection | undefined;
     try {
-      const raw = await mysql.createConnection({
+      raw = await mysql.createConnection({
         host: this.address.host,
         port: this.address.port,
         user: this.address.user,
@@ -274,9 +275,14 @@ export class NodePool {
       // last_gtid lets session reads find a replica that has this write; the lock wait timeout
       // bounds how long a statement can block behind a prepared XA branch. NO_AUTO_VALUE_ON_ZERO:
       // district 0 (the tutorial) is a real id, not "next AUTO_INCREMENT value".
+      // Bounded like the handshake: a server (or network) that stops answering here would
+      // otherwise hold this pool slot for ever, as a create that never ends.
       await raw.query(
-        `SET SESSION session_track_system_variables = 'last_gtid', SESSION innodb_lock_wait_timeout = ?, SESSION time_zone = '+00:00',
+        {
+          sql: `SET SESSION session_track_system_variables = 'last_gtid', SESSION innodb_lock_wait_timeout = ?, SESSION time_zone = '+00:00',
            SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_AUTO_VALUE_ON_ZERO')`,
+          timeout: this.options.connectTimeoutMs,
+        },
         [this.options.lockWaitTimeoutSec],
       );
       await this.measureClock(raw);
@@ -288,6 +294,8 @@ export class NodePool {
       raw.on('end', () => (conn.broken = true));
       return conn;
     } catch (error) {
+      // Connected but not set up: close it (mysql2 would keep a timed-out statement as current).
+      raw?.destroy();
       this.lastError = error;
       this.downUntil = Date.now() + this.options.downBackoffMs;
       const failure = new ShardUnavailableError(this.label, { cause: error });
@@ -298,7 +306,7 @@ export class NodePool {
 
   private async measureClock(raw: mysql.Connection): Promise<void> {
     const sent = Date.now();
-    const [rows] = await raw.query<mysql.RowDataPacket[]>('SELECT UNIX_TIMESTAMP(NOW(3)) * 1000 AS now');
+    const [rows] = await raw.query<mysql.RowDataPacket[]>({ sql: 'SELECT UNIX_TIMESTAMP(NOW(3)) * 1000 AS now', timeout: this.options.connectTimeoutMs });
     const received = Date.now();
     this.clockOffsetMs = Math.round(Number(rows[0]?.now) - (sent + received) / 2);
   }
