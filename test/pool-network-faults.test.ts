@@ -69,6 +69,19 @@ describe('a connection blackholed for good', () => {
     expect(await xaRecoverAll(t.sandbox)).toEqual({ 'global-primary': [], 'alpha-primary': [], 'beta-primary': [] });
   }, 60_000);
 
+  it('while a statement is being prepared: the call fails typed within its timeout (mysql2 times only the execution) and the slot comes back', async () => {
+    const { characters } = await seedCharacters(t.db, { districts: [1], count: 1, money: 100, itemsEach: 0, prefix: 'stallprepare' });
+    const cid = characters[0]!.id;
+    // A new connection prepares every statement afresh: retire the pooled ones.
+    expect(alpha.reset()).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 200));
+    const armed = alpha.arm({ command: 'prepare', at: 'sent', action: 'stall' });
+    const first = await timed(() => db.characters.adjustMoney(cid, 1, 'admin_grant'));
+    expect(armed.fired).toHaveLength(1);
+    expect(first.outcome).toBeInstanceOf(ShardUnavailableError);
+    expect((await timed(() => db.characters.adjustMoney(cid, 1, 'admin_grant'))).outcome).toBe('ok');
+  }, 60_000);
+
   it('while its session is being set up: the acquire fails typed and the slot is not held for ever', async () => {
     const { characters } = await seedCharacters(t.db, { districts: [1], count: 1, money: 100, itemsEach: 0, prefix: 'stallsetup' });
     const cid = characters[0]!.id;

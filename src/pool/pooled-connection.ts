@@ -57,9 +57,18 @@ export class PooledConnection {
    */
   private execute<R>(sql: string, params: unknown[]): Promise<R> {
     return new Promise((resolve, reject) => {
-      this.callbacks.execute({ sql, timeout: this.statementTimeoutMs }, params as ExecuteValues, (error: unknown, result: unknown) =>
-        error ? reject(this.lost(error)) : resolve(result as R),
-      );
+      let settled = false;
+      const settle = (error: unknown, result?: unknown) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (error) reject(this.lost(error));
+        else resolve(result as R);
+      };
+      // mysql2 times the execution only: the prepare before it (a statement's first use on this
+      // connection) has no timeout, and a prepare the network swallowed waited for ever.
+      const timer = setTimeout(() => settle(statementTimeout()), this.statementTimeoutMs);
+      this.callbacks.execute({ sql, timeout: this.statementTimeoutMs }, params as ExecuteValues, settle);
     });
   }
 
@@ -103,4 +112,9 @@ export class PooledConnection {
     // MariaDB reports an empty last_gtid for statements that wrote nothing to the binlog.
     if (gtid) this.gtid = gtid;
   }
+}
+
+/** The error of a statement not answered in time, as mysql2 reports its own query timeouts. */
+function statementTimeout(): Error {
+  return Object.assign(new Error('Query inactivity timeout'), { code: 'PROTOCOL_SEQUENCE_TIMEOUT', fatal: true });
 }

@@ -49,6 +49,8 @@ export interface Trigger {
    * every command matches, prepared executions included (a cut mid-statement, whatever it is).
    */
   match?: RegExp | string;
+  /** Only this kind of command: a text query (COM_QUERY) or a statement being prepared (COM_STMT_PREPARE). */
+  command?: 'query' | 'prepare';
   at: CutPoint;
   action: CutAction;
   /** How many matching statements it fires on (default 1). */
@@ -216,7 +218,8 @@ export class FaultProxy {
     const hasSql = packet[4] === COM_QUERY || packet[4] === COM_STMT_PREPARE;
     const sql = hasSql ? packet.subarray(5).toString('utf8').trim() : `(command 0x${packet[4]!.toString(16)})`;
     for (const t of this.triggers) {
-      const { match } = t;
+      const { match, command } = t;
+      if (command && packet[4] !== (command === 'query' ? COM_QUERY : COM_STMT_PREPARE)) continue;
       const hit =
         match === undefined || (hasSql && (typeof match === 'string' ? sql.toUpperCase().startsWith(match.toUpperCase()) : match.test(sql)));
       if (!hit) continue;
