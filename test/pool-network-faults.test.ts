@@ -1,10 +1,12 @@
 /**
  * A connection the network swallows for good (test/support/fault-proxy.ts, `stall`: nothing more
  * is forwarded either way, nothing is closed) must cost a caller no more than its timeouts, and
- * must not keep a pool slot: the failing call gets a typed error, and the next call works.
+ * must not keep a pool slot: the failing call gets a typed error, and the next call works. A
+ * session the server keeps for a client it cannot hear any more must not keep its row locks.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AcquireTimeoutError, MxoError, openCluster, ShardUnavailableError, type Cluster } from '../src/index.js';
+import { AcquireTimeoutError, ConflictError, MxoError, openCluster, OutcomeUnknownError, ShardUnavailableError, type Cluster } from '../src/index.js';
+import { idleTransactionTimeoutSec } from '../src/pool/node-pool.js';
 import { startTestCluster, type TestCluster } from './support/cluster.js';
 import { FaultProxy, throughProxies } from './support/fault-proxy.js';
 import { recoverUntilClean, xaRecoverAll } from './support/twopc-invariants.js';
@@ -80,6 +82,24 @@ describe('a connection blackholed for good', () => {
     expect(armed.fired).toHaveLength(1);
     expect(first.outcome).toBeInstanceOf(ShardUnavailableError);
     expect((await timed(() => db.characters.adjustMoney(cid, 1, 'admin_grant'))).outcome).toBe('ok');
+  }, 60_000);
+
+  it('with its COMMIT unsent: the server ends the session it was left with after the idle transaction timeout, and the rows it locked trade again', async () => {
+    const { characters } = await seedCharacters(t.db, { districts: [1, 2], count: 2, money: 100, itemsEach: 0, prefix: 'stallcommit' });
+    const [a, b] = characters as [SeededCharacter, SeededCharacter];
+    const trade = () => db.trades.execute({ initiator: { characterId: a.id, money: 1 }, recipient: { characterId: b.id } });
+    // The COMMIT never leaves the proxy, and neither does the close: on the server the session
+    // sits in its transaction, holding both characters' rows.
+    const armed = alpha.arm({ match: /^COMMIT$/i, at: 'before', action: 'stall' });
+    expect((await timed(trade)).outcome).toBeInstanceOf(OutcomeUnknownError);
+    expect(armed.fired).toHaveLength(1);
+    // Until the server ends that session, a trade of the same characters waits on its locks.
+    const idleTimeoutMs = idleTransactionTimeoutSec({ acquireTimeoutMs: ACQUIRE_TIMEOUT_MS, statementTimeoutMs: STATEMENT_TIMEOUT_MS }) * 1000;
+    const until = performance.now() + idleTimeoutMs + BOUND_MS;
+    const outcomes: unknown[] = [];
+    while (outcomes.at(-1) !== 'ok' && performance.now() < until) outcomes.push((await timed(trade)).outcome);
+    expect(outcomes.at(-1)).toBe('ok');
+    expect(outcomes.slice(0, -1).every((o) => o instanceof ConflictError)).toBe(true);
   }, 60_000);
 
   it('while its session is being set up: the acquire fails typed and the slot is not held for ever', async () => {

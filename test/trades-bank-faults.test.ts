@@ -15,8 +15,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MxoError, openCluster, OutcomeUnknownError, type Cluster } from '../src/index.js';
 import type { ClusterConfigInput } from '../src/config/schema.js';
+import { idleTransactionTimeoutSec } from '../src/pool/node-pool.js';
 import { startTestCluster, type TestCluster } from './support/cluster.js';
-import { FaultProxy, throughProxies, type Trigger } from './support/fault-proxy.js';
+import { FaultProxy, throughProxies, type ArmedTrigger, type Trigger } from './support/fault-proxy.js';
 import { PRIMARIES, readWorld, recoverUntilClean, rowsOn, xaRecoverAll } from './support/twopc-invariants.js';
 import { seedCharacters, type SeededCharacter } from './support/twopc-world.js';
 
@@ -33,7 +34,32 @@ const TIMEOUTS = { acquireTimeoutMs: 1_500, connectTimeoutMs: 1_000, statementTi
  */
 const CALL_BOUND_MS = TIMEOUTS.acquireTimeoutMs + 4 * TIMEOUTS.statementTimeoutMs + 5_000;
 
+/** The sessions' idle_transaction_timeout the library derives from these. */
+const IDLE_TRANSACTION_TIMEOUT_MS = idleTransactionTimeoutSec(TIMEOUTS) * 1000;
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Waits until no primary has a transaction whose session has sat idle (Sleep) for 2 s or more;
+ * returns those still there after `timeoutMs`.
+ */
+async function idleTransactionsGone(sandbox: TestCluster['sandbox'], timeoutMs: number): Promise<string[]> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const idle: string[] = [];
+    for (const node of PRIMARIES) {
+      const rows = await rowsOn<{ id: number; locked: number; idle: number }>(
+        sandbox,
+        node,
+        `SELECT p.ID AS id, t.trx_rows_locked AS locked, p.TIME AS idle FROM information_schema.INNODB_TRX t
+           JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id WHERE p.COMMAND = 'Sleep' AND p.TIME >= 2`,
+      );
+      idle.push(...rows.map((r) => `${node} session ${r.id}: ${r.locked} rows locked, idle ${r.idle} s`));
+    }
+    if (idle.length === 0 || Date.now() > until) return idle;
+    await sleep(500);
+  }
+}
 
 /** One fault from the schedule, applied to one proxy; resolves once it is over. */
 interface Fault {
@@ -41,7 +67,7 @@ interface Fault {
   run(proxy: FaultProxy, node: string): Promise<boolean>;
 }
 
-/** A trigger armed until it fires (or `ms` passes); true when it fired. */
+/** A trigger armed until it fires (or 4 s pass); true when it fired. */
 function aimed(name: string, trigger: Trigger, nodes: string[]): Fault & { nodes: string[] } {
   return {
     name,
@@ -52,6 +78,30 @@ function aimed(name: string, trigger: Trigger, nodes: string[]): Fault & { nodes
       while (armed.fired.length === 0 && Date.now() < until) await sleep(20);
       armed.disarm();
       return armed.fired.length > 0;
+    },
+  };
+}
+
+/**
+ * A trigger on the decision node's COMMIT: armed by the coordinator's `deciding` hook, right
+ * before that COMMIT is sent (so not on a same-shard trade's COMMIT on the same node).
+ */
+let atDeciding: (() => void) | undefined;
+function aimedAtDecision(name: string, trigger: Trigger): Fault & { nodes: string[] } {
+  return {
+    name,
+    nodes: DECISION,
+    async run(proxy) {
+      let armed: ArmedTrigger | undefined;
+      atDeciding = () => {
+        armed = proxy.arm(trigger);
+        atDeciding = undefined;
+      };
+      const until = Date.now() + 4_000;
+      while (!armed?.fired.length && Date.now() < until) await sleep(20);
+      atDeciding = undefined;
+      armed?.disarm();
+      return (armed?.fired.length ?? 0) > 0;
     },
   };
 }
@@ -96,11 +146,24 @@ const FAULTS: Array<Fault & { nodes: string[] }> = [
     // The next three commands of any kind (prepared executions too) are cut once sent.
     run: (proxy) => aimed('', { at: 'sent', action: 'reset', times: 3 }, []).run(proxy, ''),
   },
+  // Answers lost: the library's statements time out and it drops those connections.
   {
-    name: 'half-open',
+    name: 'half-open, answers lost',
     nodes: [...PRIMARIES],
     async run(proxy) {
-      proxy.set({ kind: 'half-open', cut: Math.random() < 0.5 ? 'to-server' : 'to-client' });
+      proxy.set({ kind: 'half-open', cut: 'to-client' });
+      await sleep(2_000);
+      proxy.heal();
+      return true;
+    },
+  },
+  // Requests and closes lost: the server keeps the sessions the library gave up on, some in the
+  // middle of a transaction that holds row locks (on a shard, where the transactions are).
+  {
+    name: 'half-open, requests lost',
+    nodes: ['alpha-primary', 'beta-primary'],
+    async run(proxy) {
+      proxy.set({ kind: 'half-open', cut: 'to-server' });
       await sleep(2_000);
       proxy.heal();
       return true;
@@ -110,9 +173,14 @@ const FAULTS: Array<Fault & { nodes: string[] }> = [
   aimed('reset before XA PREPARE', { match: 'XA PREPARE', at: 'before', action: 'reset' }, BRANCH),
   aimed('XA PREPARE answered, answer lost', { match: 'XA PREPARE', at: 'answered', action: 'reset' }, BRANCH),
   aimed('blackhole for good once XA PREPARE sent', { match: 'XA PREPARE', at: 'sent', action: 'stall' }, BRANCH),
-  aimed('decision COMMIT lost', { match: /^COMMIT$/i, at: 'before', action: 'reset' }, DECISION),
-  aimed('decision COMMIT answered, answer lost', { match: /^COMMIT$/i, at: 'answered', action: 'reset' }, DECISION),
-  aimed('blackhole for good once decision COMMIT sent', { match: /^COMMIT$/i, at: 'sent', action: 'stall' }, DECISION),
+  aimedAtDecision('decision COMMIT lost', { match: /^COMMIT$/i, at: 'before', action: 'reset' }),
+  aimedAtDecision('decision COMMIT answered, answer lost', { match: /^COMMIT$/i, at: 'answered', action: 'reset' }),
+  aimedAtDecision('blackhole for good once decision COMMIT sent', { match: /^COMMIT$/i, at: 'sent', action: 'stall' }),
+  // The COMMIT and the close never arrive: the server keeps the session in its transaction.
+  // On beta the decision (recovery's fence takes over the commit record's lock); on alpha, where
+  // COMMIT only ends same-shard trades, nothing but the server's idle transaction timeout ends it.
+  aimedAtDecision('blackhole for good before decision COMMIT', { match: /^COMMIT$/i, at: 'before', action: 'stall' }),
+  aimed('blackhole for good before same-shard COMMIT', { match: /^COMMIT$/i, at: 'before', action: 'stall' }, BRANCH),
   aimed('XA COMMIT lost', { match: 'XA COMMIT', at: 'before', action: 'reset' }, BRANCH),
   aimed('XA COMMIT answered, answer lost', { match: 'XA COMMIT', at: 'answered', action: 'reset' }, BRANCH),
 ];
@@ -138,7 +206,7 @@ describe('bank test through a fault proxy: blackholes, delays, resets, half-open
       twoPhase: { statementTimeoutMs: TIMEOUTS.statementTimeoutMs, deadlockRetries: 3 },
     };
     for (const proxy of proxies.values()) expect(JSON.stringify(config)).toContain(`:${proxy.port}/`);
-    db = await openCluster(config);
+    db = await openCluster(config, { hooks: { onPhase: (phase) => void (phase === 'deciding' && atDeciding?.()) } });
   }, 120_000);
 
   afterAll(async () => {
@@ -259,6 +327,12 @@ describe('bank test through a fault proxy: blackholes, delays, resets, half-open
     await recoverUntilClean(db, sandbox);
     expect(await xaRecoverAll(sandbox)).toEqual({ 'global-primary': [], 'alpha-primary': [], 'beta-primary': [] });
 
+    // No session the library lost is left holding a transaction open (and its row locks, which
+    // block every later trade of those characters): the server ends each one once it has idled
+    // past the sessions' idle_transaction_timeout.
+    const idleWait = performance.now();
+    expect(await idleTransactionsGone(sandbox, IDLE_TRANSACTION_TIMEOUT_MS + 10_000), 'transactions left open by lost sessions').toEqual([]);
+    console.log(`bank test through faults: idle transactions gone after ${Math.round(performance.now() - idleWait)} ms (idle_transaction_timeout ${IDLE_TRANSACTION_TIMEOUT_MS} ms)`);
     const end = await readWorld(sandbox, ids);
     expect(end.problems).toEqual([]);
     expect(end.totalMoney, 'money drift').toBe(start.totalMoney);

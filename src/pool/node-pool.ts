@@ -10,6 +10,9 @@ import { PooledConnection } from './pooled-connection.js';
 
 export type NodeRole = 'primary' | 'replica';
 
+/** The statement timeout of a pool made without one (the cluster always passes twoPhase.statementTimeoutMs). */
+const DEFAULT_STATEMENT_TIMEOUT_MS = 30_000;
+
 /** Where a node sits in the topology: shard `global` or a shard name, role, and a stable name. */
 export interface NodeIdentity {
   shard: string;
@@ -274,20 +277,21 @@ export class NodePool {
       raw.on('error', () => {});
       // last_gtid lets session reads find a replica that has this write; the lock wait timeout
       // bounds how long a statement can block behind a prepared XA branch. NO_AUTO_VALUE_ON_ZERO:
-      // district 0 (the tutorial) is a real id, not "next AUTO_INCREMENT value".
+      // district 0 (the tutorial) is a real id, not "next AUTO_INCREMENT value". The idle
+      // transaction timeout: see idleTransactionTimeoutSec.
       // Bounded like the handshake: a server (or network) that stops answering here would
       // otherwise hold this pool slot for ever, as a create that never ends.
       await raw.query(
         {
           sql: `SET SESSION session_track_system_variables = 'last_gtid', SESSION innodb_lock_wait_timeout = ?, SESSION time_zone = '+00:00',
-           SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_AUTO_VALUE_ON_ZERO')`,
+           SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_AUTO_VALUE_ON_ZERO'), SESSION idle_transaction_timeout = ?`,
           timeout: this.options.connectTimeoutMs,
         },
-        [this.options.lockWaitTimeoutSec],
+        [this.options.lockWaitTimeoutSec, idleTransactionTimeoutSec(this.options)],
       );
       await this.measureClock(raw);
       this.downUntil = 0;
-      const conn = new PooledConnection(raw, raw.threadId ?? 0, this.options.statementTimeoutMs ?? 30_000);
+      const conn = new PooledConnection(raw, raw.threadId ?? 0, this.options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS);
       conn.generation = this.generation;
       // A server that dies closes the socket: mark the connection so it is never handed out again.
       raw.on('error', () => (conn.broken = true));
@@ -350,4 +354,18 @@ export class NodePool {
     this.metrics.poolAcquireFailures.inc({ shard, role, reason: 'unavailable' });
     return new ShardUnavailableError(this.label, { cause: error });
   }
+}
+
+/**
+ * `idle_transaction_timeout` of every pooled session, in seconds. A session whose client the
+ * network lost in the middle of a transaction (a half-open socket: the server never sees the
+ * close) would otherwise keep its row locks until `wait_timeout` (8 hours by default), and every
+ * later write to those rows fails on its lock wait. The server ends such a session once it has
+ * idled this long; a prepared XA branch survives that (MariaDB detaches it) and recovery settles
+ * it. Longer than any wait the library makes between two statements of one of its transactions
+ * (a connection to acquire, statements on other nodes, the decision and its fence), so only
+ * sessions nobody is coming back to are ended.
+ */
+export function idleTransactionTimeoutSec(options: Pick<PoolOptions, 'acquireTimeoutMs'> & { statementTimeoutMs?: number }): number {
+  return Math.ceil((options.acquireTimeoutMs + 3 * (options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS)) / 1000);
 }
