@@ -9,10 +9,10 @@ import {
   type Cluster,
 } from '../src/index.js';
 import { startTestCluster, type TestCluster } from './support/cluster.js';
-import { CommitDropProxy } from './support/hardening-commit-proxy.js';
+import { FaultProxy } from './support/fault-proxy.js';
 
 let t: TestCluster;
-let proxy: CommitDropProxy;
+let proxy: FaultProxy;
 let db: Cluster; // alpha's primary reached through the proxy
 let cid: number;
 let templateId: number;
@@ -28,8 +28,8 @@ const items = async () => Number((await one('SELECT COUNT(*) AS n FROM character
 beforeAll(async () => {
   t = await startTestCluster({ shards: 2, replicasPerShard: 0 });
   const alpha = t.sandbox.node('alpha-primary');
-  proxy = new CommitDropProxy(alpha.host, alpha.port);
-  const port = await proxy.start();
+  proxy = await FaultProxy.start({ host: alpha.host, port: alpha.port });
+  const port = proxy.port;
   const shards = t.config.shards.map((s) =>
     s.name === 'alpha' ? { ...s, primary: String(s.primary).replace(`:${alpha.port}/`, `:${port}/`) } : s,
   );
@@ -41,18 +41,18 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => {
   await db?.close().catch(() => {});
-  await proxy?.stop();
+  await proxy?.close();
   await t?.stop();
 });
 
 describe('a connection lost during COMMIT', () => {
   it('that committed is OutcomeUnknownError (not "unavailable"), and a retry with the key does not apply twice', async () => {
     const before = await money();
-    proxy.mode = 'afterCommit';
+    const drop = proxy.arm({ match: /^COMMIT$/i, at: 'answered', action: 'close' });
     const first = db.characters.adjustMoney(cid, 100, 'quest_reward', { idempotencyKey: 'reward-1' });
     await expect(first).rejects.toBeInstanceOf(OutcomeUnknownError);
     await expect(first).rejects.not.toBeInstanceOf(ShardUnavailableError);
-    expect(proxy.drops).toBe(1);
+    expect(drop.fired).toEqual(['COMMIT']);
     expect(await money()).toBe(before + 100); // it did commit
     const retry = await db.characters.adjustMoney(cid, 100, 'quest_reward', { idempotencyKey: 'reward-1' });
     expect(retry).toEqual({ money: before + 100, replayed: true });
@@ -67,7 +67,7 @@ describe('a connection lost during COMMIT', () => {
 
   it('that did not commit is OutcomeUnknownError too, and the retry with the key applies it once', async () => {
     const before = await money();
-    proxy.mode = 'beforeCommit';
+    proxy.arm({ match: /^COMMIT$/i, at: 'before', action: 'close' });
     await expect(db.characters.adjustMoney(cid, 7, 'drop_loot', { idempotencyKey: 'loot-1' })).rejects.toBeInstanceOf(OutcomeUnknownError);
     expect(await money()).toBe(before);
     expect(await db.characters.adjustMoney(cid, 7, 'drop_loot', { idempotencyKey: 'loot-1' })).toEqual({
@@ -79,7 +79,7 @@ describe('a connection lost during COMMIT', () => {
 
   it('inventory.grant: the retry after an ambiguous COMMIT returns the first item and creates none', async () => {
     const count = await items();
-    proxy.mode = 'afterCommit';
+    proxy.arm({ match: /^COMMIT$/i, at: 'answered', action: 'close' });
     await expect(db.inventory.grant(cid, { templateId, acquiredMethod: 'quest', idempotencyKey: 'coat-1' })).rejects.toBeInstanceOf(
       OutcomeUnknownError,
     );

@@ -2,7 +2,7 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IdempotencyKeyReusedError, openCluster, OutcomeUnknownError, type Cluster } from '../src/index.js';
 import { startTestCluster, type TestCluster } from './support/cluster.js';
-import { startCommitProxy, type CommitFault, type CommitProxy } from './support/commit-proxy.js';
+import { FaultProxy, type ArmedTrigger } from './support/fault-proxy.js';
 
 // The one idempotency contract (src/routing/idempotency.ts), for every call that takes a key:
 // the same request replays its first result and writes nothing; another request under the key
@@ -14,7 +14,17 @@ let accountId: number;
 let gear: number; // a sellable, repairable item template
 let vendorId: number;
 /** Arms the global proxy when a two-phase commit reaches its decision (the hook). */
+/** How a COMMIT is lost: never sent to the server, or run there with its answer lost. */
+type CommitFault = 'drop-commit' | 'drop-ack';
 let armOnDeciding: { fault: CommitFault; refuse: boolean } | undefined;
+/** The trigger armed for the case in progress. */
+let armed: ArmedTrigger | undefined;
+
+/** Arms the loss of the next COMMIT; with `refuse` the node then looks unreachable as a whole. */
+function armCommit(proxy: FaultProxy, fault: CommitFault, refuse: boolean): void {
+  proxy.refuseNew = refuse;
+  armed = proxy.arm({ match: /^COMMIT$/i, at: fault === 'drop-commit' ? 'before' : 'answered', action: 'close', othersToo: refuse });
+}
 
 const conns = new Map<string, Awaited<ReturnType<TestCluster['sql']>>>();
 async function q(node: string, sql: string, params: unknown[] = []): Promise<RowDataPacket[]> {
@@ -23,9 +33,9 @@ async function q(node: string, sql: string, params: unknown[] = []): Promise<Row
 }
 const num = async (node: string, sql: string, params: unknown[] = []) => Number(Object.values((await q(node, sql, params))[0]!)[0]);
 
-async function behindProxy(node: 'global' | 'alpha'): Promise<{ db: Cluster; proxy: CommitProxy }> {
+async function behindProxy(node: 'global' | 'alpha'): Promise<{ db: Cluster; proxy: FaultProxy }> {
   const target = t.sandbox.node(`${node}-primary`);
-  const proxy = await startCommitProxy({ host: target.host, port: target.port });
+  const proxy = await FaultProxy.start({ host: target.host, port: target.port });
   const swap = (url: unknown) => String(url).replace(`:${target.port}/`, `:${proxy.port}/`);
   const config =
     node === 'global'
@@ -38,8 +48,7 @@ async function behindProxy(node: 'global' | 'alpha'): Promise<{ db: Cluster; pro
       hooks: {
         onPhase: (phase) => {
           if (phase === 'deciding' && armOnDeciding && node === 'global') {
-            proxy.arm(armOnDeciding.fault);
-            proxy.refuseNew = armOnDeciding.refuse;
+            armCommit(proxy, armOnDeciding.fault, armOnDeciding.refuse);
             armOnDeciding = undefined;
           }
         },
@@ -314,9 +323,9 @@ describe.each(travelled)('$name: OUTCOME_UNKNOWN, a hardline trip to another sha
     const before = await fingerprint(cid);
     try {
       if (twoPhase) armOnDeciding = { fault, refuse: true };
-      else proxy.arm(fault);
+      else armCommit(proxy, fault, false);
       await expect(call.run(db, cid, ctx, key, 'a')).rejects.toBeInstanceOf(OutcomeUnknownError);
-      expect(proxy.fired()).toBe(fault);
+      expect(armed?.fired).toEqual(['COMMIT']);
     } finally {
       armOnDeciding = undefined;
       proxy.refuseNew = false;

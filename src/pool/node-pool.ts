@@ -10,6 +10,9 @@ import { PooledConnection } from './pooled-connection.js';
 
 export type NodeRole = 'primary' | 'replica';
 
+/** The statement timeout of a pool made without one (the cluster always passes twoPhase.statementTimeoutMs). */
+const DEFAULT_STATEMENT_TIMEOUT_MS = 30_000;
+
 /** Where a node sits in the topology: shard `global` or a shard name, role, and a stable name. */
 export interface NodeIdentity {
   shard: string;
@@ -257,8 +260,9 @@ export class NodePool {
       await new Promise((r) => setTimeout(r, 25));
       throw new ClosedError();
     }
+    let raw: mysql.Connection | undefined;
     try {
-      const raw = await mysql.createConnection({
+      raw = await mysql.createConnection({
         host: this.address.host,
         port: this.address.port,
         user: this.address.user,
@@ -273,21 +277,29 @@ export class NodePool {
       raw.on('error', () => {});
       // last_gtid lets session reads find a replica that has this write; the lock wait timeout
       // bounds how long a statement can block behind a prepared XA branch. NO_AUTO_VALUE_ON_ZERO:
-      // district 0 (the tutorial) is a real id, not "next AUTO_INCREMENT value".
+      // district 0 (the tutorial) is a real id, not "next AUTO_INCREMENT value". The idle
+      // transaction timeout: see idleTransactionTimeoutSec.
+      // Bounded like the handshake: a server (or network) that stops answering here would
+      // otherwise hold this pool slot for ever, as a create that never ends.
       await raw.query(
-        `SET SESSION session_track_system_variables = 'last_gtid', SESSION innodb_lock_wait_timeout = ?, SESSION time_zone = '+00:00',
-           SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_AUTO_VALUE_ON_ZERO')`,
-        [this.options.lockWaitTimeoutSec],
+        {
+          sql: `SET SESSION session_track_system_variables = 'last_gtid', SESSION innodb_lock_wait_timeout = ?, SESSION time_zone = '+00:00',
+           SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_AUTO_VALUE_ON_ZERO'), SESSION idle_transaction_timeout = ?`,
+          timeout: this.options.connectTimeoutMs,
+        },
+        [this.options.lockWaitTimeoutSec, idleTransactionTimeoutSec(this.options)],
       );
       await this.measureClock(raw);
       this.downUntil = 0;
-      const conn = new PooledConnection(raw, raw.threadId ?? 0, this.options.statementTimeoutMs ?? 30_000);
+      const conn = new PooledConnection(raw, raw.threadId ?? 0, this.options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS);
       conn.generation = this.generation;
       // A server that dies closes the socket: mark the connection so it is never handed out again.
       raw.on('error', () => (conn.broken = true));
       raw.on('end', () => (conn.broken = true));
       return conn;
     } catch (error) {
+      // Connected but not set up: close it (mysql2 would keep a timed-out statement as current).
+      raw?.destroy();
       this.lastError = error;
       this.downUntil = Date.now() + this.options.downBackoffMs;
       const failure = new ShardUnavailableError(this.label, { cause: error });
@@ -298,7 +310,7 @@ export class NodePool {
 
   private async measureClock(raw: mysql.Connection): Promise<void> {
     const sent = Date.now();
-    const [rows] = await raw.query<mysql.RowDataPacket[]>('SELECT UNIX_TIMESTAMP(NOW(3)) * 1000 AS now');
+    const [rows] = await raw.query<mysql.RowDataPacket[]>({ sql: 'SELECT UNIX_TIMESTAMP(NOW(3)) * 1000 AS now', timeout: this.options.connectTimeoutMs });
     const received = Date.now();
     this.clockOffsetMs = Math.round(Number(rows[0]?.now) - (sent + received) / 2);
   }
@@ -342,4 +354,18 @@ export class NodePool {
     this.metrics.poolAcquireFailures.inc({ shard, role, reason: 'unavailable' });
     return new ShardUnavailableError(this.label, { cause: error });
   }
+}
+
+/**
+ * `idle_transaction_timeout` of every pooled session, in seconds. A session whose client the
+ * network lost in the middle of a transaction (a half-open socket: the server never sees the
+ * close) would otherwise keep its row locks until `wait_timeout` (8 hours by default), and every
+ * later write to those rows fails on its lock wait. The server ends such a session once it has
+ * idled this long; a prepared XA branch survives that (MariaDB detaches it) and recovery settles
+ * it. Longer than any wait the library makes between two statements of one of its transactions
+ * (a connection to acquire, statements on other nodes, the decision and its fence), so only
+ * sessions nobody is coming back to are ended.
+ */
+export function idleTransactionTimeoutSec(options: Pick<PoolOptions, 'acquireTimeoutMs'> & { statementTimeoutMs?: number }): number {
+  return Math.ceil((options.acquireTimeoutMs + 3 * (options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS)) / 1000);
 }

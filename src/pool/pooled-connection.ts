@@ -1,4 +1,5 @@
 import type { Connection, ExecuteValues, QueryValues, FieldPacket, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import { isConnectionLost } from './mysql-errors.js';
 
 /** The part of mysql2's callback connection the hot path uses. */
 interface CallbackConnection {
@@ -25,6 +26,8 @@ export class PooledConnection {
   /** The pool generation it was opened in (see NodePool). */
   generation = 0;
   private gtid: string | undefined;
+  /** Closed after a lost connection or a timeout (see lost()). */
+  private closed = false;
   /** The callback-style connection under mysql2's promise wrapper (untyped there, stable since mysql2 2.x). */
   private readonly callbacks: CallbackConnection;
 
@@ -54,10 +57,35 @@ export class PooledConnection {
    */
   private execute<R>(sql: string, params: unknown[]): Promise<R> {
     return new Promise((resolve, reject) => {
-      this.callbacks.execute({ sql, timeout: this.statementTimeoutMs }, params as ExecuteValues, (error: unknown, result: unknown) =>
-        error ? reject(error) : resolve(result as R),
-      );
+      let settled = false;
+      const settle = (error: unknown, result?: unknown) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (error) reject(this.lost(error));
+        else resolve(result as R);
+      };
+      // mysql2 times the execution only: the prepare before it (a statement's first use on this
+      // connection) has no timeout, and a prepare the network swallowed waited for ever.
+      const timer = setTimeout(() => settle(statementTimeout()), this.statementTimeoutMs);
+      this.callbacks.execute({ sql, timeout: this.statementTimeoutMs }, params as ExecuteValues, settle);
     });
+  }
+
+  /**
+   * A statement failed: when the connection is lost (or the statement timed out), mark it broken
+   * and close it. mysql2 keeps a timed-out statement as the connection's current command, and
+   * queues the next one behind it without starting that one's timer: a ROLLBACK sent after a
+   * timeout on a connection the network holds would wait for ever (and keep its pool slot).
+   * Closed, every later statement on it fails at once instead.
+   */
+  private lost(error: unknown): unknown {
+    if (isConnectionLost(error) && !this.closed) {
+      this.broken = true;
+      this.closed = true;
+      this.raw.destroy();
+    }
+    return error;
   }
 
   /**
@@ -65,7 +93,9 @@ export class PooledConnection {
    * SET, KILL, DDL). Only ever called with library-built SQL, never with user input.
    */
   async text(sql: string, params: unknown[] = []): Promise<[unknown, FieldPacket[] | undefined]> {
-    const [result, fields] = await this.raw.query({ sql, timeout: this.statementTimeoutMs }, params as QueryValues);
+    const [result, fields] = await this.raw.query({ sql, timeout: this.statementTimeoutMs }, params as QueryValues).catch((error: unknown) => {
+      throw this.lost(error);
+    });
     if (result && !Array.isArray(result)) this.noteGtid(result as TrackedHeader);
     return [result, fields];
   }
@@ -82,4 +112,9 @@ export class PooledConnection {
     // MariaDB reports an empty last_gtid for statements that wrote nothing to the binlog.
     if (gtid) this.gtid = gtid;
   }
+}
+
+/** The error of a statement not answered in time, as mysql2 reports its own query timeouts. */
+function statementTimeout(): Error {
+  return Object.assign(new Error('Query inactivity timeout'), { code: 'PROTOCOL_SEQUENCE_TIMEOUT', fatal: true });
 }
