@@ -84,3 +84,7 @@ export type { Appearance, AppearanceField, CharacterProfile, NamedCharacter } fr
 export type { CharacterSpawn, SpawnItem, SpawnOrganization, CharacterSave, SaveOptions } from './systems/characters/characters-world.js';
 export type { CrewView } from './systems/shared/crew-view.js';
 export { RSI_BITS } from './systems/shared/client-limits.js';
+export type { Bookmark, BookmarkPlace } from './systems/world/bookmarks.js';
+export type { HardlineChange } from './systems/world/world-inputs.js';
+export type { ClientItemGrant } from './systems/inventory/inventory.js';
+export type { PendingHandoff } from './systems/presence/presence.js';

@@ -28,6 +28,8 @@ export const MOVING_TABLES: Array<{ table: string; where: string; surrogate?: st
   { table: 'character_relationships', where: 'character_id = ?' },
   // Hardlines the character discovered, by the client's (district, number).
   { table: 'character_known_hardlines', where: 'character_id = ?' },
+  // GM bookmarks (named places).
+  { table: 'character_bookmarks', where: 'character_id = ?' },
   // Idempotency keys follow the character, so a retry after a move still finds its key.
   { table: 'idempotency_keys', where: 'character_id = ?' },
 ];
