@@ -4,7 +4,7 @@
  * ValidationError naming the field and the client's limit, and no statement reached any server
  * (counted with Com_stmt_execute on every primary) and nothing changed.
  */
-import type { RowDataPacket } from 'mysql2/promise';
+import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RSI_BITS, ValidationError } from '../src/index.js';
 import { startTestCluster, type TestCluster } from './support/cluster.js';
@@ -23,10 +23,16 @@ beforeAll(async () => {
 afterAll(async () => t?.stop());
 
 const NODES = ['global-primary', 'alpha-primary', 'beta-primary'];
+const conns = new Map<string, Connection>();
+/** One root connection per node for the whole file (t.sql opens a new one each call). */
+async function sql(node: string): Promise<Connection> {
+  if (!conns.has(node)) conns.set(node, await t.sql(node));
+  return conns.get(node)!;
+}
 async function executed(): Promise<number> {
   let sum = 0;
   for (const node of NODES) {
-    const [rows] = await (await t.sql(node)).query<RowDataPacket[]>("SHOW GLOBAL STATUS LIKE 'Com_stmt_execute'");
+    const [rows] = await (await sql(node)).query<RowDataPacket[]>("SHOW GLOBAL STATUS LIKE 'Com_stmt_execute'");
     sum += Number(rows[0]!.Value);
   }
   return sum;

@@ -21,8 +21,14 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.stop());
 
-async function one(node: Node, sql: string, params: unknown[] = []): Promise<RowDataPacket> {
-  const [rows] = await (await t.sql(node)).query<RowDataPacket[]>(sql, params);
+const conns = new Map<string, Connection>();
+/** One root connection per node for the whole file (t.sql opens a new one each call). */
+async function sql(node: Node): Promise<Connection> {
+  if (!conns.has(node)) conns.set(node, await t.sql(node));
+  return conns.get(node)!;
+}
+async function one(node: Node, text: string, params: unknown[] = []): Promise<RowDataPacket> {
+  const [rows] = await (await sql(node)).query<RowDataPacket[]>(text, params);
   return rows[0]!;
 }
 
@@ -30,10 +36,8 @@ async function one(node: Node, sql: string, params: unknown[] = []): Promise<Row
 const COUNTED = ['Com_stmt_execute', 'Com_select', 'Com_insert', 'Com_update', 'Com_delete', 'Com_begin', 'Com_commit', 'Com_xa_commit'];
 async function counters(): Promise<Record<Node, Record<string, number>>> {
   const out = {} as Record<Node, Record<string, number>>;
-  const conns: Record<string, Connection> = {};
-  for (const node of NODES) conns[node] = await t.sql(node);
   for (const node of NODES) {
-    const [rows] = await conns[node]!.query<RowDataPacket[]>(
+    const [rows] = await (await sql(node)).query<RowDataPacket[]>(
       `SHOW GLOBAL STATUS WHERE Variable_name IN (${COUNTED.map(() => '?').join(', ')})`,
       COUNTED,
     );
@@ -54,7 +58,7 @@ describe("mxo-hd's world entry, save and logout", () => {
     const neo = (await db.characters.create({ accountId, name: 'Neo', appearance: { sex: 0, body: 1, hatModel: 40, coatModel: 50 }, firstName: 'Thomas', lastName: 'Anderson', background: 'Programmer by day.', districtId: 1 })).characterId;
     const trinity = (await db.characters.create({ accountId, name: 'Trinity', gender: 'female', districtId: 4 })).characterId;
     const morpheus = (await db.characters.create({ accountId, name: 'Morpheus', districtId: 2 })).characterId;
-    await (await t.sql('global-primary')).query('UPDATE accounts SET admin_level = 2 WHERE account_id = ?', [accountId]);
+    await (await sql('global-primary')).query('UPDATE accounts SET admin_level = 2 WHERE account_id = ?', [accountId]);
     await db.worlds.register({ worldId: 1, name: 'Recursion' });
     await db.worlds.assignCharacter(neo, 1);
 
@@ -82,7 +86,16 @@ describe("mxo-hd's world entry, save and logout", () => {
     await expect(db.organizations.createFromCrews({ name: 'Zion Guard', crewIds: [crewId, logos], masterId: trinity })).rejects.toBeInstanceOf(
       RequirementError, // no side taken
     );
+    // The master must captain one of the crews; a refusal changes nothing.
+    await expect(
+      db.organizations.createFromCrews({ name: 'Zion Guard', crewIds: [crewId], masterId: morpheus, faction: 'zion' }),
+    ).rejects.toBeInstanceOf(RequirementError);
     const { organizationId } = await db.organizations.createFromCrews({ name: 'Zion Guard', crewIds: [crewId, logos], masterId: neo });
+    // Atomic: a crew already in a faction refuses the whole, no organization row is left behind.
+    await expect(db.organizations.createFromCrews({ name: 'Second Guard', crewIds: [logos], masterId: morpheus, faction: 'zion' })).rejects.toThrow(
+      /already belongs/,
+    );
+    expect(await one('global-primary', "SELECT COUNT(*) AS n FROM organizations WHERE organization_name <> 'Zion Guard'")).toMatchObject({ n: 0 });
     expect(await one('global-primary', 'SELECT COUNT(*) AS n FROM crews WHERE organization_id = ?', [organizationId])).toMatchObject({ n: 2 });
     await db.social.addBuddy(neo, 'Trinity');
     const { hardlineId } = await db.world.defineHardline({ districtId: 1, hardlineName: 'Park', position: { x: 1, y: 2, z: 3 }, hardlineNumber: 3, yaw: 2.5 });
@@ -186,7 +199,7 @@ describe("mxo-hd's world entry, save and logout", () => {
       );
       expect(row).toMatchObject({ experience: 5_200, money: 740, health: 480, inner_strength: 190, yaw: 139, level: 3, pvp_flag: 0 });
       expect([row.position_x, row.position_y, row.position_z]).toEqual([position.x, position.y, position.z]);
-      const reps = (await (await t.sql('alpha-primary')).query<RowDataPacket[]>(
+      const reps = (await (await sql('alpha-primary')).query<RowDataPacket[]>(
         'SELECT organization, points FROM character_reputations WHERE character_id = ? ORDER BY organization',
         [neo],
       ))[0];
