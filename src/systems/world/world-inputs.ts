@@ -47,7 +47,8 @@ export const objectInput = z
   .strict();
 export const hardlineInput = z
   .object({
-    districtId: id,
+    // Districts are numbered from 0 (the tutorial has hardlines too).
+    districtId: z.number().int().min(0).max(2_147_483_647),
     hardlineName: varchar(64),
     position,
     hardlineType: z.enum(['public', 'private', 'faction', 'mission']).default('public'),
