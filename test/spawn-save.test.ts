@@ -9,7 +9,7 @@
  */
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NotFoundError, openCluster, PresenceLostError, RequirementError, ValidationError, type Cluster } from '../src/index.js';
+import { levelCurve, NotFoundError, openCluster, PresenceLostError, RequirementError, ValidationError, type Cluster } from '../src/index.js';
 import { startTestCluster, type TestCluster } from './support/cluster.js';
 
 let t: TestCluster;
@@ -314,6 +314,23 @@ describe("mxo-hd's world entry, save and logout", () => {
     await expect(t.db.characters.save(apoc, { money: 5 }, { fencingToken: 1 })).rejects.toBeInstanceOf(PresenceLostError);
     expect(await one('alpha-primary', 'SELECT money FROM characters WHERE character_id = ?', [apoc])).toMatchObject({ money: 0 });
     await expect(t.db.characters.spawn(987_654)).rejects.toBeInstanceOf(NotFoundError);
+
+    // Experience is stored as given: no re-levelling by the library's curve, unless the cluster
+    // was opened with a curve and the save names no level.
+    const { fencingToken } = await t.db.presence.claim(apoc, { serverId: 'district-1', districtId: 1 });
+    expect(await t.db.characters.save(apoc, { experience: 5_000 }, { fencingToken })).toEqual({ level: 1, experience: 5_000, money: 0 });
+    const curved = await openCluster(t.config, { levelCurve: levelCurve({ base: 100 }) });
+    try {
+      // 100 * (level - 1)^2 <= 5,000: level 8.
+      expect(await curved.characters.save(apoc, { experience: 5_000 }, { fencingToken })).toEqual({ level: 8, experience: 5_000, money: 0 });
+      expect(await curved.characters.save(apoc, { experience: 5_000, level: 2 }, { fencingToken })).toMatchObject({ level: 2 });
+    } finally {
+      await curved.close();
+    }
+    expect(await one('alpha-primary', 'SELECT level, experience FROM characters WHERE character_id = ?', [apoc])).toMatchObject({
+      level: 2,
+      experience: 5_000,
+    });
     await expect(t.db.characters.setFaction(apoc, 'agents' as never)).rejects.toBeInstanceOf(ValidationError);
   });
 });
