@@ -19,6 +19,7 @@ beforeAll(async () => {
   ({ accountId } = await t.db.accounts.register({ username: 'widths', email: 'widths@zion.example', password: 'width-of-a-byte' }));
   neo = (await t.db.characters.create({ accountId, name: 'Neo', districtId: 1 })).characterId;
   hardlineId = (await t.db.world.defineHardline({ districtId: 1, hardlineName: 'Park', position: { x: 0, y: 0, z: 0 } })).hardlineId;
+  t.db.admin.stop(); // the placement refresh (one statement on global every 5 s) would blur the counts
 });
 afterAll(async () => t?.stop());
 
@@ -40,8 +41,8 @@ async function executed(): Promise<number> {
 
 /**
  * Expects `call` to be refused before any SQL with a ValidationError naming `field` and matching
- * `limit`. The cluster's placement refresh runs one statement on global every 5 s: a refusal is
- * retried (up to 3 times) when a statement landed meanwhile; a call that sends SQL does every time.
+ * `limit`. The placement refresh is stopped; should any other background statement land, a refusal
+ * is retried (up to 3 times): a call that sends SQL does so every time.
  */
 async function refused(label: string, call: () => Promise<unknown>, field: string, limit: RegExp): Promise<void> {
   let ran = 0;

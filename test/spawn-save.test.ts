@@ -111,6 +111,9 @@ describe("mxo-hd's world entry, save and logout", () => {
     // A district server process that has never seen the character (its directory cache is cold);
     // its pools already hold connections (a new connection's session setup is not the call's).
     const world: Cluster = await openCluster(t.config);
+    // Each process refreshes the district placement on global every 5 s: not during the counts.
+    t.db.admin.stop();
+    world.admin.stop();
     try {
       await Promise.all([world.characters.spawn(morpheus), world.characters.spawn(morpheus)]);
       const before = await counters();
@@ -243,6 +246,7 @@ describe("mxo-hd's world entry, save and logout", () => {
       });
       expect((await world.crews.ofCharacter(neo))!.members.find((m) => m.characterId === neo)!.online).toBe(false);
     } finally {
+      t.db.admin.start();
       await world.close();
     }
 
