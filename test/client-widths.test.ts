@@ -108,13 +108,15 @@ describe("the client's field widths", () => {
       ] as const) {
         const max = 2 ** bits - 1;
         const appearance = { sex, [field]: field === 'sex' ? sex : max + 1 };
-        if (field !== 'sex') await refused(`create ${field} sex ${sex}`, () => create({ appearance }), `appearance.${field}`, new RegExp(`${max}`));
+        if (field !== 'sex')
+          await refused(`create ${field} sex ${sex}`, () => create({ appearance }), `appearance.${field}`, new RegExp(`${max}`));
         if (field !== 'sex')
           await refused(`set ${field} sex ${sex}`, () => t.db.characters.setAppearance(neo, appearance), field, new RegExp(`${max}`));
       }
       // The wider of the two sexes is accepted at the call; the stored sex decides in the transaction.
       const widest = 2 ** Math.max(male, female) - 1;
-      if (field !== 'sex') await refused(`set ${field} any sex`, () => t.db.characters.setAppearance(neo, { [field]: widest + 1 }), field, /bits|0/);
+      if (field !== 'sex')
+        await refused(`set ${field} any sex`, () => t.db.characters.setAppearance(neo, { [field]: widest + 1 }), field, /bits|0/);
     }
     // Neo is male (sex 0 by gender): a female-only width is refused by the transaction, nothing changed.
     const before = (await t.db.characters.identity(neo)).appearance;
@@ -165,7 +167,12 @@ describe("the client's field widths", () => {
       'yaw',
       /number|finite|65,536/i,
     );
-    await refused('bookmark name', () => t.db.world.setBookmark(neo, 'b'.repeat(32), { districtId: 1, position: { x: 0, y: 0, z: 0 } }), '', /31 bytes/);
+    await refused(
+      'bookmark name',
+      () => t.db.world.setBookmark(neo, 'b'.repeat(32), { districtId: 1, position: { x: 0, y: 0, z: 0 } }),
+      '',
+      /31 bytes/,
+    );
     await refused(
       'bookmark position',
       () => t.db.world.setBookmark(neo, 'home', { districtId: 1, position: { x: 0, y: 2e9, z: 0 } }),

@@ -9,7 +9,15 @@
  */
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { levelCurve, NotFoundError, openCluster, PresenceLostError, RequirementError, ValidationError, type Cluster } from '../src/index.js';
+import {
+  levelCurve,
+  NotFoundError,
+  openCluster,
+  PresenceLostError,
+  RequirementError,
+  ValidationError,
+  type Cluster,
+} from '../src/index.js';
 import { startTestCluster, type TestCluster } from './support/cluster.js';
 
 let t: TestCluster;
@@ -37,16 +45,18 @@ const COUNTED = ['Com_stmt_execute', 'Com_select', 'Com_insert', 'Com_update', '
 async function counters(): Promise<Record<Node, Record<string, number>>> {
   const out = {} as Record<Node, Record<string, number>>;
   for (const node of NODES) {
-    const [rows] = await (await sql(node)).query<RowDataPacket[]>(
-      `SHOW GLOBAL STATUS WHERE Variable_name IN (${COUNTED.map(() => '?').join(', ')})`,
-      COUNTED,
-    );
+    const [rows] = await (
+      await sql(node)
+    ).query<RowDataPacket[]>(`SHOW GLOBAL STATUS WHERE Variable_name IN (${COUNTED.map(() => '?').join(', ')})`, COUNTED);
     out[node] = Object.fromEntries(rows.map((r) => [String(r.Variable_name), Number(r.Value)]));
   }
   return out;
 }
 function delta(before: Record<Node, Record<string, number>>, after: Record<Node, Record<string, number>>, names: string[]) {
-  return Object.fromEntries(NODES.map((n) => [n, names.reduce((sum, k) => sum + (after[n][k]! - before[n][k]!), 0)])) as Record<Node, number>;
+  return Object.fromEntries(NODES.map((n) => [n, names.reduce((sum, k) => sum + (after[n][k]! - before[n][k]!), 0)])) as Record<
+    Node,
+    number
+  >;
 }
 /** Statements a node executed (prepared executions; the library sends its SQL as prepared statements). */
 const STATEMENTS = ['Com_stmt_execute'];
@@ -54,8 +64,22 @@ const STATEMENTS = ['Com_stmt_execute'];
 describe("mxo-hd's world entry, save and logout", () => {
   it('spawns from storage in one call (<= 3 statements over every node), saves absolute values in one fenced transaction', async () => {
     const db = t.db;
-    const { accountId } = await db.accounts.register({ username: 'thomas', email: 'thomas@metacortex.example', password: 'follow-the-rabbit' });
-    const neo = (await db.characters.create({ accountId, name: 'Neo', appearance: { sex: 0, body: 1, hatModel: 40, coatModel: 50 }, firstName: 'Thomas', lastName: 'Anderson', background: 'Programmer by day.', districtId: 1 })).characterId;
+    const { accountId } = await db.accounts.register({
+      username: 'thomas',
+      email: 'thomas@metacortex.example',
+      password: 'follow-the-rabbit',
+    });
+    const neo = (
+      await db.characters.create({
+        accountId,
+        name: 'Neo',
+        appearance: { sex: 0, body: 1, hatModel: 40, coatModel: 50 },
+        firstName: 'Thomas',
+        lastName: 'Anderson',
+        background: 'Programmer by day.',
+        districtId: 1,
+      })
+    ).characterId;
     const trinity = (await db.characters.create({ accountId, name: 'Trinity', gender: 'female', districtId: 4 })).characterId;
     const morpheus = (await db.characters.create({ accountId, name: 'Morpheus', districtId: 2 })).characterId;
     await (await sql('global-primary')).query('UPDATE accounts SET admin_level = 2 WHERE account_id = ?', [accountId]);
@@ -64,7 +88,12 @@ describe("mxo-hd's world entry, save and logout", () => {
 
     // The kit: a client item by goid in a backpack slot, an ability in the loadout, reputations.
     const goid = 0x8a0f0012;
-    const shades = await db.items.defineTemplate({ itemName: 'Shades', itemType: 'clothing', itemSubtype: 'sunglasses', clientObjectId: goid });
+    const shades = await db.items.defineTemplate({
+      itemName: 'Shades',
+      itemType: 'clothing',
+      itemSubtype: 'sunglasses',
+      clientObjectId: goid,
+    });
     const granted = await db.inventory.grantByClientId(neo, goid, { slot: 5, count: 1, purity: 200 });
     expect(granted).toMatchObject({ slotPosition: 5, clientItemId: goid, templateId: shades, purity: 200 });
     await expect(db.inventory.grantByClientId(neo, 0x1234, { slot: 6 })).rejects.toBeInstanceOf(NotFoundError);
@@ -83,7 +112,9 @@ describe("mxo-hd's world entry, save and logout", () => {
     await db.crews.join(crewId, trinity);
     await db.crews.setRole(crewId, neo, trinity, 'first_mate');
     const logos = (await db.crews.create({ captainId: morpheus, crewName: 'Logos' })).crewId;
-    await expect(db.organizations.createFromCrews({ name: 'Zion Guard', crewIds: [crewId, logos], masterId: trinity })).rejects.toBeInstanceOf(
+    await expect(
+      db.organizations.createFromCrews({ name: 'Zion Guard', crewIds: [crewId, logos], masterId: trinity }),
+    ).rejects.toBeInstanceOf(
       RequirementError, // no side taken
     );
     // The master must captain one of the crews; a refusal changes nothing.
@@ -92,13 +123,23 @@ describe("mxo-hd's world entry, save and logout", () => {
     ).rejects.toBeInstanceOf(RequirementError);
     const { organizationId } = await db.organizations.createFromCrews({ name: 'Zion Guard', crewIds: [crewId, logos], masterId: neo });
     // Atomic: a crew already in a faction refuses the whole, no organization row is left behind.
-    await expect(db.organizations.createFromCrews({ name: 'Second Guard', crewIds: [logos], masterId: morpheus, faction: 'zion' })).rejects.toThrow(
-      /already belongs/,
-    );
-    expect(await one('global-primary', "SELECT COUNT(*) AS n FROM organizations WHERE organization_name <> 'Zion Guard'")).toMatchObject({ n: 0 });
-    expect(await one('global-primary', 'SELECT COUNT(*) AS n FROM crews WHERE organization_id = ?', [organizationId])).toMatchObject({ n: 2 });
+    await expect(
+      db.organizations.createFromCrews({ name: 'Second Guard', crewIds: [logos], masterId: morpheus, faction: 'zion' }),
+    ).rejects.toThrow(/already belongs/);
+    expect(await one('global-primary', "SELECT COUNT(*) AS n FROM organizations WHERE organization_name <> 'Zion Guard'")).toMatchObject({
+      n: 0,
+    });
+    expect(await one('global-primary', 'SELECT COUNT(*) AS n FROM crews WHERE organization_id = ?', [organizationId])).toMatchObject({
+      n: 2,
+    });
     await db.social.addBuddy(neo, 'Trinity');
-    const { hardlineId } = await db.world.defineHardline({ districtId: 1, hardlineName: 'Park', position: { x: 1, y: 2, z: 3 }, hardlineNumber: 3, yaw: 2.5 });
+    const { hardlineId } = await db.world.defineHardline({
+      districtId: 1,
+      hardlineName: 'Park',
+      position: { x: 1, y: 2, z: 3 },
+      hardlineNumber: 3,
+      yaw: 2.5,
+    });
     await db.world.discoverHardline(neo, 1, 3);
 
     // World entry: the UDP session names only the character; the server finds the pending ticket.
@@ -153,7 +194,9 @@ describe("mxo-hd's world entry, save and logout", () => {
         pvpFlag: false,
         adminLevel: 2,
         appearance: { sex: 0, body: 1, hatModel: 40, coatModel: 50 },
-        inventory: [{ itemId: granted.itemId, slot: 5, clientItemId: goid, templateId: shades, count: 1, purity: 200, containerType: 'inventory' }],
+        inventory: [
+          { itemId: granted.itemId, slot: 5, clientItemId: goid, templateId: shades, count: 1, purity: 200, containerType: 'inventory' },
+        ],
         loadout: [{ slot: 12, abilityId: ability, loaded: true }],
         abilities: [{ abilityId: ability, level: 1 }],
         knownHardlines: [{ districtId: 1, hardlineNumber: 3 }],
@@ -185,13 +228,26 @@ describe("mxo-hd's world entry, save and logout", () => {
       const saveBefore = await counters();
       const saved = await world.characters.save(
         neo,
-        { experience: 5_200, money: 740, health: 480, innerStrength: 190, position, yaw: 139, reputations: { zion_military: 120, machines: -50 }, level: 3 },
+        {
+          experience: 5_200,
+          money: 740,
+          health: 480,
+          innerStrength: 190,
+          position,
+          yaw: 139,
+          reputations: { zion_military: 120, machines: -50 },
+          level: 3,
+        },
         { fencingToken: claim.fencingToken },
       );
       const saveAfter = await counters();
       expect(saved).toEqual({ level: 3, experience: 5_200, money: 740 });
       // One local transaction on the character's shard; global and beta untouched.
-      expect(delta(saveBefore, saveAfter, ['Com_commit', 'Com_xa_commit'])).toEqual({ 'global-primary': 0, 'alpha-primary': 1, 'beta-primary': 0 });
+      expect(delta(saveBefore, saveAfter, ['Com_commit', 'Com_xa_commit'])).toEqual({
+        'global-primary': 0,
+        'alpha-primary': 1,
+        'beta-primary': 0,
+      });
       expect(delta(saveBefore, saveAfter, STATEMENTS)['global-primary']).toBe(0);
 
       const row = await one(
@@ -202,33 +258,53 @@ describe("mxo-hd's world entry, save and logout", () => {
       );
       expect(row).toMatchObject({ experience: 5_200, money: 740, health: 480, inner_strength: 190, yaw: 139, level: 3, pvp_flag: 0 });
       expect([row.position_x, row.position_y, row.position_z]).toEqual([position.x, position.y, position.z]);
-      const reps = (await (await sql('alpha-primary')).query<RowDataPacket[]>(
-        'SELECT organization, points FROM character_reputations WHERE character_id = ? ORDER BY organization',
-        [neo],
-      ))[0];
+      const reps = (
+        await (
+          await sql('alpha-primary')
+        ).query<RowDataPacket[]>('SELECT organization, points FROM character_reputations WHERE character_id = ? ORDER BY organization', [
+          neo,
+        ])
+      )[0];
       expect(reps.map((r) => [r.organization, r.points])).toEqual([
         ['zion_military', 120],
         ['machines', -50],
         ['niobe', 25],
       ]);
       expect(
-        await one('alpha-primary', "SELECT to_character_id, money_amount, transaction_reason FROM transaction_history WHERE transaction_type = 'server_save'"),
+        await one(
+          'alpha-primary',
+          "SELECT to_character_id, money_amount, transaction_reason FROM transaction_history WHERE transaction_type = 'server_save'",
+        ),
       ).toMatchObject({ to_character_id: neo, money_amount: 740, transaction_reason: 'server_save' });
 
       // The next save lowers the money: the difference goes out of the ledger; the spawn reads back what was saved.
       await world.characters.save(neo, { money: 700, yaw: 3.14159, pvpFlag: true }, { fencingToken: claim.fencingToken });
       expect(
-        await one('alpha-primary', "SELECT from_character_id, money_amount FROM transaction_history WHERE transaction_type = 'server_save' ORDER BY transaction_id DESC LIMIT 1"),
+        await one(
+          'alpha-primary',
+          "SELECT from_character_id, money_amount FROM transaction_history WHERE transaction_type = 'server_save' ORDER BY transaction_id DESC LIMIT 1",
+        ),
       ).toMatchObject({ from_character_id: neo, money_amount: 40 });
       const again = await world.characters.spawn(neo, { consistency: 'strong' });
-      expect(again).toMatchObject({ position, yaw: 3.14159, money: 700, experience: 5_200, level: 3, health: 480, innerStrength: 190, pvpFlag: true });
+      expect(again).toMatchObject({
+        position,
+        yaw: 3.14159,
+        money: 700,
+        experience: 5_200,
+        level: 3,
+        health: 480,
+        innerStrength: 190,
+        pvpFlag: true,
+      });
       expect(again.reputations.reputations).toMatchObject({ zion_military: 120, machines: -50, niobe: 25 });
       const report = await db.verify();
       expect(report.violations).toEqual([]);
 
       // A stale token (another server took the character over) saves nothing.
       const stale = claim.fencingToken + 1;
-      await expect(world.characters.save(neo, { money: 1, experience: 1 }, { fencingToken: stale })).rejects.toBeInstanceOf(PresenceLostError);
+      await expect(world.characters.save(neo, { money: 1, experience: 1 }, { fencingToken: stale })).rejects.toBeInstanceOf(
+        PresenceLostError,
+      );
       expect(await one('alpha-primary', 'SELECT money, experience FROM characters WHERE character_id = ?', [neo])).toMatchObject({
         money: 700,
         experience: 5_200,
@@ -237,8 +313,12 @@ describe("mxo-hd's world entry, save and logout", () => {
       // Logout: the last save, then the claim is released; a save after it is refused.
       await world.characters.save(neo, { position: { x: 1.5, y: 2.5, z: 3.5 } }, { fencingToken: claim.fencingToken });
       await world.presence.release(neo, claim.fencingToken);
-      await expect(world.characters.save(neo, { money: 5 }, { fencingToken: claim.fencingToken })).rejects.toBeInstanceOf(PresenceLostError);
-      expect(await one('alpha-primary', 'SELECT is_online, presence_token, position_x, money FROM characters WHERE character_id = ?', [neo])).toMatchObject({
+      await expect(world.characters.save(neo, { money: 5 }, { fencingToken: claim.fencingToken })).rejects.toBeInstanceOf(
+        PresenceLostError,
+      );
+      expect(
+        await one('alpha-primary', 'SELECT is_online, presence_token, position_x, money FROM characters WHERE character_id = ?', [neo]),
+      ).toMatchObject({
         is_online: 0,
         presence_token: null,
         position_x: 1.5,
@@ -256,7 +336,8 @@ describe("mxo-hd's world entry, save and logout", () => {
       yaw: 1.25,
       position: { x: 10.5, y: 0, z: -4.25 },
     });
-    const beta = (await db.world.defineHardline({ districtId: 5, hardlineName: 'Pier', position: { x: 0, y: 0, z: 0 }, hardlineNumber: 1 })).hardlineId;
+    const beta = (await db.world.defineHardline({ districtId: 5, hardlineName: 'Pier', position: { x: 0, y: 0, z: 0 }, hardlineNumber: 1 }))
+      .hardlineId;
     expect((await db.world.hardlines()).map((h) => [h.hardlineId, h.districtId, h.hardlineNumber, h.yaw])).toEqual([
       [hardlineId, 1, 3, 1.25],
       [beta, 5, 1, 0],
@@ -275,14 +356,20 @@ describe("mxo-hd's world entry, save and logout", () => {
       { name: 'home', districtId: 2, position: { x: 1, y: 2, z: 3 }, yaw: 0 },
       { name: 'pier', districtId: 5, position: { x: 4, y: 5, z: 6 }, yaw: 7 },
     ]);
-    expect(await one('beta-primary', 'SELECT COUNT(*) AS n FROM character_bookmarks WHERE character_id = ?', [neo])).toMatchObject({ n: 2 });
+    expect(await one('beta-primary', 'SELECT COUNT(*) AS n FROM character_bookmarks WHERE character_id = ?', [neo])).toMatchObject({
+      n: 2,
+    });
 
     // A member crew's first mate uses the faction's bank; a plain member of it may only deposit.
     await db.characters.adjustMoney(trinity, 300, 'admin_grant');
     expect(await db.organizations.deposit(organizationId, trinity, 200)).toMatchObject({ money: 100, treasury: 200 });
     expect(await db.organizations.withdraw(organizationId, trinity, 50)).toMatchObject({ money: 150, treasury: 150 });
     expect(await db.organizations.withdraw(organizationId, morpheus, 50)).toMatchObject({ money: 50, treasury: 100 }); // a member crew's captain
-    const { accountId: other } = await db.accounts.register({ username: 'cypher', email: 'cypher@zion.example', password: 'steak-is-real' });
+    const { accountId: other } = await db.accounts.register({
+      username: 'cypher',
+      email: 'cypher@zion.example',
+      password: 'steak-is-real',
+    });
     const cypher = (await db.characters.create({ accountId: other, name: 'Cypher', districtId: 1 })).characterId;
     await db.crews.join(logos, cypher);
     await db.characters.adjustMoney(cypher, 30, 'admin_grant');
@@ -326,7 +413,11 @@ describe("mxo-hd's world entry, save and logout", () => {
     const curved = await openCluster(t.config, { levelCurve: levelCurve({ base: 100 }) });
     try {
       // 100 * (level - 1)^2 <= 5,000: level 8.
-      expect(await curved.characters.save(apoc, { experience: 5_000 }, { fencingToken })).toEqual({ level: 8, experience: 5_000, money: 0 });
+      expect(await curved.characters.save(apoc, { experience: 5_000 }, { fencingToken })).toEqual({
+        level: 8,
+        experience: 5_000,
+        money: 0,
+      });
       expect(await curved.characters.save(apoc, { experience: 5_000, level: 2 }, { fencingToken })).toMatchObject({ level: 2 });
     } finally {
       await curved.close();

@@ -108,7 +108,12 @@ const PARTS: Array<[name: string, json: string, from: string, order: string]> = 
     'FROM character_ability_slots l WHERE l.character_id = ?',
     'l.slot_number',
   ],
-  ['reputation', "JSON_OBJECT('organization', r.organization, 'points', r.points)", 'FROM character_reputations r WHERE r.character_id = ?', '0'],
+  [
+    'reputation',
+    "JSON_OBJECT('organization', r.organization, 'points', r.points)",
+    'FROM character_reputations r WHERE r.character_id = ?',
+    '0',
+  ],
   [
     'hardline',
     "JSON_OBJECT('district_id', h.district_id, 'hardline_number', h.hardline_number)",
@@ -154,7 +159,10 @@ export async function readSpawnShard(
 }
 
 /** The global part, as its rows (part, JSON object). */
-export async function readSpawnGlobal(conn: PooledConnection, characterId: number): Promise<Array<{ part: string; j: Record<string, unknown> }>> {
+export async function readSpawnGlobal(
+  conn: PooledConnection,
+  characterId: number,
+): Promise<Array<{ part: string; j: Record<string, unknown> }>> {
   const rows = await conn.rows<{ part: string; j: unknown }>(GLOBAL_SQL, [characterId, characterId, characterId, characterId]);
   return rows.map((r) => ({ part: r.part, j: parseJson(r.j) }));
 }
@@ -205,12 +213,12 @@ export function buildSpawn(
       purity: num(i.purity),
       containerType: String(i.container_type),
     })),
-    loadout: shard.parts.get('loadout')!.map((l) => ({ slot: num(l.slot), abilityId: num(l.ability_id), loaded: Boolean(Number(l.loaded)) })),
+    loadout: shard.parts
+      .get('loadout')!
+      .map((l) => ({ slot: num(l.slot), abilityId: num(l.ability_id), loaded: Boolean(Number(l.loaded)) })),
     abilities: shard.parts.get('ability')!.map((a) => ({ abilityId: num(a.ability_id), level: num(a.level) })),
     reputations: { reputations, cqPoints: num(c.cq_points) },
-    knownHardlines: shard.parts
-      .get('hardline')!
-      .map((h) => ({ districtId: num(h.district_id), hardlineNumber: num(h.hardline_number) })),
+    knownHardlines: shard.parts.get('hardline')!.map((h) => ({ districtId: num(h.district_id), hardlineNumber: num(h.hardline_number) })),
     crew: crewViewOf(global),
     organization:
       self.organization_id === null || self.organization_id === undefined

@@ -52,7 +52,12 @@ const saveInput = schemaFor<CharacterSave>()(
       position: limits.clientPosition.optional(),
       yaw: limits.yaw.optional(),
       reputations: z
-        .object(Object.fromEntries(REPUTATION_ORGANIZATIONS.map((o) => [o, limits.i16.optional()])) as Record<ReputationOrganization, z.ZodOptional<typeof limits.i16>>)
+        .object(
+          Object.fromEntries(REPUTATION_ORGANIZATIONS.map((o) => [o, limits.i16.optional()])) as Record<
+            ReputationOrganization,
+            z.ZodOptional<typeof limits.i16>
+          >,
+        )
         .strict()
         .optional(),
       level: limits.level.optional(),

@@ -93,7 +93,11 @@ export class Inventory {
           'SELECT client_object_id FROM item_templates WHERE template_id = ?',
           [data.templateId],
         );
-        const placed = { ...item, slotPosition: slot, clientItemId: template?.client_object_id == null ? null : Number(template.client_object_id) };
+        const placed = {
+          ...item,
+          slotPosition: slot,
+          clientItemId: template?.client_object_id == null ? null : Number(template.client_object_id),
+        };
         if (call) await remember(conn, call, placed);
         return placed;
       });
@@ -168,7 +172,8 @@ export class Inventory {
         };
       });
     } catch (error) {
-      if (isDuplicateKey(error, 'uq_character_inventory_slot')) throw new ItemNotAllowedError(itemId, `inventory slot ${data.slot} is taken`);
+      if (isDuplicateKey(error, 'uq_character_inventory_slot'))
+        throw new ItemNotAllowedError(itemId, `inventory slot ${data.slot} is taken`);
       throw error;
     }
   }

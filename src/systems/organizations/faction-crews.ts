@@ -65,10 +65,11 @@ export async function createOrganizationFromCrews(
     }
     if (!crews.some((c) => Number(c.captain_id) === data.masterId))
       throw new RequirementError('master', `character ${data.masterId} captains none of crews ${data.crewIds.join(', ')}`);
-    const header = await conn.exec(
-      'INSERT INTO organizations (organization_name, faction, leader_id, member_count) VALUES (?, ?, ?, 0)',
-      [data.name, data.faction, data.masterId],
-    );
+    const header = await conn.exec('INSERT INTO organizations (organization_name, faction, leader_id, member_count) VALUES (?, ?, ?, 0)', [
+      data.name,
+      data.faction,
+      data.masterId,
+    ]);
     const org = Number(header.insertId);
     await conn.exec(
       "INSERT INTO organization_members (character_id, organization_id, rank_name, rank_level, permissions) VALUES (?, ?, 'Master', 127, ?)",

@@ -350,7 +350,9 @@ export class Presence {
         [cid, sid],
       ),
     );
-    return row ? { accountId: Number(row.account_id), characterId: cid, districtId: Number(row.district_id), expiresAt: row.expires_at } : null;
+    return row
+      ? { accountId: Number(row.account_id), characterId: cid, districtId: Number(row.district_id), expiresAt: row.expires_at }
+      : null;
   }
 
   /**

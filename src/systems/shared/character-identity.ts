@@ -43,7 +43,8 @@ export const appearanceSchema = z
   .strict()
   .refine((a) => Object.values(a).some((v) => v !== undefined), 'at least one appearance field')
   .superRefine((a, ctx) => {
-    for (const issue of limits.rsiIssues(a, a.sex as number | undefined)) ctx.addIssue({ code: 'custom', path: [issue.field], message: issue.message });
+    for (const issue of limits.rsiIssues(a, a.sex as number | undefined))
+      ctx.addIssue({ code: 'custom', path: [issue.field], message: issue.message });
   }) as unknown as z.ZodType<Appearance>;
 
 /** The profile the client shows. */
@@ -76,7 +77,8 @@ export const profileSchema = z
 /** The client's alignment codes (mxo-hd FCPackets: 1 Zion, 2 Machines, 3 Merovingian; 0 none) and the seed's faction. */
 export const ALIGNMENT_OF_FACTION = { neutral: 0, zion: 1, machine: 2, merovingian: 3 } as const;
 /** faction for the alignment bound as one parameter; other codes keep the faction. */
-const FACTION_OF_ALIGNMENT_SQL = "CASE ? WHEN 0 THEN 'neutral' WHEN 1 THEN 'zion' WHEN 2 THEN 'machine' WHEN 3 THEN 'merovingian' ELSE faction END";
+const FACTION_OF_ALIGNMENT_SQL =
+  "CASE ? WHEN 0 THEN 'neutral' WHEN 1 THEN 'zion' WHEN 2 THEN 'machine' WHEN 3 THEN 'merovingian' ELSE faction END";
 
 const PROFILE_COLUMN: Record<keyof CharacterProfile, string> = {
   firstName: 'first_name',

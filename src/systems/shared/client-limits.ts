@@ -55,7 +55,11 @@ export const background = z
   .max(BACKGROUND_MAX_BYTES, `must be at most ${BACKGROUND_MAX_BYTES} bytes (the client's 1,024-byte field)`);
 
 /** An unsigned 16-bit attribute (health, inner strength and their maxima). */
-export const u16 = z.number().int().min(0, 'must be at least 0 (a 16-bit client field)').max(65_535, 'must be at most 65,535 (a 16-bit client field)');
+export const u16 = z
+  .number()
+  .int()
+  .min(0, 'must be at least 0 (a 16-bit client field)')
+  .max(65_535, 'must be at most 65,535 (a 16-bit client field)');
 /** A signed 16-bit attribute (reputations; the client shows -32,768 .. 32,767). */
 export const i16 = z
   .number()
@@ -63,15 +67,27 @@ export const i16 = z
   .min(-32_768, 'must be at least -32,768 (a 16-bit client field)')
   .max(32_767, 'must be at most 32,767 (a 16-bit client field)');
 /** A byte (alignment, the client's OrganizationID). */
-export const u8 = z.number().int().min(0, 'must be at least 0 (a one-byte client field)').max(255, 'must be at most 255 (a one-byte client field)');
+export const u8 = z
+  .number()
+  .int()
+  .min(0, 'must be at least 0 (a one-byte client field)')
+  .max(255, 'must be at most 255 (a one-byte client field)');
 /** A level: the client's byte, within characters.level (TINYINT). */
 export const level = z.number().int().min(1, 'must be at least 1').max(127, 'must be at most 127 (characters.level, a TINYINT)');
 /** Experience: the client carries a u64; characters.experience is a signed INT. */
-export const experience = z.number().int().min(0, 'must be at least 0').max(2_147_483_647, 'must be at most 2,147,483,647 (characters.experience)');
+export const experience = z
+  .number()
+  .int()
+  .min(0, 'must be at least 0')
+  .max(2_147_483_647, 'must be at most 2,147,483,647 (characters.experience)');
 /** Information (money): the margin packet's u32, and a ledger difference that fits transaction_history's INT. */
-export const money = z.number().int().min(0, 'must be at least 0').max(2_147_483_647, 'must be at most 2,147,483,647 (the client\'s money field, the ledger\'s INT)');
+export const money = z
+  .number()
+  .int()
+  .min(0, 'must be at least 0')
+  .max(2_147_483_647, "must be at most 2,147,483,647 (the client's money field, the ledger's INT)");
 /** A world id: the client's 16-bit field. */
-export const worldId = z.number().int().min(1, 'must be at least 1').max(65_535, 'must be at most 65,535 (the client\'s 16-bit world id)');
+export const worldId = z.number().int().min(1, 'must be at least 1').max(65_535, "must be at most 65,535 (the client's 16-bit world id)");
 /** A world name: at most 19 single-byte characters. */
 export const worldName = z
   .string()
@@ -141,7 +157,8 @@ export function rsiIssues(appearance: Record<string, unknown>, sex: number | und
     const bits = Math.log2(max + 1);
     issues.push({
       field,
-      message: max === 0 ? `must be 0${who} (the client has no such field)` : `must be at most ${max}${who} (${bits} bits in the client's RSI)`,
+      message:
+        max === 0 ? `must be 0${who} (the client has no such field)` : `must be at most ${max}${who} (${bits} bits in the client's RSI)`,
     });
   }
   return issues;

@@ -97,6 +97,6 @@ export const clientGrantInput = z
   .object({
     slot: z.number().int().min(0).max(BACKPACK_LAST_SLOT, `a backpack slot, 0..${BACKPACK_LAST_SLOT} (wear it with moveSlot)`).optional(),
     count: z.number().int().min(1).max(2_147_483_647).default(1),
-    purity: z.number().int().min(0).max(255, 'must be at most 255 (the client\'s purity byte)').default(0),
+    purity: z.number().int().min(0).max(255, "must be at most 255 (the client's purity byte)").default(0),
   })
   .strict();

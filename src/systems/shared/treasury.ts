@@ -80,7 +80,10 @@ export async function moveTreasuryMoney(
             [cid, org],
           );
       if (!member && !crewRole)
-        throw new ForbiddenError(`organization ${move.kind}`, `character ${cid} is not a member of organization ${org} nor of one of its crews`);
+        throw new ForbiddenError(
+          `organization ${move.kind}`,
+          `character ${cid} is not a member of organization ${org} nor of one of its crews`,
+        );
       const officer = crewRole !== undefined && (Number(crewRole.captain_id) === cid || crewRole.position === 'lieutenant');
       const mayWithdraw =
         Number(row.leader_id) === cid || (member !== undefined && (Number(member.permissions) & TREASURY_PERMISSION) !== 0) || officer;

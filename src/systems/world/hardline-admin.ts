@@ -73,7 +73,8 @@ export async function updateHardline(ctx: RepoContext, hardlineId: number, chang
       return hardlineOf(row!);
     });
   } catch (error) {
-    if (isDuplicateKey(error, 'uq_hardlines_district_number')) throw new NameTakenError('hardlineNumber', String(c.hardlineNumber), { cause: error });
+    if (isDuplicateKey(error, 'uq_hardlines_district_number'))
+      throw new NameTakenError('hardlineNumber', String(c.hardlineNumber), { cause: error });
     throw error;
   }
 }
