@@ -80,3 +80,11 @@ export type { PositionOptions } from './systems/world/world.js';
 export type { ClientHardline, HardlinePlace, HardlineTrip, KnownHardline, StaticObject, StaticObjectInput, WorldObjectType, WorldObjectState } from './systems/world/world-client.js';
 export type { WorldInput, WorldReport, WorldListing, DistrictFile } from './systems/servers/worlds.js';
 export type { Appearance, AppearanceField, CharacterProfile, NamedCharacter } from './systems/shared/character-identity.js';
+// Contract part four: spawn, absolute saves, crews as the client has them, client widths.
+export type { CharacterSpawn, SpawnItem, SpawnOrganization, CharacterSave, SaveOptions } from './systems/characters/characters-world.js';
+export type { CrewView } from './systems/shared/crew-view.js';
+export { RSI_BITS } from './systems/shared/client-limits.js';
+export type { Bookmark, BookmarkPlace } from './systems/world/bookmarks.js';
+export type { HardlineChange } from './systems/world/world-inputs.js';
+export type { ClientItemGrant } from './systems/inventory/inventory.js';
+export type { PendingHandoff } from './systems/presence/presence.js';

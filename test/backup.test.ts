@@ -22,7 +22,7 @@ beforeAll(async () => {
   }
   await t.db.waitForReplicas(10_000);
   const { accountId } = await t.db.accounts.register({ username: 'tank', email: 'tank@zion.example', password: 'operator-99' });
-  await t.db.characters.create({ accountId, name: 'Dozer Backup', archetype: 'martial_artist', gender: 'male', districtId: 5 });
+  await t.db.characters.create({ accountId, name: 'Dozer_Backup', archetype: 'martial_artist', gender: 'male', districtId: 5 });
   await t.db.waitForReplicas(10_000);
 });
 afterAll(async () => t?.stop());
@@ -64,7 +64,7 @@ describe('backup', () => {
       expect(globalSql).toMatch(/CREATE TABLE `accounts`/);
       expect(globalSql).toMatch(/'tank'/);
       expect(betaSql).toMatch(/CREATE TABLE `characters`/);
-      expect(betaSql).toMatch(/Dozer Backup/);
+      expect(betaSql).toMatch(/Dozer_Backup/);
       expect(betaSql).toMatch(/PROCEDURE `UpdateEconomyMetrics`/);
       const argv = await readFile(argvLog, 'utf8');
       expect(argv).not.toContain(PASSWORD);
@@ -108,7 +108,7 @@ describe('backup', () => {
     const owner = await t.sql('beta-primary');
     const xid = xidLiteral(newGtrid('global'), 'beta:1');
     await owner.query(`XA START ${xid}`);
-    await owner.query("UPDATE characters SET money = money + 7 WHERE character_name = 'Dozer Backup'");
+    await owner.query("UPDATE characters SET money = money + 7 WHERE character_name = 'Dozer_Backup'");
     await owner.query(`XA END ${xid}`);
     await owner.query(`XA PREPARE ${xid}`);
     let finished = false;
@@ -125,7 +125,7 @@ describe('backup', () => {
     expect(beta.gtidPosition).toBe(pos);
     expect(beta.source).toBe('beta-replica-1');
     expect(beta.checksums.characters.rows).toBe(1);
-    expect(gunzipSync(readFileSync(path.join(out, beta.file))).toString()).toMatch(/Dozer Backup/);
+    expect(gunzipSync(readFileSync(path.join(out, beta.file))).toString()).toMatch(/Dozer_Backup/);
   });
 
   it('dumps the primary, saying why, when the replica is not healthy', async () => {

@@ -149,13 +149,16 @@ describe('appearance and profile', () => {
     const after = await t.db.characters.setProfile(morpheus.characterId, {
       lastName: 'X',
       profession: 5,
-      alignment: -1,
+      alignment: 2,
       status: 2,
       firstName: null,
     });
-    expect(after).toMatchObject({ firstName: null, lastName: 'X', profession: 5, alignment: -1, status: 2, cqPoints: 3 });
+    expect(after).toMatchObject({ firstName: null, lastName: 'X', profession: 5, alignment: 2, status: 2, cqPoints: 3 });
+    // The client's alignment code and the seed's faction are one idea (2: Machines).
+    expect((await t.db.characters.get(morpheus.characterId)).faction).toBe('machine');
+    await expect(t.db.characters.setProfile(morpheus.characterId, { alignment: -1 })).rejects.toBeInstanceOf(ValidationError);
     expect(await t.db.characters.identity(morpheus.characterId)).toMatchObject({ profile: after, appearance: {} });
-    await expect(t.db.characters.setProfile(morpheus.characterId, { firstName: 'x'.repeat(33) })).rejects.toBeInstanceOf(ValidationError);
+    await expect(t.db.characters.setProfile(morpheus.characterId, { firstName: 'x'.repeat(32) })).rejects.toBeInstanceOf(ValidationError);
     await expect(t.db.characters.setProfile(morpheus.characterId, { background: '😀'.repeat(16_384) })).rejects.toBeInstanceOf(
       ValidationError,
     );

@@ -233,7 +233,7 @@ describe('operator commands', () => {
       const { accountId } = await db.accounts.register({ username: 'restored_op', email: 'r@example.com', password: 'password123' });
       const ch = await db.characters.create({
         accountId,
-        name: 'Restored One',
+        name: 'Restored_One',
         archetype: 'hacker',
         gender: 'female',
         appearance: {},

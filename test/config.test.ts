@@ -114,6 +114,9 @@ describe('cluster config', () => {
       const db = await openCluster(file, { env: { MXO_BETA_PASSWORD: 'x' } });
       try {
         expect(db.shardOfDistrict(5)).toBe('beta');
+        // The shipped config owns the client's districts: 0 (tutorial) .. 0x12 (caves) and 0x385 (loading area).
+        if (file.endsWith('shards.config.ts'))
+          for (const d of [...Array.from({ length: 0x13 }, (_, i) => i), 0x385]) expect(db.shardOfDistrict(d)).toMatch(/^(alpha|beta)$/);
       } finally {
         await db.close();
       }

@@ -112,9 +112,9 @@ describe('world.districtActivity', () => {
   it("returns the seed's view for every configured district, each from its owning shard", async () => {
     const { accountId } = await t.db.accounts.register({ username: 'tank-op', email: 'tank-op@zion.example', password: 'operator-123' });
     for (const [name, district] of [
-      ['Online One', 2],
-      ['Online Two', 2],
-      ['Online Three', 6],
+      ['Online_One', 2],
+      ['Online_Two', 2],
+      ['Online_Three', 6],
       ['Offline', 6],
     ] as const) {
       const { characterId } = await t.db.characters.create({ accountId, name, archetype: 'spy', gender: 'male', districtId: district });

@@ -54,7 +54,7 @@ describe('gathered reads', () => {
 describe('archiving inactive characters', () => {
   it('archives offline characters past the age on every shard, with their directory rows, keeping history', async () => {
     const { accountId } = await t.db.accounts.register({ username: 'rama', email: 'rama@zion.example', password: 'kandra-123' });
-    const old1 = (await t.db.characters.create({ accountId, name: 'Sati Old', archetype: 'spy', gender: 'female', districtId: 2 })).characterId;
+    const old1 = (await t.db.characters.create({ accountId, name: 'Sati_Old', archetype: 'spy', gender: 'female', districtId: 2 })).characterId;
     const old2 = (await t.db.characters.create({ accountId, name: 'Kamala', archetype: 'spy', gender: 'female', districtId: 5 })).characterId;
     const fresh = (await t.db.characters.create({ accountId, name: 'Rama', archetype: 'hacker', gender: 'male', districtId: 5 })).characterId;
     await t.db.characters.adjustMoney(old2, 5, 'quest_reward');

@@ -32,6 +32,7 @@ const TABLES: Array<{ table: string; where: string; surrogate?: string; ignore?:
   { table: 'mission_history', where: 'character_id = ?', surrogate: 'history_id' },
   { table: 'character_relationships', where: 'character_id = ?' },
   { table: 'character_known_hardlines', where: 'character_id = ?' },
+  { table: 'character_bookmarks', where: 'character_id = ?' },
 ];
 
 type Rows = Record<string, string[]>;
@@ -121,6 +122,10 @@ describe('cross-shard move, full fidelity', () => {
     await sql(
       "INSERT INTO character_known_hardlines (character_id, district_id, hardline_number, discovered_at) VALUES (?, 1, 4294967295, '2025-08-09 10:11:12'), (?, 5, 3, '2025-08-10 10:11:12')",
       [me, me],
+    );
+    await sql(
+      "INSERT INTO character_bookmarks (character_id, bookmark_name, district_id, position_x, position_y, position_z, yaw, updated_at) VALUES (?, 'home', 2, 17020.123456789, -0.5, 2693.25, 139, '2025-09-10 11:12:13')",
+      [me],
     );
 
     const original = await rowsOf('alpha-primary', me);

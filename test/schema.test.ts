@@ -189,6 +189,12 @@ describe('seed tables and columns', () => {
       'chat_logs.message_timestamp': (a) => a === 'datetime',
       // The client's ability ids have the high bit set (shard 081).
       'character_abilities.ability_id': (a) => a === 'int unsigned',
+      // Positions keep the client's doubles (shard 100).
+      ...Object.fromEntries(
+        ['characters', 'archived_characters', 'hardlines'].flatMap((table) =>
+          ['x', 'y', 'z'].map((axis) => [`${table}.position_${axis}`, (a: string) => a === 'double']),
+        ),
+      ),
       'transaction_history.transaction_type': (a, seedType) =>
         a.startsWith('enum(') && enumValues(seedType).every((v) => enumValues(a).includes(v)) && enumValues(a).includes('repair_cost'),
     };

@@ -139,6 +139,8 @@ export const TABLES: readonly TableEntry[] = [
     movesWith: 'character',
     owner: 'world',
   },
+  // GM bookmarks (named places).
+  { table: 'character_bookmarks', tier: 'shard', key: ['character_id', 'bookmark_name'], movesWith: 'character', owner: 'world' },
   // Idempotency keys follow the character, so a retry after a move still finds its key.
   { table: 'idempotency_keys', tier: 'shard', key: ['character_id', 'operation', 'key_hash'], movesWith: 'character', owner: 'routing' },
 

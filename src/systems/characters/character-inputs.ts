@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { schemaFor } from '../../validate.js';
 import * as identity from '../shared/character-identity.js';
+import * as limits from '../shared/client-limits.js';
 import { startingAbilitiesSchema, startingItemsSchema, type StartingAbility, type StartingItem } from './character-kit.js';
 
 export const ARCHETYPES = ['hacker', 'martial_artist', 'spy'] as const;
@@ -19,7 +20,7 @@ export const DEFAULT_ARCHETYPE = 'hacker' as const;
 /** A new character; everything lands in one transaction (step two of creation, after reserveName). */
 export interface CharacterCreateInput {
   accountId: number;
-  /** 1-32 letters or digits in any script; inner spaces, _, ' and - allowed. Unique cluster-wide. */
+  /** The client's handle: 1-31 letters or digits of its single-byte set (ISO-8859-1), then also _ ' -; no spaces. Unique cluster-wide. */
   name: string;
   /** Default {@link DEFAULT_ARCHETYPE}. */
   archetype?: (typeof ARCHETYPES)[number];
@@ -54,21 +55,13 @@ export const createInput = schemaFor<CharacterCreateInput>()(
   z
     .object({
       accountId: id,
-      name: z
-        .string()
-        .regex(
-          /^[\p{L}\p{N}][\p{L}\p{N} _'-]{1,30}[\p{L}\p{N}_]$|^[\p{L}\p{N}]{1,2}$/u,
-          "1-32 letters or digits (inner spaces, _, ' and - allowed)",
-        ),
+      name: limits.handle,
       archetype: z.enum(ARCHETYPES).default(DEFAULT_ARCHETYPE),
       gender: z.enum(GENDERS).optional(),
       appearance: appearanceInput,
-      firstName: z.string().max(32).optional(),
-      lastName: z.string().max(32).optional(),
-      background: z
-        .string()
-        .refine((s) => Buffer.byteLength(s, 'utf8') <= 65_535, 'must be at most 65,535 bytes in UTF-8 (TEXT column)')
-        .optional(),
+      firstName: limits.clientName.optional(),
+      lastName: limits.clientName.optional(),
+      background: limits.background.optional(),
       startingItems: startingItemsSchema.default([]),
       startingAbilities: startingAbilitiesSchema.default([]),
       districtId: districtIdSchema,
@@ -77,6 +70,12 @@ export const createInput = schemaFor<CharacterCreateInput>()(
     .refine((c) => c.gender === undefined || c.appearance.sex === undefined || GENDERS[Number(c.appearance.sex)] === c.gender, {
       path: ['gender'],
       message: 'disagrees with appearance.sex (0 male, 1 female)',
+    })
+    .superRefine((c, ctx) => {
+      // The RSI widths depend on the sex: the one given, else the gender's, else male.
+      const sex = typeof c.appearance.sex === 'number' ? c.appearance.sex : c.gender === 'female' ? 1 : 0;
+      for (const issue of limits.rsiIssues(c.appearance, sex))
+        ctx.addIssue({ code: 'custom', path: ['appearance', issue.field], message: issue.message });
     }),
 );
 export { idempotencyOptions } from '../shared/fields.js';

@@ -82,6 +82,8 @@ const ITEM: Columns = [
   ['acquired_method', 'str'],
   ['is_bound', 'bool'],
   ['purity', 'num'],
+  // The client's item id (goid) of the template, as inventory.list returns it.
+  ['client_item_id', 'numOrNull'],
 ];
 const EQUIPMENT: Columns = [
   ['slot_name', 'str'],
@@ -165,7 +167,12 @@ const PARTS: Array<{ name: string; sql: string }> = [
   },
   {
     name: 'inventory',
-    sql: part('inventory', jsonObject('i', ITEM), 'FROM character_inventory i WHERE i.character_id = ?', { num: 'i.item_id' }),
+    sql: part(
+      'inventory',
+      jsonObject('i', ITEM, { client_item_id: 't.client_object_id' }),
+      'FROM character_inventory i LEFT JOIN item_templates t ON t.template_id = i.template_id WHERE i.character_id = ?',
+      { num: 'i.item_id' },
+    ),
   },
   {
     name: 'equipment',

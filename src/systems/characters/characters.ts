@@ -15,7 +15,7 @@ import { deleteCharacterRows } from '../../schema/character-rows.js';
 import { moveCharacter } from '../shared/character-move.js';
 import { readCharacterLoad, readMembershipLoad } from './character-load.js';
 import { buildCharacterLoad, type CharacterLoad } from './character-load-shape.js';
-import { CharacterIdentity } from './characters-identity.js';
+import { CharacterWorld } from './characters-world.js';
 import { releaseMemberships } from '../shared/memberships.js';
 import * as identity from '../shared/character-identity.js';
 import { insertStartingAbilities, insertStartingItems, type StartingItem } from './character-kit.js';
@@ -52,7 +52,7 @@ interface CharacterRow {
 }
 
 /** Characters: creation, reads at a chosen consistency, money, and moves between districts. */
-export class Characters extends CharacterIdentity {
+export class Characters extends CharacterWorld {
   /**
    * Creates a character on the shard owning `districtId`. The name is unique cluster-wide (the
    * global directory holds it); directory row and shard row commit together or not at all.

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ATTRIBUTES, MAX_ATTRIBUTE, type AttributeName } from './attributes.js';
+import { u16 } from '../shared/client-limits.js';
 
 /** Input schemas of characters.gainExperience / updateVitals / setAttributes. */
 
@@ -9,7 +10,8 @@ const atLeastOne = (o: object) => Object.values(o).some((v) => v !== undefined);
 export const experienceSchema = z.number().int().min(1).max(INT_MAX);
 
 export const vitalsSchema = z
-  .object({ health: z.number().int().min(0).max(INT_MAX).optional(), innerStrength: z.number().int().min(0).max(INT_MAX).optional() })
+  // The client's 16-bit Health and InnerStrength attributes.
+  .object({ health: u16.optional(), innerStrength: u16.optional() })
   .strict()
   .refine(atLeastOne, 'at least one of health, innerStrength');
 

@@ -7,10 +7,12 @@ import { GLOBAL } from '../../routing/topology.js';
 import { textColumn, varcharColumn } from '../shared/column-limits.js';
 import * as crews from '../shared/crew-rules.js';
 import { moveCrewBankMoney, type CrewBankMove } from '../shared/treasury.js';
+import { readCrewView, type CrewView } from '../shared/crew-view.js';
 import { parseInput, schemaFor } from '../../validate.js';
 import type { RepoContext } from '../shared/context.js';
 
 export type { CrewRole } from '../shared/crew-rules.js';
+export type { CrewView } from '../shared/crew-view.js';
 
 /** A new crew and its captain. */
 export interface CrewCreateInput {
@@ -164,6 +166,27 @@ export class Crews {
         members: members.map((m) => ({ characterId: Number(m.character_id), role: crews.roleOf(m.position), joinDate: m.join_date })),
       };
     });
+  }
+
+  /**
+   * A crew by name as the crew window shows it (bank as `money`, members with handle, role and
+   * online status), in one statement on global; null when there is none.
+   * @example const crew = await db.crews.byName('Nebuchadnezzar'); // { crewId, name, captainId, organizationId, money, members }
+   */
+  async byName(name: string, options: { consistency?: Consistency } = {}): Promise<CrewView | null> {
+    const crewName = parseInput(varcharColumn(64, 1), name, 'crew name');
+    return this.ctx.router.readGlobal('crew_by_name', consistencyOf(options, 'session'), (conn) => readCrewView(conn, { name: crewName }));
+  }
+
+  /**
+   * The crew a character is in, as {@link byName} returns it; null when in none.
+   * @example const crew = await db.crews.ofCharacter(characterId);
+   */
+  async ofCharacter(characterId: number, options: { consistency?: Consistency } = {}): Promise<CrewView | null> {
+    const cid = parseInput(id, characterId, 'character id');
+    return this.ctx.router.readGlobal('crew_of_character', consistencyOf(options, 'session'), (conn) =>
+      readCrewView(conn, { characterId: cid }),
+    );
   }
 
   private async move(kind: CrewBankMove['kind'], crewId: number, characterId: number, money: number, options: CrewBankOptions) {

@@ -13,13 +13,16 @@ import { freeSlots } from '../shared/slot-allocation.js';
 import type { PooledConnection } from '../../pool/pooled-connection.js';
 import { consumeItem, destroyItem, equipItem, modifyItem, moveItem, repairItem, unequipSlot, type Owner } from '../shared/item-care.js';
 import type { RepoContext } from '../shared/context.js';
+import { clientObjectId } from '../shared/client-ids.js';
 import {
   careOptions,
+  clientGrantInput,
   clientSlot,
   grantInput,
   id,
   modificationInput,
   placeInput,
+  type ClientItemGrant,
   type InventoryItem,
   type ItemGrant,
   type ItemModification,
@@ -27,7 +30,7 @@ import {
   type ItemPlace,
 } from '../shared/inventory-inputs.js';
 
-export type { InventoryItem, ItemGrant, ItemModification, ItemModificationRecord, ItemPlace };
+export type { ClientItemGrant, InventoryItem, ItemGrant, ItemModification, ItemModificationRecord, ItemPlace };
 
 interface ItemRow {
   item_id: number;
@@ -40,6 +43,7 @@ interface ItemRow {
   acquired_method: string;
   is_bound: number;
   purity?: number;
+  client_object_id?: number | null;
 }
 
 /** Item instances owned by characters; ids are unique across the cluster and never change. */
@@ -68,6 +72,7 @@ export class Inventory {
       acquiredMethod: data.acquiredMethod,
       isBound: false,
       purity: data.purity,
+      clientItemId: null,
     };
     try {
       return await this.ctx.router.onCharacter('inventory_grant', cid, async (conn, route) => {
@@ -84,7 +89,15 @@ export class Inventory {
              VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
           [itemId, cid, data.templateId, data.quantity, data.containerType, slot, data.acquiredMethod, data.purity],
         );
-        const placed = { ...item, slotPosition: slot };
+        const [template] = await conn.rows<{ client_object_id: number | null }>(
+          'SELECT client_object_id FROM item_templates WHERE template_id = ?',
+          [data.templateId],
+        );
+        const placed = {
+          ...item,
+          slotPosition: slot,
+          clientItemId: template?.client_object_id == null ? null : Number(template.client_object_id),
+        };
         if (call) await remember(conn, call, placed);
         return placed;
       });
@@ -109,14 +122,60 @@ export class Inventory {
       // Joined from characters: no row at all means the character is not on this shard.
       const joined = await conn.rows<ItemRow>(
         `SELECT ci.item_id, c.character_id, ci.template_id, ci.quantity, ci.durability, ci.container_type, ci.slot_position,
-                  ci.acquired_method, ci.is_bound, ci.purity
+                  ci.acquired_method, ci.is_bound, ci.purity, t.client_object_id
              FROM characters c LEFT JOIN character_inventory ci ON ci.character_id = c.character_id
+             LEFT JOIN item_templates t ON t.template_id = ci.template_id
             WHERE c.character_id = ? ORDER BY ci.item_id`,
         [cid],
       );
       return joined.length === 0 ? undefined : joined.filter((r) => r.item_id !== null);
     });
     return rows.map(toItem);
+  }
+
+  /**
+   * Gives a character an item by the client's item id (goid), as Hardline Dreams does: into
+   * `slot` (a backpack slot) or the first free one, in one transaction on the character's shard
+   * (the template found in the shard's copy of item_templates). NotFoundError for an unknown id.
+   * @example const item = await db.inventory.grantByClientId(characterId, 0x8a0f0012, { slot: 3, count: 1, purity: 0 });
+   */
+  async grantByClientId(characterId: number, clientItemId: number, options: ClientItemGrant = {}): Promise<InventoryItem> {
+    const cid = parseInput(id, characterId, 'character id');
+    const goid = parseInput(clientObjectId, clientItemId, 'client item id');
+    const data = parseInput(clientGrantInput, options, 'item grant');
+    const itemId = await this.ctx.ids.next('item_id');
+    try {
+      return await this.ctx.router.onCharacter('inventory_grant_by_client_id', cid, async (conn, route) => {
+        await lockCharacter(conn, cid, route.shard);
+        const [template] = await conn.rows<{ template_id: number }>('SELECT template_id FROM item_templates WHERE client_object_id = ?', [
+          goid,
+        ]);
+        if (!template) throw new NotFoundError('client item id', goid);
+        const slot = data.slot ?? (await freeSlots(conn, cid, 1))[0]!;
+        await conn.exec(
+          `INSERT INTO character_inventory (item_id, character_id, template_id, quantity, container_type, slot_position, acquired_method, purity)
+             VALUES (?, ?, ?, ?, 'inventory', ?, 'admin', ?)`,
+          [itemId, cid, template.template_id, data.count, slot, data.purity],
+        );
+        return {
+          itemId,
+          characterId: cid,
+          templateId: Number(template.template_id),
+          quantity: data.count,
+          durability: 100,
+          containerType: 'inventory',
+          slotPosition: slot,
+          acquiredMethod: 'admin',
+          isBound: false,
+          purity: data.purity,
+          clientItemId: goid,
+        };
+      });
+    } catch (error) {
+      if (isDuplicateKey(error, 'uq_character_inventory_slot'))
+        throw new ItemNotAllowedError(itemId, `inventory slot ${data.slot} is taken`);
+      throw error;
+    }
   }
 
   /**
@@ -131,7 +190,12 @@ export class Inventory {
       const [character] = await conn.rows('SELECT character_id FROM characters WHERE character_id = ?', [cid]);
       if (!character) return undefined;
       const row = await itemAtSlot(conn, cid, at);
-      return row ? toItem(row as unknown as ItemRow) : null;
+      if (!row) return null;
+      const [template] = await conn.rows<{ client_object_id: number | null }>(
+        'SELECT client_object_id FROM item_templates WHERE template_id = ?',
+        [row.template_id],
+      );
+      return toItem({ ...(row as unknown as ItemRow), client_object_id: template?.client_object_id ?? null });
     });
   }
 
@@ -319,5 +383,6 @@ export function toItem(row: ItemRow): InventoryItem {
     acquiredMethod: row.acquired_method,
     isBound: Boolean(row.is_bound),
     purity: Number(row.purity ?? 0),
+    clientItemId: row.client_object_id == null ? null : Number(row.client_object_id),
   };
 }

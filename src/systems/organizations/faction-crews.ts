@@ -1,6 +1,7 @@
-import { InvalidStateError, NotFoundError } from '../../errors.js';
+import { InvalidStateError, NotFoundError, RequirementError } from '../../errors.js';
 import type { Consistency } from '../../routing/read-router.js';
 import type { Router } from '../../routing/router.js';
+import { recountOrganization } from '../shared/memberships.js';
 
 /**
  * Factions made of crews (global): a crew belongs to at most one organization
@@ -37,4 +38,48 @@ export async function crewsOfOrganization(router: Router, org: number, consisten
     conn.rows<{ crew_id: number }>('SELECT crew_id FROM crews WHERE organization_id = ? ORDER BY crew_id', [org]),
   );
   return rows.map((r) => Number(r.crew_id));
+}
+
+/**
+ * A faction as the emulators found one (mxo-hd MyWorldDbAccess, "faction from two crews"): an
+ * organization with `masterId` (a captain of one of the crews) as its leader and every crew in
+ * it, in one transaction on global. Crews are locked in id order; a crew already in a faction,
+ * a master who captains none of them or is in an organization already refuse it, changing nothing.
+ */
+export async function createOrganizationFromCrews(
+  router: Router,
+  data: { name: string; crewIds: number[]; masterId: number; faction: 'zion' | 'machine' | 'merovingian' },
+  leaderPermissions: number,
+): Promise<number> {
+  return router.onGlobal('organization_create_from_crews', async (conn) => {
+    const crews: Array<{ crew_id: number; organization_id: number | null; captain_id: number | null }> = [];
+    for (const crew of [...data.crewIds].sort((a, b) => a - b)) {
+      const [row] = await conn.rows<{ crew_id: number; organization_id: number | null; captain_id: number | null }>(
+        'SELECT crew_id, organization_id, captain_id FROM crews WHERE crew_id = ? FOR UPDATE',
+        [crew],
+      );
+      if (!row) throw new NotFoundError('crew', crew);
+      if (row.organization_id !== null)
+        throw new InvalidStateError('crew', crew, 'in_organization', `crew ${crew} already belongs to organization ${row.organization_id}`);
+      crews.push(row);
+    }
+    if (!crews.some((c) => Number(c.captain_id) === data.masterId))
+      throw new RequirementError('master', `character ${data.masterId} captains none of crews ${data.crewIds.join(', ')}`);
+    const header = await conn.exec('INSERT INTO organizations (organization_name, faction, leader_id, member_count) VALUES (?, ?, ?, 0)', [
+      data.name,
+      data.faction,
+      data.masterId,
+    ]);
+    const org = Number(header.insertId);
+    await conn.exec(
+      "INSERT INTO organization_members (character_id, organization_id, rank_name, rank_level, permissions) VALUES (?, ?, 'Master', 127, ?)",
+      [data.masterId, org, leaderPermissions],
+    );
+    await conn.exec(`UPDATE crews SET organization_id = ? WHERE crew_id IN (${crews.map(() => '?').join(', ')})`, [
+      org,
+      ...crews.map((c) => c.crew_id),
+    ]);
+    await recountOrganization(conn, org);
+    return org;
+  });
 }

@@ -8,7 +8,7 @@ import type { Consistency } from '../../routing/read-router.js';
 import { GLOBAL } from '../../routing/topology.js';
 import { textColumn, varcharColumn } from '../shared/column-limits.js';
 import { recountOrganization, settleOrganization } from '../shared/memberships.js';
-import { addCrewToOrganization, crewsOfOrganization, removeCrewFromOrganization } from './faction-crews.js';
+import { addCrewToOrganization, createOrganizationFromCrews, crewsOfOrganization, removeCrewFromOrganization } from './faction-crews.js';
 import { moveTreasuryMoney, type TreasuryMove } from '../shared/treasury.js';
 import { parseInput } from '../../validate.js';
 import type { RepoContext } from '../shared/context.js';
@@ -36,6 +36,18 @@ const rankInput = z
     rankName: varcharColumn(32, 1),
     rankLevel: z.number().int().min(0).max(127),
     permissions: z.number().int().min(0).max(ALL_PERMISSIONS).optional(),
+  })
+  .strict();
+const fromCrewsInput = z
+  .object({
+    name: varcharColumn(64, 3),
+    crewIds: z
+      .array(id)
+      .min(1)
+      .max(64)
+      .refine((c) => new Set(c).size === c.length, 'a crew appears twice'),
+    masterId: id,
+    faction: z.enum(['zion', 'machine', 'merovingian']).optional(),
   })
   .strict();
 /** money_amount in transaction_history is an INT. */
@@ -136,6 +148,29 @@ export class Organizations {
     } catch (error) {
       if (isDuplicateKey(error, 'organization_name')) throw new NameTakenError('organizationName', d.organizationName, { cause: error });
       throw membershipError(error, d.leaderId);
+    }
+  }
+
+  /**
+   * Founds a faction the way the emulators do: from crews, under a master (a captain of one of
+   * them), atomically on global. Its side is `faction`, else the master's (characters.setFaction);
+   * a master without a side is refused (RequirementError). Captains and first mates of member
+   * crews use the treasury; their members may deposit.
+   * @example const { organizationId } = await db.organizations.createFromCrews({ name: 'Zion Guard', crewIds: [crewA, crewB], masterId });
+   */
+  async createFromCrews(input: { name: string; crewIds: number[]; masterId: number; faction?: OrganizationInput['faction'] }): Promise<{
+    organizationId: number;
+  }> {
+    const d = parseInput(fromCrewsInput, input, 'organization');
+    const side = d.faction ?? (await this.readCharacter(d.masterId)).faction;
+    if (side !== 'zion' && side !== 'machine' && side !== 'merovingian')
+      throw new RequirementError('faction', `master ${d.masterId} has taken no side (characters.setFaction) and none was given`);
+    try {
+      const organizationId = await createOrganizationFromCrews(this.ctx.router, { ...d, faction: side }, ALL_PERMISSIONS);
+      return { organizationId };
+    } catch (error) {
+      if (isDuplicateKey(error, 'organization_name')) throw new NameTakenError('name', d.name, { cause: error });
+      throw membershipError(error, d.masterId);
     }
   }
 

@@ -63,6 +63,14 @@ export interface HandoffResult {
   claim: PresenceClaim;
 }
 
+/** A world-entry ticket not yet consumed, as {@link Presence.pendingHandoff} finds it. */
+export interface PendingHandoff {
+  accountId: number;
+  characterId: number;
+  districtId: number;
+  expiresAt: Date;
+}
+
 const id = z.number().int().positive();
 const token = z.number().int().positive();
 const serverId = z.string().min(1).max(64);
@@ -320,6 +328,31 @@ export class Presence {
       return row!.expires_at;
     });
     return { ticket, expiresAt };
+  }
+
+  /**
+   * The newest live, unconsumed world-entry ticket for this character on this server (one read
+   * on global), or null: the client's UDP session names only the character, so the district
+   * server learns here that an entry is expected. The ticket itself is never stored (its hash
+   * is): the server still consumes it with {@link consumeHandoff}.
+   *
+   * @example
+   * const pending = await db.presence.pendingHandoff(characterId, 'district-7'); // { accountId, characterId, districtId, expiresAt } | null
+   */
+  async pendingHandoff(characterId: number, server: string): Promise<PendingHandoff | null> {
+    const cid = parseInput(id, characterId, 'character id');
+    const sid = parseInput(serverId, server, 'server id');
+    const [row] = await this.ctx.router.readGlobal('presence_pending_handoff', 'strong', (conn) =>
+      conn.rows<{ account_id: number; district_id: number; expires_at: Date }>(
+        `SELECT account_id, district_id, expires_at FROM presence_handoffs
+          WHERE character_id = ? AND server_id = ? AND consumed_at IS NULL AND expires_at > NOW(6)
+          ORDER BY created_at DESC LIMIT 1`,
+        [cid, sid],
+      ),
+    );
+    return row
+      ? { accountId: Number(row.account_id), characterId: cid, districtId: Number(row.district_id), expiresAt: row.expires_at }
+      : null;
   }
 
   /**

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import * as limits from '../shared/client-limits.js';
 import { NameTakenError, NotFoundError } from '../../errors.js';
 import { isDuplicateKey } from '../../pool/mysql-errors.js';
 import { consistencyOf } from '../../routing/consistency.js';
@@ -43,7 +44,8 @@ export interface WorldListing {
   lastReportAt: Date | null;
 }
 
-const worldId = z.number().int().positive().max(2_147_483_647);
+// The client's 16-bit world id and 20-byte world name (contract part four).
+const worldId = limits.worldId;
 const districtIdSchema = z.number().int().min(0).max(2_147_483_647);
 const districtFileInput = schemaFor<DistrictFile>()(
   z.object({ districtKey: z.string().min(1).max(64).nullable(), worldFile: z.string().min(1).max(255).nullable() }).strict(),
@@ -52,7 +54,7 @@ const worldInput = schemaFor<WorldInput>()(
   z
     .object({
       worldId,
-      name: z.string().min(1).max(64),
+      name: limits.worldName,
       pvpType: z.enum(WORLD_PVP_TYPES).default('pve'),
     })
     .strict(),

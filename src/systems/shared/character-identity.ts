@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { InvalidStateError, NameTakenError, NotFoundError, PresenceHeldError, StaleRouteError } from '../../errors.js';
+import { InvalidStateError, NameTakenError, NotFoundError, PresenceHeldError, StaleRouteError, ValidationError } from '../../errors.js';
 import { isDuplicateKey } from '../../pool/mysql-errors.js';
 import type { PooledConnection } from '../../pool/pooled-connection.js';
 import type { Router } from '../../routing/router.js';
 import { GLOBAL } from '../../routing/topology.js';
-import { utf8Bytes } from './column-limits.js';
+import * as limits from './client-limits.js';
 import { releaseMemberships } from './memberships.js';
 
 /**
@@ -13,13 +13,8 @@ import { releaseMemberships } from './memberships.js';
  * character_name_reservations and character_directory (052), shard characters (052).
  */
 
-/** Same rule as characters.create: 1-32 letters or digits; inner spaces, _, ' and - allowed. */
-export const characterName = z
-  .string()
-  .regex(
-    /^[\p{L}\p{N}][\p{L}\p{N} _'-]{1,30}[\p{L}\p{N}_]$|^[\p{L}\p{N}]{1,2}$/u,
-    "1-32 letters or digits (inner spaces, _, ' and - allowed)",
-  );
+/** Same rule as characters.create: the client's handle ({@link limits.handle}: single-byte, no spaces, at most 31 bytes). */
+export const characterName = limits.handle;
 
 /** The client's RSI (appearance) fields; all small unsigned numbers. */
 export const APPEARANCE_FIELDS = [
@@ -38,14 +33,19 @@ export const APPEARANCE_FIELDS = [
   ]),
 ] as const;
 export type AppearanceField = (typeof APPEARANCE_FIELDS)[number];
-/** A character's appearance (RSI): each field a number 0..65535 (sex 0 or 1). */
+/** A character's appearance (RSI): each field within the client's bits for the sex (client-limits.ts RSI_BITS; sex 0 or 1). */
 export type Appearance = { [K in AppearanceField]?: number };
 
 const rsiValue = z.number().int().min(0).max(65_535);
+/** Each field within its RSI width: for the sex given with it, else the wider of the two (merge checks the stored sex). */
 export const appearanceSchema = z
   .object(Object.fromEntries(APPEARANCE_FIELDS.map((f) => [f, (f === 'sex' ? z.number().int().min(0).max(1) : rsiValue).optional()])))
   .strict()
-  .refine((a) => Object.values(a).some((v) => v !== undefined), 'at least one appearance field') as unknown as z.ZodType<Appearance>;
+  .refine((a) => Object.values(a).some((v) => v !== undefined), 'at least one appearance field')
+  .superRefine((a, ctx) => {
+    for (const issue of limits.rsiIssues(a, a.sex as number | undefined))
+      ctx.addIssue({ code: 'custom', path: [issue.field], message: issue.message });
+  }) as unknown as z.ZodType<Appearance>;
 
 /** The profile the client shows. */
 export interface CharacterProfile {
@@ -58,24 +58,27 @@ export interface CharacterProfile {
   status?: number;
 }
 
-const name32 = z.string().max(32).nullable().optional();
 const int32 = z.number().int().min(-2_147_483_648).max(2_147_483_647).optional();
 export const profileSchema = z
   .object({
-    firstName: name32,
-    lastName: name32,
-    background: z
-      .string()
-      .refine((s) => utf8Bytes(s) <= 65_535, 'must be at most 65,535 bytes in UTF-8 (TEXT column)')
-      .nullable()
-      .optional(),
-    profession: int32,
-    alignment: int32,
+    firstName: limits.clientName.nullable().optional(),
+    lastName: limits.clientName.nullable().optional(),
+    background: limits.background.nullable().optional(),
+    // The client's TitleAbility (a u32; characters.profession is a signed INT).
+    profession: z.number().int().min(0).max(2_147_483_647).optional(),
+    // The client's OrganizationID byte: 0 none, 1 Zion, 2 Machines, 3 Merovingian (characters.faction follows).
+    alignment: limits.u8.optional(),
     cqPoints: z.number().int().min(0).max(2_147_483_647).optional(),
     status: int32,
   })
   .strict()
   .refine((p) => Object.values(p).some((v) => v !== undefined), 'at least one profile field');
+
+/** The client's alignment codes (mxo-hd FCPackets: 1 Zion, 2 Machines, 3 Merovingian; 0 none) and the seed's faction. */
+export const ALIGNMENT_OF_FACTION = { neutral: 0, zion: 1, machine: 2, merovingian: 3 } as const;
+/** faction for the alignment bound as one parameter; other codes keep the faction. */
+const FACTION_OF_ALIGNMENT_SQL =
+  "CASE ? WHEN 0 THEN 'neutral' WHEN 1 THEN 'zion' WHEN 2 THEN 'machine' WHEN 3 THEN 'merovingian' ELSE faction END";
 
 const PROFILE_COLUMN: Record<keyof CharacterProfile, string> = {
   firstName: 'first_name',
@@ -217,11 +220,15 @@ export async function mergeAppearance(router: Router, characterId: number, patch
       JSON.stringify(patch),
       characterId,
     ]);
-    const [row] = await conn.rows<{ appearance_data: string | Record<string, unknown> }>(
-      'SELECT appearance_data FROM characters WHERE character_id = ?',
+    const [row] = await conn.rows<{ appearance_data: string | Record<string, unknown>; gender: string }>(
+      'SELECT appearance_data, gender FROM characters WHERE character_id = ?',
       [characterId],
     );
-    return pickAppearance(row!.appearance_data);
+    const merged = pickAppearance(row!.appearance_data);
+    // The patch was checked against the wider sex; the whole against the stored one (rolls back).
+    const issues = limits.rsiIssues(merged, merged.sex ?? (row!.gender === 'female' ? 1 : 0));
+    if (issues.length > 0) throw new ValidationError('appearance', issues);
+    return merged;
   });
 }
 
@@ -230,8 +237,12 @@ export async function writeProfile(router: Router, characterId: number, profile:
   const entries = Object.entries(profile).filter(([, v]) => v !== undefined) as Array<[keyof CharacterProfile, unknown]>;
   return router.onCharacter('character_set_profile', characterId, async (conn, route) => {
     await lockLiveCharacter(conn, characterId, route.shard);
-    await conn.exec(`UPDATE characters SET ${entries.map(([k]) => `${PROFILE_COLUMN[k]} = ?`).join(', ')} WHERE character_id = ?`, [
+    // One idea, two columns: the seed's faction follows the client's alignment code (0 none .. 3).
+    const sets = entries.map(([k]) => `${PROFILE_COLUMN[k]} = ?`);
+    if (profile.alignment !== undefined) sets.push(`faction = ${FACTION_OF_ALIGNMENT_SQL}`);
+    await conn.exec(`UPDATE characters SET ${sets.join(', ')} WHERE character_id = ?`, [
       ...entries.map(([, v]) => v),
+      ...(profile.alignment !== undefined ? [profile.alignment] : []),
       characterId,
     ]);
     return (await readProfileRow(conn, characterId))!;

@@ -1,6 +1,6 @@
 /** Inventory inputs and results: the public shapes and their zod schemas (src/systems/inventory/inventory.ts uses them). */
 import { z } from 'zod';
-import { WORN_SLOTS } from './equipment-slots.js';
+import { BACKPACK_LAST_SLOT, WORN_SLOTS } from './equipment-slots.js';
 import { idempotencyKey, idempotencyOptions } from './fields.js';
 
 export const id = z.number().int().positive();
@@ -81,4 +81,23 @@ export interface InventoryItem {
   isBound: boolean;
   /** 0-255, the client's per-item purity. */
   purity: number;
+  /** The client's item id (goid) of the template; null when the template has none. */
+  clientItemId: number | null;
 }
+
+/** What {@link Inventory.grantByClientId} takes besides the client item id. */
+export interface ClientItemGrant {
+  /** A backpack slot (0x00-0x60); default the first free one (worn clothing: grant, then moveSlot). */
+  slot?: number;
+  /** Default 1. */
+  count?: number;
+  /** 0-255. */
+  purity?: number;
+}
+export const clientGrantInput = z
+  .object({
+    slot: z.number().int().min(0).max(BACKPACK_LAST_SLOT, `a backpack slot, 0..${BACKPACK_LAST_SLOT} (wear it with moveSlot)`).optional(),
+    count: z.number().int().min(1).max(2_147_483_647).default(1),
+    purity: z.number().int().min(0).max(255, "must be at most 255 (the client's purity byte)").default(0),
+  })
+  .strict();

@@ -24,7 +24,7 @@ export async function readReputations(conn: PooledConnection, characterId: numbe
   return { reputations, cqPoints: Number(rows[0]!.cq_points) };
 }
 
-/** Adds `delta` to one reputation, held within a signed INT; returns the new points. */
+/** Adds `delta` to one reputation, held within the client's 16-bit field (-32,768 .. 32,767); returns the new points. */
 export async function adjustReputationRow(
   conn: PooledConnection,
   characterId: number,
@@ -32,8 +32,8 @@ export async function adjustReputationRow(
   delta: number,
 ): Promise<number> {
   await conn.exec(
-    `INSERT INTO character_reputations (character_id, organization, points) VALUES (?, ?, GREATEST(-2147483648, LEAST(2147483647, ?)))
-     ON DUPLICATE KEY UPDATE points = GREATEST(-2147483648, LEAST(2147483647, CAST(points AS SIGNED) + ?))`,
+    `INSERT INTO character_reputations (character_id, organization, points) VALUES (?, ?, GREATEST(-32768, LEAST(32767, ?)))
+     ON DUPLICATE KEY UPDATE points = GREATEST(-32768, LEAST(32767, CAST(points AS SIGNED) + ?))`,
     [characterId, organization, delta, delta],
   );
   const [row] = await conn.rows<{ points: number }>(

@@ -66,8 +66,23 @@ export async function moveTreasuryMoney(
         'SELECT permissions FROM organization_members WHERE organization_id = ? AND character_id = ? FOR UPDATE',
         [org, cid],
       );
-      if (!member) throw new ForbiddenError(`organization ${move.kind}`, `character ${cid} is not a member of organization ${org}`);
-      const mayWithdraw = Number(row.leader_id) === cid || (Number(member.permissions) & TREASURY_PERMISSION) !== 0;
+      // A faction made of crews (the emulators' model): a member crew's captain or first mate
+      // uses the bank like an officer; its other members may deposit.
+      const [crewRole] = member
+        ? []
+        : await g.rows<{ position: string; captain_id: number | null }>(
+            `SELECT m.position, c.captain_id FROM crew_members m JOIN crews c ON c.crew_id = m.crew_id
+              WHERE m.character_id = ? AND c.organization_id = ? FOR UPDATE`,
+            [cid, org],
+          );
+      if (!member && !crewRole)
+        throw new ForbiddenError(
+          `organization ${move.kind}`,
+          `character ${cid} is not a member of organization ${org} nor of one of its crews`,
+        );
+      const officer = crewRole !== undefined && (Number(crewRole.captain_id) === cid || crewRole.position === 'lieutenant');
+      const mayWithdraw =
+        Number(row.leader_id) === cid || (member !== undefined && (Number(member.permissions) & TREASURY_PERMISSION) !== 0) || officer;
       if (move.kind === 'withdraw' && !mayWithdraw)
         throw new ForbiddenError('organization withdraw', `character ${cid} has no treasury permission`);
       return { balance: Number(row.treasury_amount), mayWithdraw };

@@ -17,9 +17,12 @@ export type { HardlinePlace };
 export interface ClientHardline {
   hardlineId: number;
   districtId: number;
-  hardlineNumber: number;
+  /** The client's number in the district (null for a hardline defined without one). */
+  hardlineNumber: number | null;
   hardlineName: string;
   position: { x: number; y: number; z: number };
+  /** The facing, as defined (a yaw byte or radians). */
+  yaw: number;
   hardlineType: string;
   factionRequirement: string | null;
   levelRequirement: number;
@@ -241,13 +244,14 @@ export class ClientWorld {
   }
 }
 
-function hardlineOf(r: HardlineRow & Record<string, unknown>): ClientHardline {
+export function hardlineOf(r: HardlineRow & Record<string, unknown>): ClientHardline {
   return {
     hardlineId: Number(r.hardline_id),
     districtId: Number(r.district_id),
-    hardlineNumber: Number(r.hardline_number),
+    hardlineNumber: r.hardline_number === null ? null : Number(r.hardline_number),
     hardlineName: String(r.hardline_name),
     position: { x: Number(r.position_x), y: Number(r.position_y), z: Number(r.position_z) },
+    yaw: Number(r.yaw ?? 0),
     hardlineType: r.hardline_type,
     factionRequirement: r.faction_requirement,
     levelRequirement: Number(r.level_requirement ?? 1),

@@ -135,8 +135,8 @@ export class WorldContent {
       await this.ctx.router.onDistrict('hardline_define', h.districtId, (conn) =>
         conn.exec(
           `INSERT INTO hardlines (hardline_id, district_id, hardline_name, position_x, position_y, position_z, hardline_type, access_code,
-             faction_requirement, level_requirement, connected_hardlines, connection_cost, is_active, hardline_number)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+             faction_requirement, level_requirement, connected_hardlines, connection_cost, is_active, hardline_number, yaw)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           [
             hardlineId,
             h.districtId,
@@ -152,6 +152,7 @@ export class WorldContent {
             h.connectionCost,
             h.isActive,
             h.hardlineNumber ?? null,
+            h.yaw,
           ],
         ),
       );

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { clientObjectId } from '../shared/client-ids.js';
+import { yaw as clientYaw } from '../shared/client-limits.js';
 import type { Vendor } from '../shared/vendor-rows.js';
 import { amount, faction, float, id, jsonValue, position, rotation, text, varchar } from '../shared/fields.js';
 
@@ -46,7 +47,8 @@ export const objectInput = z
   .strict();
 export const hardlineInput = z
   .object({
-    districtId: id,
+    // Districts are numbered from 0 (the tutorial has hardlines too).
+    districtId: z.number().int().min(0).max(2_147_483_647),
     hardlineName: varchar(64),
     position,
     hardlineType: z.enum(['public', 'private', 'faction', 'mission']).default('public'),
@@ -59,6 +61,8 @@ export const hardlineInput = z
     isActive: z.boolean().default(true),
     /** The client's hardline number in its district (unsigned 32-bit; the signed form is accepted). */
     hardlineNumber: clientObjectId.optional(),
+    /** The facing (Reality's `rot`): a yaw byte or radians, kept as given. */
+    yaw: clientYaw.default(0),
   })
   .strict();
 export const eventInput = z
@@ -128,7 +132,14 @@ export interface HardlineDefinition {
   isActive?: boolean;
   /** The client's hardline number, unique in its district (world.hardlineByNumber, world.travel). */
   hardlineNumber?: number;
+  /** The facing: a yaw byte or radians, returned as given (default 0). */
+  yaw?: number;
 }
+
+/** What {@link World.updateHardline} changes (any of it). */
+export type HardlineChange = Partial<Omit<HardlineDefinition, 'districtId' | 'connectedHardlines' | 'accessCode'>> & {
+  accessCode?: string | null;
+};
 
 /** What {@link WorldContent.startEvent} takes. */
 export interface WorldEventStart {

@@ -7,6 +7,10 @@ import type { Position } from '../../writebehind/write-behind-buffer.js';
 import type { RepoContext } from '../shared/context.js';
 import type { Consistency } from '../../routing/read-router.js';
 import type { MoveResult } from '../shared/character-move.js';
+import { consistencyOf } from '../../routing/consistency.js';
+import { allHardlines, removeHardline, updateHardline } from './hardline-admin.js';
+import { listBookmarks, setBookmark, type Bookmark, type BookmarkPlace } from './bookmarks.js';
+import type { HardlineChange } from './world-inputs.js';
 import {
   WorldContent,
   type DistrictActivity,
@@ -133,6 +137,51 @@ export class World {
    */
   defineHardline(input: HardlineDefinition): Promise<{ hardlineId: number }> {
     return this.content.defineHardline(input);
+  }
+
+  /**
+   * Changes a hardline in place (any of its fields, its yaw and number too); returns it.
+   * @example
+   * await db.world.updateHardline(hardlineId, { position: { x: 10, y: 0, z: 5 }, yaw: 139 });
+   */
+  updateHardline(hardlineId: number, change: HardlineChange): Promise<ClientHardline> {
+    return updateHardline(this.ctx, hardlineId, change);
+  }
+
+  /**
+   * Removes a hardline (NotFoundError when there is none).
+   * @example
+   * await db.world.removeHardline(hardlineId);
+   */
+  removeHardline(hardlineId: number): Promise<void> {
+    return removeHardline(this.ctx, hardlineId);
+  }
+
+  /**
+   * Every hardline of the cluster in one call (one statement per shard, at once), by district then number.
+   * @example
+   * const all = await db.world.hardlines(); // [{ hardlineId, districtId, hardlineNumber, position, yaw, ... }]
+   */
+  hardlines(options: { consistency?: Consistency } = {}): Promise<ClientHardline[]> {
+    return allHardlines(this.ctx, consistencyOf(options, 'session'));
+  }
+
+  /**
+   * Stores a GM bookmark under a name (replacing one of that name); it moves with the character.
+   * @example
+   * await db.world.setBookmark(characterId, 'home', { districtId: 1, position: { x: 17020, y: 495, z: 2693 }, yaw: 139 });
+   */
+  setBookmark(characterId: number, name: string, place: BookmarkPlace): Promise<Bookmark> {
+    return setBookmark(this.ctx, characterId, name, place);
+  }
+
+  /**
+   * A character's GM bookmarks, by name.
+   * @example
+   * const marks = await db.world.bookmarks(characterId);
+   */
+  bookmarks(characterId: number, options: { consistency?: Consistency } = {}): Promise<Bookmark[]> {
+    return listBookmarks(this.ctx, characterId, options);
   }
 
   /**
