@@ -256,7 +256,7 @@ export class WriteBehindBuffer {
                   );
                   for (const [id, e] of rows) if (absent.has(id)) gone.set(id, e);
                 }
-                this.metrics.writeBehindFlushedRows.inc({ shard: this.shard, kind: 'position' }, rows.length);
+                this.metrics.writeBehindFlushedRows.inc({ shard: this.shard, kind: 'position' }, matched);
               },
               onDefer,
               ([id], error) => this.deadLetter(conn, 'position', { character_id: id }, error),
