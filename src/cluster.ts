@@ -338,7 +338,15 @@ export class Cluster extends DataSession {
     this.closed = true;
     await this.maintenance.stop();
     this.admin.stop();
-    const flushed = await Promise.allSettled([...this.buffers.values()].map((b) => b.close()));
+    const buffers = [...this.buffers.values()];
+    const flushed = await Promise.allSettled(buffers.map((b) => b.close()));
+    // A closing buffer's flush may re-route positions to one already closed: write those too
+    // (only where the close itself succeeded: a shard that refused its rows is not tried again).
+    for (let round = 0; round < 5; round++) {
+      const left = buffers.filter((b, i) => flushed[i]!.status === 'fulfilled' && b.depth > 0);
+      if (left.length === 0) break;
+      flushed.push(...(await Promise.allSettled(left.map((b) => b.flush()))));
+    }
     if (this.sweep) clearInterval(this.sweep);
     this.lagMonitor.stop();
     this.shared.metrics.collectors.delete(this.collectPoolStats);

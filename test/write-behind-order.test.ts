@@ -165,6 +165,21 @@ describe('carried and re-routed positions', () => {
     expect(await positionX('beta-primary', c)).toBe(403);
   });
 
+  it('closing a process writes the positions its last flush re-routed', async () => {
+    const c = await character('Closing');
+    const third = await openCluster(t.config);
+    try {
+      await third.world.updatePosition(c, { x: 451, y: 0, z: 0 }); // caches alpha
+      await third.world.flush();
+      await t.db.characters.moveToDistrict(c, 4);
+      await third.world.updatePosition(c, { x: 452, y: 0, z: 0 }); // buffered for alpha
+    } finally {
+      // beta's buffer (empty) closes at once; alpha's final flush then re-routes to it.
+      await third.close();
+    }
+    expect(await positionX('beta-primary', c)).toBe(452);
+  });
+
   it('a flush that cannot read the new route keeps the position for the next flush', async () => {
     const c = await character('Unplaced');
     await t.db.characters.moveToDistrict(c, 4);
