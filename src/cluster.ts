@@ -21,6 +21,8 @@ import { collectPoolStats } from './metrics/pool-stats.js';
 import { countOnlineByDistrict } from './systems/presence/online-by-district.js';
 import { DataSession, type SharedMachinery } from './data-session.js';
 import { WriteBehindBuffer } from './writebehind/write-behind-buffer.js';
+import { PositionOrder } from './writebehind/position-order.js';
+import { rerouteByDirectory } from './writebehind/position-reroute.js';
 import { Directory } from './routing/directory.js';
 import { IdAllocator } from './routing/id-allocator.js';
 import { ReadRouter } from './routing/read-router.js';
@@ -75,13 +77,17 @@ export class Cluster extends DataSession {
     const topology = new Topology(config, metrics);
     initialiseSeries(metrics, { nodes: topology.pools().map((p) => p.identity), shards: topology.shards.map((s) => s.key) });
     const lagMonitor = new LagMonitor(topology, metrics, config.replicas);
-    const buffers = new Map(topology.shards.map((s) => [s.key, new WriteBehindBuffer(s.key, s.primary, metrics, config.writeBehind)]));
+    const directory = new Directory(topology.global.primary);
+    // One position order per cluster object; a position whose row left its shard goes where the directory says now.
+    const buffers = new Map<string, WriteBehindBuffer>();
+    const positions = { order: new PositionOrder(), reroute: rerouteByDirectory(directory, (shard) => buffers.get(shard)) };
+    for (const s of topology.shards) buffers.set(s.key, new WriteBehindBuffer(s.key, s.primary, metrics, config.writeBehind, positions));
     // A shard added later (db.admin.addShard, or learned from global) gets its buffer here.
-    topology.onShardAdded = (s) => buffers.set(s.key, new WriteBehindBuffer(s.key, s.primary, metrics, config.writeBehind));
+    topology.onShardAdded = (s) => buffers.set(s.key, new WriteBehindBuffer(s.key, s.primary, metrics, config.writeBehind, positions));
     const shared: SharedMachinery = {
       topology,
       writeBehind: (shard) => buffers.get(shard)!,
-      directory: new Directory(topology.global.primary),
+      directory,
       ids: new IdAllocator(topology.global.primary),
       coordinator: new Coordinator((key) => topology.primary(key), metrics, config.twoPhase, options.hooks),
       reads: new ReadRouter(metrics, config.replicas, lagMonitor),
@@ -332,7 +338,15 @@ export class Cluster extends DataSession {
     this.closed = true;
     await this.maintenance.stop();
     this.admin.stop();
-    const flushed = await Promise.allSettled([...this.buffers.values()].map((b) => b.close()));
+    const buffers = [...this.buffers.values()];
+    const flushed = await Promise.allSettled(buffers.map((b) => b.close()));
+    // A closing buffer's flush may re-route positions to one already closed: write those too
+    // (only where the close itself succeeded: a shard that refused its rows is not tried again).
+    for (let round = 0; round < 5; round++) {
+      const left = buffers.filter((b, i) => flushed[i]!.status === 'fulfilled' && b.depth > 0);
+      if (left.length === 0) break;
+      flushed.push(...(await Promise.allSettled(left.map((b) => b.flush()))));
+    }
     if (this.sweep) clearInterval(this.sweep);
     this.lagMonitor.stop();
     this.shared.metrics.collectors.delete(this.collectPoolStats);

@@ -97,8 +97,10 @@ describe('leases for periodic jobs', () => {
       child.kill('SIGKILL');
       await exited;
       const started = Date.now();
-      expect(await withLease(globalOf(t.db), 'dying-holder', async () => 'taken over', { waitMs: 10_000 })).toBe('taken over');
-      expect(Date.now() - started).toBeLessThan(5_000);
+      const waitMs = 40_000;
+      expect(await withLease(globalOf(t.db), 'dying-holder', async () => 'taken over', { waitMs })).toBe('taken over');
+      // Freed with the dead holder's connection, not waited out: well under the wait it was given.
+      expect((Date.now() - started) / waitMs).toBeLessThan(0.5);
     } finally {
       child.kill('SIGKILL');
     }

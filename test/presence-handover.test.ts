@@ -1,6 +1,6 @@
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PresenceHeldError, PresenceLostError } from '../src/index.js';
+import { HandoffInvalidError, PresenceHeldError, PresenceLostError } from '../src/index.js';
 import { startTestCluster, type TestCluster } from './support/cluster.js';
 
 // presence.handOver: a character crossing from one district server to another. Buffers flush only
@@ -52,5 +52,21 @@ describe('presence.handOver', () => {
       PresenceLostError,
     );
     expect(await row('alpha-primary', characterId)).toMatchObject({ district_id: 2 });
+  });
+
+  it('refuses a ticket whose claim moved after it was issued, even on the server the claim moved to (claim_moved)', async () => {
+    const { characterId } = await t.db.characters.create({ accountId, name: 'Twice', archetype: 'spy', gender: 'male', districtId: 1 });
+    const claim = await t.db.presence.claim(characterId, { serverId: 'district-1', districtId: 1 });
+    // Two tickets from the same claim, both for district-3: the first one consumed moves the claim there.
+    const to = { accountId, characterId, serverId: 'district-3', districtId: 3, fencingToken: claim.fencingToken };
+    const first = await t.db.presence.issueHandoff(to);
+    const second = await t.db.presence.issueHandoff(to);
+    const entry = await t.db.presence.consumeHandoff(first.ticket, 'district-3');
+    expect(entry.claim.fencingToken).toBeGreaterThan(claim.fencingToken);
+    // The second names a claim that is no longer the live one: refused, and the claim is untouched.
+    const refused = await t.db.presence.consumeHandoff(second.ticket, 'district-3').catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(HandoffInvalidError);
+    expect(refused).toMatchObject({ reason: 'claim_moved' });
+    await expect(t.db.presence.assertHolder(characterId, entry.claim.fencingToken)).resolves.toMatchObject({ serverId: 'district-3' });
   });
 });

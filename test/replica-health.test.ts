@@ -258,11 +258,13 @@ describe('lag monitor (checks every 100 ms, lag limit 300 ms)', () => {
       const { money } = await db.characters.adjustMoney(otherId, 1, 'quest_reward');
       const started = Date.now();
       expect((await db.characters.get(otherId, { consistency: 'eventual' })).money).toBeLessThanOrEqual(money);
-      expect(Date.now() - started).toBeLessThan(500 + 1_000);
+      // Ended by its read timeout (500 ms), not by the frozen server: a ratio with room for a busy machine.
+      expect((Date.now() - started) / 500).toBeLessThan(10);
       await until('the monitor excludes the frozen replica', async () => (await healthy()) === 0, 10_000);
-      const fast = Date.now();
+      // Excluded, the replica is not tried at all: no read pays its timeout any more.
+      const excludedTimeouts = await metric('mxo_replica_fallbacks_total', { reason: 'replica_timeout' });
       for (let i = 0; i < 5; i++) expect((await db.characters.get(otherId, { consistency: 'eventual' })).money).toBe(money);
-      expect(Date.now() - fast).toBeLessThan(1_000);
+      expect(await metric('mxo_replica_fallbacks_total', { reason: 'replica_timeout' })).toBe(excludedTimeouts);
     } finally {
       process.kill(pid, 'SIGCONT');
     }

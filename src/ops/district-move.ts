@@ -139,7 +139,8 @@ export async function moveDistrict(deps: DistrictMoveDeps, districtId: number, t
           // Same tick as the invalidation: positions buffered for the source from here go to the target.
           const ids = await committed.then((r) => r.value.ids).catch(() => [] as number[]);
           for (const id of ids) deps.directory.invalidate(id);
-          for (const [id, position] of deps.writeBehind(from).takePositions(ids)) void deps.writeBehind(to).setPosition(id, position);
+          // Each keeps its place in the order: one older than a position sent since is dropped.
+          deps.writeBehind(to).carry(deps.writeBehind(from).takePositions(ids));
           resume();
         });
         const fenceMs = Math.round(performance.now() - fencedAt);

@@ -36,8 +36,11 @@ export const LOG_COLUMNS: Record<LogRow['table'], string[]> = {
   system_logs: ['log_level', 'log_category', 'log_message', 'log_data', 'character_id', 'district_id', 'session_id', 'created_at'],
 };
 
-/** One UPDATE for a batch of positions; a character that moved to another shard meanwhile matches no row. */
-export async function writePositions(conn: PooledConnection, batch: Array<[number, Position]>): Promise<void> {
+/**
+ * One UPDATE for a batch of positions; a character that moved to another shard meanwhile matches
+ * no row. Returns the rows matched (the pool's connections report found rows, not changed rows).
+ */
+export async function writePositions(conn: PooledConnection, batch: Array<[number, Position]>): Promise<number> {
   const ids = batch.map(([id]) => id);
   const column = (name: string, pick: (p: Position) => number | undefined) => {
     const params: unknown[] = [];
@@ -56,10 +59,21 @@ export async function writePositions(conn: PooledConnection, batch: Array<[numbe
     column('rotation_z', (p) => p.rotation?.z),
     column('rotation_w', (p) => p.rotation?.w),
   ];
-  await conn.exec(`UPDATE characters SET ${sets.map((s) => s.sql).join(', ')} WHERE character_id IN (${ids.map(() => '?').join(',')})`, [
-    ...sets.flatMap((s) => s.params),
-    ...ids,
-  ]);
+  const header = await conn.exec(
+    `UPDATE characters SET ${sets.map((s) => s.sql).join(', ')} WHERE character_id IN (${ids.map(() => '?').join(',')})`,
+    [...sets.flatMap((s) => s.params), ...ids],
+  );
+  return header.affectedRows;
+}
+
+/** Which of these characters have no row on this shard (they moved away, or were deleted). */
+export async function absentCharacters(conn: PooledConnection, ids: number[]): Promise<number[]> {
+  const present = await conn.rows<{ character_id: number }>(
+    `SELECT character_id FROM characters WHERE character_id IN (${ids.map(() => '?').join(',')})`,
+    ids,
+  );
+  const here = new Set(present.map((r) => Number(r.character_id)));
+  return ids.filter((id) => !here.has(id));
 }
 
 /** One multi-row INSERT for a batch of log rows of one table. */

@@ -18,6 +18,19 @@ export interface Position {
   rotation?: { x: number; y: number; z: number; w: number };
 }
 
+/** A buffered position with its place in the process's order ({@link PositionOrder}): what moves between buffers. */
+export interface BufferedPosition {
+  position: Position;
+  seq: number;
+}
+
+/**
+ * Re-routes positions whose character's row was not on the shard at the flush (it moved): each
+ * goes to the buffer of the shard the character lives on now; returns those it could not place
+ * (to try again at the next flush).
+ */
+export type PositionReroute = (from: string, gone: Map<number, BufferedPosition>) => Promise<Map<number, BufferedPosition>>;
+
 /** A log row: the table (one of the three log tables) and its column values. */
 export interface LogRow {
   table: 'player_action_logs' | 'chat_logs' | 'system_logs';

@@ -4,11 +4,29 @@ import type { NodePool } from '../pool/node-pool.js';
 import type { PooledConnection } from '../pool/pooled-connection.js';
 import { CoalescedEntries, type CoalescedKind } from './coalesced.js';
 
-import { isolate, LOG_COLUMNS, logDeadLetter, writeLogs, writePositions } from './row-writes.js';
-import { WriteBehindDeferredError, WriteBehindFullError, type LogRow, type Position, type WriteBehindOptions } from './types.js';
+import { PositionOrder } from './position-order.js';
+import { absentCharacters, isolate, LOG_COLUMNS, logDeadLetter, writeLogs, writePositions } from './row-writes.js';
+import {
+  WriteBehindDeferredError,
+  WriteBehindFullError,
+  type BufferedPosition,
+  type LogRow,
+  type Position,
+  type PositionReroute,
+  type WriteBehindOptions,
+} from './types.js';
 
 export type { CoalescedKind } from './coalesced.js';
-export { WriteBehindDeferredError, WriteBehindFullError, type LogRow, type Position, type WriteBehindOptions } from './types.js';
+export {
+  WriteBehindDeferredError,
+  WriteBehindFullError,
+  type BufferedPosition,
+  type LogRow,
+  type Position,
+  type PositionReroute,
+  type WriteBehindOptions,
+} from './types.js';
+export { PositionOrder } from './position-order.js';
 
 /** A flush waits at most this long for a row lock (a row held by an in-doubt XA branch must not stall the shard). */
 const FLUSH_LOCK_WAIT_SEC = 1;
@@ -24,9 +42,15 @@ const FLUSH_LOCK_WAIT_SEC = 1;
  * line), a row still locked after a short wait stays buffered for the next flush. Rows written
  * are never written again; what a failed flush did not write stays buffered (newer positions
  * still win), and `close()` flushes before it returns.
+ *
+ * Positions keep the process's order ({@link PositionOrder}): one carried here from another
+ * buffer, put back, or re-routed is kept only if nothing newer was sent for its character. A
+ * position whose character's row is no longer on this shard at the flush (the character or its
+ * district moved, seen by another process or through a stale route) is re-routed to the shard it
+ * lives on now (`reroute`), instead of matching no row and being lost.
  */
 export class WriteBehindBuffer {
-  private positions = new Map<number, Position>();
+  private positions = new Map<number, BufferedPosition>();
   private logs: LogRow[] = [];
   /** Other coalesced kinds (vitals, ability-use counters): see {@link coalesce}. */
   private readonly coalesced = new CoalescedEntries();
@@ -41,13 +65,24 @@ export class WriteBehindBuffer {
   private gate: Promise<void> | undefined;
   /** The queue-depth gauge bound to this shard once: a labelled set() hashes its labels on every call. */
   private readonly depthGauge: { set(value: number): void };
+  private readonly order: PositionOrder;
+  private readonly reroute: PositionReroute | undefined;
+  /** Positions carried here from other buffers so far (a flush of every shard repeats while this grows). */
+  carriedIn = 0;
 
+  /**
+   * @param positions The process's position order (shared by its buffers) and where positions
+   *   whose row left this shard go; without `reroute` they are dropped, as before moves existed.
+   */
   constructor(
     readonly shard: string,
     private readonly primary: NodePool,
     private readonly metrics: Metrics,
     private readonly options: WriteBehindOptions,
+    positions: { order?: PositionOrder; reroute?: PositionReroute } = {},
   ) {
+    this.order = positions.order ?? new PositionOrder();
+    this.reroute = positions.reroute;
     this.depthGauge = metrics.writeBehindQueueDepth.labels({ shard });
     this.timer = setInterval(() => void this.flush().catch(() => {}), options.flushIntervalMs);
     this.timer.unref();
@@ -63,23 +98,37 @@ export class WriteBehindBuffer {
    */
   setPosition(characterId: number, position: Position): Promise<void> {
     if (this.positions.has(characterId) || this.hasRoomNow()) {
-      this.positions.set(characterId, position);
+      this.positions.set(characterId, { position, seq: this.order.stamp(characterId) });
       this.report();
       return DONE;
     }
     return this.room().then(() => {
       this.reserved--;
-      this.positions.set(characterId, position);
+      // Stamped when buffered, not when sent: the order is the order in which the calls resolve.
+      this.positions.set(characterId, { position, seq: this.order.stamp(characterId) });
       this.report();
     });
+  }
+
+  /**
+   * Buffers positions taken from another buffer ({@link takePositions}) or re-routed: each only
+   * if it is still its character's newest (no room is waited for: they were admitted before).
+   */
+  carry(taken: Map<number, BufferedPosition>): void {
+    let kept = 0;
+    for (const [id, entry] of taken) if (this.adopt(id, entry)) kept++;
+    if (kept > 0) {
+      this.carriedIn += kept;
+      this.report();
+    }
   }
 
   /**
    * Removes and returns the buffered (unfenced) positions of these characters: a district move
    * buffers them again on the shard the characters now live on.
    */
-  takePositions(characterIds: Iterable<number>): Map<number, Position> {
-    const taken = new Map<number, Position>();
+  takePositions(characterIds: Iterable<number>): Map<number, BufferedPosition> {
+    const taken = new Map<number, BufferedPosition>();
     for (const id of characterIds) {
       const p = this.positions.get(id);
       if (p === undefined) continue;
@@ -177,7 +226,9 @@ export class WriteBehindBuffer {
     const logs = this.logs;
     this.positions = new Map();
     this.logs = [];
-    const deferredPositions = new Map<number, Position>();
+    const deferredPositions = new Map<number, BufferedPosition>();
+    // Positions whose character's row is not on this shard (it moved): re-routed after the flush.
+    const gone = new Map<number, BufferedPosition>();
     const deferredLogs: LogRow[] = [];
     let lockError: unknown;
     const started = performance.now();
@@ -192,8 +243,20 @@ export class WriteBehindBuffer {
             const done = await isolate(
               batch,
               async (rows) => {
-                await writePositions(conn, rows);
-                this.metrics.writeBehindFlushedRows.inc({ shard: this.shard, kind: 'position' }, rows.length);
+                const matched = await writePositions(
+                  conn,
+                  rows.map(([id, e]) => [id, e.position]),
+                );
+                if (matched < rows.length) {
+                  const absent = new Set(
+                    await absentCharacters(
+                      conn,
+                      rows.map(([id]) => id),
+                    ),
+                  );
+                  for (const [id, e] of rows) if (absent.has(id)) gone.set(id, e);
+                }
+                this.metrics.writeBehindFlushedRows.inc({ shard: this.shard, kind: 'position' }, matched);
               },
               onDefer,
               ([id], error) => this.deadLetter(conn, 'position', { character_id: id }, error),
@@ -229,9 +292,10 @@ export class WriteBehindBuffer {
       this.metrics.writeBehindFlushDuration.observe({ shard: this.shard }, (performance.now() - started) / 1000);
     } catch (error) {
       this.metrics.writeBehindFlushFailures.inc({ shard: this.shard });
-      this.putBack(new Map([...deferredPositions, ...positions]), [...deferredLogs, ...logs]);
+      this.putBack(new Map([...gone, ...deferredPositions, ...positions]), [...deferredLogs, ...logs]);
       throw error;
     }
+    if (gone.size > 0) await this.rerouteGone(gone);
     if (deferredPositions.size + deferredLogs.length > 0) {
       this.metrics.writeBehindFlushFailures.inc({ shard: this.shard });
       this.putBack(deferredPositions, deferredLogs);
@@ -240,9 +304,31 @@ export class WriteBehindBuffer {
   }
 
   /** Rows not written go back in front; positions buffered meanwhile are newer and win. */
-  private putBack(positions: Map<number, Position>, logs: LogRow[]): void {
-    for (const [id, p] of positions) if (!this.positions.has(id)) this.positions.set(id, p);
+  private putBack(positions: Map<number, BufferedPosition>, logs: LogRow[]): void {
+    for (const [id, entry] of positions) this.adopt(id, entry);
     this.logs = [...logs, ...this.logs];
+  }
+
+  /**
+   * Buffers `entry` unless something newer was sent for the character since: buffered here
+   * meanwhile (a put-back), or anywhere else, even written already (a carry or a re-route).
+   */
+  private adopt(id: number, entry: BufferedPosition): boolean {
+    if (!this.order.isLatest(id, entry.seq)) return false;
+    this.positions.set(id, entry);
+    return true;
+  }
+
+  /** Positions that matched no row: to the shard the character lives on now; what cannot be placed waits here. */
+  private async rerouteGone(gone: Map<number, BufferedPosition>): Promise<void> {
+    if (!this.reroute) return;
+    let left: Map<number, BufferedPosition>;
+    try {
+      left = await this.reroute(this.shard, gone);
+    } catch {
+      left = gone;
+    }
+    this.putBack(left, []);
   }
 
   /** Drops a row the shard refuses on its own: counted, and named in a system_logs line. */

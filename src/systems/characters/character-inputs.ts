@@ -1,4 +1,4 @@
-/** Character inputs and results: the public shapes and their zod schemas (src/repos/characters*.ts use them). */
+/** Character inputs and results: the public shapes and their zod schemas (src/systems/characters/characters*.ts use them). */
 import { z } from 'zod';
 import { schemaFor } from '../../validate.js';
 import * as identity from '../shared/character-identity.js';

@@ -79,10 +79,10 @@ export async function moveCharacter(
       })
       .catch(async (error: unknown) => {
         // Not moved: the carried position goes back where it was.
-        for (const [id, position] of carried) await writeBehind(from).setPosition(id, position);
+        writeBehind(from).carry(carried);
         throw error;
       });
-    for (const [id, position] of carried) await writeBehind(targetShard).setPosition(id, position);
+    writeBehind(targetShard).carry(carried);
     router.directory.remember({ ...route!, shard: targetShard, districtId: target, routeVersion: route!.routeVersion + 1 });
     return { characterId: cid, districtId: target, shard: targetShard, movedShards: from !== targetShard };
   });

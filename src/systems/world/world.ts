@@ -100,7 +100,15 @@ export class World {
    * await db.world.flush(); // at logout, before the character's rows move
    */
   async flush(): Promise<void> {
-    await Promise.all(this.ctx.router.topology.shards.map((s) => this.ctx.writeBehind(s.key).flush()));
+    const buffers = () => this.ctx.router.topology.shards.map((s) => this.ctx.writeBehind(s.key));
+    const carried = () => buffers().reduce((n, b) => n + b.carriedIn, 0);
+    // A flush can re-route positions whose character moved to a shard already flushed: another
+    // round writes them (a few at most: each round only follows moves that happened meanwhile).
+    for (let round = 0; round < 5; round++) {
+      const before = carried();
+      await Promise.all(buffers().map((b) => b.flush()));
+      if (carried() === before) return;
+    }
   }
 
   /**
