@@ -282,6 +282,7 @@ export class Cluster extends DataSession {
     const report = await clusterStatus(this.topology, {
       maxLagMs: this.config.replicas.maxLagMs,
       inDoubtGraceMs: this.config.recovery.gracePeriodMs,
+      monitor: (replica) => this.lagMonitor.verdict(replica),
     });
     // Moves in progress (or left by a crashed mover: db.admin.recoverMoves()); none when global is down.
     report.districtMoves = await this.admin.moves({ unfinished: true }).catch(() => []);

@@ -28,6 +28,11 @@ export interface NodeStatus {
     /** True when the replica has applied everything its primary had when status looked. */
     caughtUp: boolean;
     lastError?: string;
+    /**
+     * This process's lag monitor: whether the replica serves reads and its lag in ms as last
+     * measured (kept while its primary is down, when Seconds_Behind_Master is NULL).
+     */
+    monitor?: { servesReads: boolean; lagMs: number };
   };
   pool: { idle: number; inUse: number; pending: number };
 }
@@ -75,6 +80,8 @@ export interface StatusOptions {
   maxLagMs: number;
   /** In-doubt branches older than this are a problem (recovery should have resolved them). */
   inDoubtGraceMs: number;
+  /** The lag monitor's verdict on a replica (see NodeStatus.replication.monitor). */
+  monitor?: (replica: NodePool) => { servesReads: boolean; lagMs: number } | undefined;
 }
 
 /**
@@ -98,7 +105,7 @@ export async function clusterStatus(topology: Topology, options: StatusOptions):
             }))
             .catch((error: unknown) => ({ error: describeError(error) }))
         : { error: primary.error };
-      const replicas = await Promise.all(group.replicas.map((r) => nodeStatus(r, primary.gtidPosition)));
+      const replicas = await Promise.all(group.replicas.map((r) => nodeStatus(r, primary.gtidPosition, options.monitor?.(r))));
       return { group, primary, replicas, facts };
     }),
   );
@@ -146,7 +153,11 @@ export async function clusterStatus(topology: Topology, options: StatusOptions):
   return status;
 }
 
-async function nodeStatus(pool: NodePool, primaryPosition?: string): Promise<NodeStatus> {
+async function nodeStatus(
+  pool: NodePool,
+  primaryPosition?: string,
+  monitor?: { servesReads: boolean; lagMs: number },
+): Promise<NodeStatus> {
   const { identity, address } = pool;
   const base = {
     name: identity.name,
@@ -176,6 +187,7 @@ async function nodeStatus(pool: NodePool, primaryPosition?: string): Promise<Nod
           secondsBehind: row?.Seconds_Behind_Master == null ? null : Number(row.Seconds_Behind_Master),
           caughtUp: primaryPosition !== undefined && gtidPositionCovers(vars!.applied, primaryPosition),
           ...(lastError ? { lastError } : {}),
+          ...(monitor ? { monitor } : {}),
         };
       }
       return node;
