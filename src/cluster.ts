@@ -7,6 +7,7 @@ import { ClosedError } from './errors.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { initialiseSeries } from './metrics/initial-series.js';
 import { OnlineCharactersCollector } from './metrics/online-characters.js';
+import { SemiSyncCollector } from './metrics/semi-sync-collector.js';
 import { migrateNode, type Tier } from './migrate/index.js';
 import type { NodePool } from './pool/node-pool.js';
 import { LagMonitor } from './replica/lag-monitor.js';
@@ -64,6 +65,7 @@ export class Cluster extends DataSession {
   private readonly recovery: Recovery;
   private readonly lagMonitor: LagMonitor;
   private readonly online: OnlineCharactersCollector;
+  private readonly semiSync: SemiSyncCollector;
   private readonly shared: SharedMachinery;
   private readonly buffers: Map<string, WriteBehindBuffer>;
   private sweep: NodeJS.Timeout | undefined;
@@ -106,6 +108,11 @@ export class Cluster extends DataSession {
       topology.shards.map((s) => ({ shard: s.key, districts: s.districts, count: () => countOnlineByDistrict(s.primary) })),
     );
     metrics.asyncCollectors.add(this.online.collect);
+    // Primaries with replicas (read at each scrape: a failover changes them).
+    this.semiSync = new SemiSyncCollector(metrics.semiSyncActive, () =>
+      topology.all().filter((n) => n.replicas.length > 0).map((n) => ({ shard: n.key, primary: n.primary })),
+    );
+    metrics.asyncCollectors.add(this.semiSync.collect);
     this.lagMonitor.start();
     this.admin = new Admin({
       topology,
@@ -339,6 +346,8 @@ export class Cluster extends DataSession {
     this.shared.metrics.collectors.delete(this.collectPoolStats);
     this.shared.metrics.asyncCollectors.delete(this.online.collect);
     this.online.close();
+    this.shared.metrics.asyncCollectors.delete(this.semiSync.collect);
+    this.semiSync.close();
     await this.topology.close();
     const failed = flushed.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;

@@ -26,8 +26,9 @@ function render(s: ClusterStatus): string {
           n.replication.monitor ? ` lag=${n.replication.monitor.lagMs}ms${n.replication.monitor.servesReads ? ' serving' : ' excluded'}` : ''
         }`
       : '';
+    const semi = n.semiSync ? ` semi-sync=${n.semiSync.active ? 'on' : n.semiSync.enabled ? 'FELL-BACK-TO-ASYNC' : 'off'}` : '';
     lines.push(
-      `  ${n.name.padEnd(18)} ${n.role.padEnd(7)} ${state.padEnd(4)} ${n.address}  gtid=${n.gtidPosition || '-'}${repl}  pool idle=${n.pool.idle} in-use=${n.pool.inUse} pending=${n.pool.pending}`,
+      `  ${n.name.padEnd(18)} ${n.role.padEnd(7)} ${state.padEnd(4)} ${n.address}  gtid=${n.gtidPosition || '-'}${semi}${repl}  pool idle=${n.pool.idle} in-use=${n.pool.inUse} pending=${n.pool.pending}`,
     );
   }
   lines.push('', `in-doubt XA branches: ${s.inDoubt.length}`);
