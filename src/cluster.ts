@@ -77,9 +77,12 @@ export class Cluster extends DataSession {
     const topology = new Topology(config, metrics);
     initialiseSeries(metrics, { nodes: topology.pools().map((p) => p.identity), shards: topology.shards.map((s) => s.key) });
     const lagMonitor = new LagMonitor(topology, metrics, config.replicas);
-    const buffers = new Map(topology.shards.map((s) => [s.key, new WriteBehindBuffer(s.key, s.primary, metrics, config.writeBehind)]));
+    // The primary is looked up at each flush: a failover replaces it.
+    const buffers = new Map(
+      topology.shards.map((s) => [s.key, new WriteBehindBuffer(s.key, () => s.primary, metrics, config.writeBehind)]),
+    );
     // A shard added later (db.admin.addShard, or learned from global) gets its buffer here.
-    topology.onShardAdded = (s) => buffers.set(s.key, new WriteBehindBuffer(s.key, s.primary, metrics, config.writeBehind));
+    topology.onShardAdded = (s) => buffers.set(s.key, new WriteBehindBuffer(s.key, () => s.primary, metrics, config.writeBehind));
     const shared: SharedMachinery = {
       topology,
       writeBehind: (shard) => buffers.get(shard)!,

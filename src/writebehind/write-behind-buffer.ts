@@ -42,9 +42,14 @@ export class WriteBehindBuffer {
   /** The queue-depth gauge bound to this shard once: a labelled set() hashes its labels on every call. */
   private readonly depthGauge: { set(value: number): void };
 
+  private get primary(): NodePool {
+    return typeof this.primaryOf === 'function' ? this.primaryOf() : this.primaryOf;
+  }
+
   constructor(
     readonly shard: string,
-    private readonly primary: NodePool,
+    /** The shard's primary, or how to find it now (a failover replaces it). */
+    private readonly primaryOf: NodePool | (() => NodePool),
     private readonly metrics: Metrics,
     private readonly options: WriteBehindOptions,
   ) {
