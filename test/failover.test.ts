@@ -137,6 +137,13 @@ describe('failover of a shard whose primary is lost for good', () => {
       }
     };
     await until('40 trades committed', () => committed.length >= 40);
+    // A second process that learns of the failover only through its own write: no periodic refresh.
+    const follower = await openCluster(tc.config);
+    follower.admin.stop();
+    const alphaChar = byShard('alpha')[0]!;
+    await follower.characters.get(alphaChar.id);
+    const followerPrimary = () => follower.pools().find((p) => p.identity.shard === 'alpha' && p.identity.role === 'primary')!.address.port;
+    expect(followerPrimary()).toBe(sandbox.node('alpha-primary').port);
     await sandbox.kill('alpha-primary');
     await rm(path.join(sandbox.dir, 'alpha-primary', 'data'), { recursive: true, force: true });
     const beforeFailover = committed.length;
@@ -153,11 +160,15 @@ describe('failover of a shard whose primary is lost for good', () => {
     expect(out.stdout).toContain(': unreachable');
     expect(out.stdout).toContain(`replicas following it: ${sandbox.node(other).host}:${sandbox.node(other).port}`);
 
-    // The running process follows: its first write to an alpha district after the command works.
-    const alphaChar = byShard('alpha')[0]!;
+    // The running processes follow: the first write to an alpha district after the command works,
+    // in the follower on its own (it still pointed at the dead primary) and in the workers' process.
+    expect(followerPrimary()).toBe(sandbox.node('alpha-primary').port);
     const firstWrite = Date.now();
-    await db.characters.adjustMoney(alphaChar.id, 1, 'quest_reward');
+    await follower.characters.adjustMoney(alphaChar.id, 1, 'quest_reward');
     const followMs = Date.now() - firstWrite;
+    expect(followerPrimary()).toBe(sandbox.node(promoted!).port);
+    await follower.close();
+    await db.characters.adjustMoney(alphaChar.id, 1, 'quest_reward');
     // Trades keep committing on alpha after the failover.
     const afterFailover = committed.length;
     await until('20 more trades, some on alpha', () => committed.slice(afterFailover).filter((t) => t.shards.includes('alpha')).length >= 10);
@@ -177,7 +188,7 @@ describe('failover of a shard whose primary is lost for good', () => {
 
     const end = await readWorld(sandbox, ids, [promoted!, 'beta-primary']);
     expect(end.problems).toEqual([]);
-    expect(end.totalMoney).toBe(start.totalMoney + 1); // money drift 0 (the one quest reward above aside)
+    expect(end.totalMoney).toBe(start.totalMoney + 2); // money drift 0 (the two quest rewards above aside)
     expect([...end.items.keys()].sort()).toEqual([...start.items.keys()].sort()); // items lost 0, duplicated 0 (readWorld)
     expect(new Set(end.shardOf.keys())).toEqual(new Set(ids));
     // Every acknowledged trade is on every shard it touched: alpha's now being the promoted replica.
