@@ -86,8 +86,9 @@ export class Cluster extends DataSession {
     const shared: SharedMachinery = {
       topology,
       writeBehind: (shard) => buffers.get(shard)!,
-      directory: new Directory(topology.global.primary),
-      ids: new IdAllocator(topology.global.primary),
+      // Looked up at each use: a failover of global replaces its primary.
+      directory: new Directory(() => topology.global.primary),
+      ids: new IdAllocator(() => topology.global.primary),
       coordinator: new Coordinator((key) => topology.primary(key), metrics, config.twoPhase, options.hooks),
       reads: new ReadRouter(metrics, config.replicas, lagMonitor),
       metrics,

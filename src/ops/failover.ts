@@ -79,11 +79,7 @@ const REPOINT_TIMEOUT_MS = 10_000;
  */
 export async function failover(deps: FailoverDeps, shard: string, options: FailoverOptions = {}): Promise<FailoverResult> {
   const { topology } = deps;
-  if (shard === GLOBAL || !topology.has(shard)) {
-    throw new ValidationError('failover', [
-      { field: 'shard', message: shard === GLOBAL ? 'failover of global is not supported yet' : `no shard named "${shard}"` },
-    ]);
-  }
+  if (!topology.has(shard)) throw new ValidationError('failover', [{ field: 'shard', message: `no shard named "${shard}"` }]);
   const nodes = topology.nodes(shard);
   let target: NodePool | undefined;
   if (options.to !== undefined) {
@@ -181,8 +177,15 @@ export async function failover(deps: FailoverDeps, shard: string, options: Failo
 
     // 6. Recorded on global, versioned; this process follows now, the others on their next refresh.
     const replicas = nodes.replicas.filter((r) => repointed.includes(endpoint(r.address))).map((r) => ({ host: r.address.host, port: r.address.port }));
+    const recorded = { shard, host: chosen.pool.address.host, port: chosen.pool.address.port, replicas };
+    if (shard === GLOBAL) {
+      // The record lives on global itself: follow the promoted server first, then write it there
+      // (processes find it by reading global's primary and replicas; see Topology.refreshPrimaries).
+      const [[current]] = await c.query<RowDataPacket[]>('SELECT COALESCE(MAX(version), 0) AS v FROM `' + chosen.pool.address.database + '`.shard_primaries WHERE shard_name = ?', [GLOBAL]);
+      topology.applyPrimaries([{ ...recorded, version: Number(current?.v ?? 0) + 1 }]);
+    }
     const version = await record(deps.coordinator, shard, chosen.pool.address, replicas, old.address, gtidPosition);
-    topology.applyPrimaries([{ shard, host: chosen.pool.address.host, port: chosen.pool.address.port, replicas, version }]);
+    topology.applyPrimaries([{ ...recorded, version }]);
     return {
       shard,
       version,

@@ -162,7 +162,9 @@ export class Router {
   ): Promise<Committed<T>> {
     const { topology } = this.deps;
     for (let attempt = 0; ; attempt++) {
-      const primaries = keys.map((k) => (topology.has(k) ? topology.primary(k) : undefined));
+      // Global too: the work may reach it for ids or routes without it being a participant.
+      const watched = [...new Set([...keys, GLOBAL])];
+      const primaries = watched.map((k) => (topology.has(k) ? topology.primary(k) : undefined));
       try {
         const result = await this.deps.coordinator.run(operation, keys, decisionKey, work);
         for (const [shard, gtid] of result.gtids) this.session.noteWrite(shard, gtid);
@@ -174,7 +176,7 @@ export class Router {
         if (!primaryGone(error)) throw error;
         if (attempt >= FAILOVER_RETRIES) throw asUnavailable(error);
         await topology.refreshPrimaries().catch(() => false);
-        const moved = keys.some((k, i) => topology.has(k) && topology.primary(k) !== primaries[i]);
+        const moved = watched.some((k, i) => topology.has(k) && topology.primary(k) !== primaries[i]);
         if (!moved) throw asUnavailable(error);
       }
     }

@@ -115,7 +115,13 @@ export class Topology {
     await this.learnShards(rows).catch(() => {});
     this.loaded(rows);
     // A process started after a failover writes to the promoted primary from its first call.
-    if (rows) this.applyPrimaries(await loadShardPrimariesOnce(this.global.primary, timeoutMs));
+    if (rows || this.global.replicas.length > 0) {
+      // From global's replicas too: after a failover of global its config primary may be dead.
+      const answers = await Promise.all([this.global.primary, ...this.global.replicas].map((p) => loadShardPrimariesOnce(p, timeoutMs)));
+      const newest = new Map<string, RecordedPrimary>();
+      for (const row of answers.flat()) if ((newest.get(row.shard)?.version ?? 0) < row.version) newest.set(row.shard, row);
+      this.applyPrimaries([...newest.values()]);
+    }
   }
 
   /**
@@ -136,13 +142,31 @@ export class Topology {
         });
       return this.nextPrimaries;
     }
-    this.refreshingPrimaries = loadShardPrimaries(this.global.primary)
+    this.refreshingPrimaries = this.loadPrimaries()
       .then((rows) => this.applyPrimaries(rows))
       .finally(() => {
         this.primariesLoadedAt = Date.now();
         this.refreshingPrimaries = undefined;
       });
     return this.refreshingPrimaries;
+  }
+
+  /**
+   * The recorded nodes from global's primary and its replicas at once, the newest version of each
+   * shard wins: after a failover of global the record is on the promoted server (and its
+   * replicas), not on the old primary, which may be dead or fenced yet still answering.
+   */
+  private async loadPrimaries(): Promise<RecordedPrimary[]> {
+    const sources = [this.global.primary, ...this.global.replicas];
+    const answers = await Promise.allSettled(sources.map((pool) => loadShardPrimaries(pool)));
+    const newest = new Map<string, RecordedPrimary>();
+    for (const answer of answers) {
+      if (answer.status !== 'fulfilled') continue;
+      for (const row of answer.value) if ((newest.get(row.shard)?.version ?? 0) < row.version) newest.set(row.shard, row);
+    }
+    // Nobody answered: the error of the primary (a caller's refresh fails as before).
+    if (answers.every((a) => a.status === 'rejected')) throw (answers[0] as PromiseRejectedResult).reason;
+    return [...newest.values()];
   }
 
   /**
@@ -154,7 +178,7 @@ export class Topology {
     let changed = false;
     for (const row of rows) {
       const nodes = this.byKey.get(row.shard);
-      if (!nodes || nodes.key === GLOBAL) continue;
+      if (!nodes) continue;
       if (row.version <= (this.primaryVersions.get(row.shard) ?? 0)) continue;
       this.primaryVersions.set(row.shard, row.version);
       const at = (pool: NodePool, e: { host: string; port: number }) => pool.address.host === e.host && pool.address.port === e.port;
