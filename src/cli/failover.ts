@@ -3,7 +3,7 @@ import { requireConfig, stringFlag, UsageError, withCluster, type Command } from
 export const failover: Command = {
   name: 'failover',
   help: `failover SHARD [--to NODE] [--force]
-                    Promote a replica of SHARD to primary (the one that applied the most, by GTID,
+                    Promote a replica of SHARD (or global) to primary (the one that applied the most, by GTID,
                     or NODE: a replica's name such as alpha-replica-2, or host:port). Fences the
                     old primary (read_only) if it answers; refuses when it answers but cannot be
                     fenced, or does not answer yet is not refusing connections, or when the

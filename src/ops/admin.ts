@@ -83,7 +83,7 @@ export class Admin {
   }
 
   /**
-   * Promotes a replica of `shard` to primary after its primary is lost (or to replace it): the
+   * Promotes a replica of `shard` (or `global`) to primary after its primary is lost (or to replace it): the
    * replica that applied the most by GTID, or `to`; fences the old primary if it answers (refuses
    * when it cannot be fenced or told from dead, unless `force`), repoints the other replicas, and
    * records the new nodes on global, versioned: every process follows without a restart. Run it
