@@ -7,6 +7,7 @@ import { ClosedError } from './errors.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { initialiseSeries } from './metrics/initial-series.js';
 import { OnlineCharactersCollector } from './metrics/online-characters.js';
+import { SemiSyncCollector } from './metrics/semi-sync-collector.js';
 import { migrateNode, type Tier } from './migrate/index.js';
 import type { NodePool } from './pool/node-pool.js';
 import { LagMonitor } from './replica/lag-monitor.js';
@@ -66,6 +67,7 @@ export class Cluster extends DataSession {
   private readonly recovery: Recovery;
   private readonly lagMonitor: LagMonitor;
   private readonly online: OnlineCharactersCollector;
+  private readonly semiSync: SemiSyncCollector;
   private readonly shared: SharedMachinery;
   private readonly buffers: Map<string, WriteBehindBuffer>;
   private sweep: NodeJS.Timeout | undefined;
@@ -77,18 +79,20 @@ export class Cluster extends DataSession {
     const topology = new Topology(config, metrics);
     initialiseSeries(metrics, { nodes: topology.pools().map((p) => p.identity), shards: topology.shards.map((s) => s.key) });
     const lagMonitor = new LagMonitor(topology, metrics, config.replicas);
-    const directory = new Directory(topology.global.primary);
+    // Looked up at each use: a failover of global replaces its primary.
+    const directory = new Directory(() => topology.global.primary);
     // One position order per cluster object; a position whose row left its shard goes where the directory says now.
     const buffers = new Map<string, WriteBehindBuffer>();
     const positions = { order: new PositionOrder(), reroute: rerouteByDirectory(directory, (shard) => buffers.get(shard)) };
-    for (const s of topology.shards) buffers.set(s.key, new WriteBehindBuffer(s.key, s.primary, metrics, config.writeBehind, positions));
+    // The primary is looked up at each flush: a failover replaces it.
+    for (const s of topology.shards) buffers.set(s.key, new WriteBehindBuffer(s.key, () => s.primary, metrics, config.writeBehind, positions));
     // A shard added later (db.admin.addShard, or learned from global) gets its buffer here.
-    topology.onShardAdded = (s) => buffers.set(s.key, new WriteBehindBuffer(s.key, s.primary, metrics, config.writeBehind, positions));
+    topology.onShardAdded = (s) => buffers.set(s.key, new WriteBehindBuffer(s.key, () => s.primary, metrics, config.writeBehind, positions));
     const shared: SharedMachinery = {
       topology,
       writeBehind: (shard) => buffers.get(shard)!,
       directory,
-      ids: new IdAllocator(topology.global.primary),
+      ids: new IdAllocator(() => topology.global.primary),
       coordinator: new Coordinator((key) => topology.primary(key), metrics, config.twoPhase, options.hooks),
       reads: new ReadRouter(metrics, config.replicas, lagMonitor),
       metrics,
@@ -112,6 +116,11 @@ export class Cluster extends DataSession {
       topology.shards.map((s) => ({ shard: s.key, districts: s.districts, count: () => countOnlineByDistrict(s.primary) })),
     );
     metrics.asyncCollectors.add(this.online.collect);
+    // Primaries with replicas (read at each scrape: a failover changes them).
+    this.semiSync = new SemiSyncCollector(metrics.semiSyncActive, () =>
+      topology.all().filter((n) => n.replicas.length > 0).map((n) => ({ shard: n.key, primary: n.primary })),
+    );
+    metrics.asyncCollectors.add(this.semiSync.collect);
     this.lagMonitor.start();
     this.admin = new Admin({
       topology,
@@ -288,6 +297,7 @@ export class Cluster extends DataSession {
     const report = await clusterStatus(this.topology, {
       maxLagMs: this.config.replicas.maxLagMs,
       inDoubtGraceMs: this.config.recovery.gracePeriodMs,
+      monitor: (replica) => this.lagMonitor.verdict(replica),
     });
     // Moves in progress (or left by a crashed mover: db.admin.recoverMoves()); none when global is down.
     report.districtMoves = await this.admin.moves({ unfinished: true }).catch(() => []);
@@ -352,6 +362,8 @@ export class Cluster extends DataSession {
     this.shared.metrics.collectors.delete(this.collectPoolStats);
     this.shared.metrics.asyncCollectors.delete(this.online.collect);
     this.online.close();
+    this.shared.metrics.asyncCollectors.delete(this.semiSync.collect);
+    this.semiSync.close();
     await this.topology.close();
     const failed = flushed.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;

@@ -46,7 +46,8 @@ export type ErrorCode =
   | 'BACKUP_FAILED'
   | 'RESTORE_REFUSED'
   | 'RESTORE_FAILED'
-  | 'USERS_FAILED';
+  | 'USERS_FAILED'
+  | 'FAILOVER_REFUSED';
 
 /** Base class of every error mxo-data throws on purpose. */
 export class MxoError extends Error {
@@ -333,5 +334,20 @@ export class DistrictMovedError extends MxoError {
     readonly shard: string,
   ) {
     super('DISTRICT_MOVED', `district ${districtId} no longer lives on shard ${shard}`);
+  }
+}
+
+/**
+ * A failover refused to promote (the old primary may still take writes and could not be fenced,
+ * no replica can be promoted without losing what another has, a replica did not finish applying):
+ * nothing was changed; the message says what to do (or pass `force`).
+ */
+export class FailoverRefusedError extends MxoError {
+  constructor(
+    readonly shard: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super('FAILOVER_REFUSED', `failover of ${shard} refused: ${message}`, options);
   }
 }

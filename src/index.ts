@@ -40,7 +40,7 @@ export type { BackupFile, BackupOptions } from './backup/backup.js';
 export type { ClusterStatus, NodeStatus, InDoubtBranch, SchemaStatus, ShardStatus } from './ops/status.js';
 export type { RestoreOptions, RestoreReport } from './ops/restore.js';
 export { Admin } from './ops/admin.js';
-export type { AddShardInput, AddShardResult, DistrictMoveRecord, DistrictMoveResult } from './ops/admin.js';
+export type { AddShardInput, AddShardResult, DistrictMoveRecord, DistrictMoveResult, FailoverOptions, FailoverResult } from './ops/admin.js';
 export type { SequenceReport } from './ops/restore-sequences.js';
 export type { CreateUsersOptions, UsersReport } from './ops/users.js';
 export type { BackupManifest, ManifestTier } from './backup/manifest.js';

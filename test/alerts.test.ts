@@ -29,7 +29,7 @@ describe('alerting rules', () => {
   it('pass promtool check rules', async () => {
     const checked = await promtool(['check', 'rules', 'alerts.yml']);
     expect(checked.code, checked.out).toBe(0);
-    expect(checked.out).toMatch(/SUCCESS: 9 rules found/);
+    expect(checked.out).toMatch(/SUCCESS: 10 rules found/);
   });
 
   it('pass their unit tests (promtool test rules)', async () => {
@@ -49,6 +49,22 @@ describe('alerting rules', () => {
       const tested = await promtool(['test', 'rules', 'alerts.test.yml'], dir);
       expect(tested.code).not.toBe(0);
       expect(tested.out).toMatch(/MxoTransactionsInDoubt/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the unit tests catch a weakened semi-sync rule (max instead of min: one process seeing async is enough)', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'mxo-alerts-'));
+    try {
+      const rules = await readFile('deploy/alerts.yml', 'utf8');
+      const weakened = rules.replace('min by (shard) (mxo_replication_semi_sync_active)', 'max by (shard) (mxo_replication_semi_sync_active)');
+      expect(weakened).not.toBe(rules);
+      await writeFile(path.join(dir, 'alerts.yml'), weakened);
+      await copyFile('deploy/alerts.test.yml', path.join(dir, 'alerts.test.yml'));
+      const tested = await promtool(['test', 'rules', 'alerts.test.yml'], dir);
+      expect(tested.code).not.toBe(0);
+      expect(tested.out).toMatch(/MxoSemiSyncOff/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

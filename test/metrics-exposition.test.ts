@@ -31,6 +31,7 @@ const FAMILIES = {
   mxo_write_behind_dead_letters_total: 'counter',
   mxo_node_durable: 'gauge',
   mxo_online_characters: 'gauge',
+  mxo_replication_semi_sync_active: 'gauge',
 } as const;
 
 /** Runs `promtool check metrics` on an exposition; fails with a clear message when promtool is missing. */

@@ -2,6 +2,7 @@ import { addShard } from './add-shard.js';
 import { backup } from './backup.js';
 import type { Command } from './command.js';
 import { demo } from './demo.js';
+import { failover } from './failover.js';
 import { maintain } from './maintain.js';
 import { migrate } from './migrate.js';
 import { moveDistrict } from './move-district.js';
@@ -26,6 +27,7 @@ export const COMMANDS: Command[] = [
   repairReplicas,
   moveDistrict,
   addShard,
+  failover,
   backup,
   restore,
   users,

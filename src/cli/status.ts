@@ -22,10 +22,13 @@ function render(s: ClusterStatus): string {
   for (const n of s.nodes) {
     const state = n.up ? 'up' : `DOWN (${n.error})`;
     const repl = n.replication
-      ? ` io=${n.replication.ioRunning ? 'on' : 'off'} sql=${n.replication.sqlRunning ? 'on' : 'off'} behind=${n.replication.secondsBehind ?? '?'}s${n.replication.caughtUp ? ' caught-up' : ''}`
+      ? ` io=${n.replication.ioRunning ? 'on' : 'off'} sql=${n.replication.sqlRunning ? 'on' : 'off'} behind=${n.replication.secondsBehind ?? '?'}s${n.replication.caughtUp ? ' caught-up' : ''}${
+          n.replication.monitor ? ` lag=${n.replication.monitor.lagMs}ms${n.replication.monitor.servesReads ? ' serving' : ' excluded'}` : ''
+        }`
       : '';
+    const semi = n.semiSync ? ` semi-sync=${n.semiSync.active ? 'on' : n.semiSync.enabled ? 'FELL-BACK-TO-ASYNC' : 'off'}` : '';
     lines.push(
-      `  ${n.name.padEnd(18)} ${n.role.padEnd(7)} ${state.padEnd(4)} ${n.address}  gtid=${n.gtidPosition || '-'}${repl}  pool idle=${n.pool.idle} in-use=${n.pool.inUse} pending=${n.pool.pending}`,
+      `  ${n.name.padEnd(18)} ${n.role.padEnd(7)} ${state.padEnd(4)} ${n.address}  gtid=${n.gtidPosition || '-'}${semi}${repl}  pool idle=${n.pool.idle} in-use=${n.pool.inUse} pending=${n.pool.pending}`,
     );
   }
   lines.push('', `in-doubt XA branches: ${s.inDoubt.length}`);

@@ -31,8 +31,9 @@ export interface Metrics {
   writeBehindDeadLetters: Counter<'shard' | 'kind'>;
   nodeDurable: Gauge<'shard' | 'node'>;
   onlineCharacters: Gauge<'shard' | 'district'>;
+  semiSyncActive: Gauge<'shard'>;
   /**
-   * Run (awaited) at every scrape of `mxo_online_characters`: they refresh gauges that need a
+   * Run (awaited) at every scrape of `mxo_online_characters` and `mxo_replication_semi_sync_active`: they refresh gauges that need a
    * database round trip (each caches its result; see `OnlineCharactersCollector`).
    */
   asyncCollectors: Set<() => Promise<void>>;
@@ -201,6 +202,15 @@ export function createMetrics(registry: Registry = new Registry()): Metrics {
       help: '1 when a primary has sync_binlog=1 and innodb_flush_log_at_trx_commit=1 (checked at open), 0 when a crash may lose commit records.',
       labelNames: ['shard', 'node'] as const,
       registers,
+    })),
+    semiSyncActive: reuse('mxo_replication_semi_sync_active', () => new Gauge({
+      name: 'mxo_replication_semi_sync_active',
+      help: '1 while a primary with replicas waits for a replica to acknowledge each commit (Rpl_semi_sync_master_status ON), 0 when it is asynchronous (fell back after a timeout, or not enabled); no series while the primary is unreachable.',
+      labelNames: ['shard'] as const,
+      registers,
+      async collect() {
+        await Promise.all([...scrapeTimeAsync].map((collect) => collect()));
+      },
     })),
     onlineCharacters: reuse('mxo_online_characters', () => new Gauge({
       name: 'mxo_online_characters',

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { ShardNodes } from '../routing/topology.js';
 import { parseInput } from '../validate.js';
 import { addShard, type AddShardInput, type AddShardResult } from './add-shard.js';
+import { failover, type FailoverOptions, type FailoverResult } from './failover.js';
 import {
   listMoves,
   moveDistrict,
@@ -23,6 +24,14 @@ export interface AdminDeps extends DistrictMoveDeps {
 
 const districtId = z.number().int().min(0).max(2_147_483_647);
 const shardName = z.string().regex(/^[a-z][a-z0-9_]{0,30}$/);
+const failoverOptions = z
+  .object({
+    to: z.string().min(1).max(300).optional(),
+    force: z.boolean().optional(),
+    catchUpTimeoutMs: z.number().int().positive().max(3_600_000).optional(),
+    semiSyncTimeoutMs: z.number().int().positive().max(3_600_000).optional(),
+  })
+  .strict();
 
 /**
  * Operator actions that change the cluster's shape (`db.admin`): live district moves and new
@@ -74,6 +83,31 @@ export class Admin {
   }
 
   /**
+   * Promotes a replica of `shard` (or `global`) to primary after its primary is lost (or to replace it): the
+   * replica that applied the most by GTID, or `to`; fences the old primary if it answers (refuses
+   * when it cannot be fenced or told from dead, unless `force`), repoints the other replicas, and
+   * records the new nodes on global, versioned: every process follows without a restart. Run it
+   * with an administrator's config (SUPER-class rights on the shard's nodes). See src/ops/failover.ts.
+   * @example
+   * const { promoted, oldPrimary } = await db.admin.failover('alpha');
+   */
+  async failover(shard: string, options: FailoverOptions = {}): Promise<FailoverResult> {
+    // One object, so a bad value is named by its field (`shard`, `to`, `force`, ...).
+    const { shard: name, ...opts } = parseInput(failoverOptions.extend({ shard: shardName }), { ...options, shard }, 'failover');
+    return failover(this.deps, name, opts);
+  }
+
+  /**
+   * Re-reads where each shard's primary is (recorded failovers) from global now; true when this
+   * process now follows a different primary or replica set somewhere.
+   * @example
+   * await db.admin.refreshPrimaries();
+   */
+  async refreshPrimaries(): Promise<boolean> {
+    return this.deps.topology.refreshPrimaries();
+  }
+
+  /**
    * Re-reads the district placement from global now; true when a district changed shard.
    * @example
    * await db.admin.refreshPlacement();
@@ -90,7 +124,12 @@ export class Admin {
   /** Starts the periodic placement refresh (the cluster does this at open). */
   start(): void {
     // Not before the placement was read once: a database not created yet must not mark the pool down.
-    const tick = () => void (this.deps.topology.placementLoaded ? this.deps.topology.refreshPlacement().catch(() => {}) : undefined);
+    const tick = () => {
+      if (!this.deps.topology.placementLoaded) return;
+      void this.deps.topology.refreshPlacement().catch(() => {});
+      // Failovers recorded by another process (or the CLI): follow the promoted primaries.
+      void this.deps.topology.refreshPrimaries().catch(() => {});
+    };
     this.timer ??= setInterval(tick, PLACEMENT_REFRESH_MS);
     this.timer.unref();
   }
@@ -101,4 +140,4 @@ export class Admin {
   }
 }
 
-export type { AddShardInput, AddShardResult, DistrictMoveRecord, DistrictMoveResult };
+export type { AddShardInput, AddShardResult, DistrictMoveRecord, DistrictMoveResult, FailoverOptions, FailoverResult };

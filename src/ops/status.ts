@@ -2,6 +2,7 @@ import { listMigrationFiles, type Tier } from '../migrate/index.js';
 import type { NodePool } from '../pool/node-pool.js';
 import type { PooledConnection } from '../pool/pooled-connection.js';
 import { gtidPositionCovers } from '../replica/gtid-position.js';
+import { readSemiSync, type SemiSyncState } from '../replica/semi-sync.js';
 import { GLOBAL, type Topology } from '../routing/topology.js';
 import { parseGtrid, parseRecoverRow, type XaRecoverRow } from '../twopc/xid.js';
 import { describeError } from './describe-error.js';
@@ -20,6 +21,11 @@ export interface NodeStatus {
   readOnly?: boolean;
   /** Primary: `@@gtid_binlog_pos`; replica: `@@gtid_slave_pos` (what it has applied). */
   gtidPosition?: string;
+  /**
+   * Primaries with replicas: semi-synchronous replication (enabled, and active now: false after a
+   * fallback to asynchronous, when commits are acknowledged that no replica may have).
+   */
+  semiSync?: SemiSyncState;
   /** Replicas only. */
   replication?: {
     ioRunning: boolean;
@@ -28,6 +34,11 @@ export interface NodeStatus {
     /** True when the replica has applied everything its primary had when status looked. */
     caughtUp: boolean;
     lastError?: string;
+    /**
+     * This process's lag monitor: whether the replica serves reads and its lag in ms as last
+     * measured (kept while its primary is down, when Seconds_Behind_Master is NULL).
+     */
+    monitor?: { servesReads: boolean; lagMs: number };
   };
   pool: { idle: number; inUse: number; pending: number };
 }
@@ -75,6 +86,8 @@ export interface StatusOptions {
   maxLagMs: number;
   /** In-doubt branches older than this are a problem (recovery should have resolved them). */
   inDoubtGraceMs: number;
+  /** The lag monitor's verdict on a replica (see NodeStatus.replication.monitor). */
+  monitor?: (replica: NodePool) => { servesReads: boolean; lagMs: number } | undefined;
 }
 
 /**
@@ -88,7 +101,7 @@ export async function clusterStatus(topology: Topology, options: StatusOptions):
   const result = await Promise.all(
     groups.map(async (group) => {
       const tiers: Tier[] = group.key === GLOBAL ? ['reference', 'global'] : ['reference', 'shard'];
-      const primary = await nodeStatus(group.primary);
+      const primary = await nodeStatus(group.primary, undefined, undefined, group.replicas.length > 0);
       const facts = primary.up
         ? await group.primary
             .use('status_primary', async (c) => ({
@@ -98,7 +111,7 @@ export async function clusterStatus(topology: Topology, options: StatusOptions):
             }))
             .catch((error: unknown) => ({ error: describeError(error) }))
         : { error: primary.error };
-      const replicas = await Promise.all(group.replicas.map((r) => nodeStatus(r, primary.gtidPosition)));
+      const replicas = await Promise.all(group.replicas.map((r) => nodeStatus(r, primary.gtidPosition, options.monitor?.(r))));
       return { group, primary, replicas, facts };
     }),
   );
@@ -129,6 +142,13 @@ export async function clusterStatus(topology: Topology, options: StatusOptions):
       }
     }
     if (node.role === 'primary' && node.readOnly) status.problems.push(`${node.name}: primary is read-only`);
+    if (node.semiSync && !node.semiSync.enabled) {
+      status.problems.push(`${node.name}: semi-synchronous replication is not enabled (a lost primary loses acknowledged commits)`);
+    } else if (node.semiSync && !node.semiSync.active) {
+      status.problems.push(
+        `${node.name}: semi-synchronous replication fell back to asynchronous (${node.semiSync.clients} semi-sync replica(s) connected): commits are acknowledged that no replica may have`,
+      );
+    }
   }
   for (const branch of status.inDoubt) {
     if (branch.ageMs === undefined || branch.ageMs > options.inDoubtGraceMs) {
@@ -146,7 +166,12 @@ export async function clusterStatus(topology: Topology, options: StatusOptions):
   return status;
 }
 
-async function nodeStatus(pool: NodePool, primaryPosition?: string): Promise<NodeStatus> {
+async function nodeStatus(
+  pool: NodePool,
+  primaryPosition?: string,
+  monitor?: { servesReads: boolean; lagMs: number },
+  hasReplicas = false,
+): Promise<NodeStatus> {
   const { identity, address } = pool;
   const base = {
     name: identity.name,
@@ -167,6 +192,7 @@ async function nodeStatus(pool: NodePool, primaryPosition?: string): Promise<Nod
         readOnly: Number(vars!.ro) === 1,
         gtidPosition: identity.role === 'primary' ? vars!.binlog : vars!.applied,
       };
+      if (identity.role === 'primary' && hasReplicas) node.semiSync = await readSemiSync(c);
       if (identity.role === 'replica') {
         const [row] = await c.rows<Record<string, unknown>>('SHOW SLAVE STATUS');
         const lastError = [row?.Last_IO_Error, row?.Last_SQL_Error].filter((e) => typeof e === 'string' && e !== '').join('; ');
@@ -176,6 +202,7 @@ async function nodeStatus(pool: NodePool, primaryPosition?: string): Promise<Nod
           secondsBehind: row?.Seconds_Behind_Master == null ? null : Number(row.Seconds_Behind_Master),
           caughtUp: primaryPosition !== undefined && gtidPositionCovers(vars!.applied, primaryPosition),
           ...(lastError ? { lastError } : {}),
+          ...(monitor ? { monitor } : {}),
         };
       }
       return node;

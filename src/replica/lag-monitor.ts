@@ -59,6 +59,10 @@ const MAX_BEHIND_SAMPLES = 256;
  * A replica serves no reads before its first check, and its first check must prove it within the
  * limit.
  *
+ * While the primary is unreachable, a replica whose applier runs keeps its verdict and its last
+ * measured lag: a primary that takes no writes cannot be got further ahead of, so its replicas
+ * go on serving `eventual` reads (and `session` reads of positions they hold) through the outage.
+ *
  * It also tracks what each replica is known to have applied, so a session read whose position
  * the replica already has needs no `MASTER_GTID_WAIT` round trip: every check records the
  * replica's `@@gtid_slave_pos`, and every write a session records in this process starts (at
@@ -83,6 +87,16 @@ export class LagMonitor implements ReplicaHealth {
     // Never checked yet: check now (in the background) and read elsewhere meanwhile.
     if (!state && this.started) void this.check();
     return state?.healthy === true;
+  }
+
+  /**
+   * What the monitor last concluded about a replica: whether it serves reads and its lag in ms as
+   * last measured (kept while its primary is unreachable); undefined before its first check.
+   */
+  verdict(replica: NodePool): { servesReads: boolean; lagMs: number } | undefined {
+    const state = this.states.get(replica);
+    if (state?.healthy === undefined) return undefined;
+    return { servesReads: state.healthy && !replica.isDown(), lagMs: state.lagMs };
   }
 
   /** True when the replica is known to have applied `position`. */
@@ -168,19 +182,29 @@ export class LagMonitor implements ReplicaHealth {
 
   private async checkShard(shard: MonitoredShard): Promise<void> {
     if (shard.replicas.length === 0) return;
+    let primaryDown = false;
     const primary = await primaryPosition(shard.primary)
       .then((position) => (position ? { position, seenAt: Date.now() } : undefined))
-      .catch(() => undefined);
-    await Promise.all(shard.replicas.map((replica) => this.checkReplica(shard.key, replica, primary)));
+      .catch(() => {
+        primaryDown = true;
+        return undefined;
+      });
+    await Promise.all(shard.replicas.map((replica) => this.checkReplica(shard.key, replica, primary, primaryDown)));
   }
 
-  private async checkReplica(shard: string, replica: NodePool, primary: { position: string; seenAt: number } | undefined): Promise<void> {
+  private async checkReplica(
+    shard: string,
+    replica: NodePool,
+    primary: { position: string; seenAt: number } | undefined,
+    primaryDown: boolean,
+  ): Promise<void> {
     const state = this.stateOf(replica);
     const limit = this.policy.maxLagMs;
     const status = await withTimeout(
       replica.use('replica_status', async (conn) => {
         const [row] = await conn.rows<Record<string, unknown>>('SHOW SLAVE STATUS');
         const running = row?.Slave_IO_Running === 'Yes' && row?.Slave_SQL_Running === 'Yes';
+        const sqlRunning = row?.Slave_SQL_Running === 'Yes';
         // Give the replica up to half the limit to reach the position the primary just had: if it
         // does, it is at most that far behind (the proof a rejoin needs).
         let reached = false;
@@ -194,6 +218,7 @@ export class LagMonitor implements ReplicaHealth {
         const [pos] = await conn.rows<{ pos: string }>('SELECT @@gtid_slave_pos AS pos');
         return {
           running,
+          sqlRunning,
           reached,
           secondsBehind: row?.Seconds_Behind_Master == null ? 0 : Number(row.Seconds_Behind_Master),
           applied: pos?.pos ?? '',
@@ -203,6 +228,17 @@ export class LagMonitor implements ReplicaHealth {
       limit / 2 + 1_000,
     ).catch(() => undefined);
     const now = Date.now();
+    const node = replica.identity.name;
+    if (primaryDown && status?.sqlRunning) {
+      // The primary is unreachable (from here, and its receiver thread says from the replica too):
+      // it takes no writes, so the replica cannot fall further behind than when last measured.
+      // Keep its verdict and its last measured lag; time alone does not make it staler. A replica
+      // whose applier stopped, or that does not answer, is judged as usual below.
+      state.applied = status.applied || state.applied;
+      this.metrics.replicaLag.set({ shard, node }, state.lagMs / 1000);
+      this.metrics.replicaHealthy.set({ shard, node }, state.healthy ? 1 : 0);
+      return;
+    }
     if (!status) {
       // Unreachable or not answering: forget what it had applied (it may come back rebuilt).
       state.behind = [];
@@ -239,7 +275,6 @@ export class LagMonitor implements ReplicaHealth {
       state.goodChecks = upperMs <= limit / 2 ? state.goodChecks + 1 : 0;
       if (state.goodChecks >= 2) state.healthy = true;
     }
-    const node = replica.identity.name;
     this.metrics.replicaLag.set({ shard, node }, running ? lowerMs / 1000 : -1);
     this.metrics.replicaHealthy.set({ shard, node }, state.healthy ? 1 : 0);
   }

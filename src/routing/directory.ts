@@ -34,7 +34,12 @@ export class Directory {
   /** Bumped by every invalidation: a lookup that overlapped one does not cache what it read before it. */
   private invalidations = 0;
 
-  constructor(private readonly global: NodePool, private readonly maxEntries = 100_000) {}
+  /** `global`: the global primary, or how to find it now (a failover replaces it). */
+  constructor(private readonly globalOf: NodePool | (() => NodePool), private readonly maxEntries = 100_000) {}
+
+  private get global(): NodePool {
+    return typeof this.globalOf === 'function' ? this.globalOf() : this.globalOf;
+  }
 
   /** The cached route, if any, without a promise (hot paths try this before {@link resolve}). */
   cached(characterId: number): CharacterRoute | undefined {

@@ -9,7 +9,12 @@ export class IdAllocator {
   private readonly blocks = new Map<string, { next: number; end: number }>();
   private readonly refills = new Map<string, Promise<void>>();
 
-  constructor(private readonly global: NodePool, private readonly blockSize = 100) {}
+  /** `global`: the global primary, or how to find it now (a failover replaces it). */
+  constructor(private readonly globalOf: NodePool | (() => NodePool), private readonly blockSize = 100) {}
+
+  private get global(): NodePool {
+    return typeof this.globalOf === 'function' ? this.globalOf() : this.globalOf;
+  }
 
   async next(sequence: 'item_id' | 'trade_id' | 'world_id'): Promise<number> {
     for (;;) {

@@ -1,4 +1,5 @@
-import { DistrictMovedError, StaleRouteError } from '../errors.js';
+import { DistrictMovedError, ShardUnavailableError, StaleRouteError } from '../errors.js';
+import { errnoOf } from '../pool/mysql-errors.js';
 import { checkDistrictFence } from './district-fence.js';
 import type { PooledConnection } from '../pool/pooled-connection.js';
 import type { Coordinator, DistributedTx } from '../twopc/coordinator.js';
@@ -159,9 +160,26 @@ export class Router {
     decisionKey: ShardKey,
     work: (tx: DistributedTx) => Promise<T>,
   ): Promise<Committed<T>> {
-    const result = await this.deps.coordinator.run(operation, keys, decisionKey, work);
-    for (const [shard, gtid] of result.gtids) this.session.noteWrite(shard, gtid);
-    return { value: result.value, transactionId: result.transactionId };
+    const { topology } = this.deps;
+    for (let attempt = 0; ; attempt++) {
+      // Global too: the work may reach it for ids or routes without it being a participant.
+      const watched = [...new Set([...keys, GLOBAL])];
+      const primaries = watched.map((k) => (topology.has(k) ? topology.primary(k) : undefined));
+      try {
+        const result = await this.deps.coordinator.run(operation, keys, decisionKey, work);
+        for (const [shard, gtid] of result.gtids) this.session.noteWrite(shard, gtid);
+        return { value: result.value, transactionId: result.transactionId };
+      } catch (error) {
+        // A primary that is gone or read-only (fenced by a failover): nothing committed (an
+        // unknown outcome is another error). Global may name a promoted primary: if this process
+        // follows a new one now, the work runs again there; otherwise the caller gets a typed error.
+        if (!primaryGone(error)) throw error;
+        if (attempt >= FAILOVER_RETRIES) throw asUnavailable(error);
+        await topology.refreshPrimaries().catch(() => false);
+        const moved = watched.some((k, i) => topology.has(k) && topology.primary(k) !== primaries[i]);
+        if (!moved) throw asUnavailable(error);
+      }
+    }
   }
 
   /** Global and every shard, the decision on global: reference data kept identical everywhere. */
@@ -182,7 +200,17 @@ export class Router {
 
   /** A read on one shard (or global) at `consistency`. */
   async readShard<T>(operation: string, shard: ShardKey, consistency: Consistency, fn: (conn: PooledConnection) => Promise<T>): Promise<T> {
-    return this.deps.reads.read(this.deps.topology.nodes(shard), consistency, this.session, operation, fn);
+    const { topology } = this.deps;
+    const primary = topology.nodes(shard).primary;
+    try {
+      return await this.deps.reads.read(topology.nodes(shard), consistency, this.session, operation, fn);
+    } catch (error) {
+      // Read on a primary that is gone: after a failover recorded on global, once more on the new one.
+      if (!(error instanceof ShardUnavailableError)) throw error;
+      await topology.refreshPrimaries().catch(() => false);
+      if (topology.nodes(shard).primary === primary) throw error;
+      return this.deps.reads.read(topology.nodes(shard), consistency, this.session, operation, fn);
+    }
   }
 
   /** The same read on every shard at once (gathered reads: history, leaderboards, logs), in shard order. */
@@ -236,6 +264,26 @@ export class Router {
       }
     }
   }
+}
+
+/** Reloads of the shard primaries one write makes after finding its primary gone (a failover each). */
+const FAILOVER_RETRIES = 2;
+/** ER_OPTION_PREVENTS_STATEMENT: the server runs with --read-only (a fenced old primary). */
+const ER_OPTION_PREVENTS_STATEMENT = 1290;
+
+function isReadOnlyRefusal(error: unknown): boolean {
+  return errnoOf(error) === ER_OPTION_PREVENTS_STATEMENT || errnoOf((error as { cause?: unknown })?.cause) === ER_OPTION_PREVENTS_STATEMENT;
+}
+
+/** The write found no primary to take it: unreachable, or refusing writes as read-only. */
+function primaryGone(error: unknown): boolean {
+  return error instanceof ShardUnavailableError || isReadOnlyRefusal(error);
+}
+
+/** A read-only refusal becomes a typed "unavailable" naming the cause; other errors stay as they are. */
+function asUnavailable(error: unknown): unknown {
+  if (error instanceof ShardUnavailableError || !isReadOnlyRefusal(error)) return error;
+  return new ShardUnavailableError('a read-only primary (fenced by a failover whose record this process cannot read?)', { cause: error });
 }
 
 /** Every route from the cache, without a promise; undefined when one is missing. */

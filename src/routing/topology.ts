@@ -3,6 +3,12 @@ import { UnknownDistrictError } from '../errors.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { NodePool } from '../pool/node-pool.js';
 import { loadPlacement, loadPlacementOnce, loadRecordedShards, type DistrictPlacement } from './placement.js';
+import { loadShardPrimaries, loadShardPrimariesOnce, type RecordedPrimary } from './shard-primaries.js';
+
+/** A pool replaced by a failover is closed this long after (statements still running on it end first). */
+const RETIRE_AFTER_MS = 15_000;
+/** Back-to-back reloads of the shard primaries (writes failing during an outage) are spaced by this. */
+const PRIMARIES_MIN_INTERVAL_MS = 50;
 
 /** The key of a tier or shard: `global` or a shard name. Every primary is addressed by one. */
 export type ShardKey = string;
@@ -38,12 +44,23 @@ export class Topology {
   placementLoaded = false;
   /** Told about a shard this process learned from global (the cluster gives it a write-behind buffer). */
   onShardAdded: ((nodes: ShardNodes) => void) | undefined;
+  /** The `shard_primaries` version each shard follows here (absent: the config's nodes). */
+  private readonly primaryVersions = new Map<ShardKey, number>();
+  private refreshingPrimaries: Promise<boolean> | undefined;
+  private nextPrimaries: Promise<boolean> | undefined;
+  private primariesLoadedAt = 0;
+  /** Pools a failover replaced, closed after RETIRE_AFTER_MS (or at close). */
+  private readonly retired = new Set<NodePool>();
+  private readonly poolOptions: ConstructorParameters<typeof NodePool>[2];
+  private readonly metrics: Metrics;
 
   constructor(
     readonly config: ClusterConfig,
     metrics: Metrics,
   ) {
     const poolOptions = { ...config.pool, statementTimeoutMs: config.twoPhase.statementTimeoutMs };
+    this.poolOptions = poolOptions;
+    this.metrics = metrics;
     const nodes = (this.makeNodes = (
       key: ShardKey,
       primary: ClusterConfig['global']['primary'],
@@ -97,6 +114,113 @@ export class Topology {
     const rows = await loadPlacementOnce(this.global.primary, timeoutMs);
     await this.learnShards(rows).catch(() => {});
     this.loaded(rows);
+    // A process started after a failover writes to the promoted primary from its first call.
+    if (rows || this.global.replicas.length > 0) {
+      // From global's replicas too: after a failover of global its config primary may be dead.
+      const answers = await Promise.all([this.global.primary, ...this.global.replicas].map((p) => loadShardPrimariesOnce(p, timeoutMs)));
+      const newest = new Map<string, RecordedPrimary>();
+      for (const row of answers.flat()) if ((newest.get(row.shard)?.version ?? 0) < row.version) newest.set(row.shard, row);
+      this.applyPrimaries([...newest.values()]);
+    }
+  }
+
+  /**
+   * Reloads where each shard's primary and replicas are from global's `shard_primaries` (written
+   * by a failover; single flight). Returns whether any shard's nodes changed here. Called on a
+   * timer and at once when a write finds its primary gone or read-only.
+   */
+  refreshPrimaries(): Promise<boolean> {
+    if (this.refreshingPrimaries) {
+      // The read in flight may have started before the failover this caller is looking for: one
+      // more read, after it, shared by every caller meanwhile (so at most one at a time, spaced).
+      this.nextPrimaries ??= this.refreshingPrimaries
+        .catch(() => false)
+        .then(() => new Promise((r) => setTimeout(r, Math.max(0, this.primariesLoadedAt + PRIMARIES_MIN_INTERVAL_MS - Date.now()))))
+        .then(() => {
+          this.nextPrimaries = undefined;
+          return this.refreshPrimaries();
+        });
+      return this.nextPrimaries;
+    }
+    this.refreshingPrimaries = this.loadPrimaries()
+      .then((rows) => this.applyPrimaries(rows))
+      .finally(() => {
+        this.primariesLoadedAt = Date.now();
+        this.refreshingPrimaries = undefined;
+      });
+    return this.refreshingPrimaries;
+  }
+
+  /**
+   * The recorded nodes from global's primary and its replicas at once, the newest version of each
+   * shard wins: after a failover of global the record is on the promoted server (and its
+   * replicas), not on the old primary, which may be dead or fenced yet still answering.
+   */
+  private async loadPrimaries(): Promise<RecordedPrimary[]> {
+    const sources = [this.global.primary, ...this.global.replicas];
+    const answers = await Promise.allSettled(sources.map((pool) => loadShardPrimaries(pool)));
+    const newest = new Map<string, RecordedPrimary>();
+    for (const answer of answers) {
+      if (answer.status !== 'fulfilled') continue;
+      for (const row of answer.value) if ((newest.get(row.shard)?.version ?? 0) < row.version) newest.set(row.shard, row);
+    }
+    // Nobody answered: the error of the primary (a caller's refresh fails as before).
+    if (answers.every((a) => a.status === 'rejected')) throw (answers[0] as PromiseRejectedResult).reason;
+    return [...newest.values()];
+  }
+
+  /**
+   * Follows recorded failovers newer than what this process has: a new pool for a moved primary
+   * (the config's user, password and database for the shard), the replicas the record lists
+   * (pools kept where the address is the same). Replaced pools are retired, not closed at once.
+   */
+  applyPrimaries(rows: RecordedPrimary[]): boolean {
+    let changed = false;
+    for (const row of rows) {
+      const nodes = this.byKey.get(row.shard);
+      if (!nodes) continue;
+      if (row.version <= (this.primaryVersions.get(row.shard) ?? 0)) continue;
+      this.primaryVersions.set(row.shard, row.version);
+      const at = (pool: NodePool, e: { host: string; port: number }) => pool.address.host === e.host && pool.address.port === e.port;
+      const key = nodes.key;
+      if (!at(nodes.primary, row)) {
+        this.retire(nodes.primary);
+        nodes.primary = new NodePool(
+          { shard: key, role: 'primary', name: `${key}-primary` },
+          { ...nodes.primary.address, host: row.host, port: row.port },
+          this.poolOptions,
+          this.metrics,
+        );
+        changed = true;
+      }
+      const template = nodes.replicas[0]?.address ?? nodes.primary.address;
+      const replicas = row.replicas.map(
+        (e, i) =>
+          nodes.replicas.find((p) => at(p, e)) ??
+          new NodePool({ shard: key, role: 'replica', name: `${key}-replica-${i + 1}` }, { ...template, ...e }, this.poolOptions, this.metrics),
+      );
+      for (const old of nodes.replicas) {
+        if (!replicas.includes(old)) {
+          this.retire(old);
+          changed = true;
+        }
+      }
+      if (replicas.some((p) => !nodes.replicas.includes(p))) changed = true;
+      nodes.replicas.splice(0, nodes.replicas.length, ...replicas);
+    }
+    return changed;
+  }
+
+  /** The `shard_primaries` version `key` follows here (0: the config's nodes). */
+  primaryVersion(key: ShardKey): number {
+    return this.primaryVersions.get(key) ?? 0;
+  }
+
+  private retire(pool: NodePool): void {
+    this.retired.add(pool);
+    setTimeout(() => {
+      if (this.retired.delete(pool)) void pool.close().catch(() => {});
+    }, RETIRE_AFTER_MS).unref();
   }
 
   /**
@@ -183,6 +307,8 @@ export class Topology {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.pools().map((p) => p.close()));
+    const retired = [...this.retired];
+    this.retired.clear();
+    await Promise.all([...this.pools(), ...retired].map((p) => p.close()));
   }
 }

@@ -54,6 +54,8 @@ export interface PlannedNode {
   serverId: number;
   /** For replicas: the name of their primary. */
   primary?: string;
+  /** For primaries: true when at least one replica follows it (semi-synchronous replication on). */
+  hasReplicas?: boolean;
 }
 
 export interface Plan {
@@ -85,7 +87,7 @@ export function planSandbox(opts: SandboxOptions): Plan {
   let serverId = 1;
   const addGroup = (shard: string, database: string, replicas: number): void => {
     const primary = `${shard}-primary`;
-    nodes.push({ name: primary, role: 'primary', shard, database, serverId: serverId++ });
+    nodes.push({ name: primary, role: 'primary', shard, database, serverId: serverId++, ...(replicas > 0 ? { hasReplicas: true } : {}) });
     for (let r = 1; r <= replicas; r++) {
       nodes.push({ name: `${shard}-replica-${r}`, role: 'replica', shard, database, serverId: serverId++, primary });
     }
@@ -152,13 +154,36 @@ export function commonServerFlags(node: PlannedNode): string[] {
     // disk (the bank test's replicas, in CI). What a crash of a replica loses, it fetches again
     // from its primary (its GTID position commits with the data); promote one only after a check.
     flags.push('--read-only=1', '--sync-binlog=0', '--innodb-flush-log-at-trx-commit=2');
+    // Acknowledges each transaction once it is in the relay log (written, before it is applied):
+    // what lets the primary's commit return (semi-sync, below).
+    flags.push('--rpl-semi-sync-slave-enabled=ON');
   } else {
     // Every primary can hold two-phase-commit decision records: a commit must survive a crash
     // of the host, so the binlog and the redo log are flushed at each commit.
     flags.push('--sync-binlog=1', '--innodb-flush-log-at-trx-commit=1');
+    if (node.hasReplicas) flags.push(...SEMI_SYNC_PRIMARY_FLAGS);
   }
   return flags;
 }
+
+/**
+ * Semi-synchronous replication on a primary with replicas (MariaDB 10.11 built in, no plugin):
+ * a commit returns to the client only after a replica has the transaction in its relay log, so
+ * nothing acknowledged exists on one host only and a replica can be promoted when the primary is
+ * lost for good. AFTER_SYNC: the commit waits for the replica's ack after the binlog is synced and
+ * before the storage engine commits, so no other session sees a transaction a promotion could lose.
+ * After `rpl_semi_sync_master_timeout` ms without an ack (every replica down or cut off) the
+ * primary falls back to asynchronous replication rather than stall every write, and switches back
+ * by itself when a replica catches up; `status` and `mxo_replication_semi_sync_active` show which
+ * it is, and the MxoSemiSyncOff alert fires while it is async. 5 s: longer than an ack takes on a
+ * busy host (a replica's receiver thread only writes the relay log), and under the library's 10 s
+ * statement timeout, so one stalled commit is all a dead replica costs before the fallback.
+ */
+export const SEMI_SYNC_PRIMARY_FLAGS = [
+  '--rpl-semi-sync-master-enabled=ON',
+  '--rpl-semi-sync-master-wait-point=AFTER_SYNC',
+  '--rpl-semi-sync-master-timeout=5000',
+];
 
 export function verbose(...args: unknown[]): void {
   if (process.env.MXO_SANDBOX_VERBOSE) console.error('[mxo-sandbox]', ...args);

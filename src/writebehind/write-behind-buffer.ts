@@ -70,13 +70,19 @@ export class WriteBehindBuffer {
   /** Positions carried here from other buffers so far (a flush of every shard repeats while this grows). */
   carriedIn = 0;
 
+  private get primary(): NodePool {
+    return typeof this.primaryOf === 'function' ? this.primaryOf() : this.primaryOf;
+  }
+
+
   /**
    * @param positions The process's position order (shared by its buffers) and where positions
    *   whose row left this shard go; without `reroute` they are dropped, as before moves existed.
    */
   constructor(
     readonly shard: string,
-    private readonly primary: NodePool,
+    /** The shard's primary, or how to find it now (a failover replaces it). */
+    private readonly primaryOf: NodePool | (() => NodePool),
     private readonly metrics: Metrics,
     private readonly options: WriteBehindOptions,
     positions: { order?: PositionOrder; reroute?: PositionReroute } = {},

@@ -33,9 +33,9 @@ export async function xaRecover(sandbox: Sandbox, nodeName: string): Promise<Arr
 }
 
 /** Prepared branches on every primary, by node; empty arrays when nothing is in doubt. */
-export async function xaRecoverAll(sandbox: Sandbox): Promise<Record<string, string[]>> {
+export async function xaRecoverAll(sandbox: Sandbox, primaries: readonly string[] = PRIMARIES): Promise<Record<string, string[]>> {
   const out: Record<string, string[]> = {};
-  for (const n of PRIMARIES) out[n] = (await xaRecover(sandbox, n)).map((x) => `${x.gtrid}/${x.bqual}`);
+  for (const n of primaries) out[n] = (await xaRecover(sandbox, n)).map((x) => `${x.gtrid}/${x.bqual}`);
   return out;
 }
 
@@ -64,14 +64,19 @@ export interface WorldState {
  * names the wrong shard, an item in two inventories, an item whose owner is elsewhere, an
  * orphan row of a moving table.
  */
-export async function readWorld(sandbox: Sandbox, characterIds?: number[]): Promise<WorldState> {
+export async function readWorld(
+  sandbox: Sandbox,
+  characterIds?: number[],
+  /** The sandbox node serving as each shard's primary (a failover promotes a replica). */
+  shardPrimaries: readonly string[] = SHARD_PRIMARIES,
+): Promise<WorldState> {
   const state: WorldState = { money: new Map(), totalMoney: 0, items: new Map(), shardOf: new Map(), problems: [] };
   const directory = new Map<number, string>();
   for (const r of await rowsOn<{ character_id: number; shard_name: string }>(sandbox, 'global-primary', 'SELECT character_id, shard_name FROM character_directory')) {
     directory.set(Number(r.character_id), r.shard_name);
   }
-  for (const node of SHARD_PRIMARIES) {
-    const shard = node.replace('-primary', '');
+  for (const node of shardPrimaries) {
+    const shard = node.replace(/-(primary|replica-\d+)$/, '');
     await withSql(sandbox, node, async (c) => {
       const [chars] = await c.query<RowDataPacket[]>('SELECT character_id, money FROM characters');
       for (const r of chars) {
@@ -119,13 +124,18 @@ export async function waitPastGrace(gtrid: string, graceMs: number): Promise<voi
  * Runs `db.recover()` until `XA RECOVER` is empty on every primary (checked with direct SQL),
  * or throws after `timeoutMs` with what is still prepared.
  */
-export async function recoverUntilClean(db: Cluster, sandbox: Sandbox, timeoutMs = 20_000): Promise<number> {
+export async function recoverUntilClean(
+  db: Cluster,
+  sandbox: Sandbox,
+  timeoutMs = 20_000,
+  primaries: readonly string[] = PRIMARIES,
+): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   let rounds = 0;
   for (;;) {
     rounds++;
     await db.recover();
-    const left = await xaRecoverAll(sandbox);
+    const left = await xaRecoverAll(sandbox, primaries);
     if (Object.values(left).every((l) => l.length === 0)) return rounds;
     if (Date.now() > deadline) throw new Error(`still prepared after ${rounds} recovery rounds: ${JSON.stringify(left)}`);
     await new Promise((r) => setTimeout(r, 250));
