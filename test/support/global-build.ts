@@ -10,7 +10,15 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const USES_DIST = ['test/cli.test.ts', 'test/package-exports.test.ts'];
+const USES_DIST = [
+  'test/cli.test.ts',
+  'test/cli-ops.test.ts',
+  'test/package-exports.test.ts',
+  'test/failover.test.ts',
+  'test/failover-global.test.ts',
+  'test/play.test.ts',
+  'test/workload-dockerfile.test.ts',
+];
 // tsc rewrites every output file on each build: dist/index.js's mtime is the build time.
 const STAMP = path.join(ROOT, 'dist', 'index.js');
 const LOCK = path.join(ROOT, '.dist-build.lock');
