@@ -70,6 +70,32 @@ describe('legacy password hashes', () => {
     expect(await hashOf('mouse2')).toMatch(/^\$scrypt\$/);
   });
 
+  it('protectSecretsAtRest wraps hashes and seals TOTP secrets stored before, and they keep working', async () => {
+    const { accountId } = await t.db.accounts.importLegacy({
+      username: 'oldsha',
+      email: 'oldsha@zion.example',
+      legacyHash: { kind: 'md5', hash: createHash('md5').update('x').digest('hex') },
+    });
+    const digest = createHash('sha1').update('pepper' + 'oracle-3').digest('hex');
+    const before = `$sha1$${Buffer.from('pepper').toString('base64url')}$${digest}`;
+    await q('UPDATE accounts SET password_hash = ? WHERE account_id = ?', [before, accountId]);
+    const base32 = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
+    await q('UPDATE account_security SET two_factor_secret = ?, two_factor_enabled = TRUE WHERE account_id = ?', [base32, accountId]);
+
+    await expect(t.db.accounts.protectSecretsAtRest()).rejects.toBeInstanceOf(ConfigError); // no secret to seal with
+    process.env.MXO_LOGIN_KEY_SECRET = newSecret();
+    const done = await t.db.accounts.protectSecretsAtRest();
+    expect(done.legacyHashesWrapped).toBeGreaterThanOrEqual(1);
+    expect(done.totpSecretsSealed).toBeGreaterThanOrEqual(1);
+    expect(await hashOf('oldsha')).toMatch(/^\$sha1-scrypt\$/);
+    expect(await hashOf('oldsha')).not.toContain(digest);
+    const [sec] = await q('SELECT two_factor_secret FROM account_security WHERE account_id = ?', [accountId]);
+    expect(String(sec!.two_factor_secret)).toMatch(/^v2:/);
+    expect(await t.db.accounts.protectSecretsAtRest()).toEqual({ legacyHashesWrapped: 0, totpSecretsSealed: 0 });
+    const login = { username: 'oldsha', password: 'oracle-3', ip: '10.0.0.6', totp: totpCode(base32, totpStep(Date.now())) };
+    expect((await t.db.accounts.login(login)).accountId).toBe(accountId);
+  });
+
   it('still verifies a legacy hash imported before wrapping (stored as is)', async () => {
     const { accountId } = await t.db.accounts.importLegacy({
       username: 'oldmd5',

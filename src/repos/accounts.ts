@@ -18,11 +18,13 @@ import {
   newSessionToken,
   passwordHashingFull,
   passwordHashingStats,
+  unwrappedLegacyHash,
   verifyPassword,
+  wrapLegacyHash,
   type LegacyHash,
 } from '../crypto/password.js';
 import { clientAddressBucket } from '../auth/client-address.js';
-import { openTotpSecret, sealTotpSecret } from '../auth/totp-secret.js';
+import { isSealedTotpSecret, openTotpSecret, sealTotpSecret } from '../auth/totp-secret.js';
 import {
   accountId,
   legacyInput,
@@ -368,6 +370,50 @@ export class Accounts {
    */
   async importLegacy(input: LegacyAccountInput): Promise<{ accountId: number }> {
     return { accountId: await importLegacyAccount(this.ctx.router, parseInput(legacyInput, input, 'legacy account')) };
+  }
+
+  /**
+   * Protects secrets stored before issue 23 (a maintenance step, safe to repeat): legacy MD5/SHA-1
+   * hashes still stored as is are wrapped in scrypt, TOTP secrets still in plaintext are sealed
+   * under MXO_LOGIN_KEY_SECRET (ConfigError when unset and there are any). Each row is replaced
+   * only if it did not change meanwhile.
+   * @example const { legacyHashesWrapped, totpSecretsSealed } = await db.accounts.protectSecretsAtRest();
+   */
+  async protectSecretsAtRest(): Promise<{ legacyHashesWrapped: number; totpSecretsSealed: number }> {
+    let legacyHashesWrapped = 0;
+    let totpSecretsSealed = 0;
+    // TOTP first: without the secret this refuses before anything changed.
+    const secrets = await this.ctx.router.readGlobal('account_find_plain_totp', 'strong', (conn) =>
+      conn.rows<{ account_id: number; two_factor_secret: string }>(
+        'SELECT account_id, two_factor_secret FROM account_security WHERE two_factor_secret IS NOT NULL',
+      ),
+    );
+    for (const row of secrets.filter((r) => !isSealedTotpSecret(r.two_factor_secret))) {
+      const sealed = sealTotpSecret(Number(row.account_id), row.two_factor_secret);
+      const header = await this.ctx.router.onGlobal('account_seal_totp', (conn) =>
+        conn.exec('UPDATE account_security SET two_factor_secret = ? WHERE account_id = ? AND two_factor_secret = ?', [
+          sealed,
+          row.account_id,
+          row.two_factor_secret,
+        ]),
+      );
+      totpSecretsSealed += header.affectedRows;
+    }
+    const hashes = await this.ctx.router.readGlobal('account_find_legacy', 'strong', (conn) =>
+      conn.rows<{ account_id: number; password_hash: string }>(
+        "SELECT account_id, password_hash FROM accounts WHERE password_hash LIKE '$md5$%' OR password_hash LIKE '$sha1$%'",
+      ),
+    );
+    for (const row of hashes) {
+      const legacy = unwrappedLegacyHash(row.password_hash);
+      if (!legacy) continue;
+      const wrapped = await wrapLegacyHash(legacy); // outside the transaction
+      const header = await this.ctx.router.onGlobal('account_wrap_legacy', (conn) =>
+        conn.exec('UPDATE accounts SET password_hash = ? WHERE account_id = ? AND password_hash = ?', [wrapped, row.account_id, row.password_hash]),
+      );
+      legacyHashesWrapped += header.affectedRows;
+    }
+    return { legacyHashesWrapped, totpSecretsSealed };
   }
 
   /**
