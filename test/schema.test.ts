@@ -188,6 +188,9 @@ describe('seed tables and columns', () => {
       'chat_logs.message_timestamp': (a) => a === 'datetime',
       // The client's ability ids have the high bit set (shard 081).
       'character_abilities.ability_id': (a) => a === 'int unsigned',
+      // Wrapped legacy hashes and sealed TOTP secrets are longer (global 094).
+      'accounts.password_hash': (a) => a === 'varchar(255)',
+      'account_security.two_factor_secret': (a) => a === 'varchar(128)',
       'transaction_history.transaction_type': (a, seedType) =>
         a.startsWith('enum(') && enumValues(seedType).every((v) => enumValues(a).includes(v)) && enumValues(a).includes('repair_cost'),
     };
