@@ -164,13 +164,28 @@ describe('pre-authentication CPU (M9)', () => {
     expect(refused).toHaveLength(2);
     for (const r of refused) expect(r.reason).toBeInstanceOf(OverloadedError);
 
+    // Full before the login starts: refused before its reservation (no throttle row at all).
     configurePasswordHashing({ concurrency: 1, maxQueued: 0 });
-    const holding = hashPassword('holds-the-only-slot');
+    let holding = hashPassword('holds-the-only-slot');
     await expect(t.db.accounts.login({ username: 'resetee', password: 'wrong-one-x', ip: '10.25.0.2' })).rejects.toBeInstanceOf(
       OverloadedError,
     );
     await holding;
-    expect(await rows("SELECT * FROM login_throttle WHERE throttle_key = 'u:resetee|10.25.0.2' AND failures > 0")).toEqual([]);
+    expect(await rows("SELECT * FROM login_throttle WHERE throttle_key = 'u:resetee|10.25.0.2'")).toEqual([]);
+
+    // Full by the time it verifies (two logins pass the check, one place left): the refused one's reservation is taken back.
+    configurePasswordHashing({ concurrency: 1, maxQueued: 1 });
+    holding = hashPassword('holds-the-only-slot');
+    const two = await Promise.allSettled(
+      ['10.25.0.3', '10.25.0.4'].map((ip) => t.db.accounts.login({ username: 'resetee', password: 'wrong-two-x', ip })),
+    );
+    await holding;
+    const kinds = two.map((r) => (r.status === 'rejected' ? (r.reason as Error).constructor.name : 'ok')).sort();
+    expect(kinds).toEqual(['AuthError', 'OverloadedError']);
+    const counted = await rows(
+      "SELECT throttle_key FROM login_throttle WHERE throttle_key IN ('u:resetee|10.25.0.3', 'u:resetee|10.25.0.4') AND failures > 0",
+    );
+    expect(counted).toHaveLength(1); // only the attempt that was verified
   }, 60_000);
 });
 
