@@ -22,7 +22,8 @@ export type { PlayerSummary, HistoryEntry, LeaderboardEntry } from './repos/play
 export type { EconomyDay } from './repos/economy.js';
 export type { Relationship } from './repos/social.js';
 export type { RegisterInput, LoginInput, PasswordResetRequest, TwoFactorSetup } from './repos/accounts.js';
-export type { LegacyAccountInput, LegacyHash, LoginKeys, StoredLoginKeys } from './repos/accounts.js';
+export type { AtRestOptions, LegacyAccountInput, LegacyHash, LoginKeys, StoredLoginKeys } from './repos/accounts.js';
+export { configurePasswordHashing, passwordHashingStats } from './crypto/password.js';
 export { LOGIN_KEY_SECRET_ENV } from './sql/account-keys.js';
 export { ORG_PERMISSION_TREASURY } from './repos/organizations.js';
 export type { OrganizationInput, OrganizationRank, OrganizationMember, Organization, TreasuryResult } from './repos/organizations.js';
