@@ -39,6 +39,7 @@ export type ErrorCode =
   | 'CLOSED'
   | 'WRITE_BEHIND_FULL'
   | 'WRITE_BEHIND_DEFERRED'
+  | 'OVERLOADED'
   // operations
   | 'MIGRATION_DRIFT'
   | 'MIGRATION_FAILED'
@@ -334,6 +335,19 @@ export class DistrictMovedError extends MxoError {
     readonly shard: string,
   ) {
     super('DISTRICT_MOVED', `district ${districtId} no longer lives on shard ${shard}`);
+  }
+}
+
+/**
+ * A bounded queue of expensive work (password hashing) is full: refused at once rather than
+ * queued without limit. Nothing was written; retry later.
+ */
+export class OverloadedError extends MxoError {
+  constructor(
+    readonly resource: string,
+    readonly limit: number,
+  ) {
+    super('OVERLOADED', `${resource} is busy (${limit} waiting); try again later`);
   }
 }
 

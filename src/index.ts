@@ -22,7 +22,8 @@ export type { PlayerSummary, HistoryEntry, LeaderboardEntry } from './systems/pl
 export type { EconomyDay } from './systems/economy/economy.js';
 export type { Relationship } from './systems/social/social.js';
 export type { RegisterInput, LoginInput, PasswordResetRequest, TwoFactorSetup } from './systems/accounts/accounts.js';
-export type { LegacyAccountInput, LegacyHash, LoginKeys, StoredLoginKeys } from './systems/accounts/accounts.js';
+export type { AtRestOptions, LegacyAccountInput, LegacyHash, LoginKeys, StoredLoginKeys } from './systems/accounts/accounts.js';
+export { configurePasswordHashing, passwordHashingStats } from './crypto/password.js';
 export { LOGIN_KEY_SECRET_ENV } from './systems/accounts/account-keys.js';
 export { ORG_PERMISSION_TREASURY } from './systems/organizations/organizations.js';
 export type { OrganizationInput, OrganizationRank, OrganizationMember, Organization, TreasuryResult } from './systems/organizations/organizations.js';

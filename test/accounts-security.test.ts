@@ -1,7 +1,7 @@
 import { randomBytes, scryptSync } from 'node:crypto';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuthError, ValidationError } from '../src/index.js';
+import { AuthError, InvalidStateError, ValidationError } from '../src/index.js';
 import { matchTotp, totpCode, totpStep } from '../src/systems/shared/totp.js';
 import { startTestCluster, type TestCluster } from './support/cluster.js';
 
@@ -120,12 +120,13 @@ describe('login', () => {
   });
 
   it('hashes outside the transaction: a burst of logins on a small pool leaves other global calls free', async () => {
-    await t.db.accounts.register({ username: 'dozer', email: 'dozer@zion.example', password: 'dozer-pass-1' });
-    const probe = await t.db.accounts.login({ username: 'dozer', password: 'dozer-pass-1', ip: '10.3.0.1' });
-    const burst = 40; // 10x the global pool
+    // Four accounts, six logins each: one account's attempts in flight count against its limit (20).
+    for (let a = 0; a < 4; a++) await t.db.accounts.register({ username: `dozer${a}`, email: `dozer${a}@zion.example`, password: 'dozer-pass-1' });
+    const probe = await t.db.accounts.login({ username: 'dozer0', password: 'dozer-pass-1', ip: '10.3.0.1' });
+    const burst = 24; // 6x the global pool (hashing runs 2 at a time per process: 12 rounds of scrypt)
     let settled = 0;
     const logins = Array.from({ length: burst }, (_, i) =>
-      t.db.accounts.login({ username: 'dozer', password: 'dozer-pass-1', ip: `10.3.1.${i}` }).finally(() => settled++),
+      t.db.accounts.login({ username: `dozer${i % 4}`, password: 'dozer-pass-1', ip: `10.3.1.${i}` }).finally(() => settled++),
     );
     // Global calls are not starved of connections: they finish while the burst is still hashing.
     for (let i = 0; i < 5; i++) await t.db.accounts.verifySession(probe.sessionToken);
@@ -137,6 +138,7 @@ describe('login', () => {
   it('validates input before any SQL', async () => {
     await expect(t.db.accounts.login({ username: '', password: 'x', ip: '1' })).rejects.toBeInstanceOf(ValidationError);
     await expect(t.db.accounts.login({ username: 'a', password: 'x', ip: '1'.repeat(46) })).rejects.toBeInstanceOf(ValidationError);
+    await expect(t.db.accounts.login({ username: 'a', password: 'x', ip: 'localhost' })).rejects.toBeInstanceOf(ValidationError);
     await expect(t.db.accounts.resetPassword('x', 'short')).rejects.toBeInstanceOf(ValidationError);
     await expect(t.db.accounts.endAllSessions(0)).rejects.toBeInstanceOf(ValidationError);
   });
@@ -214,16 +216,25 @@ describe('two-factor (TOTP, RFC 6238)', () => {
 
   it('asks for the code once enabled, refuses a wrong or replayed code, and takes each recovery code once', async () => {
     const { accountId } = await t.db.accounts.register({ username: 'seraph', email: 'seraph@zion.example', password: 'guardian-123' });
-    const setup = await t.db.accounts.enableTwoFactor(accountId);
+    const setup = await t.db.accounts.enableTwoFactor(accountId, { allowPlaintext: true });
     expect(setup.otpauthUrl).toContain(`secret=${setup.secret}`);
     expect(setup.recoveryCodes).toHaveLength(10);
     const [sec] = await rows('SELECT two_factor_enabled, recovery_codes FROM account_security WHERE account_id = ?', [accountId]);
-    expect(sec!.two_factor_enabled).toBe(1);
+    expect(sec!.two_factor_enabled).toBe(0); // pending until a code confirms it
     expect(JSON.stringify(sec!.recovery_codes)).not.toContain(setup.recoveryCodes[0]!);
-
     const base = { username: 'seraph', password: 'guardian-123', ip: '10.7.0.1' };
+    await t.db.accounts.login(base); // not on yet
+    const first = totpCode(setup.secret, totpStep(Date.now()));
+    const wrongFirst = String((Number(first) + 1) % 1_000_000).padStart(6, '0');
+    expect(await authReason(t.db.accounts.confirmTwoFactor(accountId, wrongFirst))).toBe('totp_invalid');
+    await t.db.accounts.login(base); // still not on
+    await t.db.accounts.confirmTwoFactor(accountId, first);
+    await expect(t.db.accounts.confirmTwoFactor(accountId, first)).rejects.toMatchObject({ state: 'two_factor_not_pending' });
+    await expect(t.db.accounts.enableTwoFactor(accountId, { allowPlaintext: true })).rejects.toBeInstanceOf(InvalidStateError);
+
     expect(await authReason(t.db.accounts.login(base))).toBe('totp_required');
-    const code = totpCode(setup.secret, totpStep(Date.now()));
+    expect(await authReason(t.db.accounts.login({ ...base, totp: first }))).toBe('totp_invalid'); // the confirming code is used
+    const code = totpCode(setup.secret, totpStep(Date.now()) + 1);
     const wrong = String((Number(code) + 1) % 1_000_000).padStart(6, '0');
     expect(await authReason(t.db.accounts.login({ ...base, totp: wrong }))).toBe('totp_invalid');
     const ok = await t.db.accounts.login({ ...base, totp: code });
@@ -240,5 +251,16 @@ describe('two-factor (TOTP, RFC 6238)', () => {
 
     await t.db.accounts.disableTwoFactor(accountId);
     await t.db.accounts.login(base);
+  });
+
+  it('a password reset keeps two-factor on: the mailbox alone does not get past the code', async () => {
+    const { accountId } = await t.db.accounts.register({ username: 'ghost', email: 'ghost@zion.example', password: 'ghost-pass-12' });
+    const setup = await t.db.accounts.enableTwoFactor(accountId, { allowPlaintext: true });
+    await t.db.accounts.confirmTwoFactor(accountId, totpCode(setup.secret, totpStep(Date.now())));
+    const { token } = await t.db.accounts.requestPasswordReset('ghost@zion.example');
+    await t.db.accounts.resetPassword(token!, 'taken-over-pass');
+    const base = { username: 'ghost', password: 'taken-over-pass', ip: '10.7.0.2' };
+    expect(await authReason(t.db.accounts.login(base))).toBe('totp_required');
+    await t.db.accounts.login({ ...base, totp: totpCode(setup.secret, totpStep(Date.now()) + 1) });
   });
 });

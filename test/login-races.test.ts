@@ -9,7 +9,7 @@ import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthError } from '../src/index.js';
 import { totpCode, totpStep } from '../src/systems/shared/totp.js';
-import { recordFailure, throttleKeys } from '../src/systems/accounts/login-throttle.js';
+import { confirmFailure, reserveAttempt, throttleKeys } from '../src/systems/accounts/login-throttle.js';
 import { startTestCluster, type TestCluster } from './support/cluster.js';
 
 let t: TestCluster;
@@ -67,10 +67,20 @@ async function raceUnderHeldAccount(accountId: number, waiters: number, race: ()
   return (await Promise.all(logins)).sort();
 }
 
+/**
+ * Turns two-factor on (pending, then confirmed with the previous step's code, so the current
+ * step's code is still unused for the race).
+ */
+async function enableTwoFactor(accountId: number) {
+  const setup = await t.db.accounts.enableTwoFactor(accountId, { allowPlaintext: true });
+  await t.db.accounts.confirmTwoFactor(accountId, totpCode(setup.secret, totpStep(Date.now()) - 1));
+  return setup;
+}
+
 describe('second factor under concurrent logins', () => {
   it('the same TOTP code in two logins at once: one succeeds, the other is a replay', async () => {
     const { accountId } = await t.db.accounts.register({ username: 'twin', email: 'twin@zion.example', password: 'twin-pass-123' });
-    const { secret } = await t.db.accounts.enableTwoFactor(accountId);
+    const { secret } = await enableTwoFactor(accountId);
     // Far from a step boundary, so both logins compute the same step.
     while (Date.now() % 30_000 > 20_000) await new Promise((r) => setTimeout(r, 250));
     const code = totpCode(secret, totpStep(Date.now()));
@@ -80,7 +90,7 @@ describe('second factor under concurrent logins', () => {
 
   it('the same recovery code in two logins at once: it is taken once', async () => {
     const { accountId } = await t.db.accounts.register({ username: 'spare', email: 'spare@zion.example', password: 'spare-pass-123' });
-    const { recoveryCodes } = await t.db.accounts.enableTwoFactor(accountId);
+    const { recoveryCodes } = await enableTwoFactor(accountId);
     const login = (ip: string) => t.db.accounts.login({ username: 'spare', password: 'spare-pass-123', ip, totp: recoveryCodes[0]! });
     expect(await raceUnderHeldAccount(accountId, 2, () => [login('10.8.0.1'), login('10.8.0.2')])).toEqual(['ok', 'totp_invalid']);
     const global = await t.sql('global-primary');
@@ -95,7 +105,13 @@ describe('the per-address lock', () => {
     // 46 failures counted by the login's own throttle code (no scrypt each), then 3 real ones, each
     // from another username: no (username, address) pair comes near its own limit of 5.
     const global = t.db.pools().find((p) => p.identity.name === 'global-primary')!;
-    for (let i = 0; i < 46; i++) await global.use('test_throttle', (conn) => recordFailure(conn, throttleKeys(`spray${i}`, '66.1.1.1')));
+    for (let i = 0; i < 46; i++) {
+      const keys = throttleKeys(`spray${i}`, '66.1.1.1');
+      await global.use('test_throttle', async (conn) => {
+        expect(await reserveAttempt(conn, keys)).toBe(true);
+        await confirmFailure(conn, keys);
+      });
+    }
     for (let i = 46; i < 49; i++) {
       expect(await reasonOf(t.db.accounts.login({ username: `spray${i}`, password: 'guess-123', ip: '66.1.1.1' }))).toBe('bad_credentials');
     }

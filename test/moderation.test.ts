@@ -1,6 +1,15 @@
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuthError, ForbiddenError, InvalidStateError, MutedError, NotFoundError, ValidationError } from '../src/index.js';
+import {
+  AuthError,
+  ForbiddenError,
+  HandoffInvalidError,
+  InvalidStateError,
+  MutedError,
+  NotFoundError,
+  PresenceLostError,
+  ValidationError,
+} from '../src/index.js';
 import { startTestCluster, type TestCluster } from './support/cluster.js';
 
 // Moderation (punishments, appeals, chat flags) and the log reads, against real servers.
@@ -64,6 +73,27 @@ describe('punishments', () => {
     // The seed's issued_by has no ON DELETE: a moderator who issued punishments stays (typed refusal).
     await expect(t.db.accounts.delete(moderator)).rejects.toBeInstanceOf(InvalidStateError);
     expect(await globalSql('SELECT account_id FROM accounts WHERE account_id = ?', [moderator])).toEqual([{ account_id: moderator }]);
+  });
+
+  it("a ban ends the account's live presence claim and unused handoff ticket at once, and refuses new ones", async () => {
+    const { accountId } = await t.db.accounts.register({ username: 'ghost-world', email: 'ghost-world@zion.example', password: 'ghost-world-1' });
+    const create = (name: string) => t.db.characters.create({ accountId, name, archetype: 'spy', gender: 'male', districtId: 1 });
+    const { characterId } = await create('Bannedone');
+    const { characterId: second } = await create('Bannedtwo');
+    const claim = await t.db.presence.claim(characterId, { serverId: 'district-1', districtId: 1 });
+    const { ticket } = await t.db.presence.issueHandoff({ accountId, characterId: second, serverId: 'district-1', districtId: 1 });
+    const { punishmentId } = await t.db.moderation.punish({ accountId, type: 'ban', reason: 'botting', issuedBy: moderator });
+
+    await expect(t.db.presence.heartbeat(characterId, claim.fencingToken)).rejects.toBeInstanceOf(PresenceLostError);
+    await expect(t.db.presence.assertHolder(characterId, claim.fencingToken)).rejects.toBeInstanceOf(PresenceLostError);
+    expect(await t.db.presence.whereIs([characterId])).toEqual([null]);
+    await expect(t.db.presence.consumeHandoff(ticket, 'district-1')).rejects.toBeInstanceOf(HandoffInvalidError);
+    expect(await reason(t.db.presence.claim(characterId, { serverId: 'district-1', districtId: 1 }))).toBe('banned');
+    expect(await reason(t.db.presence.issueHandoff({ accountId, characterId: second, serverId: 'district-1', districtId: 1 }))).toBe('banned');
+    expect((await t.db.presence.releaseExpired()).released).toContain(characterId); // and offline on its shard
+
+    await t.db.moderation.lift(punishmentId);
+    await t.db.presence.claim(characterId, { serverId: 'district-1', districtId: 1 });
   });
 
   it('a suspension ends by itself when it expires (database clock)', async () => {

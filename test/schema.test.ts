@@ -195,6 +195,9 @@ describe('seed tables and columns', () => {
           ['x', 'y', 'z'].map((axis) => [`${table}.position_${axis}`, (a: string) => a === 'double']),
         ),
       ),
+      // Wrapped legacy hashes and sealed TOTP secrets are longer (global 094).
+      'accounts.password_hash': (a) => a === 'varchar(255)',
+      'account_security.two_factor_secret': (a) => a === 'varchar(128)',
       'transaction_history.transaction_type': (a, seedType) =>
         a.startsWith('enum(') && enumValues(seedType).every((v) => enumValues(a).includes(v)) && enumValues(a).includes('repair_cost'),
     };

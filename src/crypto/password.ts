@@ -1,10 +1,16 @@
 import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { WorkQueue } from './work-queue.js';
 
 /**
  * Password hashing. New hashes are PHC strings that carry their own parameters:
  * `$scrypt$ln=17,r=8,p=1$<salt b64>$<key b64>` (N = 2^ln, OWASP's scrypt cost), so the cost can
  * rise later without breaking stored hashes. Hashes written before that (128 hex chars, the salt
  * in `account_security.salt`, N=2^14) still verify and are rehashed at the next login.
+ *
+ * Every hash and verification goes through one bounded queue per process (2 at a time, 128
+ * waiting by default, {@link configurePasswordHashing}): each scrypt takes 128 MiB and a libuv
+ * thread, which new database connections also need for their DNS lookups; past the bound a
+ * caller gets OverloadedError at once.
  */
 export const SCRYPT_LOG_N = 17;
 const R = 8;
@@ -17,6 +23,32 @@ interface Params {
   r: number;
   p: number;
   keyLength: number;
+}
+
+const queue = new WorkQueue('password hashing', 2, 128);
+const counts = { hashes: 0, verifications: 0 };
+
+/**
+ * Sets the hashing queue's bounds for this process: `concurrency` scrypt runs at once (each uses
+ * a libuv thread and 128 MiB), `maxQueued` waiting before OverloadedError.
+ * @example configurePasswordHashing({ concurrency: 2, maxQueued: 256 });
+ */
+export function configurePasswordHashing(options: { concurrency?: number; maxQueued?: number }): void {
+  if (options.concurrency !== undefined) queue.concurrency = Math.max(1, Math.floor(options.concurrency));
+  if (options.maxQueued !== undefined) queue.maxQueued = Math.max(0, Math.floor(options.maxQueued));
+}
+
+/**
+ * What this process's password hashing did: hashes made, verifications run (each one scrypt of
+ * today's cost at least), jobs running and waiting now, jobs refused because the queue was full.
+ */
+export function passwordHashingStats(): { hashes: number; verifications: number; active: number; queued: number; refused: number } {
+  return { ...counts, ...queue.load, refused: queue.refused };
+}
+
+/** True when a hash or verification asked for now would be refused (the queue is full). */
+export function passwordHashingFull(): boolean {
+  return queue.full;
 }
 
 function derive(password: string, salt: Buffer, params: Params): Promise<Buffer> {
@@ -32,11 +64,13 @@ function derive(password: string, salt: Buffer, params: Params): Promise<Buffer>
 /** A new PHC hash of `password` with a fresh 16-byte salt; `salt` (hex) fills the seed's salt column. */
 export async function hashPassword(password: string): Promise<{ hash: string; salt: string }> {
   const salt = randomBytes(16);
-  const key = await derive(password, salt, { logN: SCRYPT_LOG_N, r: R, p: P, keyLength: KEY_LENGTH });
-  return {
-    hash: `$scrypt$ln=${SCRYPT_LOG_N},r=${R},p=${P}$${salt.toString('base64url')}$${key.toString('base64url')}`,
-    salt: salt.toString('hex'),
-  };
+  const key = await queue.run(() => derive(password, salt, CURRENT));
+  counts.hashes++;
+  return { hash: phc(salt, key), salt: salt.toString('hex') };
+}
+
+function phc(salt: Buffer, key: Buffer): string {
+  return `$scrypt$ln=${SCRYPT_LOG_N},r=${R},p=${P}$${salt.toString('base64url')}$${key.toString('base64url')}`;
 }
 
 /** Parses a stored hash: a PHC string, or the legacy hex form with its salt column. */
@@ -54,22 +88,39 @@ function parseStored(stored: string, legacySaltHex: string): { params: Params; s
 
 /**
  * Constant-time check of `password` against a stored hash. `needsRehash` is true when the hash
- * is weaker than today's parameters (the caller stores a fresh {@link hashPassword}).
+ * is weaker than today's parameters (the caller stores a fresh {@link hashPassword}). Every
+ * path costs at least one scrypt of today's cost, so the time taken does not tell an unknown
+ * account (the dummy hash), a wrapped legacy hash or an older scrypt hash apart.
  */
 export async function verifyPassword(password: string, stored: string, legacySaltHex = ''): Promise<{ ok: boolean; needsRehash: boolean }> {
-  const imported = checkImportedHash(password, stored);
-  if (imported !== undefined) {
-    await derive(password, DUMMY_SALT, CURRENT); // the same scrypt work as any other check
-    return { ok: imported, needsRehash: true };
-  }
-  const parsed = parseStored(stored, legacySaltHex);
-  if (!parsed) {
-    await derive(password, DUMMY_SALT, CURRENT); // same cost as a real check
-    return { ok: false, needsRehash: false };
-  }
-  const actual = await derive(password, parsed.salt, parsed.params);
-  const ok = parsed.key.length === actual.length && timingSafeEqual(parsed.key, actual);
-  return { ok, needsRehash: parsed.params.logN < SCRYPT_LOG_N || parsed.params.r < R || !stored.startsWith('$scrypt$') };
+  return queue.run(async () => {
+    counts.verifications++;
+    const wrapped = parseWrapped(stored);
+    if (wrapped) {
+      // The legacy digest of the password, then the scrypt wrapper around it.
+      const actual = await derive(legacyDigest(wrapped.kind, password, wrapped.legacySalt), wrapped.salt, wrapped.params);
+      return { ok: sameKey(wrapped.key, actual), needsRehash: true };
+    }
+    const imported = checkImportedHash(password, stored);
+    if (imported !== undefined) {
+      await derive(password, DUMMY_SALT, CURRENT); // the same scrypt work as any other check
+      return { ok: imported, needsRehash: true };
+    }
+    const parsed = parseStored(stored, legacySaltHex);
+    if (!parsed) {
+      await derive(password, DUMMY_SALT, CURRENT); // same cost as a real check
+      return { ok: false, needsRehash: false };
+    }
+    const actual = await derive(password, parsed.salt, parsed.params);
+    const weaker = parsed.params.logN < SCRYPT_LOG_N || parsed.params.r < R || !stored.startsWith('$scrypt$');
+    // A weaker hash would answer faster than the dummy an unknown account gets: top it up.
+    if (weaker) await derive(password, DUMMY_SALT, CURRENT);
+    return { ok: sameKey(parsed.key, actual), needsRehash: weaker };
+  });
+}
+
+function sameKey(expected: Buffer, actual: Buffer): boolean {
+  return expected.length === actual.length && timingSafeEqual(expected, actual);
 }
 
 const CURRENT: Params = { logN: SCRYPT_LOG_N, r: R, p: P, keyLength: KEY_LENGTH };
@@ -83,26 +134,53 @@ export interface LegacyHash {
   salt?: string;
 }
 
-/** How an imported hash is kept in accounts.password_hash: `$md5$<hex>` or `$sha1$<salt b64url>$<hex>`. */
-export function storedLegacyHash(legacy: LegacyHash): string {
+/**
+ * How an imported hash is kept in accounts.password_hash: wrapped in scrypt, so the legacy
+ * digest itself (as good as the password against MD5/SHA-1 cracking) is never at rest:
+ * `$md5-scrypt$<PHC of the hex digest>` or `$sha1-scrypt$<old salt b64url>$<PHC of the hex digest>`.
+ */
+export async function wrapLegacyHash(legacy: LegacyHash): Promise<string> {
   const hex = legacy.hash.toLowerCase();
-  if (legacy.kind === 'md5') return `$md5$${hex}`;
-  return `$sha1$${Buffer.from(legacy.salt ?? '', 'utf8').toString('base64url')}$${hex}`;
+  const salt = randomBytes(16);
+  const key = await queue.run(() => derive(hex, salt, CURRENT));
+  counts.hashes++;
+  if (legacy.kind === 'md5') return `$md5-scrypt${phc(salt, key)}`;
+  return `$sha1-scrypt$${Buffer.from(legacy.salt ?? '', 'utf8').toString('base64url')}${phc(salt, key)}`;
 }
 
-/** Checks an imported hash; undefined when `stored` is not one. Constant-time compare. */
-function checkImportedHash(password: string, stored: string): boolean | undefined {
+/** The legacy hash as imported before wrapping (`$md5$<hex>` / `$sha1$<salt>$<hex>`), for {@link wrapLegacyHash}; undefined otherwise. */
+export function unwrappedLegacyHash(stored: string): LegacyHash | undefined {
   const md5 = /^\$md5\$([0-9a-f]{32})$/.exec(stored);
+  if (md5) return { kind: 'md5', hash: md5[1]! };
   const sha1 = /^\$sha1\$([A-Za-z0-9_-]+)\$([0-9a-f]{40})$/.exec(stored);
-  if (!md5 && !sha1) return undefined;
-  const [expected, actual] = md5
-    ? [Buffer.from(md5[1]!, 'hex'), createHash('md5').update(password, 'utf8').digest()]
-    : [
-        Buffer.from(sha1![2]!, 'hex'),
-        createHash('sha1')
-          .update(Buffer.concat([Buffer.from(sha1![1]!, 'base64url'), Buffer.from(password, 'utf8')]))
-          .digest(),
-      ];
+  if (sha1) return { kind: 'salted-sha1', hash: sha1[2]!, salt: Buffer.from(sha1[1]!, 'base64url').toString('utf8') };
+  return undefined;
+}
+
+function parseWrapped(
+  stored: string,
+): { kind: LegacyHash['kind']; legacySalt: Buffer; params: Params; salt: Buffer; key: Buffer } | undefined {
+  const m = /^\$(md5|sha1)-scrypt(?:\$([A-Za-z0-9_-]+))?(\$scrypt\$.*)$/.exec(stored);
+  if (!m || (m[1] === 'sha1') !== (m[2] !== undefined)) return undefined;
+  const inner = parseStored(m[3]!, '');
+  if (!inner) return undefined;
+  return { kind: m[1] === 'md5' ? 'md5' : 'salted-sha1', legacySalt: Buffer.from(m[2] ?? '', 'base64url'), ...inner };
+}
+
+/** MD5(password) or SHA-1(salt + password) as lower-case hex, the way the older server computed it. */
+function legacyDigest(kind: LegacyHash['kind'], password: string, salt: Buffer): string {
+  if (kind === 'md5') return createHash('md5').update(password, 'utf8').digest('hex');
+  return createHash('sha1')
+    .update(Buffer.concat([salt, Buffer.from(password, 'utf8')]))
+    .digest('hex');
+}
+
+/** Checks a legacy hash imported before wrapping; undefined when `stored` is not one. Constant-time compare. */
+function checkImportedHash(password: string, stored: string): boolean | undefined {
+  const legacy = unwrappedLegacyHash(stored);
+  if (!legacy) return undefined;
+  const expected = Buffer.from(legacy.hash, 'hex');
+  const actual = Buffer.from(legacyDigest(legacy.kind, password, Buffer.from(legacy.salt ?? '', 'utf8')), 'hex');
   return timingSafeEqual(expected, actual);
 }
 const DUMMY_SALT = Buffer.alloc(16);

@@ -88,6 +88,8 @@ export const TABLES: readonly TableEntry[] = [
   { table: 'server_economy', tier: 'global', key: ['tracking_date'], movesWith: 'never', owner: 'economy' },
   { table: 'cluster_shards', tier: 'global', key: ['shard_name'], movesWith: 'never', owner: 'ops' },
   { table: 'district_placement', tier: 'global', key: ['district_id'], movesWith: 'never', owner: 'ops' },
+  // Each shard's (and global's) current nodes after a failover, versioned (src/ops/failover.ts).
+  { table: 'shard_primaries', tier: 'global', key: ['shard_name'], movesWith: 'never', owner: 'ops' },
   { table: 'district_moves', tier: 'global', key: ['move_id'], movesWith: 'never', owner: 'ops' },
   { table: 'maintenance_runs', tier: 'global', key: ['job_name'], movesWith: 'never', owner: 'ops' },
 

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { schemaFor } from '../../validate.js';
 import { type LoginKeys, type StoredLoginKeys } from './account-keys.js';
 import { type LegacyHash } from '../../crypto/password.js';
+import { clientAddressBucket } from '../../auth/client-address.js';
 
 export const password = z.string().min(8, 'at least 8 characters').max(128);
 export const registerInput = z
@@ -19,9 +20,18 @@ export const registerInput = z
 
 export const loginInput = z
   .object({
-    username: z.string().min(1).max(32),
+    // No spaces: the column's PAD SPACE collation would match 'neo   ' to neo under another throttle key.
+    username: z
+      .string()
+      .min(1)
+      .max(32)
+      .regex(/^[^\s\p{Cc}]+$/u, 'no spaces or control characters'),
     password: z.string().min(1).max(128),
-    ip: z.string().min(1).max(45),
+    ip: z
+      .string()
+      .min(1)
+      .max(45)
+      .refine((v) => clientAddressBucket(v) !== undefined, 'an IPv4 or IPv6 address'),
     userAgent: z.string().max(512).optional(),
     /** A 6-digit TOTP code, or one of the recovery codes. */
     totp: z.string().min(1).max(32).optional(),

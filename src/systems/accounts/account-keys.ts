@@ -1,11 +1,11 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { ConfigError, InvalidStateError, NameTakenError, NotFoundError } from '../../errors.js';
 import { errnoOf, ER_NO_REFERENCED_ROW, isDuplicateKey } from '../../pool/mysql-errors.js';
-import { storedLegacyHash, type LegacyHash } from '../../crypto/password.js';
+import { wrapLegacyHash, type LegacyHash } from '../../crypto/password.js';
+import { atRestKey, openSealed, seal, SealedSecretError, SEAL_VERSION, SECRET_ENV } from '../../crypto/secret-box.js';
 import type { Router } from '../../routing/router.js';
 
-/** The environment variable whose value encrypts private exponents at rest. */
-export const LOGIN_KEY_SECRET_ENV = 'MXO_LOGIN_KEY_SECRET';
+/** The environment variable whose value encrypts private exponents (and TOTP secrets) at rest. */
+export const LOGIN_KEY_SECRET_ENV = SECRET_ENV;
 
 /** An account's RSA key pair for the login ticket, big-endian unsigned bytes. */
 export interface LoginKeys {
@@ -20,40 +20,38 @@ export interface StoredLoginKeys {
   encrypted: boolean;
 }
 
+/** Options of a store that could put a secret at rest. */
+export interface AtRestOptions {
+  /** Store in plaintext when MXO_LOGIN_KEY_SECRET is unset (otherwise that is refused with ConfigError). */
+  allowPlaintext?: boolean;
+}
+
+/** ConfigError for a secret that would be stored in plaintext without the caller's consent. */
+export function plaintextRefused(what: string): ConfigError {
+  return new ConfigError([
+    { field: SECRET_ENV, message: `not set: refusing to store ${what} in plaintext (pass { allowPlaintext: true } to accept that)` },
+  ]);
+}
+
 /**
- * The AES-256-GCM key derived from MXO_LOGIN_KEY_SECRET (HKDF-SHA256), or undefined when unset.
- * A secret shorter than 16 characters is a ConfigError (too easy to guess).
+ * Stores the pair; `account_login_keys.encrypted` is the seal version (0 plaintext, 1 the old
+ * text-derived key, 2 today's). Without the secret it is refused unless `allowPlaintext`.
  */
-function secretKey(): Buffer | undefined {
-  const secret = process.env[LOGIN_KEY_SECRET_ENV];
-  if (secret === undefined || secret === '') return undefined;
-  if (secret.length < 16) throw new ConfigError([{ field: LOGIN_KEY_SECRET_ENV, message: 'at least 16 characters' }]);
-  return Buffer.from(hkdfSync('sha256', secret, 'mxo-data', 'account_login_keys', 32));
-}
-
-/** IV, tag and ciphertext; the account id is authenticated too, so a blob cannot be moved to another account. */
-function seal(key: Buffer, accountId: number, plain: Uint8Array): Buffer {
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(Buffer.from(`account:${accountId}`));
-  const body = Buffer.concat([cipher.update(plain), cipher.final()]);
-  return Buffer.concat([iv, cipher.getAuthTag(), body]);
-}
-
-function open(key: Buffer, accountId: number, blob: Buffer): Buffer {
-  const decipher = createDecipheriv('aes-256-gcm', key, blob.subarray(0, 12)).setAAD(Buffer.from(`account:${accountId}`));
-  decipher.setAuthTag(blob.subarray(12, 28));
-  return Buffer.concat([decipher.update(blob.subarray(28)), decipher.final()]);
-}
-
-export async function storeLoginKeys(router: Router, accountId: number, keys: LoginKeys): Promise<{ encrypted: boolean }> {
-  const key = secretKey();
-  const exponent = key ? seal(key, accountId, keys.privateExponent) : Buffer.from(keys.privateExponent);
+export async function storeLoginKeys(
+  router: Router,
+  accountId: number,
+  keys: LoginKeys,
+  options: AtRestOptions = {},
+): Promise<{ encrypted: boolean }> {
+  const key = atRestKey('account_login_keys');
+  if (!key && !options.allowPlaintext) throw plaintextRefused('the private exponent');
+  const exponent = key ? seal(key, `account:${accountId}`, keys.privateExponent) : Buffer.from(keys.privateExponent);
   try {
     await router.onGlobal('account_store_login_keys', (conn) =>
       conn.exec(
         `INSERT INTO account_login_keys (account_id, modulus, private_exponent, encrypted) VALUES (?, ?, ?, ?)
            ON DUPLICATE KEY UPDATE modulus = VALUES(modulus), private_exponent = VALUES(private_exponent), encrypted = VALUES(encrypted)`,
-        [accountId, Buffer.from(keys.modulus), exponent, key !== undefined],
+        [accountId, Buffer.from(keys.modulus), exponent, key ? SEAL_VERSION : 0],
       ),
     );
   } catch (error) {
@@ -71,18 +69,19 @@ export async function readLoginKeys(router: Router, accountId: number): Promise<
     ),
   );
   if (!row) return null;
-  if (!Number(row.encrypted)) return { modulus: row.modulus, privateExponent: row.private_exponent, encrypted: false };
-  const key = secretKey();
-  if (!key)
-    throw new InvalidStateError(
-      'login keys',
-      accountId,
-      'secret_missing',
-      `${LOGIN_KEY_SECRET_ENV} is not set; the private exponent is encrypted`,
-    );
+  const version = Number(row.encrypted);
+  if (!version) return { modulus: row.modulus, privateExponent: row.private_exponent, encrypted: false };
   try {
-    return { modulus: row.modulus, privateExponent: open(key, accountId, row.private_exponent), encrypted: true };
+    return { modulus: row.modulus, privateExponent: openSealed('account_login_keys', version, `account:${accountId}`, row.private_exponent), encrypted: true };
   } catch (error) {
+    if (!(error instanceof SealedSecretError)) throw error;
+    if (error.why === 'missing')
+      throw new InvalidStateError(
+        'login keys',
+        accountId,
+        'secret_missing',
+        `${LOGIN_KEY_SECRET_ENV} is not set; the private exponent is encrypted`,
+      );
     throw new InvalidStateError(
       'login keys',
       accountId,
@@ -92,12 +91,15 @@ export async function readLoginKeys(router: Router, accountId: number): Promise<
   }
 }
 
-/** An account whose password hash comes from an older server; rehashed to scrypt at its next successful login. */
+/**
+ * An account whose password hash comes from an older server, stored wrapped in scrypt (the
+ * legacy digest is never at rest); rehashed to plain scrypt at its next successful login.
+ */
 export async function importLegacyAccount(
   router: Router,
   input: { username: string; email: string; legacyHash: LegacyHash },
 ): Promise<number> {
-  const hash = storedLegacyHash(input.legacyHash);
+  const hash = await wrapLegacyHash(input.legacyHash); // before the transaction: no connection held while hashing
   try {
     return await router.onGlobal('account_import_legacy', async (conn) => {
       const header = await conn.exec('INSERT INTO accounts (username, email, password_hash) VALUES (?, ?, ?)', [

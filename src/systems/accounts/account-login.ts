@@ -2,7 +2,7 @@ import { AuthError } from '../../errors.js';
 import type { PooledConnection } from '../../pool/pooled-connection.js';
 import { newSessionToken } from '../../crypto/password.js';
 import { activeRestriction, type SecondFactor } from '../shared/account-access.js';
-import { clearPair } from './login-throttle.js';
+import { releaseAttempt, type ThrottleKeys } from './login-throttle.js';
 
 /** What a login that passed its checks outside the transaction brings into it. */
 export interface LoginSuccess {
@@ -10,7 +10,7 @@ export interface LoginSuccess {
   factor: SecondFactor;
   /** A fresh hash to store when the old one was weaker than today's parameters. */
   rehash?: { hash: string; salt: string };
-  keys: { pair: string };
+  keys: ThrottleKeys;
   ip: string;
   userAgent?: string;
   sessionHours: number;
@@ -19,8 +19,8 @@ export interface LoginSuccess {
 /**
  * The login transaction (global): re-checks that the password did not change since it was
  * verified, refuses banned/suspended accounts, consumes the second factor (a TOTP step only
- * moves forward; a recovery code is removed by compare-and-set), stores a rehash, clears the
- * (username, address) throttle and opens the session.
+ * moves forward; a recovery code is removed by compare-and-set), stores a rehash, releases the
+ * attempt's throttle reservation (the pair is forgotten) and opens the session.
  */
 export async function completeLogin(
   conn: PooledConnection,
@@ -51,7 +51,7 @@ export async function completeLogin(
     await conn.exec('UPDATE accounts SET password_hash = ? WHERE account_id = ?', [a.rehash.hash, a.row.account_id]);
     await conn.exec('UPDATE account_security SET salt = ? WHERE account_id = ?', [a.rehash.salt, a.row.account_id]);
   }
-  await clearPair(conn, a.keys);
+  await releaseAttempt(conn, a.keys, { clearPair: true });
   const { token: sessionToken, digest } = newSessionToken();
   const [{ expires_at }] = (await conn.rows<{ expires_at: Date }>('SELECT NOW() + INTERVAL ? HOUR AS expires_at', [a.sessionHours])) as [
     { expires_at: Date },

@@ -1,17 +1,30 @@
 import { z } from 'zod';
-import { AuthError, InvalidStateError, NameTakenError, NotFoundError } from '../../errors.js';
+import { AuthError, InvalidStateError, NameTakenError, NotFoundError, OverloadedError } from '../../errors.js';
 import { errnoOf, isDuplicateKey } from '../../pool/mysql-errors.js';
 
 import { GLOBAL } from '../../routing/topology.js';
 import { parseInput, schemaFor } from '../../validate.js';
 import { checkSecondFactor, newRecoveryCodes, type SecondFactor } from '../shared/account-access.js';
-import { isThrottled, purgeThrottle, recordFailure, throttleKeys } from './login-throttle.js';
+import { confirmFailure, purgeThrottle, releaseAttempt, reserveAttempt, throttleKeys, type ThrottleKeys } from './login-throttle.js';
 import { completeLogin } from './account-login.js';
-import { importLegacyAccount, readLoginKeys, storeLoginKeys } from './account-keys.js';
+import { importLegacyAccount, readLoginKeys, storeLoginKeys, type AtRestOptions } from './account-keys.js';
 import { releaseMemberships } from '../shared/memberships.js';
-import { newTotpSecret, otpauthUrl } from '../shared/totp.js';
+import { matchTotp, newTotpSecret, otpauthUrl } from '../shared/totp.js';
 import type { RepoContext } from '../shared/context.js';
-import { DUMMY_HASH, digestToken, hashPassword, newSessionToken, verifyPassword, type LegacyHash } from '../../crypto/password.js';
+import {
+  DUMMY_HASH,
+  digestToken,
+  hashPassword,
+  newSessionToken,
+  passwordHashingFull,
+  passwordHashingStats,
+  unwrappedLegacyHash,
+  verifyPassword,
+  wrapLegacyHash,
+  type LegacyHash,
+} from '../../crypto/password.js';
+import { clientAddressBucket } from '../../auth/client-address.js';
+import { isSealedTotpSecret, openTotpSecret, sealTotpSecret } from '../../auth/totp-secret.js';
 import {
   accountId,
   legacyInput,
@@ -30,9 +43,9 @@ import {
 import type { LoginKeys, StoredLoginKeys } from './account-keys.js';
 
 export type { LegacyAccountInput, LoginInput, LoginResult, PasswordResetRequest, RegisterInput, TwoFactorSetup };
-export type { LoginKeys, StoredLoginKeys, LegacyHash };
+export type { LoginKeys, StoredLoginKeys, LegacyHash, AtRestOptions };
 
-export { LOCKOUT_MINUTES, LOCKOUT_THRESHOLD } from './login-throttle.js';
+export { ACCOUNT_THRESHOLD, ADDRESS_THRESHOLD, LOCKOUT_MINUTES, LOCKOUT_THRESHOLD } from './login-throttle.js';
 /** A parent row still referenced by a foreign key without ON DELETE (e.g. punishments the account issued). */
 const ER_ROW_IS_REFERENCED = 1451;
 /** Session lifetime. */
@@ -50,6 +63,9 @@ interface AccountRow {
   two_factor_last_step: number | string | null;
   recovery_codes: string | string[] | null;
 }
+
+/** Options of a call that stores a secret at rest. */
+const atRestOptions = z.object({ allowPlaintext: z.boolean().optional() }).strict();
 
 const SELECT_ACCOUNT = `SELECT a.account_id, a.username, a.password_hash, s.salt, s.two_factor_enabled, s.two_factor_secret,
        s.two_factor_last_step, s.recovery_codes
@@ -83,30 +99,54 @@ export class Accounts {
 
   /**
    * Checks a password (and the second factor once enabled) and opens a session. Unknown
-   * usernames and wrong passwords get the same answer for the same work. Failures are counted
-   * per (username, address) and per address: {@link LOCKOUT_THRESHOLD} in a row lock that pair
-   * for {@link LOCKOUT_MINUTES} minutes, so another address cannot lock the owner out; the count
-   * starts again when a lockout ends. scrypt runs outside any transaction. A ban or suspension
-   * is refused with reason `banned` / `suspended` (only after the right password).
+   * usernames and wrong passwords get the same answer for the same work.
+   *
+   * The throttle reserves before it verifies: one transaction reads the account and counts the
+   * attempt as a failure on three keys, the (username, address) pair, the username and the
+   * address, unless one of them is locked or already at its limit ({@link LOCKOUT_THRESHOLD} for a
+   * pair, {@link ACCOUNT_THRESHOLD} for a username from any addresses, {@link ADDRESS_THRESHOLD}
+   * for an address), in which case the answer is `locked` at once, with no scrypt run. Only then
+   * does scrypt run (outside any transaction); a success takes the reservation back and forgets
+   * the pair, a failure keeps it and locks a key that reached its limit for
+   * {@link LOCKOUT_MINUTES} minutes. So a burst for one account gets at most the limit of
+   * verifications, attempts in flight included. Addresses are canonical: IPv4-mapped IPv6 as
+   * IPv4, other IPv6 by /64. A username with spaces or control characters is a ValidationError
+   * (the column's PAD SPACE collation would match `'neo   '` to `neo`). A ban or suspension is
+   * refused with reason `banned` / `suspended` (only after the right password). OverloadedError
+   * when this process's password hashing queue is full.
    * @example const { sessionToken } = await db.accounts.login({ username: 'neo', password, ip: '10.0.0.1', totp: '123456' });
    */
   async login(input: LoginInput): Promise<LoginResult> {
     const data = parseInput(loginInput, input, 'login input');
-    const keys = throttleKeys(data.username, data.ip);
-    const { row, throttled } = await this.ctx.router.readGlobal('account_login_read', 'strong', async (conn) => ({
-      row: (await conn.rows<AccountRow>(`${SELECT_ACCOUNT} WHERE a.username = ?`, [data.username]))[0],
-      throttled: await isThrottled(conn, keys),
-    }));
-    if (throttled) throw new AuthError('locked', 'too many failed logins from this address; try again later');
-    const check = await verifyPassword(data.password, row?.password_hash ?? DUMMY_HASH, row?.salt ?? '');
+    const bucket = clientAddressBucket(data.ip)!; // the schema accepted only IP addresses
+    // Refused before anything is counted; a queue that fills after this refuses in verify below.
+    if (passwordHashingFull()) throw new OverloadedError('password hashing', passwordHashingStats().queued);
+    const { row, keys, reserved } = await this.ctx.router.onGlobal('account_login_reserve', async (conn) => {
+      const found = (await conn.rows<AccountRow>(`${SELECT_ACCOUNT} WHERE a.username = ?`, [data.username]))[0];
+      // The stored name when the account exists: one key however the collation matched it.
+      const k = throttleKeys(found?.username ?? data.username, bucket);
+      return { row: found, keys: k, reserved: await reserveAttempt(conn, k) };
+    });
+    if (!reserved) throw new AuthError('locked', 'too many failed logins; try again later');
+    let check: { ok: boolean; needsRehash: boolean };
+    try {
+      check = await verifyPassword(data.password, row?.password_hash ?? DUMMY_HASH, row?.salt ?? '');
+    } catch (error) {
+      await this.release(keys); // never checked: it does not count
+      throw error;
+    }
     let factor: SecondFactor = { kind: 'none' };
     if (row && check.ok && row.two_factor_enabled) {
-      if (!data.totp) throw new AuthError('totp_required', 'this account needs its two-factor code');
-      factor = checkSecondFactor(row, data.totp, Date.now());
+      if (!data.totp) {
+        await this.release(keys); // the password was right; the code comes with the next attempt
+        throw new AuthError('totp_required', 'this account needs its two-factor code');
+      }
+      const secret = row.two_factor_secret === null ? null : openTotpSecret(Number(row.account_id), row.two_factor_secret);
+      factor = checkSecondFactor({ ...row, two_factor_secret: secret }, data.totp, Date.now());
     }
     if (!row || !check.ok || factor.kind === 'invalid') {
       await this.ctx.router.onGlobal('account_login_failed', async (conn) => {
-        await recordFailure(conn, keys);
+        await confirmFailure(conn, keys);
         await conn.exec(
           'UPDATE accounts SET failed_login_attempts = failed_login_attempts + 1, last_failed_login = NOW() WHERE username = ?',
           [data.username],
@@ -119,6 +159,11 @@ export class Accounts {
     return this.ctx.router.onGlobal('account_login', (conn) =>
       completeLogin(conn, { row, factor, rehash, keys, ip: data.ip, userAgent: data.userAgent, sessionHours: SESSION_HOURS }),
     );
+  }
+
+  /** Takes back a login's throttle reservation (the attempt did not fail). */
+  private async release(keys: ThrottleKeys): Promise<void> {
+    await this.ctx.router.onGlobal('account_login_release', (conn) => releaseAttempt(conn, keys, { clearPair: false }));
   }
 
   /**
@@ -197,13 +242,20 @@ export class Accounts {
 
   /**
    * Sets a new password with a reset token (once, before it expires) and ends every session
-   * of the account. Throws AuthError `reset_invalid` otherwise.
+   * of the account. Throws AuthError `reset_invalid` otherwise. The token is looked up before the
+   * new password is hashed, so unknown tokens cost no scrypt. Two-factor stays on: a reset proves
+   * control of the mailbox, not of the authenticator, so the next login still needs the code
+   * (or a recovery code).
    * @example await db.accounts.resetPassword(token, 'a-new-password');
    */
   async resetPassword(resetToken: string, newPassword: string): Promise<{ accountId: number; sessionsEnded: number }> {
     const digest = digestToken(parseInput(token, resetToken, 'reset token'));
     const plain = parseInput(password, newPassword, 'new password');
-    const { hash, salt } = await hashPassword(plain);
+    const [known] = await this.ctx.router.readGlobal('account_reset_lookup', 'strong', (conn) =>
+      conn.rows('SELECT account_id FROM account_security WHERE password_reset_token = ? AND password_reset_expires > NOW()', [digest]),
+    );
+    if (!known) throw new AuthError('reset_invalid', 'reset token is unknown, used or expired');
+    const { hash, salt } = await hashPassword(plain); // outside the transaction, which checks the token again
     return this.ctx.router.onGlobal('account_reset_password', async (conn) => {
       const [row] = await conn.rows<{ account_id: number }>(
         'SELECT account_id FROM account_security WHERE password_reset_token = ? AND password_reset_expires > NOW() FOR UPDATE',
@@ -221,26 +273,59 @@ export class Accounts {
   }
 
   /**
-   * Turns on TOTP two-factor (RFC 6238): from now on login needs `totp`. Returns the secret
-   * (also as an otpauth:// URL) and ten single-use recovery codes, stored only as hashes.
-   * Calling it again replaces the secret and the codes.
+   * Starts TOTP two-factor (RFC 6238): returns a new secret (also as an otpauth:// URL) and ten
+   * single-use recovery codes (stored only as hashes). Two-factor is on only once
+   * {@link confirmTwoFactor} got a code from the authenticator, so a mistyped or unscanned secret
+   * cannot lock the player out. Calling it again before confirming replaces the pending secret;
+   * while two-factor is on it throws InvalidStateError `two_factor_enabled` (disable first). The
+   * secret is stored encrypted under MXO_LOGIN_KEY_SECRET; without it this is refused
+   * (ConfigError) unless `allowPlaintext`.
    * @example const { secret, otpauthUrl, recoveryCodes } = await db.accounts.enableTwoFactor(accountId);
    */
-  async enableTwoFactor(id: number): Promise<TwoFactorSetup> {
+  async enableTwoFactor(id: number, options: AtRestOptions = {}): Promise<TwoFactorSetup> {
     const account = parseInput(accountId, id, 'account id');
     const secret = newTotpSecret();
+    const stored = sealTotpSecret(account, secret, parseInput(atRestOptions, options, 'options'));
     const codes = newRecoveryCodes();
     const username = await this.ctx.router.onGlobal('account_enable_2fa', async (conn) => {
-      const [row] = await conn.rows<{ username: string }>('SELECT username FROM accounts WHERE account_id = ? FOR UPDATE', [account]);
+      const [row] = await conn.rows<{ username: string; enabled: number | null }>(
+        `SELECT a.username, s.two_factor_enabled AS enabled FROM accounts a JOIN account_security s ON s.account_id = a.account_id
+          WHERE a.account_id = ? FOR UPDATE`,
+        [account],
+      );
       if (!row) throw new NotFoundError('account', account);
+      if (Number(row.enabled)) throw new InvalidStateError('account', account, 'two_factor_enabled', 'two-factor is on; disable it first');
       await conn.exec(
-        `UPDATE account_security SET two_factor_secret = ?, two_factor_enabled = TRUE, two_factor_last_step = NULL, recovery_codes = ?
+        `UPDATE account_security SET two_factor_secret = ?, two_factor_enabled = FALSE, two_factor_last_step = NULL, recovery_codes = ?
           WHERE account_id = ?`,
-        [secret, JSON.stringify(codes.hashes), account],
+        [stored, JSON.stringify(codes.hashes), account],
       );
       return row.username;
     });
     return { secret, otpauthUrl: otpauthUrl(secret, username), recoveryCodes: codes.plain };
+  }
+
+  /**
+   * Turns on the two-factor {@link enableTwoFactor} started, with a current code from the
+   * authenticator (which then cannot be used again to log in). AuthError `totp_invalid` for a
+   * wrong code; InvalidStateError `two_factor_not_pending` when nothing waits for confirmation.
+   * @example await db.accounts.confirmTwoFactor(accountId, '123456');
+   */
+  async confirmTwoFactor(id: number, code: string): Promise<void> {
+    const account = parseInput(accountId, id, 'account id');
+    const totp = parseInput(z.string().regex(/^\d{6}$/, '6 digits'), code, 'code');
+    await this.ctx.router.onGlobal('account_confirm_2fa', async (conn) => {
+      const [row] = await conn.rows<{ secret: string | null; enabled: number | null }>(
+        'SELECT two_factor_secret AS secret, two_factor_enabled AS enabled FROM account_security WHERE account_id = ? FOR UPDATE',
+        [account],
+      );
+      if (!row) throw new NotFoundError('account', account);
+      if (Number(row.enabled) || row.secret === null)
+        throw new InvalidStateError('account', account, 'two_factor_not_pending', 'no two-factor setup waits for confirmation');
+      const step = matchTotp(openTotpSecret(account, row.secret), totp, Date.now());
+      if (step === undefined) throw new AuthError('totp_invalid', 'wrong two-factor code');
+      await conn.exec('UPDATE account_security SET two_factor_enabled = TRUE, two_factor_last_step = ? WHERE account_id = ?', [step, account]);
+    });
   }
 
   /** Turns two-factor off and forgets the secret and recovery codes. @example await db.accounts.disableTwoFactor(accountId); */
@@ -258,12 +343,14 @@ export class Accounts {
 
   /**
    * Stores the account's RSA key pair for the login ticket (replacing any). The private exponent
-   * is AES-256-GCM encrypted at rest when MXO_LOGIN_KEY_SECRET is set (`encrypted: true`).
+   * is AES-256-GCM encrypted at rest under MXO_LOGIN_KEY_SECRET (32 bytes, hex or base64); without
+   * the secret the store is refused (ConfigError) unless `allowPlaintext` (`encrypted: false`).
    * @example await db.accounts.storeLoginKeys(accountId, { modulus, privateExponent }); // Buffers, big-endian
    */
-  async storeLoginKeys(id: number, keys: LoginKeys): Promise<{ encrypted: boolean }> {
+  async storeLoginKeys(id: number, keys: LoginKeys, options: AtRestOptions = {}): Promise<{ encrypted: boolean }> {
     const account = parseInput(accountId, id, 'account id');
-    return storeLoginKeys(this.ctx.router, account, parseInput(loginKeysInput, keys, 'login keys'));
+    const opts = parseInput(atRestOptions, options, 'options');
+    return storeLoginKeys(this.ctx.router, account, parseInput(loginKeysInput, keys, 'login keys'), opts);
   }
 
   /**
@@ -276,12 +363,57 @@ export class Accounts {
   }
 
   /**
-   * Imports an account from an older server with its MD5 or salted SHA-1 hash; the first
-   * successful login replaces it with a scrypt hash.
+   * Imports an account from an older server with its MD5 or salted SHA-1 hash, stored wrapped in
+   * scrypt (the legacy digest is never at rest); the first successful login replaces it with a
+   * plain scrypt hash of the password.
    * @example await db.accounts.importLegacy({ username: 'neo', email: 'neo@zion.example', legacyHash: { kind: 'salted-sha1', hash, salt } });
    */
   async importLegacy(input: LegacyAccountInput): Promise<{ accountId: number }> {
     return { accountId: await importLegacyAccount(this.ctx.router, parseInput(legacyInput, input, 'legacy account')) };
+  }
+
+  /**
+   * Protects secrets stored before issue 23 (a maintenance step, safe to repeat): legacy MD5/SHA-1
+   * hashes still stored as is are wrapped in scrypt, TOTP secrets still in plaintext are sealed
+   * under MXO_LOGIN_KEY_SECRET (ConfigError when unset and there are any). Each row is replaced
+   * only if it did not change meanwhile.
+   * @example const { legacyHashesWrapped, totpSecretsSealed } = await db.accounts.protectSecretsAtRest();
+   */
+  async protectSecretsAtRest(): Promise<{ legacyHashesWrapped: number; totpSecretsSealed: number }> {
+    let legacyHashesWrapped = 0;
+    let totpSecretsSealed = 0;
+    // TOTP first: without the secret this refuses before anything changed.
+    const secrets = await this.ctx.router.readGlobal('account_find_plain_totp', 'strong', (conn) =>
+      conn.rows<{ account_id: number; two_factor_secret: string }>(
+        'SELECT account_id, two_factor_secret FROM account_security WHERE two_factor_secret IS NOT NULL',
+      ),
+    );
+    for (const row of secrets.filter((r) => !isSealedTotpSecret(r.two_factor_secret))) {
+      const sealed = sealTotpSecret(Number(row.account_id), row.two_factor_secret);
+      const header = await this.ctx.router.onGlobal('account_seal_totp', (conn) =>
+        conn.exec('UPDATE account_security SET two_factor_secret = ? WHERE account_id = ? AND two_factor_secret = ?', [
+          sealed,
+          row.account_id,
+          row.two_factor_secret,
+        ]),
+      );
+      totpSecretsSealed += header.affectedRows;
+    }
+    const hashes = await this.ctx.router.readGlobal('account_find_legacy', 'strong', (conn) =>
+      conn.rows<{ account_id: number; password_hash: string }>(
+        "SELECT account_id, password_hash FROM accounts WHERE password_hash LIKE '$md5$%' OR password_hash LIKE '$sha1$%'",
+      ),
+    );
+    for (const row of hashes) {
+      const legacy = unwrappedLegacyHash(row.password_hash);
+      if (!legacy) continue;
+      const wrapped = await wrapLegacyHash(legacy); // outside the transaction
+      const header = await this.ctx.router.onGlobal('account_wrap_legacy', (conn) =>
+        conn.exec('UPDATE accounts SET password_hash = ? WHERE account_id = ? AND password_hash = ?', [wrapped, row.account_id, row.password_hash]),
+      );
+      legacyHashesWrapped += header.affectedRows;
+    }
+    return { legacyHashesWrapped, totpSecretsSealed };
   }
 
   /**

@@ -5,50 +5,94 @@ export const LOCKOUT_THRESHOLD = 5;
 export const LOCKOUT_MINUTES = 15;
 /** Failed logins from one address (any usernames) that lock the address. */
 export const ADDRESS_THRESHOLD = 50;
-
 /**
- * The throttle keys of a login: the (username, address) pair and the address alone. The
- * username is taken as typed (lower case: the column's collation ignores case), known or not,
- * so the throttle behaves identically for usernames that do not exist.
+ * Failed logins for one username from any addresses that lock the account (its owner too) for
+ * {@link LOCKOUT_MINUTES}: the bound on guesses spread over many addresses.
  */
-export function throttleKeys(username: string, ip: string): { pair: string; address: string } {
-  return { pair: `u:${username.toLowerCase()}|${ip}`, address: `a:${ip}` };
-}
+export const ACCOUNT_THRESHOLD = 20;
 
-/** True when either key is locked now (by the database's clock). */
-export async function isThrottled(conn: PooledConnection, keys: { pair: string; address: string }): Promise<boolean> {
-  const rows = await conn.rows<{ locked: number }>(
-    'SELECT locked_until > NOW() AS locked FROM login_throttle WHERE throttle_key IN (?, ?)',
-    [keys.pair, keys.address],
-  );
-  return rows.some((r) => Number(r.locked) === 1);
+/** The throttle keys of a login: the (username, address) pair, the username, the address. */
+export interface ThrottleKeys {
+  pair: string;
+  account: string;
+  address: string;
 }
 
 /**
- * Counts a failure on both keys. A key whose lockout has ended, or whose window is older than
- * the lockout period, starts again from one (so one failure after a lockout does not re-lock).
- * Assignments run left to right, so `locked_until` sees the new `failures`.
+ * The throttle keys of a login. `username` is the account's stored name when it exists, else
+ * the name as typed, lower case (the column's collation ignores case); `addressBucket` is the
+ * canonical client address (src/auth/client-address.ts: IPv6 by /64). Unknown usernames get keys
+ * and answers exactly like known ones.
  */
-export async function recordFailure(conn: PooledConnection, keys: { pair: string; address: string }): Promise<void> {
-  for (const [key, threshold] of [
+export function throttleKeys(username: string, addressBucket: string): ThrottleKeys {
+  const name = username.toLowerCase();
+  return { pair: `u:${name}|${addressBucket}`, account: `n:${name}`, address: `a:${addressBucket}` };
+}
+
+function thresholds(keys: ThrottleKeys): Array<[string, number]> {
+  // Always this order (pair, account, address): two logins lock their rows in the same order.
+  return [
     [keys.pair, LOCKOUT_THRESHOLD],
+    [keys.account, ACCOUNT_THRESHOLD],
     [keys.address, ADDRESS_THRESHOLD],
-  ] as const) {
+  ];
+}
+
+/**
+ * Reserves one attempt before the password is checked, in the caller's transaction: each key's
+ * row is created or locked (a lockout that ended, or a window older than the lockout period,
+ * starts again from zero), and unless one is locked or already holds its threshold of failures
+ * (attempts in flight count: a reservation is a failure until the login succeeds), each counts
+ * one more failure. Returns false (nothing counted) when the login must answer `locked`. Concurrent
+ * logins serialise on the rows, so a burst gets at most the threshold of verifications.
+ */
+export async function reserveAttempt(conn: PooledConnection, keys: ThrottleKeys): Promise<boolean> {
+  let refused = false;
+  for (const [key, threshold] of thresholds(keys)) {
     await conn.exec(
-      `INSERT INTO login_throttle (throttle_key, failures, window_started, locked_until)
-         VALUES (?, 1, NOW(), IF(1 >= ?, NOW() + INTERVAL ? MINUTE, NULL))
+      `INSERT INTO login_throttle (throttle_key, failures, window_started, locked_until) VALUES (?, 0, NOW(), NULL)
        ON DUPLICATE KEY UPDATE
-         failures = IF(locked_until <= NOW() OR (locked_until IS NULL AND window_started < NOW() - INTERVAL ? MINUTE), 1, failures + 1),
-         window_started = IF(failures = 1, NOW(), window_started),
-         locked_until = IF(locked_until > NOW(), locked_until, IF(failures >= ?, NOW() + INTERVAL ? MINUTE, NULL))`,
-      [key, threshold, LOCKOUT_MINUTES, LOCKOUT_MINUTES, threshold, LOCKOUT_MINUTES],
+         failures = IF(locked_until <= NOW() OR (locked_until IS NULL AND window_started < NOW() - INTERVAL ? MINUTE), 0, failures),
+         window_started = IF(failures = 0, NOW(), window_started),
+         locked_until = IF(locked_until <= NOW(), NULL, locked_until)`,
+      [key, LOCKOUT_MINUTES],
+    );
+    const [row] = await conn.rows<{ failures: number; locked: number | null }>(
+      'SELECT failures, locked_until > NOW() AS locked FROM login_throttle WHERE throttle_key = ? FOR UPDATE',
+      [key],
+    );
+    if (Number(row?.locked) === 1 || Number(row?.failures) >= threshold) refused = true;
+  }
+  if (refused) return false;
+  await conn.exec('UPDATE login_throttle SET failures = failures + 1 WHERE throttle_key IN (?, ?, ?)', [keys.pair, keys.account, keys.address]);
+  return true;
+}
+
+/**
+ * The reserved attempt failed: its failure stays counted, and a key at its threshold locks for
+ * {@link LOCKOUT_MINUTES} (a lock already running keeps its end).
+ */
+export async function confirmFailure(conn: PooledConnection, keys: ThrottleKeys): Promise<void> {
+  for (const [key, threshold] of thresholds(keys)) {
+    await conn.exec(
+      `UPDATE login_throttle SET locked_until = IF(locked_until > NOW(), locked_until, IF(failures >= ?, NOW() + INTERVAL ? MINUTE, NULL))
+        WHERE throttle_key = ?`,
+      [threshold, LOCKOUT_MINUTES, key],
     );
   }
 }
 
-/** A successful login clears its (username, address) pair; the address counter stays. */
-export async function clearPair(conn: PooledConnection, keys: { pair: string }): Promise<void> {
-  await conn.exec('DELETE FROM login_throttle WHERE throttle_key = ?', [keys.pair]);
+/**
+ * The reserved attempt did not fail (the password was right): it no longer counts. After a
+ * successful login the pair is forgotten, the account and address counters lose this attempt.
+ */
+export async function releaseAttempt(conn: PooledConnection, keys: ThrottleKeys, options: { clearPair: boolean }): Promise<void> {
+  if (options.clearPair) await conn.exec('DELETE FROM login_throttle WHERE throttle_key = ?', [keys.pair]);
+  await conn.exec('UPDATE login_throttle SET failures = GREATEST(failures - 1, 0) WHERE throttle_key IN (?, ?, ?)', [
+    ...(options.clearPair ? [keys.account] : [keys.pair]),
+    keys.account,
+    keys.address,
+  ]);
 }
 
 /** Deletes throttle rows that are neither locked nor inside their window. */

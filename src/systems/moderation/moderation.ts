@@ -3,7 +3,7 @@ import { ForbiddenError, InvalidStateError, NotFoundError, ValidationError } fro
 import type { PooledConnection } from '../../pool/pooled-connection.js';
 import { consistencyOf } from '../../routing/consistency.js';
 import type { Consistency } from '../../routing/read-router.js';
-import { isMuted, syncAccountStatus } from '../shared/account-access.js';
+import { endAccountPresence, isMuted, syncAccountStatus } from '../shared/account-access.js';
 import { textColumn } from '../shared/column-limits.js';
 import { parseInput } from '../../validate.js';
 import type { RepoContext } from '../shared/context.js';
@@ -53,7 +53,8 @@ export interface Punishment {
 
 /**
  * Punishments (global `account_punishments`) and chat moderation. A ban or suspension sets the
- * account's status and ends its sessions in the same transaction; login and verifySession
+ * account's status and ends its sessions, its characters' live presence claims and handoff tickets
+ * in the same transaction; login, verifySession, presence claims and handoffs
  * refuse it; expiry is read by the database's clock, so nothing has to run when it ends. A mute
  * makes `logs.chat` refuse with MutedError. Moderators are accounts with admin_level >= 1.
  */
@@ -83,6 +84,7 @@ export class Moderation {
       if (d.type === 'ban' || d.type === 'suspension') {
         await syncAccountStatus(conn, d.accountId);
         sessionsEnded = (await conn.exec('DELETE FROM account_sessions WHERE account_id = ?', [d.accountId])).affectedRows;
+        await endAccountPresence(conn, d.accountId); // and its characters leave the world
       }
       return { punishmentId: Number(header.insertId), sessionsEnded };
     });

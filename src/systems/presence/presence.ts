@@ -20,6 +20,7 @@ import {
 import { parseInput, schemaFor } from '../../validate.js';
 import type { RepoContext } from '../shared/context.js';
 import { moveCharacter, type MoveResult } from '../shared/character-move.js';
+import { refuseRestrictedCharacter } from '../shared/account-access.js';
 
 /** A district server taking a character into its world. */
 export interface PresenceClaimInput {
@@ -107,7 +108,8 @@ export class Presence {
   /**
    * Claims a character for a server. Refused with PresenceHeldError (naming the holder) while
    * another server's claim is live; an expired claim is taken over. Claiming again from the same
-   * server replaces its claim (new token).
+   * server replaces its claim (new token). AuthError `banned` / `suspended` while the account is
+   * under a ban or suspension (which also ends its live claims and tickets: Moderation.punish).
    *
    * @example
    * const { fencingToken, expiresAt } = await db.presence.claim(characterId, { serverId: 'district-7', districtId: 2, ttlSec: 30 });
@@ -122,6 +124,7 @@ export class Presence {
       async (conn, route, tx) => {
         await lockLiveCharacter(conn, cid, route.shard); // a soft-deleted character cannot enter the world
         const global = await tx.branch(GLOBAL);
+        await refuseRestrictedCharacter(global, cid); // a banned or suspended account's characters stay out
         refuseIfHeldElsewhere(cid, await lockClaim(global, cid), data.serverId);
         const claim = await takeClaim(global, cid, data);
         await markOnline(conn, cid, claim.fencingToken);
@@ -315,6 +318,7 @@ export class Presence {
       if (!owner) throw new NotFoundError('character', data.characterId);
       if (Number(owner.account_id) !== data.accountId)
         throw new ForbiddenError('handoff', `character ${data.characterId} is not of account ${data.accountId}`);
+      await refuseRestrictedCharacter(global, data.characterId);
       const claim = await lockClaim(global, data.characterId);
       if (data.fencingToken !== undefined && (!claim || Number(claim.fencing_token) !== data.fencingToken || !Number(claim.live)))
         throw new PresenceLostError(data.characterId, data.fencingToken);
@@ -393,6 +397,7 @@ export class Presence {
         if (Number(h.consumed)) throw new HandoffInvalidError('consumed');
         if (!Number(h.live)) throw new HandoffInvalidError('expired');
         if (h.server_id !== sid) throw new HandoffInvalidError('wrong_server');
+        await refuseRestrictedCharacter(global, cid);
         const from = h.from_fencing_token === null ? null : Number(h.from_fencing_token);
         const current = await lockClaim(global, cid);
         if (from !== null && current && Number(current.live) && Number(current.fencing_token) !== from)

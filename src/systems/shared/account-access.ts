@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { AuthError } from '../../errors.js';
 import { base32Encode, matchTotp } from './totp.js';
 import type { PooledConnection } from '../../pool/pooled-connection.js';
 
@@ -59,6 +60,38 @@ export async function activeRestriction(
     [accountId],
   );
   return row ? { punishmentId: Number(row.punishment_id), type: row.punishment_type, expires: row.expires_date } : undefined;
+}
+
+/**
+ * Throws AuthError `banned` / `suspended` when the character's account is under a ban or
+ * suspension now: a banned player's character cannot be claimed or handed into the world.
+ */
+export async function refuseRestrictedCharacter(global: PooledConnection, characterId: number): Promise<void> {
+  const [owner] = await global.rows<{ account_id: number }>('SELECT account_id FROM character_directory WHERE character_id = ?', [
+    characterId,
+  ]);
+  const restriction = owner ? await activeRestriction(global, Number(owner.account_id)) : undefined;
+  if (restriction) {
+    const banned = restriction.type === 'ban';
+    throw new AuthError(banned ? 'banned' : 'suspended', `account ${owner!.account_id} is ${banned ? 'banned' : 'suspended'}`);
+  }
+}
+
+/**
+ * Ends the account's presence at once (a ban or suspension): its live claims expire now (the
+ * holder's heartbeat and fenced writes fail; releaseExpired sets them offline) and its unused
+ * handoff tickets expire too.
+ */
+export async function endAccountPresence(global: PooledConnection, accountId: number): Promise<void> {
+  await global.exec(
+    `UPDATE presence_claims pc JOIN character_directory cd ON cd.character_id = pc.character_id
+        SET pc.expires_at = NOW(6)
+      WHERE cd.account_id = ? AND pc.server_id IS NOT NULL AND pc.expires_at > NOW(6)`,
+    [accountId],
+  );
+  await global.exec('UPDATE presence_handoffs SET expires_at = NOW(6) WHERE account_id = ? AND consumed_at IS NULL AND expires_at > NOW(6)', [
+    accountId,
+  ]);
 }
 
 /** True when the account has an active mute now. */
