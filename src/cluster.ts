@@ -85,6 +85,7 @@ export class Cluster extends DataSession {
       ids: new IdAllocator(topology.global.primary),
       coordinator: new Coordinator((key) => topology.primary(key), metrics, config.twoPhase, options.hooks),
       reads: new ReadRouter(metrics, config.replicas, lagMonitor),
+      requireFencing: config.presence.requireFencing,
       metrics,
       levelCurve: options.levelCurve,
     };

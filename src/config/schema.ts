@@ -108,6 +108,17 @@ const maintenanceSchema = z
   })
   .strict();
 
+const presenceSchema = z
+  .object({
+    /**
+     * Every character write must carry the caller's presence claim token (`fencingToken`); one
+     * without is refused with a ValidationError naming `fencingToken`. Off by default (servers that
+     * do not claim presence yet keep working).
+     */
+    requireFencing: z.boolean().default(false),
+  })
+  .strict();
+
 const shardNameSchema = z
   .string()
   .regex(/^[a-z][a-z0-9_]{0,30}$/, 'must be lowercase letters, digits or _, starting with a letter')
@@ -136,6 +147,7 @@ export const clusterConfigSchema = z
     twoPhase: twoPhaseSchema.default(twoPhaseSchema.parse({})),
     writeBehind: writeBehindSchema.default(writeBehindSchema.parse({})),
     maintenance: maintenanceSchema.default(maintenanceSchema.parse({})),
+    presence: presenceSchema.default(presenceSchema.parse({})),
   })
   .strict()
   .superRefine((config, ctx) => {
@@ -171,3 +183,4 @@ export type RecoveryOptions = ParsedClusterConfig['recovery'];
 export type TwoPhaseOptions = ParsedClusterConfig['twoPhase'];
 export type WriteBehindConfig = ParsedClusterConfig['writeBehind'];
 export type MaintenanceConfig = ParsedClusterConfig['maintenance'];
+export type PresenceConfig = ParsedClusterConfig['presence'];

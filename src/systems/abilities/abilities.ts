@@ -7,7 +7,6 @@ import { consistencyOf } from '../../routing/consistency.js';
 import type { Consistency } from '../../routing/read-router.js';
 import { GLOBAL } from '../../routing/topology.js';
 import { ABILITY_USES, abilityUseKey } from './ability-uses.js';
-import { lockCharacter } from '../../routing/character-lock.js';
 import { textColumn, varcharColumn } from '../shared/column-limits.js';
 import { jsonValue } from '../shared/mission-rows.js';
 import { parseInput } from '../../validate.js';
@@ -111,7 +110,6 @@ export class Abilities {
     const cid = parseInput(id, characterId, 'character id');
     const aid = parseInput(abilityIdSchema, abilityId, 'ability id');
     return this.ctx.router.onCharacter('ability_learn', cid, async (conn, route) => {
-      await lockCharacter(conn, cid, route.shard);
       const [ability] = await conn.rows('SELECT * FROM ability_templates WHERE ability_id = ?', [aid]);
       if (!ability) throw new NotFoundError('ability', aid);
       await checkLearnable(conn, cid, ability);
@@ -151,7 +149,6 @@ export class Abilities {
     const cid = parseInput(id, characterId, 'character id');
     const data = parseInput(loadoutSchema, slots, 'loadout');
     return this.ctx.router.onCharacter('ability_set_loadout', cid, async (conn, route) => {
-      await lockCharacter(conn, cid, route.shard);
       return writeLoadout(conn, cid, data);
     });
   }
@@ -180,7 +177,6 @@ export class Abilities {
     const aid = parseInput(abilityIdSchema, abilityId, 'ability id');
     const n = parseInput(z.number().int().min(1).max(126), levels, 'levels');
     return this.ctx.router.onCharacter('ability_upgrade', cid, async (conn, route) => {
-      await lockCharacter(conn, cid, route.shard);
       await upgradeAbility(conn, cid, aid, n);
       return (await readAbilities(conn, cid, aid))[0]!;
     });

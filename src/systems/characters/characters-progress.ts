@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { DEFAULT_LEVEL_CURVE, type Progression } from '../shared/level-curve.js';
 import { attributesSchema, experienceSchema, vitalsSchema, type AttributesInput, type VitalsInput } from './progression-input.js';
 import { writeAttributes, type Attributes } from './attribute-writes.js';
-import { lockCharacter } from '../../routing/character-lock.js';
 import { grantExperience } from '../shared/experience.js';
 import { VITALS } from './vitals-writes.js';
 import { parseInput } from '../../validate.js';
@@ -29,7 +28,6 @@ export class CharacterProgress {
     const gained = parseInput(experienceSchema, xp, 'experience');
     const curve = this.ctx.levelCurve ?? DEFAULT_LEVEL_CURVE;
     return this.ctx.router.onCharacter('gain_experience', cid, async (conn, route) => {
-      await lockCharacter(conn, cid, route.shard);
       return grantExperience(conn, cid, route.shard, gained, curve);
     });
   }
@@ -60,7 +58,6 @@ export class CharacterProgress {
     const data = parseInput(attributesSchema, attributes, 'attributes');
     // Vitals still buffered are clamped at flush time to the maxima of that moment.
     return this.ctx.router.onCharacter('set_attributes', cid, async (conn, route) => {
-      await lockCharacter(conn, cid, route.shard);
       return writeAttributes(conn, cid, data);
     });
   }

@@ -9,7 +9,6 @@ import type { Consistency } from '../../routing/read-router.js';
 import { GLOBAL } from '../../routing/topology.js';
 import { parseInput, positiveId } from '../../validate.js';
 import { checkDistrictFence } from '../../routing/district-fence.js';
-import { lockCharacter } from '../../routing/character-lock.js';
 import { remember, replayOf } from '../../routing/idempotency.js';
 import { deleteCharacterRows } from '../../schema/character-rows.js';
 import { moveCharacter } from '../shared/character-move.js';
@@ -197,8 +196,7 @@ export class Characters extends CharacterIdentity {
   ): Promise<{ money: number; replayed: boolean }> {
     const data = parseInput(moneyInput, { characterId, delta, reason }, 'money adjustment');
     const { idempotencyKey } = parseInput(idempotencyOptions, options, 'options');
-    return this.ctx.router.onCharacter('adjust_money', data.characterId, async (conn, route) => {
-      const current = await lockCharacter(conn, data.characterId, route.shard);
+    return this.ctx.router.onCharacter('adjust_money', data.characterId, async (conn, route, _tx, current) => {
       const call =
         idempotencyKey === undefined
           ? undefined
@@ -239,7 +237,6 @@ export class Characters extends CharacterIdentity {
     const cid = parseInput(id, characterId, 'character id');
     const flag = parseInput(z.boolean(), online, 'online flag');
     return this.ctx.router.onCharacter('set_online', cid, async (conn, route) => {
-      await lockCharacter(conn, cid, route.shard);
       const header = await conn.exec(
         flag
           ? 'UPDATE characters SET is_online = TRUE, last_login = CURRENT_TIMESTAMP WHERE character_id = ? AND NOT is_online'

@@ -3,8 +3,8 @@ import { amount, bigId, fromJson, id, jsonValue, position } from '../shared/fiel
 import type { Outcome } from './pvp-rating.js';
 import type { PooledConnection } from '../../pool/pooled-connection.js';
 import { consistencyOf } from '../../routing/consistency.js';
+import { compareCharacterLocks } from '../../routing/lock-order.js';
 import type { Consistency } from '../../routing/read-router.js';
-import { lockCharacter } from '../../routing/character-lock.js';
 import { remember, replayOf } from '../../routing/idempotency.js';
 import { toStanding, updatePvp, type PvpStanding } from './pvp-stats.js';
 import { parseInput } from '../../validate.js';
@@ -127,8 +127,7 @@ export class Combat {
       async (tx, routes) => {
         const ordered = routes
           .map((r, i) => ({ cid: players[i]!, shard: r.shard }))
-          .sort((x, y) => (x.shard === y.shard ? x.cid - y.cid : x.shard < y.shard ? -1 : 1));
-        for (const p of ordered) await lockCharacter(await tx.branch(p.shard), p.cid, p.shard);
+          .sort((x, y) => compareCharacterLocks({ shard: x.shard, characterId: x.cid }, { shard: y.shard, characterId: y.cid }));
         // The key lives with the initiator (src/routing/idempotency.ts), in this same transaction.
         const { idempotencyKey, ...request } = c;
         const keyConn = await tx.branch(routes[0]!.shard);

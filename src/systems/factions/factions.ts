@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { FACTIONS, type Faction, type ReputationLevel } from '../shared/reputation.js';
 import { consistencyOf } from '../../routing/consistency.js';
 import type { Consistency } from '../../routing/read-router.js';
-import { lockCharacter } from '../../routing/character-lock.js';
 import { adjustStandingRow, type StandingChange } from '../shared/standings.js';
 import { parseInput } from '../../validate.js';
 import {
@@ -54,7 +53,6 @@ export class Factions {
       'delta',
     );
     return this.ctx.router.onCharacter('faction_adjust', cid, async (conn, route) => {
-      await lockCharacter(conn, cid, route.shard);
       return adjustStandingRow(conn, cid, f, d);
     });
   }
@@ -124,7 +122,6 @@ export class Factions {
       'delta',
     );
     return this.ctx.router.onCharacter('reputation_adjust', cid, async (conn, route) => {
-      await lockCharacter(conn, cid, route.shard);
       return { points: await adjustReputationRow(conn, cid, org, d) };
     });
   }

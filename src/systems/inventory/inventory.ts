@@ -3,7 +3,6 @@ import { ItemNotAllowedError, NotFoundError } from '../../errors.js';
 import { errnoOf, ER_NO_REFERENCED_ROW } from '../../pool/mysql-errors.js';
 import type { Consistency } from '../../routing/read-router.js';
 import { parseInput } from '../../validate.js';
-import { lockCharacter } from '../../routing/character-lock.js';
 import { remember, replayOf } from '../../routing/idempotency.js';
 import { consistencyOf } from '../../routing/consistency.js';
 import { SLOT_NAMES, WORN_SLOTS, type SlotName } from '../shared/equipment-slots.js';
@@ -71,7 +70,6 @@ export class Inventory {
     };
     try {
       return await this.ctx.router.onCharacter('inventory_grant', cid, async (conn, route) => {
-        await lockCharacter(conn, cid, route.shard);
         const call =
           idempotencyKey === undefined ? undefined : { key: idempotencyKey, characterId: cid, operation: 'inventory_grant', request };
         // A retry of a grant that committed returns the first item (this call's id goes unused).
@@ -295,8 +293,7 @@ export class Inventory {
     work: (conn: PooledConnection, owner: Owner) => Promise<T>,
     idempotent?: { key: string; request: unknown } | '',
   ): Promise<T> {
-    return this.ctx.router.onCharacter(operation, cid, async (conn, route) => {
-      const row = await lockCharacter(conn, cid, route.shard);
+    return this.ctx.router.onCharacter(operation, cid, async (conn, route, _tx, row) => {
       const call = idempotent ? { key: idempotent.key, characterId: cid, operation, request: idempotent.request } : undefined;
       const earlier = call && (await replayOf<T>(conn, call));
       if (earlier) return earlier;

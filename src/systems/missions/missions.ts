@@ -12,7 +12,6 @@ import type { PooledConnection } from '../../pool/pooled-connection.js';
 import { consistencyOf } from '../../routing/consistency.js';
 import type { Consistency } from '../../routing/read-router.js';
 import { GLOBAL } from '../../routing/topology.js';
-import { lockCharacter } from '../../routing/character-lock.js';
 import { checkAcceptance } from './mission-checks.js';
 import { payMissionRewards, readLastPayout, recordMissionEnd, type MissionReward } from './mission-rewards.js';
 import { jsonValue, readMissionStates, readTemplate, templateRow, type MissionObjective, type MissionState } from '../shared/mission-rows.js';
@@ -118,7 +117,6 @@ export class Missions {
     const cid = parseInput(id, characterId, 'character id');
     const mid = parseInput(id, missionId, 'mission id');
     return this.ctx.router.onCharacter('mission_accept', cid, async (conn, route) => {
-      await lockCharacter(conn, cid, route.shard);
       const template = await readTemplate(conn, mid);
       if (!template) throw new NotFoundError('mission template', mid);
       await checkAcceptance(conn, cid, template);
@@ -153,7 +151,6 @@ export class Missions {
     const index = parseInput(z.number().int().min(0).max(63), objectiveIndex, 'objective index');
     const step = parseInput(z.number().int().min(1).max(INT_MAX), delta, 'delta');
     return this.ctx.router.onCharacter('mission_progress', cid, async (conn, route) => {
-      await lockCharacter(conn, cid, route.shard);
       await activeMission(conn, cid, mid);
       const [objective] = await conn.rows<{ current_progress: number; required_progress: number }>(
         `SELECT current_progress, required_progress FROM mission_objective_progress
@@ -193,8 +190,7 @@ export class Missions {
     const cid = parseInput(id, characterId, 'character id');
     const mid = parseInput(id, missionId, 'mission id');
     const curve = this.ctx.levelCurve ?? DEFAULT_LEVEL_CURVE;
-    return this.ctx.router.onCharacter('mission_complete', cid, async (conn, route) => {
-      const character = await lockCharacter(conn, cid, route.shard);
+    return this.ctx.router.onCharacter('mission_complete', cid, async (conn, route, _tx, character) => {
       const status = await missionStatus(conn, cid, mid);
       if (status === 'completed') return { missionId: mid, alreadyCompleted: true, ...(await readLastPayout(conn, cid, mid)) };
       if (status !== 'accepted' && status !== 'in_progress') throw new RequirementError('status', `mission ${mid} is ${status}`);
@@ -293,7 +289,6 @@ export class Missions {
     const cid = parseInput(id, characterId, 'character id');
     const mid = parseInput(id, missionId, 'mission id');
     await this.ctx.router.onCharacter(`mission_${status === 'failed' ? 'fail' : 'abandon'}`, cid, async (conn, route) => {
-      await lockCharacter(conn, cid, route.shard);
       await activeMission(conn, cid, mid);
       await recordMissionEnd(conn, cid, mid, status);
     });

@@ -3,7 +3,6 @@ import { ForbiddenError, HandoffInvalidError, NotFoundError, PresenceLostError }
 import type { Consistency } from '../../routing/read-router.js';
 import { consistencyOf } from '../../routing/consistency.js';
 import { GLOBAL } from '../../routing/topology.js';
-import { lockCharacter } from '../../routing/character-lock.js';
 import { lockLiveCharacter } from '../shared/character-identity.js';
 import {
   dropClaim,
@@ -162,7 +161,6 @@ export class Presence {
       'presence_release',
       cid,
       async (conn, r, tx) => {
-        await lockCharacter(conn, cid, r.shard);
         await dropClaim(await tx.branch(GLOBAL), cid, tok);
         await markOffline(conn, cid);
       },

@@ -4,7 +4,6 @@ import { isDuplicateKey } from '../../pool/mysql-errors.js';
 import { consistencyOf } from '../../routing/consistency.js';
 import type { Consistency } from '../../routing/read-router.js';
 import { GLOBAL } from '../../routing/topology.js';
-import { lockCharacter } from '../../routing/character-lock.js';
 import { parseInput, schemaFor } from '../../validate.js';
 import type { RepoContext } from '../shared/context.js';
 
@@ -161,7 +160,6 @@ export class Worlds {
       'world_assign',
       cid,
       async (conn, route, tx) => {
-        await lockCharacter(conn, cid, route.shard);
         const global = await tx.branch(GLOBAL);
         const [world] = await global.rows('SELECT world_id FROM worlds WHERE world_id = ? LOCK IN SHARE MODE', [wid]);
         if (!world) throw new NotFoundError('world', wid);

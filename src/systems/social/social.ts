@@ -3,7 +3,6 @@ import { NotFoundError, ValidationError } from '../../errors.js';
 import type { PooledConnection } from '../../pool/pooled-connection.js';
 import type { Consistency } from '../../routing/read-router.js';
 import { parseInput } from '../../validate.js';
-import { lockCharacter } from '../../routing/character-lock.js';
 import { textColumn, varcharColumn } from '../shared/column-limits.js';
 import * as crews from '../shared/crew-rules.js';
 import { consistencyOf } from '../../routing/consistency.js';
@@ -116,7 +115,6 @@ export class Social {
         'remove_relationship',
         cid,
         async (conn, route, tx) => {
-          await lockCharacter(conn, cid, route.shard);
           const header = await conn.exec('DELETE FROM character_relationships WHERE character_id = ? AND target_character_id = ?', [
             cid,
             target,
@@ -307,7 +305,7 @@ export class Social {
 
   /**
    * Two characters' shards and global (the buddy index) in one transaction, each character row
-   * locked (shard, then id order) before global.
+   * locked by the router (routing/lock-order.ts) before global.
    */
   private async onPair<T>(
     operation: string,
@@ -319,8 +317,7 @@ export class Social {
       operation,
       [a, b],
       async (tx, [ra, rb]) => {
-        const locks = [ra!, rb!].sort((x, y) => x.shard.localeCompare(y.shard) || x.characterId - y.characterId);
-        for (const r of locks) await lockCharacter(await tx.branch(r.shard), r.characterId, r.shard);
+        // The router locked both rows (global lock order) before this runs.
         return work(await tx.branch(ra!.shard), await tx.branch(rb!.shard), await tx.branch(GLOBAL));
       },
       { also: [GLOBAL], decisionKey: GLOBAL },

@@ -3,7 +3,6 @@ import { InvalidStateError, NotFoundError, OutcomeUnknownError, TradeAbortedErro
 import type { PooledConnection } from '../../pool/pooled-connection.js';
 import { consistencyOf } from '../../routing/consistency.js';
 import type { Consistency } from '../../routing/read-router.js';
-import { lockCharacter } from '../../routing/character-lock.js';
 import { knownShard, rememberShard } from '../shared/world-rows.js';
 import { parseInput } from '../../validate.js';
 import type { RepoContext } from '../shared/context.js';
@@ -87,8 +86,7 @@ export class TradeWindows {
     if (a === b) throw new TradeAbortedError('a character cannot trade with itself');
     await this.ctx.router.directory.resolve(b); // the recipient exists (NotFoundError otherwise)
     const tradeId = await this.ctx.ids.next('trade_id');
-    return this.ctx.router.onCharacter('trade_open', a, async (conn, route) => {
-      const row = await lockCharacter(conn, a, route.shard);
+    return this.ctx.router.onCharacter('trade_open', a, async (conn, route, _tx, row) => {
       await conn.exec(
         `INSERT INTO trade_sessions (trade_id, initiator_id, recipient_id, initiator_items, recipient_items, trade_status, district_id,
            expires_date, idempotency_key) VALUES (?, ?, ?, '[]', '[]', 'initiated', ?, NOW() + INTERVAL ? SECOND, ?)`,

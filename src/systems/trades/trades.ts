@@ -4,6 +4,8 @@ import { IdempotencyKeyReusedError, InsufficientFundsError, TradeAbortedError } 
 import { isDuplicateKey } from '../../pool/mysql-errors.js';
 import { parseInput, schemaFor } from '../../validate.js';
 import type { Consistency } from '../../routing/read-router.js';
+import { shardsInLockOrder } from '../../routing/lock-order.js';
+import type { Fencing } from '../../routing/router.js';
 import { applyOnShard, insertTradeSession, lockInOrder, settleAll, type Party, type TradePlan } from './trade-steps.js';
 import type { RepoContext } from '../shared/context.js';
 import {
@@ -135,37 +137,52 @@ export class Trades {
     }
   }
 
-  private async run(parties: Party[], key: TradeKey | undefined, window?: { tradeId: number; shard: string }): Promise<TradeResult> {
+  private async run(
+    parties: Party[],
+    key: TradeKey | undefined,
+    window?: { tradeId: number; shard: string },
+    fencing: Fencing = {},
+  ): Promise<TradeResult> {
     const [initiator, recipient] = parties as [Party, Party];
     const idempotencyKey = key?.stored;
-    // A trade window's row takes part too (it may live where neither party lives any more).
-    const shards = [...new Set([...parties.map((p) => p.route.shard), ...(window ? [window.shard] : [])])].sort();
-    const crossShard = shards.length > 1;
     const tradeId = window?.tradeId ?? (await this.ctx.ids.next('trade_id'));
-    // The decision record lives on the last shard of the lock order (see lockInOrder).
+    let crossShard = false;
+    // The router locks both parties' rows in the global order (and checks the initiator's
+    // fencing token); the decision record lives on the last shard of that order.
     const result = await this.ctx.router
-      .onNodes('trade', shards, shards[shards.length - 1]!, async (tx) => {
-        const plan: TradePlan = { tradeId, initiator, recipient, crossShard, idempotencyKey, gtrid: tx.id, windowShard: window?.shard };
-        const connOf = (p: Party) => tx.branch(p.route.shard);
-        // Open every branch at once: XA START / BEGIN take no row locks, so the lock order holds.
-        await settleAll(shards.map((shard) => tx.branch(shard)));
-        // The idempotency key is claimed before anything else: a concurrent duplicate waits on it,
-        // then finds it taken. It locks no existing row, so it cannot break the lock order below.
-        if (idempotencyKey) await insertTradeSession(await connOf(initiator), plan, initiator, idempotencyKey);
-        // Likewise a window is claimed first (only while `confirmed`): it runs once or not at all.
-        if (window) await completeWindow(await tx.branch(window.shard), window.tradeId, tx.id);
-        const locks = lockInOrder(plan, connOf);
-        // settleAll lets every shard finish before a failure is thrown, so nothing is still in
-        // flight on a connection when the coordinator rolls its branch back.
-        await settleAll(
-          shards.map(async (shard) => {
-            await applyOnShard(await tx.branch(shard), shard, plan, locks);
-            // This shard's part is done: prepare it now (a no-op for the decision shard and for a
-            // local transaction), while the other shard may still be working.
-            await tx.prepare(shard);
-          }),
-        );
-      })
+      .onCharacters(
+        'trade',
+        [initiator.characterId, recipient.characterId],
+        async (tx, [a, b], rows) => {
+          // Where the router found the parties (re-resolved after a stale route).
+          initiator.route = a!;
+          recipient.route = b!;
+          // A trade window's row takes part too (it may live where neither party lives any more).
+          const shards = shardsInLockOrder(new Set([a!.shard, b!.shard, ...(window ? [window.shard] : [])]));
+          crossShard = shards.length > 1;
+          const plan: TradePlan = { tradeId, initiator, recipient, crossShard, idempotencyKey, gtrid: tx.id, windowShard: window?.shard };
+          const connOf = (p: Party) => tx.branch(p.route.shard);
+          // Open every branch at once: XA START / BEGIN take no row locks, so the lock order holds.
+          await settleAll(shards.map((shard) => tx.branch(shard)));
+          // The idempotency key is claimed early: a concurrent duplicate waits on it (or on the
+          // character row), then finds it taken. It locks no existing row, so it cannot break the lock order.
+          if (idempotencyKey) await insertTradeSession(await connOf(initiator), plan, initiator, idempotencyKey);
+          // Likewise a window is claimed first (only while `confirmed`): it runs once or not at all.
+          if (window) await completeWindow(await tx.branch(window.shard), window.tradeId, tx.id);
+          const locks = lockInOrder(plan, connOf, rows);
+          // settleAll lets every shard finish before a failure is thrown, so nothing is still in
+          // flight on a connection when the coordinator rolls its branch back.
+          await settleAll(
+            shards.map(async (shard) => {
+              await applyOnShard(await tx.branch(shard), shard, plan, locks);
+              // This shard's part is done: prepare it now (a no-op for the decision shard and for a
+              // local transaction), while the other shard may still be working.
+              await tx.prepare(shard);
+            }),
+          );
+        },
+        { also: window ? [window.shard] : [], pipeline: true, ...fencing, actorId: initiator.characterId },
+      )
       .catch((error: unknown) => {
         if (idempotencyKey && isDuplicateKey(error, 'uq_trade_sessions_idempotency')) {
           return this.findByKey(initiator.route.shard, key!, parties).then((earlier) => {

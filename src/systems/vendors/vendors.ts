@@ -15,7 +15,6 @@ import { amount, bigId, faction, fromJson, id, position, varchar } from '../shar
 import type { PooledConnection } from '../../pool/pooled-connection.js';
 import { consistencyOf } from '../../routing/consistency.js';
 import type { Consistency } from '../../routing/read-router.js';
-import { lockCharacter } from '../../routing/character-lock.js';
 import { bumpEconomy, readActor, vendorDistrict, vendorFor } from '../shared/vendor-rules.js';
 import { readVendors, vendorLedger as ledger, withVendorKey, type Vendor } from '../shared/vendor-rows.js';
 import { shardOfWorldRow } from '../shared/world-rows.js';
@@ -149,8 +148,8 @@ export class Vendors {
       this.ctx.router,
       b.idempotencyKey,
       () =>
-        this.ctx.router.onCharacter('vendor_buy', b.characterId, async (conn, route): Promise<VendorPurchase> => {
-          const actor = await readActor(conn, b.characterId, await lockCharacter(conn, b.characterId, route.shard));
+        this.ctx.router.onCharacter('vendor_buy', b.characterId, async (conn, route, _tx, locked): Promise<VendorPurchase> => {
+          const actor = await readActor(conn, b.characterId, locked);
           await vendorFor(conn, district, b.vendorId, actor);
           const [line] = await conn.rows<Record<string, number>>(
             `SELECT vi.current_stock, vi.current_price, it.stack_size, it.bind_on_pickup FROM vendor_inventory vi
@@ -236,8 +235,8 @@ export class Vendors {
       this.ctx.router,
       s.idempotencyKey,
       () =>
-        this.ctx.router.onCharacter('vendor_sell', s.characterId, async (conn, route): Promise<VendorSale> => {
-          const actor = await readActor(conn, s.characterId, await lockCharacter(conn, s.characterId, route.shard));
+        this.ctx.router.onCharacter('vendor_sell', s.characterId, async (conn, route, _tx, locked): Promise<VendorSale> => {
+          const actor = await readActor(conn, s.characterId, locked);
           const vendor = await vendorFor(conn, district, s.vendorId, actor);
           const itemId = await locate(conn);
           const [item] = await conn.rows<Record<string, unknown>>(

@@ -5,7 +5,6 @@ import type { PooledConnection } from '../../pool/pooled-connection.js';
 import { consistencyOf } from '../../routing/consistency.js';
 import type { Consistency } from '../../routing/read-router.js';
 import type { MoveResult } from '../shared/character-move.js';
-import { lockCharacter } from '../../routing/character-lock.js';
 import { clientObjectId } from '../shared/client-ids.js';
 import { travelByHardline, type HardlinePlace, type HardlineRow } from './hardline-travel.js';
 import { parseInput, schemaFor } from '../../validate.js';
@@ -116,8 +115,7 @@ export class ClientWorld {
     const cid = parseInput(id, characterId, 'character id');
     const p = parseInput(place, { districtId, hardlineNumber }, 'hardline');
     if (!(await this.findHardline(p, 'strong'))) throw new NotFoundError('hardline', `${p.districtId}/${p.hardlineNumber}`);
-    return this.ctx.router.onCharacter('hardline_discover', cid, async (conn, route) => {
-      const locked = await lockCharacter(conn, cid, route.shard);
+    return this.ctx.router.onCharacter('hardline_discover', cid, async (conn, route, _tx, locked) => {
       // Discovered by standing at it: the character is in the hardline's district.
       if (Number(locked.district_id) !== p.districtId) throw new WrongDistrictError(cid, p.districtId, Number(locked.district_id));
       const header = await conn.exec(

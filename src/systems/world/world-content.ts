@@ -19,7 +19,6 @@ import { consistencyOf } from '../../routing/consistency.js';
 import type { Consistency } from '../../routing/read-router.js';
 import type { MoveResult } from '../shared/character-move.js';
 import { travelByHardline } from './hardline-travel.js';
-import { lockCharacter } from '../../routing/character-lock.js';
 import { readVendors } from '../shared/vendor-rows.js';
 import { shardOfWorldRow } from '../shared/world-rows.js';
 import { parseInput } from '../../validate.js';
@@ -217,9 +216,9 @@ export class WorldContent {
     const { value } = await this.ctx.router.onCharacters(
       'event_join',
       [cid],
-      async (tx, [route]) => {
+      async (tx, [route], rows) => {
         const conn = await tx.branch(route!.shard);
-        const locked = await lockCharacter(conn, cid, route!.shard);
+        const locked = await rows.of(cid);
         const events = await tx.branch(shard);
         const [ev] = await events.rows<{ event_status: string; participants: unknown; district_id: number }>(
           'SELECT event_status, participants, district_id FROM world_events WHERE event_id = ? FOR UPDATE',
