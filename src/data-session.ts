@@ -94,6 +94,7 @@ export class DataSession {
     this.interlock = new Interlock(ctx);
     this.vendors = new Vendors(ctx);
     this.presence = new Presence(ctx);
+    this.characters.presenceLink = this.presence;
     this.worlds = new Worlds(ctx);
   }
 

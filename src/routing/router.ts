@@ -108,6 +108,11 @@ export class Router {
     return this.deps.directory;
   }
 
+  /** `presence.requireFencing` of the cluster config (for fenced writes outside onCharacter: positions). */
+  get requireFencing(): boolean {
+    return this.deps.requireFencing ?? false;
+  }
+
   /** A local transaction on the global primary. */
   async onGlobal<T>(operation: string, work: (conn: PooledConnection) => Promise<T>): Promise<T> {
     return this.onShard(operation, GLOBAL, work);

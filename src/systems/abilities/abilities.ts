@@ -12,6 +12,7 @@ import { jsonValue } from '../shared/mission-rows.js';
 import { parseInput } from '../../validate.js';
 import { abilityIdSchema, loadoutSchema, readLoadout, upgradeAbility, writeLoadout, type LoadoutSlot } from '../shared/ability-loadout.js';
 import type { RepoContext } from '../shared/context.js';
+import { fencing, type WriteOptions } from '../shared/write-options.js';
 
 /** characters.archetype's values (a repository does not import another). */
 const ARCHETYPES = ['hacker', 'martial_artist', 'spy'] as const;
@@ -106,7 +107,7 @@ export class Abilities {
    * @example
    * await db.abilities.learn(characterId, 1001);
    */
-  async learn(characterId: number, abilityId: number): Promise<CharacterAbility> {
+  async learn(characterId: number, abilityId: number, options: WriteOptions = {}): Promise<CharacterAbility> {
     const cid = parseInput(id, characterId, 'character id');
     const aid = parseInput(abilityIdSchema, abilityId, 'ability id');
     return this.ctx.router.onCharacter('ability_learn', cid, async (conn, route) => {
@@ -115,7 +116,7 @@ export class Abilities {
       await checkLearnable(conn, cid, ability);
       await conn.exec('INSERT INTO character_abilities (character_id, ability_id, ability_level) VALUES (?, ?, 1)', [cid, aid]);
       return (await readAbilities(conn, cid, aid))[0]!;
-    });
+    }, fencing(options));
   }
 
   /**
@@ -145,12 +146,12 @@ export class Abilities {
    * @example
    * await db.abilities.setLoadout(characterId, [{ slot: 0, abilityId: 0x80000012, loaded: true }, { slot: 5, abilityId: 0x80000012, loaded: false }]);
    */
-  async setLoadout(characterId: number, slots: LoadoutSlot[]): Promise<LoadoutSlot[]> {
+  async setLoadout(characterId: number, slots: LoadoutSlot[], options: WriteOptions = {}): Promise<LoadoutSlot[]> {
     const cid = parseInput(id, characterId, 'character id');
     const data = parseInput(loadoutSchema, slots, 'loadout');
     return this.ctx.router.onCharacter('ability_set_loadout', cid, async (conn, route) => {
       return writeLoadout(conn, cid, data);
-    });
+    }, fencing(options));
   }
 
   /**
@@ -172,14 +173,14 @@ export class Abilities {
    * @example
    * const { abilityLevel } = await db.abilities.upgrade(characterId, 0x80000012, 1);
    */
-  async upgrade(characterId: number, abilityId: number, levels = 1): Promise<CharacterAbility> {
+  async upgrade(characterId: number, abilityId: number, levels = 1, options: WriteOptions = {}): Promise<CharacterAbility> {
     const cid = parseInput(id, characterId, 'character id');
     const aid = parseInput(abilityIdSchema, abilityId, 'ability id');
     const n = parseInput(z.number().int().min(1).max(126), levels, 'levels');
     return this.ctx.router.onCharacter('ability_upgrade', cid, async (conn, route) => {
       await upgradeAbility(conn, cid, aid, n);
       return (await readAbilities(conn, cid, aid))[0]!;
-    });
+    }, fencing(options));
   }
 
   /**

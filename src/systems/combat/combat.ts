@@ -9,6 +9,7 @@ import { remember, replayOf } from '../../routing/idempotency.js';
 import { toStanding, updatePvp, type PvpStanding } from './pvp-stats.js';
 import { parseInput } from '../../validate.js';
 import type { RepoContext } from '../shared/context.js';
+import { fencing, type WriteOptions } from '../shared/write-options.js';
 
 const RESULTS = {
   win: 'victory',
@@ -102,7 +103,7 @@ export class Combat {
    * await db.combat.record({ encounterType: 'pvp', initiatorId: a, targetId: b, targetType: 'player', districtId: 1,
    *   position: { x: 0, y: 0, z: 0 }, result: 'win', winnerId: a, damageDealt: 420, damageReceived: 180 });
    */
-  async record(input: CombatRecordInput): Promise<CombatRecordResult> {
+  async record(input: CombatRecordInput, options: WriteOptions = {}): Promise<CombatRecordResult> {
     const c = parseInput(recordInput, input, 'combat encounter');
     const router = this.ctx.router;
     const districtShard = router.topology.shardOfDistrict(c.districtId);
@@ -214,7 +215,7 @@ export class Combat {
         if (call) await remember(keyConn, call, recorded);
         return recorded;
       },
-      { also: [districtShard] },
+      { ...fencing(options), also: [districtShard] },
     );
     return value;
   }

@@ -8,6 +8,7 @@ import * as crews from '../shared/crew-rules.js';
 import { moveCrewBankMoney, type CrewBankMove } from '../shared/treasury.js';
 import { parseInput, schemaFor } from '../../validate.js';
 import type { RepoContext } from '../shared/context.js';
+import { fencing, type WriteOptions } from '../shared/write-options.js';
 
 export type { CrewRole } from '../shared/crew-rules.js';
 
@@ -41,7 +42,7 @@ export interface CrewBankResult {
 }
 
 /** Options of a bank movement. */
-export interface CrewBankOptions {
+export interface CrewBankOptions extends WriteOptions {
   /** A retry with the same key returns the first result instead of moving money twice. */
   idempotencyKey?: string;
 }
@@ -169,7 +170,8 @@ export class Crews {
     const crew = parseInput(id, crewId, 'crew id');
     const cid = parseInput(id, characterId, 'character id');
     const value = parseInput(amount, money, 'amount');
-    const { idempotencyKey } = parseInput(bankOptions, options, 'options');
+    const { fencingToken, ...keyed } = options;
+    const { idempotencyKey } = parseInput(bankOptions, keyed, 'options');
     return this.ctx.router.onCharacter(
       `crew_${kind}`,
       cid,
@@ -181,7 +183,7 @@ export class Crews {
           amount: value,
           idempotencyKey,
         }),
-      { withGlobal: true },
+      { ...fencing({ fencingToken }), withGlobal: true },
     );
   }
 }

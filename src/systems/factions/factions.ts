@@ -12,6 +12,7 @@ import {
   type Reputations,
 } from '../shared/reputations.js';
 import type { RepoContext } from '../shared/context.js';
+import { fencing, type WriteOptions } from '../shared/write-options.js';
 
 export type { StandingChange } from '../shared/standings.js';
 export type { Reputations, ReputationOrganization } from '../shared/reputations.js';
@@ -39,7 +40,7 @@ export class Factions {
    * @example
    * const { standingPoints, reputationLevel } = await db.factions.adjustStanding(characterId, 'zion', 25);
    */
-  async adjustStanding(characterId: number, faction: Faction, delta: number): Promise<StandingChange> {
+  async adjustStanding(characterId: number, faction: Faction, delta: number, options: WriteOptions = {}): Promise<StandingChange> {
     const cid = parseInput(id, characterId, 'character id');
     const f = parseInput(z.enum(FACTIONS), faction, 'faction');
     const d = parseInput(
@@ -54,7 +55,7 @@ export class Factions {
     );
     return this.ctx.router.onCharacter('faction_adjust', cid, async (conn, route) => {
       return adjustStandingRow(conn, cid, f, d);
-    });
+    }, fencing(options));
   }
 
   /**
@@ -108,7 +109,7 @@ export class Factions {
    * @example
    * const { points } = await db.factions.adjustReputation(characterId, 'niobe', 50);
    */
-  async adjustReputation(characterId: number, organization: ReputationOrganization, delta: number): Promise<{ points: number }> {
+  async adjustReputation(characterId: number, organization: ReputationOrganization, delta: number, options: WriteOptions = {}): Promise<{ points: number }> {
     const cid = parseInput(id, characterId, 'character id');
     const org = parseInput(z.enum(REPUTATION_ORGANIZATIONS), organization, 'organization');
     const d = parseInput(
@@ -123,6 +124,6 @@ export class Factions {
     );
     return this.ctx.router.onCharacter('reputation_adjust', cid, async (conn, route) => {
       return { points: await adjustReputationRow(conn, cid, org, d) };
-    });
+    }, fencing(options));
   }
 }

@@ -7,6 +7,7 @@ import type { Consistency } from '../../routing/read-router.js';
 import { shardOfWorldRow } from '../shared/world-rows.js';
 import { parseInput } from '../../validate.js';
 import type { RepoContext } from '../shared/context.js';
+import { unfenced } from '../shared/write-options.js';
 
 const TYPES = { duel: 'one_v_one', one_v_one: 'one_v_one', small_group: 'small_group', large_group: 'large_group' } as const;
 const startInput = z
@@ -101,7 +102,7 @@ export class Interlock {
           [interlockId, JSON.stringify(s.participants), n, type, s.districtId, JSON.stringify(s.centerPosition), s.maxRounds],
         );
       },
-      { also: [shard] },
+      { ...unfenced('an encounter of several characters, recorded by the district server'), also: [shard] },
     );
     return { interlockId };
   }
@@ -194,7 +195,7 @@ export class Interlock {
           [f.winnerId === undefined ? 'interrupted' : 'completed', f.winnerId ?? null, JSON.stringify(f.eliminationOrder), iid],
         );
       },
-      { also: [shard] },
+      { ...unfenced('an encounter of several characters, recorded by the district server'), also: [shard] },
     );
     return this.get(iid, { consistency: 'session' });
   }

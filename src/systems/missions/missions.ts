@@ -17,6 +17,7 @@ import { payMissionRewards, readLastPayout, recordMissionEnd, type MissionReward
 import { jsonValue, readMissionStates, readTemplate, templateRow, type MissionObjective, type MissionState } from '../shared/mission-rows.js';
 import { parseInput } from '../../validate.js';
 import type { RepoContext } from '../shared/context.js';
+import { fencing, type WriteOptions } from '../shared/write-options.js';
 
 const INT_MAX = 2_147_483_647;
 const id = z.number().int().positive().max(INT_MAX);
@@ -113,7 +114,7 @@ export class Missions {
    * @example
    * await db.missions.accept(characterId, missionId);
    */
-  async accept(characterId: number, missionId: number): Promise<MissionState> {
+  async accept(characterId: number, missionId: number, options: WriteOptions = {}): Promise<MissionState> {
     const cid = parseInput(id, characterId, 'character id');
     const mid = parseInput(id, missionId, 'mission id');
     return this.ctx.router.onCharacter('mission_accept', cid, async (conn, route) => {
@@ -135,7 +136,7 @@ export class Missions {
         template.objectives.flatMap((o, i) => [cid, mid, i, o.required]),
       );
       return (await readMissionStates(conn, cid, { missionId: mid }))[0]!;
-    });
+    }, fencing(options));
   }
 
   /**
@@ -145,7 +146,13 @@ export class Missions {
    * @example
    * const { readyToComplete } = await db.missions.progress(characterId, missionId, 0, 1);
    */
-  async progress(characterId: number, missionId: number, objectiveIndex: number, delta = 1): Promise<MissionProgress> {
+  async progress(
+    characterId: number,
+    missionId: number,
+    objectiveIndex: number,
+    delta = 1,
+    options: WriteOptions = {},
+  ): Promise<MissionProgress> {
     const cid = parseInput(id, characterId, 'character id');
     const mid = parseInput(id, missionId, 'mission id');
     const index = parseInput(z.number().int().min(0).max(63), objectiveIndex, 'objective index');
@@ -174,7 +181,7 @@ export class Missions {
       );
       const [state] = await readMissionStates(conn, cid, { missionId: mid });
       return { objectives: state!.objectives, readyToComplete: state!.readyToComplete };
-    });
+    }, fencing(options));
   }
 
   /**
@@ -186,7 +193,7 @@ export class Missions {
    * @example
    * const { levelsGained, money, items } = await db.missions.complete(characterId, missionId);
    */
-  async complete(characterId: number, missionId: number): Promise<MissionCompletion> {
+  async complete(characterId: number, missionId: number, options: WriteOptions = {}): Promise<MissionCompletion> {
     const cid = parseInput(id, characterId, 'character id');
     const mid = parseInput(id, missionId, 'mission id');
     const curve = this.ctx.levelCurve ?? DEFAULT_LEVEL_CURVE;
@@ -213,7 +220,7 @@ export class Missions {
       });
       await recordMissionEnd(conn, cid, mid, 'completed', reward);
       return { missionId: mid, alreadyCompleted: false, ...reward };
-    });
+    }, fencing(options));
   }
 
   /**
@@ -222,8 +229,8 @@ export class Missions {
    * @example
    * await db.missions.abandon(characterId, missionId);
    */
-  async abandon(characterId: number, missionId: number): Promise<{ missionId: number; status: 'abandoned' }> {
-    await this.end(characterId, missionId, 'abandoned');
+  async abandon(characterId: number, missionId: number, options: WriteOptions = {}): Promise<{ missionId: number; status: 'abandoned' }> {
+    await this.end(characterId, missionId, 'abandoned', options);
     return { missionId, status: 'abandoned' };
   }
 
@@ -233,8 +240,8 @@ export class Missions {
    * @example
    * await db.missions.fail(characterId, missionId);
    */
-  async fail(characterId: number, missionId: number): Promise<{ missionId: number; status: 'failed' }> {
-    await this.end(characterId, missionId, 'failed');
+  async fail(characterId: number, missionId: number, options: WriteOptions = {}): Promise<{ missionId: number; status: 'failed' }> {
+    await this.end(characterId, missionId, 'failed', options);
     return { missionId, status: 'failed' };
   }
 
@@ -285,13 +292,13 @@ export class Missions {
     });
   }
 
-  private async end(characterId: number, missionId: number, status: 'failed' | 'abandoned'): Promise<void> {
+  private async end(characterId: number, missionId: number, status: 'failed' | 'abandoned', options: WriteOptions = {}): Promise<void> {
     const cid = parseInput(id, characterId, 'character id');
     const mid = parseInput(id, missionId, 'mission id');
     await this.ctx.router.onCharacter(`mission_${status === 'failed' ? 'fail' : 'abandon'}`, cid, async (conn, route) => {
       await activeMission(conn, cid, mid);
       await recordMissionEnd(conn, cid, mid, status);
-    });
+    }, fencing(options));
   }
 }
 

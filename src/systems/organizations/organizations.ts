@@ -11,6 +11,7 @@ import { addCrewToOrganization, crewsOfOrganization, removeCrewFromOrganization 
 import { moveTreasuryMoney, type TreasuryMove } from '../shared/treasury.js';
 import { parseInput } from '../../validate.js';
 import type { RepoContext } from '../shared/context.js';
+import { fencing, type WriteOptions } from '../shared/write-options.js';
 
 /** Permission bit of organization_members.permissions: may withdraw from the treasury. */
 export const ORG_PERMISSION_TREASURY = 1;
@@ -205,7 +206,7 @@ export class Organizations {
     organizationId: number,
     characterId: number,
     money: number,
-    options: { idempotencyKey?: string } = {},
+    options: { idempotencyKey?: string } & WriteOptions = {},
   ): Promise<TreasuryResult> {
     return this.move('deposit', organizationId, characterId, money, options);
   }
@@ -218,7 +219,7 @@ export class Organizations {
     organizationId: number,
     characterId: number,
     money: number,
-    options: { idempotencyKey?: string } = {},
+    options: { idempotencyKey?: string } & WriteOptions = {},
   ): Promise<TreasuryResult> {
     return this.move('withdraw', organizationId, characterId, money, options);
   }
@@ -293,12 +294,13 @@ export class Organizations {
     organizationId: number,
     characterId: number,
     money: number,
-    options: { idempotencyKey?: string },
+    options: { idempotencyKey?: string } & WriteOptions,
   ) {
     const org = parseInput(id, organizationId, 'organization id');
     const cid = parseInput(id, characterId, 'character id');
     const value = parseInput(amount, money, 'amount');
-    const { idempotencyKey } = parseInput(moneyOptions, options, 'options');
+    const { fencingToken, ...keyed } = options;
+    const { idempotencyKey } = parseInput(moneyOptions, keyed, 'options');
     return this.ctx.router.onCharacter(
       `organization_${kind}`,
       cid,
@@ -310,7 +312,7 @@ export class Organizations {
           amount: value,
           idempotencyKey,
         }),
-      { withGlobal: true },
+      { ...fencing({ fencingToken }), withGlobal: true },
     );
   }
 

@@ -4,6 +4,7 @@ import type { PooledConnection } from '../../pool/pooled-connection.js';
 import type { Router } from '../../routing/router.js';
 import { GLOBAL } from '../../routing/topology.js';
 import { inLockOrder } from '../../routing/lock-order.js';
+import { unfenced } from '../shared/write-options.js';
 
 /**
  * The statements of presence (tables presence_claims on global, characters.presence_token on the
@@ -131,7 +132,7 @@ export async function releaseClaims(router: Router, ids: number[], filter: { whe
         }
         return [...matched];
       },
-      { also: [GLOBAL], decisionKey: GLOBAL },
+      { ...unfenced('operator release of claims'), also: [GLOBAL], decisionKey: GLOBAL },
     );
     released.push(...value);
   }

@@ -6,6 +6,7 @@ import type { Consistency } from '../../routing/read-router.js';
 import { GLOBAL } from '../../routing/topology.js';
 import { parseInput, schemaFor } from '../../validate.js';
 import type { RepoContext } from '../shared/context.js';
+import { unfenced } from '../shared/write-options.js';
 
 export const WORLD_PVP_TYPES = ['pve', 'pvp'] as const;
 export const WORLD_STATUSES = ['offline', 'online', 'busy', 'full', 'locked'] as const;
@@ -166,7 +167,7 @@ export class Worlds {
         await global.exec('UPDATE character_directory SET world_id = ? WHERE character_id = ?', [wid, cid]);
         await conn.exec('UPDATE characters SET world_id = ? WHERE character_id = ?', [wid, cid]);
       },
-      { withGlobal: true },
+      { ...unfenced('server registry'), withGlobal: true },
     );
   }
   /**

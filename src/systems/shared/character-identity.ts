@@ -6,6 +6,7 @@ import type { Router } from '../../routing/router.js';
 import { GLOBAL } from '../../routing/topology.js';
 import { utf8Bytes } from './column-limits.js';
 import { releaseMemberships } from './memberships.js';
+import { unfenced } from './write-options.js';
 
 /**
  * Character identity as the client sees it (issue 18): two-step creation (name reservations on
@@ -204,7 +205,7 @@ export async function softDelete(router: Router, characterId: number): Promise<v
       if (header.affectedRows !== 1) throw new InvalidStateError('character', characterId, 'deleted');
       await releaseMemberships(global, [characterId]);
     },
-    { withGlobal: true },
+    { ...unfenced('refused while a claim is live'), withGlobal: true },
   );
   router.directory.invalidate(characterId);
 }

@@ -9,6 +9,7 @@ import { consistencyOf } from '../../routing/consistency.js';
 import { GLOBAL } from '../../routing/topology.js';
 import { readBuddyEdges, syncBuddyEdge, type BuddyEntry } from './buddies.js';
 import type { RepoContext } from '../shared/context.js';
+import { fencing, type WriteOptions } from '../shared/write-options.js';
 
 const id = z.number().int().positive();
 const handleInput = z.string().min(1).max(32);
@@ -67,7 +68,7 @@ export class Social {
    * both rows mutual when the target has the same relationship back.
    * @example await db.social.setRelationship({ characterId, targetCharacterId, type: 'friend' });
    */
-  async setRelationship(input: RelationshipInput): Promise<Relationship> {
+  async setRelationship(input: RelationshipInput, options: WriteOptions = {}): Promise<Relationship> {
     const data = parseInput(relationshipInput, input, 'relationship');
     const mutual = await this.onPair('set_relationship', data.characterId, data.targetCharacterId, async (own, other, global) => {
       await own.exec(
@@ -85,7 +86,7 @@ export class Social {
       await setMutual(other, data.targetCharacterId, data.characterId, isMutual);
       await syncBuddyEdge(global, data.characterId, data.targetCharacterId, data.type === 'friend');
       return isMutual;
-    });
+    }, options);
     return {
       characterId: data.characterId,
       targetCharacterId: data.targetCharacterId,
@@ -99,7 +100,7 @@ export class Social {
    * Removes a relationship; the target's row back (if any) is no longer mutual.
    * @example await db.social.removeRelationship(characterId, targetId);
    */
-  async removeRelationship(characterId: number, targetCharacterId: number): Promise<{ removed: boolean }> {
+  async removeRelationship(characterId: number, targetCharacterId: number, options: WriteOptions = {}): Promise<{ removed: boolean }> {
     const cid = parseInput(id, characterId, 'character id');
     const target = parseInput(id, targetCharacterId, 'target character id');
     const targetExists = await this.ctx.router.directory.resolve(target).then(
@@ -122,7 +123,7 @@ export class Social {
           await syncBuddyEdge(await tx.branch(GLOBAL), cid, target, false);
           return { removed: header.affectedRows > 0 };
         },
-        { withGlobal: true },
+        { ...fencing(options), withGlobal: true },
       );
     }
     return this.onPair('remove_relationship', cid, target, async (own, other, global) => {
@@ -133,7 +134,7 @@ export class Social {
       await setMutual(other, target, cid, false);
       await syncBuddyEdge(global, cid, target, false);
       return { removed: header.affectedRows > 0 };
-    });
+    }, options);
   }
 
   /** A character's relationships (replica-eligible). @example const list = await db.social.listRelationships(characterId); */
@@ -169,7 +170,7 @@ export class Social {
    * unknown handle.
    * @example const buddy = await db.social.addBuddy(characterId, 'Trinity'); // { characterId, handle, online, isMutual, ... }
    */
-  async addBuddy(characterId: number, handle: string): Promise<BuddyEntry> {
+  async addBuddy(characterId: number, handle: string, options: WriteOptions = {}): Promise<BuddyEntry> {
     const cid = parseInput(id, characterId, 'character id');
     const name = parseInput(handleInput, handle, 'handle');
     const target = await this.idOfHandle(name);
@@ -194,7 +195,7 @@ export class Social {
       await setMutual(own, cid, target, isMutual);
       await setMutual(other, target, cid, isMutual);
       await syncBuddyEdge(global, cid, target, true);
-    });
+    }, options);
     const entry = (await this.buddies(cid)).find((b) => b.characterId === target);
     return entry ?? { characterId: target, handle: name, online: false, serverId: null, districtId: null, isMutual: false };
   }
@@ -203,7 +204,7 @@ export class Social {
    * Takes a character (by handle) off a buddy list (only a 'friend' row; an ignore stays), with its index edge.
    * @example await db.social.removeBuddy(characterId, 'Trinity'); // { removed: true }
    */
-  async removeBuddy(characterId: number, handle: string): Promise<{ removed: boolean }> {
+  async removeBuddy(characterId: number, handle: string, options: WriteOptions = {}): Promise<{ removed: boolean }> {
     const cid = parseInput(id, characterId, 'character id');
     const target = await this.idOfHandle(parseInput(handleInput, handle, 'handle'));
     return this.onPair('remove_buddy', cid, target, async (own, other, global) => {
@@ -215,7 +216,7 @@ export class Social {
       await setMutual(other, target, cid, false);
       await syncBuddyEdge(global, cid, target, false);
       return { removed: true };
-    });
+    }, options);
   }
 
   /**
@@ -312,6 +313,7 @@ export class Social {
     a: number,
     b: number,
     work: (own: PooledConnection, other: PooledConnection, global: PooledConnection) => Promise<T>,
+    options: WriteOptions = {},
   ): Promise<T> {
     const { value } = await this.ctx.router.onCharacters(
       operation,
@@ -320,7 +322,7 @@ export class Social {
         // The router locked both rows (global lock order) before this runs.
         return work(await tx.branch(ra!.shard), await tx.branch(rb!.shard), await tx.branch(GLOBAL));
       },
-      { also: [GLOBAL], decisionKey: GLOBAL },
+      { ...fencing(options), actorId: a, also: [GLOBAL], decisionKey: GLOBAL },
     );
     return value;
   }

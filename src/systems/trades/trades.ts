@@ -13,9 +13,11 @@ import {
   TradeWindows,
   type TradeConfirmation,
   type TradeOffer,
+  type TradeOpenOptions,
   type TradeWindow,
   type WindowTrade,
 } from './trade-windows.js';
+import { fencing, type WriteOptions } from '../shared/write-options.js';
 
 /** One side of a trade: what this character gives. */
 export interface TradeSide {
@@ -109,7 +111,7 @@ export class Trades {
    *   idempotencyKey: 'client-request-42',
    * });
    */
-  async execute(input: TradeInput): Promise<TradeResult> {
+  async execute(input: TradeInput, options: WriteOptions = {}): Promise<TradeResult> {
     const data = parseInput(tradeInput, input, 'trade');
     const router = this.ctx.router;
     try {
@@ -129,7 +131,7 @@ export class Trades {
           const earlier = await this.findByKeyAnywhere(a!.shard, key, parties);
           if (earlier) return earlier;
         }
-        return await this.run(parties, key);
+        return await this.run(parties, key, undefined, fencing(options));
       });
     } catch (error) {
       if (error instanceof Replay) return error.result;
@@ -196,11 +198,12 @@ export class Trades {
 
   /**
    * Opens a trade window (`trade_sessions`, status `initiated`) on the initiator's shard; it
-   * expires after `ttlSeconds` (default one hour, as the seed's column default).
+   * expires after `ttlSec` (default one hour, as the seed's column default; `ttlSeconds` is the
+   * deprecated spelling). `expiresAt` is when (`expiresDate`, the old spelling, is the same).
    * @example
    * const { tradeId } = await db.trades.open(neo, trinity);
    */
-  open(initiatorId: number, recipientId: number, options: { ttlSeconds?: number } = {}): Promise<{ tradeId: number; expiresDate: Date }> {
+  open(initiatorId: number, recipientId: number, options: TradeOpenOptions = {}): Promise<{ tradeId: number; expiresAt: Date; expiresDate: Date }> {
     return this.windows.open(initiatorId, recipientId, options);
   }
 

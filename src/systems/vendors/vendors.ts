@@ -35,6 +35,7 @@ import {
   type VendorSellInput,
   type VendorSellSlotInput,
 } from './vendor-inputs.js';
+import { fencing, type WriteOptions } from '../shared/write-options.js';
 
 export type { VendorBuyInput, VendorDefinition, VendorPurchase, VendorSale, VendorSellInput, VendorSellSlotInput };
 
@@ -141,7 +142,7 @@ export class Vendors {
    * @example
    * const { itemIds, price } = await db.vendors.buy({ characterId, vendorId, templateId, quantity: 1 });
    */
-  async buy(input: VendorBuyInput): Promise<VendorPurchase> {
+  async buy(input: VendorBuyInput, options: WriteOptions = {}): Promise<VendorPurchase> {
     const b = parseInput(buyInput, input, 'vendor purchase');
     const district = await vendorDistrict(this.ctx.router, b.vendorId);
     return withVendorKey(
@@ -188,7 +189,7 @@ export class Vendors {
           await conn.exec('UPDATE character_statistics SET money_spent = money_spent + ? WHERE character_id = ?', [price, b.characterId]);
           await bumpEconomy(conn, { vendorSales: price, itemsCreated: b.quantity });
           return { itemIds, price, money: actor.money - price, replayed: false };
-        }),
+        }, fencing(options)),
       (row) => ({
         itemIds: fromJson<Array<{ itemId: number }>>(row.items_transferred, []).map((i) => i.itemId),
         price: Number(row.money_amount),
@@ -205,9 +206,9 @@ export class Vendors {
    * @example
    * const { price } = await db.vendors.sell({ characterId, vendorId, itemId });
    */
-  async sell(input: VendorSellInput): Promise<VendorSale> {
+  async sell(input: VendorSellInput, options: WriteOptions = {}): Promise<VendorSale> {
     const s = parseInput(sellInput, input, 'vendor sale');
-    return this.sellItem(s, async () => s.itemId);
+    return this.sellItem(s, async () => s.itemId, options);
   }
 
   /**
@@ -216,7 +217,7 @@ export class Vendors {
    * @example
    * const { price } = await db.vendors.sellSlot({ characterId, vendorId, slot: 4 });
    */
-  async sellSlot(input: VendorSellSlotInput): Promise<VendorSale> {
+  async sellSlot(input: VendorSellSlotInput, options: WriteOptions = {}): Promise<VendorSale> {
     const s = parseInput(sellSlotInput, input, 'vendor sale');
     return this.sellItem(s, async (conn) => {
       const item = await itemAtSlot(conn, s.characterId, s.slot, true);
@@ -229,6 +230,7 @@ export class Vendors {
   private async sellItem(
     s: { characterId: number; vendorId: number; idempotencyKey?: string },
     locate: (conn: PooledConnection) => Promise<number>,
+    options: WriteOptions = {},
   ): Promise<VendorSale> {
     const district = await vendorDistrict(this.ctx.router, s.vendorId);
     return withVendorKey(
@@ -277,7 +279,7 @@ export class Vendors {
           await conn.exec('UPDATE character_statistics SET money_earned = money_earned + ? WHERE character_id = ?', [price, s.characterId]);
           await bumpEconomy(conn, { itemsDestroyed: quantity });
           return { price, money: actor.money + price, replayed: false };
-        }),
+        }, fencing(options)),
       (row) => ({ price: Number(row.money_amount), money: -1, replayed: true }),
     );
   }

@@ -9,6 +9,7 @@ import { clientObjectId } from '../shared/client-ids.js';
 import { travelByHardline, type HardlinePlace, type HardlineRow } from './hardline-travel.js';
 import { parseInput, schemaFor } from '../../validate.js';
 import type { RepoContext } from '../shared/context.js';
+import { fencing, type WriteOptions } from '../shared/write-options.js';
 
 export type { HardlinePlace };
 
@@ -111,7 +112,12 @@ export class ClientWorld {
     return row ? hardlineOf(row) : null;
   }
 
-  async discoverHardline(characterId: number, districtId: number, hardlineNumber: number): Promise<{ discovered: boolean }> {
+  async discoverHardline(
+    characterId: number,
+    districtId: number,
+    hardlineNumber: number,
+    options: WriteOptions = {},
+  ): Promise<{ discovered: boolean }> {
     const cid = parseInput(id, characterId, 'character id');
     const p = parseInput(place, { districtId, hardlineNumber }, 'hardline');
     if (!(await this.findHardline(p, 'strong'))) throw new NotFoundError('hardline', `${p.districtId}/${p.hardlineNumber}`);
@@ -123,7 +129,7 @@ export class ClientWorld {
         [cid, p.districtId, p.hardlineNumber],
       );
       return { discovered: header.affectedRows === 1 };
-    });
+    }, fencing(options));
   }
 
   async knownHardlines(characterId: number, options: { consistency?: Consistency } = {}): Promise<KnownHardline[]> {

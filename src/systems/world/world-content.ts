@@ -23,6 +23,7 @@ import { readVendors } from '../shared/vendor-rows.js';
 import { shardOfWorldRow } from '../shared/world-rows.js';
 import { parseInput } from '../../validate.js';
 import type { RepoContext } from '../shared/context.js';
+import { fencing, type WriteOptions } from '../shared/write-options.js';
 
 const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
 
@@ -209,7 +210,7 @@ export class WorldContent {
     return { eventId, status };
   }
 
-  async joinEvent(eventId: number, characterId: number): Promise<{ joined: boolean; participants: number[] }> {
+  async joinEvent(eventId: number, characterId: number, options: WriteOptions = {}): Promise<{ joined: boolean; participants: number[] }> {
     const eid = parseInput(bigId, eventId, 'event id');
     const cid = parseInput(id, characterId, 'character id');
     const shard = await shardOfWorldRow(this.ctx.router, 'world_events', eid);
@@ -234,7 +235,7 @@ export class WorldContent {
         await conn.exec('UPDATE character_statistics SET events_participated = events_participated + 1 WHERE character_id = ?', [cid]);
         return { joined: true, participants };
       },
-      { also: [shard] },
+      { ...fencing(options), also: [shard] },
     );
     return value;
   }
