@@ -355,8 +355,10 @@ function lockRows(
     }
     previous = locked;
   }
+  const all = previous.then(() => {});
+  all.catch(() => {}); // a pipelined work may fail first and never await it
   return {
-    all: previous.then(() => {}),
+    all,
     of: (characterId) => rows.get(characterId) ?? Promise.reject(new Error(`character ${characterId} is not part of this write`)),
   };
 }
