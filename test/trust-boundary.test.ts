@@ -83,6 +83,9 @@ describe('organizations.setRank checks the acting character', () => {
         { actorId: officer },
       ),
     );
+    // A higher rank without the rank permission is no right either.
+    await t.db.organizations.setRank(organizationId, other, { rankName: 'Veteran', rankLevel: 8, permissions: 0 }, { actorId: leader });
+    await refused(() => t.db.organizations.setRank(organizationId, member, { rankName: 'Private', rankLevel: 1 }, { actorId: other }));
     // A character outside the organization has no right at all.
     const outsider = await character(1);
     await refused(() => t.db.organizations.setRank(organizationId, other, { rankName: 'X', rankLevel: 1 }, { actorId: outsider }));
