@@ -7,7 +7,7 @@ import { consistencyOf } from '../../routing/consistency.js';
 import type { Consistency } from '../../routing/read-router.js';
 import { GLOBAL } from '../../routing/topology.js';
 import { ABILITY_USES, abilityUseKey } from './ability-uses.js';
-import { textColumn, varcharColumn } from '../shared/column-limits.js';
+import { textColumn, varcharColumn, id } from '../shared/fields.js';
 import { jsonValue } from '../shared/mission-rows.js';
 import { parseInput } from '../../validate.js';
 import { abilityIdSchema, loadoutSchema, readLoadout, upgradeAbility, writeLoadout, type LoadoutSlot } from '../shared/ability-loadout.js';
@@ -16,7 +16,6 @@ import { fencing, type WriteOptions } from '../shared/write-options.js';
 
 /** characters.archetype's values (a repository does not import another). */
 const ARCHETYPES = ['hacker', 'martial_artist', 'spy'] as const;
-const id = z.number().int().positive().max(2_147_483_647);
 const tinyint = z.number().int().min(1).max(127);
 const abilityInput = z
   .object({

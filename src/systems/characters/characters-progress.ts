@@ -7,8 +7,8 @@ import { VITALS } from './vitals-writes.js';
 import { parseInput } from '../../validate.js';
 import type { RepoContext } from '../shared/context.js';
 import { fencing, type WriteOptions } from '../shared/write-options.js';
+import { id } from '../shared/fields.js';
 
-const id = z.number().int().positive();
 
 /**
  * `db.characters`, part one: experience and levels, attributes and vitals (docs/design.md,

@@ -3,7 +3,7 @@ import { NotFoundError } from '../../errors.js';
 import { consistencyOf } from '../../routing/consistency.js';
 import type { Consistency } from '../../routing/read-router.js';
 import { GLOBAL } from '../../routing/topology.js';
-import { textColumn, varcharColumn } from '../shared/column-limits.js';
+import { textColumn, varcharColumn, id } from '../shared/fields.js';
 import * as crews from '../shared/crew-rules.js';
 import { moveCrewBankMoney, type CrewBankMove } from '../shared/treasury.js';
 import { parseInput, schemaFor } from '../../validate.js';
@@ -47,7 +47,6 @@ export interface CrewBankOptions extends WriteOptions {
   idempotencyKey?: string;
 }
 
-const id = z.number().int().positive().max(2_147_483_647);
 /** money_amount in transaction_history is an INT. */
 const amount = z.number().int().positive().max(2_147_483_647);
 const bankOptions = schemaFor<CrewBankOptions>()(z.object({ idempotencyKey: z.string().min(1).max(128).optional() }).strict());

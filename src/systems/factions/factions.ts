@@ -13,6 +13,7 @@ import {
 } from '../shared/reputations.js';
 import type { RepoContext } from '../shared/context.js';
 import { fencing, type WriteOptions } from '../shared/write-options.js';
+import { id } from '../shared/fields.js';
 
 export type { StandingChange } from '../shared/standings.js';
 export type { Reputations, ReputationOrganization } from '../shared/reputations.js';
@@ -25,7 +26,6 @@ export interface FactionStanding {
   lastUpdated: Date | null;
 }
 
-const id = z.number().int().positive().max(2_147_483_647);
 
 /**
  * Faction standings (character_faction_standings, on the character's shard): points from -1000

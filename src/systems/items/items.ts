@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { textColumn, varcharColumn } from '../shared/column-limits.js';
+import { textColumn, varcharColumn, id } from '../shared/fields.js';
 import { NameTakenError, NotFoundError } from '../../errors.js';
 import { isDuplicateKey } from '../../pool/mysql-errors.js';
 import { clientObjectId } from '../shared/client-ids.js';
@@ -148,7 +148,7 @@ export class Items {
    * await db.items.updateTemplate(templateId, { vendorPrice: 120 });
    */
   async updateTemplate(templateId: number, patch: Partial<ItemTemplateInput>): Promise<void> {
-    const tid = parseInput(z.number().int().positive(), templateId, 'template id');
+    const tid = parseInput(id, templateId, 'template id');
     const data = parseInput(templatePatch, patch, 'item template patch');
     const { columns, values } = toColumns(data);
     const assignments = columns.map((c) => `${c} = ?`).join(', ');
@@ -177,7 +177,7 @@ export class Items {
    * const row = await db.items.getTemplate(templateId);
    */
   async getTemplate(templateId: number): Promise<Record<string, unknown>> {
-    const tid = parseInput(z.number().int().positive(), templateId, 'template id');
+    const tid = parseInput(id, templateId, 'template id');
     const row = await this.ctx.router.readGlobal(
       'template_get',
       'session',

@@ -18,9 +18,9 @@ import { jsonValue, readMissionStates, readTemplate, templateRow, type MissionOb
 import { parseInput } from '../../validate.js';
 import type { RepoContext } from '../shared/context.js';
 import { fencing, type WriteOptions } from '../shared/write-options.js';
+import { id } from '../shared/fields.js';
 
 const INT_MAX = 2_147_483_647;
-const id = z.number().int().positive().max(INT_MAX);
 
 /** What `progress` returns. */
 export interface MissionProgress {

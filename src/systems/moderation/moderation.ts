@@ -4,11 +4,10 @@ import type { PooledConnection } from '../../pool/pooled-connection.js';
 import { consistencyOf } from '../../routing/consistency.js';
 import type { Consistency } from '../../routing/read-router.js';
 import { isMuted, syncAccountStatus } from '../shared/account-access.js';
-import { textColumn } from '../shared/column-limits.js';
+import { textColumn, id } from '../shared/fields.js';
 import { parseInput } from '../../validate.js';
 import type { RepoContext } from '../shared/context.js';
 
-const id = z.number().int().positive();
 /** TIMESTAMP columns end in 2038. */
 const timestamp = z
   .date()

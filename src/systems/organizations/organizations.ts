@@ -5,7 +5,7 @@ import type { PooledConnection } from '../../pool/pooled-connection.js';
 import { consistencyOf } from '../../routing/consistency.js';
 import type { Consistency } from '../../routing/read-router.js';
 import { GLOBAL } from '../../routing/topology.js';
-import { textColumn, varcharColumn } from '../shared/column-limits.js';
+import { textColumn, varcharColumn, id } from '../shared/fields.js';
 import { recountOrganization, settleOrganization } from '../shared/memberships.js';
 import { addCrewToOrganization, crewsOfOrganization, removeCrewFromOrganization } from './faction-crews.js';
 import { moveTreasuryMoney, type TreasuryMove } from '../shared/treasury.js';
@@ -20,7 +20,6 @@ export const ORG_PERMISSION_RANKS = 2;
 /** Every permission bit (the leader's). */
 const ALL_PERMISSIONS = 0x7fffffff;
 
-const id = z.number().int().positive();
 const createInput = z
   .object({
     organizationName: varcharColumn(64, 3),

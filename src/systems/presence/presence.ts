@@ -20,6 +20,7 @@ import { parseInput, schemaFor } from '../../validate.js';
 import type { RepoContext } from '../shared/context.js';
 import { moveCharacter, type MoveResult } from '../shared/character-move.js';
 import { unfenced, type SetOnlineOptions } from '../shared/write-options.js';
+import { id } from '../shared/fields.js';
 export type { SetOnlineOptions } from '../shared/write-options.js';
 
 /** A district server taking a character into its world. */
@@ -64,7 +65,6 @@ export interface HandoffResult {
   claim: PresenceClaim;
 }
 
-const id = z.number().int().positive();
 const token = z.number().int().positive();
 
 /** The server id `characters.setOnline` claims under when the caller names none. */

@@ -7,6 +7,7 @@ import { GLOBAL } from '../../routing/topology.js';
 import { parseInput, schemaFor } from '../../validate.js';
 import type { RepoContext } from '../shared/context.js';
 import { unfenced } from '../shared/write-options.js';
+import { id as characterIdSchema } from '../shared/fields.js';
 
 export const WORLD_PVP_TYPES = ['pve', 'pvp'] as const;
 export const WORLD_STATUSES = ['offline', 'online', 'busy', 'full', 'locked'] as const;
@@ -155,7 +156,7 @@ export class Worlds {
    * await db.worlds.assignCharacter(characterId, 1);
    */
   async assignCharacter(characterId: number, id: number): Promise<void> {
-    const cid = parseInput(z.number().int().positive(), characterId, 'character id');
+    const cid = parseInput(characterIdSchema, characterId, 'character id');
     const wid = parseInput(worldId, id, 'world id');
     await this.ctx.router.onCharacter(
       'world_assign',

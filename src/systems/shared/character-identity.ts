@@ -4,7 +4,7 @@ import { isDuplicateKey } from '../../pool/mysql-errors.js';
 import type { PooledConnection } from '../../pool/pooled-connection.js';
 import type { Router } from '../../routing/router.js';
 import { GLOBAL } from '../../routing/topology.js';
-import { utf8Bytes } from './column-limits.js';
+import { utf8Bytes } from './fields.js';
 import { releaseMemberships } from './memberships.js';
 import { unfenced } from './write-options.js';
 

@@ -2,7 +2,9 @@
 import { z } from 'zod';
 import { WORN_SLOTS } from './equipment-slots.js';
 
-export const id = z.number().int().positive();
+/** Ids of inventory calls (character INT, item BIGINT): the BIGINT id schema of src/systems/shared/fields.ts. */
+export { bigId as id } from './fields.js';
+import { bigId as id } from './fields.js';
 export const grantInput = z
   .object({
     templateId: id,

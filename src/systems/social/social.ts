@@ -3,7 +3,7 @@ import { NotFoundError, ValidationError } from '../../errors.js';
 import type { PooledConnection } from '../../pool/pooled-connection.js';
 import type { Consistency } from '../../routing/read-router.js';
 import { parseInput } from '../../validate.js';
-import { textColumn, varcharColumn } from '../shared/column-limits.js';
+import { textColumn, varcharColumn, id } from '../shared/fields.js';
 import * as crews from '../shared/crew-rules.js';
 import { consistencyOf } from '../../routing/consistency.js';
 import { GLOBAL } from '../../routing/topology.js';
@@ -11,7 +11,6 @@ import { readBuddyEdges, syncBuddyEdge, type BuddyEntry } from './buddies.js';
 import type { RepoContext } from '../shared/context.js';
 import { fencing, type WriteOptions } from '../shared/write-options.js';
 
-const id = z.number().int().positive();
 const handleInput = z.string().min(1).max(32);
 const relationshipInput = z
   .object({

@@ -7,8 +7,8 @@ import { knownShard, rememberShard } from '../shared/world-rows.js';
 import { parseInput } from '../../validate.js';
 import type { RepoContext } from '../shared/context.js';
 import { fencing, type WriteOptions } from '../shared/write-options.js';
+import { bigId as id } from '../shared/fields.js'; // trade ids are BIGINT
 
-const id = z.number().int().positive();
 const offerInput = z
   .object({
     money: z.number().int().min(0).max(2_147_483_647).default(0),

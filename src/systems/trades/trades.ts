@@ -18,6 +18,7 @@ import {
   type WindowTrade,
 } from './trade-windows.js';
 import { fencing, type WriteOptions } from '../shared/write-options.js';
+import { bigId, id } from '../shared/fields.js';
 
 /** One side of a trade: what this character gives. */
 export interface TradeSide {
@@ -38,10 +39,10 @@ export interface TradeInput {
 
 const side = z
   .object({
-    characterId: z.number().int().positive(),
+    characterId: id,
     money: z.number().int().min(0).max(2_147_483_647).default(0),
     itemIds: z
-      .array(z.number().int().positive())
+      .array(bigId)
       .max(64)
       .default([])
       .refine((ids) => new Set(ids).size === ids.length, 'item ids must not repeat'),

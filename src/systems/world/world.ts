@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { PresenceLostError, ValidationError } from '../../errors.js';
-import { FLOAT_MAX, floatColumn } from '../shared/column-limits.js';
+import { FLOAT_MAX, floatColumn } from '../shared/fields.js';
 import { FENCED_POSITIONS, presenceTokenOf } from './fenced-positions.js';
 import { parseInput, positiveId, schemaFor } from '../../validate.js';
 import type { Position } from '../../writebehind/write-behind-buffer.js';
