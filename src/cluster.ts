@@ -34,6 +34,7 @@ import type { LevelCurve } from './systems/shared/level-curve.js';
 import { clusterStatus, type ClusterStatus } from './ops/status.js';
 import { restoreCluster, type RestoreOptions, type RestoreReport } from './ops/restore.js';
 import { createUsers, type CreateUsersOptions, type UsersReport } from './ops/users.js';
+import { startPlacementRefresh } from './routing/placement-refresh.js';
 
 export interface OpenClusterOptions {
   /** The prom-client registry to register metrics in; default: a new one (never the global one). */
@@ -69,6 +70,7 @@ export class Cluster extends DataSession {
   private sweep: NodeJS.Timeout | undefined;
   private sweeping: Promise<unknown> | undefined;
   private closed = false;
+  private readonly stopPlacementRefresh: () => void;
 
   /** Use {@link openCluster}. */
   constructor(config: ClusterConfig, metrics: Metrics, options: OpenClusterOptions) {
@@ -117,7 +119,7 @@ export class Cluster extends DataSession {
       env: options.env ?? process.env,
       onShardAdded: (s) => topology.onShardAdded?.(s),
     });
-    this.admin.start();
+    this.stopPlacementRefresh = startPlacementRefresh(topology);
     this.maintenance = new Maintenance(this, topology, config.maintenance);
     this.maintenance.start();
     if (config.recovery.intervalMs > 0) {
@@ -332,7 +334,7 @@ export class Cluster extends DataSession {
     if (this.closed) return;
     this.closed = true;
     await this.maintenance.stop();
-    this.admin.stop();
+    this.stopPlacementRefresh();
     const flushed = await Promise.allSettled([...this.buffers.values()].map((b) => b.close()));
     if (this.sweep) clearInterval(this.sweep);
     this.lagMonitor.stop();

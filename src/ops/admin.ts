@@ -12,7 +12,7 @@ import {
 } from './district-move.js';
 
 /** How often every process re-reads the district placement from global (besides on a fence). */
-export const PLACEMENT_REFRESH_MS = 5_000;
+export { PLACEMENT_REFRESH_MS } from '../routing/placement-refresh.js';
 
 /** What {@link Admin} needs beyond a district mover's needs. */
 export interface AdminDeps extends DistrictMoveDeps {
@@ -30,8 +30,6 @@ const shardName = z.string().regex(/^[a-z][a-z0-9_]{0,30}$/);
  * when a write finds a district's fence moved).
  */
 export class Admin {
-  private timer: NodeJS.Timeout | undefined;
-
   constructor(private readonly deps: AdminDeps) {}
 
   /**
@@ -85,19 +83,6 @@ export class Admin {
   /** Reads the placement at open on a connection of its own (2 s at most; the config stands otherwise). */
   async loadPlacementAtOpen(): Promise<void> {
     await this.deps.topology.loadPlacementAtOpen(2_000);
-  }
-
-  /** Starts the periodic placement refresh (the cluster does this at open). */
-  start(): void {
-    // Not before the placement was read once: a database not created yet must not mark the pool down.
-    const tick = () => void (this.deps.topology.placementLoaded ? this.deps.topology.refreshPlacement().catch(() => {}) : undefined);
-    this.timer ??= setInterval(tick, PLACEMENT_REFRESH_MS);
-    this.timer.unref();
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
   }
 }
 
