@@ -95,6 +95,7 @@ export class DataSession {
     this.vendors = new Vendors(ctx);
     this.presence = new Presence(ctx);
     this.characters.presenceLink = this.presence;
+    this.social.crewsLink = this.crews;
     this.worlds = new Worlds(ctx);
   }
 

@@ -13,12 +13,8 @@ import { fencing, type WriteOptions } from '../shared/write-options.js';
 export type { CrewRole } from '../shared/crew-rules.js';
 
 /** A new crew and its captain. */
-export interface CrewCreateInput {
-  captainId: number;
-  /** 3-64 characters. */
-  crewName: string;
-  description?: string;
-}
+export type { CrewCreateInput } from '../shared/crew-rules.js';
+import type { CrewCreateInput } from '../shared/crew-rules.js';
 
 /** A crew with its bank and its members' roles. */
 export interface CrewInfo {

@@ -3,13 +3,13 @@ import { NotFoundError, ValidationError } from '../../errors.js';
 import type { PooledConnection } from '../../pool/pooled-connection.js';
 import type { Consistency } from '../../routing/read-router.js';
 import { parseInput } from '../../validate.js';
-import { textColumn, varcharColumn, id } from '../shared/fields.js';
-import * as crews from '../shared/crew-rules.js';
+import { textColumn, id } from '../shared/fields.js';
 import { consistencyOf } from '../../routing/consistency.js';
 import { GLOBAL } from '../../routing/topology.js';
 import { readBuddyEdges, syncBuddyEdge, type BuddyEntry } from './buddies.js';
 import type { RepoContext } from '../shared/context.js';
 import { fencing, type WriteOptions } from '../shared/write-options.js';
+import type { CrewCreateInput } from '../shared/crew-rules.js';
 
 const handleInput = z.string().min(1).max(32);
 const relationshipInput = z
@@ -21,13 +21,6 @@ const relationshipInput = z
   })
   .strict()
   .refine((r) => r.characterId !== r.targetCharacterId, { path: ['targetCharacterId'], message: 'must differ from characterId' });
-const crewInput = z
-  .object({
-    captainId: id,
-    crewName: varcharColumn(64, 3),
-    description: textColumn().optional(),
-  })
-  .strict();
 
 export interface RelationshipInput {
   characterId: number;
@@ -47,10 +40,16 @@ export interface Relationship {
 
 export type { BuddyEntry };
 
-export interface CrewInput {
-  captainId: number;
-  crewName: string;
-  description?: string;
+/** @deprecated The crew input of db.crews.create ({@link CrewCreateInput}), under its old name. */
+export type CrewInput = CrewCreateInput;
+
+/** The crew calls db.social forwards to (db.crews). */
+interface CrewsApi {
+  create(input: CrewCreateInput): Promise<{ crewId: number }>;
+  join(crewId: number, characterId: number): Promise<void>;
+  leave(crewId: number, characterId: number): Promise<{ captainId: number | null; disbanded: boolean }>;
+  kick(crewId: number, captainId: number, characterId: number): Promise<void>;
+  disband(crewId: number, captainId: number): Promise<{ members: number }>;
 }
 
 /**
@@ -259,48 +258,37 @@ export class Social {
     return Number(row.character_id);
   }
 
-  /**
-   * Founds a crew with its captain as first member (global tier). A character is in at most one crew.
-   * @example const { crewId } = await db.social.createCrew({ captainId, crewName: 'Nebuchadnezzar' });
-   */
-  async createCrew(input: CrewInput): Promise<{ crewId: number }> {
-    return { crewId: await crews.createCrew(this.ctx.router, parseInput(crewInput, input, 'crew')) };
+  /** @deprecated Use db.crews.create (one crew API; this delegates to it). */
+  createCrew(input: CrewInput): Promise<{ crewId: number }> {
+    return this.crews().create(input);
   }
 
-  /**
-   * Adds a character to a crew as a member (recruitment open, room left, not in another crew).
-   * Same as db.crews.join.
-   * @example await db.social.joinCrew(crewId, characterId);
-   */
+  /** @deprecated Use db.crews.join (this delegates to it). */
   async joinCrew(crewId: number, characterId: number): Promise<void> {
-    await crews.joinCrew(this.ctx.router, parseInput(id, crewId, 'crew id'), parseInput(id, characterId, 'character id'));
+    return this.crews().join(crewId, characterId);
   }
 
-  /**
-   * Leaves a crew. A captain who leaves hands the crew to the longest-serving first mate (else
-   * member); the last one out disbands it (refused while its bank holds money). Same as db.crews.leave.
-   * @example const { captainId, disbanded } = await db.social.leaveCrew(crewId, characterId);
-   */
-  async leaveCrew(crewId: number, characterId: number): Promise<{ captainId: number | null; disbanded: boolean }> {
-    return crews.leaveCrew(this.ctx.router, parseInput(id, crewId, 'crew id'), parseInput(id, characterId, 'character id'));
+  /** @deprecated Use db.crews.leave (this delegates to it). */
+  leaveCrew(crewId: number, characterId: number): Promise<{ captainId: number | null; disbanded: boolean }> {
+    return this.crews().leave(crewId, characterId);
   }
 
-  /**
-   * The captain removes a member. Same as db.crews.kick.
-   * @example await db.social.kickFromCrew(crewId, captainId, characterId);
-   */
+  /** @deprecated Use db.crews.kick (this delegates to it). */
   async kickFromCrew(crewId: number, captainId: number, characterId: number): Promise<void> {
-    const crew = parseInput(id, crewId, 'crew id');
-    await crews.kickFromCrew(this.ctx.router, crew, parseInput(id, captainId, 'captain id'), parseInput(id, characterId, 'character id'));
+    return this.crews().kick(crewId, captainId, characterId);
   }
 
-  /**
-   * The captain disbands the crew: the crew and every membership go (refused while its bank
-   * holds money). Same as db.crews.disband.
-   * @example const { members } = await db.social.disbandCrew(crewId, captainId);
-   */
-  async disbandCrew(crewId: number, captainId: number): Promise<{ members: number }> {
-    return crews.disbandCrew(this.ctx.router, parseInput(id, crewId, 'crew id'), parseInput(id, captainId, 'captain id'));
+  /** @deprecated Use db.crews.disband (this delegates to it). */
+  disbandCrew(crewId: number, captainId: number): Promise<{ members: number }> {
+    return this.crews().disband(crewId, captainId);
+  }
+
+  /** @internal db.crews, wired by the session: the crew calls above are aliases of it. */
+  crewsLink?: CrewsApi;
+
+  private crews(): CrewsApi {
+    if (!this.crewsLink) throw new Error('social crew calls: db.crews is not wired (a DataSession wires it)');
+    return this.crewsLink;
   }
 
   /**
