@@ -63,12 +63,13 @@ export class Abilities {
   constructor(private readonly ctx: RepoContext) {}
 
   /**
-   * Defines an ability on global and every shard at once.
+   * Defines an ability on global and every shard at once; returns `{ abilityId }` like every
+   * `define*` call outside the contract's two (`items.defineTemplate`, `missions.defineTemplate`).
    *
    * @example
    * await db.abilities.defineAbility({ abilityId: 1001, abilityName: 'Hyper Jump', levelRequirement: 5 });
    */
-  async defineAbility(input: AbilityDefinitionInput): Promise<number> {
+  async defineAbility(input: AbilityDefinitionInput): Promise<{ abilityId: number }> {
     const d = parseInput(abilityInput, input, 'ability definition');
     const values = [
       d.abilityId,
@@ -96,7 +97,7 @@ export class Abilities {
       if (isDuplicateKey(error)) throw new NameTakenError('abilityId', String(d.abilityId), { cause: error });
       throw error;
     }
-    return d.abilityId;
+    return { abilityId: d.abilityId };
   }
 
   /**
