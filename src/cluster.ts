@@ -37,6 +37,7 @@ import type { LevelCurve } from './systems/shared/level-curve.js';
 import { clusterStatus, type ClusterStatus } from './ops/status.js';
 import { restoreCluster, type RestoreOptions, type RestoreReport } from './ops/restore.js';
 import { createUsers, type CreateUsersOptions, type UsersReport } from './ops/users.js';
+import { PlacementRefresh } from './routing/placement-refresh.js';
 
 export interface OpenClusterOptions {
   /** The prom-client registry to register metrics in; default: a new one (never the global one). */
@@ -73,7 +74,6 @@ export class Cluster extends DataSession {
   private sweep: NodeJS.Timeout | undefined;
   private sweeping: Promise<unknown> | undefined;
   private closed = false;
-
   /** Use {@link openCluster}. */
   constructor(config: ClusterConfig, metrics: Metrics, options: OpenClusterOptions) {
     const topology = new Topology(config, metrics);
@@ -95,6 +95,7 @@ export class Cluster extends DataSession {
       ids: new IdAllocator(() => topology.global.primary),
       coordinator: new Coordinator((key) => topology.primary(key), metrics, config.twoPhase, options.hooks),
       reads: new ReadRouter(metrics, config.replicas, lagMonitor),
+      requireFencing: config.presence.requireFencing,
       metrics,
       levelCurve: options.levelCurve,
     };
@@ -130,6 +131,7 @@ export class Cluster extends DataSession {
       recover: () => this.recover(),
       env: options.env ?? process.env,
       onShardAdded: (s) => topology.onShardAdded?.(s),
+      refresh: new PlacementRefresh(topology),
     });
     this.admin.start();
     this.maintenance = new Maintenance(this, topology, config.maintenance);

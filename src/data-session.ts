@@ -94,6 +94,8 @@ export class DataSession {
     this.interlock = new Interlock(ctx);
     this.vendors = new Vendors(ctx);
     this.presence = new Presence(ctx);
+    this.characters.presenceLink = this.presence;
+    this.social.crewsLink = this.crews;
     this.worlds = new Worlds(ctx);
   }
 

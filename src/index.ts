@@ -25,7 +25,7 @@ export type { RegisterInput, LoginInput, PasswordResetRequest, TwoFactorSetup } 
 export type { AtRestOptions, LegacyAccountInput, LegacyHash, LoginKeys, StoredLoginKeys } from './systems/accounts/accounts.js';
 export { configurePasswordHashing, passwordHashingStats } from './crypto/password.js';
 export { LOGIN_KEY_SECRET_ENV } from './systems/accounts/account-keys.js';
-export { ORG_PERMISSION_TREASURY } from './systems/organizations/organizations.js';
+export { ORG_PERMISSION_RANKS, ORG_PERMISSION_TREASURY } from './systems/organizations/organizations.js';
 export type { OrganizationInput, OrganizationRank, OrganizationMember, Organization, TreasuryResult } from './systems/organizations/organizations.js';
 export type { CrewCreateInput, CrewInfo, CrewBankResult, CrewBankOptions, CrewRole } from './systems/crews/crews.js';
 export type { RelationshipInput, CrewInput } from './systems/social/social.js';

@@ -37,7 +37,7 @@ describe('characters.load', () => {
     const worn = await t.db.inventory.grant(me, { templateId: glasses });
     await t.db.inventory.grant(me, { templateId: stim, quantity: 3 });
     await t.db.inventory.equip(me, worn.itemId, 'clothing_face');
-    const ability = await t.db.abilities.defineAbility({ abilityId: 2001, abilityName: 'Bullet Time' });
+    const { abilityId: ability } = await t.db.abilities.defineAbility({ abilityId: 2001, abilityName: 'Bullet Time' });
     await t.db.abilities.learn(me, ability);
     await t.db.factions.adjustStanding(me, 'zion', 40);
     // Two slots (one ability may sit in both) and two of the seven reputations.

@@ -17,9 +17,9 @@ describe('client object ids of item templates', () => {
     expect(signed).toBeLessThan(0);
     const shades = await t.db.items.defineTemplate({ itemName: 'Shades', itemType: 'clothing', clientObjectId: signed });
     const coat = await t.db.items.defineTemplate({ itemName: 'Long Coat', itemType: 'clothing', clientObjectId: 0xffffffff });
-    expect((await t.db.items.byClientId(HIGH))!.template_id).toBe(shades);
-    expect((await t.db.items.byClientId(signed))!.template_id).toBe(shades);
-    expect((await t.db.items.byClientId(-1))!.template_id).toBe(coat);
+    expect((await t.db.items.byClientId(HIGH))!.templateId).toBe(shades);
+    expect((await t.db.items.byClientId(signed))!.templateId).toBe(shades);
+    expect((await t.db.items.byClientId(-1))!.templateId).toBe(coat);
     expect(await t.db.items.byClientId(12345)).toBeNull();
     for (const node of ['global-primary', 'alpha-primary', 'beta-primary']) {
       const [rows] = await (
@@ -49,7 +49,7 @@ describe('client object ids of item templates', () => {
       field: 'clientObjectId',
     });
     await t.db.items.updateTemplate(rifle, { clientObjectId: 78 });
-    expect((await t.db.items.byClientId(78))!.template_id).toBe(rifle);
+    expect((await t.db.items.byClientId(78))!.templateId).toBe(rifle);
     const [[after]] = (await (
       await t.sql('beta-primary')
     ).query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM item_templates')) as unknown as [[{ n: number }]];

@@ -35,7 +35,7 @@ describe('item templates on every node', () => {
     const rows = await everywhere(id);
     expect(same(rows)).toBe(true);
     expect(JSON.parse(rows['beta-primary']!)).toMatchObject({ vendor_price: 120, item_description: 'Stay in Wonderland' });
-    expect(await t.db.items.getTemplate(id)).toMatchObject({ template_id: id, vendor_price: 120, item_description: 'Stay in Wonderland' });
+    expect(await t.db.items.getTemplate(id)).toMatchObject({ templateId: id, vendorPrice: 120, itemDescription: 'Stay in Wonderland' });
   });
 
   it('an update that fails on one shard changes no node and leaves nothing prepared', async () => {
@@ -46,7 +46,7 @@ describe('item templates on every node', () => {
     await expect(t.db.items.updateTemplate(id, { vendorPrice: 999 })).rejects.toBeInstanceOf(NotFoundError);
     expect(await everywhere(id)).toEqual(before);
     expect(await xaRecoverAll(t.sandbox)).toEqual({ 'global-primary': [], 'alpha-primary': [], 'beta-primary': [] });
-    expect(await t.db.items.getTemplate(id)).toMatchObject({ vendor_price: 10 });
+    expect(await t.db.items.getTemplate(id)).toMatchObject({ vendorPrice: 10 });
   });
 
   it('racing updates leave every node with the same row, and reads never see half a patch', async () => {
@@ -57,7 +57,7 @@ describe('item templates on every node', () => {
       while (writing) {
         const row = await t.db.items.getTemplate(id);
         // Each patch sets the name and the price together.
-        if (row.item_name !== `Price ${row.vendor_price}`) torn.push(row);
+        if (row.itemName !== `Price ${row.vendorPrice}`) torn.push(row);
       }
     })();
     const writers = Array.from({ length: 4 }, (_, w) =>

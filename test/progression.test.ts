@@ -124,15 +124,15 @@ describe('abilities', () => {
   let zionOnly: number;
   let spyOnly: number;
   beforeAll(async () => {
-    hyperJump = await t.db.abilities.defineAbility({ abilityId: 1001, abilityName: 'Hyper Jump' });
-    evade = await t.db.abilities.defineAbility({
+    ({ abilityId: hyperJump } = await t.db.abilities.defineAbility({ abilityId: 1001, abilityName: 'Hyper Jump' }));
+    ({ abilityId: evade } = await t.db.abilities.defineAbility({
       abilityId: 1002,
       abilityName: 'Evade',
       levelRequirement: 3,
       prerequisiteAbilities: [1001],
-    });
-    zionOnly = await t.db.abilities.defineAbility({ abilityId: 1003, abilityName: 'Zion Resolve', factionRequirement: 'zion' });
-    spyOnly = await t.db.abilities.defineAbility({ abilityId: 1004, abilityName: 'Sneak', archetypeRequirement: 'spy' });
+    }));
+    ({ abilityId: zionOnly } = await t.db.abilities.defineAbility({ abilityId: 1003, abilityName: 'Zion Resolve', factionRequirement: 'zion' }));
+    ({ abilityId: spyOnly } = await t.db.abilities.defineAbility({ abilityId: 1004, abilityName: 'Sneak', archetypeRequirement: 'spy' }));
   });
 
   it('are defined on every node; a duplicate id is refused', async () => {

@@ -100,7 +100,7 @@ describe("mxo-hd's world entry, save and logout", () => {
     await expect(db.inventory.grantByClientId(neo, goid, { slot: 0x61 })).rejects.toBeInstanceOf(ValidationError);
     expect((await db.inventory.list(neo)).map((i) => i.clientItemId)).toEqual([goid]);
     expect((await db.inventory.getBySlot(neo, 5))?.clientItemId).toBe(goid);
-    const ability = await db.abilities.defineAbility({ abilityId: 0x80000012, abilityName: 'Hyper Jump' });
+    const { abilityId: ability } = await db.abilities.defineAbility({ abilityId: 0x80000012, abilityName: 'Hyper Jump' });
     await db.abilities.learn(neo, ability);
     await db.abilities.setLoadout(neo, [{ slot: 12, abilityId: ability, loaded: true }]);
     await db.factions.adjustReputation(neo, 'niobe', 25);

@@ -9,6 +9,7 @@ import {
   type ReplicaPolicy,
   type TwoPhaseOptions,
   type WriteBehindConfig, type MaintenanceConfig,
+  type PresenceConfig,
 } from './schema.js';
 
 export interface ShardConfig {
@@ -28,6 +29,7 @@ export interface ClusterConfig {
   twoPhase: TwoPhaseOptions;
   writeBehind: WriteBehindConfig;
   maintenance: MaintenanceConfig;
+  presence: PresenceConfig;
 }
 
 /**
@@ -69,6 +71,7 @@ export function resolveClusterConfig(input: unknown, env: NodeJS.ProcessEnv = pr
     twoPhase: config.twoPhase,
     writeBehind: config.writeBehind,
     maintenance: config.maintenance,
+    presence: config.presence,
   };
   if (issues.length > 0) throw new ConfigError(issues);
   return resolved;

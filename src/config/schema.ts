@@ -20,7 +20,10 @@ const nodeObject = z
   })
   .strict();
 
-/** A node is `mysql://user[:password]@host:port/database` or an object. */
+/**
+ * A node is `mysql://user[:password]@host:port/database` or an object.
+ * @internal
+ */
 export const nodeSchema = z.union([z.string().min(1), nodeObject]);
 
 const poolSchema = z
@@ -108,11 +111,23 @@ const maintenanceSchema = z
   })
   .strict();
 
+const presenceSchema = z
+  .object({
+    /**
+     * Every character write must carry the caller's presence claim token (`fencingToken`); one
+     * without is refused with a ValidationError naming `fencingToken`. Off by default (servers that
+     * do not claim presence yet keep working).
+     */
+    requireFencing: z.boolean().default(false),
+  })
+  .strict();
+
 const shardNameSchema = z
   .string()
   .regex(/^[a-z][a-z0-9_]{0,30}$/, 'must be lowercase letters, digits or _, starting with a letter')
   .refine((n) => n !== 'global', 'the name "global" is reserved');
 
+/** @internal The schema of {@link ClusterConfigInput} (public types: ./config-input.ts). */
 export const clusterConfigSchema = z
   .object({
     global: z.object({ primary: nodeSchema, replicas: z.array(nodeSchema).default([]) }).strict(),
@@ -136,6 +151,7 @@ export const clusterConfigSchema = z
     twoPhase: twoPhaseSchema.default(twoPhaseSchema.parse({})),
     writeBehind: writeBehindSchema.default(writeBehindSchema.parse({})),
     maintenance: maintenanceSchema.default(maintenanceSchema.parse({})),
+    presence: presenceSchema.default(presenceSchema.parse({})),
   })
   .strict()
   .superRefine((config, ctx) => {
@@ -160,14 +176,31 @@ export const clusterConfigSchema = z
     });
   });
 
-/** What users write. */
-export type ClusterConfigInput = z.input<typeof clusterConfigSchema>;
-/** The parsed config with defaults filled in (nodes not yet resolved). */
+export type {
+  ClusterConfigInput,
+  NodeInput,
+  PoolOptions,
+  ReplicaPolicy,
+  RecoveryOptions,
+  TwoPhaseOptions,
+  WriteBehindConfig,
+  MaintenanceConfig,
+  PresenceConfig,
+} from './config-input.js';
+
+/** @internal The parsed config with defaults filled in (nodes not yet resolved). */
 export type ParsedClusterConfig = z.output<typeof clusterConfigSchema>;
-export type NodeInput = z.input<typeof nodeSchema>;
-export type PoolOptions = ParsedClusterConfig['pool'];
-export type ReplicaPolicy = ParsedClusterConfig['replicas'];
-export type RecoveryOptions = ParsedClusterConfig['recovery'];
-export type TwoPhaseOptions = ParsedClusterConfig['twoPhase'];
-export type WriteBehindConfig = ParsedClusterConfig['writeBehind'];
-export type MaintenanceConfig = ParsedClusterConfig['maintenance'];
+
+// The written-out types and the schema must agree both ways (compile-time only).
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const agree: [
+  Same<z.input<typeof clusterConfigSchema>, import('./config-input.js').ClusterConfigInput>,
+  Same<ParsedClusterConfig['pool'], import('./config-input.js').PoolOptions>,
+  Same<ParsedClusterConfig['replicas'], import('./config-input.js').ReplicaPolicy>,
+  Same<ParsedClusterConfig['recovery'], import('./config-input.js').RecoveryOptions>,
+  Same<ParsedClusterConfig['twoPhase'], import('./config-input.js').TwoPhaseOptions>,
+  Same<ParsedClusterConfig['writeBehind'], import('./config-input.js').WriteBehindConfig>,
+  Same<ParsedClusterConfig['maintenance'], import('./config-input.js').MaintenanceConfig>,
+  Same<ParsedClusterConfig['presence'], import('./config-input.js').PresenceConfig>,
+] = [true, true, true, true, true, true, true, true];
+void agree;

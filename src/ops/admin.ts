@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { PlacementRefresh } from '../routing/placement-refresh.js';
 import type { ShardNodes } from '../routing/topology.js';
 import { parseInput } from '../validate.js';
 import { addShard, type AddShardInput, type AddShardResult } from './add-shard.js';
@@ -13,13 +14,15 @@ import {
 } from './district-move.js';
 
 /** How often every process re-reads the district placement from global (besides on a fence). */
-export const PLACEMENT_REFRESH_MS = 5_000;
+export { PLACEMENT_REFRESH_MS } from '../routing/placement-refresh.js';
 
 /** What {@link Admin} needs beyond a district mover's needs. */
 export interface AdminDeps extends DistrictMoveDeps {
   env: NodeJS.ProcessEnv;
   /** Called when this process adds a shard (its write-behind buffer). */
   onShardAdded: (nodes: ShardNodes) => void;
+  /** This process's periodic placement refresh. */
+  refresh: PlacementRefresh;
 }
 
 const districtId = z.number().int().min(0).max(2_147_483_647);
@@ -39,8 +42,6 @@ const failoverOptions = z
  * when a write finds a district's fence moved).
  */
 export class Admin {
-  private timer: NodeJS.Timeout | undefined;
-
   constructor(private readonly deps: AdminDeps) {}
 
   /**
@@ -121,22 +122,14 @@ export class Admin {
     await this.deps.topology.loadPlacementAtOpen(2_000);
   }
 
-  /** Starts the periodic placement refresh (the cluster does this at open). */
+  /** @internal Starts the periodic placement refresh (the cluster does this at open; tests restart it). */
   start(): void {
-    // Not before the placement was read once: a database not created yet must not mark the pool down.
-    const tick = () => {
-      if (!this.deps.topology.placementLoaded) return;
-      void this.deps.topology.refreshPlacement().catch(() => {});
-      // Failovers recorded by another process (or the CLI): follow the promoted primaries.
-      void this.deps.topology.refreshPrimaries().catch(() => {});
-    };
-    this.timer ??= setInterval(tick, PLACEMENT_REFRESH_MS);
-    this.timer.unref();
+    this.deps.refresh.start();
   }
 
+  /** @internal Stops the periodic placement refresh (tests that count statements; close). */
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    this.deps.refresh.stop();
   }
 }
 

@@ -1,6 +1,7 @@
-import { DistrictMovedError, ShardUnavailableError, StaleRouteError } from '../errors.js';
+import { DistrictMovedError, PresenceLostError, ShardUnavailableError, StaleRouteError, ValidationError } from '../errors.js';
 import { errnoOf } from '../pool/mysql-errors.js';
 import { checkDistrictFence } from './district-fence.js';
+import { inLockOrder, shardsInLockOrder } from './lock-order.js';
 import type { PooledConnection } from '../pool/pooled-connection.js';
 import type { Coordinator, DistributedTx } from '../twopc/coordinator.js';
 import type { CharacterRoute, Directory } from './directory.js';
@@ -18,18 +19,53 @@ export interface Committed<T> {
   transactionId?: string;
 }
 
+/**
+ * How a character write is fenced (docs/design.md, "Presence"). A server in the world for the
+ * character passes its claim's `fencingToken`: the write is refused with PresenceLostError when the
+ * claim was taken over or released since. With `presence.requireFencing` in the cluster config a
+ * write without a token is refused, unless it says why it needs none (`unfenced`: presence itself,
+ * operator tooling, moves).
+ */
+export interface Fencing {
+  /** The presence claim's token of the character the call acts for. */
+  fencingToken?: number;
+  /** Why this write needs no claim; exempts it from `presence.requireFencing`. */
+  unfenced?: string;
+}
+
 /** Options of a write on one character's shard. */
-export interface CharacterWriteOptions {
+export interface CharacterWriteOptions extends Fencing {
   /** Also open a branch on global (a two-phase commit, decided on global). */
   withGlobal?: boolean;
 }
 
 /** Options of a write on several characters' shards. */
-export interface CharactersWriteOptions {
+export interface CharactersWriteOptions extends Fencing {
   /** Extra participants beyond the characters' shards (`global`, another shard). */
   also?: ShardKey[];
   /** Where the decision record lives; default: global if it takes part, else the last shard by name. */
   decisionKey?: ShardKey;
+  /** The character the call acts for, whose row `fencingToken` is checked on; default the first. */
+  actorId?: number;
+  /**
+   * Start `work` at once, beside the row locks (which still run one after another in the global
+   * order): for work that writes a shard while the next shard's row is being locked (trades). It
+   * must await {@link LockedRows.of} before it writes a character's shard.
+   */
+  pipeline?: boolean;
+}
+
+/** A character's row as the router locked it (`SELECT ... FOR UPDATE`). */
+export interface LockedRow {
+  money: number | string;
+  district_id: number;
+  presence_token: number | string | null;
+}
+
+/** The row locks of an {@link Router.onCharacters} call. */
+export interface LockedRows {
+  /** The row of `characterId`, once locked (rejects with the lock's error). */
+  of(characterId: number): Promise<LockedRow>;
 }
 
 /** What {@link Router} needs from the cluster. */
@@ -38,6 +74,8 @@ export interface RouterDeps {
   directory: Directory;
   coordinator: Coordinator;
   reads: ReadRouter;
+  /** `presence.requireFencing` of the cluster config: every character write carries a token. */
+  requireFencing?: boolean;
 }
 
 /**
@@ -51,6 +89,8 @@ export interface RouterDeps {
  * - {@link onGlobal}, {@link onShard}, {@link onDistrict}: one node, a local transaction;
  * - {@link onCharacter}: the character's shard (optionally with global: 2PC);
  * - {@link onCharacters}: several characters: local when they share a shard, 2PC when not;
+ *   both lock the characters' rows first, in the one global order (routing/lock-order.ts), and
+ *   check the caller's fencing token there;
  * - {@link onNodes}: any set of nodes (reference data on every node, cluster chores);
  * - {@link readGlobal}, {@link readShard}, {@link readCharacter}: reads at a consistency.
  */
@@ -67,6 +107,11 @@ export class Router {
 
   get directory(): Directory {
     return this.deps.directory;
+  }
+
+  /** `presence.requireFencing` of the cluster config (for fenced writes outside onCharacter: positions). */
+  get requireFencing(): boolean {
+    return this.deps.requireFencing ?? false;
   }
 
   /** A local transaction on the global primary. */
@@ -111,22 +156,26 @@ export class Router {
   }
 
   /**
-   * A transaction on the shard where the character lives. `work` must fail with
-   * {@link StaleRouteError} when the character's row is not there (e.g. via `lockCharacter`):
-   * the route is then re-resolved and `work` runs again. With `withGlobal`, `tx.branch('global')`
-   * is also available and the whole is one two-phase commit decided on global.
+   * A transaction on the shard where the character lives. The character's row is locked first
+   * (`locked`; a missing row means a stale route: re-resolved and `work` runs again) and the
+   * caller's fencing token checked on it. With `withGlobal`, `tx.branch('global')` is also
+   * available and the whole is one two-phase commit decided on global.
    */
   async onCharacter<T>(
     operation: string,
     characterId: number,
-    work: (conn: PooledConnection, route: CharacterRoute, tx: DistributedTx) => Promise<T>,
+    work: (conn: PooledConnection, route: CharacterRoute, tx: DistributedTx, locked: LockedRow) => Promise<T>,
     options: CharacterWriteOptions = {},
   ): Promise<T> {
+    const { withGlobal, ...fencing } = options;
     const { value } = await this.onCharacters(
       operation,
       [characterId],
-      async (tx, [route]) => work(await tx.branch(route!.shard), route!, tx),
-      options.withGlobal ? { also: [GLOBAL], decisionKey: GLOBAL } : {},
+      async (tx, [route], rows) => {
+        const locked = await rows.of(characterId);
+        return work(await tx.branch(route!.shard), route!, tx, locked);
+      },
+      withGlobal ? { ...fencing, also: [GLOBAL], decisionKey: GLOBAL } : fencing,
     );
     return value;
   }
@@ -134,20 +183,45 @@ export class Router {
   /**
    * A transaction over several characters' shards (plus `also`): a local transaction when they
    * all live on one node, a two-phase commit when not. `routes` come in the order of
-   * `characterIds`. A {@link StaleRouteError} re-resolves every route and runs `work` again.
-   * Lock rows in the global order (shard name, then id) so concurrent calls cannot deadlock.
+   * `characterIds`. The characters' rows are locked before `work` runs (beside it with
+   * `pipeline`), in the global order (shard name, then id: routing/lock-order.ts) so concurrent
+   * calls cannot deadlock; `work` takes any global row after them. A missing row (a
+   * {@link StaleRouteError}) re-resolves every route and runs `work` again.
    */
   async onCharacters<T>(
     operation: string,
     characterIds: number[],
-    work: (tx: DistributedTx, routes: CharacterRoute[]) => Promise<T>,
+    work: (tx: DistributedTx, routes: CharacterRoute[], locked: LockedRows) => Promise<T>,
     options: CharactersWriteOptions = {},
   ): Promise<Committed<T>> {
+    this.checkFencing(operation, options);
     return this.withRoutes(characterIds, (routes) => {
-      const keys = [...new Set([...routes.map((r) => r.shard), ...(options.also ?? [])])].sort();
+      const keys = shardsInLockOrder(new Set([...routes.map((r) => r.shard), ...(options.also ?? [])]));
       const decisionKey = options.decisionKey ?? (keys.includes(GLOBAL) ? GLOBAL : keys[keys.length - 1]!);
-      return this.onNodes(operation, keys, decisionKey, (tx) => work(tx, routes));
+      return this.onNodes(operation, keys, decisionKey, async (tx) => {
+        const locks = lockRows(tx, routes, options.fencingToken === undefined ? undefined : {
+          characterId: options.actorId ?? characterIds[0]!,
+          token: options.fencingToken,
+        });
+        if (!options.pipeline) await locks.all;
+        const value = await work(tx, routes, locks);
+        await locks.all; // every row was locked (and fenced) before the commit
+        return value;
+      });
     });
+  }
+
+  /** A write without a token where the cluster requires one: refused before any SQL. */
+  private checkFencing(operation: string, fencing: Fencing): void {
+    if (fencing.fencingToken !== undefined) {
+      if (!Number.isSafeInteger(fencing.fencingToken) || fencing.fencingToken <= 0)
+        throw new ValidationError(operation, [{ field: 'fencingToken', message: 'must be a positive integer' }]);
+      return;
+    }
+    if (this.deps.requireFencing && fencing.unfenced === undefined)
+      throw new ValidationError(operation, [
+        { field: 'fencingToken', message: 'required: the cluster config sets presence.requireFencing' },
+      ]);
   }
 
   /**
@@ -284,6 +358,57 @@ function primaryGone(error: unknown): boolean {
 function asUnavailable(error: unknown): unknown {
   if (error instanceof ShardUnavailableError || !isReadOnlyRefusal(error)) return error;
   return new ShardUnavailableError('a read-only primary (fenced by a failover whose record this process cannot read?)', { cause: error });
+}
+
+/**
+ * Locks the characters' rows one shard after the other in the global lock order (the rows of one
+ * shard in one statement: InnoDB locks an IN list on the primary key in key order, the same order
+ * as one at a time), and checks `fence` on the actor's row. Each shard's lock starts when the
+ * previous one is held.
+ */
+function lockRows(
+  tx: DistributedTx,
+  routes: CharacterRoute[],
+  fence: { characterId: number; token: number } | undefined,
+): LockedRows & { all: Promise<void> } {
+  const byShard = new Map<string, CharacterRoute[]>();
+  for (const route of inLockOrder(routes)) {
+    const list = byShard.get(route.shard) ?? [];
+    if (!list.some((r) => r.characterId === route.characterId)) list.push(route);
+    byShard.set(route.shard, list);
+  }
+  const rows = new Map<number, Promise<LockedRow>>();
+  let previous: Promise<unknown> = Promise.resolve();
+  for (const [shard, list] of byShard) {
+    const locked = previous.then(async () => {
+      const conn = await tx.branch(shard);
+      const ids = list.map((r) => r.characterId);
+      const found = await conn.rows<LockedRow & { character_id: number }>(
+        `SELECT character_id, money, district_id, presence_token FROM characters
+          WHERE character_id IN (${ids.map(() => '?').join(',')}) ORDER BY character_id FOR UPDATE`,
+        ids,
+      );
+      const byId = new Map(found.map((r) => [Number(r.character_id), r]));
+      for (const id of ids) if (!byId.has(id)) throw new StaleRouteError(id, shard);
+      const actor = fence && byId.get(fence.characterId);
+      if (actor && (actor.presence_token === null || Number(actor.presence_token) !== fence.token))
+        throw new PresenceLostError(fence.characterId, fence.token);
+      return byId;
+    });
+    locked.catch(() => {}); // observed through `all` and `of`; never an unhandled rejection
+    for (const id of list.map((r) => r.characterId)) {
+      const row = locked.then((byId) => byId.get(id)!);
+      row.catch(() => {});
+      rows.set(id, row);
+    }
+    previous = locked;
+  }
+  const all = previous.then(() => {});
+  all.catch(() => {}); // a pipelined work may fail first and never await it
+  return {
+    all,
+    of: (characterId) => rows.get(characterId) ?? Promise.reject(new Error(`character ${characterId} is not part of this write`)),
+  };
 }
 
 /** Every route from the cache, without a promise; undefined when one is missing. */

@@ -39,7 +39,7 @@ export async function seedContent(db: Cluster, tag: string, founders: number[]):
     repeatable: true,
     cooldownSec: 0,
   });
-  const abilityId = await db.abilities.defineAbility({
+  const { abilityId } = await db.abilities.defineAbility({
     abilityId: 1_000 + Math.floor(Math.random() * 1_000_000),
     abilityName: `Hyper Jump ${tag}`,
   });

@@ -41,12 +41,16 @@ export async function startTestCluster(
      * server would run; `root` for tests of administration itself (users, backup, replica repair).
      */
     as?: 'app' | 'root';
+    /** Shard names to use instead of the sandbox's (alpha, beta, ...), in order: e.g. `['a_1', 'a1']`. */
+    shardNames?: string[];
   } = {},
 ): Promise<TestCluster> {
-  const { config: extra, open, as = 'app', ...sandboxOptions } = options;
+  const { config: extra, open, as = 'app', shardNames, ...sandboxOptions } = options;
   const sandbox = await startSandbox(sandboxOptions);
+  const named = shardNames ? sandbox.config.shards.map((s, i) => ({ ...s, name: shardNames[i] ?? s.name })) : sandbox.config.shards;
   const rootConfig: ClusterConfigInput = {
     ...sandbox.config,
+    shards: named,
     recovery: { intervalMs: 0, gracePeriodMs: 2_000 },
     // Tests run maintenance jobs themselves (db.maintenance.run()) so nothing changes under them.
     maintenance: { intervalMs: 0 },

@@ -7,16 +7,15 @@ import { consistencyOf } from '../../routing/consistency.js';
 import type { Consistency } from '../../routing/read-router.js';
 import { GLOBAL } from '../../routing/topology.js';
 import { ABILITY_USES, abilityUseKey } from './ability-uses.js';
-import { lockCharacter } from '../../routing/character-lock.js';
-import { textColumn, varcharColumn } from '../shared/column-limits.js';
+import { textColumn, varcharColumn, id } from '../shared/fields.js';
 import { jsonValue } from '../shared/mission-rows.js';
 import { parseInput } from '../../validate.js';
 import { abilityIdSchema, loadoutSchema, readLoadout, upgradeAbility, writeLoadout, type LoadoutSlot } from '../shared/ability-loadout.js';
 import type { RepoContext } from '../shared/context.js';
+import { fencing, type WriteOptions } from '../shared/write-options.js';
 
 /** characters.archetype's values (a repository does not import another). */
 const ARCHETYPES = ['hacker', 'martial_artist', 'spy'] as const;
-const id = z.number().int().positive().max(2_147_483_647);
 const tinyint = z.number().int().min(1).max(127);
 const abilityInput = z
   .object({
@@ -64,12 +63,13 @@ export class Abilities {
   constructor(private readonly ctx: RepoContext) {}
 
   /**
-   * Defines an ability on global and every shard at once.
+   * Defines an ability on global and every shard at once; returns `{ abilityId }` like every
+   * `define*` call outside the contract's two (`items.defineTemplate`, `missions.defineTemplate`).
    *
    * @example
    * await db.abilities.defineAbility({ abilityId: 1001, abilityName: 'Hyper Jump', levelRequirement: 5 });
    */
-  async defineAbility(input: AbilityDefinitionInput): Promise<number> {
+  async defineAbility(input: AbilityDefinitionInput): Promise<{ abilityId: number }> {
     const d = parseInput(abilityInput, input, 'ability definition');
     const values = [
       d.abilityId,
@@ -97,7 +97,7 @@ export class Abilities {
       if (isDuplicateKey(error)) throw new NameTakenError('abilityId', String(d.abilityId), { cause: error });
       throw error;
     }
-    return d.abilityId;
+    return { abilityId: d.abilityId };
   }
 
   /**
@@ -107,17 +107,16 @@ export class Abilities {
    * @example
    * await db.abilities.learn(characterId, 1001);
    */
-  async learn(characterId: number, abilityId: number): Promise<CharacterAbility> {
+  async learn(characterId: number, abilityId: number, options: WriteOptions = {}): Promise<CharacterAbility> {
     const cid = parseInput(id, characterId, 'character id');
     const aid = parseInput(abilityIdSchema, abilityId, 'ability id');
     return this.ctx.router.onCharacter('ability_learn', cid, async (conn, route) => {
-      await lockCharacter(conn, cid, route.shard);
       const [ability] = await conn.rows('SELECT * FROM ability_templates WHERE ability_id = ?', [aid]);
       if (!ability) throw new NotFoundError('ability', aid);
       await checkLearnable(conn, cid, ability);
       await conn.exec('INSERT INTO character_abilities (character_id, ability_id, ability_level) VALUES (?, ?, 1)', [cid, aid]);
       return (await readAbilities(conn, cid, aid))[0]!;
-    });
+    }, fencing(options));
   }
 
   /**
@@ -147,13 +146,12 @@ export class Abilities {
    * @example
    * await db.abilities.setLoadout(characterId, [{ slot: 0, abilityId: 0x80000012, loaded: true }, { slot: 5, abilityId: 0x80000012, loaded: false }]);
    */
-  async setLoadout(characterId: number, slots: LoadoutSlot[]): Promise<LoadoutSlot[]> {
+  async setLoadout(characterId: number, slots: LoadoutSlot[], options: WriteOptions = {}): Promise<LoadoutSlot[]> {
     const cid = parseInput(id, characterId, 'character id');
     const data = parseInput(loadoutSchema, slots, 'loadout');
     return this.ctx.router.onCharacter('ability_set_loadout', cid, async (conn, route) => {
-      await lockCharacter(conn, cid, route.shard);
       return writeLoadout(conn, cid, data);
-    });
+    }, fencing(options));
   }
 
   /**
@@ -175,15 +173,14 @@ export class Abilities {
    * @example
    * const { abilityLevel } = await db.abilities.upgrade(characterId, 0x80000012, 1);
    */
-  async upgrade(characterId: number, abilityId: number, levels = 1): Promise<CharacterAbility> {
+  async upgrade(characterId: number, abilityId: number, levels = 1, options: WriteOptions = {}): Promise<CharacterAbility> {
     const cid = parseInput(id, characterId, 'character id');
     const aid = parseInput(abilityIdSchema, abilityId, 'ability id');
     const n = parseInput(z.number().int().min(1).max(126), levels, 'levels');
     return this.ctx.router.onCharacter('ability_upgrade', cid, async (conn, route) => {
-      await lockCharacter(conn, cid, route.shard);
       await upgradeAbility(conn, cid, aid, n);
       return (await readAbilities(conn, cid, aid))[0]!;
-    });
+    }, fencing(options));
   }
 
   /**

@@ -3,6 +3,7 @@ import { AuthError, InvalidStateError, NameTakenError, NotFoundError, Overloaded
 import { errnoOf, isDuplicateKey } from '../../pool/mysql-errors.js';
 
 import { GLOBAL } from '../../routing/topology.js';
+import { shardsInLockOrder } from '../../routing/lock-order.js';
 import { parseInput, schemaFor } from '../../validate.js';
 import { checkSecondFactor, newRecoveryCodes, type SecondFactor } from '../shared/account-access.js';
 import { confirmFailure, purgeThrottle, releaseAttempt, reserveAttempt, throttleKeys, type ThrottleKeys } from './login-throttle.js';
@@ -426,7 +427,7 @@ export class Accounts {
     for (let attempt = 0; ; attempt++) {
       const directory = this.ctx.router.directory;
       const routes = await directory.ofAccount(account);
-      const shards = [...new Set(routes.map((r) => r.shard))].sort();
+      const shards = shardsInLockOrder(new Set(routes.map((r) => r.shard)));
       try {
         const { value: deletedCharacters } = await this.ctx.router.onNodes('account_delete', [...shards, GLOBAL], GLOBAL, async (tx) => {
           // Shards first, then global: the same order moves lock in, so the two cannot deadlock.

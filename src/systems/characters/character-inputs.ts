@@ -11,7 +11,9 @@ export const GENDERS = ['male', 'female'] as const;
 export const MONEY_REASONS = ['quest_reward', 'vendor_sale', 'vendor_purchase', 'admin_grant', 'drop_loot', 'repair_cost'] as const;
 export type MoneyReason = (typeof MONEY_REASONS)[number];
 
-export const id = z.number().int().positive();
+/** Character (and other INT) ids: the one id schema (src/systems/shared/fields.ts). */
+export { id } from '../shared/fields.js';
+import { id } from '../shared/fields.js';
 /** Districts are numbered from 0 (the tutorial); the loading area is 0x385. */
 export const districtIdSchema = z.number().int().min(0).max(2_147_483_647);
 /** The archetype of a character created without one (the client does not send it). */

@@ -4,8 +4,8 @@ import type { Consistency } from '../../routing/read-router.js';
 import * as identity from '../shared/character-identity.js';
 import { parseInput } from '../../validate.js';
 import { CharacterProgress } from './characters-progress.js';
+import { id } from '../shared/fields.js';
 
-const id = z.number().int().positive();
 
 /**
  * `db.characters`, part two: the character as the client shows it (name reservation, lookup by

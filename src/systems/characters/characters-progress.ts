@@ -2,13 +2,13 @@ import { z } from 'zod';
 import { DEFAULT_LEVEL_CURVE, type Progression } from '../shared/level-curve.js';
 import { attributesSchema, experienceSchema, vitalsSchema, type AttributesInput, type VitalsInput } from './progression-input.js';
 import { writeAttributes, type Attributes } from './attribute-writes.js';
-import { lockCharacter } from '../../routing/character-lock.js';
 import { grantExperience } from '../shared/experience.js';
 import { VITALS } from './vitals-writes.js';
 import { parseInput } from '../../validate.js';
 import type { RepoContext } from '../shared/context.js';
+import { fencing, type WriteOptions } from '../shared/write-options.js';
+import { id } from '../shared/fields.js';
 
-const id = z.number().int().positive();
 
 /**
  * `db.characters`, part one: experience and levels, attributes and vitals (docs/design.md,
@@ -24,14 +24,13 @@ export class CharacterProgress {
    * @example
    * const { level, experience, levelsGained } = await db.characters.gainExperience(characterId, 500);
    */
-  async gainExperience(characterId: number, xp: number): Promise<Progression> {
+  async gainExperience(characterId: number, xp: number, options: WriteOptions = {}): Promise<Progression> {
     const cid = parseInput(id, characterId, 'character id');
     const gained = parseInput(experienceSchema, xp, 'experience');
     const curve = this.ctx.levelCurve ?? DEFAULT_LEVEL_CURVE;
     return this.ctx.router.onCharacter('gain_experience', cid, async (conn, route) => {
-      await lockCharacter(conn, cid, route.shard);
       return grantExperience(conn, cid, route.shard, gained, curve);
-    });
+    }, fencing(options));
   }
 
   /**
@@ -55,13 +54,12 @@ export class CharacterProgress {
    * @example
    * await db.characters.setAttributes(characterId, { vitality: 30, focus: 25 });
    */
-  async setAttributes(characterId: number, attributes: AttributesInput): Promise<Attributes> {
+  async setAttributes(characterId: number, attributes: AttributesInput, options: WriteOptions = {}): Promise<Attributes> {
     const cid = parseInput(id, characterId, 'character id');
     const data = parseInput(attributesSchema, attributes, 'attributes');
     // Vitals still buffered are clamped at flush time to the maxima of that moment.
     return this.ctx.router.onCharacter('set_attributes', cid, async (conn, route) => {
-      await lockCharacter(conn, cid, route.shard);
       return writeAttributes(conn, cid, data);
-    });
+    }, fencing(options));
   }
 }

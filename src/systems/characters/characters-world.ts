@@ -1,8 +1,7 @@
 import { z } from 'zod';
-import { NotFoundError, PresenceLostError } from '../../errors.js';
+import { NotFoundError } from '../../errors.js';
 import { consistencyOf } from '../../routing/consistency.js';
 import type { Consistency } from '../../routing/read-router.js';
-import { lockCharacter } from '../../routing/character-lock.js';
 import { parseInput, schemaFor } from '../../validate.js';
 import { lockLiveCharacter, ALIGNMENT_OF_FACTION } from '../shared/character-identity.js';
 import * as limits from '../shared/client-limits.js';
@@ -125,13 +124,12 @@ export class CharacterWorld extends CharacterIdentity {
     const data = parseInput(saveInput, values, 'save');
     const { fencingToken } = parseInput(saveOptions, options, 'options');
     const curve = this.ctx.levelCurve;
-    return this.ctx.router.onCharacter('character_save', cid, async (conn, route) => {
-      const row = await lockCharacter(conn, cid, route.shard);
-      const [fence] = await conn.rows<{ presence_token: number | string | null; level: number; experience: number }>(
-        'SELECT presence_token, level, experience FROM characters WHERE character_id = ?',
+    // The router locks the row and refuses a token that is no longer the claim's (PresenceLostError).
+    return this.ctx.router.onCharacter('character_save', cid, async (conn, _route, _tx, row) => {
+      const [fence] = await conn.rows<{ level: number; experience: number }>(
+        'SELECT level, experience FROM characters WHERE character_id = ?',
         [cid],
       );
-      if (fence!.presence_token === null || Number(fence!.presence_token) !== fencingToken) throw new PresenceLostError(cid, fencingToken);
       const sets: string[] = [];
       const params: unknown[] = [];
       const level = data.level ?? (curve && data.experience !== undefined ? levelFor(curve, data.experience) : undefined);
@@ -174,7 +172,7 @@ export class CharacterWorld extends CharacterIdentity {
         experience: data.experience ?? Number(fence!.experience),
         money: data.money ?? before,
       };
-    });
+    }, { fencingToken });
   }
 
   /**

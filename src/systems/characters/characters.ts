@@ -9,7 +9,6 @@ import type { Consistency } from '../../routing/read-router.js';
 import { GLOBAL } from '../../routing/topology.js';
 import { parseInput, positiveId } from '../../validate.js';
 import { checkDistrictFence } from '../../routing/district-fence.js';
-import { lockCharacter } from '../../routing/character-lock.js';
 import { remember, replayOf } from '../../routing/idempotency.js';
 import { deleteCharacterRows } from '../../schema/character-rows.js';
 import { moveCharacter } from '../shared/character-move.js';
@@ -29,6 +28,8 @@ import {
   type CharacterCreateInput,
   type MoneyReason,
 } from './character-inputs.js';
+import type { SetOnlineOptions } from '../shared/write-options.js';
+import { fencing, type WriteOptions } from '../shared/write-options.js';
 
 export { ARCHETYPES, DEFAULT_ARCHETYPE, GENDERS, MONEY_REASONS } from './character-inputs.js';
 export type { Character, CharacterCreateInput, MoneyReason };
@@ -193,12 +194,12 @@ export class Characters extends CharacterWorld {
     characterId: number,
     delta: number,
     reason: MoneyReason,
-    options: { idempotencyKey?: string } = {},
+    options: { idempotencyKey?: string } & WriteOptions = {},
   ): Promise<{ money: number; replayed: boolean }> {
     const data = parseInput(moneyInput, { characterId, delta, reason }, 'money adjustment');
-    const { idempotencyKey } = parseInput(idempotencyOptions, options, 'options');
-    return this.ctx.router.onCharacter('adjust_money', data.characterId, async (conn, route) => {
-      const current = await lockCharacter(conn, data.characterId, route.shard);
+    const { fencingToken, ...keyed } = options;
+    const { idempotencyKey } = parseInput(idempotencyOptions, keyed, 'options');
+    return this.ctx.router.onCharacter('adjust_money', data.characterId, async (conn, route, _tx, current) => {
       const call =
         idempotencyKey === undefined
           ? undefined
@@ -225,30 +226,28 @@ export class Characters extends CharacterWorld {
       );
       if (call) await remember(conn, call, { money });
       return { money, replayed: false };
-    });
+    }, fencing({ fencingToken }));
   }
 
   /**
-   * Flags a character online or offline (`characters.is_online`; going online also stamps
-   * `last_login`). Feeds the `mxo_online_characters` gauge. Returns whether the flag changed.
+   * Flags a character online or offline. Goes through presence: online takes a presence claim
+   * (refused with PresenceHeldError while another server holds the character), offline releases
+   * it, so `characters.is_online` and the claim never disagree. Returns whether the flag changed
+   * (and the claim's `fencingToken` when online: pass it to the character's writes).
    *
+   * @deprecated Use db.presence.claim / heartbeat / release (this is db.presence.setOnline).
    * @example
    * const { changed } = await db.characters.setOnline(characterId, true);
    */
-  async setOnline(characterId: number, online: boolean): Promise<{ changed: boolean }> {
-    const cid = parseInput(id, characterId, 'character id');
-    const flag = parseInput(z.boolean(), online, 'online flag');
-    return this.ctx.router.onCharacter('set_online', cid, async (conn, route) => {
-      await lockCharacter(conn, cid, route.shard);
-      const header = await conn.exec(
-        flag
-          ? 'UPDATE characters SET is_online = TRUE, last_login = CURRENT_TIMESTAMP WHERE character_id = ? AND NOT is_online'
-          : 'UPDATE characters SET is_online = FALSE WHERE character_id = ? AND is_online',
-        [cid],
-      );
-      return { changed: header.affectedRows === 1 };
-    });
+  async setOnline(characterId: number, online: boolean, options: SetOnlineOptions = {}): Promise<{ changed: boolean; fencingToken?: number }> {
+    if (!this.presenceLink) throw new Error('characters.setOnline: presence is not wired (a DataSession wires it)');
+    return this.presenceLink.setOnline(characterId, online, options);
   }
+
+  /** @internal db.presence, wired by the session: the online flag is a presence claim. */
+  presenceLink?: {
+    setOnline(characterId: number, online: boolean, options?: SetOnlineOptions): Promise<{ changed: boolean; fencingToken?: number }>;
+  };
 
   /**
    * Moves a character to a district. Within its shard this updates the row; to a district on
@@ -271,7 +270,8 @@ export class Characters extends CharacterWorld {
    * The seed's CleanupInactiveCharacters for the whole cluster: offline characters whose last
    * login is more than `days` days old are copied to `archived_characters` on their shard and
    * removed with everything they own, together with their directory row (one two-phase commit
-   * each, so the directory never points at a character that is gone). Event records stay.
+   * each, so the directory never points at a character that is gone). Event records stay. A
+   * character a server holds (a live presence claim) is skipped, whatever `is_online` says.
    *
    * @example
    * const { archived } = await db.characters.archiveInactive(30, { limit: 100 });
@@ -297,9 +297,15 @@ export class Characters extends CharacterWorld {
             age,
           ]);
           if (!still) return false; // logged in (or moved) since the scan
+          // A server holds the character (a live presence claim): not inactive, whatever is_online says.
+          const global = await tx.branch(GLOBAL);
+          const [held] = await global.rows(
+            'SELECT 1 FROM presence_claims WHERE character_id = ? AND server_id IS NOT NULL AND expires_at > NOW(6) FOR UPDATE',
+            [cid],
+          );
+          if (held) return false;
           await shard.exec('INSERT INTO archived_characters SELECT * FROM characters WHERE character_id = ?', [cid]);
           await deleteCharacterRows(shard, cid);
-          const global = await tx.branch(GLOBAL);
           await releaseMemberships(global, [cid]); // crew/organization counts and captaincy (FK cascades fire no triggers)
           await router.directory.remove(global, cid, nodes.key);
           return true;

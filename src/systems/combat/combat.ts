@@ -3,12 +3,13 @@ import { amount, bigId, fromJson, id, idempotencyKey, jsonValue, position } from
 import type { Outcome } from './pvp-rating.js';
 import type { PooledConnection } from '../../pool/pooled-connection.js';
 import { consistencyOf } from '../../routing/consistency.js';
+import { compareCharacterLocks } from '../../routing/lock-order.js';
 import type { Consistency } from '../../routing/read-router.js';
-import { lockCharacter } from '../../routing/character-lock.js';
 import { remember, replayOf } from '../../routing/idempotency.js';
 import { toStanding, updatePvp, type PvpStanding } from './pvp-stats.js';
 import { parseInput } from '../../validate.js';
 import type { RepoContext } from '../shared/context.js';
+import { fencing, type WriteOptions } from '../shared/write-options.js';
 
 const RESULTS = {
   win: 'victory',
@@ -102,7 +103,7 @@ export class Combat {
    * await db.combat.record({ encounterType: 'pvp', initiatorId: a, targetId: b, targetType: 'player', districtId: 1,
    *   position: { x: 0, y: 0, z: 0 }, result: 'win', winnerId: a, damageDealt: 420, damageReceived: 180 });
    */
-  async record(input: CombatRecordInput): Promise<CombatRecordResult> {
+  async record(input: CombatRecordInput, options: WriteOptions = {}): Promise<CombatRecordResult> {
     const c = parseInput(recordInput, input, 'combat encounter');
     const router = this.ctx.router;
     const districtShard = router.topology.shardOfDistrict(c.districtId);
@@ -127,8 +128,7 @@ export class Combat {
       async (tx, routes) => {
         const ordered = routes
           .map((r, i) => ({ cid: players[i]!, shard: r.shard }))
-          .sort((x, y) => (x.shard === y.shard ? x.cid - y.cid : x.shard < y.shard ? -1 : 1));
-        for (const p of ordered) await lockCharacter(await tx.branch(p.shard), p.cid, p.shard);
+          .sort((x, y) => compareCharacterLocks({ shard: x.shard, characterId: x.cid }, { shard: y.shard, characterId: y.cid }));
         // The key lives with the initiator (src/routing/idempotency.ts), in this same transaction.
         const { idempotencyKey, ...request } = c;
         const keyConn = await tx.branch(routes[0]!.shard);
@@ -215,7 +215,7 @@ export class Combat {
         if (call) await remember(keyConn, call, recorded);
         return recorded;
       },
-      { also: [districtShard] },
+      { ...fencing(options), also: [districtShard] },
     );
     return value;
   }

@@ -4,23 +4,20 @@ import { NotFoundError } from '../../errors.js';
 import { consistencyOf } from '../../routing/consistency.js';
 import type { Consistency } from '../../routing/read-router.js';
 import { GLOBAL } from '../../routing/topology.js';
-import { textColumn, varcharColumn } from '../shared/column-limits.js';
+import { textColumn, varcharColumn, id } from '../shared/fields.js';
 import * as crews from '../shared/crew-rules.js';
 import { moveCrewBankMoney, type CrewBankMove } from '../shared/treasury.js';
 import { readCrewView, type CrewView } from '../shared/crew-view.js';
 import { parseInput, schemaFor } from '../../validate.js';
 import type { RepoContext } from '../shared/context.js';
+import { fencing, type WriteOptions } from '../shared/write-options.js';
 
 export type { CrewRole } from '../shared/crew-rules.js';
 export type { CrewView } from '../shared/crew-view.js';
 
 /** A new crew and its captain. */
-export interface CrewCreateInput {
-  captainId: number;
-  /** 3-64 characters. */
-  crewName: string;
-  description?: string;
-}
+export type { CrewCreateInput } from '../shared/crew-rules.js';
+import type { CrewCreateInput } from '../shared/crew-rules.js';
 
 /** A crew with its bank and its members' roles. */
 export interface CrewInfo {
@@ -44,12 +41,11 @@ export interface CrewBankResult {
 }
 
 /** Options of a bank movement. */
-export interface CrewBankOptions {
+export interface CrewBankOptions extends WriteOptions {
   /** A retry with the same key returns the first result instead of moving money twice. */
   idempotencyKey?: string;
 }
 
-const id = z.number().int().positive().max(2_147_483_647);
 /** money_amount in transaction_history is an INT. */
 const amount = z.number().int().positive().max(2_147_483_647);
 const bankOptions = schemaFor<CrewBankOptions>()(idempotencyOptions);
@@ -193,7 +189,8 @@ export class Crews {
     const crew = parseInput(id, crewId, 'crew id');
     const cid = parseInput(id, characterId, 'character id');
     const value = parseInput(amount, money, 'amount');
-    const { idempotencyKey } = parseInput(bankOptions, options, 'options');
+    const { fencingToken, ...keyed } = options;
+    const { idempotencyKey } = parseInput(bankOptions, keyed, 'options');
     return this.ctx.router.onCharacter(
       `crew_${kind}`,
       cid,
@@ -205,7 +202,7 @@ export class Crews {
           amount: value,
           idempotencyKey,
         }),
-      { withGlobal: true },
+      { ...fencing({ fencingToken }), withGlobal: true },
     );
   }
 }

@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { FACTIONS, type Faction, type ReputationLevel } from '../shared/reputation.js';
 import { consistencyOf } from '../../routing/consistency.js';
 import type { Consistency } from '../../routing/read-router.js';
-import { lockCharacter } from '../../routing/character-lock.js';
 import { adjustStandingRow, type StandingChange } from '../shared/standings.js';
 import { parseInput } from '../../validate.js';
 import {
@@ -13,6 +12,8 @@ import {
   type Reputations,
 } from '../shared/reputations.js';
 import type { RepoContext } from '../shared/context.js';
+import { fencing, type WriteOptions } from '../shared/write-options.js';
+import { id } from '../shared/fields.js';
 
 export type { StandingChange } from '../shared/standings.js';
 export type { Reputations, ReputationOrganization } from '../shared/reputations.js';
@@ -25,7 +26,6 @@ export interface FactionStanding {
   lastUpdated: Date | null;
 }
 
-const id = z.number().int().positive().max(2_147_483_647);
 
 /**
  * Faction standings (character_faction_standings, on the character's shard): points from -1000
@@ -40,7 +40,7 @@ export class Factions {
    * @example
    * const { standingPoints, reputationLevel } = await db.factions.adjustStanding(characterId, 'zion', 25);
    */
-  async adjustStanding(characterId: number, faction: Faction, delta: number): Promise<StandingChange> {
+  async adjustStanding(characterId: number, faction: Faction, delta: number, options: WriteOptions = {}): Promise<StandingChange> {
     const cid = parseInput(id, characterId, 'character id');
     const f = parseInput(z.enum(FACTIONS), faction, 'faction');
     const d = parseInput(
@@ -54,9 +54,8 @@ export class Factions {
       'delta',
     );
     return this.ctx.router.onCharacter('faction_adjust', cid, async (conn, route) => {
-      await lockCharacter(conn, cid, route.shard);
       return adjustStandingRow(conn, cid, f, d);
-    });
+    }, fencing(options));
   }
 
   /**
@@ -110,7 +109,7 @@ export class Factions {
    * @example
    * const { points } = await db.factions.adjustReputation(characterId, 'niobe', 50);
    */
-  async adjustReputation(characterId: number, organization: ReputationOrganization, delta: number): Promise<{ points: number }> {
+  async adjustReputation(characterId: number, organization: ReputationOrganization, delta: number, options: WriteOptions = {}): Promise<{ points: number }> {
     const cid = parseInput(id, characterId, 'character id');
     const org = parseInput(z.enum(REPUTATION_ORGANIZATIONS), organization, 'organization');
     const d = parseInput(
@@ -124,8 +123,7 @@ export class Factions {
       'delta',
     );
     return this.ctx.router.onCharacter('reputation_adjust', cid, async (conn, route) => {
-      await lockCharacter(conn, cid, route.shard);
       return { points: await adjustReputationRow(conn, cid, org, d) };
-    });
+    }, fencing(options));
   }
 }

@@ -2,11 +2,12 @@ import { z } from 'zod';
 import { InvalidStateError, NotFoundError, WrongDistrictError } from '../../errors.js';
 import { bigId, fromJson, id, jsonValue, position } from '../shared/fields.js';
 import { consistencyOf } from '../../routing/consistency.js';
+import { compareCharacterLocks } from '../../routing/lock-order.js';
 import type { Consistency } from '../../routing/read-router.js';
-import { lockCharacter } from '../../routing/character-lock.js';
 import { shardOfWorldRow } from '../shared/world-rows.js';
 import { parseInput } from '../../validate.js';
 import type { RepoContext } from '../shared/context.js';
+import { unfenced } from '../shared/write-options.js';
 
 const TYPES = { duel: 'one_v_one', one_v_one: 'one_v_one', small_group: 'small_group', large_group: 'large_group' } as const;
 const startInput = z
@@ -88,13 +89,10 @@ export class Interlock {
     await router.onCharacters(
       'interlock_start',
       s.participants,
-      async (tx, routes) => {
-        const ordered = routes
-          .map((r, i) => ({ cid: s.participants[i]!, shard: r.shard }))
-          .sort((x, y) => (x.shard === y.shard ? x.cid - y.cid : x.shard < y.shard ? -1 : 1));
-        for (const p of ordered) {
-          const row = await lockCharacter(await tx.branch(p.shard), p.cid, p.shard);
-          if (Number(row.district_id) !== s.districtId) throw new WrongDistrictError(p.cid, s.districtId, Number(row.district_id));
+      async (tx, _routes, locked) => {
+        for (const cid of s.participants) {
+          const row = await locked.of(cid);
+          if (Number(row.district_id) !== s.districtId) throw new WrongDistrictError(cid, s.districtId, Number(row.district_id));
         }
         await (
           await tx.branch(shard)
@@ -104,7 +102,7 @@ export class Interlock {
           [interlockId, JSON.stringify(s.participants), n, type, s.districtId, JSON.stringify(s.centerPosition), s.maxRounds],
         );
       },
-      { also: [shard] },
+      { ...unfenced('an encounter of several characters, recorded by the district server'), also: [shard] },
     );
     return { interlockId };
   }
@@ -167,7 +165,7 @@ export class Interlock {
       'interlock_finish',
       participants,
       async (tx, routes) => {
-        // The encounter row first: it is the fence that makes statistics change once.
+        // The encounter row (after the characters' rows, which the router locked): the fence that makes statistics change once.
         const enc = await tx.branch(shard);
         const [row] = await enc.rows<{ interlock_status: string }>(
           'SELECT interlock_status FROM interlock_encounters WHERE interlock_id = ? FOR UPDATE',
@@ -177,10 +175,9 @@ export class Interlock {
           throw new InvalidStateError('interlock', iid, row!.interlock_status);
         const ordered = routes
           .map((r, i) => ({ cid: participants[i]!, shard: r.shard }))
-          .sort((x, y) => (x.shard === y.shard ? x.cid - y.cid : x.shard < y.shard ? -1 : 1));
+          .sort((x, y) => compareCharacterLocks({ shard: x.shard, characterId: x.cid }, { shard: y.shard, characterId: y.cid }));
         for (const p of ordered) {
           const conn = await tx.branch(p.shard);
-          await lockCharacter(conn, p.cid, p.shard);
           const win = f.winnerId === p.cid ? 1 : 0;
           const loss = f.winnerId !== undefined && !win ? 1 : 0;
           await conn.exec('INSERT IGNORE INTO pvp_statistics (character_id) VALUES (?)', [p.cid]);
@@ -198,7 +195,7 @@ export class Interlock {
           [f.winnerId === undefined ? 'interrupted' : 'completed', f.winnerId ?? null, JSON.stringify(f.eliminationOrder), iid],
         );
       },
-      { also: [shard] },
+      { ...unfenced('an encounter of several characters, recorded by the district server'), also: [shard] },
     );
     return this.get(iid, { consistency: 'session' });
   }

@@ -3,7 +3,6 @@ import { ItemNotAllowedError, NotFoundError } from '../../errors.js';
 import { errnoOf, ER_NO_REFERENCED_ROW } from '../../pool/mysql-errors.js';
 import type { Consistency } from '../../routing/read-router.js';
 import { parseInput } from '../../validate.js';
-import { lockCharacter } from '../../routing/character-lock.js';
 import { remember, replayOf } from '../../routing/idempotency.js';
 import { consistencyOf } from '../../routing/consistency.js';
 import { SLOT_NAMES, WORN_SLOTS, type SlotName } from '../shared/equipment-slots.js';
@@ -29,6 +28,7 @@ import {
   type ItemModificationRecord,
   type ItemPlace,
 } from '../shared/inventory-inputs.js';
+import { fencing, type WriteOptions } from '../shared/write-options.js';
 
 export type { ClientItemGrant, InventoryItem, ItemGrant, ItemModification, ItemModificationRecord, ItemPlace };
 
@@ -56,7 +56,7 @@ export class Inventory {
    * with another request throws IdempotencyKeyReusedError.
    * @example const sword = await db.inventory.grant(id, { templateId: 12, acquiredMethod: 'quest', idempotencyKey: 'quest-77-item' });
    */
-  async grant(characterId: number, input: ItemGrant): Promise<InventoryItem> {
+  async grant(characterId: number, input: ItemGrant, options: WriteOptions = {}): Promise<InventoryItem> {
     const cid = parseInput(id, characterId, 'character id');
     const data = parseInput(grantInput, input, 'item grant');
     const { idempotencyKey, ...request } = data;
@@ -76,7 +76,6 @@ export class Inventory {
     };
     try {
       return await this.ctx.router.onCharacter('inventory_grant', cid, async (conn, route) => {
-        await lockCharacter(conn, cid, route.shard);
         const call =
           idempotencyKey === undefined ? undefined : { key: idempotencyKey, characterId: cid, operation: 'inventory_grant', request };
         // A retry of a grant that committed returns the first item (this call's id goes unused).
@@ -100,7 +99,7 @@ export class Inventory {
         };
         if (call) await remember(conn, call, placed);
         return placed;
-      });
+      }, fencing(options));
     } catch (error) {
       if (errnoOf(error) === ER_NO_REFERENCED_ROW) throw new NotFoundError('item template', data.templateId, { cause: error });
       if (isDuplicateKey(error, 'uq_character_inventory_slot'))
@@ -145,8 +144,7 @@ export class Inventory {
     const data = parseInput(clientGrantInput, options, 'item grant');
     const itemId = await this.ctx.ids.next('item_id');
     try {
-      return await this.ctx.router.onCharacter('inventory_grant_by_client_id', cid, async (conn, route) => {
-        await lockCharacter(conn, cid, route.shard);
+      return await this.ctx.router.onCharacter('inventory_grant_by_client_id', cid, async (conn) => {
         const [template] = await conn.rows<{ template_id: number }>('SELECT template_id FROM item_templates WHERE client_object_id = ?', [
           goid,
         ]);
@@ -170,7 +168,7 @@ export class Inventory {
           purity: data.purity,
           clientItemId: goid,
         };
-      });
+      }, fencing(data));
     } catch (error) {
       if (isDuplicateKey(error, 'uq_character_inventory_slot'))
         throw new ItemNotAllowedError(itemId, `inventory slot ${data.slot} is taken`);
@@ -206,11 +204,11 @@ export class Inventory {
    * @example
    * await db.inventory.moveSlot(characterId, 3, 0x61); // wear the hat from slot 3
    */
-  async moveSlot(characterId: number, fromSlot: number, toSlot: number): Promise<SlotMove[]> {
+  async moveSlot(characterId: number, fromSlot: number, toSlot: number, options: WriteOptions = {}): Promise<SlotMove[]> {
     const cid = parseInput(id, characterId, 'character id');
     const from = parseInput(clientSlot, fromSlot, 'fromSlot');
     const to = parseInput(clientSlot, toSlot, 'toSlot');
-    return this.care('inventory_move_slot', cid, (conn, owner) => moveSlot(conn, owner, from, to));
+    return this.care('inventory_move_slot', cid, (conn, owner) => moveSlot(conn, owner, from, to), '', options);
   }
 
   /**
@@ -252,11 +250,16 @@ export class Inventory {
    * @example
    * await db.inventory.equip(characterId, itemId, 'clothing_face');
    */
-  async equip(characterId: number, itemId: number, slotName: SlotName): Promise<{ replacedItemId: number | null; bound: boolean }> {
+  async equip(
+    characterId: number,
+    itemId: number,
+    slotName: SlotName,
+    options: WriteOptions = {},
+  ): Promise<{ replacedItemId: number | null; bound: boolean }> {
     const cid = parseInput(id, characterId, 'character id');
     const iid = parseInput(id, itemId, 'item id');
     const slot = parseInput(z.enum(SLOT_NAMES), slotName, 'slot name');
-    return this.care('inventory_equip', cid, (conn, owner) => equipItem(conn, owner, iid, slot));
+    return this.care('inventory_equip', cid, (conn, owner) => equipItem(conn, owner, iid, slot), '', options);
   }
 
   /**
@@ -264,10 +267,10 @@ export class Inventory {
    * @example
    * const { itemId } = await db.inventory.unequip(characterId, 'clothing_face');
    */
-  async unequip(characterId: number, slotName: SlotName): Promise<{ itemId: number; slotPosition: number | null }> {
+  async unequip(characterId: number, slotName: SlotName, options: WriteOptions = {}): Promise<{ itemId: number; slotPosition: number | null }> {
     const cid = parseInput(id, characterId, 'character id');
     const slot = parseInput(z.enum(SLOT_NAMES), slotName, 'slot name');
-    return this.care('inventory_unequip', cid, (conn, owner) => unequipSlot(conn, owner, slot));
+    return this.care('inventory_unequip', cid, (conn, owner) => unequipSlot(conn, owner, slot), '', options);
   }
 
   /**
@@ -275,11 +278,11 @@ export class Inventory {
    * @example
    * await db.inventory.move(characterId, itemId, { containerType: 'bank', slotPosition: 3 });
    */
-  async move(characterId: number, itemId: number, to: ItemPlace): Promise<void> {
+  async move(characterId: number, itemId: number, to: ItemPlace, options: WriteOptions = {}): Promise<void> {
     const cid = parseInput(id, characterId, 'character id');
     const iid = parseInput(id, itemId, 'item id');
     const place = parseInput(placeInput, to, 'item place');
-    await this.care('inventory_move', cid, (conn, owner) => moveItem(conn, owner, iid, place.containerType, place.slotPosition ?? null));
+    await this.care('inventory_move', cid, (conn, owner) => moveItem(conn, owner, iid, place.containerType, place.slotPosition ?? null), '', options);
   }
 
   /**
@@ -287,11 +290,11 @@ export class Inventory {
    * @example
    * const { remaining } = await db.inventory.consume(characterId, itemId, 1);
    */
-  async consume(characterId: number, itemId: number, quantity = 1): Promise<{ remaining: number }> {
+  async consume(characterId: number, itemId: number, quantity = 1, options: WriteOptions = {}): Promise<{ remaining: number }> {
     const cid = parseInput(id, characterId, 'character id');
     const iid = parseInput(id, itemId, 'item id');
     const n = parseInput(z.number().int().min(1).max(2_147_483_647), quantity, 'quantity');
-    return this.care('inventory_consume', cid, (conn, owner) => consumeItem(conn, owner, iid, n));
+    return this.care('inventory_consume', cid, (conn, owner) => consumeItem(conn, owner, iid, n), '', options);
   }
 
   /**
@@ -299,10 +302,10 @@ export class Inventory {
    * @example
    * await db.inventory.destroy(characterId, itemId);
    */
-  async destroy(characterId: number, itemId: number): Promise<{ quantity: number }> {
+  async destroy(characterId: number, itemId: number, options: WriteOptions = {}): Promise<{ quantity: number }> {
     const cid = parseInput(id, characterId, 'character id');
     const iid = parseInput(id, itemId, 'item id');
-    return this.care('inventory_destroy', cid, (conn, owner) => destroyItem(conn, owner, iid));
+    return this.care('inventory_destroy', cid, (conn, owner) => destroyItem(conn, owner, iid), '', options);
   }
 
   /**
@@ -314,17 +317,19 @@ export class Inventory {
     characterId: number,
     itemId: number,
     modification: ItemModification,
-    options: { idempotencyKey?: string } = {},
+    options: { idempotencyKey?: string } & WriteOptions = {},
   ): Promise<{ modificationId: number; money: number }> {
     const cid = parseInput(id, characterId, 'character id');
     const iid = parseInput(id, itemId, 'item id');
     const mod = parseInput(modificationInput, modification, 'item modification');
-    const { idempotencyKey } = parseInput(careOptions, options, 'options');
+    const { fencingToken, ...keyed } = options;
+    const { idempotencyKey } = parseInput(careOptions, keyed, 'options');
     return this.care(
       'inventory_modify',
       cid,
       (conn, owner) => modifyItem(conn, owner, iid, mod),
       idempotencyKey && { key: idempotencyKey, request: { iid, mod } },
+      { fencingToken },
     );
   }
 
@@ -336,16 +341,18 @@ export class Inventory {
   async repair(
     characterId: number,
     itemId: number,
-    options: { idempotencyKey?: string } = {},
+    options: { idempotencyKey?: string } & WriteOptions = {},
   ): Promise<{ cost: number; durability: number; money: number }> {
     const cid = parseInput(id, characterId, 'character id');
     const iid = parseInput(id, itemId, 'item id');
-    const { idempotencyKey } = parseInput(careOptions, options, 'options');
+    const { fencingToken, ...keyed } = options;
+    const { idempotencyKey } = parseInput(careOptions, keyed, 'options');
     return this.care(
       'inventory_repair',
       cid,
       (conn, owner) => repairItem(conn, owner, iid),
       idempotencyKey && { key: idempotencyKey, request: { iid } },
+      { fencingToken },
     );
   }
 
@@ -358,16 +365,16 @@ export class Inventory {
     cid: number,
     work: (conn: PooledConnection, owner: Owner) => Promise<T>,
     idempotent?: { key: string; request: unknown } | '',
+    options: WriteOptions = {},
   ): Promise<T> {
-    return this.ctx.router.onCharacter(operation, cid, async (conn, route) => {
-      const row = await lockCharacter(conn, cid, route.shard);
+    return this.ctx.router.onCharacter(operation, cid, async (conn, route, _tx, row) => {
       const call = idempotent ? { key: idempotent.key, characterId: cid, operation, request: idempotent.request } : undefined;
       const earlier = call && (await replayOf<T>(conn, call));
       if (earlier) return earlier;
       const result = await work(conn, { characterId: cid, money: Number(row.money), districtId: Number(row.district_id) });
       if (call) await remember(conn, call, result);
       return result;
-    });
+    }, fencing(options));
   }
 }
 

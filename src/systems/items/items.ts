@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { textColumn, varcharColumn } from '../shared/column-limits.js';
+import { textColumn, varcharColumn, id } from '../shared/fields.js';
 import { NameTakenError, NotFoundError } from '../../errors.js';
 import { isDuplicateKey } from '../../pool/mysql-errors.js';
 import { clientObjectId } from '../shared/client-ids.js';
@@ -7,6 +7,9 @@ import type { PooledConnection } from '../../pool/pooled-connection.js';
 import { GLOBAL } from '../../routing/topology.js';
 import { parseInput, schemaFor } from '../../validate.js';
 import type { RepoContext } from '../shared/context.js';
+import { toItemTemplate, type ItemTemplate } from './item-template-row.js';
+
+export type { ItemTemplate } from './item-template-row.js';
 
 /** An item template (the seed's `item_templates` columns in camelCase). */
 export interface ItemTemplateInput {
@@ -148,7 +151,7 @@ export class Items {
    * await db.items.updateTemplate(templateId, { vendorPrice: 120 });
    */
   async updateTemplate(templateId: number, patch: Partial<ItemTemplateInput>): Promise<void> {
-    const tid = parseInput(z.number().int().positive(), templateId, 'template id');
+    const tid = parseInput(id, templateId, 'template id');
     const data = parseInput(templatePatch, patch, 'item template patch');
     const { columns, values } = toColumns(data);
     const assignments = columns.map((c) => `${c} = ?`).join(', ');
@@ -176,15 +179,15 @@ export class Items {
    * @example
    * const row = await db.items.getTemplate(templateId);
    */
-  async getTemplate(templateId: number): Promise<Record<string, unknown>> {
-    const tid = parseInput(z.number().int().positive(), templateId, 'template id');
+  async getTemplate(templateId: number): Promise<ItemTemplate> {
+    const tid = parseInput(id, templateId, 'template id');
     const row = await this.ctx.router.readGlobal(
       'template_get',
       'session',
       async (conn) => (await conn.rows('SELECT * FROM item_templates WHERE template_id = ?', [tid]))[0],
     );
     if (!row) throw new NotFoundError('item template', tid);
-    return row;
+    return toItemTemplate(row);
   }
 
   /**
@@ -193,12 +196,12 @@ export class Items {
    * @example
    * const template = await db.items.byClientId(0x8a0f0012);
    */
-  async byClientId(id: number): Promise<Record<string, unknown> | null> {
+  async byClientId(id: number): Promise<ItemTemplate | null> {
     const cid = parseInput(clientObjectId, id, 'client object id');
     const [row] = await this.ctx.router.readGlobal('template_by_client_id', 'session', (conn) =>
       conn.rows('SELECT * FROM item_templates WHERE client_object_id = ?', [cid]),
     );
-    return row ?? null;
+    return row ? toItemTemplate(row) : null;
   }
 
   /** A clash on the unique client object id is NameTakenError (nothing written anywhere). */

@@ -1,4 +1,5 @@
 import type { PooledConnection } from '../../pool/pooled-connection.js';
+import { compareShardKeys } from '../../routing/lock-order.js';
 
 /** One chat line as the library returns it (`messageId` is unique per shard: keep `shard` with it). */
 export interface ChatMessage {
@@ -130,6 +131,6 @@ export async function readSystemLogs(conn: PooledConnection, shard: string, f: S
 export function newestFirst<T extends { at: Date; shard: string }>(perShard: T[][], limit: number, idOf: (x: T) => number): T[] {
   return perShard
     .flat()
-    .sort((a, b) => b.at.getTime() - a.at.getTime() || a.shard.localeCompare(b.shard) || idOf(b) - idOf(a))
+    .sort((a, b) => b.at.getTime() - a.at.getTime() || compareShardKeys(a.shard, b.shard) || idOf(b) - idOf(a))
     .slice(0, limit);
 }

@@ -3,7 +3,7 @@ import type { PooledConnection } from '../../pool/pooled-connection.js';
 import type { Consistency } from '../../routing/read-router.js';
 import { parseInput, schemaFor } from '../../validate.js';
 import { consistencyOf } from '../../routing/consistency.js';
-import { floatColumn, textColumn, varcharColumn } from '../shared/column-limits.js';
+import { floatColumn, textColumn, varcharColumn, id } from '../shared/fields.js';
 import { MutedError } from '../../errors.js';
 import { isMuted } from '../shared/account-access.js';
 import { LOG_LEVELS, newestFirst, readChat, readSystemLogs, type ChatMessage, type SystemLogEntry } from './log-reads.js';
@@ -47,7 +47,6 @@ export interface SystemLogInput {
   sessionId?: string;
 }
 
-const id = z.number().int().positive();
 const json = z.record(z.string(), z.unknown());
 const actionInput = schemaFor<ActionLogInput>()(
   z

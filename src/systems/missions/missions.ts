@@ -12,7 +12,6 @@ import type { PooledConnection } from '../../pool/pooled-connection.js';
 import { consistencyOf } from '../../routing/consistency.js';
 import type { Consistency } from '../../routing/read-router.js';
 import { GLOBAL } from '../../routing/topology.js';
-import { lockCharacter } from '../../routing/character-lock.js';
 import { keyed, remember, replayOf } from '../../routing/idempotency.js';
 import { idempotencyOptions } from '../shared/fields.js';
 import { checkAcceptance } from './mission-checks.js';
@@ -20,9 +19,10 @@ import { payMissionRewards, readLastPayout, recordMissionEnd, type MissionReward
 import { jsonValue, readMissionStates, readTemplate, templateRow, type MissionObjective, type MissionState } from '../shared/mission-rows.js';
 import { parseInput } from '../../validate.js';
 import type { RepoContext } from '../shared/context.js';
+import { fencing, type WriteOptions } from '../shared/write-options.js';
+import { id } from '../shared/fields.js';
 
 const INT_MAX = 2_147_483_647;
-const id = z.number().int().positive().max(INT_MAX);
 
 /** What `progress` returns. */
 export interface MissionProgress {
@@ -116,11 +116,10 @@ export class Missions {
    * @example
    * await db.missions.accept(characterId, missionId);
    */
-  async accept(characterId: number, missionId: number): Promise<MissionState> {
+  async accept(characterId: number, missionId: number, options: WriteOptions = {}): Promise<MissionState> {
     const cid = parseInput(id, characterId, 'character id');
     const mid = parseInput(id, missionId, 'mission id');
     return this.ctx.router.onCharacter('mission_accept', cid, async (conn, route) => {
-      await lockCharacter(conn, cid, route.shard);
       const template = await readTemplate(conn, mid);
       if (!template) throw new NotFoundError('mission template', mid);
       await checkAcceptance(conn, cid, template);
@@ -139,7 +138,7 @@ export class Missions {
         template.objectives.flatMap((o, i) => [cid, mid, i, o.required]),
       );
       return (await readMissionStates(conn, cid, { missionId: mid }))[0]!;
-    });
+    }, fencing(options));
   }
 
   /**
@@ -149,13 +148,18 @@ export class Missions {
    * @example
    * const { readyToComplete } = await db.missions.progress(characterId, missionId, 0, 1);
    */
-  async progress(characterId: number, missionId: number, objectiveIndex: number, delta = 1): Promise<MissionProgress> {
+  async progress(
+    characterId: number,
+    missionId: number,
+    objectiveIndex: number,
+    delta = 1,
+    options: WriteOptions = {},
+  ): Promise<MissionProgress> {
     const cid = parseInput(id, characterId, 'character id');
     const mid = parseInput(id, missionId, 'mission id');
     const index = parseInput(z.number().int().min(0).max(63), objectiveIndex, 'objective index');
     const step = parseInput(z.number().int().min(1).max(INT_MAX), delta, 'delta');
     return this.ctx.router.onCharacter('mission_progress', cid, async (conn, route) => {
-      await lockCharacter(conn, cid, route.shard);
       await activeMission(conn, cid, mid);
       const [objective] = await conn.rows<{ current_progress: number; required_progress: number }>(
         `SELECT current_progress, required_progress FROM mission_objective_progress
@@ -179,7 +183,7 @@ export class Missions {
       );
       const [state] = await readMissionStates(conn, cid, { missionId: mid });
       return { objectives: state!.objectives, readyToComplete: state!.readyToComplete };
-    });
+    }, fencing(options));
   }
 
   /**
@@ -193,14 +197,13 @@ export class Missions {
    * @example
    * const { levelsGained, money, items } = await db.missions.complete(characterId, missionId);
    */
-  async complete(characterId: number, missionId: number, options: { idempotencyKey?: string } = {}): Promise<MissionCompletion> {
+  async complete(characterId: number, missionId: number, options: WriteOptions & { idempotencyKey?: string } = {}): Promise<MissionCompletion> {
     const cid = parseInput(id, characterId, 'character id');
     const mid = parseInput(id, missionId, 'mission id');
     const { idempotencyKey } = parseInput(idempotencyOptions, options, 'options');
     const call = keyed(idempotencyKey, cid, 'mission_complete', { missionId: mid });
     const curve = this.ctx.levelCurve ?? DEFAULT_LEVEL_CURVE;
-    return this.ctx.router.onCharacter('mission_complete', cid, async (conn, route) => {
-      const character = await lockCharacter(conn, cid, route.shard);
+    return this.ctx.router.onCharacter('mission_complete', cid, async (conn, route, _tx, character) => {
       const earlier = call && (await replayOf<MissionCompletion>(conn, call));
       if (earlier) return { ...earlier, alreadyCompleted: true };
       const status = await missionStatus(conn, cid, mid);
@@ -227,7 +230,7 @@ export class Missions {
       const completion = { missionId: mid, alreadyCompleted: false, ...reward };
       if (call) await remember(conn, call, completion);
       return completion;
-    });
+    }, fencing(options));
   }
 
   /**
@@ -236,8 +239,8 @@ export class Missions {
    * @example
    * await db.missions.abandon(characterId, missionId);
    */
-  async abandon(characterId: number, missionId: number): Promise<{ missionId: number; status: 'abandoned' }> {
-    await this.end(characterId, missionId, 'abandoned');
+  async abandon(characterId: number, missionId: number, options: WriteOptions = {}): Promise<{ missionId: number; status: 'abandoned' }> {
+    await this.end(characterId, missionId, 'abandoned', options);
     return { missionId, status: 'abandoned' };
   }
 
@@ -247,8 +250,8 @@ export class Missions {
    * @example
    * await db.missions.fail(characterId, missionId);
    */
-  async fail(characterId: number, missionId: number): Promise<{ missionId: number; status: 'failed' }> {
-    await this.end(characterId, missionId, 'failed');
+  async fail(characterId: number, missionId: number, options: WriteOptions = {}): Promise<{ missionId: number; status: 'failed' }> {
+    await this.end(characterId, missionId, 'failed', options);
     return { missionId, status: 'failed' };
   }
 
@@ -299,14 +302,13 @@ export class Missions {
     });
   }
 
-  private async end(characterId: number, missionId: number, status: 'failed' | 'abandoned'): Promise<void> {
+  private async end(characterId: number, missionId: number, status: 'failed' | 'abandoned', options: WriteOptions = {}): Promise<void> {
     const cid = parseInput(id, characterId, 'character id');
     const mid = parseInput(id, missionId, 'mission id');
     await this.ctx.router.onCharacter(`mission_${status === 'failed' ? 'fail' : 'abandon'}`, cid, async (conn, route) => {
-      await lockCharacter(conn, cid, route.shard);
       await activeMission(conn, cid, mid);
       await recordMissionEnd(conn, cid, mid, status);
-    });
+    }, fencing(options));
   }
 }
 

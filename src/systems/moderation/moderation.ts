@@ -4,11 +4,10 @@ import type { PooledConnection } from '../../pool/pooled-connection.js';
 import { consistencyOf } from '../../routing/consistency.js';
 import type { Consistency } from '../../routing/read-router.js';
 import { endAccountPresence, isMuted, syncAccountStatus } from '../shared/account-access.js';
-import { textColumn } from '../shared/column-limits.js';
+import { textColumn, id } from '../shared/fields.js';
 import { parseInput } from '../../validate.js';
 import type { RepoContext } from '../shared/context.js';
 
-const id = z.number().int().positive();
 /** TIMESTAMP columns end in 2038. */
 const timestamp = z
   .date()
@@ -91,12 +90,17 @@ export class Moderation {
   }
 
   /**
-   * Ends a punishment now; the account's status follows what is still in force.
-   * @example await db.moderation.lift(punishmentId);
+   * Ends a punishment now; the account's status follows what is still in force. `moderatorId`,
+   * the acting moderator's account, must have admin_level >= 1 (checked in the same transaction;
+   * ForbiddenError otherwise, nothing changed). Without it the calling server itself decides
+   * (operator tooling); deprecated for a player's action, which must name its moderator.
+   * @example await db.moderation.lift(punishmentId, modAccountId);
    */
-  async lift(punishmentId: number): Promise<void> {
+  async lift(punishmentId: number, moderatorId?: number): Promise<void> {
     const pid = parseInput(id, punishmentId, 'punishment id');
+    const mod = moderatorId === undefined ? undefined : parseInput(id, moderatorId, 'moderator id');
     await this.ctx.router.onGlobal('moderation_lift', async (conn) => {
+      if (mod !== undefined) await requireModerator(conn, mod);
       const row = await lockPunishment(conn, pid);
       await conn.exec('UPDATE account_punishments SET is_active = FALSE WHERE punishment_id = ?', [pid]);
       await syncAccountStatus(conn, Number(row.account_id));
@@ -104,14 +108,19 @@ export class Moderation {
   }
 
   /**
-   * The punished player appeals (once); a moderator decides with {@link decideAppeal}.
-   * @example await db.moderation.appeal(punishmentId, 'I was not botting');
+   * The punished player appeals (once); a moderator decides with {@link decideAppeal}. With
+   * `accountId` (the appealing player's account) the punishment must be that account's
+   * (ForbiddenError otherwise).
+   * @example await db.moderation.appeal(punishmentId, 'I was not botting', accountId);
    */
-  async appeal(punishmentId: number, text: string): Promise<void> {
+  async appeal(punishmentId: number, text: string, accountId?: number): Promise<void> {
     const pid = parseInput(id, punishmentId, 'punishment id');
     const body = parseInput(textColumn(1), text, 'appeal text');
+    const appellant = accountId === undefined ? undefined : parseInput(id, accountId, 'account id');
     await this.ctx.router.onGlobal('moderation_appeal', async (conn) => {
       const row = await lockPunishment(conn, pid);
+      if (appellant !== undefined && Number(row.account_id) !== appellant)
+        throw new ForbiddenError('moderation appeal', `punishment ${pid} is not account ${appellant}'s`);
       if (row.appeal_status !== 'none') throw new InvalidStateError('punishment', pid, `appeal ${row.appeal_status}`);
       const notes = `${row.notes ? `${row.notes}\n` : ''}appeal: ${body}`;
       if (Buffer.byteLength(notes) > 65_535)
@@ -207,8 +216,11 @@ export class Moderation {
   }
 }
 
+/** The moderator's account, share-locked so its admin_level cannot drop before this commits. */
 async function requireModerator(conn: PooledConnection, accountId: number): Promise<void> {
-  const [row] = await conn.rows<{ admin_level: number }>('SELECT admin_level FROM accounts WHERE account_id = ?', [accountId]);
+  const [row] = await conn.rows<{ admin_level: number }>('SELECT admin_level FROM accounts WHERE account_id = ? LOCK IN SHARE MODE', [
+    accountId,
+  ]);
   if (!row) throw new NotFoundError('account', accountId);
   if (Number(row.admin_level) < 1) throw new ForbiddenError('moderation', `account ${accountId} is not a moderator`);
 }

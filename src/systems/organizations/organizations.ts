@@ -1,24 +1,26 @@
 import { z } from 'zod';
 import { idempotencyOptions } from '../shared/fields.js';
-import { InvalidStateError, NameTakenError, NotFoundError, RequirementError } from '../../errors.js';
+import { ForbiddenError, InvalidStateError, NameTakenError, NotFoundError, RequirementError } from '../../errors.js';
 import { errnoOf, ER_NO_REFERENCED_ROW, isDuplicateKey } from '../../pool/mysql-errors.js';
 import type { PooledConnection } from '../../pool/pooled-connection.js';
 import { consistencyOf } from '../../routing/consistency.js';
 import type { Consistency } from '../../routing/read-router.js';
 import { GLOBAL } from '../../routing/topology.js';
-import { textColumn, varcharColumn } from '../shared/column-limits.js';
+import { textColumn, varcharColumn, id } from '../shared/fields.js';
 import { recountOrganization, settleOrganization } from '../shared/memberships.js';
 import { addCrewToOrganization, createOrganizationFromCrews, crewsOfOrganization, removeCrewFromOrganization } from './faction-crews.js';
 import { moveTreasuryMoney, type TreasuryMove } from '../shared/treasury.js';
-import { parseInput } from '../../validate.js';
+import { parseInput, schemaFor } from '../../validate.js';
 import type { RepoContext } from '../shared/context.js';
+import { fencing, type WriteOptions } from '../shared/write-options.js';
 
 /** Permission bit of organization_members.permissions: may withdraw from the treasury. */
 export const ORG_PERMISSION_TREASURY = 1;
+/** Permission bit that allows setting the ranks of members below one's own rank (the leader always may). */
+export const ORG_PERMISSION_RANKS = 2;
 /** Every permission bit (the leader's). */
 const ALL_PERMISSIONS = 0x7fffffff;
 
-const id = z.number().int().positive();
 const createInput = z
   .object({
     organizationName: varcharColumn(64, 3),
@@ -71,6 +73,14 @@ export interface OrganizationRank {
   /** Bit field; {@link ORG_PERMISSION_TREASURY} allows withdrawals. */
   permissions?: number;
 }
+
+/** Who sets a rank (docs/design.md, "Trust boundary"). */
+export interface SetRankOptions {
+  /** The acting character; its right is checked in the same transaction. */
+  actorId?: number;
+}
+
+const setRankOptions = schemaFor<SetRankOptions>()(z.object({ actorId: id.optional() }).strict());
 
 export interface OrganizationMember {
   characterId: number;
@@ -216,20 +226,50 @@ export class Organizations {
   }
 
   /**
-   * Sets a member's rank (and optionally permissions).
-   * @example await db.organizations.setRank(organizationId, characterId, { rankName: 'Officer', rankLevel: 5, permissions: ORG_PERMISSION_TREASURY });
+   * Sets a member's rank (and optionally permissions) for the acting character `actorId`, whose
+   * right is checked in the same transaction (docs/design.md, "Trust boundary"): the leader may
+   * set any rank; another member needs {@link ORG_PERMISSION_RANKS}, and then only for another
+   * member ranked below it, to a rank below its own, with permissions it holds itself
+   * (ForbiddenError otherwise, nothing written).
+   * Without `actorId` the calling server itself decides (operator tooling); deprecated for a
+   * player's action, which must name its actor.
+   * @example await db.organizations.setRank(organizationId, characterId, { rankName: 'Officer', rankLevel: 5, permissions: ORG_PERMISSION_TREASURY }, { actorId: leaderId });
    */
-  async setRank(organizationId: number, characterId: number, rank: OrganizationRank): Promise<void> {
+  async setRank(organizationId: number, characterId: number, rank: OrganizationRank, options: SetRankOptions = {}): Promise<void> {
     const org = parseInput(id, organizationId, 'organization id');
     const cid = parseInput(id, characterId, 'character id');
     const r = parseInput(rankInput, rank, 'rank');
-    const header = await this.ctx.router.onGlobal('organization_rank', (conn) =>
-      conn.exec(
+    const { actorId } = parseInput(setRankOptions, options, 'options');
+    await this.ctx.router.onGlobal('organization_rank', async (conn) => {
+      // The organization row first, then member rows: the order treasury moves lock in.
+      const [organization] = await conn.rows<{ leader_id: number | null }>(
+        'SELECT leader_id FROM organizations WHERE organization_id = ? FOR UPDATE',
+        [org],
+      );
+      if (!organization) throw new NotFoundError('organization', org);
+      const members = await conn.rows<{ character_id: number; rank_level: number; permissions: number }>(
+        'SELECT character_id, rank_level, permissions FROM organization_members WHERE organization_id = ? AND character_id IN (?, ?) ORDER BY character_id FOR UPDATE',
+        [org, cid, actorId ?? cid],
+      );
+      const target = members.find((m) => Number(m.character_id) === cid);
+      if (!target) throw new NotFoundError('organization member', `${org}/${cid}`);
+      if (actorId !== undefined && Number(organization.leader_id) !== actorId) {
+        const actor = members.find((m) => Number(m.character_id) === actorId);
+        const refuse = (why: string) => new ForbiddenError('organization setRank', `character ${actorId} ${why}`);
+        if (!actor) throw refuse(`is not a member of organization ${org}`);
+        const level = Number(actor.rank_level);
+        const held = Number(actor.permissions);
+        if ((held & ORG_PERMISSION_RANKS) === 0) throw refuse('has no rank permission');
+        if (actorId === cid) throw refuse('may not set its own rank');
+        if (Number(target.rank_level) >= level) throw refuse(`may not change a member of rank ${target.rank_level} (its own: ${level})`);
+        if (r.rankLevel >= level) throw refuse(`may not give rank ${r.rankLevel} (its own: ${level})`);
+        if (r.permissions !== undefined && (r.permissions & ~held) !== 0) throw refuse('may not give permissions it does not hold');
+      }
+      await conn.exec(
         'UPDATE organization_members SET rank_name = ?, rank_level = ?, permissions = COALESCE(?, permissions) WHERE organization_id = ? AND character_id = ?',
         [r.rankName, r.rankLevel, r.permissions ?? null, org, cid],
-      ),
-    );
-    if (header.affectedRows === 0) throw new NotFoundError('organization member', `${org}/${cid}`);
+      );
+    });
   }
 
   /**
@@ -241,7 +281,7 @@ export class Organizations {
     organizationId: number,
     characterId: number,
     money: number,
-    options: { idempotencyKey?: string } = {},
+    options: { idempotencyKey?: string } & WriteOptions = {},
   ): Promise<TreasuryResult> {
     return this.move('deposit', organizationId, characterId, money, options);
   }
@@ -254,7 +294,7 @@ export class Organizations {
     organizationId: number,
     characterId: number,
     money: number,
-    options: { idempotencyKey?: string } = {},
+    options: { idempotencyKey?: string } & WriteOptions = {},
   ): Promise<TreasuryResult> {
     return this.move('withdraw', organizationId, characterId, money, options);
   }
@@ -329,12 +369,13 @@ export class Organizations {
     organizationId: number,
     characterId: number,
     money: number,
-    options: { idempotencyKey?: string },
+    options: { idempotencyKey?: string } & WriteOptions,
   ) {
     const org = parseInput(id, organizationId, 'organization id');
     const cid = parseInput(id, characterId, 'character id');
     const value = parseInput(amount, money, 'amount');
-    const { idempotencyKey } = parseInput(moneyOptions, options, 'options');
+    const { fencingToken, ...keyed } = options;
+    const { idempotencyKey } = parseInput(moneyOptions, keyed, 'options');
     return this.ctx.router.onCharacter(
       `organization_${kind}`,
       cid,
@@ -346,7 +387,7 @@ export class Organizations {
           amount: value,
           idempotencyKey,
         }),
-      { withGlobal: true },
+      { ...fencing({ fencingToken }), withGlobal: true },
     );
   }
 

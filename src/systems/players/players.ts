@@ -5,6 +5,7 @@ import { parseInput } from '../../validate.js';
 import { consistencyOf } from '../../routing/consistency.js';
 import { readEquipmentSummary, type EquipmentSummaryRow } from './equipment-summary.js';
 import type { RepoContext } from '../shared/context.js';
+import { id } from '../shared/fields.js';
 
 /** The seed's `player_summary` view, which crosses tiers, gathered from global and the shard. */
 export interface PlayerSummary {
@@ -35,7 +36,6 @@ export interface HistoryEntry {
   transactionDate: Date;
 }
 
-const id = z.number().int().positive();
 
 /** A row of the PvP leaderboard. */
 export interface LeaderboardEntry {

@@ -3,7 +3,8 @@ import { PresenceHeldError, PresenceLostError } from '../../errors.js';
 import type { PooledConnection } from '../../pool/pooled-connection.js';
 import type { Router } from '../../routing/router.js';
 import { GLOBAL } from '../../routing/topology.js';
-import { lockCharacter } from '../../routing/character-lock.js';
+import { inLockOrder } from '../../routing/lock-order.js';
+import { unfenced } from '../shared/write-options.js';
 
 /**
  * The statements of presence (tables presence_claims on global, characters.presence_token on the
@@ -115,9 +116,8 @@ export async function releaseClaims(router: Router, ids: number[], filter: { whe
       'presence_release_many',
       batch,
       async (tx, routes) => {
-        // Shard rows first (shard name, then id), then global: the order every claim path uses.
-        const ordered = [...routes].sort((a, b) => (a.shard === b.shard ? a.characterId - b.characterId : a.shard < b.shard ? -1 : 1));
-        for (const r of ordered) await lockCharacter(await tx.branch(r.shard), r.characterId, r.shard);
+        // The router locked the shard rows first (routing/lock-order.ts), then global: the order every claim path uses.
+        const ordered = inLockOrder(routes);
         const global = await tx.branch(GLOBAL);
         const still = await global.rows<{ character_id: number }>(
           `SELECT character_id FROM presence_claims WHERE character_id IN (${batch.map(() => '?').join(',')}) AND ${filter.where} FOR UPDATE`,
@@ -132,7 +132,7 @@ export async function releaseClaims(router: Router, ids: number[], filter: { whe
         }
         return [...matched];
       },
-      { also: [GLOBAL], decisionKey: GLOBAL },
+      { ...unfenced('operator release of claims'), also: [GLOBAL], decisionKey: GLOBAL },
     );
     released.push(...value);
   }

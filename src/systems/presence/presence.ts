@@ -3,7 +3,6 @@ import { ForbiddenError, HandoffInvalidError, NotFoundError, PresenceLostError }
 import type { Consistency } from '../../routing/read-router.js';
 import { consistencyOf } from '../../routing/consistency.js';
 import { GLOBAL } from '../../routing/topology.js';
-import { lockCharacter } from '../../routing/character-lock.js';
 import { lockLiveCharacter } from '../shared/character-identity.js';
 import {
   dropClaim,
@@ -21,6 +20,9 @@ import { parseInput, schemaFor } from '../../validate.js';
 import type { RepoContext } from '../shared/context.js';
 import { moveCharacter, type MoveResult } from '../shared/character-move.js';
 import { refuseRestrictedCharacter } from '../shared/account-access.js';
+import { unfenced, type SetOnlineOptions } from '../shared/write-options.js';
+import { id } from '../shared/fields.js';
+export type { SetOnlineOptions } from '../shared/write-options.js';
 
 /** A district server taking a character into its world. */
 export interface PresenceClaimInput {
@@ -72,8 +74,18 @@ export interface PendingHandoff {
   expiresAt: Date;
 }
 
-const id = z.number().int().positive();
 const token = z.number().int().positive();
+
+/** The server id `characters.setOnline` claims under when the caller names none. */
+export const LEGACY_ONLINE_SERVER = 'set-online';
+
+const setOnlineOptions = z
+  .object({
+    serverId: z.string().min(1).max(64).optional(),
+    fencingToken: token.optional(),
+    ttlSec: z.number().int().min(1).max(3600).default(3600),
+  })
+  .strict();
 const serverId = z.string().min(1).max(64);
 const district = z.number().int().min(0).max(2_147_483_647);
 const claimInput = schemaFor<PresenceClaimInput>()(
@@ -130,7 +142,7 @@ export class Presence {
         await markOnline(conn, cid, claim.fencingToken);
         return claim;
       },
-      { withGlobal: true },
+      { ...unfenced('presence takes the claim'), withGlobal: true },
     );
   }
 
@@ -173,11 +185,58 @@ export class Presence {
       'presence_release',
       cid,
       async (conn, r, tx) => {
-        await lockCharacter(conn, cid, r.shard);
         await dropClaim(await tx.branch(GLOBAL), cid, tok);
         await markOffline(conn, cid);
       },
-      { withGlobal: true },
+      { ...unfenced('the claim is checked by dropClaim'), withGlobal: true },
+    );
+  }
+
+  /**
+   * The old online flag (`characters.setOnline`), kept as a presence claim so it never writes past
+   * one: online takes a claim for `serverId` (default {@link LEGACY_ONLINE_SERVER}) in the
+   * character's district, refused (PresenceHeldError) while another server holds the character;
+   * offline releases the claim `fencingToken` names (PresenceLostError when stale) or, without a
+   * token, a claim of `serverId` (another server's live claim: PresenceHeldError). Returns whether
+   * the character's online state changed, and the claim's token when online.
+   * @deprecated Use {@link claim}, {@link heartbeat} and {@link release}.
+   */
+  async setOnline(
+    characterId: number,
+    online: boolean,
+    options: SetOnlineOptions = {},
+  ): Promise<{ changed: boolean; fencingToken?: number }> {
+    const cid = parseInput(id, characterId, 'character id');
+    const flag = parseInput(z.boolean(), online, 'online flag');
+    const opts = parseInput(setOnlineOptions, options, 'options');
+    const sid = opts.serverId ?? LEGACY_ONLINE_SERVER;
+    return this.ctx.router.onCharacter(
+      'set_online',
+      cid,
+      async (conn, _route, tx, locked) => {
+        const global = await tx.branch(GLOBAL);
+        const current = await lockClaim(global, cid);
+        const live = current && Number(current.live) ? current : undefined;
+        if (flag) {
+          if (opts.fencingToken !== undefined && (!live || Number(live.fencing_token) !== opts.fencingToken))
+            throw new PresenceLostError(cid, opts.fencingToken);
+          if (live && live.server_id === sid) return { changed: false, fencingToken: Number(live.fencing_token) };
+          refuseIfHeldElsewhere(cid, current, sid);
+          const claim = await takeClaim(global, cid, { serverId: sid, districtId: Number(locked.district_id), ttlSec: opts.ttlSec });
+          await markOnline(conn, cid, claim.fencingToken);
+          return { changed: true, fencingToken: claim.fencingToken };
+        }
+        if (opts.fencingToken !== undefined) {
+          await dropClaim(global, cid, opts.fencingToken);
+        } else if (live) {
+          refuseIfHeldElsewhere(cid, live, sid);
+          await dropClaim(global, cid, Number(live.fencing_token));
+        }
+        const [row] = await conn.rows<{ is_online: number }>('SELECT is_online FROM characters WHERE character_id = ?', [cid]);
+        await markOffline(conn, cid);
+        return { changed: Boolean(Number(row!.is_online)) };
+      },
+      { ...unfenced('presence takes the claim'), withGlobal: true },
     );
   }
 
@@ -409,7 +468,7 @@ export class Presence {
         await markOnline(conn, cid, claim.fencingToken);
         return { accountId: Number(h.account_id), characterId: cid, districtId, claim };
       },
-      { withGlobal: true },
+      { ...unfenced('presence takes the claim'), withGlobal: true },
     );
   }
 }

@@ -5,9 +5,10 @@ import { isDuplicateKey } from '../../pool/mysql-errors.js';
 import { consistencyOf } from '../../routing/consistency.js';
 import type { Consistency } from '../../routing/read-router.js';
 import { GLOBAL } from '../../routing/topology.js';
-import { lockCharacter } from '../../routing/character-lock.js';
 import { parseInput, schemaFor } from '../../validate.js';
 import type { RepoContext } from '../shared/context.js';
+import { unfenced } from '../shared/write-options.js';
+import { id as characterIdSchema } from '../shared/fields.js';
 
 export const WORLD_PVP_TYPES = ['pve', 'pvp'] as const;
 export const WORLD_STATUSES = ['offline', 'online', 'busy', 'full', 'locked'] as const;
@@ -157,20 +158,19 @@ export class Worlds {
    * await db.worlds.assignCharacter(characterId, 1);
    */
   async assignCharacter(characterId: number, id: number): Promise<void> {
-    const cid = parseInput(z.number().int().positive(), characterId, 'character id');
+    const cid = parseInput(characterIdSchema, characterId, 'character id');
     const wid = parseInput(worldId, id, 'world id');
     await this.ctx.router.onCharacter(
       'world_assign',
       cid,
       async (conn, route, tx) => {
-        await lockCharacter(conn, cid, route.shard);
         const global = await tx.branch(GLOBAL);
         const [world] = await global.rows('SELECT world_id FROM worlds WHERE world_id = ? LOCK IN SHARE MODE', [wid]);
         if (!world) throw new NotFoundError('world', wid);
         await global.exec('UPDATE character_directory SET world_id = ? WHERE character_id = ?', [wid, cid]);
         await conn.exec('UPDATE characters SET world_id = ? WHERE character_id = ?', [wid, cid]);
       },
-      { withGlobal: true },
+      { ...unfenced('server registry'), withGlobal: true },
     );
   }
   /**

@@ -5,7 +5,9 @@ import type { PooledConnection } from '../../pool/pooled-connection.js';
 import type { Router } from '../../routing/router.js';
 import { GLOBAL } from '../../routing/topology.js';
 import * as limits from './client-limits.js';
+import { utf8Bytes } from './fields.js';
 import { releaseMemberships } from './memberships.js';
+import { unfenced } from './write-options.js';
 
 /**
  * Character identity as the client sees it (issue 18): two-step creation (name reservations on
@@ -207,7 +209,7 @@ export async function softDelete(router: Router, characterId: number): Promise<v
       if (header.affectedRows !== 1) throw new InvalidStateError('character', characterId, 'deleted');
       await releaseMemberships(global, [characterId]);
     },
-    { withGlobal: true },
+    { ...unfenced('refused while a claim is live'), withGlobal: true },
   );
   router.directory.invalidate(characterId);
 }

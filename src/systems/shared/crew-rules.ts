@@ -12,6 +12,14 @@ import { recountCrew, settleCrew } from './memberships.js';
  */
 
 /** A crew role as the game names it (first_mate is stored as the seed's 'lieutenant'). */
+/** A new crew: the one crew input type (db.crews.create; db.social.createCrew is its deprecated alias). */
+export interface CrewCreateInput {
+  captainId: number;
+  /** 3-64 characters. */
+  crewName: string;
+  description?: string;
+}
+
 export type CrewRole = 'captain' | 'first_mate' | 'member' | 'recruit';
 
 export function roleOf(position: string): CrewRole {

@@ -1,24 +1,71 @@
 import { z } from 'zod';
 
+/**
+ * The one module of field rules for the game-system calls: ids, amounts and the columns' real
+ * limits, so bad input is a ValidationError at the call and never a driver error at write time
+ * (or, in a write-behind flush, a poisoned batch). MariaDB's utf8mb4 VARCHAR(n) counts
+ * characters (code points), TEXT counts bytes.
+ */
+
+/**
+ * zod schemas for the columns' real limits, so bad input is a ValidationError at the call and
+ * never a driver error at write time (or, in a write-behind flush, a poisoned batch).
+ */
+
+/** Largest magnitude a MariaDB FLOAT column stores (about 3.4028e38); beyond it the server refuses the row. */
+export const FLOAT_MAX = 3.4e38;
+
+/** A finite number a FLOAT column can hold. */
+export const floatColumn = z
+  .number()
+  .finite()
+  .refine((x) => Math.abs(x) <= FLOAT_MAX, { message: `must be within ±${FLOAT_MAX} (FLOAT column)` });
+
+/** TEXT holds 65,535 bytes, not characters: an emoji is 4 bytes in utf8mb4. */
+export const TEXT_MAX_BYTES = 65_535;
+
+export function utf8Bytes(s: string): number {
+  return Buffer.byteLength(s, 'utf8');
+}
+
+/** A string for a TEXT column (at most 65,535 UTF-8 bytes). */
+export function textColumn(min = 0) {
+  return z
+    .string()
+    .min(min)
+    .refine((s) => utf8Bytes(s) <= TEXT_MAX_BYTES, { message: `must be at most ${TEXT_MAX_BYTES} bytes in UTF-8 (TEXT column)` });
+}
+
+/**
+ * A string for a VARCHAR(n) utf8mb4 column: at most `n` characters (code points; an emoji is one
+ * character but two UTF-16 units), hence at most 4n bytes.
+ */
+export function varcharColumn(n: number, min = 0) {
+  return z
+    .string()
+    .min(min)
+    .refine((s) => [...s].length <= n, { message: `must be at most ${n} characters (VARCHAR(${n}))` });
+}
+
 /** Input rules shared by the game-system calls (column sizes from the schema). */
 export const id = z.number().int().positive().max(2_147_483_647);
 /** A BIGINT id (items, encounters, world ids). */
 export const bigId = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 /** A signed INT column's non-negative range. */
 export const amount = z.number().int().min(0).max(2_147_483_647);
-/** A FLOAT column: finite and within FLOAT's range. */
-export const float = z.number().finite().min(-3.4e38).max(3.4e38);
+/** A FLOAT column: finite and within FLOAT's range (the same rule as {@link floatColumn}). */
+export const float = floatColumn;
 export const position = z.object({ x: float, y: float, z: float }).strict();
 export const rotation = z.object({ x: float, y: float, z: float, w: float }).strict();
 export const faction = z.enum(['zion', 'machine', 'merovingian']);
 
-/** A VARCHAR(n) column: at most n characters (MariaDB counts characters, not bytes). */
+/** A VARCHAR(n) column, at least `min` long: {@link varcharColumn} (code points, as MariaDB counts). */
 export function varchar(max: number, min = 1): z.ZodString {
-  return z.string().min(min).max(max);
+  return varcharColumn(max, min);
 }
 
-/** A TEXT column: at most 65,535 bytes in utf8mb4. */
-export const text = z.string().refine((s) => Buffer.byteLength(s, 'utf8') <= 65_535, 'longer than 65535 bytes');
+/** A TEXT column: at most 65,535 bytes in utf8mb4 ({@link textColumn}). */
+export const text = textColumn();
 
 /** A JSON object or array stored in a JSON column, bounded to 64 KiB of serialised text. */
 export const jsonValue = z
@@ -41,5 +88,7 @@ export function marks(values: unknown[]): string {
  * src/routing/idempotency.ts). Stored hashed, so any text up to 128 characters.
  */
 export const idempotencyKey = varchar(128).optional();
-/** The options of a call whose only option is its idempotency key. */
-export const idempotencyOptions = z.object({ idempotencyKey }).strict();
+/** A presence claim's fencing token (the router compares it with the character's row). */
+export const fencingToken = z.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional();
+/** The options of a keyed character write: its idempotency key and the caller's fencing token. */
+export const idempotencyOptions = z.object({ idempotencyKey, fencingToken }).strict();

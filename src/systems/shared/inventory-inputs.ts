@@ -1,9 +1,11 @@
 /** Inventory inputs and results: the public shapes and their zod schemas (src/systems/inventory/inventory.ts uses them). */
 import { z } from 'zod';
 import { BACKPACK_LAST_SLOT, WORN_SLOTS } from './equipment-slots.js';
-import { idempotencyKey, idempotencyOptions } from './fields.js';
+import { fencingToken, idempotencyKey, idempotencyOptions } from './fields.js';
 
-export const id = z.number().int().positive();
+/** Ids of inventory calls (character INT, item BIGINT): the BIGINT id schema of src/systems/shared/fields.ts. */
+export { bigId as id } from './fields.js';
+import { bigId as id } from './fields.js';
 export const grantInput = z
   .object({
     templateId: id,
@@ -93,11 +95,14 @@ export interface ClientItemGrant {
   count?: number;
   /** 0-255. */
   purity?: number;
+  /** The caller's presence claim token (docs/design.md, "Character writes"). */
+  fencingToken?: number;
 }
 export const clientGrantInput = z
   .object({
     slot: z.number().int().min(0).max(BACKPACK_LAST_SLOT, `a backpack slot, 0..${BACKPACK_LAST_SLOT} (wear it with moveSlot)`).optional(),
     count: z.number().int().min(1).max(2_147_483_647).default(1),
     purity: z.number().int().min(0).max(255, "must be at most 255 (the client's purity byte)").default(0),
+    fencingToken,
   })
   .strict();

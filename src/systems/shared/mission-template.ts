@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { textColumn, varcharColumn } from './column-limits.js';
+import { textColumn, varcharColumn, id } from './fields.js';
 import { FACTIONS, type Faction } from './reputation.js';
 
 /**
@@ -14,7 +14,6 @@ export const MISSION_STATUSES = ['available', 'accepted', 'in_progress', 'comple
 export type MissionStatus = (typeof MISSION_STATUSES)[number];
 
 const INT_MAX = 2_147_483_647;
-const id = z.number().int().positive().max(INT_MAX);
 const tinyint = z.number().int().min(1).max(127);
 const itemQuantity = z.object({ templateId: id, quantity: z.number().int().min(1).max(INT_MAX).default(1) }).strict();
 

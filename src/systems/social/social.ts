@@ -3,15 +3,14 @@ import { NotFoundError, ValidationError } from '../../errors.js';
 import type { PooledConnection } from '../../pool/pooled-connection.js';
 import type { Consistency } from '../../routing/read-router.js';
 import { parseInput } from '../../validate.js';
-import { lockCharacter } from '../../routing/character-lock.js';
-import { textColumn, varcharColumn } from '../shared/column-limits.js';
-import * as crews from '../shared/crew-rules.js';
+import { textColumn, id } from '../shared/fields.js';
 import { consistencyOf } from '../../routing/consistency.js';
 import { GLOBAL } from '../../routing/topology.js';
 import { readBuddyEdges, syncBuddyEdge, type BuddyEntry } from './buddies.js';
 import type { RepoContext } from '../shared/context.js';
+import { fencing, type WriteOptions } from '../shared/write-options.js';
+import type { CrewCreateInput } from '../shared/crew-rules.js';
 
-const id = z.number().int().positive();
 const handleInput = z.string().min(1).max(32);
 const relationshipInput = z
   .object({
@@ -22,13 +21,6 @@ const relationshipInput = z
   })
   .strict()
   .refine((r) => r.characterId !== r.targetCharacterId, { path: ['targetCharacterId'], message: 'must differ from characterId' });
-const crewInput = z
-  .object({
-    captainId: id,
-    crewName: varcharColumn(64, 3),
-    description: textColumn().optional(),
-  })
-  .strict();
 
 export interface RelationshipInput {
   characterId: number;
@@ -48,10 +40,16 @@ export interface Relationship {
 
 export type { BuddyEntry };
 
-export interface CrewInput {
-  captainId: number;
-  crewName: string;
-  description?: string;
+/** @deprecated The crew input of db.crews.create ({@link CrewCreateInput}), under its old name. */
+export type CrewInput = CrewCreateInput;
+
+/** The crew calls db.social forwards to (db.crews). */
+interface CrewsApi {
+  create(input: CrewCreateInput): Promise<{ crewId: number }>;
+  join(crewId: number, characterId: number): Promise<void>;
+  leave(crewId: number, characterId: number): Promise<{ captainId: number | null; disbanded: boolean }>;
+  kick(crewId: number, captainId: number, characterId: number): Promise<void>;
+  disband(crewId: number, captainId: number): Promise<{ members: number }>;
 }
 
 /**
@@ -68,7 +66,7 @@ export class Social {
    * both rows mutual when the target has the same relationship back.
    * @example await db.social.setRelationship({ characterId, targetCharacterId, type: 'friend' });
    */
-  async setRelationship(input: RelationshipInput): Promise<Relationship> {
+  async setRelationship(input: RelationshipInput, options: WriteOptions = {}): Promise<Relationship> {
     const data = parseInput(relationshipInput, input, 'relationship');
     const mutual = await this.onPair('set_relationship', data.characterId, data.targetCharacterId, async (own, other, global) => {
       await own.exec(
@@ -86,7 +84,7 @@ export class Social {
       await setMutual(other, data.targetCharacterId, data.characterId, isMutual);
       await syncBuddyEdge(global, data.characterId, data.targetCharacterId, data.type === 'friend');
       return isMutual;
-    });
+    }, options);
     return {
       characterId: data.characterId,
       targetCharacterId: data.targetCharacterId,
@@ -100,7 +98,7 @@ export class Social {
    * Removes a relationship; the target's row back (if any) is no longer mutual.
    * @example await db.social.removeRelationship(characterId, targetId);
    */
-  async removeRelationship(characterId: number, targetCharacterId: number): Promise<{ removed: boolean }> {
+  async removeRelationship(characterId: number, targetCharacterId: number, options: WriteOptions = {}): Promise<{ removed: boolean }> {
     const cid = parseInput(id, characterId, 'character id');
     const target = parseInput(id, targetCharacterId, 'target character id');
     const targetExists = await this.ctx.router.directory.resolve(target).then(
@@ -116,7 +114,6 @@ export class Social {
         'remove_relationship',
         cid,
         async (conn, route, tx) => {
-          await lockCharacter(conn, cid, route.shard);
           const header = await conn.exec('DELETE FROM character_relationships WHERE character_id = ? AND target_character_id = ?', [
             cid,
             target,
@@ -124,7 +121,7 @@ export class Social {
           await syncBuddyEdge(await tx.branch(GLOBAL), cid, target, false);
           return { removed: header.affectedRows > 0 };
         },
-        { withGlobal: true },
+        { ...fencing(options), withGlobal: true },
       );
     }
     return this.onPair('remove_relationship', cid, target, async (own, other, global) => {
@@ -135,7 +132,7 @@ export class Social {
       await setMutual(other, target, cid, false);
       await syncBuddyEdge(global, cid, target, false);
       return { removed: header.affectedRows > 0 };
-    });
+    }, options);
   }
 
   /** A character's relationships (replica-eligible). @example const list = await db.social.listRelationships(characterId); */
@@ -171,7 +168,7 @@ export class Social {
    * unknown handle.
    * @example const buddy = await db.social.addBuddy(characterId, 'Trinity'); // { characterId, handle, online, isMutual, ... }
    */
-  async addBuddy(characterId: number, handle: string): Promise<BuddyEntry> {
+  async addBuddy(characterId: number, handle: string, options: WriteOptions = {}): Promise<BuddyEntry> {
     const cid = parseInput(id, characterId, 'character id');
     const name = parseInput(handleInput, handle, 'handle');
     const target = await this.idOfHandle(name);
@@ -196,7 +193,7 @@ export class Social {
       await setMutual(own, cid, target, isMutual);
       await setMutual(other, target, cid, isMutual);
       await syncBuddyEdge(global, cid, target, true);
-    });
+    }, options);
     const entry = (await this.buddies(cid)).find((b) => b.characterId === target);
     return entry ?? { characterId: target, handle: name, online: false, serverId: null, districtId: null, isMutual: false };
   }
@@ -205,7 +202,7 @@ export class Social {
    * Takes a character (by handle) off a buddy list (only a 'friend' row; an ignore stays), with its index edge.
    * @example await db.social.removeBuddy(characterId, 'Trinity'); // { removed: true }
    */
-  async removeBuddy(characterId: number, handle: string): Promise<{ removed: boolean }> {
+  async removeBuddy(characterId: number, handle: string, options: WriteOptions = {}): Promise<{ removed: boolean }> {
     const cid = parseInput(id, characterId, 'character id');
     const target = await this.idOfHandle(parseInput(handleInput, handle, 'handle'));
     return this.onPair('remove_buddy', cid, target, async (own, other, global) => {
@@ -217,7 +214,7 @@ export class Social {
       await setMutual(other, target, cid, false);
       await syncBuddyEdge(global, cid, target, false);
       return { removed: true };
-    });
+    }, options);
   }
 
   /**
@@ -261,69 +258,58 @@ export class Social {
     return Number(row.character_id);
   }
 
-  /**
-   * Founds a crew with its captain as first member (global tier). A character is in at most one crew.
-   * @example const { crewId } = await db.social.createCrew({ captainId, crewName: 'Nebuchadnezzar' });
-   */
-  async createCrew(input: CrewInput): Promise<{ crewId: number }> {
-    return { crewId: await crews.createCrew(this.ctx.router, parseInput(crewInput, input, 'crew')) };
+  /** @deprecated Use db.crews.create (one crew API; this delegates to it). */
+  createCrew(input: CrewInput): Promise<{ crewId: number }> {
+    return this.crews().create(input);
   }
 
-  /**
-   * Adds a character to a crew as a member (recruitment open, room left, not in another crew).
-   * Same as db.crews.join.
-   * @example await db.social.joinCrew(crewId, characterId);
-   */
+  /** @deprecated Use db.crews.join (this delegates to it). */
   async joinCrew(crewId: number, characterId: number): Promise<void> {
-    await crews.joinCrew(this.ctx.router, parseInput(id, crewId, 'crew id'), parseInput(id, characterId, 'character id'));
+    return this.crews().join(crewId, characterId);
   }
 
-  /**
-   * Leaves a crew. A captain who leaves hands the crew to the longest-serving first mate (else
-   * member); the last one out disbands it (refused while its bank holds money). Same as db.crews.leave.
-   * @example const { captainId, disbanded } = await db.social.leaveCrew(crewId, characterId);
-   */
-  async leaveCrew(crewId: number, characterId: number): Promise<{ captainId: number | null; disbanded: boolean }> {
-    return crews.leaveCrew(this.ctx.router, parseInput(id, crewId, 'crew id'), parseInput(id, characterId, 'character id'));
+  /** @deprecated Use db.crews.leave (this delegates to it). */
+  leaveCrew(crewId: number, characterId: number): Promise<{ captainId: number | null; disbanded: boolean }> {
+    return this.crews().leave(crewId, characterId);
   }
 
-  /**
-   * The captain removes a member. Same as db.crews.kick.
-   * @example await db.social.kickFromCrew(crewId, captainId, characterId);
-   */
+  /** @deprecated Use db.crews.kick (this delegates to it). */
   async kickFromCrew(crewId: number, captainId: number, characterId: number): Promise<void> {
-    const crew = parseInput(id, crewId, 'crew id');
-    await crews.kickFromCrew(this.ctx.router, crew, parseInput(id, captainId, 'captain id'), parseInput(id, characterId, 'character id'));
+    return this.crews().kick(crewId, captainId, characterId);
   }
 
-  /**
-   * The captain disbands the crew: the crew and every membership go (refused while its bank
-   * holds money). Same as db.crews.disband.
-   * @example const { members } = await db.social.disbandCrew(crewId, captainId);
-   */
-  async disbandCrew(crewId: number, captainId: number): Promise<{ members: number }> {
-    return crews.disbandCrew(this.ctx.router, parseInput(id, crewId, 'crew id'), parseInput(id, captainId, 'captain id'));
+  /** @deprecated Use db.crews.disband (this delegates to it). */
+  disbandCrew(crewId: number, captainId: number): Promise<{ members: number }> {
+    return this.crews().disband(crewId, captainId);
+  }
+
+  /** @internal db.crews, wired by the session: the crew calls above are aliases of it. */
+  crewsLink?: CrewsApi;
+
+  private crews(): CrewsApi {
+    if (!this.crewsLink) throw new Error('social crew calls: db.crews is not wired (a DataSession wires it)');
+    return this.crewsLink;
   }
 
   /**
    * Two characters' shards and global (the buddy index) in one transaction, each character row
-   * locked (shard, then id order) before global.
+   * locked by the router (routing/lock-order.ts) before global.
    */
   private async onPair<T>(
     operation: string,
     a: number,
     b: number,
     work: (own: PooledConnection, other: PooledConnection, global: PooledConnection) => Promise<T>,
+    options: WriteOptions = {},
   ): Promise<T> {
     const { value } = await this.ctx.router.onCharacters(
       operation,
       [a, b],
       async (tx, [ra, rb]) => {
-        const locks = [ra!, rb!].sort((x, y) => x.shard.localeCompare(y.shard) || x.characterId - y.characterId);
-        for (const r of locks) await lockCharacter(await tx.branch(r.shard), r.characterId, r.shard);
+        // The router locked both rows (global lock order) before this runs.
         return work(await tx.branch(ra!.shard), await tx.branch(rb!.shard), await tx.branch(GLOBAL));
       },
-      { also: [GLOBAL], decisionKey: GLOBAL },
+      { ...fencing(options), actorId: a, also: [GLOBAL], decisionKey: GLOBAL },
     );
     return value;
   }

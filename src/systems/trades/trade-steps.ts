@@ -1,13 +1,13 @@
-import { InsufficientFundsError, StaleRouteError, TradeAbortedError } from '../../errors.js';
+import { InsufficientFundsError, TradeAbortedError } from '../../errors.js';
 import type { PooledConnection, Row } from '../../pool/pooled-connection.js';
 import type { CharacterRoute } from '../../routing/directory.js';
-import { lockCharacter } from '../../routing/character-lock.js';
+import type { LockedRows } from '../../routing/router.js';
 import { freeSlots } from '../shared/slot-allocation.js';
 import { insertRow } from '../../schema/character-rows.js';
 
 /**
  * The steps of one trade inside its transaction (local or two-phase, see src/systems/trades/trades.ts):
- * lock both parties in the global order, then on each shard check balances, record the trade,
+ * once the router has locked both parties in the global order, on each shard check balances, record the trade,
  * move money, write the ledger and move items.
  */
 
@@ -33,50 +33,28 @@ export interface TradePlan {
 }
 
 /**
- * Locks the parties one after the other in the global order (shard name, then character id), so
- * concurrent trades cannot deadlock across shards. Each lock starts when the previous one is
- * held, while each shard's writes start as soon as the locks they need are held: a cross-shard
- * trade writes and prepares its first shard while it locks and writes the second, so it costs
- * about the round trips of one side plus the commit, not of both sides in sequence (see
- * bench/trades-bench.ts). Writes take no new lock on an existing row, so the order holds.
+ * The parties' rows are locked by the router, one after the other in the global lock order
+ * (routing/lock-order.ts), beside the work (`pipeline`): each shard's writes start as soon as the
+ * locks they need are held, so a cross-shard trade writes and prepares its first shard while it
+ * locks and writes the second, and costs about the round trips of one side plus the commit, not
+ * of both sides in sequence (see bench/trades-bench.ts). Here each party's items are locked once
+ * its character row is held. Writes take no new lock on an existing row, so the order holds.
  */
-export function lockInOrder(plan: TradePlan, connOf: (p: Party) => Promise<PooledConnection>): Map<number, Promise<Locked>> {
-  const ordered = [plan.initiator, plan.recipient].sort((x, y) =>
-    x.route.shard === y.route.shard ? x.characterId - y.characterId : x.route.shard < y.route.shard ? -1 : 1,
-  );
+export function lockInOrder(
+  plan: TradePlan,
+  connOf: (p: Party) => Promise<PooledConnection>,
+  rows: LockedRows,
+): Map<number, Promise<Locked>> {
   const locks = new Map<number, Promise<Locked>>();
-  // Both parties on one shard: their rows in one statement (InnoDB locks an IN list on the primary
-  // key in key order, the same order as one at a time), a round trip fewer.
-  const together = !plan.crossShard ? lockBoth(ordered, connOf) : undefined;
-  let previous: Promise<unknown> = Promise.resolve();
-  for (const party of ordered) {
-    const lock = previous.then(async (): Promise<Locked> => {
+  for (const party of [plan.initiator, plan.recipient]) {
+    const lock = rows.of(party.characterId).then(async (row): Promise<Locked> => {
       const conn = await connOf(party);
-      const balance = together
-        ? (await together).get(party.characterId)!
-        : Number((await lockCharacter(conn, party.characterId, party.route.shard)).money);
-      return { balance, ...(await lockTradeItems(conn, party, plan.crossShard)) };
+      return { balance: Number(row.money), ...(await lockTradeItems(conn, party, plan.crossShard)) };
     });
     lock.catch(() => {}); // observed by applyOnShard; never an unhandled rejection
     locks.set(party.characterId, lock);
-    previous = lock;
   }
   return locks;
-}
-
-/** Locks both parties' rows of a same-shard trade at once; a missing row means a stale route. */
-async function lockBoth(ordered: Party[], connOf: (p: Party) => Promise<PooledConnection>): Promise<Map<number, number>> {
-  const conn = await connOf(ordered[0]!);
-  const ids = ordered.map((p) => p.characterId);
-  const rows = await conn.rows<{ character_id: number; money: number | string }>(
-    'SELECT character_id, money FROM characters WHERE character_id IN (?, ?) ORDER BY character_id FOR UPDATE',
-    ids,
-  );
-  const balances = new Map(rows.map((r) => [Number(r.character_id), Number(r.money)]));
-  for (const party of ordered) {
-    if (!balances.has(party.characterId)) throw new StaleRouteError(party.characterId, party.route.shard);
-  }
-  return balances;
 }
 
 /** Everything a trade writes on one shard, once the locks of its parties there are held. */

@@ -3,12 +3,12 @@ import { InvalidStateError, NotFoundError, OutcomeUnknownError, TradeAbortedErro
 import type { PooledConnection } from '../../pool/pooled-connection.js';
 import { consistencyOf } from '../../routing/consistency.js';
 import type { Consistency } from '../../routing/read-router.js';
-import { lockCharacter } from '../../routing/character-lock.js';
 import { knownShard, rememberShard } from '../shared/world-rows.js';
 import { parseInput } from '../../validate.js';
 import type { RepoContext } from '../shared/context.js';
+import { fencing, type WriteOptions } from '../shared/write-options.js';
+import { bigId as id } from '../shared/fields.js'; // trade ids are BIGINT
 
-const id = z.number().int().positive();
 const offerInput = z
   .object({
     money: z.number().int().min(0).max(2_147_483_647).default(0),
@@ -19,7 +19,15 @@ const offerInput = z
       .refine((ids) => new Set(ids).size === ids.length, 'item ids must not repeat'),
   })
   .strict();
-const openOptions = z.object({ ttlSeconds: z.number().int().min(1).max(86_400).default(3600) }).strict();
+const openOptions = z.object({ ttlSec: z.number().int().min(1).max(86_400).default(3600) }).strict();
+
+/** Options of {@link TradeWindows.open}: `ttlSec` (canonical) or its old spelling `ttlSeconds`. */
+export interface TradeOpenOptions extends WriteOptions {
+  /** Seconds until the window expires (1-86,400, default 3600). */
+  ttlSec?: number;
+  /** @deprecated The old spelling of `ttlSec`. */
+  ttlSeconds?: number;
+}
 
 /** What one side puts into a trade window. */
 export interface TradeOffer {
@@ -39,6 +47,9 @@ export interface TradeWindow {
   status: 'initiated' | 'negotiating' | 'confirmed' | 'completed' | 'cancelled';
   initiatorConfirmed: boolean;
   recipientConfirmed: boolean;
+  /** When the window expires (canonical spelling). */
+  expiresAt: Date;
+  /** @deprecated The old spelling of `expiresAt`. */
   expiresDate: Date;
   completedDate: Date | null;
   shard: string;
@@ -79,25 +90,25 @@ export class TradeWindows {
   async open(
     initiatorId: number,
     recipientId: number,
-    options: { ttlSeconds?: number } = {},
-  ): Promise<{ tradeId: number; expiresDate: Date }> {
+    options: TradeOpenOptions = {},
+  ): Promise<{ tradeId: number; expiresAt: Date; expiresDate: Date }> {
     const a = parseInput(id, initiatorId, 'initiator id');
     const b = parseInput(id, recipientId, 'recipient id');
-    const { ttlSeconds } = parseInput(openOptions, options, 'trade window options');
+    const { fencingToken, ttlSeconds: oldTtl, ...rest } = options;
+    const { ttlSec } = parseInput(openOptions, { ...rest, ttlSec: rest.ttlSec ?? oldTtl }, 'trade window options');
     if (a === b) throw new TradeAbortedError('a character cannot trade with itself');
     await this.ctx.router.directory.resolve(b); // the recipient exists (NotFoundError otherwise)
     const tradeId = await this.ctx.ids.next('trade_id');
-    return this.ctx.router.onCharacter('trade_open', a, async (conn, route) => {
-      const row = await lockCharacter(conn, a, route.shard);
+    return this.ctx.router.onCharacter('trade_open', a, async (conn, route, _tx, row) => {
       await conn.exec(
         `INSERT INTO trade_sessions (trade_id, initiator_id, recipient_id, initiator_items, recipient_items, trade_status, district_id,
            expires_date, idempotency_key) VALUES (?, ?, ?, '[]', '[]', 'initiated', ?, NOW() + INTERVAL ? SECOND, ?)`,
-        [tradeId, a, b, row.district_id, ttlSeconds, keyOf(tradeId)],
+        [tradeId, a, b, row.district_id, ttlSec, keyOf(tradeId)],
       );
       const [w] = await conn.rows<{ expires_date: Date }>('SELECT expires_date FROM trade_sessions WHERE trade_id = ?', [tradeId]);
       rememberShard(this.ctx.router, `trade_window:${tradeId}`, route.shard);
-      return { tradeId, expiresDate: w!.expires_date };
-    });
+      return { tradeId, expiresAt: w!.expires_date, expiresDate: w!.expires_date };
+    }, fencing({ fencingToken }));
   }
 
   async offer(tradeId: number, characterId: number, offer: TradeOffer): Promise<TradeWindow> {
@@ -310,6 +321,7 @@ function toWindow(w: WindowRow, shard: string): TradeWindow {
     status: w.trade_status,
     initiatorConfirmed: Boolean(w.initiator_confirmed),
     recipientConfirmed: Boolean(w.recipient_confirmed),
+    expiresAt: w.expires_date,
     expiresDate: w.expires_date,
     completedDate: w.completed_date,
     shard,

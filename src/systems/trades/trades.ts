@@ -4,6 +4,8 @@ import { InsufficientFundsError, TradeAbortedError } from '../../errors.js';
 import { claim, keyed, type IdempotentCall } from '../../routing/idempotency.js';
 import { parseInput, schemaFor } from '../../validate.js';
 import type { Consistency } from '../../routing/read-router.js';
+import { shardsInLockOrder } from '../../routing/lock-order.js';
+import type { Fencing } from '../../routing/router.js';
 import { applyOnShard, lockInOrder, settleAll, type Party, type TradePlan } from './trade-steps.js';
 import type { RepoContext } from '../shared/context.js';
 import {
@@ -11,9 +13,12 @@ import {
   TradeWindows,
   type TradeConfirmation,
   type TradeOffer,
+  type TradeOpenOptions,
   type TradeWindow,
   type WindowTrade,
 } from './trade-windows.js';
+import { fencing, type WriteOptions } from '../shared/write-options.js';
+import { bigId, id } from '../shared/fields.js';
 
 /** One side of a trade: what this character gives. */
 export interface TradeSide {
@@ -34,10 +39,10 @@ export interface TradeInput {
 
 const side = z
   .object({
-    characterId: z.number().int().positive(),
+    characterId: id,
     money: z.number().int().min(0).max(2_147_483_647).default(0),
     itemIds: z
-      .array(z.number().int().positive())
+      .array(bigId)
       .max(64)
       .default([])
       .refine((ids) => new Set(ids).size === ids.length, 'item ids must not repeat'),
@@ -107,7 +112,7 @@ export class Trades {
    *   idempotencyKey: 'client-request-42',
    * });
    */
-  async execute(input: TradeInput): Promise<TradeResult> {
+  async execute(input: TradeInput, options: WriteOptions = {}): Promise<TradeResult> {
     const data = parseInput(tradeInput, input, 'trade');
     const router = this.ctx.router;
     try {
@@ -119,7 +124,7 @@ export class Trades {
         // The key is the initiator's (src/routing/idempotency.ts): it lives on the initiator's
         // shard and moves with it, so a retry after a hardline trip still finds it.
         const { idempotencyKey, ...request } = data;
-        return await this.run(parties, keyed(idempotencyKey, data.initiator.characterId, 'trade', request));
+        return await this.run(parties, keyed(idempotencyKey, data.initiator.characterId, 'trade', request), undefined, fencing(options));
       });
     } catch (error) {
       if (error instanceof Replay) return error.result;
@@ -127,50 +132,68 @@ export class Trades {
     }
   }
 
-  private async run(parties: Party[], call: IdempotentCall | undefined, window?: { tradeId: number; shard: string }): Promise<TradeResult> {
+  private async run(
+    parties: Party[],
+    call: IdempotentCall | undefined,
+    window?: { tradeId: number; shard: string },
+    fencing: Fencing = {},
+  ): Promise<TradeResult> {
     const [initiator, recipient] = parties as [Party, Party];
-    // A trade window's row takes part too (it may live where neither party lives any more).
-    const shards = [...new Set([...parties.map((p) => p.route.shard), ...(window ? [window.shard] : [])])].sort();
-    const crossShard = shards.length > 1;
     const tradeId = window?.tradeId ?? (await this.ctx.ids.next('trade_id'));
-    // The decision record lives on the last shard of the lock order (see lockInOrder).
-    const result = await this.ctx.router.onNodes('trade', shards, shards[shards.length - 1]!, async (tx) => {
-      const plan: TradePlan = { tradeId, initiator, recipient, crossShard, gtrid: tx.id, windowShard: window?.shard };
-      const connOf = (p: Party) => tx.branch(p.route.shard);
-      // Open every branch at once: XA START / BEGIN take no row locks, so the lock order holds.
-      await settleAll(shards.map((shard) => tx.branch(shard)));
-      // The idempotency key is claimed before anything else: a concurrent duplicate waits on it,
-      // then finds it taken. It locks no character row, so it cannot break the lock order below.
-      // The whole result is known already (id, shards, transaction id): it is stored now.
-      if (call) {
-        const first = { tradeId, crossShard, ...(tx.id ? { transactionId: tx.id } : {}), replayed: false };
-        const earlier = await claim<TradeResult>(await connOf(initiator), call, first);
-        if (earlier) throw new Replay({ ...earlier, replayed: true });
-      }
-      // Likewise a window is claimed first (only while `confirmed`): it runs once or not at all.
-      if (window) await completeWindow(await tx.branch(window.shard), window.tradeId, tx.id);
-      const locks = lockInOrder(plan, connOf);
-      // settleAll lets every shard finish before a failure is thrown, so nothing is still in
-      // flight on a connection when the coordinator rolls its branch back.
-      await settleAll(
-        shards.map(async (shard) => {
-          await applyOnShard(await tx.branch(shard), shard, plan, locks);
-          // This shard's part is done: prepare it now (a no-op for the decision shard and for a
-          // local transaction), while the other shard may still be working.
-          await tx.prepare(shard);
-        }),
-      );
-    });
+    let crossShard = false;
+    // The router locks both parties' rows in the global order (and checks the initiator's
+    // fencing token); the decision record lives on the last shard of that order.
+    const result = await this.ctx.router.onCharacters(
+      'trade',
+      [initiator.characterId, recipient.characterId],
+      async (tx, [a, b], rows) => {
+        // Where the router found the parties (re-resolved after a stale route).
+        initiator.route = a!;
+        recipient.route = b!;
+        // A trade window's row takes part too (it may live where neither party lives any more).
+        const shards = shardsInLockOrder(new Set([a!.shard, b!.shard, ...(window ? [window.shard] : [])]));
+        crossShard = shards.length > 1;
+        const plan: TradePlan = { tradeId, initiator, recipient, crossShard, gtrid: tx.id, windowShard: window?.shard };
+        const connOf = (p: Party) => tx.branch(p.route.shard);
+        // Open every branch at once: XA START / BEGIN take no row locks, so the lock order holds.
+        await settleAll(shards.map((shard) => tx.branch(shard)));
+        // The idempotency key is claimed once the initiator's row is locked (the key row's foreign
+        // key takes a share lock on it, which must not come before the rows earlier in the lock
+        // order): a concurrent duplicate waits on the row, then finds the key taken. The whole
+        // result is known already (id, shards, transaction id): it is stored now.
+        if (call) {
+          await rows.of(initiator.characterId);
+          const first = { tradeId, crossShard, ...(tx.id ? { transactionId: tx.id } : {}), replayed: false };
+          const earlier = await claim<TradeResult>(await connOf(initiator), call, first);
+          if (earlier) throw new Replay({ ...earlier, replayed: true });
+        }
+        // Likewise a window is claimed first (only while `confirmed`): it runs once or not at all.
+        if (window) await completeWindow(await tx.branch(window.shard), window.tradeId, tx.id);
+        const locks = lockInOrder(plan, connOf, rows);
+        // settleAll lets every shard finish before a failure is thrown, so nothing is still in
+        // flight on a connection when the coordinator rolls its branch back.
+        await settleAll(
+          shards.map(async (shard) => {
+            await applyOnShard(await tx.branch(shard), shard, plan, locks);
+            // This shard's part is done: prepare it now (a no-op for the decision shard and for a
+            // local transaction), while the other shard may still be working.
+            await tx.prepare(shard);
+          }),
+        );
+      },
+      { also: window ? [window.shard] : [], pipeline: true, ...fencing, actorId: initiator.characterId },
+    );
     return { tradeId, crossShard, transactionId: result.transactionId, replayed: false };
   }
 
   /**
    * Opens a trade window (`trade_sessions`, status `initiated`) on the initiator's shard; it
-   * expires after `ttlSeconds` (default one hour, as the seed's column default).
+   * expires after `ttlSec` (default one hour, as the seed's column default; `ttlSeconds` is the
+   * deprecated spelling). `expiresAt` is when (`expiresDate`, the old spelling, is the same).
    * @example
    * const { tradeId } = await db.trades.open(neo, trinity);
    */
-  open(initiatorId: number, recipientId: number, options: { ttlSeconds?: number } = {}): Promise<{ tradeId: number; expiresDate: Date }> {
+  open(initiatorId: number, recipientId: number, options: TradeOpenOptions = {}): Promise<{ tradeId: number; expiresAt: Date; expiresDate: Date }> {
     return this.windows.open(initiatorId, recipientId, options);
   }
 

@@ -15,7 +15,6 @@ import { amount, bigId, faction, id, position, varchar } from '../shared/fields.
 import type { PooledConnection } from '../../pool/pooled-connection.js';
 import { consistencyOf } from '../../routing/consistency.js';
 import type { Consistency } from '../../routing/read-router.js';
-import { lockCharacter } from '../../routing/character-lock.js';
 import { bumpEconomy, readActor, vendorDistrict, vendorFor } from '../shared/vendor-rules.js';
 import { readVendors, vendorLedger as ledger, type Vendor } from '../shared/vendor-rows.js';
 import { keyed, remember, replayOf, type IdempotentCall } from '../../routing/idempotency.js';
@@ -37,6 +36,7 @@ import {
   type VendorSellInput,
   type VendorSellSlotInput,
 } from './vendor-inputs.js';
+import { fencing, type WriteOptions } from '../shared/write-options.js';
 
 export type { VendorBuyInput, VendorDefinition, VendorPurchase, VendorSale, VendorSellInput, VendorSellSlotInput };
 
@@ -143,13 +143,13 @@ export class Vendors {
    * @example
    * const { itemIds, price } = await db.vendors.buy({ characterId, vendorId, templateId, quantity: 1 });
    */
-  async buy(input: VendorBuyInput): Promise<VendorPurchase> {
+  async buy(input: VendorBuyInput, options: WriteOptions = {}): Promise<VendorPurchase> {
     const b = parseInput(buyInput, input, 'vendor purchase');
     const district = await vendorDistrict(this.ctx.router, b.vendorId);
     const { idempotencyKey, ...request } = b;
     const call = keyed(idempotencyKey, b.characterId, 'vendor_buy', request);
-    return this.ctx.router.onCharacter('vendor_buy', b.characterId, async (conn, route): Promise<VendorPurchase> => {
-      const actor = await readActor(conn, b.characterId, await lockCharacter(conn, b.characterId, route.shard));
+    return this.ctx.router.onCharacter('vendor_buy', b.characterId, async (conn, route, _tx, locked): Promise<VendorPurchase> => {
+      const actor = await readActor(conn, b.characterId, locked);
       const earlier = call && (await replayOf<VendorPurchase>(conn, call));
       if (earlier) return { ...earlier, replayed: true };
       await vendorFor(conn, district, b.vendorId, actor);
@@ -192,7 +192,7 @@ export class Vendors {
       const purchase = { itemIds, price, money: actor.money - price, replayed: false };
       if (call) await remember(conn, call, purchase);
       return purchase;
-    });
+    }, fencing(options));
   }
 
   /**
@@ -202,10 +202,10 @@ export class Vendors {
    * @example
    * const { price } = await db.vendors.sell({ characterId, vendorId, itemId });
    */
-  async sell(input: VendorSellInput): Promise<VendorSale> {
+  async sell(input: VendorSellInput, options: WriteOptions = {}): Promise<VendorSale> {
     const s = parseInput(sellInput, input, 'vendor sale');
     const { idempotencyKey, ...request } = s;
-    return this.sellItem(s, keyed(idempotencyKey, s.characterId, 'vendor_sell', request), async () => s.itemId);
+    return this.sellItem(s, keyed(idempotencyKey, s.characterId, 'vendor_sell', request), async () => s.itemId, options);
   }
 
   /**
@@ -214,14 +214,14 @@ export class Vendors {
    * @example
    * const { price } = await db.vendors.sellSlot({ characterId, vendorId, slot: 4 });
    */
-  async sellSlot(input: VendorSellSlotInput): Promise<VendorSale> {
+  async sellSlot(input: VendorSellSlotInput, options: WriteOptions = {}): Promise<VendorSale> {
     const s = parseInput(sellSlotInput, input, 'vendor sale');
     const { idempotencyKey, ...request } = s;
     return this.sellItem(s, keyed(idempotencyKey, s.characterId, 'vendor_sell', request), async (conn) => {
       const item = await itemAtSlot(conn, s.characterId, s.slot, true);
       if (!item) throw new NotFoundError('item in slot', s.slot);
       return Number(item.item_id);
-    });
+    }, options);
   }
 
   /** A sale: `locate` names the item once the character row is locked. */
@@ -229,10 +229,11 @@ export class Vendors {
     s: { characterId: number; vendorId: number },
     call: IdempotentCall | undefined,
     locate: (conn: PooledConnection) => Promise<number>,
+    options: WriteOptions = {},
   ): Promise<VendorSale> {
     const district = await vendorDistrict(this.ctx.router, s.vendorId);
-    return this.ctx.router.onCharacter('vendor_sell', s.characterId, async (conn, route): Promise<VendorSale> => {
-      const actor = await readActor(conn, s.characterId, await lockCharacter(conn, s.characterId, route.shard));
+    return this.ctx.router.onCharacter('vendor_sell', s.characterId, async (conn, route, _tx, locked): Promise<VendorSale> => {
+      const actor = await readActor(conn, s.characterId, locked);
       const earlier = call && (await replayOf<VendorSale>(conn, call));
       if (earlier) return { ...earlier, replayed: true };
       const vendor = await vendorFor(conn, district, s.vendorId, actor);
@@ -276,7 +277,7 @@ export class Vendors {
       const sale = { price, money: actor.money + price, replayed: false };
       if (call) await remember(conn, call, sale);
       return sale;
-    });
+    }, fencing(options));
   }
 
   /**

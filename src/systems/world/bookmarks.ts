@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { consistencyOf } from '../../routing/consistency.js';
 import type { Consistency } from '../../routing/read-router.js';
-import { lockCharacter } from '../../routing/character-lock.js';
+import { unfenced } from '../shared/write-options.js';
 import { parseInput, schemaFor } from '../../validate.js';
 import { clientName, clientPosition, yaw } from '../shared/client-limits.js';
 import type { RepoContext } from '../shared/context.js';
@@ -38,8 +38,7 @@ export async function setBookmark(ctx: RepoContext, characterId: number, name: s
   const n = parseInput(bookmarkName, name, 'bookmark name');
   const p = parseInput(placeInput, place, 'bookmark');
   ctx.router.topology.shardOfDistrict(p.districtId);
-  await ctx.router.onCharacter('bookmark_set', cid, async (conn, route) => {
-    await lockCharacter(conn, cid, route.shard);
+  await ctx.router.onCharacter('bookmark_set', cid, async (conn) => {
     await conn.exec(
       `INSERT INTO character_bookmarks (character_id, bookmark_name, district_id, position_x, position_y, position_z, yaw)
        VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -47,7 +46,7 @@ export async function setBookmark(ctx: RepoContext, characterId: number, name: s
          position_z = VALUES(position_z), yaw = VALUES(yaw)`,
       [cid, n, p.districtId, p.position.x, p.position.y, p.position.z, p.yaw],
     );
-  });
+  }, unfenced('a GM bookmark, not game state'));
   return { name: n, districtId: p.districtId, position: p.position, yaw: p.yaw };
 }
 

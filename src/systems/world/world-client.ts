@@ -5,11 +5,11 @@ import type { PooledConnection } from '../../pool/pooled-connection.js';
 import { consistencyOf } from '../../routing/consistency.js';
 import type { Consistency } from '../../routing/read-router.js';
 import type { MoveResult } from '../shared/character-move.js';
-import { lockCharacter } from '../../routing/character-lock.js';
 import { clientObjectId } from '../shared/client-ids.js';
 import { travelByHardline, type HardlinePlace, type HardlineRow } from './hardline-travel.js';
 import { parseInput, schemaFor } from '../../validate.js';
 import type { RepoContext } from '../shared/context.js';
+import { fencing, type WriteOptions } from '../shared/write-options.js';
 
 export type { HardlinePlace };
 
@@ -115,12 +115,16 @@ export class ClientWorld {
     return row ? hardlineOf(row) : null;
   }
 
-  async discoverHardline(characterId: number, districtId: number, hardlineNumber: number): Promise<{ discovered: boolean }> {
+  async discoverHardline(
+    characterId: number,
+    districtId: number,
+    hardlineNumber: number,
+    options: WriteOptions = {},
+  ): Promise<{ discovered: boolean }> {
     const cid = parseInput(id, characterId, 'character id');
     const p = parseInput(place, { districtId, hardlineNumber }, 'hardline');
     if (!(await this.findHardline(p, 'strong'))) throw new NotFoundError('hardline', `${p.districtId}/${p.hardlineNumber}`);
-    return this.ctx.router.onCharacter('hardline_discover', cid, async (conn, route) => {
-      const locked = await lockCharacter(conn, cid, route.shard);
+    return this.ctx.router.onCharacter('hardline_discover', cid, async (conn, route, _tx, locked) => {
       // Discovered by standing at it: the character is in the hardline's district.
       if (Number(locked.district_id) !== p.districtId) throw new WrongDistrictError(cid, p.districtId, Number(locked.district_id));
       const header = await conn.exec(
@@ -128,7 +132,7 @@ export class ClientWorld {
         [cid, p.districtId, p.hardlineNumber],
       );
       return { discovered: header.affectedRows === 1 };
-    });
+    }, fencing(options));
   }
 
   async knownHardlines(characterId: number, options: { consistency?: Consistency } = {}): Promise<KnownHardline[]> {

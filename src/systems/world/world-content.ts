@@ -19,11 +19,11 @@ import { consistencyOf } from '../../routing/consistency.js';
 import type { Consistency } from '../../routing/read-router.js';
 import type { MoveResult } from '../shared/character-move.js';
 import { travelByHardline } from './hardline-travel.js';
-import { lockCharacter } from '../../routing/character-lock.js';
 import { readVendors } from '../shared/vendor-rows.js';
 import { shardOfWorldRow } from '../shared/world-rows.js';
 import { parseInput } from '../../validate.js';
 import type { RepoContext } from '../shared/context.js';
+import { fencing, type WriteOptions } from '../shared/write-options.js';
 
 const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
 
@@ -211,16 +211,16 @@ export class WorldContent {
     return { eventId, status };
   }
 
-  async joinEvent(eventId: number, characterId: number): Promise<{ joined: boolean; participants: number[] }> {
+  async joinEvent(eventId: number, characterId: number, options: WriteOptions = {}): Promise<{ joined: boolean; participants: number[] }> {
     const eid = parseInput(bigId, eventId, 'event id');
     const cid = parseInput(id, characterId, 'character id');
     const shard = await shardOfWorldRow(this.ctx.router, 'world_events', eid);
     const { value } = await this.ctx.router.onCharacters(
       'event_join',
       [cid],
-      async (tx, [route]) => {
+      async (tx, [route], rows) => {
         const conn = await tx.branch(route!.shard);
-        const locked = await lockCharacter(conn, cid, route!.shard);
+        const locked = await rows.of(cid);
         const events = await tx.branch(shard);
         const [ev] = await events.rows<{ event_status: string; participants: unknown; district_id: number }>(
           'SELECT event_status, participants, district_id FROM world_events WHERE event_id = ? FOR UPDATE',
@@ -236,7 +236,7 @@ export class WorldContent {
         await conn.exec('UPDATE character_statistics SET events_participated = events_participated + 1 WHERE character_id = ?', [cid]);
         return { joined: true, participants };
       },
-      { also: [shard] },
+      { ...fencing(options), also: [shard] },
     );
     return value;
   }

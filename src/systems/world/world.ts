@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { PresenceLostError } from '../../errors.js';
-import { FLOAT_MAX, floatColumn } from '../shared/column-limits.js';
+import { PresenceLostError, ValidationError } from '../../errors.js';
+import { FLOAT_MAX, floatColumn } from '../shared/fields.js';
 import { FENCED_POSITIONS, presenceTokenOf } from './fenced-positions.js';
 import { parseInput, positiveId, schemaFor } from '../../validate.js';
 import type { Position } from '../../writebehind/write-behind-buffer.js';
@@ -80,6 +80,8 @@ export class World {
     const data = isPosition(position) ? position : parseInput(positionInput, position, 'position');
     const { fencingToken } = options === undefined ? NO_OPTIONS : parseInput(positionOptions, options, 'options');
     if (fencingToken === undefined) {
+      if (this.ctx.router.requireFencing)
+        throw new ValidationError('options', [{ field: 'fencingToken', message: 'required: the cluster config sets presence.requireFencing' }]);
       const route = this.ctx.router.directory.cached(cid) ?? (await this.ctx.router.directory.resolve(cid));
       return this.ctx.writeBehind(route.shard).setPosition(cid, data);
     }

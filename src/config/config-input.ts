@@ -1,0 +1,114 @@
+/**
+ * The cluster config's public types, written out as interfaces (the published declarations name
+ * no validation library). The schema in ./schema.ts validates exactly these: a compile-time
+ * check there fails when the two drift apart. Defaults are those of ./schema.ts.
+ */
+
+/** A node: `mysql://user[:password]@host:port/database`, or the parts. */
+export type NodeInput = string | NodeObjectInput;
+
+/** A node as an object. */
+export interface NodeObjectInput {
+  host: string;
+  /** Default 3306. */
+  port?: number;
+  user: string;
+  /** Prefer `passwordEnv`: the name of an environment variable holding the password. */
+  password?: string;
+  passwordEnv?: string;
+  /** Letters, digits or _. */
+  database: string;
+}
+
+/** Connection pools of every node. */
+export interface PoolOptions {
+  min: number;
+  max: number;
+  acquireTimeoutMs: number;
+  maxWaitingClients: number;
+  connectTimeoutMs: number;
+  idleTimeoutMs: number;
+  evictionRunIntervalMs: number;
+  validateAfterIdleMs: number;
+  /** How long a node that refused a connection is treated as down before the next attempt. */
+  downBackoffMs: number;
+  /** innodb_lock_wait_timeout of every pooled session, in seconds (kept under the statement timeout). */
+  lockWaitTimeoutSec: number;
+}
+
+/** Replica reads. */
+export interface ReplicaPolicy {
+  /** Replicas further behind than this are skipped. */
+  maxLagMs: number;
+  /** How long a session read waits on a replica for the session's GTID before using the primary. */
+  gtidWaitTimeoutMs: number;
+  /** A replica read not answered within this goes to the primary instead. */
+  readTimeoutMs: number;
+  /** Lag monitor period. */
+  monitorIntervalMs: number;
+}
+
+/** Recovery of in-doubt two-phase commits. */
+export interface RecoveryOptions {
+  /** Period of the background recovery sweep; 0 turns it off. */
+  intervalMs: number;
+  /** Prepared branches younger than this are left to their coordinator. */
+  gracePeriodMs: number;
+  /** Decision records older than this are pruned by a sweep that finds nothing in doubt. */
+  decisionRetentionMs: number;
+}
+
+/** Distributed transactions. */
+export interface TwoPhaseOptions {
+  /** Timeout of each statement of a distributed transaction. */
+  statementTimeoutMs: number;
+  /** Retries after a deadlock or lock wait timeout. */
+  deadlockRetries: number;
+}
+
+/** The write-behind buffers (positions, log rows). */
+export interface WriteBehindConfig {
+  flushIntervalMs: number;
+  maxQueue: number;
+  maxBatch: number;
+  backpressureTimeoutMs: number;
+}
+
+/** Maintenance jobs. */
+export interface MaintenanceConfig {
+  /** How often each process checks for due jobs (0 turns the timer off). */
+  intervalMs: number;
+  /** Archive characters inactive for this many days; off when absent. */
+  archiveInactiveDays?: number;
+  partitionMonthsAhead: number;
+  idempotencyKeyRetentionDays: number;
+}
+
+/** Presence and fencing (docs/design.md, "Character writes"). */
+export interface PresenceConfig {
+  /** Every character write must carry the caller's `fencingToken` (default false). */
+  requireFencing: boolean;
+}
+
+/** A shard as the config names it. */
+export interface ShardInput {
+  /** Lowercase letters, digits or _, starting with a letter; not "global". */
+  name: string;
+  primary: NodeInput;
+  replicas?: NodeInput[];
+  /** The districts it owns at first (global's placement wins once migrated). */
+  districts: number[];
+}
+
+/** The cluster config as users write it (shards.config.ts, JSON or a plain object). */
+export interface ClusterConfigInput {
+  global: { primary: NodeInput; replicas?: NodeInput[] };
+  shards: ShardInput[];
+  pool?: Partial<PoolOptions>;
+  replicas?: Partial<ReplicaPolicy>;
+  recovery?: Partial<RecoveryOptions>;
+  twoPhase?: Partial<TwoPhaseOptions>;
+  writeBehind?: Partial<WriteBehindConfig>;
+  maintenance?: Partial<MaintenanceConfig>;
+  presence?: Partial<PresenceConfig>;
+}
