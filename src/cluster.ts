@@ -34,6 +34,7 @@ import type { LevelCurve } from './game/level-curve.js';
 import { clusterStatus, type ClusterStatus } from './ops/status.js';
 import { restoreCluster, type RestoreOptions, type RestoreReport } from './ops/restore.js';
 import { createUsers, type CreateUsersOptions, type UsersReport } from './ops/users.js';
+import { connectionOptions } from './pool/connection-options.js';
 
 export interface OpenClusterOptions {
   /** The prom-client registry to register metrics in; default: a new one (never the global one). */
@@ -152,7 +153,7 @@ export class Cluster extends DataSession {
         const tiers: Tier[] = nodes.key === GLOBAL ? ['reference', 'global'] : ['reference', 'shard'];
         const { address } = nodes.primary;
         const result = await migrateNode({
-          connection: { host: address.host, port: address.port, user: address.user, password: address.password },
+          connection: connectionOptions(address),
           database: address.database,
           tiers,
           label: nodes.primary.label,

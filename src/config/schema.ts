@@ -5,6 +5,28 @@ import { z } from 'zod';
  * `.strict()` everywhere: a misspelt key is an error that names it, not a silently ignored option.
  */
 
+/**
+ * TLS to a node (docs/operating.md, "TLS"): PEM text or files (read when the config is resolved).
+ * `true` verifies the server against the system's certificate authorities.
+ */
+export const tlsSchema = z.union([
+  z.literal(true),
+  z
+    .object({
+      ca: z.string().min(1).optional(),
+      caFile: z.string().min(1).optional(),
+      cert: z.string().min(1).optional(),
+      certFile: z.string().min(1).optional(),
+      key: z.string().min(1).optional(),
+      keyFile: z.string().min(1).optional(),
+      /** Default true: the server's certificate must chain to `ca` (or the system's authorities). */
+      rejectUnauthorized: z.boolean().default(true),
+      /** Default true: the certificate must name the host connected to. */
+      verifyIdentity: z.boolean().default(true),
+    })
+    .strict(),
+]);
+
 const nodeObject = z
   .object({
     host: z.string().min(1),
@@ -17,6 +39,8 @@ const nodeObject = z
       .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
       .optional(),
     database: z.string().regex(/^[A-Za-z0-9_]+$/, 'must be letters, digits or _'),
+    /** TLS to this node; overrides the cluster's `tls`. `false` for a node reached without it. */
+    tls: z.union([tlsSchema, z.literal(false)]).optional(),
   })
   .strict();
 
@@ -136,6 +160,25 @@ export const clusterConfigSchema = z
     twoPhase: twoPhaseSchema.default(twoPhaseSchema.parse({})),
     writeBehind: writeBehindSchema.default(writeBehindSchema.parse({})),
     maintenance: maintenanceSchema.default(maintenanceSchema.parse({})),
+    /** TLS to every node that does not set its own `tls` (off when absent). */
+    tls: tlsSchema.optional(),
+    /**
+     * Shards this process may learn from global's `cluster_shards` (added by `add-shard` after it
+     * started): name and address must match the row exactly. A placement naming any other shard
+     * is refused and logged, and no connection is made (docs/operating.md, "Adding a shard").
+     */
+    approvedShards: z
+      .array(
+        z
+          .object({
+            name: shardNameSchema,
+            host: z.string().min(1),
+            port: z.number().int().min(1).max(65535).default(3306),
+            database: z.string().regex(/^[A-Za-z0-9_]+$/, 'must be letters, digits or _'),
+          })
+          .strict(),
+      )
+      .default([]),
   })
   .strict()
   .superRefine((config, ctx) => {
@@ -165,6 +208,8 @@ export type ClusterConfigInput = z.input<typeof clusterConfigSchema>;
 /** The parsed config with defaults filled in (nodes not yet resolved). */
 export type ParsedClusterConfig = z.output<typeof clusterConfigSchema>;
 export type NodeInput = z.input<typeof nodeSchema>;
+export type TlsInput = z.input<typeof tlsSchema>;
+export type ApprovedShard = ParsedClusterConfig['approvedShards'][number];
 export type PoolOptions = ParsedClusterConfig['pool'];
 export type ReplicaPolicy = ParsedClusterConfig['replicas'];
 export type RecoveryOptions = ParsedClusterConfig['recovery'];

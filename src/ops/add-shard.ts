@@ -7,6 +7,7 @@ import type { NodePool } from '../pool/node-pool.js';
 import { ident } from '../sql/character-rows.js';
 import type { ShardNodes, Topology } from '../routing/topology.js';
 import { parseInput } from '../validate.js';
+import { connectionOptions } from '../pool/connection-options.js';
 
 /** What {@link addShard} takes: a shard name and its nodes (URLs or node objects, as in the config). */
 export interface AddShardInput {
@@ -63,7 +64,7 @@ export async function addShard(
   const primary = resolve(s.primary, 'primary');
   const replicas = s.replicas.map((r, i) => resolve(r, `replicas.${i}`));
   const migrated = await migrateNode({
-    connection: { host: primary.host, port: primary.port, user: primary.user, password: primary.password },
+    connection: connectionOptions(primary),
     database: primary.database,
     tiers: ['reference', 'shard'],
     label: `${s.name}-primary`,

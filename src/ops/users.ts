@@ -3,6 +3,7 @@ import type { ClusterConfig } from '../config/cluster-config.js';
 import { describeNode, type NodeAddress } from '../config/node-address.js';
 import { MxoError, ValidationError } from '../errors.js';
 import { grantStatements, USER_SPECS, type DbUser } from './user-grants.js';
+import { connectionOptions } from '../pool/connection-options.js';
 
 export interface CreateUsersOptions {
   /** Where the passwords come from (default process.env): MXO_APP_PASSWORD, MXO_MIGRATE_PASSWORD, ... */
@@ -55,7 +56,7 @@ export function plannedStatements(database: string, host: string, shard: boolean
 }
 
 async function applyOn(node: NodeAddress, host: string, shard: boolean, env: NodeJS.ProcessEnv): Promise<string[]> {
-  const conn = await mysql.createConnection({ host: node.host, port: node.port, user: node.user, password: node.password });
+  const conn = await mysql.createConnection(connectionOptions(node));
   const done: string[] = [];
   try {
     for (const spec of USER_SPECS) {
