@@ -4,6 +4,7 @@ import type { PooledConnection } from '../pool/pooled-connection.js';
 import type { Router } from '../routing/router.js';
 import { GLOBAL } from '../routing/topology.js';
 import { lockCharacter } from './character-lock.js';
+import { inList } from '../pool/in-list.js';
 
 /**
  * The statements of presence (tables presence_claims on global, characters.presence_token on the
@@ -119,9 +120,10 @@ export async function releaseClaims(router: Router, ids: number[], filter: { whe
         const ordered = [...routes].sort((a, b) => (a.shard === b.shard ? a.characterId - b.characterId : a.shard < b.shard ? -1 : 1));
         for (const r of ordered) await lockCharacter(await tx.branch(r.shard), r.characterId, r.shard);
         const global = await tx.branch(GLOBAL);
+        const list = inList(batch);
         const still = await global.rows<{ character_id: number }>(
-          `SELECT character_id FROM presence_claims WHERE character_id IN (${batch.map(() => '?').join(',')}) AND ${filter.where} FOR UPDATE`,
-          [...batch, ...filter.params],
+          `SELECT character_id FROM presence_claims WHERE character_id IN ${list.sql} AND ${filter.where} FOR UPDATE`,
+          [...list.params, ...filter.params],
         );
         const matched = new Set(still.map((r) => Number(r.character_id)));
         for (const r of ordered.filter((o) => matched.has(o.characterId))) {

@@ -56,7 +56,7 @@ export async function writePositions(conn: PooledConnection, batch: Array<[numbe
     column('rotation_z', (p) => p.rotation?.z),
     column('rotation_w', (p) => p.rotation?.w),
   ];
-  await conn.exec(`UPDATE characters SET ${sets.map((s) => s.sql).join(', ')} WHERE character_id IN (${ids.map(() => '?').join(',')})`, [
+  await conn.batch(`UPDATE characters SET ${sets.map((s) => s.sql).join(', ')} WHERE character_id IN (${ids.map(() => '?').join(',')})`, [
     ...sets.flatMap((s) => s.params),
     ...ids,
   ]);
@@ -66,7 +66,7 @@ export async function writePositions(conn: PooledConnection, batch: Array<[numbe
 export async function writeLogs(conn: PooledConnection, table: LogRow['table'], batch: LogRow[]): Promise<void> {
   const columns = LOG_COLUMNS[table];
   const tuple = `(${columns.map(() => '?').join(', ')})`;
-  await conn.exec(
+  await conn.batch(
     `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${batch.map(() => tuple).join(', ')}`,
     batch.flatMap((row) => columns.map((c) => row.values[c] ?? null)),
   );
