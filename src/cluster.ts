@@ -45,6 +45,11 @@ export interface OpenClusterOptions {
   env?: NodeJS.ProcessEnv;
   /** The level curve and cap (default: cap 50, `100 * (level - 1)^2`); make one with `levelCurve()`. */
   levelCurve?: LevelCurve;
+  /**
+   * Where security refusals are logged (a placement or recorded shard the config does not
+   * approve); default `console.warn`.
+   */
+  warn?: (message: string) => void;
 }
 
 /** What `migrate()` did on each primary. */
@@ -74,6 +79,7 @@ export class Cluster extends DataSession {
   /** Use {@link openCluster}. */
   constructor(config: ClusterConfig, metrics: Metrics, options: OpenClusterOptions) {
     const topology = new Topology(config, metrics);
+    if (options.warn) topology.warn = options.warn;
     initialiseSeries(metrics, { nodes: topology.pools().map((p) => p.identity), shards: topology.shards.map((s) => s.key) });
     const lagMonitor = new LagMonitor(topology, metrics, config.replicas);
     const buffers = new Map(topology.shards.map((s) => [s.key, new WriteBehindBuffer(s.key, s.primary, metrics, config.writeBehind)]));
