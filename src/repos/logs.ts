@@ -8,6 +8,7 @@ import { MutedError } from '../errors.js';
 import { isMuted } from '../sql/account-access.js';
 import { LOG_LEVELS, newestFirst, readChat, readSystemLogs, type ChatMessage, type SystemLogEntry } from '../sql/log-reads.js';
 import type { RepoContext } from './context.js';
+import { boundedJson } from '../writebehind/byte-budget.js';
 
 /** A player action (the seed's `player_action_logs`). */
 export interface ActionLogInput {
@@ -48,7 +49,7 @@ export interface SystemLogInput {
 }
 
 const id = z.number().int().positive();
-const json = z.record(z.string(), z.unknown());
+const json = boundedJson; // bounded in bytes: one row must never outgrow a batch (src/writebehind/byte-budget.ts)
 const actionInput = schemaFor<ActionLogInput>()(
   z
     .object({
