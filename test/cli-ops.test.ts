@@ -104,7 +104,9 @@ describe('operator commands', () => {
     expect(missing.stderr).toMatch(/VALIDATION: .*MXO_BACKUP_PASSWORD/);
     const made = await cli(['users', '--config', configOf('a')], PASSWORDS);
     expect(made.code, made.stderr).toBe(0);
-    expect(made.stdout).toContain("GRANT SELECT, INSERT, UPDATE, DELETE, EXECUTE ON `mxo_shard`.* TO 'mxo_app'@'%'");
+    expect(made.stdout).toContain("GRANT EXECUTE ON `mxo_shard`.* TO 'mxo_app'@'%'");
+    expect(made.stdout).toContain("GRANT SELECT, INSERT, UPDATE, DELETE ON `mxo_shard`.`characters` TO 'mxo_app'@'%'");
+    expect(made.stdout).toContain("GRANT SELECT ON `mxo_global`.`district_placement` TO 'mxo_app'@'%'");
     expect(made.stdout).toContain("GRANT REPLICATION SLAVE ON *.* TO 'mxo_repl'@'%'");
     for (const secret of Object.values(PASSWORDS)) expect(made.stdout + made.stderr).not.toContain(secret);
 

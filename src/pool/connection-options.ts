@@ -36,9 +36,8 @@ export function connectionOptions(address: NodeAddress, extra: ConnectionOptions
     maxPreparedStatements: MAX_PREPARED_PER_CONNECTION,
     enableCleartextPlugin: false,
     authPlugins: {
-      mysql_clear_password: () => () => {
-        throw new CleartextAuthRefusedError(node);
-      },
+      // Rejected (not thrown): mysql2 then ends the handshake with this error, the password unsent.
+      mysql_clear_password: () => () => Promise.reject<Buffer>(new CleartextAuthRefusedError(node)),
     },
     ...extra,
   };
