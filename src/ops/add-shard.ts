@@ -61,8 +61,11 @@ export async function addShard(
     if ('field' in r) throw new ConfigError([r]);
     return r;
   };
-  const primary = resolve(s.primary, 'primary');
-  const replicas = s.replicas.map((r, i) => resolve(r, `replicas.${i}`));
+  // The cluster's TLS applies to the new shard as to every configured node (a node object's own `tls` wins).
+  const withTls = (input: unknown, node: NodeAddress): NodeAddress =>
+    (typeof input === 'object' && input !== null && 'tls' in input) || !topology.config.tls ? node : Object.assign(node, { tls: topology.config.tls });
+  const primary = withTls(s.primary, resolve(s.primary, 'primary'));
+  const replicas = s.replicas.map((r, i) => withTls(r, resolve(r, `replicas.${i}`)));
   const migrated = await migrateNode({
     connection: connectionOptions(primary),
     database: primary.database,
