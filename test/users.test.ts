@@ -110,6 +110,11 @@ describe('users', () => {
         [db],
       )) as unknown as [Array<{ t: string }>];
       const tables = tableRows.map((r) => r.t);
+      const [viewRows] = (await conn.query("SELECT TABLE_NAME AS t FROM information_schema.VIEWS WHERE TABLE_SCHEMA = ?", [db])) as unknown as [
+        Array<{ t: string }>,
+      ];
+      const views = Object.fromEntries(viewRows.map((r) => [`\`${db}\`.\`${r.t}\``, ['SELECT']]));
+      expect(viewRows.length, node).toBe(global ? 0 : 2);
       expect(tables.length, node).toBeGreaterThan(15);
       const each = (privileges: (table: string) => string[] | undefined) =>
         Object.fromEntries(tables.flatMap((table) => (privileges(table) ? [[`\`${db}\`.\`${table}\``, privileges(table)!.sort()]] : [])));
@@ -127,11 +132,13 @@ describe('users', () => {
                 ? ['INSERT', 'SELECT', 'UPDATE']
                 : dml,
           ),
+          ...views,
         },
         mxo_monitor: {
           '*.*': ['BINLOG MONITOR', 'PROCESS', 'SLAVE MONITOR'],
           [`\`${db}\`.\`schema_migrations\``]: ['SELECT'],
           ...each((table) => (global && secret.includes(table) ? undefined : ['SELECT'])),
+          ...views,
         },
         mxo_backup: {
           '*.*': ['RELOAD', 'SLAVE MONITOR'],

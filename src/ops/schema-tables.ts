@@ -16,3 +16,15 @@ export async function tablesOfNode(shard: boolean, sqlDir?: string): Promise<str
   }
   return [...tables].sort();
 }
+
+/** The views the migrations create on a node (read-only to every account that reads tables). */
+export async function viewsOfNode(shard: boolean, sqlDir?: string): Promise<string[]> {
+  const views = new Set<string>();
+  for (const tier of ['reference', shard ? 'shard' : 'global'] as const) {
+    for (const file of await listMigrationFiles(tier, sqlDir)) {
+      const sql = file.sql.replace(/--[^\n]*/g, '');
+      for (const m of sql.matchAll(/CREATE\s+(?:OR\s+REPLACE\s+)?(?:[A-Z_]+\s*=\s*\S+\s+|SQL\s+SECURITY\s+\w+\s+)*VIEW\s+`?([A-Za-z0-9_]+)`?/gi)) views.add(m[1]!);
+    }
+  }
+  return [...views].sort();
+}

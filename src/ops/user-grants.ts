@@ -34,6 +34,8 @@ export interface GrantTarget {
   database: string;
   shard: boolean;
   tables: string[];
+  /** Views: SELECT for the accounts that read tables. */
+  views: string[];
 }
 
 export interface UserSpec {
@@ -61,6 +63,7 @@ export const USER_SPECS: UserSpec[] = [
         if (node.shard && AUDIT_TABLES.includes(t)) return `GRANT SELECT, INSERT, UPDATE ON ${on(node, t)}`;
         return `GRANT SELECT, INSERT, UPDATE, DELETE ON ${on(node, t)}`;
       }),
+      ...node.views.map((v) => `GRANT SELECT ON ${on(node, v)}`),
     ],
   },
   {
@@ -98,6 +101,7 @@ export const USER_SPECS: UserSpec[] = [
     grants: (node) => [
       'GRANT PROCESS, SLAVE MONITOR, BINLOG MONITOR ON *.*',
       ...node.tables.filter((t) => node.shard || !SECRET_TABLES.includes(t)).map((t) => `GRANT SELECT ON ${on(node, t)}`),
+      ...node.views.map((v) => `GRANT SELECT ON ${on(node, v)}`),
       // `status` reads which migrations each node has (not a migration-created table).
       `GRANT SELECT ON ${on(node, 'schema_migrations')}`,
     ],

@@ -2,7 +2,7 @@ import mysql from 'mysql2/promise';
 import type { ClusterConfig } from '../config/cluster-config.js';
 import { describeNode, type NodeAddress } from '../config/node-address.js';
 import { MxoError, ValidationError } from '../errors.js';
-import { tablesOfNode } from './schema-tables.js';
+import { tablesOfNode, viewsOfNode } from './schema-tables.js';
 import { grantStatements, USER_SPECS, type DbUser, type GrantTarget } from './user-grants.js';
 import { connectionOptions } from '../pool/connection-options.js';
 
@@ -48,7 +48,7 @@ export async function createUsers(config: ClusterConfig, options: CreateUsersOpt
 
 /** The statements `createUsers` runs on a node, passwords shown as `'<MXO_..._PASSWORD>'` (for the README and --dry-run). */
 export async function plannedStatements(database: string, host: string, shard: boolean): Promise<string[]> {
-  const node: GrantTarget = { database, shard, tables: await tablesOfNode(shard) };
+  const node: GrantTarget = { database, shard, tables: await tablesOfNode(shard), views: await viewsOfNode(shard) };
   return USER_SPECS.flatMap((spec) => [
     `CREATE USER IF NOT EXISTS '${spec.user}'@'${host}' IDENTIFIED BY '<${spec.passwordEnv}>'`,
     `ALTER USER '${spec.user}'@'${host}' IDENTIFIED BY '<${spec.passwordEnv}>'`,
@@ -60,7 +60,7 @@ export async function plannedStatements(database: string, host: string, shard: b
 async function applyOn(node: NodeAddress, host: string, shard: boolean, env: NodeJS.ProcessEnv): Promise<string[]> {
   const conn = await mysql.createConnection(connectionOptions(node));
   const done: string[] = [];
-  const target: GrantTarget = { database: node.database, shard, tables: await tablesOfNode(shard) };
+  const target: GrantTarget = { database: node.database, shard, tables: await tablesOfNode(shard), views: await viewsOfNode(shard) };
   try {
     for (const spec of USER_SPECS) {
       const account = `'${spec.user}'@'${host}'`;
