@@ -38,6 +38,7 @@ import { clusterStatus, type ClusterStatus } from './ops/status.js';
 import { restoreCluster, type RestoreOptions, type RestoreReport } from './ops/restore.js';
 import { createUsers, type CreateUsersOptions, type UsersReport } from './ops/users.js';
 import { PlacementRefresh } from './routing/placement-refresh.js';
+import { connectionOptions } from './pool/connection-options.js';
 
 export interface OpenClusterOptions {
   /** The prom-client registry to register metrics in; default: a new one (never the global one). */
@@ -48,6 +49,11 @@ export interface OpenClusterOptions {
   env?: NodeJS.ProcessEnv;
   /** The level curve and cap (default: cap 50, `100 * (level - 1)^2`); make one with `levelCurve()`. */
   levelCurve?: LevelCurve;
+  /**
+   * Where security refusals are logged (a placement or recorded shard the config does not
+   * approve); default `console.warn`.
+   */
+  warn?: (message: string) => void;
 }
 
 /** What `migrate()` did on each primary. */
@@ -77,6 +83,7 @@ export class Cluster extends DataSession {
   /** Use {@link openCluster}. */
   constructor(config: ClusterConfig, metrics: Metrics, options: OpenClusterOptions) {
     const topology = new Topology(config, metrics);
+    if (options.warn) topology.warn = options.warn;
     initialiseSeries(metrics, { nodes: topology.pools().map((p) => p.identity), shards: topology.shards.map((s) => s.key) });
     const lagMonitor = new LagMonitor(topology, metrics, config.replicas);
     // Looked up at each use: a failover of global replaces its primary.
@@ -169,7 +176,7 @@ export class Cluster extends DataSession {
         const tiers: Tier[] = nodes.key === GLOBAL ? ['reference', 'global'] : ['reference', 'shard'];
         const { address } = nodes.primary;
         const result = await migrateNode({
-          connection: { host: address.host, port: address.port, user: address.user, password: address.password },
+          connection: connectionOptions(address),
           database: address.database,
           tiers,
           label: nodes.primary.label,

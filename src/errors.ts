@@ -31,6 +31,8 @@ export type ErrorCode =
   | 'HANDOFF_INVALID'
   // the cluster
   | 'SHARD_UNAVAILABLE'
+  | 'CLEARTEXT_AUTH_REFUSED'
+  | 'SHARD_NOT_APPROVED'
   | 'ACQUIRE_TIMEOUT'
   | 'CONFLICT'
   | 'OUTCOME_UNKNOWN'

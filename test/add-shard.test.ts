@@ -2,7 +2,7 @@
  * db.admin.addShard: a third server joins a two-shard cluster as an empty, migrated shard with
  * the reference data; a district moved onto it keeps every row, and a process that has the new
  * shard in its config (with no districts) routes there after the move, and so does one whose
- * config never named it (it learns the shard from global).
+ * config only approves its address (it learns the shard from global).
  */
 import mysql, { type RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,8 +64,13 @@ describe('addShard', () => {
 
     // A second process that knows gamma from its config (no districts there yet), opened before the move.
     const later = await openCluster({ ...config, shards: [...config.shards!, { name: 'gamma', primary: gamma, districts: [] }] });
-    // And one whose config never heard of gamma: it learns it from global (with global's credentials).
-    const unaware = await openCluster(config);
+    // And one whose config only approves gamma's address: it learns the shard from global (with
+    // global's credentials). Without the approval it would refuse it (test/shard-approval.test.ts).
+    const url = new URL(gamma as string);
+    const unaware = await openCluster({
+      ...config,
+      approvedShards: [{ name: 'gamma', host: url.hostname, port: Number(url.port), database: url.pathname.slice(1) }],
+    });
     try {
       expect(later.shardOfDistrict(2)).toBe('alpha');
       const r = await db.admin.moveDistrict(2, 'gamma');

@@ -104,7 +104,9 @@ describe('operator commands', () => {
     expect(missing.stderr).toMatch(/VALIDATION: .*MXO_BACKUP_PASSWORD/);
     const made = await cli(['users', '--config', configOf('a')], PASSWORDS);
     expect(made.code, made.stderr).toBe(0);
-    expect(made.stdout).toContain("GRANT SELECT, INSERT, UPDATE, DELETE, EXECUTE ON `mxo_shard`.* TO 'mxo_app'@'%'");
+    expect(made.stdout).toContain("GRANT EXECUTE ON `mxo_shard`.* TO 'mxo_app'@'%'");
+    expect(made.stdout).toContain("GRANT SELECT, INSERT, UPDATE, DELETE ON `mxo_shard`.`characters` TO 'mxo_app'@'%'");
+    expect(made.stdout).toContain("GRANT SELECT ON `mxo_global`.`district_placement` TO 'mxo_app'@'%'");
     expect(made.stdout).toContain("GRANT REPLICATION SLAVE ON *.* TO 'mxo_repl'@'%'");
     for (const secret of Object.values(PASSWORDS)) expect(made.stdout + made.stderr).not.toContain(secret);
 
@@ -115,7 +117,8 @@ describe('operator commands', () => {
       expect(dry.stdout).toContain(`REVOKE ALL PRIVILEGES, GRANT OPTION FROM '${user}'@'%';`);
     }
     expect(dry.stdout).toContain("IDENTIFIED BY '<MXO_APP_PASSWORD>'");
-    expect(dry.stdout).toContain("GRANT ALTER, DROP ON `mxo_shard`.`system_logs` TO 'mxo_app'@'%';");
+    expect(dry.stdout).toContain("GRANT SELECT, INSERT, UPDATE ON `mxo_shard`.`system_logs` TO 'mxo_app'@'%';");
+    expect(dry.stdout).not.toMatch(/GRANT [^;]*(ALTER|DROP|PROCESS)[^;]*TO 'mxo_app'/);
   });
 
   it('the library writes as mxo_app; status (as mxo_monitor) is healthy, in text and JSON', async () => {

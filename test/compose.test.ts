@@ -52,6 +52,7 @@ describe('docker-compose.yml', () => {
         'migrate',
         'users',
         'workload',
+        'tls-certs',
       ].sort(),
     );
     expect(plan.nodes.map((n) => n.name).sort()).toEqual([
@@ -163,7 +164,13 @@ describe('docker-compose.yml', () => {
     expect(mountOf(workload!, 'deploy/cluster-app.json')).toBe('/config/cluster.json');
     expect(workload!.environment).toEqual({ MXO_APP_PASSWORD: 'compose-app-password' });
     expect(workload!.depends_on?.users?.condition).toBe('service_completed_successfully');
-    const app = resolveClusterConfig(JSON.parse(readFileSync(path.join(ROOT, 'deploy/cluster-app.json'), 'utf8')), {
+    // TLS (the CA file exists only in the containers) is checked in test/compose-tls.test.ts.
+    const withoutTls = (file: string) => {
+      const { tls, ...rest } = JSON.parse(readFileSync(path.join(ROOT, file), 'utf8'));
+      expect(tls, file).toEqual({ caFile: '/etc/mxo/tls/ca.pem' });
+      return rest;
+    };
+    const app = resolveClusterConfig(withoutTls('deploy/cluster-app.json'), {
       MXO_APP_PASSWORD: 'compose-app-password',
     });
     for (const node of [app.global.primary, ...app.shards.flatMap((s) => [s.primary, ...s.replicas])]) {
@@ -175,7 +182,7 @@ describe('docker-compose.yml', () => {
     ]);
 
     // The config is valid and is the sandbox's topology with compose hostnames.
-    const raw = JSON.parse(readFileSync(path.join(ROOT, 'deploy/cluster.json'), 'utf8'));
+    const raw = withoutTls('deploy/cluster.json');
     const resolved = resolveClusterConfig(raw, { MXO_DB_PASSWORD: 'compose-test-pw' });
     expect(resolved.global.primary).toMatchObject({
       host: 'global-primary',

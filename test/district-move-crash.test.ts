@@ -87,7 +87,7 @@ async function assertWhole(): Promise<string> {
 }
 
 beforeAll(async () => {
-  t = await startTestCluster({ shards: 2, replicasPerShard: 0 });
+  t = await startTestCluster({ shards: 2, replicasPerShard: 0, as: 'operator' }); // moves run as the operator account
   dir = mkdtempSync(path.join(tmpdir(), 'mxo-dmove-'));
   const { accountId } = await t.db.accounts.register({ username: 'crash', email: 'crash@zion.example', password: 'woman-in-red' });
   const template = await t.db.items.defineTemplate({ itemName: 'Coat', itemType: 'clothing', baseValue: 10 });

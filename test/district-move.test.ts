@@ -41,7 +41,7 @@ async function districtRows(node: string, district: number): Promise<Record<stri
 }
 
 beforeAll(async () => {
-  t = await startTestCluster({ shards: 2, replicasPerShard: 0 });
+  t = await startTestCluster({ shards: 2, replicasPerShard: 0, as: 'operator' }); // moves run as the operator account
   ({ accountId } = await t.db.accounts.register({ username: 'dmove', email: 'dmove@zion.example', password: 'woman-in-red' }));
   template = await t.db.items.defineTemplate({ itemName: 'Shades', itemType: 'clothing', baseValue: 10 });
   for (let i = 0; i < 12; i++) {
@@ -60,7 +60,7 @@ beforeAll(async () => {
     stock: [{ templateId: template, maxStock: 100_000, basePrice: 10 }],
   }));
   await t.db.world.spawnObject({ districtId: 2, objectType: 'terminal', objectName: 'Jack-in', position: { x: 1, y: 0, z: 2 } });
-  other = await openCluster(t.config);
+  other = await openCluster(t.appConfig); // a game server: mxo_app
   // No periodic placement refresh (every 5 s): its placement stays stale however slow the machine,
   // until a write finds the fence moved.
   other.admin.stop();

@@ -83,7 +83,8 @@ describe('users', () => {
     const report = await t.db.createUsers({ env: ENV });
     expect(report.nodes.map((n) => n.node)).toEqual(['global-primary', 'alpha-primary', 'beta-primary']);
     expect(JSON.stringify(report)).not.toContain(ENV.MXO_APP_PASSWORD);
-    for (const node of ['global-primary', 'alpha-primary', 'alpha-replica-1', 'beta-replica-1']) {
+    await t.db.waitForReplicas(30_000);
+    for (const { name: node } of t.sandbox.nodes) {
       const printed = report.nodes.find((n) => n.node === node.replace(/-replica-\d+$/, '-primary'))!.statements;
       const conn = await t.sql(node);
       for (const spec of USER_SPECS) {
@@ -96,6 +97,68 @@ describe('users', () => {
     }
     // Idempotent: a second run changes nothing and succeeds.
     await t.db.createUsers({ env: ENV });
+  });
+
+  it('SHOW GRANTS on every node equals the expected set, written out here (an extra privilege anywhere fails)', async () => {
+    await t.db.waitForReplicas(30_000);
+    for (const { name: node, shard } of t.sandbox.nodes) {
+      const global = shard === 'global';
+      const db = global ? 'mxo_global' : 'mxo_shard';
+      const conn = await t.sql(node);
+      const [tableRows] = (await conn.query(
+        "SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' AND TABLE_NAME <> 'schema_migrations'",
+        [db],
+      )) as unknown as [Array<{ t: string }>];
+      const tables = tableRows.map((r) => r.t);
+      const [viewRows] = (await conn.query("SELECT TABLE_NAME AS t FROM information_schema.VIEWS WHERE TABLE_SCHEMA = ?", [db])) as unknown as [
+        Array<{ t: string }>,
+      ];
+      const views = Object.fromEntries(viewRows.map((r) => [`\`${db}\`.\`${r.t}\``, ['SELECT']]));
+      expect(viewRows.length, node).toBe(global ? 0 : 2);
+      expect(tables.length, node).toBeGreaterThan(15);
+      const each = (privileges: (table: string) => string[] | undefined) =>
+        Object.fromEntries(tables.flatMap((table) => (privileges(table) ? [[`\`${db}\`.\`${table}\``, privileges(table)!.sort()]] : [])));
+      const dml = ['DELETE', 'INSERT', 'SELECT', 'UPDATE'];
+      const secret = ['accounts', 'account_security', 'account_sessions', 'account_login_keys', 'login_throttle', 'presence_handoffs'];
+      const expected: Record<string, Record<string, string[]>> = {
+        mxo_app: {
+          '*.*': ['SLAVE MONITOR'],
+          [`\`${db}\`.*`]: ['EXECUTE'],
+          [`\`${db}\`.\`schema_migrations\``]: ['SELECT'],
+          ...each((table) =>
+            global && ['cluster_shards', 'district_placement', 'district_moves', 'shard_primaries'].includes(table)
+              ? ['SELECT']
+              : !global && ['system_logs', 'player_action_logs', 'chat_logs'].includes(table)
+                ? ['INSERT', 'SELECT', 'UPDATE']
+                : dml,
+          ),
+          ...views,
+        },
+        mxo_monitor: {
+          '*.*': ['BINLOG MONITOR', 'PROCESS', 'SLAVE MONITOR'],
+          [`\`${db}\`.\`schema_migrations\``]: ['SELECT'],
+          ...each((table) => (global && secret.includes(table) ? undefined : ['SELECT'])),
+          ...views,
+        },
+        mxo_backup: {
+          '*.*': ['RELOAD', 'SLAVE MONITOR'],
+          [`\`${db}\`.*`]: ['EVENT', 'LOCK TABLES', 'SELECT', 'SHOW VIEW', 'TRIGGER'],
+          '`mysql`.`proc`': ['SELECT'],
+        },
+        mxo_repl: { '*.*': ['REPLICATION SLAVE'] },
+        mxo_migrate: {
+          '*.*': ['SLAVE MONITOR'],
+          [`\`${db}\`.*`]: [
+            'ALTER', 'ALTER ROUTINE', 'CREATE', 'CREATE ROUTINE', 'CREATE TEMPORARY TABLES', 'CREATE VIEW', 'DELETE', 'DROP', 'EVENT',
+            'EXECUTE', 'INDEX', 'INSERT', 'LOCK TABLES', 'REFERENCES', 'SELECT', 'SHOW VIEW', 'TRIGGER', 'UPDATE',
+          ],
+        },
+      };
+      for (const [user, want] of Object.entries(expected)) {
+        const [rows] = (await conn.query(`SHOW GRANTS FOR '${user}'@'%'`)) as unknown as [Array<Record<string, string>>];
+        expect(privilegesByObject(rows.map((g) => Object.values(g)[0]!)), `${user} on ${node}`).toEqual(want);
+      }
+    }
   });
 
   it('the library runs as mxo_app: a cross-shard XA trade, then recovery of a branch held by a frozen mxo_app session', async () => {
@@ -159,7 +222,9 @@ describe('users', () => {
     const app = await connectAs('mxo_app', ENV.MXO_APP_PASSWORD, 'alpha-primary');
     const app2 = await connectAs('mxo_app', ENV.MXO_APP_PASSWORD, 'alpha-primary');
     try {
-      await (await t.sql('alpha-primary')).query('CREATE TABLE IF NOT EXISTS facts_scratch (id INT PRIMARY KEY)');
+      const root = await t.sql('alpha-primary');
+      await root.query('CREATE TABLE IF NOT EXISTS facts_scratch (id INT PRIMARY KEY)');
+      await root.query("GRANT SELECT, INSERT ON mxo_shard.facts_scratch TO 'mxo_app'@'%'");
       await app.query("XA START 'facts', 'b1'");
       await app.query('INSERT INTO facts_scratch VALUES (1)');
       await app.query("XA END 'facts', 'b1'");
@@ -189,27 +254,76 @@ describe('users', () => {
     }
   });
 
-  it('each account is refused what it does not need', async () => {
-    const app = await connectAs('mxo_app', ENV.MXO_APP_PASSWORD, 'alpha-primary');
-    const monitor = await connectAs('mxo_monitor', ENV.MXO_MONITOR_PASSWORD, 'alpha-primary');
-    const backup = await connectAs('mxo_backup', ENV.MXO_BACKUP_PASSWORD, 'alpha-primary');
-    const repl = await connectAs('mxo_repl', ENV.MXO_REPL_PASSWORD, 'global-primary').catch((e: { errno?: number }) => e);
-    try {
-      expect(await errnoOf(app.query('DROP TABLE characters'))).toBe(1142);
-      expect(await errnoOf(app.query('CREATE TABLE x (id INT)'))).toBe(1142);
-      expect(await errnoOf(app.query("CREATE USER 'evil'@'%'"))).toBe(1227);
-      expect(await errnoOf(app.query('SELECT * FROM mysql.user'))).toBe(1142);
-      expect(await errnoOf(monitor.query('UPDATE characters SET money = 0'))).toBe(1142);
-      expect(await errnoOf(backup.query('DELETE FROM characters'))).toBe(1142);
-      // mxo_repl has no database access at all (it only streams the binlog).
-      expect((repl as { errno?: number }).errno).toBe(1044);
-      // What they do need works.
-      await app.query('SHOW SLAVE STATUS');
-      await app.query('SELECT COUNT(*) FROM information_schema.INNODB_TRX');
-      await monitor.query('SHOW BINARY LOGS');
-    } finally {
-      for (const c of [app, monitor, backup]) await c.end().catch(() => c.destroy());
-      if (!(repl instanceof Error) && 'end' in (repl as object)) await (repl as mysql.Connection).end();
+  it('each account is refused what it does not need, on every node (primaries and replicas)', async () => {
+    await t.db.waitForReplicas(30_000);
+    const denied = [1142, 1044, 1045, 1227, 1143];
+    for (const { name: node, shard, role } of t.sandbox.nodes) {
+      const global = shard === 'global';
+      const app = await connectAs('mxo_app', ENV.MXO_APP_PASSWORD, node);
+      const monitor = await connectAs('mxo_monitor', ENV.MXO_MONITOR_PASSWORD, node);
+      const backup = await connectAs('mxo_backup', ENV.MXO_BACKUP_PASSWORD, node);
+      const repl = await connectAs('mxo_repl', ENV.MXO_REPL_PASSWORD, node).catch((e: { errno?: number }) => e);
+      // On a replica read_only answers a write before the privilege check (1290: the account has
+      // neither SUPER nor READ_ONLY ADMIN); its privileges there are the exact SHOW GRANTS above.
+      const refused = role === 'replica' ? [...denied, 1290] : denied;
+      try {
+        const probe = async (who: string, c: mysql.Connection, sql: string) =>
+          expect(/^(SELECT|SET GLOBAL)/.test(sql) ? denied : refused, `${who} on ${node}: ${sql}`).toContain(await errnoOf(c.query(sql)));
+        const table = global ? 'accounts' : 'characters';
+        for (const [who, c] of [['mxo_app', app], ['mxo_monitor', monitor], ['mxo_backup', backup]] as const) {
+          await probe(who, c, `DROP TABLE ${table}`);
+          await probe(who, c, `ALTER TABLE ${table} ADD COLUMN evil INT`);
+          await probe(who, c, `CREATE INDEX evil ON ${table} (${table === 'accounts' ? 'account_id' : 'character_id'})`);
+          await probe(who, c, 'CREATE TABLE evil (id INT)');
+          await probe(who, c, `TRUNCATE TABLE ${table}`);
+          await probe(who, c, "CREATE USER 'evil'@'%'");
+          await probe(who, c, 'SELECT * FROM mysql.user');
+          await probe(who, c, "SET GLOBAL read_only = 0");
+          await probe(who, c, "GRANT SELECT ON *.* TO 'mxo_repl'@'%'");
+          await probe(who, c, 'CREATE PROCEDURE evil() SELECT 1');
+        }
+        for (const [who, c] of [['mxo_monitor', monitor], ['mxo_backup', backup]] as const) {
+          await probe(who, c, `UPDATE ${table} SET ${table === 'accounts' ? 'email' : 'money'} = ${table === 'accounts' ? "'x'" : '0'}`);
+          await probe(who, c, `DELETE FROM ${table}`);
+          await probe(who, c, `INSERT INTO ${table} () VALUES ()`);
+        }
+        if (global) {
+          // H2: the cluster's shape is read-only to the application.
+          await probe('mxo_app', app, "INSERT INTO cluster_shards (shard_name, primary_host, primary_port, database_name) VALUES ('evil', '203.0.113.9', 3306, 'mxo_shard')");
+          await probe('mxo_app', app, "UPDATE district_placement SET shard_name = 'evil'");
+          await probe('mxo_app', app, 'DELETE FROM district_placement');
+          await probe('mxo_app', app, "INSERT INTO district_placement (district_id, shard_name) VALUES (999, 'evil')");
+          await probe('mxo_app', app, "UPDATE district_moves SET state = 'done'");
+          await probe('mxo_app', app, "UPDATE cluster_shards SET primary_host = '203.0.113.9'");
+          // M8: the monitor reads no secret.
+          for (const secret of ['accounts', 'account_security', 'account_sessions', 'account_login_keys', 'login_throttle', 'presence_handoffs']) {
+            await probe('mxo_monitor', monitor, `SELECT * FROM ${secret}`);
+          }
+        } else {
+          // M8: the audit trail cannot be erased or reshaped by the application.
+          for (const log of ['system_logs', 'player_action_logs', 'chat_logs']) {
+            await probe('mxo_app', app, `DELETE FROM ${log}`);
+            await probe('mxo_app', app, `ALTER TABLE ${log} REORGANIZE PARTITION p_future INTO (PARTITION p_future VALUES LESS THAN (MAXVALUE))`);
+            await probe('mxo_app', app, `ALTER TABLE ${log} DROP PARTITION p_future`);
+            await probe('mxo_app', app, `DROP TABLE ${log}`);
+            await probe('mxo_app', app, `TRUNCATE TABLE ${log}`);
+          }
+        }
+        // No PROCESS: the application sees only its own sessions, never another account's SQL.
+        const [others] = (await app.query("SELECT USER FROM information_schema.PROCESSLIST WHERE USER <> 'mxo_app'")) as unknown as [unknown[]];
+        expect(others, node).toEqual([]);
+        await probe('mxo_app', app, 'SELECT * FROM information_schema.INNODB_TRX');
+        // mxo_repl has no database access at all (it only streams the binlog).
+        expect((repl as { errno?: number }).errno, node).toBe(1044);
+        // What they do need works.
+        await app.query('SHOW SLAVE STATUS');
+        await monitor.query('SHOW BINARY LOGS');
+        await monitor.query(`SELECT COUNT(*) FROM ${global ? 'character_directory' : 'characters'}`);
+        await backup.query(`SELECT COUNT(*) FROM ${table}`);
+      } finally {
+        for (const c of [app, monitor, backup]) await c.end().catch(() => c.destroy());
+        if (!(repl instanceof Error) && 'end' in (repl as object)) await (repl as mysql.Connection).end();
+      }
     }
   });
 });

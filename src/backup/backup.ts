@@ -12,6 +12,7 @@ import { holdConsistentCut } from './consistent-cut.js';
 import { startDump } from './dump-tier.js';
 import type { BackupManifest, ManifestTier } from './manifest.js';
 import { checksumTables } from './table-checksums.js';
+import { connectionOptions } from '../pool/connection-options.js';
 
 export interface BackupOptions {
   /** Directory the dumps go to (created if missing). */
@@ -195,7 +196,7 @@ async function openSnapshot(node: NodeAddress): Promise<mysql.Connection> {
 }
 
 function connect(node: NodeAddress): Promise<mysql.Connection> {
-  return mysql.createConnection({ host: node.host, port: node.port, user: node.user, password: node.password, database: node.database });
+  return mysql.createConnection(connectionOptions(node, { database: node.database }));
 }
 
 async function withConnection<T>(node: NodeAddress, fn: (c: mysql.Connection) => Promise<T>): Promise<T> {

@@ -2,6 +2,7 @@ import mysql from 'mysql2/promise';
 import type { NodeAddress } from '../config/node-address.js';
 import { MxoError } from '../errors.js';
 import { parseRecoverRow, type XaRecoverRow } from '../twopc/xid.js';
+import { connectionOptions } from '../pool/connection-options.js';
 
 /** Every tier's primary held still at one moment, with its GTID position then. */
 export interface HeldCut {
@@ -23,7 +24,7 @@ const ATTEMPTS = 50;
 export async function holdConsistentCut(primaries: Array<{ tier: string; node: NodeAddress }>): Promise<HeldCut> {
   const conns = await Promise.all(
     primaries.map(({ node }) =>
-      mysql.createConnection({ host: node.host, port: node.port, user: node.user, password: node.password, database: node.database }),
+      mysql.createConnection(connectionOptions(node, { database: node.database })),
     ),
   );
   const unlockAll = () => Promise.all(conns.map((c) => c.query('UNLOCK TABLES').catch(() => {})));

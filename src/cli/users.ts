@@ -16,13 +16,13 @@ export const users: Command = {
       for (const spec of USER_SPECS) console.log(`-- ${spec.user}: ${spec.purpose}`);
       console.log('\n-- global primary (database mxo_global)');
       console.log(
-        plannedStatements('mxo_global', host, false)
+        (await plannedStatements('mxo_global', host, false))
           .map((s) => `${s};`)
           .join('\n'),
       );
       console.log('\n-- every shard primary (database mxo_shard)');
       console.log(
-        plannedStatements('mxo_shard', host, true)
+        (await plannedStatements('mxo_shard', host, true))
           .map((s) => `${s};`)
           .join('\n'),
       );

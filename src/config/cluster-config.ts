@@ -1,6 +1,6 @@
 import { ConfigError, type FieldIssue } from '../errors.js';
 import { toFieldIssues } from '../validate.js';
-import { resolveNode, type NodeAddress } from './node-address.js';
+import { resolveNode, resolveTls, type NodeAddress } from './node-address.js';
 import {
   clusterConfigSchema,
   type ClusterConfigInput,
@@ -10,6 +10,7 @@ import {
   type TwoPhaseOptions,
   type WriteBehindConfig, type MaintenanceConfig,
   type PresenceConfig,
+  type ApprovedShard,
 } from './schema.js';
 
 export interface ShardConfig {
@@ -30,6 +31,10 @@ export interface ClusterConfig {
   writeBehind: WriteBehindConfig;
   maintenance: MaintenanceConfig;
   presence: PresenceConfig;
+  /** Shards beyond `shards` this process may connect to when global names them (exact address). */
+  approvedShards: ApprovedShard[];
+  /** The cluster-wide TLS settings (PEM, files read), for shards learned from global. */
+  tls: NodeAddress['tls'];
 }
 
 /**
@@ -47,7 +52,7 @@ export function resolveClusterConfig(input: unknown, env: NodeJS.ProcessEnv = pr
   const config = parsed.data;
   const issues: FieldIssue[] = [];
   const resolve = (node: Parameters<typeof resolveNode>[0], field: string): NodeAddress => {
-    const result = resolveNode(node, field, env);
+    const result = resolveNode(node, field, env, config.tls);
     if ('field' in result) {
       issues.push(result);
       return { host: '', port: 0, user: '', password: undefined, database: '' };
@@ -72,7 +77,18 @@ export function resolveClusterConfig(input: unknown, env: NodeJS.ProcessEnv = pr
     writeBehind: config.writeBehind,
     maintenance: config.maintenance,
     presence: config.presence,
+    approvedShards: config.approvedShards,
+    tls: undefined,
   };
-  if (issues.length > 0) throw new ConfigError(issues);
+  if (config.tls !== undefined) {
+    const tls = resolveTls(config.tls, 'tls');
+    if ('field' in tls) issues.push(tls);
+    else resolved.tls = tls;
+  }
+  if (issues.length > 0) {
+    // A bad cluster-wide tls is reported once, not once per node.
+    const seen = new Set<string>();
+    throw new ConfigError(issues.filter((i) => !seen.has(i.field + i.message) && seen.add(i.field + i.message)));
+  }
   return resolved;
 }

@@ -18,6 +18,35 @@ export interface NodeObjectInput {
   passwordEnv?: string;
   /** Letters, digits or _. */
   database: string;
+  /** TLS to this node; overrides the cluster's `tls`. `false` for a node reached without it. */
+  tls?: TlsInput | false;
+}
+
+/**
+ * TLS to MariaDB: `true` verifies the server against the system's certificate authorities; an
+ * object gives PEM text or files (`ca`/`caFile`, `cert`/`certFile`, `key`/`keyFile`).
+ */
+export type TlsInput =
+  | true
+  | {
+      ca?: string;
+      caFile?: string;
+      cert?: string;
+      certFile?: string;
+      key?: string;
+      keyFile?: string;
+      /** Default true: the server's certificate must chain to `ca` (or the system's authorities). */
+      rejectUnauthorized?: boolean;
+      /** Default true: the certificate must name the host connected to. */
+      verifyIdentity?: boolean;
+    };
+
+/** A shard this process may connect to when global's `cluster_shards` names it (exact match). */
+export interface ApprovedShard {
+  name: string;
+  host: string;
+  port: number;
+  database: string;
 }
 
 /** Connection pools of every node. */
@@ -111,4 +140,8 @@ export interface ClusterConfigInput {
   writeBehind?: Partial<WriteBehindConfig>;
   maintenance?: Partial<MaintenanceConfig>;
   presence?: Partial<PresenceConfig>;
+  /** TLS to every node that does not set its own `tls` (off when absent). */
+  tls?: TlsInput;
+  /** Shards beyond `shards` this process may learn from global (added by `add-shard` later). */
+  approvedShards?: Array<Omit<ApprovedShard, 'port'> & { port?: number }>;
 }

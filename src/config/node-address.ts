@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import type { FieldIssue } from '../errors.js';
-import type { NodeInput } from './schema.js';
+import type { NodeTls } from '../pool/connection-options.js';
+import type { NodeInput, TlsInput } from './schema.js';
 
 /** A resolved database node: everything needed to open a connection. */
 export interface NodeAddress {
@@ -9,6 +11,8 @@ export interface NodeAddress {
   user: string;
   password: string | undefined;
   database: string;
+  /** TLS settings (PEM text, files already read); absent: no TLS. */
+  tls?: NodeTls;
 }
 
 /** Environment variable consulted when a node names no password at all. */
@@ -23,7 +27,36 @@ export function resolveNode(
   input: NodeInput,
   field: string,
   env: NodeJS.ProcessEnv = process.env,
+  clusterTls?: TlsInput,
 ): NodeAddress | FieldIssue {
+  const tlsInput = typeof input !== 'string' && input.tls !== undefined ? input.tls : clusterTls;
+  const tls = tlsInput === undefined || tlsInput === false ? undefined : resolveTls(tlsInput, typeof input !== 'string' && input.tls !== undefined ? `${field}.tls` : 'tls');
+  if (tls && 'field' in tls) return tls;
+  const address = resolveAddress(input, field, env);
+  if (!('field' in address) && tls) address.tls = tls;
+  return address;
+}
+
+/** TLS settings with the named files read (a file that cannot be read is an issue naming it). */
+export function resolveTls(input: TlsInput, field: string): NodeTls | FieldIssue {
+  if (input === true) return { rejectUnauthorized: true };
+  const out: NodeTls = { rejectUnauthorized: input.rejectUnauthorized !== false, verifyIdentity: input.verifyIdentity !== false };
+  for (const part of ['ca', 'cert', 'key'] as const) {
+    const file = input[`${part}File`];
+    if (input[part] !== undefined && file !== undefined) return { field: `${field}.${part}File`, message: `give ${part} or ${part}File, not both` };
+    if (file !== undefined) {
+      try {
+        out[part] = readFileSync(file, 'utf8');
+      } catch (error) {
+        return { field: `${field}.${part}File`, message: `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}` };
+      }
+    } else if (input[part] !== undefined) out[part] = input[part];
+  }
+  if ((out.cert === undefined) !== (out.key === undefined)) return { field: `${field}.key`, message: 'a client certificate needs its key (and the key its certificate)' };
+  return out;
+}
+
+function resolveAddress(input: NodeInput, field: string, env: NodeJS.ProcessEnv): NodeAddress | FieldIssue {
   if (typeof input !== 'string') {
     if (input.passwordEnv !== undefined && env[input.passwordEnv] === undefined) {
       return { field: `${field}.passwordEnv`, message: `environment variable ${input.passwordEnv} is not set` };
@@ -75,7 +108,11 @@ export function redact(url: string): string {
  * `console.log`/`util.inspect` and `JSON.stringify`, so logging a config or a pool leaks nothing.
  */
 export function masked(address: NodeAddress): NodeAddress {
-  const shown = () => ({ ...address, password: address.password === undefined ? undefined : '***' });
+  const shown = () => ({
+    ...address,
+    password: address.password === undefined ? undefined : '***',
+    ...(address.tls?.key ? { tls: { ...address.tls, key: '***' } } : {}),
+  });
   Object.defineProperty(address, 'toJSON', { value: shown, enumerable: false });
   Object.defineProperty(address, inspect.custom, {
     value: (_depth: number, options: object) => `NodeAddress ${inspect(shown(), options)}`,

@@ -5,6 +5,28 @@ import { z } from 'zod';
  * `.strict()` everywhere: a misspelt key is an error that names it, not a silently ignored option.
  */
 
+/**
+ * TLS to a node (docs/operating.md, "TLS"): PEM text or files (read when the config is resolved).
+ * `true` verifies the server against the system's certificate authorities.
+ */
+export const tlsSchema = z.union([
+  z.literal(true),
+  z
+    .object({
+      ca: z.string().min(1).optional(),
+      caFile: z.string().min(1).optional(),
+      cert: z.string().min(1).optional(),
+      certFile: z.string().min(1).optional(),
+      key: z.string().min(1).optional(),
+      keyFile: z.string().min(1).optional(),
+      /** Default true: the server's certificate must chain to `ca` (or the system's authorities). */
+      rejectUnauthorized: z.boolean().default(true),
+      /** Default true: the certificate must name the host connected to. */
+      verifyIdentity: z.boolean().default(true),
+    })
+    .strict(),
+]);
+
 const nodeObject = z
   .object({
     host: z.string().min(1),
@@ -17,6 +39,8 @@ const nodeObject = z
       .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
       .optional(),
     database: z.string().regex(/^[A-Za-z0-9_]+$/, 'must be letters, digits or _'),
+    /** TLS to this node; overrides the cluster's `tls`. `false` for a node reached without it. */
+    tls: z.union([tlsSchema, z.literal(false)]).optional(),
   })
   .strict();
 
@@ -152,6 +176,25 @@ export const clusterConfigSchema = z
     writeBehind: writeBehindSchema.default(writeBehindSchema.parse({})),
     maintenance: maintenanceSchema.default(maintenanceSchema.parse({})),
     presence: presenceSchema.default(presenceSchema.parse({})),
+    /** TLS to every node that does not set its own `tls` (off when absent). */
+    tls: tlsSchema.optional(),
+    /**
+     * Shards this process may learn from global's `cluster_shards` (added by `add-shard` after it
+     * started): name and address must match the row exactly. A placement naming any other shard
+     * is refused and logged, and no connection is made (docs/operating.md, "Adding a shard").
+     */
+    approvedShards: z
+      .array(
+        z
+          .object({
+            name: shardNameSchema,
+            host: z.string().min(1),
+            port: z.number().int().min(1).max(65535).default(3306),
+            database: z.string().regex(/^[A-Za-z0-9_]+$/, 'must be letters, digits or _'),
+          })
+          .strict(),
+      )
+      .default([]),
   })
   .strict()
   .superRefine((config, ctx) => {
@@ -202,5 +245,7 @@ const agree: [
   Same<ParsedClusterConfig['writeBehind'], import('./config-input.js').WriteBehindConfig>,
   Same<ParsedClusterConfig['maintenance'], import('./config-input.js').MaintenanceConfig>,
   Same<ParsedClusterConfig['presence'], import('./config-input.js').PresenceConfig>,
-] = [true, true, true, true, true, true, true, true];
+  Same<ParsedClusterConfig['approvedShards'][number], import('./config-input.js').ApprovedShard>,
+  Same<z.input<typeof tlsSchema>, import('./config-input.js').TlsInput>,
+] = [true, true, true, true, true, true, true, true, true, true];
 void agree;

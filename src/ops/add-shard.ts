@@ -7,6 +7,7 @@ import type { NodePool } from '../pool/node-pool.js';
 import { ident } from '../schema/character-rows.js';
 import type { ShardNodes, Topology } from '../routing/topology.js';
 import { parseInput } from '../validate.js';
+import { connectionOptions } from '../pool/connection-options.js';
 
 /** What {@link addShard} takes: a shard name and its nodes (URLs or node objects, as in the config). */
 export interface AddShardInput {
@@ -60,10 +61,13 @@ export async function addShard(
     if ('field' in r) throw new ConfigError([r]);
     return r;
   };
-  const primary = resolve(s.primary, 'primary');
-  const replicas = s.replicas.map((r, i) => resolve(r, `replicas.${i}`));
+  // The cluster's TLS applies to the new shard as to every configured node (a node object's own `tls` wins).
+  const withTls = (input: unknown, node: NodeAddress): NodeAddress =>
+    (typeof input === 'object' && input !== null && 'tls' in input) || !topology.config.tls ? node : Object.assign(node, { tls: topology.config.tls });
+  const primary = withTls(s.primary, resolve(s.primary, 'primary'));
+  const replicas = s.replicas.map((r, i) => withTls(r, resolve(r, `replicas.${i}`)));
   const migrated = await migrateNode({
-    connection: { host: primary.host, port: primary.port, user: primary.user, password: primary.password },
+    connection: connectionOptions(primary),
     database: primary.database,
     tiers: ['reference', 'shard'],
     label: `${s.name}-primary`,

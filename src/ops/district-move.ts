@@ -7,6 +7,7 @@ import { deleteDistrictRows, insertDistrictRows, lockDistrictCharacters, readDis
 import type { Coordinator } from '../twopc/coordinator.js';
 import type { WriteBehindBuffer } from '../writebehind/write-behind-buffer.js';
 import { tryLease, withLease } from './lease.js';
+import { inList } from '../pool/in-list.js';
 
 /** What a district move needs from the cluster. */
 export interface DistrictMoveDeps {
@@ -252,10 +253,11 @@ export async function listMoves(topology: Topology, filter: { unfinished?: boole
 async function repointDirectory(conn: PooledConnection, ids: number[], from: string, to: string): Promise<void> {
   for (let i = 0; i < ids.length; i += 500) {
     const chunk = ids.slice(i, i + 500);
+    const list = inList(chunk);
     const header = await conn.exec(
       `UPDATE character_directory SET shard_name = ?, route_version = route_version + 1
-        WHERE shard_name = ? AND character_id IN (${chunk.map(() => '?').join(', ')})`,
-      [to, from, ...chunk],
+        WHERE shard_name = ? AND character_id IN ${list.sql}`,
+      [to, from, ...list.params],
     );
     if (header.affectedRows !== chunk.length) throw new InvalidStateError('character directory', chunk[0]!, `not all on ${from}`);
   }

@@ -1,6 +1,7 @@
 import type { PooledConnection, Row } from '../pool/pooled-connection.js';
 import { ident, MOVING_TABLES } from '../schema/character-rows.js';
 import { movingTables } from '../schema/table-registry.js';
+import { inList } from '../pool/in-list.js';
 
 /** One table's rows of a district, in an insert order that satisfies the foreign keys. */
 export type DistrictRows = Array<{ table: string; rows: Row[]; surrogate?: string }>;
@@ -31,9 +32,11 @@ export async function readDistrictRows(conn: PooledConnection, districtId: numbe
     const rows: Row[] = [];
     for (let i = 0; i < characterIds.length; i += IDS_PER_STATEMENT) {
       const chunk = characterIds.slice(i, i + IDS_PER_STATEMENT);
-      const inList = `character_id IN (${chunk.map(() => '?').join(', ')})`;
+      const list = inList(chunk);
       if (!where.includes('character_id = ?')) throw new Error(`cannot batch ${table}`);
-      rows.push(...(await conn.rows(`SELECT * FROM ${ident(table)} WHERE ${where.replace('character_id = ?', inList)} FOR UPDATE`, chunk)));
+      rows.push(
+        ...(await conn.rows(`SELECT * FROM ${ident(table)} WHERE ${where.replace('character_id = ?', `character_id IN ${list.sql}`)} FOR UPDATE`, list.params)),
+      );
     }
     out.push({ table, rows, surrogate });
   }
@@ -70,7 +73,8 @@ export async function insertDistrictRows(conn: PooledConnection, data: DistrictR
 export async function deleteDistrictRows(conn: PooledConnection, districtId: number, characterIds: number[]): Promise<void> {
   for (let i = 0; i < characterIds.length; i += IDS_PER_STATEMENT) {
     const chunk = characterIds.slice(i, i + IDS_PER_STATEMENT);
-    await conn.exec(`DELETE FROM characters WHERE character_id IN (${chunk.map(() => '?').join(', ')})`, chunk);
+    const list = inList(chunk);
+    await conn.exec(`DELETE FROM characters WHERE character_id IN ${list.sql}`, list.params);
   }
   await conn.exec('SET SESSION foreign_key_checks = 0');
   try {

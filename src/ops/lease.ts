@@ -2,6 +2,7 @@ import mysql, { type Connection, type RowDataPacket } from 'mysql2/promise';
 import { ConflictError, ShardUnavailableError } from '../errors.js';
 import { isConnectionLost } from '../pool/mysql-errors.js';
 import type { NodePool } from '../pool/node-pool.js';
+import { connectionOptions } from '../pool/connection-options.js';
 
 /**
  * Leases for periodic jobs that change shared state (replica repair, purges): one process of the
@@ -72,9 +73,8 @@ function leaseName(pool: NodePool, name: string): string {
 }
 
 async function connectTo(pool: NodePool): Promise<Connection> {
-  const { host, port, user, password, database } = pool.address;
   try {
-    const conn = await mysql.createConnection({ host, port, user, password, database, connectTimeout: 5_000 });
+    const conn = await mysql.createConnection(connectionOptions(pool.address, { database: pool.address.database, connectTimeout: 5_000 }));
     conn.on('error', () => {});
     return conn;
   } catch (error) {

@@ -1,53 +1,41 @@
 import type { NodePool } from '../pool/node-pool.js';
+import type { PooledConnection } from '../pool/pooled-connection.js';
 import { logTables } from '../schema/table-registry.js';
 
-/** The partitioned log tables and their partition column, from the table registry (docs/design.md, "What the seed gets wrong"). */
+/** The partitioned log tables, from the table registry (docs/design.md, "What the seed gets wrong"). */
 const LOG_TABLES = logTables();
 
 /**
  * Keeps monthly partitions ready `monthsAhead` months past `now` on one shard primary (splitting
  * them off the catch-all `p_future`), then archives log rows older than 90 days with the seed's
- * `RotateLogTables()`. Returns the partitions added (`table.p_YYYYMM`). DDL waits at most 10 s
- * for a metadata lock (a prepared XA branch holds one until recovery settles it).
+ * `RotateLogTables()`. Returns the partitions added (`table.p_YYYYMM`). The DDL runs inside the
+ * `EnsureLogPartitions` procedure (definer's rights: the migrating account), so the application
+ * account needs EXECUTE only, never ALTER or DROP on the log tables (the audit trail). DDL waits at
+ * most 10 s for a metadata lock (a prepared XA branch holds one until recovery settles it).
  */
 export async function rollLogPartitions(primary: NodePool, now: Date, monthsAhead: number): Promise<string[]> {
   return primary.use('maintenance_partitions', async (conn) => {
     conn.broken = true; // session settings below must not leak into the pool
     await conn.text('SET SESSION lock_wait_timeout = 10');
-    const target = monthStart(now, monthsAhead + 1);
-    const added: string[] = [];
-    for (const { table } of LOG_TABLES) {
-      const parts = await conn.rows<{ name: string; bound: string }>(
-        `SELECT PARTITION_NAME AS name, PARTITION_DESCRIPTION AS bound FROM information_schema.PARTITIONS
-          WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY PARTITION_ORDINAL_POSITION`,
-        [table],
-      );
-      const bounds = parts.filter((p) => p.bound !== 'MAXVALUE').map((p) => p.bound.replace(/'/g, ''));
-      if (bounds.length === 0 || !parts.some((p) => p.name === 'p_future')) continue;
-      let from = new Date(`${bounds[bounds.length - 1]}T00:00:00Z`);
-      const months: string[] = [];
-      while (from < target) {
-        const next = monthStart(from, 1);
-        months.push(`PARTITION p_${isoDate(from).slice(0, 7).replace('-', '')} VALUES LESS THAN ('${isoDate(next)}')`);
-        from = next;
-      }
-      if (months.length === 0) continue;
-      // Names and bounds are built from dates above, never from input.
-      await conn.text(
-        `ALTER TABLE \`${table}\` REORGANIZE PARTITION p_future INTO (${months.join(', ')}, PARTITION p_future VALUES LESS THAN (MAXVALUE))`,
-      );
-      added.push(...months.map((m) => `${table}.${m.split(' ')[1]}`));
-    }
+    const before = new Set(await partitions(conn));
+    // The procedure counts from the server's month; `now` (the cluster's clock) may differ.
+    const [row] = await conn.rows<{ y: number; m: number }>('SELECT YEAR(NOW()) AS y, MONTH(NOW()) AS m');
+    const serverMonths = Number(row!.y) * 12 + Number(row!.m) - 1;
+    const ahead = Math.max(0, now.getUTCFullYear() * 12 + now.getUTCMonth() - serverMonths + monthsAhead);
+    await conn.text('CALL EnsureLogPartitions(?)', [ahead]);
+    const added = (await partitions(conn)).filter((p) => !before.has(p));
     await conn.text('CALL RotateLogTables()');
     return added;
   });
 }
 
-/** The first day (UTC) of the month `plus` months after `date`'s month. */
-function monthStart(date: Date, plus: number): Date {
-  return new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + plus, 1));
-}
-
-function isoDate(date: Date): string {
-  return date.toISOString().slice(0, 10);
+/** `table.p_YYYYMM` of every monthly partition of the log tables. */
+async function partitions(conn: PooledConnection): Promise<string[]> {
+  const rows = await conn.rows<{ t: string; p: string }>(
+    `SELECT TABLE_NAME AS t, PARTITION_NAME AS p FROM information_schema.PARTITIONS
+      WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (${LOG_TABLES.map(() => '?').join(', ')})
+        AND PARTITION_NAME <> 'p_future' ORDER BY TABLE_NAME, PARTITION_ORDINAL_POSITION`,
+    LOG_TABLES.map((t) => t.table),
+  );
+  return rows.map((r) => `${r.t}.${r.p}`);
 }

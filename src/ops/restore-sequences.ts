@@ -1,5 +1,6 @@
 import mysql from 'mysql2/promise';
 import type { NodeAddress } from '../config/node-address.js';
+import { connectionOptions } from '../pool/connection-options.js';
 
 /** One id sequence after a restore. */
 export interface SequenceReport {
@@ -46,13 +47,7 @@ export async function restoreIdSequences(global: mysql.Connection, nodes: NodeAd
 }
 
 async function highestId(node: NodeAddress, sequence: string): Promise<number> {
-  const c = await mysql.createConnection({
-    host: node.host,
-    port: node.port,
-    user: node.user,
-    password: node.password,
-    database: node.database,
-  });
+  const c = await mysql.createConnection(connectionOptions(node, { database: node.database }));
   try {
     const listed = SEQUENCE_COLUMNS[sequence];
     const [columns] = (await c.query(

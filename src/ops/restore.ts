@@ -12,6 +12,7 @@ import { describeNode, type NodeAddress } from '../config/node-address.js';
 import { MxoError } from '../errors.js';
 import { quoteDatabaseName } from '../migrate/index.js';
 import { restoreIdSequences, type SequenceReport } from './restore-sequences.js';
+import { connectionOptions } from '../pool/connection-options.js';
 
 export interface RestoreOptions {
   /** A backup directory (its newest manifest is used) or a `mxo_manifest_*.json` file. */
@@ -152,10 +153,7 @@ function dropDatabaseStatements(): Transform {
 
 async function withConnection<T>(node: NodeAddress, fn: (c: mysql.Connection) => Promise<T>): Promise<T> {
   const c = await mysql.createConnection({
-    host: node.host,
-    port: node.port,
-    user: node.user,
-    password: node.password,
+    ...connectionOptions(node),
     ...(node.database ? { database: node.database } : {}),
   });
   try {

@@ -2,7 +2,9 @@ import mysql from 'mysql2/promise';
 import type { ClusterConfig } from '../config/cluster-config.js';
 import { describeNode, type NodeAddress } from '../config/node-address.js';
 import { MxoError, ValidationError } from '../errors.js';
-import { grantStatements, USER_SPECS, type DbUser } from './user-grants.js';
+import { tablesOfNode, viewsOfNode } from './schema-tables.js';
+import { grantStatements, USER_SPECS, type DbUser, type GrantTarget } from './user-grants.js';
+import { connectionOptions } from '../pool/connection-options.js';
 
 export interface CreateUsersOptions {
   /** Where the passwords come from (default process.env): MXO_APP_PASSWORD, MXO_MIGRATE_PASSWORD, ... */
@@ -45,18 +47,20 @@ export async function createUsers(config: ClusterConfig, options: CreateUsersOpt
 }
 
 /** The statements `createUsers` runs on a node, passwords shown as `'<MXO_..._PASSWORD>'` (for docs/operating.md and --dry-run). */
-export function plannedStatements(database: string, host: string, shard: boolean): string[] {
+export async function plannedStatements(database: string, host: string, shard: boolean): Promise<string[]> {
+  const node: GrantTarget = { database, shard, tables: await tablesOfNode(shard), views: await viewsOfNode(shard) };
   return USER_SPECS.flatMap((spec) => [
     `CREATE USER IF NOT EXISTS '${spec.user}'@'${host}' IDENTIFIED BY '<${spec.passwordEnv}>'`,
     `ALTER USER '${spec.user}'@'${host}' IDENTIFIED BY '<${spec.passwordEnv}>'`,
     `REVOKE ALL PRIVILEGES, GRANT OPTION FROM '${spec.user}'@'${host}'`,
-    ...grantStatements(spec, database, host, shard),
+    ...grantStatements(spec, node, host),
   ]);
 }
 
 async function applyOn(node: NodeAddress, host: string, shard: boolean, env: NodeJS.ProcessEnv): Promise<string[]> {
-  const conn = await mysql.createConnection({ host: node.host, port: node.port, user: node.user, password: node.password });
+  const conn = await mysql.createConnection(connectionOptions(node));
   const done: string[] = [];
+  const target: GrantTarget = { database: node.database, shard, tables: await tablesOfNode(shard), views: await viewsOfNode(shard) };
   try {
     for (const spec of USER_SPECS) {
       const account = `'${spec.user}'@'${host}'`;
@@ -67,7 +71,7 @@ async function applyOn(node: NodeAddress, host: string, shard: boolean, env: Nod
       await run(conn, `ALTER USER ${account} IDENTIFIED BY ?`, [password], node, spec.user);
       done.push(`CREATE USER IF NOT EXISTS ${account} IDENTIFIED BY '***'`);
       await run(conn, `REVOKE ALL PRIVILEGES, GRANT OPTION FROM ${account}`, [], node, spec.user);
-      for (const statement of grantStatements(spec, node.database, host, shard)) {
+      for (const statement of grantStatements(spec, target, host)) {
         await run(conn, statement, [], node, spec.user);
         done.push(statement);
       }

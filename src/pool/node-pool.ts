@@ -7,6 +7,7 @@ import { AcquireTimeoutError, ClosedError, CommitOutcomeUnknownError, MxoError, 
 import type { Metrics } from '../metrics/metrics.js';
 import { isConnectionLost } from './mysql-errors.js';
 import { PooledConnection } from './pooled-connection.js';
+import { connectionOptions } from './connection-options.js';
 
 export type NodeRole = 'primary' | 'replica';
 
@@ -263,10 +264,7 @@ export class NodePool {
     let raw: mysql.Connection | undefined;
     try {
       raw = await mysql.createConnection({
-        host: this.address.host,
-        port: this.address.port,
-        user: this.address.user,
-        password: this.address.password,
+        ...connectionOptions(this.address),
         database: this.address.database,
         connectTimeout: this.options.connectTimeoutMs,
         supportBigNumbers: true,

@@ -52,6 +52,17 @@ export class PooledConnection {
   }
 
   /**
+   * Runs a write whose text follows a batch's size (multi-row VALUES, a CASE per row) through the
+   * text protocol, parameters escaped by the driver: a prepared statement per batch size would
+   * hold hundreds of the server's `max_prepared_stmt_count` per connection (src/pool/in-list.ts).
+   */
+  async batch(sql: string, params: unknown[]): Promise<ResultSetHeader> {
+    const [header] = await this.raw.query<ResultSetHeader>({ sql, timeout: this.statementTimeoutMs }, params as QueryValues);
+    this.noteGtid(header as TrackedHeader);
+    return header;
+  }
+
+  /**
    * A prepared statement through mysql2's callback API: its promise wrapper captures a stack trace
    * on every call, about 10% of the process's CPU on the read path (docs/design.md, "Measured").
    */

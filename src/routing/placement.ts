@@ -1,6 +1,7 @@
 import mysql, { type RowDataPacket } from 'mysql2/promise';
 import { errnoOf } from '../pool/mysql-errors.js';
 import type { NodePool } from '../pool/node-pool.js';
+import { connectionOptions } from '../pool/connection-options.js';
 
 /** One district's placement row on global. */
 export interface DistrictPlacement {
@@ -37,10 +38,9 @@ export async function loadPlacement(global: NodePool): Promise<DistrictPlacement
  * database must not mark the global pool down for the calls that follow.
  */
 export async function loadPlacementOnce(global: NodePool, timeoutMs: number): Promise<DistrictPlacement[] | undefined> {
-  const { host, port, user, password, database } = global.address;
   let conn: mysql.Connection | undefined;
   try {
-    conn = await mysql.createConnection({ host, port, user, password, database, connectTimeout: timeoutMs });
+    conn = await mysql.createConnection(connectionOptions(global.address, { database: global.address.database, connectTimeout: timeoutMs }));
     conn.on('error', () => {});
     const [rows] = await conn.query<RowDataPacket[]>('SELECT district_id, shard_name, version FROM district_placement');
     return rows.map((r) => ({ districtId: Number(r.district_id), shard: String(r.shard_name), version: Number(r.version) }));

@@ -1,4 +1,5 @@
 import { DistrictMovedError, PresenceLostError, ShardUnavailableError, StaleRouteError, ValidationError } from '../errors.js';
+import { inList } from '../pool/in-list.js';
 import { errnoOf } from '../pool/mysql-errors.js';
 import { checkDistrictFence } from './district-fence.js';
 import { inLockOrder, shardsInLockOrder } from './lock-order.js';
@@ -383,10 +384,11 @@ function lockRows(
     const locked = previous.then(async () => {
       const conn = await tx.branch(shard);
       const ids = list.map((r) => r.characterId);
+      const list = inList(ids);
       const found = await conn.rows<LockedRow & { character_id: number }>(
         `SELECT character_id, money, district_id, presence_token FROM characters
-          WHERE character_id IN (${ids.map(() => '?').join(',')}) ORDER BY character_id FOR UPDATE`,
-        ids,
+          WHERE character_id IN ${list.sql} ORDER BY character_id FOR UPDATE`,
+        list.params,
       );
       const byId = new Map(found.map((r) => [Number(r.character_id), r]));
       for (const id of ids) if (!byId.has(id)) throw new StaleRouteError(id, shard);

@@ -1,4 +1,5 @@
 import type { ClusterConfig } from '../config/cluster-config.js';
+import { masked } from '../config/node-address.js';
 import { UnknownDistrictError } from '../errors.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { NodePool } from '../pool/node-pool.js';
@@ -42,6 +43,11 @@ export class Topology {
   placementEpoch = 0;
   /** True once global's placement was read (the table exists): periodic refreshes run from then. */
   placementLoaded = false;
+  /** Where refusals of unapproved shards and placements are logged (openCluster's `warn`). */
+  warn: (message: string) => void = (message) => console.warn(`[mxo-data] ${message}`);
+  /** Every refusal since open, newest last (for status and tests). */
+  readonly refusals: string[] = [];
+  private readonly refused = new Set<string>();
   /** Told about a shard this process learned from global (the cluster gives it a write-behind buffer). */
   onShardAdded: ((nodes: ShardNodes) => void) | undefined;
   /** The `shard_primaries` version each shard follows here (absent: the config's nodes). */
@@ -225,20 +231,42 @@ export class Topology {
 
   /**
    * Opens pools for shards the placement names but this process's config lacks, from the shards
-   * `db.admin.addShard` recorded on global, with global's user and password.
+   * `db.admin.addShard` recorded on global, with global's user and password: only a shard the
+   * config approves (`approvedShards`, same name, host, port and database). Any other recorded
+   * shard is refused and logged, and no connection is made to it: global's rows are not trusted
+   * to say where this process sends its credentials (issue 23, H2).
    */
   private async learnShards(rows: DistrictPlacement[] | undefined): Promise<void> {
     if (!rows || rows.every((r) => this.byKey.has(r.shard))) return;
     const { user, password } = this.config.global.primary;
     for (const shard of await loadRecordedShards(this.global.primary)) {
       if (this.byKey.has(shard.name)) continue;
+      const approved = this.config.approvedShards.find((a) => a.name === shard.name);
+      const recorded = `${shard.host}:${shard.port}/${shard.database}`;
+      if (!approved || approved.host !== shard.host || approved.port !== shard.port || approved.database !== shard.database) {
+        this.refuse(
+          `shard:${shard.name}:${recorded}`,
+          approved
+            ? `shard "${shard.name}" recorded on global at ${recorded}, but the config approves it at ${approved.host}:${approved.port}/${approved.database}: not connecting`
+            : `shard "${shard.name}" recorded on global at ${recorded} is not in this process's config (shards or approvedShards): not connecting`,
+        );
+        continue;
+      }
       const nodes = this.addShard({
         name: shard.name,
-        primary: { host: shard.host, port: shard.port, database: shard.database, user, password },
+        primary: masked({ host: approved.host, port: approved.port, database: approved.database, user, password, ...(this.config.tls ? { tls: this.config.tls } : {}) }),
         replicas: [],
       });
       this.onShardAdded?.(nodes);
     }
+  }
+
+  /** Logs a refusal once per distinct cause (the placement is re-read every few seconds). */
+  private refuse(key: string, message: string): void {
+    if (this.refused.has(key)) return;
+    this.refused.add(key);
+    this.refusals.push(message);
+    this.warn(message);
   }
 
   private loaded(rows: DistrictPlacement[] | undefined): boolean {
@@ -247,11 +275,16 @@ export class Topology {
     return this.applyPlacement(rows);
   }
 
-  /** Applies placement rows; districts on shards this process does not know stay unroutable here. */
+  /** Applies placement rows; a row naming a shard this process does not know is refused (logged). */
   applyPlacement(rows: DistrictPlacement[]): boolean {
     let changed = false;
     for (const { districtId, shard } of rows) {
       if (this.districtOwner.get(districtId) === shard) continue;
+      if (!this.byKey.has(shard)) {
+        // A shard neither configured nor approved: the row is refused, the district keeps its owner.
+        this.refuse(`placement:${districtId}:${shard}`, `district ${districtId} placed on shard "${shard}", which this process's config does not approve: placement refused`);
+        continue;
+      }
       changed = true;
       const before = this.districtOwner.get(districtId);
       if (before !== undefined) {

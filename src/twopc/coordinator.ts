@@ -159,10 +159,12 @@ export class Coordinator {
   private async decide(xa: XaTransaction, operation: string): Promise<void> {
     const decision = xa.decision;
     try {
-      await decision.conn.exec('INSERT INTO twopc_decisions (gtrid, decision, operation) VALUES (?, ?, ?)', [
+      // holder_thread: a recoverer that finds this record locked ends this session by it (decision.ts).
+      await decision.conn.exec('INSERT INTO twopc_decisions (gtrid, decision, operation, holder_thread) VALUES (?, ?, ?, ?)', [
         xa.gtrid,
         'commit',
         operation,
+        decision.conn.threadId,
       ]);
       await this.hooks.onPhase?.('deciding', { gtrid: xa.gtrid, operation });
       await decision.conn.text('COMMIT');

@@ -33,7 +33,7 @@ export async function resolveDecision(
     ]);
     if (options.takeOverStale) {
       const waiting = await Promise.race([fence.then(() => false), sleep(300).then(() => true)]);
-      if (waiting) await endBlockers(pool, conn.threadId);
+      if (waiting) await endBlockers(pool, gtrid);
     }
     await fence;
     const rows = await conn.rows<{ decision: Decision }>('SELECT decision FROM twopc_decisions WHERE gtrid = ?', [gtrid]);
@@ -42,19 +42,24 @@ export async function resolveDecision(
   });
 }
 
-/** Ends the sessions whose transactions hold the locks `threadId` is waiting for. */
-async function endBlockers(pool: NodePool, threadId: number): Promise<void> {
+/**
+ * Ends the session holding the uncommitted commit record of `gtrid`: the record names its
+ * session (holder_thread), read without waiting (READ UNCOMMITTED). Ending a session of the same
+ * account needs no privilege; the application account has no PROCESS, so the lock tables of
+ * information_schema are not used. Only a session this account can see is ended.
+ */
+async function endBlockers(pool: NodePool, gtrid: string): Promise<void> {
   await pool
     .use('twopc_takeover', async (probe) => {
-      const blockers = await probe.rows<{ thread: number }>(
-        `SELECT DISTINCT b.trx_mysql_thread_id AS thread
-           FROM information_schema.INNODB_LOCK_WAITS w
-           JOIN information_schema.INNODB_TRX b ON b.trx_id = w.blocking_trx_id
-           JOIN information_schema.INNODB_TRX r ON r.trx_id = w.requesting_trx_id
-          WHERE r.trx_mysql_thread_id = ?`,
-        [threadId],
-      );
-      for (const { thread } of blockers) await probe.text('KILL CONNECTION ?', [Number(thread)]).catch(() => {});
+      probe.broken = true; // the isolation level below must not leak into the pool
+      await probe.text('SET SESSION TRANSACTION ISOLATION LEVEL READ UNCOMMITTED');
+      const [row] = await probe.rows<{ holder: number | string | null }>('SELECT holder_thread AS holder FROM twopc_decisions WHERE gtrid = ?', [
+        gtrid,
+      ]);
+      const holder = Number(row?.holder ?? 0);
+      if (!holder) return;
+      const visible = await probe.rows('SELECT ID FROM information_schema.PROCESSLIST WHERE ID = ?', [holder]);
+      if (visible.length > 0) await probe.text('KILL CONNECTION ?', [holder]).catch(() => {});
     })
     .catch(() => {});
 }

@@ -93,7 +93,8 @@ export class Recovery {
           // or the server restarted since) is fenced at once. The fence, not the timing, is what
           // keeps this safe: a coordinator that is still alive then fails its commit insert.
           const owner = parseBranchQualifier(bqual);
-          const orphaned = owners.startedAt > parsed.startedAt + 1_000 || !owner || !owners.ids.has(owner.threadId);
+          const orphaned =
+            owners.startedAt > parsed.startedAt + 1_000 || !owner || (!owners.ids.has(owner.threadId) && !(await sessionOfAnotherAccount(conn, owner.threadId)));
           if (!orphaned && now - parsed.startedAt < this.gracePeriodMs) {
             report.pending.push(label);
             continue;
@@ -168,5 +169,26 @@ export class Recovery {
   private async listPrepared(conn: PooledConnection): Promise<Array<{ gtrid: string; bqual: string }>> {
     const [rows] = await conn.text('XA RECOVER');
     return (rows as XaRecoverRow[]).map(parseRecoverRow).filter((x): x is { gtrid: string; bqual: string } => !!x);
+  }
+}
+
+const ER_NO_SUCH_THREAD = 1094;
+const ER_KILL_DENIED = 1095;
+
+/**
+ * Whether a session this account cannot see in PROCESSLIST is alive (another account's: an
+ * operator's district move, say). Without PROCESS only the account's own sessions are listed;
+ * `KILL QUERY` of another account's session is refused as "not owner" (1095), of a session that is
+ * gone as "unknown thread" (1094), and changes nothing in either case.
+ */
+async function sessionOfAnotherAccount(conn: PooledConnection, threadId: number): Promise<boolean> {
+  try {
+    await conn.text('KILL QUERY ?', [threadId]);
+    return true; // ours after all (opened since the list was read): alive
+  } catch (error) {
+    const errno = (error as { errno?: number }).errno;
+    if (errno === ER_KILL_DENIED) return true;
+    if (errno === ER_NO_SUCH_THREAD) return false;
+    throw error;
   }
 }

@@ -1,5 +1,7 @@
 import type { NodePool } from '../pool/node-pool.js';
 import type { PooledConnection } from '../pool/pooled-connection.js';
+import { isolate, PacketTooLargeError, type RowOutcome } from './row-writes.js';
+import { WriteBehindDeferredError } from './types.js';
 
 /**
  * A coalesced kind of write-behind entry besides positions and logs: one entry per key, merged as
@@ -16,7 +18,7 @@ export interface CoalescedKind<V> {
 }
 
 /** Entries taken out of the buffer by a flush: what is left of each kind to write. */
-type Pending = Array<{ kind: CoalescedKind<unknown>; rest: Array<[string, unknown]> }>;
+type Pending = Array<{ kind: CoalescedKind<unknown>; rest: Array<[string, unknown]>; deferred: Array<[string, unknown]> }>;
 
 /** A flush waits at most this long for a row lock (a row held by an in-doubt XA branch must not stall it). */
 const LOCK_WAIT_SEC = 1;
@@ -43,17 +45,27 @@ export class CoalescedEntries {
   }
 
   /**
-   * Writes every entry on `primary`, batch by batch. Batches not written when a statement fails
-   * go back, merged under anything buffered since (so we never apply a counter twice).
+   * Writes every entry on `primary`, batch by batch, with the same row isolation as positions and
+   * logs (row-writes.ts): a batch the shard refuses is written row by row, a row refused on its own
+   * is a dead letter (`onDead`), a row still locked stays buffered (then
+   * {@link WriteBehindDeferredError}). Entries not written when the flush fails go back, merged
+   * under anything buffered since (so we never apply a counter twice).
    */
-  async flush(primary: NodePool, maxBatch: number, onWritten: (kind: string, rows: number) => void): Promise<void> {
+  async flush(
+    shard: string,
+    primary: NodePool,
+    maxBatch: number,
+    onWritten: (kind: string, rows: number) => void,
+    onDead: (kind: string, key: string, conn: PooledConnection, error: unknown) => Promise<void>,
+  ): Promise<void> {
     const pending: Pending = [];
     for (const slot of this.slots.values()) {
       if (slot.entries.size === 0) continue;
-      pending.push({ kind: slot.kind, rest: [...slot.entries] });
+      pending.push({ kind: slot.kind, rest: [...slot.entries], deferred: [] });
       slot.entries = new Map();
     }
     if (pending.length === 0) return;
+    let lockError: unknown;
     try {
       await primary.use('write_behind_flush', async (conn) => {
         await conn.text('SET @mxo_lock_wait = @@SESSION.innodb_lock_wait_timeout, SESSION innodb_lock_wait_timeout = ?', [LOCK_WAIT_SEC]);
@@ -61,22 +73,54 @@ export class CoalescedEntries {
           for (const p of pending) {
             while (p.rest.length > 0) {
               const batch = p.rest.slice(0, maxBatch);
-              await p.kind.write(conn, batch);
-              p.rest = p.rest.slice(batch.length);
-              onWritten(p.kind.name, batch.length);
+              const done: RowOutcome[] = [];
+              try {
+                await isolate(
+                  batch,
+                  (rows) => p.kind.write(conn, rows),
+                  (error) => (lockError = error),
+                  ([key], error) => onDead(p.kind.name, key, conn, error),
+                  done,
+                  shard,
+                );
+              } finally {
+                // Settled rows leave; the rest (a flush that failed midway) stays to go back.
+                p.deferred.push(...batch.filter((_, i) => done[i] === 'deferred'));
+                p.rest = [...batch.filter((_, i) => done[i] === undefined), ...p.rest.slice(batch.length)];
+                const written = done.filter((o) => o === 'written').length;
+                if (written > 0) onWritten(p.kind.name, written);
+              }
             }
           }
+        } catch (error) {
+          if (error instanceof PacketTooLargeError) conn.broken = true;
+          throw error;
         } finally {
-          await conn.text('SET SESSION innodb_lock_wait_timeout = @mxo_lock_wait').catch(() => (conn.broken = true));
+          if (!conn.broken) await conn.text('SET SESSION innodb_lock_wait_timeout = @mxo_lock_wait').catch(() => (conn.broken = true));
         }
       });
     } catch (error) {
-      for (const { kind, rest } of pending) {
-        const entries = this.entriesOf(kind);
-        for (const [key, older] of rest) entries.set(key, entries.has(key) ? kind.merge(older, entries.get(key)) : older);
-      }
+      this.putBack(pending, (p) => [...p.deferred, ...p.rest]);
       throw error;
     }
+    const deferred = pending.reduce((n, p) => n + p.deferred.length, 0);
+    if (deferred > 0) {
+      this.putBack(pending, (p) => p.deferred);
+      throw new WriteBehindDeferredError(shard, deferred, { cause: lockError });
+    }
+  }
+
+  /** Entries of a failed flush go back, merged under anything buffered since (newer wins, counts add). */
+  private putBack(pending: Pending, rows: (p: Pending[number]) => Array<[string, unknown]>): void {
+    for (const p of pending) {
+      const entries = this.entriesOf(p.kind);
+      for (const [key, older] of rows(p)) entries.set(key, entries.has(key) ? p.kind.merge(older, entries.get(key)) : older);
+    }
+  }
+
+  /** Entries of one kind buffered now. */
+  sizeOf(name: string): number {
+    return this.slots.get(name)?.entries.size ?? 0;
   }
 
   private entriesOf<V>(kind: CoalescedKind<V>): Map<string, unknown> {

@@ -1,4 +1,6 @@
-import { isConnectionLost, isRetryableLockError } from '../pool/mysql-errors.js';
+import { MxoError } from '../errors.js';
+import { errnoOf, isConnectionLost, isRetryableLockError } from '../pool/mysql-errors.js';
+import { inList } from '../pool/in-list.js';
 import type { PooledConnection } from '../pool/pooled-connection.js';
 import type { LogRow, Position } from './types.js';
 
@@ -59,7 +61,7 @@ export async function writePositions(conn: PooledConnection, batch: Array<[numbe
     column('rotation_z', (p) => p.rotation?.z),
     column('rotation_w', (p) => p.rotation?.w),
   ];
-  const header = await conn.exec(
+  const header = await conn.batch(
     `UPDATE characters SET ${sets.map((s) => s.sql).join(', ')} WHERE character_id IN (${ids.map(() => '?').join(',')})`,
     [...sets.flatMap((s) => s.params), ...ids],
   );
@@ -68,10 +70,8 @@ export async function writePositions(conn: PooledConnection, batch: Array<[numbe
 
 /** Which of these characters have no row on this shard (they moved away, or were deleted). */
 export async function absentCharacters(conn: PooledConnection, ids: number[]): Promise<number[]> {
-  const present = await conn.rows<{ character_id: number }>(
-    `SELECT character_id FROM characters WHERE character_id IN (${ids.map(() => '?').join(',')})`,
-    ids,
-  );
+  const list = inList(ids);
+  const present = await conn.rows<{ character_id: number }>(`SELECT character_id FROM characters WHERE character_id IN ${list.sql}`, list.params);
   const here = new Set(present.map((r) => Number(r.character_id)));
   return ids.filter((id) => !here.has(id));
 }
@@ -80,40 +80,81 @@ export async function absentCharacters(conn: PooledConnection, ids: number[]): P
 export async function writeLogs(conn: PooledConnection, table: LogRow['table'], batch: LogRow[]): Promise<void> {
   const columns = LOG_COLUMNS[table];
   const tuple = `(${columns.map(() => '?').join(', ')})`;
-  await conn.exec(
+  await conn.batch(
     `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${batch.map(() => tuple).join(', ')}`,
     batch.flatMap((row) => columns.map((c) => row.values[c] ?? null)),
   );
+}
+
+/** Error 1153: the statement was over the server's `max_allowed_packet`; the server drops the connection. */
+export const ER_NET_PACKET_TOO_LARGE = 1153;
+
+/**
+ * A batch went over the shard's `max_allowed_packet` (1153) and the connection is gone: the flush
+ * ends, rows not written stay buffered, and the buffer sends smaller batches from then on. A row
+ * over the limit on its own is a dead letter (a row fault) before this is thrown.
+ */
+export class PacketTooLargeError extends MxoError {
+  constructor(
+    readonly shard: string,
+    readonly rows: number,
+    options?: { cause?: unknown },
+  ) {
+    super('WRITE_BEHIND_DEFERRED', `write-behind batch of ${rows} row(s) for shard ${shard} was over max_allowed_packet (1153)`, options);
+  }
 }
 
 /**
  * Writes a batch; if the shard refuses it, writes its rows one by one so one bad or locked row
  * cannot hold back the others: a row refused on its own is `dead` (handed to `onDead`), a row
  * still locked after the short lock wait is `deferred`. A lost connection is not a row's fault:
- * it ends the flush.
+ * it ends the flush. A packet too large (1153) is a row fault for a single row (dead, then the
+ * flush ends: the server dropped the connection) and ends the flush for a larger batch
+ * ({@link PacketTooLargeError}: the buffer halves its batches).
+ *
+ * `outcomes[i]` is set as row i settles, so when this throws the caller still knows which rows
+ * were written (and must not be written again) or dropped.
  */
 export async function isolate<T>(
   batch: T[],
   write: (rows: T[]) => Promise<void>,
   onDefer: (error: unknown) => void,
   onDead: (row: T, error: unknown) => Promise<void>,
+  outcomes: RowOutcome[] = [],
+  shard = '',
 ): Promise<RowOutcome[]> {
   try {
     await write(batch);
-    return batch.map(() => 'written');
+    batch.forEach((_, i) => (outcomes[i] = 'written'));
+    return outcomes;
   } catch (error) {
-    if (isConnectionLost(error)) throw error;
+    const tooLarge = errnoOf(error) === ER_NET_PACKET_TOO_LARGE;
+    if (!tooLarge && isConnectionLost(error)) throw error;
     if (batch.length === 1) {
+      if (tooLarge) {
+        await onDead(batch[0]!, error);
+        outcomes[0] = 'dead';
+        throw new PacketTooLargeError(shard, 1, { cause: error });
+      }
       if (isRetryableLockError(error)) {
         onDefer(error);
-        return ['deferred'];
+        outcomes[0] = 'deferred';
+        return outcomes;
       }
       await onDead(batch[0]!, error);
-      return ['dead'];
+      outcomes[0] = 'dead';
+      return outcomes;
+    }
+    if (tooLarge) throw new PacketTooLargeError(shard, batch.length, { cause: error });
+  }
+  for (let i = 0; i < batch.length; i++) {
+    const one: RowOutcome[] = [];
+    try {
+      await isolate([batch[i]!], write, onDefer, onDead, one, shard);
+    } finally {
+      if (one[0]) outcomes[i] = one[0];
     }
   }
-  const outcomes: RowOutcome[] = [];
-  for (const row of batch) outcomes.push(...(await isolate([row], write, onDefer, onDead)));
   return outcomes;
 }
 
@@ -121,7 +162,7 @@ export async function isolate<T>(
 export async function logDeadLetter(
   conn: PooledConnection,
   shard: string,
-  kind: 'position' | 'log',
+  kind: string,
   row: Record<string, unknown>,
   error: unknown,
 ): Promise<void> {

@@ -1,14 +1,22 @@
-import { MxoError } from '../errors.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { NodePool } from '../pool/node-pool.js';
 import type { PooledConnection } from '../pool/pooled-connection.js';
+import { BATCH_MAX_BYTES, BATCH_MIN_BYTES, batchesByBytes, valueBytes } from './byte-budget.js';
 import { CoalescedEntries, type CoalescedKind } from './coalesced.js';
-
+import { KindRoom } from './kind-room.js';
 import { PositionOrder } from './position-order.js';
-import { absentCharacters, isolate, LOG_COLUMNS, logDeadLetter, writeLogs, writePositions } from './row-writes.js';
+import {
+  absentCharacters,
+  isolate,
+  LOG_COLUMNS,
+  logDeadLetter,
+  PacketTooLargeError,
+  writeLogs,
+  writePositions,
+  type RowOutcome,
+} from './row-writes.js';
 import {
   WriteBehindDeferredError,
-  WriteBehindFullError,
   type BufferedPosition,
   type LogRow,
   type Position,
@@ -56,9 +64,12 @@ export class WriteBehindBuffer {
   private readonly coalesced = new CoalescedEntries();
   private flushing: Promise<void> | undefined;
   private nextFlush: Promise<void> | undefined;
-  private readonly waiters: Array<() => void> = [];
-  /** Slots promised to woken waiters that have not pushed yet. */
-  private reserved = 0;
+  /** Each kind's own room (maxQueue entries each): a flood of one kind never blocks another. */
+  private readonly positionRoom: KindRoom;
+  private readonly logRoom: KindRoom;
+  private readonly coalescedRooms = new Map<string, KindRoom>();
+  /** Estimated bytes per log batch; halved (down to a floor) after the shard answers 1153. */
+  private batchBytes = BATCH_MAX_BYTES;
   private readonly timer: NodeJS.Timeout;
   private closed = false;
   /** While set, flushes wait for it (a district move's final step: see {@link pause}). */
@@ -90,6 +101,8 @@ export class WriteBehindBuffer {
     this.order = positions.order ?? new PositionOrder();
     this.reroute = positions.reroute;
     this.depthGauge = metrics.writeBehindQueueDepth.labels({ shard });
+    this.positionRoom = this.newRoom(() => this.positions.size);
+    this.logRoom = this.newRoom(() => this.logs.length);
     this.timer = setInterval(() => void this.flush().catch(() => {}), options.flushIntervalMs);
     this.timer.unref();
   }
@@ -103,13 +116,13 @@ export class WriteBehindBuffer {
    * promise of its own: a character already buffered, or room in the buffer with nobody waiting.
    */
   setPosition(characterId: number, position: Position): Promise<void> {
-    if (this.positions.has(characterId) || this.hasRoomNow()) {
+    if (this.positions.has(characterId) || this.positionRoom.hasRoomNow()) {
       this.positions.set(characterId, { position, seq: this.order.stamp(characterId) });
       this.report();
       return DONE;
     }
-    return this.room().then(() => {
-      this.reserved--;
+    return this.positionRoom.take().then(() => {
+      this.positionRoom.reserved--;
       // Stamped when buffered, not when sent: the order is the order in which the calls resolve.
       this.positions.set(characterId, { position, seq: this.order.stamp(characterId) });
       this.report();
@@ -167,8 +180,8 @@ export class WriteBehindBuffer {
   }
 
   async appendLog(row: LogRow): Promise<void> {
-    await this.room();
-    this.reserved--;
+    await this.logRoom.take();
+    this.logRoom.reserved--;
     this.logs.push(row);
     this.report();
   }
@@ -176,8 +189,9 @@ export class WriteBehindBuffer {
   /** Buffers `value` under `key` of `kind`, merged with what is buffered for that key (latest wins, or a count). */
   async coalesce<V>(kind: CoalescedKind<V>, key: string, value: V): Promise<void> {
     if (!this.coalesced.has(kind, key)) {
-      await this.room();
-      this.reserved--;
+      const room = this.coalescedRoom(kind.name);
+      await room.take();
+      room.reserved--;
     }
     this.coalesced.add(kind, key, value);
     this.report();
@@ -218,8 +232,12 @@ export class WriteBehindBuffer {
     if (this.gate) await this.gate;
     const results = await Promise.allSettled([
       this.positions.size + this.logs.length > 0 ? this.flushOnce() : undefined,
-      this.coalesced.flush(this.primary, this.options.maxBatch, (kind, rows) =>
-        this.metrics.writeBehindFlushedRows.inc({ shard: this.shard, kind }, rows),
+      this.coalesced.flush(
+        this.shard,
+        this.primary,
+        this.options.maxBatch,
+        (kind, rows) => this.metrics.writeBehindFlushedRows.inc({ shard: this.shard, kind }, rows),
+        (kind, key, conn, error) => this.deadLetter(conn, kind, { character_id: Number(key.split(':')[0]), key }, error),
       ),
     ]);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -246,53 +264,77 @@ export class WriteBehindBuffer {
         try {
           const onDefer = (error: unknown) => (lockError = error);
           for (const batch of chunks([...positions], this.options.maxBatch)) {
-            const done = await isolate(
-              batch,
-              async (rows) => {
-                const matched = await writePositions(
-                  conn,
-                  rows.map(([id, e]) => [id, e.position]),
-                );
-                if (matched < rows.length) {
-                  const absent = new Set(
-                    await absentCharacters(
-                      conn,
-                      rows.map(([id]) => id),
-                    ),
-                  );
-                  for (const [id, e] of rows) if (absent.has(id)) gone.set(id, e);
-                }
-                this.metrics.writeBehindFlushedRows.inc({ shard: this.shard, kind: 'position' }, matched);
-              },
-              onDefer,
-              ([id], error) => this.deadLetter(conn, 'position', { character_id: id }, error),
-            );
-            batch.forEach(([id, p], i) => {
-              positions.delete(id);
-              if (done[i] === 'deferred') deferredPositions.set(id, p);
-            });
-          }
-          for (const table of Object.keys(LOG_COLUMNS) as Array<LogRow['table']>) {
-            for (const batch of chunks(
-              logs.filter((l) => l.table === table),
-              this.options.maxBatch,
-            )) {
-              const done = await isolate(
+            const done: RowOutcome[] = [];
+            try {
+              await isolate(
                 batch,
                 async (rows) => {
-                  await writeLogs(conn, table, rows);
-                  this.metrics.writeBehindFlushedRows.inc({ shard: this.shard, kind: 'log' }, rows.length);
+                  const matched = await writePositions(
+                    conn,
+                    rows.map(([id, e]) => [id, e.position]),
+                  );
+                  if (matched < rows.length) {
+                    const absent = new Set(
+                      await absentCharacters(
+                        conn,
+                        rows.map(([id]) => id),
+                      ),
+                    );
+                    for (const [id, e] of rows) if (absent.has(id)) gone.set(id, e);
+                  }
+                  this.metrics.writeBehindFlushedRows.inc({ shard: this.shard, kind: 'position' }, matched);
                 },
                 onDefer,
-                (row, error) => this.deadLetter(conn, 'log', { table, character_id: row.values.character_id ?? null }, error),
+                ([id], error) => this.deadLetter(conn, 'position', { character_id: id }, error),
+                done,
+                this.shard,
               );
-              const taken = new Set(batch);
-              batch.forEach((row, i) => done[i] === 'deferred' && deferredLogs.push(row));
-              logs.splice(0, logs.length, ...logs.filter((l) => !taken.has(l)));
+            } finally {
+              // Settled rows leave even when the flush ends here (a row written is never written again).
+              batch.forEach(([id, p], i) => {
+                if (done[i] === undefined) return;
+                positions.delete(id);
+                if (done[i] === 'deferred') deferredPositions.set(id, p);
+              });
             }
           }
+          for (const table of Object.keys(LOG_COLUMNS) as Array<LogRow['table']>) {
+            // Batches bounded in bytes as well as rows: under the server's max_allowed_packet.
+            for (const batch of batchesByBytes(
+              logs.filter((l) => l.table === table),
+              this.options.maxBatch,
+              this.batchBytes,
+              (row) => valueBytes(Object.values(row.values)),
+            )) {
+              const done: RowOutcome[] = [];
+              try {
+                await isolate(
+                  batch,
+                  async (rows) => {
+                    await writeLogs(conn, table, rows);
+                    this.metrics.writeBehindFlushedRows.inc({ shard: this.shard, kind: 'log' }, rows.length);
+                  },
+                  onDefer,
+                  (row, error) => this.deadLetter(conn, 'log', { table, character_id: row.values.character_id ?? null }, error),
+                  done,
+                  this.shard,
+                );
+              } finally {
+                const taken = new Set(batch.filter((_, i) => done[i] !== undefined));
+                batch.forEach((row, i) => done[i] === 'deferred' && deferredLogs.push(row));
+                if (taken.size > 0) logs.splice(0, logs.length, ...logs.filter((l) => !taken.has(l)));
+              }
+            }
+          }
+        } catch (error) {
+          // 1153: the server dropped this connection; later flushes send smaller batches.
+          if (error instanceof PacketTooLargeError) {
+            conn.broken = true;
+            this.batchBytes = Math.max(BATCH_MIN_BYTES, Math.floor(this.batchBytes / 2));
+          }
+          throw error;
         } finally {
-          await conn.text('SET SESSION innodb_lock_wait_timeout = @mxo_lock_wait').catch(() => (conn.broken = true));
+          if (!conn.broken) await conn.text('SET SESSION innodb_lock_wait_timeout = @mxo_lock_wait').catch(() => (conn.broken = true));
         }
       });
       this.metrics.writeBehindFlushDuration.observe({ shard: this.shard }, (performance.now() - started) / 1000);
@@ -337,49 +379,37 @@ export class WriteBehindBuffer {
     this.putBack(left, []);
   }
 
-  /** Drops a row the shard refuses on its own: counted, and named in a system_logs line. */
-  private async deadLetter(conn: PooledConnection, kind: 'position' | 'log', row: Record<string, unknown>, error: unknown): Promise<void> {
+  /**
+   * Drops a row the shard refuses on its own: counted, and named in a system_logs line (on a
+   * fresh connection when the flush's own is gone, as after a 1153).
+   */
+  private async deadLetter(conn: PooledConnection, kind: string, row: Record<string, unknown>, error: unknown): Promise<void> {
     this.metrics.writeBehindDeadLetters.inc({ shard: this.shard, kind });
-    await logDeadLetter(conn, this.shard, kind, row, error);
+    if (!conn.broken) return logDeadLetter(conn, this.shard, kind, row, error);
+    await this.primary.use('write_behind_dead_letter', (fresh) => logDeadLetter(fresh, this.shard, kind, row, error)).catch(() => {});
   }
 
-  /** True when one more entry fits at once (open, nobody waiting for room, under maxQueue). */
-  private hasRoomNow(): boolean {
-    return !this.closed && this.waiters.length === 0 && this.depth + this.reserved < this.options.maxQueue;
+  /** A kind's room: maxQueue entries of its own. */
+  private newRoom(depthOf: () => number): KindRoom {
+    return new KindRoom(this.shard, this.options.maxQueue, depthOf, this.options.backpressureTimeoutMs, () => this.closed, () =>
+      void this.flush().catch(() => {}),
+    );
   }
 
-  private async room(): Promise<void> {
-    if (this.closed) throw new MxoError('CLOSED', 'write-behind buffer is closed');
-    if (this.waiters.length === 0 && this.depth + this.reserved < this.options.maxQueue) {
-      this.reserved++;
-      return;
-    }
-    void this.flush().catch(() => {});
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        const i = this.waiters.indexOf(wake);
-        if (i >= 0) this.waiters.splice(i, 1);
-        reject(new WriteBehindFullError(this.shard, this.depth));
-      }, this.options.backpressureTimeoutMs);
-      const wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      this.waiters.push(wake);
-    });
+  private coalescedRoom(name: string): KindRoom {
+    let room = this.coalescedRooms.get(name);
+    if (!room) this.coalescedRooms.set(name, (room = this.newRoom(() => this.coalesced.sizeOf(name))));
+    return room;
   }
 
-  /** Wakes only as many waiters as there are free slots, each with its slot reserved. */
+  /** Wakes, in every kind, only as many waiters as there are free slots. */
   private wakeWaiters(): void {
+    const rooms = [this.positionRoom, this.logRoom, ...this.coalescedRooms.values()];
     let woke = false;
-    while (this.waiters.length > 0 && this.depth + this.reserved < this.options.maxQueue) {
-      this.reserved++;
-      this.waiters.shift()!();
-      woke = true;
-    }
+    for (const room of rooms) woke = room.wake() || woke;
     // The woken fill the room again; flush once more for those still waiting (only after progress,
     // so a shard that is down is not retried in a tight loop).
-    if (woke && this.waiters.length > 0) setImmediate(() => void this.flush().catch(() => {}));
+    if (woke && rooms.some((r) => r.waiting > 0)) setImmediate(() => void this.flush().catch(() => {}));
   }
 
   private report(): void {

@@ -16,6 +16,8 @@ export interface TestCluster {
   config: ClusterConfigInput;
   /** The sandbox's config as root, for what only an administrator does (backup, repair-replicas). */
   rootConfig: ClusterConfigInput;
+  /** The sandbox's config as mxo_app (root's when `as: 'root'`): a game server's process. */
+  appConfig: ClusterConfigInput;
   /**
    * A JSON file of the nodes `db` uses, for child processes: as mxo_app with
    * `passwordEnv: MXO_APP_PASSWORD` (set in this process's environment, inherited by children).
@@ -38,9 +40,11 @@ export async function startTestCluster(
     /**
      * The account the library runs as: `app` (default) migrates as root, creates the five
      * least-privilege accounts (`db.createUsers`) and opens `db` as mxo_app, as a cluster
-     * server would run; `root` for tests of administration itself (users, backup, replica repair).
+     * server would run; `operator` likewise but opens `db` as mxo_migrate, the account district
+     * moves and add-shard run as (mxo_app cannot write the cluster's shape); `root` for tests of
+     * administration itself (users, backup, replica repair).
      */
-    as?: 'app' | 'root';
+    as?: 'app' | 'operator' | 'root';
     /** Shard names to use instead of the sandbox's (alpha, beta, ...), in order: e.g. `['a_1', 'a1']`. */
     shardNames?: string[];
   } = {},
@@ -61,14 +65,14 @@ export async function startTestCluster(
   try {
     db = await openCluster(rootConfig, open);
     await db.migrate();
-    if (as === 'app') {
+    if (as !== 'root') {
       await db.createUsers({ env: TEST_USER_PASSWORDS });
       // The accounts reach the replicas by replication: a replica opened before it has them
       // would refuse mxo_app and be marked unhealthy.
       await db.waitForReplicas(30_000);
       await db.close();
       db = undefined;
-      config = asUser(rootConfig, 'mxo_app', TEST_USER_PASSWORDS.MXO_APP_PASSWORD);
+      config = asUser(rootConfig, ACCOUNT[as].user, TEST_USER_PASSWORDS[ACCOUNT[as].env]);
       db = await openCluster(config, open);
       // As migrate does for a root cluster: start the lag monitor's checks with replicas caught up.
       await db.waitForReplicas(30_000);
@@ -81,16 +85,17 @@ export async function startTestCluster(
   }
   const cluster = db;
   const connections: mysql.Connection[] = [];
-  const configPath = as === 'app' ? path.join(sandbox.dir, 'cluster-mxo_app.json') : sandbox.configPath;
-  if (as === 'app') {
-    process.env.MXO_APP_PASSWORD = TEST_USER_PASSWORDS.MXO_APP_PASSWORD;
-    writeFileSync(configPath, JSON.stringify(asAccount(rootConfig, 'mxo_app', 'MXO_APP_PASSWORD'), null, 2));
+  const configPath = as !== 'root' ? path.join(sandbox.dir, `cluster-${ACCOUNT[as].user}.json`) : sandbox.configPath;
+  if (as !== 'root') {
+    process.env[ACCOUNT[as].env] = TEST_USER_PASSWORDS[ACCOUNT[as].env];
+    writeFileSync(configPath, JSON.stringify(asAccount(rootConfig, ACCOUNT[as].user, ACCOUNT[as].env), null, 2));
   }
   return {
     sandbox,
     db: cluster,
     config,
     rootConfig,
+    appConfig: as === 'root' ? rootConfig : asUser(rootConfig, 'mxo_app', TEST_USER_PASSWORDS.MXO_APP_PASSWORD),
     configPath,
     async sql(nodeName) {
       const node = sandbox.node(nodeName);
@@ -110,6 +115,12 @@ export async function startTestCluster(
     },
   };
 }
+
+/** The account each `as` opens `db` with, and its password variable. */
+const ACCOUNT = {
+  app: { user: 'mxo_app', env: 'MXO_APP_PASSWORD' },
+  operator: { user: 'mxo_migrate', env: 'MXO_MIGRATE_PASSWORD' },
+} as const;
 
 /**
  * Passwords for the sandbox's least-privilege accounts: random per test process, never written

@@ -34,7 +34,7 @@ export const ABILITY_USES: CoalescedKind<AbilityUses> = {
     const tuple = 'SELECT ? AS character_id, ? AS ability_id, ? AS uses, ? AS last_used_ms';
     const points = `COALESCE(ca.mastery_points, 0) + u.uses * ${MASTERY_POINTS_PER_USE}`;
     // Multi-table UPDATE assigns in no fixed order: every expression reads only the old row and u.
-    await conn.exec(
+    await conn.batch(
       `UPDATE character_abilities ca
          JOIN (${batch.map(() => tuple).join(' UNION ALL ')}) u ON ca.character_id = u.character_id AND ca.ability_id = u.ability_id
           SET ca.times_used = LEAST(${INT_MAX}, COALESCE(ca.times_used, 0) + u.uses),

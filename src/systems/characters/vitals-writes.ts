@@ -28,7 +28,7 @@ export const VITALS: CoalescedKind<VitalsEntry> = {
     };
     const sets = [column('health', 'max_health', (v) => v.health), column('inner_strength', 'max_inner_strength', (v) => v.innerStrength)];
     // A character that moved to another shard meanwhile matches no row here.
-    await conn.exec(`UPDATE characters SET ${sets.map((s) => s.sql).join(', ')} WHERE character_id IN (${ids.map(() => '?').join(',')})`, [
+    await conn.batch(`UPDATE characters SET ${sets.map((s) => s.sql).join(', ')} WHERE character_id IN (${ids.map(() => '?').join(',')})`, [
       ...sets.flatMap((s) => s.params),
       ...ids,
     ]);

@@ -8,6 +8,8 @@ import { MutedError } from '../../errors.js';
 import { isMuted } from '../shared/account-access.js';
 import { LOG_LEVELS, newestFirst, readChat, readSystemLogs, type ChatMessage, type SystemLogEntry } from './log-reads.js';
 import type { RepoContext } from '../shared/context.js';
+import { floatColumn, textColumn, varcharColumn } from '../shared/column-limits.js';
+import { boundedJson } from '../../writebehind/byte-budget.js';
 
 /** A player action (the seed's `player_action_logs`). */
 export interface ActionLogInput {
@@ -47,7 +49,7 @@ export interface SystemLogInput {
   sessionId?: string;
 }
 
-const json = z.record(z.string(), z.unknown());
+const json = boundedJson; // bounded in bytes: one row must never outgrow a batch (src/writebehind/byte-budget.ts)
 const actionInput = schemaFor<ActionLogInput>()(
   z
     .object({

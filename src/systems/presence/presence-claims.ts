@@ -5,6 +5,8 @@ import type { Router } from '../../routing/router.js';
 import { GLOBAL } from '../../routing/topology.js';
 import { inLockOrder } from '../../routing/lock-order.js';
 import { unfenced } from '../shared/write-options.js';
+import { lockCharacter } from '../../routing/character-lock.js';
+import { inList } from '../../pool/in-list.js';
 
 /**
  * The statements of presence (tables presence_claims on global, characters.presence_token on the
@@ -119,9 +121,10 @@ export async function releaseClaims(router: Router, ids: number[], filter: { whe
         // The router locked the shard rows first (routing/lock-order.ts), then global: the order every claim path uses.
         const ordered = inLockOrder(routes);
         const global = await tx.branch(GLOBAL);
+        const list = inList(batch);
         const still = await global.rows<{ character_id: number }>(
-          `SELECT character_id FROM presence_claims WHERE character_id IN (${batch.map(() => '?').join(',')}) AND ${filter.where} FOR UPDATE`,
-          [...batch, ...filter.params],
+          `SELECT character_id FROM presence_claims WHERE character_id IN ${list.sql} AND ${filter.where} FOR UPDATE`,
+          [...list.params, ...filter.params],
         );
         const matched = new Set(still.map((r) => Number(r.character_id)));
         for (const r of ordered.filter((o) => matched.has(o.characterId))) {

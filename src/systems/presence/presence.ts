@@ -23,6 +23,7 @@ import { refuseRestrictedCharacter } from '../shared/account-access.js';
 import { unfenced, type SetOnlineOptions } from '../shared/write-options.js';
 import { id } from '../shared/fields.js';
 export type { SetOnlineOptions } from '../shared/write-options.js';
+import { inList } from '../../pool/in-list.js';
 
 /** A district server taking a character into its world. */
 export interface PresenceClaimInput {
@@ -288,11 +289,12 @@ export class Presence {
   async whereIs(characterIds: number[], options: { consistency?: Consistency } = {}): Promise<Array<PresenceLocation | null>> {
     const ids = parseInput(z.array(id).max(1000), characterIds, 'character ids');
     if (ids.length === 0) return [];
+    const list = inList(ids);
     const rows = await this.ctx.router.readGlobal('presence_where', consistencyOf(options, 'strong'), (conn) =>
       conn.rows<{ character_id: number; server_id: string; district_id: number; expires_at: Date }>(
         `SELECT character_id, server_id, district_id, expires_at FROM presence_claims
-          WHERE character_id IN (${ids.map(() => '?').join(',')}) AND server_id IS NOT NULL AND expires_at > NOW(6)`,
-        ids,
+          WHERE character_id IN ${list.sql} AND server_id IS NOT NULL AND expires_at > NOW(6)`,
+        list.params,
       ),
     );
     const byId = new Map(rows.map((r) => [Number(r.character_id), r]));

@@ -1,4 +1,5 @@
 import type { PooledConnection } from '../../pool/pooled-connection.js';
+import { inList } from '../../pool/in-list.js';
 
 /**
  * Crew and organization membership rules shared by every path that removes members (leave,
@@ -88,20 +89,20 @@ export async function settleOrganization(conn: PooledConnection, organizationId:
  */
 export async function releaseMemberships(conn: PooledConnection, characterIds: number[]): Promise<void> {
   if (characterIds.length === 0) return;
-  const marks = characterIds.map(() => '?').join(',');
+  const { sql: marks, params: padded } = inList(characterIds);
   const crews = await conn.rows<{ crew_id: number }>(
-    `SELECT crew_id FROM crews WHERE crew_id IN (SELECT crew_id FROM crew_members WHERE character_id IN (${marks}))
+    `SELECT crew_id FROM crews WHERE crew_id IN (SELECT crew_id FROM crew_members WHERE character_id IN ${marks})
       ORDER BY crew_id FOR UPDATE`,
-    characterIds,
+    padded,
   );
   const orgs = await conn.rows<{ organization_id: number }>(
     `SELECT organization_id FROM organizations
-      WHERE organization_id IN (SELECT organization_id FROM organization_members WHERE character_id IN (${marks}))
+      WHERE organization_id IN (SELECT organization_id FROM organization_members WHERE character_id IN ${marks})
       ORDER BY organization_id FOR UPDATE`,
-    characterIds,
+    padded,
   );
-  await conn.exec(`DELETE FROM crew_members WHERE character_id IN (${marks})`, characterIds);
-  await conn.exec(`DELETE FROM organization_members WHERE character_id IN (${marks})`, characterIds);
+  await conn.exec(`DELETE FROM crew_members WHERE character_id IN ${marks}`, padded);
+  await conn.exec(`DELETE FROM organization_members WHERE character_id IN ${marks}`, padded);
   for (const c of crews) await settleCrew(conn, Number(c.crew_id));
   for (const o of orgs) await settleOrganization(conn, Number(o.organization_id));
 }

@@ -4,6 +4,8 @@ import type { CharacterRoute } from '../../routing/directory.js';
 import type { LockedRows } from '../../routing/router.js';
 import { freeSlots } from '../shared/slot-allocation.js';
 import { insertRow } from '../../schema/character-rows.js';
+import { lockCharacter } from '../../routing/character-lock.js';
+import { inList } from '../../pool/in-list.js';
 
 /**
  * The steps of one trade inside its transaction (local or two-phase, see src/systems/trades/trades.ts):
@@ -148,8 +150,8 @@ async function moveItems(conn: PooledConnection, shard: string, plan: TradePlan,
     if (from.route.shard === shard && to.route.shard === shard) {
       await reassignItems(conn, to, from.itemIds, tradeId);
     } else if (from.route.shard === shard) {
-      await conn.exec(`DELETE FROM character_inventory WHERE item_id IN (${marks(from.itemIds)}) AND character_id = ?`, [
-        ...from.itemIds,
+      await conn.exec(`DELETE FROM character_inventory WHERE item_id IN ${marks(from.itemIds)} AND character_id = ?`, [
+        ...padded(from.itemIds),
         from.characterId,
       ]);
     } else if (to.route.shard === shard) {
@@ -173,8 +175,13 @@ export interface Locked {
   modifications: Row[];
 }
 
+/** `(?, ...)` padded to one of a few lengths (src/pool/in-list.ts); bind {@link padded}(ids). */
 function marks(ids: number[]): string {
-  return ids.map(() => '?').join(',');
+  return inList(ids).sql;
+}
+
+function padded(ids: number[]): number[] {
+  return inList(ids).params;
 }
 
 /** Locks the items a party gives and checks they can be traded. */
@@ -182,9 +189,9 @@ async function lockTradeItems(conn: PooledConnection, party: Party, crossShard: 
   if (party.itemIds.length === 0) return { items: [], modifications: [] };
   const ids = [...party.itemIds].sort((x, y) => x - y);
   const rows = await conn.rows(
-    `SELECT * FROM character_inventory WHERE item_id IN (${marks(ids)}) AND character_id = ?
+    `SELECT * FROM character_inventory WHERE item_id IN ${marks(ids)} AND character_id = ?
       ORDER BY item_id FOR UPDATE`,
-    [...ids, party.characterId],
+    [...padded(ids), party.characterId],
   );
   if (rows.length !== ids.length) {
     const have = new Set(rows.map((r) => Number(r.item_id)));
@@ -195,10 +202,10 @@ async function lockTradeItems(conn: PooledConnection, party: Party, crossShard: 
     `SELECT ci.item_id,
             CASE WHEN ci.is_bound THEN 'bound' WHEN NOT it.is_tradeable THEN 'not tradeable' ELSE 'equipped' END AS why
        FROM character_inventory ci JOIN item_templates it ON it.template_id = ci.template_id
-      WHERE ci.item_id IN (${marks(ids)})
+      WHERE ci.item_id IN ${marks(ids)}
         AND (ci.is_bound OR NOT it.is_tradeable OR ci.container_type = 'equipped'
              OR EXISTS (SELECT 1 FROM character_equipment ce WHERE ce.item_id = ci.item_id))`,
-    ids,
+    padded(ids),
   );
   if (blocked.length > 0) {
     throw new TradeAbortedError(blocked.map((b) => `item ${b.item_id} is ${b.why}`).join('; '));
@@ -206,7 +213,7 @@ async function lockTradeItems(conn: PooledConnection, party: Party, crossShard: 
   // Items leaving the shard take their modifications with them (ON DELETE CASCADE removes them
   // here).
   const modifications = crossShard
-    ? await conn.rows(`SELECT * FROM item_modifications WHERE item_id IN (${marks(ids)}) ORDER BY item_id FOR UPDATE`, ids)
+    ? await conn.rows(`SELECT * FROM item_modifications WHERE item_id IN ${marks(ids)} ORDER BY item_id FOR UPDATE`, padded(ids))
     : [];
   return { items: rows, modifications };
 }

@@ -8,6 +8,8 @@ import { parseInput } from '../../validate.js';
 import type { RepoContext } from '../shared/context.js';
 import { fencing, type WriteOptions } from '../shared/write-options.js';
 import { bigId as id } from '../shared/fields.js'; // trade ids are BIGINT
+import { lockCharacter } from '../../routing/character-lock.js';
+import { inList } from '../../pool/in-list.js';
 
 const offerInput = z
   .object({
@@ -264,9 +266,9 @@ export class TradeWindows {
     const rows = await this.ctx.router.readCharacter('trade_offer_items', cid, 'strong', async (conn) => {
       const found = await conn.rows<{ item_id: number | null; ok: number }>(
         `SELECT ci.item_id, (NOT ci.is_bound AND it.is_tradeable AND ci.container_type <> 'equipped') AS ok
-           FROM characters c LEFT JOIN character_inventory ci ON ci.character_id = c.character_id AND ci.item_id IN (${itemIds.map(() => '?').join(', ')})
+           FROM characters c LEFT JOIN character_inventory ci ON ci.character_id = c.character_id AND ci.item_id IN ${inList(itemIds).sql}
            LEFT JOIN item_templates it ON it.template_id = ci.template_id WHERE c.character_id = ?`,
-        [...itemIds, cid],
+        [...inList(itemIds).params, cid],
       );
       return found.length === 0 ? undefined : found.filter((r) => r.item_id !== null);
     });

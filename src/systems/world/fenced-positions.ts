@@ -41,7 +41,7 @@ export const FENCED_POSITIONS: CoalescedKind<FencedPosition> = {
     });
     const token = cases((p) => p.fencingToken, 'presence_token');
     // A character that moved to another shard meanwhile matches no row here either.
-    await conn.exec(
+    await conn.batch(
       `UPDATE characters SET ${sets.map((s) => s.sql).join(', ')}
         WHERE character_id IN (${ids.map(() => '?').join(',')}) AND presence_token = ${token.sql}`,
       [...sets.flatMap((s) => s.params), ...ids, ...token.params],
