@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveClusterConfig, ValidationError } from '../src/index.js';
 import { createMetrics, type Metrics } from '../src/metrics/metrics.js';
 import { NodePool } from '../src/pool/node-pool.js';
-import { VITALS } from '../src/sql/vitals-writes.js';
+import { VITALS } from '../src/systems/characters/vitals-writes.js';
 import { WriteBehindBuffer, type LogRow } from '../src/writebehind/write-behind-buffer.js';
 import { startTestCluster, type TestCluster } from './support/cluster.js';
 

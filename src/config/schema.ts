@@ -229,6 +229,8 @@ export type {
   WriteBehindConfig,
   MaintenanceConfig,
   PresenceConfig,
+  ApprovedShard,
+  TlsInput,
 } from './config-input.js';
 
 /** @internal The parsed config with defaults filled in (nodes not yet resolved). */

@@ -384,11 +384,11 @@ function lockRows(
     const locked = previous.then(async () => {
       const conn = await tx.branch(shard);
       const ids = list.map((r) => r.characterId);
-      const list = inList(ids);
+      const padded = inList(ids);
       const found = await conn.rows<LockedRow & { character_id: number }>(
         `SELECT character_id, money, district_id, presence_token FROM characters
-          WHERE character_id IN ${list.sql} ORDER BY character_id FOR UPDATE`,
-        list.params,
+          WHERE character_id IN ${padded.sql} ORDER BY character_id FOR UPDATE`,
+        padded.params,
       );
       const byId = new Map(found.map((r) => [Number(r.character_id), r]));
       for (const id of ids) if (!byId.has(id)) throw new StaleRouteError(id, shard);

@@ -8,7 +8,6 @@ import { MutedError } from '../../errors.js';
 import { isMuted } from '../shared/account-access.js';
 import { LOG_LEVELS, newestFirst, readChat, readSystemLogs, type ChatMessage, type SystemLogEntry } from './log-reads.js';
 import type { RepoContext } from '../shared/context.js';
-import { floatColumn, textColumn, varcharColumn } from '../shared/column-limits.js';
 import { boundedJson } from '../../writebehind/byte-budget.js';
 
 /** A player action (the seed's `player_action_logs`). */
