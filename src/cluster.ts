@@ -24,6 +24,7 @@ import { WriteBehindBuffer } from './writebehind/write-behind-buffer.js';
 import { Directory } from './routing/directory.js';
 import { IdAllocator } from './routing/id-allocator.js';
 import { ReadRouter } from './routing/read-router.js';
+import { PointReadBatcher } from './routing/point-read-batcher.js';
 import { ReadSession } from './routing/read-session.js';
 import { GLOBAL, Topology } from './routing/topology.js';
 import { Coordinator, type CoordinatorHooks } from './twopc/coordinator.js';
@@ -78,13 +79,15 @@ export class Cluster extends DataSession {
     const buffers = new Map(topology.shards.map((s) => [s.key, new WriteBehindBuffer(s.key, s.primary, metrics, config.writeBehind)]));
     // A shard added later (db.admin.addShard, or learned from global) gets its buffer here.
     topology.onShardAdded = (s) => buffers.set(s.key, new WriteBehindBuffer(s.key, s.primary, metrics, config.writeBehind));
+    const reads = new ReadRouter(metrics, config.replicas, lagMonitor);
     const shared: SharedMachinery = {
       topology,
       writeBehind: (shard) => buffers.get(shard)!,
       directory: new Directory(topology.global.primary),
       ids: new IdAllocator(topology.global.primary),
       coordinator: new Coordinator((key) => topology.primary(key), metrics, config.twoPhase, options.hooks),
-      reads: new ReadRouter(metrics, config.replicas, lagMonitor),
+      reads,
+      pointReads: new PointReadBatcher(reads, config.reads),
       metrics,
       levelCurve: options.levelCurve,
     };

@@ -5,6 +5,7 @@ import {
   clusterConfigSchema,
   type ClusterConfigInput,
   type PoolOptions,
+  type ReadsOptions,
   type RecoveryOptions,
   type ReplicaPolicy,
   type TwoPhaseOptions,
@@ -24,6 +25,7 @@ export interface ClusterConfig {
   shards: ShardConfig[];
   pool: PoolOptions;
   replicas: ReplicaPolicy;
+  reads: ReadsOptions;
   recovery: RecoveryOptions;
   twoPhase: TwoPhaseOptions;
   writeBehind: WriteBehindConfig;
@@ -65,6 +67,7 @@ export function resolveClusterConfig(input: unknown, env: NodeJS.ProcessEnv = pr
     })),
     pool: config.pool,
     replicas: config.replicas,
+    reads: config.reads,
     recovery: config.recovery,
     twoPhase: config.twoPhase,
     writeBehind: config.writeBehind,

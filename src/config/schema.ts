@@ -58,6 +58,24 @@ const replicaPolicySchema = z
   })
   .strict();
 
+const readsSchema = z
+  .object({
+    /**
+     * Concurrent point reads of the same table on the same shard within one turn of the event
+     * loop become one `WHERE id IN (...)` statement (characters.get, characters.getMany).
+     */
+    coalesce: z.boolean().default(true),
+    /** Keys per coalesced statement at most (a power of two: IN-lists are padded to powers of two). */
+    maxBatch: z
+      .number()
+      .int()
+      .min(1)
+      .max(1024)
+      .refine((n) => (n & (n - 1)) === 0, 'must be a power of two')
+      .default(64),
+  })
+  .strict();
+
 const recoverySchema = z
   .object({
     /** Period of the background recovery sweep; 0 turns it off. */
@@ -132,6 +150,7 @@ export const clusterConfigSchema = z
       .min(1),
     pool: poolSchema.default(poolSchema.parse({})),
     replicas: replicaPolicySchema.default(replicaPolicySchema.parse({})),
+    reads: readsSchema.default(readsSchema.parse({})),
     recovery: recoverySchema.default(recoverySchema.parse({})),
     twoPhase: twoPhaseSchema.default(twoPhaseSchema.parse({})),
     writeBehind: writeBehindSchema.default(writeBehindSchema.parse({})),
@@ -167,6 +186,7 @@ export type ParsedClusterConfig = z.output<typeof clusterConfigSchema>;
 export type NodeInput = z.input<typeof nodeSchema>;
 export type PoolOptions = ParsedClusterConfig['pool'];
 export type ReplicaPolicy = ParsedClusterConfig['replicas'];
+export type ReadsOptions = ParsedClusterConfig['reads'];
 export type RecoveryOptions = ParsedClusterConfig['recovery'];
 export type TwoPhaseOptions = ParsedClusterConfig['twoPhase'];
 export type WriteBehindConfig = ParsedClusterConfig['writeBehind'];
