@@ -147,6 +147,13 @@ describe('coalesced character reads', () => {
       ]);
       expect(sessionReads.find((c) => c.characterId === targetId)!.money).toBe(old + 77);
       expect(eventualReads.find((c) => c.characterId === targetId)!.money).toBe(old);
+      // Strong and eventual reads of every session share batches, but never each other's.
+      const [strongReads, otherEventual] = await Promise.all([
+        Promise.all(ids.map((id) => db.characters.get(id, { consistency: 'strong' }))),
+        Promise.all(ids.map((id) => player.characters.get(id, { consistency: 'eventual' }))),
+      ]);
+      expect(strongReads.find((c) => c.characterId === targetId)!.money).toBe(old + 77);
+      expect(otherEventual.find((c) => c.characterId === targetId)!.money).toBe(old);
     } finally {
       await replica.query('START SLAVE SQL_THREAD');
     }
