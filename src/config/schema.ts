@@ -65,14 +65,19 @@ const readsSchema = z
      * loop become one `WHERE id IN (...)` statement (characters.get, characters.getMany).
      */
     coalesce: z.boolean().default(true),
-    /** Keys per coalesced statement at most (a power of two: IN-lists are padded to powers of two). */
+    /**
+     * Keys per coalesced statement at most (a power of two: IN-lists are padded to powers of two).
+     * Small batches keep several statements in flight on several connections: with 16 gets in
+     * flight, batches of 8 measured 2.8x raw `execute` q/s, one batch of 16 about 1.5x (every
+     * caller then waits on the same statement).
+     */
     maxBatch: z
       .number()
       .int()
       .min(1)
       .max(1024)
       .refine((n) => (n & (n - 1)) === 0, 'must be a power of two')
-      .default(64),
+      .default(8),
   })
   .strict();
 

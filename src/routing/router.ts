@@ -64,7 +64,7 @@ export class Router {
     /** The caller's session: writes are noted here so its `session` reads see them. */
     readonly session: ReadSession,
   ) {
-    this.pointReads = deps.pointReads ?? new PointReadBatcher(deps.reads, { coalesce: true, maxBatch: 64 });
+    this.pointReads = deps.pointReads ?? new PointReadBatcher(deps.reads, { coalesce: true, maxBatch: 8 });
   }
 
   get topology(): Topology {
