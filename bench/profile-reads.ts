@@ -15,7 +15,12 @@ await withBenchCluster({ shards: 1, replicasPerShard: 0 }, { pool: { max: 10 }, 
   const { accountId } = await db.accounts.register({ username: 'prof', email: 'prof@zion.example', password: 'bench-pass-1' });
   const ids: number[] = [];
   for (let i = 0; i < 64; i++) ids.push((await db.characters.create({ accountId, name: `Prof${i}`, archetype: 'spy', gender: 'male', districtId: 1 })).characterId);
-  const { host, port } = (await connect('alpha-primary')).config;
+  const direct = await connect('alpha-primary');
+  const { host, port } = direct.config;
+  const status = async () =>
+    Object.fromEntries(
+      ((await direct.query("SHOW GLOBAL STATUS WHERE Variable_name IN ('Com_stmt_execute', 'Com_stmt_prepare', 'Questions', 'Bytes_received', 'Bytes_sent')"))[0] as Array<{ Variable_name: string; Value: string }>).map((r) => [r.Variable_name, Number(r.Value)]),
+    );
   const raw = mysql.createPool({ host, port, user: 'root', database: 'mxo_shard', connectionLimit: 10 });
   const sql = `SELECT ${CHARACTER_COLUMNS}, deleted_at FROM characters WHERE character_id = ?`;
   const op =
@@ -25,11 +30,15 @@ await withBenchCluster({ shards: 1, replicasPerShard: 0 }, { pool: { max: 10 }, 
     await Promise.all(Array.from({ length: 16 }, async () => { while (next < n) await op(next++); }));
   };
   await drive(2_000); // warm-up
+  const server = await status();
   const before = process.cpuUsage();
   const started = performance.now();
   await drive(calls);
   const used = process.cpuUsage(before);
   const seconds = (performance.now() - started) / 1000;
+  const after = await status();
   console.log(`${kind}: ${(calls / seconds).toFixed(0)} q/s, CPU ${((used.user + used.system) / calls).toFixed(1)} us per call`);
+  // What the server saw per call (statements, prepares, bytes): the same for raw and get when the library adds nothing.
+  console.log(Object.fromEntries(Object.entries(after).map(([k, v]) => [k, ((v - server[k]!) / calls).toFixed(2)])));
   await raw.end();
 });

@@ -46,6 +46,7 @@ export class NodePool {
   private readonly sleepers = new Set<() => void>();
   /** Metric children bound once per operation and outcome (see seriesOf). */
   private readonly series = new Map<string, OperationSeries>();
+  private readonly okSeries = new Map<string, OperationSeries>();
   private readonly acquireWait: { observe(seconds: number): void };
   /**
    * Connections released while nobody waited: handed out again at once, without generic-pool's
@@ -228,6 +229,16 @@ export class NodePool {
    * hashes its label object on every call, which showed in profiles of the read path.
    */
   private seriesOf(operation: string, outcome: string): OperationSeries {
+    // The common case without building a key: the operation's ok series.
+    if (outcome === 'ok') {
+      let ok = this.okSeries.get(operation);
+      if (!ok) this.okSeries.set(operation, (ok = this.boundSeries(operation, outcome)));
+      return ok;
+    }
+    return this.boundSeries(operation, outcome);
+  }
+
+  private boundSeries(operation: string, outcome: string): OperationSeries {
     const key = `${operation}\0${outcome}`;
     let series = this.series.get(key);
     if (!series) {

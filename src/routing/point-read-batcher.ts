@@ -53,7 +53,7 @@ export class PointReadBatcher {
   private nextSessionId = 0;
   private scheduled = false;
   /** SQL per table and padded size, built once. */
-  private readonly statements = new Map<string, string>();
+  private readonly statements = new WeakMap<object, string[]>();
 
   constructor(
     private readonly reads: ReadRouter,
@@ -62,7 +62,7 @@ export class PointReadBatcher {
 
   /** The row with `key` read from `nodes` at `consistency`, or undefined when the node has none. */
   load<R extends object>(table: PointTable<R>, nodes: ShardNodes, consistency: Consistency, session: ReadSession, key: number): Promise<R | undefined> {
-    if (!this.options.coalesce) return this.run(table, nodes, consistency, session, [key]).then((rows) => rows.get(key));
+    if (!this.options.coalesce) return this.runOne(table, nodes, consistency, session, key);
     const batchKey = `${table.operation}\0${nodes.key}\0${consistency}\0${consistency === 'session' ? this.sessionId(session) : ''}`;
     let batch = this.batches.get(batchKey) as Batch<R> | undefined;
     if (!batch) {
@@ -107,6 +107,13 @@ export class PointReadBatcher {
     }
   }
 
+  /** One statement for one key (coalescing off): its row, without the batch's bookkeeping. */
+  private async runOne<R extends object>(table: PointTable<R>, nodes: ShardNodes, consistency: Consistency, session: ReadSession, key: number): Promise<R | undefined> {
+    const sql = this.statement(table, 1);
+    const rows = await this.reads.read(nodes, consistency, session, table.operation, (conn) => conn.rows<R>(sql, [key]));
+    return rows[0];
+  }
+
   /** One statement for `keys`: their rows by key. */
   private async run<R extends object>(
     table: PointTable<R>,
@@ -123,12 +130,10 @@ export class PointReadBatcher {
   }
 
   private statement<R extends object>(table: PointTable<R>, size: number): string {
-    const cacheKey = `${table.select}\0${size}`;
-    let sql = this.statements.get(cacheKey);
-    if (!sql) {
-      sql = size === 1 ? `${table.select} WHERE ${table.keyColumn} = ?` : `${table.select} WHERE ${table.keyColumn} IN (${placeholders(size)})`;
-      this.statements.set(cacheKey, sql);
-    }
-    return sql;
+    // Per table object, by size: no string key to build and hash on every read.
+    let bySize = this.statements.get(table);
+    if (!bySize) this.statements.set(table, (bySize = []));
+    return (bySize[size] ??=
+      size === 1 ? `${table.select} WHERE ${table.keyColumn} = ?` : `${table.select} WHERE ${table.keyColumn} IN (${placeholders(size)})`);
   }
 }
