@@ -68,8 +68,9 @@ const readsSchema = z
     /**
      * Keys per coalesced statement at most (a power of two: IN-lists are padded to powers of two).
      * Small batches keep several statements in flight on several connections: with 16 gets in
-     * flight, batches of 8 measured 2.8x and 3.2x raw `execute` q/s in two runs on a busy
-     * machine, one batch of 16 1.45x and 5.6x (wider spread: every caller waits on one statement).
+     * flight, batches of 8 measured 2.6x-3.2x raw `execute` q/s over four runs (every round of the
+     * last, at load 4, above 2.3x), one batch of 16 1.45x-5.6x (wider spread: every caller then
+     * waits on the one statement).
      */
     maxBatch: z
       .number()
