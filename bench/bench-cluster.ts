@@ -5,6 +5,8 @@ export interface BenchCluster {
   db: Cluster;
   /** A direct root connection to a sandbox node (database mxo_shard), for raw baselines. */
   connect(nodeName: string): Promise<mysql.Connection>;
+  /** Another handle on the same cluster with `config` on top (closed with the cluster). */
+  open(config: Partial<ClusterConfigInput>): Promise<Cluster>;
 }
 
 /** Runs a benchmark on its own sandbox cluster (migrated, recovery sweep off) and tears it down. */
@@ -16,6 +18,7 @@ export async function withBenchCluster(
   const sandbox = await startSandbox(sandboxOptions);
   const direct: mysql.Connection[] = [];
   let db: Cluster | undefined;
+  const others: Cluster[] = [];
   try {
     db = await openCluster({ ...sandbox.config, recovery: { intervalMs: 0, gracePeriodMs: 60_000 }, ...config });
     await db.migrate();
@@ -27,9 +30,15 @@ export async function withBenchCluster(
         direct.push(conn);
         return conn;
       },
+      async open(more) {
+        const other = await openCluster({ ...sandbox.config, recovery: { intervalMs: 0, gracePeriodMs: 60_000 }, ...config, ...more });
+        others.push(other);
+        return other;
+      },
     });
   } finally {
     await Promise.all(direct.map((c) => c.end().catch(() => c.destroy())));
+    await Promise.all(others.map((o) => o.close()));
     await db?.close();
     await sandbox.stop();
   }

@@ -14,7 +14,12 @@ import { report, say } from './report.js';
  * - raw mysql2 `execute` of the library's own SELECT (same columns, same row): the baseline;
  * - raw mysql2 `execute` of a two-column SELECT, and `query` (text protocol) of the same SELECT;
  * - Kysely (MysqlDialect over a mysql2 pool of 10) building the same SELECT: the best-known peer;
- * - `db.characters.get(id, { consistency: 'strong' })`;
+ * - `db.characters.get(id, { consistency: 'strong' })` with coalescing off (`reads.coalesce: false`:
+ *   one statement per call, the per-call cost of the library's layers) and on (the default:
+ *   concurrent gets on a shard share `WHERE character_id IN (...)` statements of at most 8 ids,
+ *   so 16 in flight take two statements at once), and with `reads.maxBatch: 64` (one statement
+ *   for all 16: every caller waits on it);
+ * - `db.characters.getMany` of 16 ids per call (rows/s);
  * - `db.characters.load(id)` (entering the world: a statement on the shard and one on global,
  *   at once), as time per call against one get (goal: at most 2x).
  * Write-behind: `world.updatePosition` (accepted, then flushed) against one UPDATE per move, and
@@ -28,7 +33,9 @@ const SUITE = 'throughput';
 type Op = (i: number) => Promise<unknown>;
 
 export async function run(): Promise<void> {
-  await withBenchCluster({ shards: 1, replicasPerShard: 0 }, { pool: { max: 10 } }, async ({ db, connect }) => {
+  await withBenchCluster({ shards: 1, replicasPerShard: 0 }, { pool: { max: 10 } }, async ({ db, connect, open }) => {
+    const single = await open({ pool: { max: 10 }, reads: { coalesce: false } });
+    const sixtyFours = await open({ pool: { max: 10 }, reads: { maxBatch: 64 } });
     const { accountId } = await db.accounts.register({ username: 'bench_tp', email: 'bench_tp@zion.example', password: 'bench-pass-1' });
     const ids: number[] = [];
     for (let i = 0; i < 64; i++) {
@@ -52,7 +59,9 @@ export async function run(): Promise<void> {
           'Kysely, same SELECT',
           (i) => kysely.selectFrom('characters').select(columns).where('character_id', '=', pick(i)).executeTakeFirst(),
         ],
-        ['characters.get strong', (i) => db.characters.get(pick(i), { consistency: 'strong' })],
+        ['characters.get strong, one statement each', (i) => single.characters.get(pick(i), { consistency: 'strong' })],
+        ['characters.get strong, coalesced', (i) => db.characters.get(pick(i), { consistency: 'strong' })],
+        ['characters.get strong, coalesced by 64', (i) => sixtyFours.characters.get(pick(i), { consistency: 'strong' })],
         ['characters.load strong', (i) => db.characters.load(pick(i), { consistency: 'strong' })],
       ];
       for (const [, op] of reads) await rate(op, 300); // warm-up: pools, prepared statements, caches
@@ -62,11 +71,16 @@ export async function run(): Promise<void> {
       for (const [name] of reads) say(`  ${name.padEnd(40)} ${median(rates.get(name)!).toFixed(0).padStart(7)} q/s`);
       say('Ratios (per round, against raw execute of the same SELECT):');
       const against = (name: string) => rates.get(name)!.map((r, k) => r / base[k]!);
-      report(SUITE, 'characters.get strong / raw execute (same SELECT)', against('characters.get strong'), 'x', { op: '>=', value: 0.95 });
+      report(SUITE, 'characters.get strong, one statement each / raw execute', against('characters.get strong, one statement each'), 'x', {
+        op: '>=',
+        value: 0.95,
+      });
+      report(SUITE, 'characters.get strong, coalesced / raw execute', against('characters.get strong, coalesced'), 'x', { op: '>=', value: 1.5 });
+      report(SUITE, 'characters.get strong, coalesced by 64 (maxBatch) / raw execute', against('characters.get strong, coalesced by 64'), 'x');
       report(SUITE, 'Kysely / raw execute (same SELECT)', against('Kysely, same SELECT'), 'x');
       report(SUITE, 'raw query (text protocol) / raw execute', against('raw query, same SELECT'), 'x');
       report(SUITE, 'raw execute of 2 columns / raw execute (same SELECT)', against('raw execute, 2 columns'), 'x');
-      const get = rates.get('characters.get strong')!;
+      const get = rates.get('characters.get strong, one statement each')!;
       report(
         SUITE,
         'characters.load time per call / characters.get',
@@ -74,8 +88,39 @@ export async function run(): Promise<void> {
         'x',
         { op: '<=', value: 2 },
       );
-      const [rawCpu, libCpu] = [await cpuPerCall(reads[0]![1]), await cpuPerCall(reads[4]![1])];
-      say(`  CPU per call in this process: raw ${rawCpu.toFixed(1)} us, characters.get ${libCpu.toFixed(1)} us`);
+
+      // getMany of 16 ids per call: characters per second against raw execute's rows per second.
+      const many: Op = (i) => db.characters.getMany(Array.from({ length: 16 }, (_, k) => pick(i * 16 + k)), { consistency: 'strong' });
+      const manyRates: number[] = [];
+      const rawRates: number[] = [];
+      for (let r = 0; r < ROUNDS; r++) {
+        const pair = [() => rate(reads[0]![1]), async () => 16 * (await rate(many))];
+        for (let k = 0; k < 2; k++) {
+          const which = (k + r) % 2;
+          (which === 0 ? rawRates : manyRates).push(await pair[which]!());
+        }
+      }
+      say(`  getMany of 16 ids: ${median(manyRates).toFixed(0)} characters/s`);
+      report(SUITE, 'characters.getMany(16 ids) characters/s / raw execute q/s', manyRates.map((m, k) => m / rawRates[k]!), 'x');
+
+      // CPU per call in this process (user + system), interleaved rounds like the rates.
+      const cpuOps: Array<[string, Op]> = [reads[0]!, reads[4]!, reads[5]!];
+      const cpu = new Map<string, number[]>(cpuOps.map(([name]) => [name, []]));
+      for (let r = 0; r < ROUNDS; r++) {
+        for (let k = 0; k < cpuOps.length; k++) {
+          const [name, op] = cpuOps[(k + r) % cpuOps.length]!;
+          cpu.get(name)!.push(await cpuPerCall(op));
+        }
+      }
+      const cpuOf = (name: string) => cpu.get(name)!;
+      say(
+        `  CPU per call in this process (medians): raw execute ${median(cpuOf(reads[0]![0])).toFixed(1)} us, get one statement each ${median(
+          cpuOf(reads[4]![0]),
+        ).toFixed(1)} us, get coalesced ${median(cpuOf(reads[5]![0])).toFixed(1)} us`,
+      );
+      const cpuAgainst = (name: string) => cpuOf(name).map((c, k) => c / cpuOf(reads[0]![0])[k]!);
+      report(SUITE, 'CPU per call: get one statement each / raw execute', cpuAgainst(reads[4]![0]), 'x', { op: '<=', value: 1.05 });
+      report(SUITE, 'CPU per call: get coalesced / raw execute', cpuAgainst(reads[5]![0]), 'x');
 
       const naive: Op = (i) =>
         raw.execute('UPDATE characters SET position_x = ?, position_y = ?, position_z = ? WHERE character_id = ?', [

@@ -27,6 +27,7 @@ import { rerouteByDirectory } from './writebehind/position-reroute.js';
 import { Directory } from './routing/directory.js';
 import { IdAllocator } from './routing/id-allocator.js';
 import { ReadRouter } from './routing/read-router.js';
+import { PointReadBatcher } from './routing/point-read-batcher.js';
 import { ReadSession } from './routing/read-session.js';
 import { GLOBAL, Topology } from './routing/topology.js';
 import { Coordinator, type CoordinatorHooks } from './twopc/coordinator.js';
@@ -95,13 +96,15 @@ export class Cluster extends DataSession {
     for (const s of topology.shards) buffers.set(s.key, new WriteBehindBuffer(s.key, () => s.primary, metrics, config.writeBehind, positions));
     // A shard added later (db.admin.addShard, or learned from global) gets its buffer here.
     topology.onShardAdded = (s) => buffers.set(s.key, new WriteBehindBuffer(s.key, () => s.primary, metrics, config.writeBehind, positions));
+    const reads = new ReadRouter(metrics, config.replicas, lagMonitor);
     const shared: SharedMachinery = {
       topology,
       writeBehind: (shard) => buffers.get(shard)!,
       directory,
       ids: new IdAllocator(() => topology.global.primary),
       coordinator: new Coordinator((key) => topology.primary(key), metrics, config.twoPhase, options.hooks),
-      reads: new ReadRouter(metrics, config.replicas, lagMonitor),
+      reads,
+      pointReads: new PointReadBatcher(reads, config.reads),
       requireFencing: config.presence.requireFencing,
       metrics,
       levelCurve: options.levelCurve,

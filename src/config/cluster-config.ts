@@ -5,6 +5,7 @@ import {
   clusterConfigSchema,
   type ClusterConfigInput,
   type PoolOptions,
+  type ReadsOptions,
   type RecoveryOptions,
   type ReplicaPolicy,
   type TwoPhaseOptions,
@@ -26,6 +27,7 @@ export interface ClusterConfig {
   shards: ShardConfig[];
   pool: PoolOptions;
   replicas: ReplicaPolicy;
+  reads: ReadsOptions;
   recovery: RecoveryOptions;
   twoPhase: TwoPhaseOptions;
   writeBehind: WriteBehindConfig;
@@ -72,6 +74,7 @@ export function resolveClusterConfig(input: unknown, env: NodeJS.ProcessEnv = pr
     })),
     pool: config.pool,
     replicas: config.replicas,
+    reads: config.reads,
     recovery: config.recovery,
     twoPhase: config.twoPhase,
     writeBehind: config.writeBehind,

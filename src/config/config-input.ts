@@ -77,6 +77,14 @@ export interface ReplicaPolicy {
   monitorIntervalMs: number;
 }
 
+/** Point reads (characters.get, getMany). */
+export interface ReadsOptions {
+  /** Concurrent point reads of one table on one shard within one event-loop turn become one `IN (...)` statement (default true). */
+  coalesce: boolean;
+  /** Keys per coalesced statement at most, a power of two (default 8). */
+  maxBatch: number;
+}
+
 /** Recovery of in-doubt two-phase commits. */
 export interface RecoveryOptions {
   /** Period of the background recovery sweep; 0 turns it off. */
@@ -135,6 +143,7 @@ export interface ClusterConfigInput {
   shards: ShardInput[];
   pool?: Partial<PoolOptions>;
   replicas?: Partial<ReplicaPolicy>;
+  reads?: Partial<ReadsOptions>;
   recovery?: Partial<RecoveryOptions>;
   twoPhase?: Partial<TwoPhaseOptions>;
   writeBehind?: Partial<WriteBehindConfig>;

@@ -85,6 +85,30 @@ const replicaPolicySchema = z
   })
   .strict();
 
+const readsSchema = z
+  .object({
+    /**
+     * Concurrent point reads of the same table on the same shard within one turn of the event
+     * loop become one `WHERE id IN (...)` statement (characters.get, characters.getMany).
+     */
+    coalesce: z.boolean().default(true),
+    /**
+     * Keys per coalesced statement at most (a power of two: IN-lists are padded to powers of two).
+     * Small batches keep several statements in flight on several connections: with 16 gets in
+     * flight, batches of 8 measured 2.6x-3.2x raw `execute` q/s over four runs (every round of the
+     * last, at load 4, above 2.3x), one batch of 16 1.45x-5.6x (wider spread: every caller then
+     * waits on the one statement).
+     */
+    maxBatch: z
+      .number()
+      .int()
+      .min(1)
+      .max(1024)
+      .refine((n) => (n & (n - 1)) === 0, 'must be a power of two')
+      .default(8),
+  })
+  .strict();
+
 const recoverySchema = z
   .object({
     /** Period of the background recovery sweep; 0 turns it off. */
@@ -171,6 +195,7 @@ export const clusterConfigSchema = z
       .min(1),
     pool: poolSchema.default(poolSchema.parse({})),
     replicas: replicaPolicySchema.default(replicaPolicySchema.parse({})),
+    reads: readsSchema.default(readsSchema.parse({})),
     recovery: recoverySchema.default(recoverySchema.parse({})),
     twoPhase: twoPhaseSchema.default(twoPhaseSchema.parse({})),
     writeBehind: writeBehindSchema.default(writeBehindSchema.parse({})),
@@ -229,6 +254,7 @@ export type {
   WriteBehindConfig,
   MaintenanceConfig,
   PresenceConfig,
+  ReadsOptions,
   ApprovedShard,
   TlsInput,
 } from './config-input.js';
@@ -247,7 +273,8 @@ const agree: [
   Same<ParsedClusterConfig['writeBehind'], import('./config-input.js').WriteBehindConfig>,
   Same<ParsedClusterConfig['maintenance'], import('./config-input.js').MaintenanceConfig>,
   Same<ParsedClusterConfig['presence'], import('./config-input.js').PresenceConfig>,
+  Same<ParsedClusterConfig['reads'], import('./config-input.js').ReadsOptions>,
   Same<ParsedClusterConfig['approvedShards'][number], import('./config-input.js').ApprovedShard>,
   Same<z.input<typeof tlsSchema>, import('./config-input.js').TlsInput>,
-] = [true, true, true, true, true, true, true, true, true, true];
+] = [true, true, true, true, true, true, true, true, true, true, true];
 void agree;

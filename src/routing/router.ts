@@ -6,6 +6,7 @@ import { inLockOrder, shardsInLockOrder } from './lock-order.js';
 import type { PooledConnection } from '../pool/pooled-connection.js';
 import type { Coordinator, DistributedTx } from '../twopc/coordinator.js';
 import type { CharacterRoute, Directory } from './directory.js';
+import { PointReadBatcher, type PointTable } from './point-read-batcher.js';
 import type { Consistency, ReadRouter } from './read-router.js';
 import type { ReadSession } from './read-session.js';
 import { GLOBAL, type ShardKey, type Topology } from './topology.js';
@@ -77,6 +78,8 @@ export interface RouterDeps {
   reads: ReadRouter;
   /** `presence.requireFencing` of the cluster config: every character write carries a token. */
   requireFencing?: boolean;
+  /** Point reads coalesced across sessions (absent: this router coalesces its own). */
+  pointReads?: PointReadBatcher;
 }
 
 /**
@@ -96,11 +99,15 @@ export interface RouterDeps {
  * - {@link readGlobal}, {@link readShard}, {@link readCharacter}: reads at a consistency.
  */
 export class Router {
+  private readonly pointReads: PointReadBatcher;
+
   constructor(
     private readonly deps: RouterDeps,
     /** The caller's session: writes are noted here so its `session` reads see them. */
     readonly session: ReadSession,
-  ) {}
+  ) {
+    this.pointReads = deps.pointReads ?? new PointReadBatcher(deps.reads, { coalesce: true, maxBatch: 8 });
+  }
 
   get topology(): Topology {
     return this.deps.topology;
@@ -314,6 +321,23 @@ export class Router {
       const found = (await attempt(consistency)) ?? (consistency === 'strong' ? undefined : await attempt('strong'));
       if (found === undefined) throw new StaleRouteError(characterId, route!.shard);
       return found;
+    });
+  }
+
+  /**
+   * The row of `table` keyed by the character's id, from the character's shard, coalesced with
+   * concurrent reads of the same table on the same shard (see {@link PointReadBatcher}). The
+   * same rules as {@link readCharacter}: a replica that lacks the row (lag) is read again on the
+   * primary; a primary that lacks it means the route is stale: re-resolved, and read again. A
+   * character the directory does not know throws NotFoundError.
+   */
+  async readCharacterRow<R extends object>(table: PointTable<R>, characterId: number, consistency: Consistency): Promise<{ row: R; route: CharacterRoute }> {
+    return this.withRoutes([characterId], async ([route]) => {
+      const nodes = this.deps.topology.nodes(route!.shard);
+      const load = (level: Consistency) => this.pointReads.load(table, nodes, level, this.session, characterId);
+      const row = (await load(consistency)) ?? (consistency === 'strong' ? undefined : await load('strong'));
+      if (row === undefined) throw new StaleRouteError(characterId, route!.shard);
+      return { row, route: route! };
     });
   }
 

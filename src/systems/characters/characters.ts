@@ -7,6 +7,7 @@ import type { PooledConnection } from '../../pool/pooled-connection.js';
 import { consistencyOf } from '../../routing/consistency.js';
 import type { Consistency } from '../../routing/read-router.js';
 import { GLOBAL } from '../../routing/topology.js';
+import type { PointTable } from '../../routing/point-read-batcher.js';
 import { parseInput, positiveId } from '../../validate.js';
 import { checkDistrictFence } from '../../routing/district-fence.js';
 import { remember, replayOf } from '../../routing/idempotency.js';
@@ -51,6 +52,17 @@ interface CharacterRow {
   money: number | string;
   is_online: number;
 }
+
+/** Character rows by id, as `get` reads them (coalesced: see PointReadBatcher). */
+const CHARACTER_ROWS: PointTable<CharacterRow & { deleted_at: Date | null }> = {
+  operation: 'character_get',
+  select: `SELECT ${CHARACTER_COLUMNS}, deleted_at FROM characters`,
+  keyColumn: 'character_id',
+};
+
+/** At most this many ids per getMany call (a crew window, a buddy list, a district's players). */
+export const GET_MANY_MAX = 1_000;
+const getManyInput = z.array(id).max(GET_MANY_MAX);
 
 /** Characters: creation, reads at a chosen consistency, money, and moves between districts. */
 export class Characters extends CharacterWorld {
@@ -133,14 +145,33 @@ export class Characters extends CharacterWorld {
   async get(characterId: number, options: { consistency?: Consistency } = {}): Promise<Character> {
     const cid = positiveId(characterId, 'character id');
     const consistency = consistencyOf(options, 'session');
-    return this.ctx.router.readCharacter('character_get', cid, consistency, async (conn, route) => {
-      const rows = await conn.rows<CharacterRow & { deleted_at: Date | null }>(
-        `SELECT ${CHARACTER_COLUMNS}, deleted_at FROM characters WHERE character_id = ?`,
-        [cid],
-      );
-      if (rows[0]?.deleted_at) throw new NotFoundError('character', cid); // soft-deleted
-      return rows[0] && toCharacter(rows[0], route.shard);
-    });
+    // Coalesced with concurrent gets on the same shard: one `WHERE character_id IN (...)`.
+    const { row, route } = await this.ctx.router.readCharacterRow(CHARACTER_ROWS, cid, consistency);
+    if (row.deleted_at) throw new NotFoundError('character', cid); // soft-deleted
+    return toCharacter(row, route.shard);
+  }
+
+  /**
+   * Reads several characters at once (a crew window, buddies' status, a district's players): one
+   * statement per shard (concurrent reads on a shard are coalesced), at the same consistency
+   * rules as {@link get}. Returns one entry per id, in input order: `null` for an id that names no
+   * character (never created, or deleted); a repeated id gives the same character twice. At most
+   * {@link GET_MANY_MAX} ids; a bad id is a ValidationError naming its position (`characterIds.3`).
+   *
+   * @example
+   * const [neo, missing, trinity] = await db.characters.getMany([neoId, 999_999, trinityId], { consistency: 'eventual' });
+   */
+  async getMany(characterIds: number[], options: { consistency?: Consistency } = {}): Promise<Array<Character | null>> {
+    const ids = parseInput(getManyInput, characterIds, 'characterIds');
+    const consistency = consistencyOf(options, 'session');
+    return Promise.all(
+      ids.map((cid) =>
+        this.get(cid, { consistency }).catch((error: unknown) => {
+          if (error instanceof NotFoundError) return null;
+          throw error;
+        }),
+      ),
+    );
   }
 
   /**
