@@ -19,7 +19,8 @@ const rows = async (node: string, sql: string, params: unknown[] = []) =>
   (await (await t.sql(node)).query<RowDataPacket[]>(sql, params))[0];
 
 beforeAll(async () => {
-  t = await startTestCluster({ shards: 2, replicasPerShard: 0 });
+  // The mover is an operator (mxo_migrate); the second process is a game server (mxo_app).
+  t = await startTestCluster({ shards: 2, replicasPerShard: 0, as: 'operator' });
   const { accountId } = await t.db.accounts.register({ username: 'stream', email: 'stream@zion.example', password: 'woman-in-red' });
   for (let i = 0; i < 12; i++) {
     const c = await t.db.characters.create({ accountId, name: `Stream${i}`, archetype: 'hacker', gender: 'male', districtId: 2 });
@@ -28,7 +29,7 @@ beforeAll(async () => {
   }
   far = (await t.db.characters.create({ accountId, name: 'Far', archetype: 'spy', gender: 'female', districtId: 4 })).characterId;
   await t.db.characters.adjustMoney(far, 100_000, 'admin_grant');
-  other = await openCluster(t.config);
+  other = await openCluster(t.appConfig);
 });
 afterAll(async () => {
   await other?.close();

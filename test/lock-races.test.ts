@@ -18,6 +18,8 @@ beforeAll(async () => {
   t = await startTestCluster({
     shards: 2,
     replicasPerShard: 0,
+    // The district move is an operator's (mxo_migrate): mxo_app cannot write the placement.
+    as: 'operator',
     // A waiter must outlast the test's hand-held lock on a busy machine.
     config: { pool: { lockWaitTimeoutSec: 60 }, twoPhase: { statementTimeoutMs: 90_000 } },
     open: {

@@ -187,8 +187,8 @@ describe('Prometheus scrapes the library under traffic', () => {
     await db.characters.moveToDistrict(b2!.characterId, 6);
 
     // Online characters: two online on alpha district 1/2, one on beta district 4.
-    for (const c of [a1!, a2!, b1!]) expect(await db.characters.setOnline(c.characterId, true)).toEqual({ changed: true });
-    expect(await db.characters.setOnline(a1!.characterId, true)).toEqual({ changed: false });
+    for (const c of [a1!, a2!, b1!]) expect(await db.characters.setOnline(c.characterId, true)).toMatchObject({ changed: true });
+    expect(await db.characters.setOnline(a1!.characterId, true)).toMatchObject({ changed: false });
 
     // A deadlock the library retries (see provokeDeadlock).
     const [low, high] = [a1!, a2!].map((c) => c.characterId).sort((x, y) => x - y) as [number, number];

@@ -73,14 +73,25 @@ async function xaOn(node: string): Promise<number> {
 }
 
 /** Runs recovery until `done(report)` or 20 tries (a restarted node takes a moment to accept). */
+/**
+ * Runs recover() until `done`; the report returned carries what every round committed and rolled
+ * back (a round may settle the branch while another node still reconnects, and the next round,
+ * clean, then has nothing left to settle).
+ */
 async function recoverUntil(done: (r: Report) => boolean): Promise<Report> {
   let report: Report | undefined;
+  const committed: string[] = [];
+  const rolledBack: string[] = [];
   for (let i = 0; i < 40 && !(report && done(report)); i++) {
     if (i > 0) await new Promise((r) => setTimeout(r, 250));
     report = await db.recover().catch(() => undefined); // a node that just restarted may refuse for a moment
+    if (report) {
+      committed.push(...report.committed);
+      rolledBack.push(...report.rolledBack);
+    }
   }
   if (!report) throw new Error('recover() never ran');
-  return report;
+  return { ...report, committed, rolledBack };
 }
 
 describe('recovery negatives', () => {
