@@ -12,6 +12,7 @@ import { holdConsistentCut } from './consistent-cut.js';
 import { startDump } from './dump-tier.js';
 import type { BackupManifest, ManifestTier } from './manifest.js';
 import { checksumTables } from './table-checksums.js';
+import { sha256File } from './file-hash.js';
 
 export interface BackupOptions {
   /** Directory the dumps go to (created if missing). */
@@ -120,6 +121,7 @@ async function backupOnce(config: ClusterConfig, options: BackupOptions): Promis
       source: plan.sourceName,
       file: path.basename(files[i]!),
       bytes: (await stat(files[i]!)).size,
+      sha256: await sha256File(files[i]!),
       gtidPosition: cut.positions.get(plan.tier)!,
       database: plan.source.database,
       districts: plan.districts,
