@@ -197,4 +197,20 @@ describe('trade windows', () => {
     expect(await t.db.trades.confirm(tradeId, c)).toMatchObject({ executed: true, crossShard: true });
     expect((await q('alpha-primary', 'SELECT character_id FROM character_inventory WHERE item_id = ?', [worn.itemId]))[0]!.character_id).toBe(a);
   });
+
+  // Issue 23: every path that adds money is bounded at 2^53 - 1 (a CHECK on characters.money,
+  // typed by the router), not only adjustMoney.
+  it('a trade that would take a balance past 2^53 - 1 fails typed on money, locally and across shards; nothing moves', async () => {
+    const near = Number.MAX_SAFE_INTEGER - 50;
+    const before = await money(b);
+    await (await t.sql('alpha-primary')).query('UPDATE characters SET money = ? WHERE character_id = ?', [near, b]);
+    const [moneyA, moneyC] = [await money(a), await money(c)];
+    for (const giver of [a, c]) {
+      const error = await t.db.trades.execute({ initiator: { characterId: giver, money: 100 }, recipient: { characterId: b } }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ValidationError);
+      expect(error).toMatchObject({ code: 'VALIDATION', fields: ['money'] });
+    }
+    expect([await money(a), await money(b), await money(c)]).toEqual([moneyA, near, moneyC]);
+    await (await t.sql('alpha-primary')).query('UPDATE characters SET money = ? WHERE character_id = ?', [before, b]);
+  });
 });

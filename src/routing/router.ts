@@ -4,6 +4,7 @@ import type { PooledConnection } from '../pool/pooled-connection.js';
 import type { Coordinator, DistributedTx } from '../twopc/coordinator.js';
 import type { CharacterRoute, Directory } from './directory.js';
 import type { Consistency, ReadRouter } from './read-router.js';
+import { balanceLimitError } from './balance-limit.js';
 import type { ReadSession } from './read-session.js';
 import { GLOBAL, type ShardKey, type Topology } from './topology.js';
 
@@ -159,7 +160,9 @@ export class Router {
     decisionKey: ShardKey,
     work: (tx: DistributedTx) => Promise<T>,
   ): Promise<Committed<T>> {
-    const result = await this.deps.coordinator.run(operation, keys, decisionKey, work);
+    const result = await this.deps.coordinator.run(operation, keys, decisionKey, work).catch((error: unknown) => {
+      throw balanceLimitError(error);
+    });
     for (const [shard, gtid] of result.gtids) this.session.noteWrite(shard, gtid);
     return { value: result.value, transactionId: result.transactionId };
   }
