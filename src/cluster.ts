@@ -34,6 +34,7 @@ import type { LevelCurve } from './systems/shared/level-curve.js';
 import { clusterStatus, type ClusterStatus } from './ops/status.js';
 import { restoreCluster, type RestoreOptions, type RestoreReport } from './ops/restore.js';
 import { createUsers, type CreateUsersOptions, type UsersReport } from './ops/users.js';
+import { sessionTokenKey } from './routing/session-token-key.js';
 
 export interface OpenClusterOptions {
   /** The prom-client registry to register metrics in; default: a new one (never the global one). */
@@ -65,6 +66,8 @@ export class Cluster extends DataSession {
   private readonly lagMonitor: LagMonitor;
   private readonly online: OnlineCharactersCollector;
   private readonly shared: SharedMachinery;
+  /** Signs read-session tokens (MXO_SESSION_TOKEN_SECRET); undefined: tokens unsigned. */
+  private readonly tokenKey: Buffer | undefined;
   private readonly buffers: Map<string, WriteBehindBuffer>;
   private sweep: NodeJS.Timeout | undefined;
   private sweeping: Promise<unknown> | undefined;
@@ -88,7 +91,9 @@ export class Cluster extends DataSession {
       metrics,
       levelCurve: options.levelCurve,
     };
-    super(shared, new ReadSession(lagMonitor));
+    const tokenKey = sessionTokenKey();
+    super(shared, new ReadSession(lagMonitor, tokenKey));
+    this.tokenKey = tokenKey;
     this.shared = shared;
     this.buffers = buffers;
     this.config = config;
@@ -130,7 +135,10 @@ export class Cluster extends DataSession {
   session(token?: string): DataSession {
     this.assertOpen();
     const observer = this.lagMonitor;
-    return new DataSession(this.shared, token !== undefined ? ReadSession.fromToken(token, observer) : new ReadSession(observer));
+    return new DataSession(
+      this.shared,
+      token !== undefined ? ReadSession.fromToken(token, observer, this.tokenKey) : new ReadSession(observer, this.tokenKey),
+    );
   }
 
   /** The shard that owns a district (global's placement; the config until migrate or open reads it). */
