@@ -128,7 +128,11 @@ describe('backup', () => {
     expect(beta.checksums.characters.rows).toBe(1);
     expect(gunzipSync(readFileSync(path.join(out, beta.file))).toString()).toMatch(/Dozer Backup/);
     // Each dump's SHA-256, for restore to check (issue 23).
-    expect(beta.sha256).toBe(createHash('sha256').update(readFileSync(path.join(out, beta.file))).digest('hex'));
+    expect(beta.sha256).toBe(
+      createHash('sha256')
+        .update(readFileSync(path.join(out, beta.file)))
+        .digest('hex'),
+    );
   });
 
   it('dumps the primary, saying why, when the replica is not healthy', async () => {

@@ -75,7 +75,9 @@ describe('db.maintenance.run()', () => {
 
     const results = await t.db.maintenance.run({ now: new Date('2028-02-15T00:00:00Z') });
     expect(await count(global, "SELECT COUNT(*) AS n FROM presence_handoffs WHERE ticket_hash LIKE '%' AND server_id = 'zion-1'")).toBe(1);
-    expect(await count(global, "SELECT COUNT(*) AS n FROM presence_handoffs WHERE ticket_hash = UNHEX(SHA2('maint-ticket-live', 256))")).toBe(1);
+    expect(
+      await count(global, "SELECT COUNT(*) AS n FROM presence_handoffs WHERE ticket_hash = UNHEX(SHA2('maint-ticket-live', 256))"),
+    ).toBe(1);
     expect(await count(global, "SELECT COUNT(*) AS n FROM character_name_reservations WHERE character_name = 'Lapsedname'")).toBe(0);
     expect(results.find((r) => r.job === 'presence')!.detail).toMatch(/purged 2 old handoff tickets, 1 lapsed name reservations/);
 

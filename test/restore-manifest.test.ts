@@ -29,17 +29,37 @@ async function backupDir(dump: string, tier: Record<string, unknown> = {}): Prom
   const manifest = {
     format: 1,
     createdAt: new Date().toISOString(),
-    tiers: [{ tier: 'global', source: 'global-primary', file, bytes: gz.length, sha256: sha(gz), gtidPosition: '', database: 'mxo_global', districts: [], checksums: {}, ...tier }],
+    tiers: [
+      {
+        tier: 'global',
+        source: 'global-primary',
+        file,
+        bytes: gz.length,
+        sha256: sha(gz),
+        gtidPosition: '',
+        database: 'mxo_global',
+        districts: [],
+        checksums: {},
+        ...tier,
+      },
+    ],
   };
   await writeFile(path.join(dir, `mxo_manifest_${STAMP}.json`), JSON.stringify(manifest));
   return dir;
 }
 
-const refused = (from: string, options: { allowUnhashed?: boolean } = {}) => restoreCluster(config, { from, ...options }).catch((e: unknown) => e);
+const refused = (from: string, options: { allowUnhashed?: boolean } = {}) =>
+  restoreCluster(config, { from, ...options }).catch((e: unknown) => e);
 
 describe('restore checks its manifest and dumps before touching a node', () => {
-  it('refuses file names with a path, `..` or not the tier\'s dump', async () => {
-    for (const file of ['../../etc/passwd', `../mxo_global_${STAMP}.sql.gz`, `sub/mxo_global_${STAMP}.sql.gz`, `mxo_alpha_${STAMP}.sql.gz`, '/etc/shadow']) {
+  it("refuses file names with a path, `..` or not the tier's dump", async () => {
+    for (const file of [
+      '../../etc/passwd',
+      `../mxo_global_${STAMP}.sql.gz`,
+      `sub/mxo_global_${STAMP}.sql.gz`,
+      `mxo_alpha_${STAMP}.sql.gz`,
+      '/etc/shadow',
+    ]) {
       const error = await refused(await backupDir('SELECT 1;\n', { file }));
       expect(error, file).toMatchObject({ code: 'RESTORE_REFUSED', message: expect.stringContaining('tiers.0.file') });
     }
@@ -60,7 +80,10 @@ describe('restore checks its manifest and dumps before touching a node', () => {
     const marker = path.join(dir, 'pwned');
     for (const line of [`\\! touch ${marker}`, `  \\. /etc/passwd`, `system touch ${marker}`]) {
       const error = await refused(await backupDir(`-- MariaDB dump\nCREATE TABLE t (a INT);\n${line}\nINSERT INTO t VALUES (1);\n`));
-      expect(error, line).toMatchObject({ code: 'RESTORE_REFUSED', message: expect.stringContaining('line 3 starts with a client command') });
+      expect(error, line).toMatchObject({
+        code: 'RESTORE_REFUSED',
+        message: expect.stringContaining('line 3 starts with a client command'),
+      });
     }
     expect(existsSync(marker)).toBe(false);
   });

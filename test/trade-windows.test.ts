@@ -1,6 +1,13 @@
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InsufficientFundsError, InvalidStateError, NotFoundError, OfferChangedError, TradeAbortedError, ValidationError } from '../src/index.js';
+import {
+  InsufficientFundsError,
+  InvalidStateError,
+  NotFoundError,
+  OfferChangedError,
+  TradeAbortedError,
+  ValidationError,
+} from '../src/index.js';
 import { startTestCluster, type TestCluster } from './support/cluster.js';
 
 let t: TestCluster;
@@ -164,7 +171,9 @@ describe('trade windows', () => {
     expect(refused).toMatchObject({ code: 'TRADE_ABORTED', itemId: stack.itemId, field: 'quantity', offered: 100, now: 1 });
     expect((refused as Error).message).toMatch(/quantity 100 -> 1/);
     expect([await money(a), await money(b)]).toEqual([moneyA, moneyB]);
-    expect((await q('alpha-primary', 'SELECT character_id, quantity FROM character_inventory WHERE item_id = ?', [stack.itemId]))[0]).toMatchObject({
+    expect(
+      (await q('alpha-primary', 'SELECT character_id, quantity FROM character_inventory WHERE item_id = ?', [stack.itemId]))[0],
+    ).toMatchObject({
       character_id: a,
       quantity: 1,
     });
@@ -190,12 +199,16 @@ describe('trade windows', () => {
     await t.db.trades.confirm(tradeId, a);
     await t.db.inventory.repair(c, worn.itemId);
     await expect(t.db.trades.confirm(tradeId, c)).rejects.toMatchObject({ field: 'durability', offered: 40, now: 100 });
-    expect((await q('beta-primary', 'SELECT character_id FROM character_inventory WHERE item_id = ?', [worn.itemId]))[0]!.character_id).toBe(c);
+    expect(
+      (await q('beta-primary', 'SELECT character_id FROM character_inventory WHERE item_id = ?', [worn.itemId]))[0]!.character_id,
+    ).toBe(c);
     // Offered as it is now: the trade runs.
     await t.db.trades.offer(tradeId, c, { itemIds: [worn.itemId] });
     await t.db.trades.confirm(tradeId, a);
     expect(await t.db.trades.confirm(tradeId, c)).toMatchObject({ executed: true, crossShard: true });
-    expect((await q('alpha-primary', 'SELECT character_id FROM character_inventory WHERE item_id = ?', [worn.itemId]))[0]!.character_id).toBe(a);
+    expect(
+      (await q('alpha-primary', 'SELECT character_id FROM character_inventory WHERE item_id = ?', [worn.itemId]))[0]!.character_id,
+    ).toBe(a);
   });
 
   // Issue 23: every path that adds money is bounded at 2^53 - 1 (a CHECK on characters.money,
@@ -206,7 +219,9 @@ describe('trade windows', () => {
     await (await t.sql('alpha-primary')).query('UPDATE characters SET money = ? WHERE character_id = ?', [near, b]);
     const [moneyA, moneyC] = [await money(a), await money(c)];
     for (const giver of [a, c]) {
-      const error = await t.db.trades.execute({ initiator: { characterId: giver, money: 100 }, recipient: { characterId: b } }).catch((e: unknown) => e);
+      const error = await t.db.trades
+        .execute({ initiator: { characterId: giver, money: 100 }, recipient: { characterId: b } })
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ValidationError);
       expect(error).toMatchObject({ code: 'VALIDATION', fields: ['money'] });
     }

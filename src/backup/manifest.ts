@@ -49,7 +49,10 @@ export async function readManifest(from: string): Promise<{ manifest: BackupMani
   for (const [i, t] of manifest.tiers.entries()) {
     const name = typeof t?.file === 'string' ? DUMP_PATTERN.exec(t.file) : null;
     if (!name || name[1] !== t.tier) {
-      throw new MxoError('RESTORE_REFUSED', `${file}: tiers.${i}.file is not a dump file name of tier ${String(t?.tier)} (mxo_<tier>_<stamp>.sql.gz)`);
+      throw new MxoError(
+        'RESTORE_REFUSED',
+        `${file}: tiers.${i}.file is not a dump file name of tier ${String(t?.tier)} (mxo_<tier>_<stamp>.sql.gz)`,
+      );
     }
     if (t.sha256 !== undefined && (typeof t.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(t.sha256))) {
       throw new MxoError('RESTORE_REFUSED', `${file}: tiers.${i}.sha256 is not a SHA-256 hex digest`);

@@ -142,7 +142,8 @@ async function loadDump(node: NodeAddress, file: string, command: string): Promi
 async function checkDump(file: string, sha256: string | undefined, allowUnhashed: boolean): Promise<void> {
   const name = path.basename(file);
   if (sha256 === undefined) {
-    if (!allowUnhashed) throw new MxoError('RESTORE_REFUSED', `the manifest records no SHA-256 for ${name} (allowUnhashed to restore it anyway)`);
+    if (!allowUnhashed)
+      throw new MxoError('RESTORE_REFUSED', `the manifest records no SHA-256 for ${name} (allowUnhashed to restore it anyway)`);
   } else {
     const actual = await sha256File(file).catch((error: unknown) => {
       throw new MxoError('RESTORE_REFUSED', `cannot read ${name}: ${(error as Error).message}`, { cause: error });

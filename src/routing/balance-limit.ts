@@ -14,5 +14,7 @@ export const MAX_BALANCE = Number.MAX_SAFE_INTEGER;
  */
 export function balanceLimitError(error: unknown): unknown {
   if (errnoOf(error) !== ER_CONSTRAINT_FAILED || !String((error as Error)?.message).includes('chk_characters_money_max')) return error;
-  return new ValidationError('balance', [{ field: 'money', message: `a balance would exceed ${MAX_BALANCE} (2^53 - 1)` }], { cause: error });
+  return new ValidationError('balance', [{ field: 'money', message: `a balance would exceed ${MAX_BALANCE} (2^53 - 1)` }], {
+    cause: error,
+  });
 }

@@ -72,7 +72,8 @@ export class ReadSession {
     let body: string;
     if (key) {
       const [prefix, b, signature, ...rest] = token.split('.');
-      if (prefix !== 'mxo2' || b === undefined || signature === undefined || rest.length > 0) throw bad('not a signed mxo-data session token');
+      if (prefix !== 'mxo2' || b === undefined || signature === undefined || rest.length > 0)
+        throw bad('not a signed mxo-data session token');
       const want = Buffer.from(mac(key, b));
       const got = Buffer.from(signature);
       if (got.length !== want.length || !timingSafeEqual(got, want)) throw bad('the token signature does not match');
