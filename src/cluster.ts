@@ -40,6 +40,7 @@ import { restoreCluster, type RestoreOptions, type RestoreReport } from './ops/r
 import { createUsers, type CreateUsersOptions, type UsersReport } from './ops/users.js';
 import { PlacementRefresh } from './routing/placement-refresh.js';
 import { connectionOptions } from './pool/connection-options.js';
+import { sessionTokenKey } from './routing/session-token-key.js';
 
 export interface OpenClusterOptions {
   /** The prom-client registry to register metrics in; default: a new one (never the global one). */
@@ -77,6 +78,8 @@ export class Cluster extends DataSession {
   private readonly online: OnlineCharactersCollector;
   private readonly semiSync: SemiSyncCollector;
   private readonly shared: SharedMachinery;
+  /** Signs read-session tokens (MXO_SESSION_TOKEN_SECRET); undefined: tokens unsigned. */
+  private readonly tokenKey: Buffer | undefined;
   private readonly buffers: Map<string, WriteBehindBuffer>;
   private sweep: NodeJS.Timeout | undefined;
   private sweeping: Promise<unknown> | undefined;
@@ -109,7 +112,9 @@ export class Cluster extends DataSession {
       metrics,
       levelCurve: options.levelCurve,
     };
-    super(shared, new ReadSession(lagMonitor));
+    const tokenKey = sessionTokenKey();
+    super(shared, new ReadSession(lagMonitor, tokenKey));
+    this.tokenKey = tokenKey;
     this.shared = shared;
     this.buffers = buffers;
     this.config = config;
@@ -157,7 +162,10 @@ export class Cluster extends DataSession {
   session(token?: string): DataSession {
     this.assertOpen();
     const observer = this.lagMonitor;
-    return new DataSession(this.shared, token !== undefined ? ReadSession.fromToken(token, observer) : new ReadSession(observer));
+    return new DataSession(
+      this.shared,
+      token !== undefined ? ReadSession.fromToken(token, observer, this.tokenKey) : new ReadSession(observer, this.tokenKey),
+    );
   }
 
   /** The shard that owns a district (global's placement; the config until migrate or open reads it). */

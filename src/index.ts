@@ -63,6 +63,7 @@ export type { Reputations, ReputationOrganization } from './systems/shared/reput
 export type { VendorSellSlotInput } from './systems/vendors/vendors.js';
 export { EQUIPMENT_SLOTS, REPAIR_RATE, repairCost, type SlotName } from './systems/shared/equipment-slots.js';
 export type { TradeOffer, TradeWindow, TradeConfirmation } from './systems/trades/trade-windows.js';
+export { OfferChangedError, type OfferedItem } from './systems/trades/offer-snapshot.js';
 export type { DistrictDefinition, WorldObjectSpawn, HardlineDefinition, WorldEventStart, DistrictActivity, DistrictLoad } from './systems/world/world-content.js';
 export type { MoveResult } from './systems/shared/character-move.js';
 export type { MissionProgress, MissionCompletion, MissionHistoryEntry } from './systems/missions/missions.js';

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { chmod, readFile, readdir, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -126,6 +127,12 @@ describe('backup', () => {
     expect(beta.source).toBe('beta-replica-1');
     expect(beta.checksums.characters.rows).toBe(1);
     expect(gunzipSync(readFileSync(path.join(out, beta.file))).toString()).toMatch(/Dozer_Backup/);
+    // Each dump's SHA-256, for restore to check (issue 23).
+    expect(beta.sha256).toBe(
+      createHash('sha256')
+        .update(readFileSync(path.join(out, beta.file)))
+        .digest('hex'),
+    );
   });
 
   it('dumps the primary, saying why, when the replica is not healthy', async () => {

@@ -1,6 +1,6 @@
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NameTakenError, NotFoundError, PresenceHeldError, ValidationError } from '../src/index.js';
+import { InvalidStateError, NameTakenError, NotFoundError, PresenceHeldError, ValidationError } from '../src/index.js';
 import { startTestCluster, type TestCluster } from './support/cluster.js';
 
 let t: TestCluster;
@@ -48,6 +48,40 @@ describe('two-step creation: name reservations', () => {
     await expect(t.db.characters.reserveName(alice, 'x'.repeat(33))).rejects.toBeInstanceOf(ValidationError);
     await expect(t.db.characters.reserveName(alice, 'Fine', { ttlSec: 0 })).rejects.toBeInstanceOf(ValidationError);
     await expect(t.db.characters.reserveName(999_999, 'Nobody')).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it('one account holds at most 3 live reservations; renewing one of them and a lapsed one do not count (issue 23)', async () => {
+    const { accountId: hoarder } = await t.db.accounts.register({
+      username: 'hoarder',
+      email: 'hoarder@zion.example',
+      password: 'hoard-names-1',
+    });
+    for (const name of ['Hoard1', 'Hoard2', 'Hoard3']) await t.db.characters.reserveName(hoarder, name);
+    const fourth = t.db.characters.reserveName(hoarder, 'Hoard4');
+    await expect(fourth).rejects.toBeInstanceOf(InvalidStateError);
+    await expect(fourth).rejects.toMatchObject({ state: 'reservation_limit' });
+    expect(
+      await one('global-primary', "SELECT COUNT(*) AS n FROM character_name_reservations WHERE character_name = 'Hoard4'", []),
+    ).toEqual({ n: 0 });
+    await t.db.characters.reserveName(hoarder, 'Hoard2'); // a renewal
+    await (
+      await t.sql('global-primary')
+    ).query("UPDATE character_name_reservations SET expires_at = NOW(6) - INTERVAL 1 SECOND WHERE character_name = 'Hoard1'");
+    await t.db.characters.reserveName(hoarder, 'Hoard4'); // Hoard1 lapsed
+    // Concurrent reservations are counted one at a time: of five at once, three hold.
+    const { accountId: rusher } = await t.db.accounts.register({
+      username: 'rusher',
+      email: 'rusher@zion.example',
+      password: 'rush-names-12',
+    });
+    const results = await Promise.allSettled(
+      ['Rush1', 'Rush2', 'Rush3', 'Rush4', 'Rush5'].map((n) => t.db.characters.reserveName(rusher, n)),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(3);
+    expect(results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason)).toEqual([
+      expect.any(InvalidStateError),
+      expect.any(InvalidStateError),
+    ]);
   });
 });
 

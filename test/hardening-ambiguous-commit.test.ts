@@ -37,7 +37,7 @@ beforeAll(async () => {
   db = await openCluster({ ...t.config, shards });
   const { accountId } = await t.db.accounts.register({ username: 'ambiguous', email: 'ambiguous@zion.example', password: 'ambiguous-12' });
   cid = (await t.db.characters.create({ accountId, name: 'Ambiguous', archetype: 'spy', gender: 'male', districtId: 1 })).characterId;
-  templateId = await t.db.items.defineTemplate({ itemName: 'Ambiguous Coat', itemType: 'clothing' });
+  templateId = await t.db.items.defineTemplate({ itemName: 'Ambiguous Coat', itemType: 'clothing', stackSize: 2 });
 }, 120_000);
 afterAll(async () => {
   await db?.close().catch(() => {});

@@ -61,7 +61,7 @@ async function behindProxy(node: 'global' | 'alpha'): Promise<{ db: Cluster; pro
 beforeAll(async () => {
   t = await startTestCluster({ shards: 2, replicasPerShard: 0 });
   accountId = (await t.db.accounts.register({ username: 'keymaker', email: 'keymaker@zion.example', password: 'keymaker-42' })).accountId;
-  gear = await t.db.items.defineTemplate({ itemName: 'Key Ring', itemType: 'weapon', baseValue: 400 });
+  gear = await t.db.items.defineTemplate({ itemName: 'Key Ring', itemType: 'weapon', baseValue: 400, stackSize: 2 });
   ({ vendorId } = await t.db.vendors.define({
     vendorName: 'Locksmith',
     districtId: 1,

@@ -47,6 +47,16 @@ describe('inventory slots', () => {
     await expect(t.db.inventory.getBySlot(me, 0x69)).rejects.toBeInstanceOf(ValidationError);
   });
 
+  it("grant refuses a quantity above the template's stack size, nothing written (issue 23)", async () => {
+    const me = await newCharacter();
+    expect((await t.db.inventory.grant(me, { templateId: stim, quantity: 10 })).quantity).toBe(10);
+    const over = t.db.inventory.grant(me, { templateId: stim, quantity: 11 });
+    await expect(over).rejects.toBeInstanceOf(ValidationError);
+    await expect(over).rejects.toMatchObject({ fields: ['quantity'] });
+    await expect(t.db.inventory.grant(me, { templateId: hat, quantity: 2 })).rejects.toMatchObject({ fields: ['quantity'] });
+    expect((await rows('alpha-primary', 'SELECT COUNT(*) AS n FROM character_inventory WHERE character_id = ?', [me]))[0]!.n).toBe(1);
+  });
+
   it('one item per (character, container, slot): an explicit taken slot is refused; the key holds in SQL too', async () => {
     const me = await newCharacter();
     const a = await t.db.inventory.grant(me, { templateId: stim, slotPosition: 7 });

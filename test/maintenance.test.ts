@@ -56,7 +56,30 @@ describe('db.maintenance.run()', () => {
       "UPDATE idempotency_keys SET created_at = NOW() - INTERVAL 31 DAY WHERE key_hash = UNHEX(SHA2('maint-old-key', 256))",
     );
 
+    // Handoff tickets: one consumed and one expired two days ago (past the 24 h retention), one live.
+    for (const [tag, consumed, expires] of [
+      ['used', 'NOW(6) - INTERVAL 2 DAY', 'NOW(6) - INTERVAL 2 DAY + INTERVAL 30 SECOND'],
+      ['lapsed', 'NULL', 'NOW(6) - INTERVAL 2 DAY'],
+      ['live', 'NULL', 'NOW(6) + INTERVAL 1 MINUTE'],
+    ] as const) {
+      await global.query(
+        `INSERT INTO presence_handoffs (ticket_hash, account_id, character_id, server_id, district_id, expires_at, consumed_at)
+           VALUES (UNHEX(SHA2(?, 256)), ?, ?, 'zion-1', 1, ${expires}, ${consumed})`,
+        [`maint-ticket-${tag}`, accountId, online.characterId],
+      );
+    }
+    await global.query(
+      "INSERT INTO character_name_reservations (character_name, account_id, expires_at) VALUES ('Lapsedname', ?, NOW(6) - INTERVAL 1 MINUTE)",
+      [accountId],
+    );
+
     const results = await t.db.maintenance.run({ now: new Date('2028-02-15T00:00:00Z') });
+    expect(await count(global, "SELECT COUNT(*) AS n FROM presence_handoffs WHERE ticket_hash LIKE '%' AND server_id = 'zion-1'")).toBe(1);
+    expect(
+      await count(global, "SELECT COUNT(*) AS n FROM presence_handoffs WHERE ticket_hash = UNHEX(SHA2('maint-ticket-live', 256))"),
+    ).toBe(1);
+    expect(await count(global, "SELECT COUNT(*) AS n FROM character_name_reservations WHERE character_name = 'Lapsedname'")).toBe(0);
+    expect(results.find((r) => r.job === 'presence')!.detail).toMatch(/purged 2 old handoff tickets, 1 lapsed name reservations/);
 
     expect(results.map((r) => [r.job, r.outcome])).toEqual([
       ['partitions', 'ran'],

@@ -163,17 +163,21 @@ describe('/metrics handler and server', () => {
     }
   });
 
-  it('answers 500 with the reason when a collector fails', async () => {
+  it('answers a plain 500 when a collector fails; the reason goes to onError, not to the scraper (issue 23)', async () => {
     const registry = new Registry();
     const m = createMetrics(registry);
     const failing = async () => {
-      throw new Error('boom');
+      throw new Error("boom: Access denied for user 'mxo_monitor'@'10.0.0.5'");
     };
     m.asyncCollectors.add(failing);
-    server = await startMetricsServer({ registry });
+    const seen: unknown[] = [];
+    server = await startMetricsServer({ registry, onError: (e) => seen.push(e) });
     const res = await get(server.url);
     expect(res.status).toBe(500);
-    expect(res.body).toContain('boom');
+    expect(res.body).toBe('collecting metrics failed\n');
+    expect(res.body).not.toContain('boom');
+    expect(res.body).not.toContain('mxo_monitor');
+    expect(String(seen[0])).toContain('boom');
   });
 });
 

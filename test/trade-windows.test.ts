@@ -1,6 +1,13 @@
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InsufficientFundsError, InvalidStateError, NotFoundError, TradeAbortedError, ValidationError } from '../src/index.js';
+import {
+  InsufficientFundsError,
+  InvalidStateError,
+  NotFoundError,
+  OfferChangedError,
+  TradeAbortedError,
+  ValidationError,
+} from '../src/index.js';
 import { startTestCluster, type TestCluster } from './support/cluster.js';
 
 let t: TestCluster;
@@ -145,5 +152,80 @@ describe('trade windows', () => {
     ).query('UPDATE trade_sessions SET expires_date = NOW() - INTERVAL 1 MINUTE WHERE trade_id = ?', [swept.tradeId]);
     expect((await t.db.trades.expireWindows()).expired).toBe(1);
     expect((await t.db.trades.window(swept.tradeId, { consistency: 'strong' })).status).toBe('cancelled');
+  });
+
+  // Issue 23, M3: an offer snapshots what it offers; the trade compares at execution.
+  it('bait-and-switch: offer 100 consumables, the other side confirms, consume 99, confirm: nothing moves, the error says why', async () => {
+    const pills = await t.db.items.defineTemplate({ itemName: 'Blue Pill Crate', itemType: 'consumable', stackSize: 100 });
+    const stack = await t.db.inventory.grant(a, { templateId: pills, quantity: 100 });
+    const { tradeId } = await t.db.trades.open(a, b);
+    const offered = await t.db.trades.offer(tradeId, a, { itemIds: [stack.itemId] });
+    expect(offered.initiatorOffer).toMatchObject([{ itemId: stack.itemId, quantity: 100 }]);
+    await t.db.trades.offer(tradeId, b, { money: 500 });
+    await t.db.trades.confirm(tradeId, b);
+    await t.db.inventory.consume(a, stack.itemId, 99);
+    const [moneyA, moneyB] = [await money(a), await money(b)];
+    const refused = await t.db.trades.confirm(tradeId, a).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(OfferChangedError);
+    expect(refused).toBeInstanceOf(TradeAbortedError);
+    expect(refused).toMatchObject({ code: 'TRADE_ABORTED', itemId: stack.itemId, field: 'quantity', offered: 100, now: 1 });
+    expect((refused as Error).message).toMatch(/quantity 100 -> 1/);
+    expect([await money(a), await money(b)]).toEqual([moneyA, moneyB]);
+    expect(
+      (await q('alpha-primary', 'SELECT character_id, quantity FROM character_inventory WHERE item_id = ?', [stack.itemId]))[0],
+    ).toMatchObject({
+      character_id: a,
+      quantity: 1,
+    });
+    // The window reopened: both confirmations cleared; a fresh offer of what is left can trade.
+    expect(await t.db.trades.window(tradeId, { consistency: 'strong' })).toMatchObject({
+      status: 'negotiating',
+      initiatorConfirmed: false,
+      recipientConfirmed: false,
+    });
+  });
+
+  it('a repair, a modification or the stack used up after the offer refuses the trade (across shards too)', async () => {
+    const blade = await t.db.items.defineTemplate({ itemName: 'Katana', itemType: 'weapon', baseValue: 100 });
+    const worn = await t.db.inventory.grant(c, { templateId: blade });
+    await (await t.sql('beta-primary')).query('UPDATE character_inventory SET durability = 40 WHERE item_id = ?', [worn.itemId]);
+    const { tradeId } = await t.db.trades.open(c, a);
+    await t.db.trades.offer(tradeId, c, { itemIds: [worn.itemId] });
+    await t.db.trades.confirm(tradeId, a);
+    await t.db.inventory.modify(c, worn.itemId, { modificationType: 'enhancement', modificationData: { accuracy: 1 }, cost: 0 });
+    await expect(t.db.trades.confirm(tradeId, c)).rejects.toMatchObject({ field: 'modifications' });
+    // Offered again (a new snapshot), then repaired: refused on durability.
+    await t.db.trades.offer(tradeId, c, { itemIds: [worn.itemId] });
+    await t.db.trades.confirm(tradeId, a);
+    await t.db.inventory.repair(c, worn.itemId);
+    await expect(t.db.trades.confirm(tradeId, c)).rejects.toMatchObject({ field: 'durability', offered: 40, now: 100 });
+    expect(
+      (await q('beta-primary', 'SELECT character_id FROM character_inventory WHERE item_id = ?', [worn.itemId]))[0]!.character_id,
+    ).toBe(c);
+    // Offered as it is now: the trade runs.
+    await t.db.trades.offer(tradeId, c, { itemIds: [worn.itemId] });
+    await t.db.trades.confirm(tradeId, a);
+    expect(await t.db.trades.confirm(tradeId, c)).toMatchObject({ executed: true, crossShard: true });
+    expect(
+      (await q('alpha-primary', 'SELECT character_id FROM character_inventory WHERE item_id = ?', [worn.itemId]))[0]!.character_id,
+    ).toBe(a);
+  });
+
+  // Issue 23: every path that adds money is bounded at 2^53 - 1 (a CHECK on characters.money,
+  // typed by the router), not only adjustMoney.
+  it('a trade that would take a balance past 2^53 - 1 fails typed on money, locally and across shards; nothing moves', async () => {
+    const near = Number.MAX_SAFE_INTEGER - 50;
+    const before = await money(b);
+    await (await t.sql('alpha-primary')).query('UPDATE characters SET money = ? WHERE character_id = ?', [near, b]);
+    const [moneyA, moneyC] = [await money(a), await money(c)];
+    for (const giver of [a, c]) {
+      const error = await t.db.trades
+        .execute({ initiator: { characterId: giver, money: 100 }, recipient: { characterId: b } })
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ValidationError);
+      expect(error).toMatchObject({ code: 'VALIDATION', fields: ['money'] });
+    }
+    expect([await money(a), await money(b), await money(c)]).toEqual([moneyA, near, moneyC]);
+    await (await t.sql('alpha-primary')).query('UPDATE characters SET money = ? WHERE character_id = ?', [before, b]);
   });
 });

@@ -57,6 +57,21 @@ describe('vendors', () => {
     expect((await rows('beta-primary', 'SELECT COUNT(*) AS n FROM vendors WHERE vendor_id = ?', [vendorId]))[0]!.n).toBe(0);
   });
 
+  it('refuses a buy rate above the sell markup at define (buy, sell back, repeat: a money loop) (issue 23)', async () => {
+    const loop = t.db.vendors.define({
+      vendorName: 'Fence',
+      districtId: 1,
+      position: { x: 2, y: 0, z: 2 },
+      vendorType: 'general',
+      sellMarkup: 1.2,
+      buyRate: 1.5,
+      stock: [{ templateId: shades, maxStock: 3, basePrice: 100 }],
+    });
+    await expect(loop).rejects.toBeInstanceOf(ValidationError);
+    await expect(loop).rejects.toMatchObject({ fields: ['buyRate'] });
+    expect((await rows('alpha-primary', "SELECT COUNT(*) AS n FROM vendors WHERE vendor_name = 'Fence'"))[0]!.n).toBe(0);
+  });
+
   it('buy: stock, money, the new item, the ledger with the vendor id and the economy counters, at once', async () => {
     const r = await t.db.vendors.buy({ characterId: buyer, vendorId, templateId: shades, quantity: 1 });
     expect(r).toMatchObject({ price: 150, money: 850, replayed: false });

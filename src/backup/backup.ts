@@ -13,6 +13,7 @@ import { startDump } from './dump-tier.js';
 import type { BackupManifest, ManifestTier } from './manifest.js';
 import { checksumTables } from './table-checksums.js';
 import { connectionOptions } from '../pool/connection-options.js';
+import { sha256File } from './file-hash.js';
 
 export interface BackupOptions {
   /** Directory the dumps go to (created if missing). */
@@ -121,6 +122,7 @@ async function backupOnce(config: ClusterConfig, options: BackupOptions): Promis
       source: plan.sourceName,
       file: path.basename(files[i]!),
       bytes: (await stat(files[i]!)).size,
+      sha256: await sha256File(files[i]!),
       gtidPosition: cut.positions.get(plan.tier)!,
       database: plan.source.database,
       districts: plan.districts,

@@ -12,6 +12,8 @@ export interface MetricsServerOptions {
   host?: string;
   /** Path served (default `/metrics`). */
   path?: string;
+  /** Told why collecting failed (the 500 does not echo it); see `MetricsHandlerOptions.onError`. */
+  onError?: (error: unknown) => void;
 }
 
 export interface MetricsServer {
@@ -26,7 +28,7 @@ export interface MetricsServer {
 export async function startMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {
   const host = options.host ?? '127.0.0.1';
   const path = options.path ?? '/metrics';
-  const server = createServer(metricsHandler(options.registry, { path }));
+  const server = createServer(metricsHandler(options.registry, { path, onError: options.onError }));
   // Scrapes are short requests; keep-alive sockets must not hold close() open.
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {

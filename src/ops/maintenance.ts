@@ -4,6 +4,7 @@ import type { NodePool } from '../pool/node-pool.js';
 import type { Topology } from '../routing/topology.js';
 import { tryLease } from './lease.js';
 import { purgeIdempotencyKeys } from '../routing/idempotency.js';
+import { purgePresenceLeftovers } from '../systems/presence/presence-purge.js';
 import { rollLogPartitions } from './log-partitions.js';
 import { snapshotServerMetrics } from './server-metrics.js';
 
@@ -83,9 +84,10 @@ const JOBS: Record<MaintenanceJob, (ctx: JobContext) => Promise<string | undefin
     return `server_metrics row on ${topology.shards.length} shards`;
   },
   // Claims that lapsed without a takeover: is_online follows them (issue 18).
-  presence: async ({ db }) => {
+  presence: async ({ db, topology }) => {
     const { released } = await db.presence.releaseExpired();
-    return `released ${released.length} expired presence claims`;
+    const purged = await topology.global.primary.use('maintenance_presence_purge', (c) => purgePresenceLeftovers(c));
+    return `released ${released.length} expired presence claims; purged ${purged.handoffs} old handoff tickets, ${purged.reservations} lapsed name reservations`;
   },
   idempotency_keys: async ({ topology, config }) => {
     const days = config.idempotencyKeyRetentionDays;

@@ -1,10 +1,11 @@
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
-import { Transform } from 'node:stream';
+import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import mysql from 'mysql2/promise';
 import { withClientProcess } from '../backup/client-process.js';
+import { sha256File } from '../backup/file-hash.js';
 import { readManifest, type ManifestTier } from '../backup/manifest.js';
 import { checksumTables, compareChecksums } from '../backup/table-checksums.js';
 import type { ClusterConfig } from '../config/cluster-config.js';
@@ -19,6 +20,11 @@ export interface RestoreOptions {
   from: string;
   /** The client program (default `mariadb`). */
   clientCommand?: string;
+  /**
+   * Restore dumps whose manifest records no SHA-256 (backups taken before hashes were recorded).
+   * Default false: such a backup is refused.
+   */
+  allowUnhashed?: boolean;
 }
 
 /** What `db.restore()` did. */
@@ -39,6 +45,8 @@ export interface RestoreReport {
 export async function restoreCluster(config: ClusterConfig, options: RestoreOptions): Promise<RestoreReport> {
   const { manifest, dir, file } = await readManifest(options.from);
   const targets = matchTiers(config, manifest.tiers);
+  // Every dump is checked before any node is touched: its hash, and no client command in it.
+  for (const { tier } of targets) await checkDump(path.join(dir, tier.file), tier.sha256, options.allowUnhashed ?? false);
   await Promise.all(targets.map(({ node }) => assertEmpty(node)));
   for (const { tier, node } of targets) await loadDump(node, path.join(dir, tier.file), options.clientCommand ?? 'mariadb');
   const report: RestoreReport = { manifest: file, tiers: [], sequences: [] };
@@ -115,7 +123,9 @@ async function loadDump(node: NodeAddress, file: string, command: string): Promi
   await withConnection({ ...node, database: '' }, (c) =>
     c.query(`CREATE DATABASE IF NOT EXISTS ${quoteDatabaseName(node.database)} CHARACTER SET utf8mb4`),
   );
-  const { code, stderr } = await withClientProcess(node, command, ['--batch', node.database], async (child) => {
+  // --binary-mode: the client parses no client command (`\!` runs a shell, `\.` reads a file)
+  // except DELIMITER and \C, whatever the dump holds (checkDump refuses such lines as well).
+  const { code, stderr } = await withClientProcess(node, command, ['--batch', '--binary-mode', node.database], async (child) => {
     await pipeline(createReadStream(file), createGunzip(), dropDatabaseStatements(), child.stdin!);
   }).catch((error: unknown) => {
     throw new MxoError('RESTORE_FAILED', `loading ${path.basename(file)} into ${describeNode(node)} failed: ${(error as Error).message}`, {
@@ -124,6 +134,58 @@ async function loadDump(node: NodeAddress, file: string, command: string): Promi
   });
   if (code !== 0)
     throw new MxoError('RESTORE_FAILED', `${command} loading ${path.basename(file)} into ${describeNode(node)} exited ${code}: ${stderr}`);
+}
+
+/**
+ * Refuses a dump whose SHA-256 differs from the manifest's (or that has none, unless allowed), and
+ * one with a line starting with a client command (`\` or `system`): mariadb-dump writes none.
+ */
+async function checkDump(file: string, sha256: string | undefined, allowUnhashed: boolean): Promise<void> {
+  const name = path.basename(file);
+  if (sha256 === undefined) {
+    if (!allowUnhashed)
+      throw new MxoError('RESTORE_REFUSED', `the manifest records no SHA-256 for ${name} (allowUnhashed to restore it anyway)`);
+  } else {
+    const actual = await sha256File(file).catch((error: unknown) => {
+      throw new MxoError('RESTORE_REFUSED', `cannot read ${name}: ${(error as Error).message}`, { cause: error });
+    });
+    if (actual !== sha256) throw new MxoError('RESTORE_REFUSED', `${name} does not match the SHA-256 its manifest records`);
+  }
+  let rest = '';
+  let lineNo = 0;
+  const scan = (line: string) => {
+    lineNo++;
+    if (/^\s*(\\|system\s)/i.test(line)) {
+      throw new MxoError('RESTORE_REFUSED', `${name} line ${lineNo} starts with a client command; refusing to load it`);
+    }
+  };
+  await pipeline(
+    createReadStream(file),
+    createGunzip(),
+    new Writable({
+      write(chunk: Buffer, _enc, done) {
+        try {
+          const lines = (rest + chunk.toString('latin1')).split('\n');
+          rest = lines.pop()!;
+          lines.forEach(scan);
+          done();
+        } catch (error) {
+          done(error as Error);
+        }
+      },
+      final(done) {
+        try {
+          scan(rest);
+          done();
+        } catch (error) {
+          done(error as Error);
+        }
+      },
+    }),
+  ).catch((error: unknown) => {
+    if (error instanceof MxoError) throw error;
+    throw new MxoError('RESTORE_REFUSED', `${name} is not a readable gzip dump: ${(error as Error).message}`, { cause: error });
+  });
 }
 
 /** Drops the dump's `CREATE DATABASE` and `USE` lines: the target database may be named otherwise. */

@@ -1,3 +1,4 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { ValidationError } from '../errors.js';
 import { isGtidPosition, mergeGtidPositions } from '../replica/gtid-position.js';
 
@@ -17,7 +18,15 @@ export class ReadSession {
   /** Shards this session wrote to itself, in this process (not only through a token). */
   private readonly wroteLocally = new Set<string>();
 
-  constructor(private readonly observer?: WriteObserver) {}
+  /**
+   * @param key signs the token (src/routing/session-token-key.ts): without it tokens are unsigned,
+   * and anyone can forge one naming a far-future position (its reads wait on replicas, then hit
+   * the primary).
+   */
+  constructor(
+    private readonly observer?: WriteObserver,
+    private readonly key?: Buffer,
+  ) {}
 
   /** Records a write's GTID on `shard`. */
   noteWrite(shard: string, gtid: string | undefined): void {
@@ -43,19 +52,39 @@ export class ReadSession {
     return this.wroteLocally.has(shard);
   }
 
-  /** Opaque string form: `mxo1.<base64url JSON {shard: position}>`. */
+  /**
+   * Opaque string form: `mxo1.<base64url JSON {shard: position}>`, or with a key
+   * `mxo2.<body>.<base64url HMAC-SHA256 of "mxo2." + body>`.
+   */
   token(): string {
-    return `mxo1.${Buffer.from(JSON.stringify(Object.fromEntries(this.positions))).toString('base64url')}`;
+    const body = Buffer.from(JSON.stringify(Object.fromEntries(this.positions))).toString('base64url');
+    return this.key ? `mxo2.${body}.${mac(this.key, body)}` : `mxo1.${body}`;
   }
 
-  /** Rebuilds a session from {@link token}; a malformed token is a validation error. */
-  static fromToken(token: string, observer?: WriteObserver): ReadSession {
-    const state = new ReadSession(observer);
+  /**
+   * Rebuilds a session from {@link token}; a malformed token is a validation error. With a key,
+   * only a token it signed is accepted (an unsigned or forged one is refused).
+   */
+  static fromToken(token: string, observer?: WriteObserver, key?: Buffer): ReadSession {
+    const state = new ReadSession(observer, key);
     const bad = (message: string) => new ValidationError('session token', [{ field: 'token', message }]);
-    if (typeof token !== 'string' || !token.startsWith('mxo1.')) throw bad('not an mxo-data session token');
+    if (typeof token !== 'string' || token.length > 16_384) throw bad('not an mxo-data session token');
+    let body: string;
+    if (key) {
+      const [prefix, b, signature, ...rest] = token.split('.');
+      if (prefix !== 'mxo2' || b === undefined || signature === undefined || rest.length > 0)
+        throw bad('not a signed mxo-data session token');
+      const want = Buffer.from(mac(key, b));
+      const got = Buffer.from(signature);
+      if (got.length !== want.length || !timingSafeEqual(got, want)) throw bad('the token signature does not match');
+      body = b;
+    } else {
+      if (!token.startsWith('mxo1.')) throw bad('not an mxo-data session token');
+      body = token.slice(5);
+    }
     let parsed: unknown;
     try {
-      parsed = JSON.parse(Buffer.from(token.slice(5), 'base64url').toString('utf8'));
+      parsed = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
     } catch {
       throw bad('token body is not valid');
     }
@@ -67,4 +96,8 @@ export class ReadSession {
     }
     return state;
   }
+}
+
+function mac(key: Buffer, body: string): string {
+  return createHmac('sha256', key).update(`mxo2.${body}`).digest('base64url');
 }

@@ -8,6 +8,7 @@ import type { Coordinator, DistributedTx } from '../twopc/coordinator.js';
 import type { CharacterRoute, Directory } from './directory.js';
 import { PointReadBatcher, type PointTable } from './point-read-batcher.js';
 import type { Consistency, ReadRouter } from './read-router.js';
+import { balanceLimitError } from './balance-limit.js';
 import type { ReadSession } from './read-session.js';
 import { GLOBAL, type ShardKey, type Topology } from './topology.js';
 
@@ -248,7 +249,9 @@ export class Router {
       const watched = [...new Set([...keys, GLOBAL])];
       const primaries = watched.map((k) => (topology.has(k) ? topology.primary(k) : undefined));
       try {
-        const result = await this.deps.coordinator.run(operation, keys, decisionKey, work);
+        const result = await this.deps.coordinator.run(operation, keys, decisionKey, work).catch((e: unknown) => {
+          throw balanceLimitError(e);
+        });
         for (const [shard, gtid] of result.gtids) this.session.noteWrite(shard, gtid);
         return { value: result.value, transactionId: result.transactionId };
       } catch (error) {

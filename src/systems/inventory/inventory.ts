@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ItemNotAllowedError, NotFoundError } from '../../errors.js';
+import { ItemNotAllowedError, NotFoundError, ValidationError } from '../../errors.js';
 import { errnoOf, ER_NO_REFERENCED_ROW } from '../../pool/mysql-errors.js';
 import type { Consistency } from '../../routing/read-router.js';
 import { parseInput } from '../../validate.js';
@@ -53,7 +53,8 @@ export class Inventory {
   /**
    * Gives a character a new item instance. With `idempotencyKey`, a retry (e.g. after an
    * OutcomeUnknownError) returns the item the first call created and creates nothing; the key
-   * with another request throws IdempotencyKeyReusedError.
+   * with another request throws IdempotencyKeyReusedError. A quantity above the template's
+   * `stack_size` is refused (ValidationError on `quantity`, nothing written): grant several items.
    * @example const sword = await db.inventory.grant(id, { templateId: 12, acquiredMethod: 'quest', idempotencyKey: 'quest-77-item' });
    */
   async grant(characterId: number, input: ItemGrant, options: WriteOptions = {}): Promise<InventoryItem> {
@@ -81,6 +82,16 @@ export class Inventory {
         // A retry of a grant that committed returns the first item (this call's id goes unused).
         const earlier = call && (await replayOf<InventoryItem>(conn, call));
         if (earlier) return earlier;
+        // One item is one stack: a grant above the template's stack size would mint a stack no
+        // vendor or loot could (issue 23).
+        const [tpl] = await conn.rows<{ stack_size: number | null }>('SELECT stack_size FROM item_templates WHERE template_id = ?', [
+          data.templateId,
+        ]);
+        if (!tpl) throw new NotFoundError('item template', data.templateId);
+        const stack = Math.max(1, Number(tpl.stack_size ?? 1));
+        if (data.quantity > stack) {
+          throw new ValidationError('item grant', [{ field: 'quantity', message: `above the template's stack size ${stack}` }]);
+        }
         // The character row is locked: the first free slot stays free until this commits.
         const slot = data.slotPosition ?? (data.containerType === 'inventory' ? (await freeSlots(conn, cid, 1))[0]! : null);
         await conn.exec(

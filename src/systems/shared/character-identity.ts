@@ -110,7 +110,14 @@ export async function lockLiveCharacter(conn: PooledConnection, characterId: num
   if (row.deleted_at) throw new NotFoundError('character', characterId);
 }
 
-/** Step one of creation: holds `name` for `accountId` until NOW(6) + ttl; NameTakenError when used or held by another account. */
+/** Live name reservations one account may hold at once (issue 23: they were unlimited). */
+export const MAX_NAME_RESERVATIONS = 3;
+
+/**
+ * Step one of creation: holds `name` for `accountId` until NOW(6) + ttl; NameTakenError when used
+ * or held by another account; InvalidStateError (state `reservation_limit`) when the account
+ * already holds {@link MAX_NAME_RESERVATIONS} other live reservations.
+ */
 export async function reserveName(
   router: Router,
   accountId: number,
@@ -119,8 +126,21 @@ export async function reserveName(
 ): Promise<{ name: string; expiresAt: Date }> {
   try {
     return await router.onGlobal('character_reserve_name', async (global) => {
-      const [account] = await global.rows('SELECT account_id FROM accounts WHERE account_id = ? LOCK IN SHARE MODE', [accountId]);
+      // FOR UPDATE: the account's reservations are counted and added one call at a time.
+      const [account] = await global.rows('SELECT account_id FROM accounts WHERE account_id = ? FOR UPDATE', [accountId]);
       if (!account) throw new NotFoundError('account', accountId);
+      const [holding] = await global.rows<{ n: number }>(
+        'SELECT COUNT(*) AS n FROM character_name_reservations WHERE account_id = ? AND expires_at > NOW(6) AND character_name <> ?',
+        [accountId, name],
+      );
+      if (Number(holding!.n) >= MAX_NAME_RESERVATIONS) {
+        throw new InvalidStateError(
+          'account',
+          accountId,
+          'reservation_limit',
+          `account ${accountId} already holds ${MAX_NAME_RESERVATIONS} live name reservations (create a character or let one lapse)`,
+        );
+      }
       const [used] = await global.rows('SELECT character_id FROM character_directory WHERE character_name = ? LOCK IN SHARE MODE', [name]);
       if (used) throw new NameTakenError('name', name);
       const [held] = await global.rows<{ account_id: number; live: number }>(

@@ -6,6 +6,7 @@ import { freeSlots } from '../shared/slot-allocation.js';
 import { insertRow } from '../../schema/character-rows.js';
 import { lockCharacter } from '../../routing/character-lock.js';
 import { inList } from '../../pool/in-list.js';
+import { checkUnchanged, snapshotsOf, type OfferedItem } from './offer-snapshot.js';
 
 /**
  * The steps of one trade inside its transaction (local or two-phase, see src/systems/trades/trades.ts):
@@ -20,6 +21,8 @@ export interface Party {
   money: number;
   itemIds: number[];
   route: CharacterRoute;
+  /** A trade window's snapshots of these items: the trade refuses if any of them changed. */
+  offered?: OfferedItem[];
 }
 
 /** A trade about to run: its id, parties and the transaction it runs in. */
@@ -210,6 +213,8 @@ async function lockTradeItems(conn: PooledConnection, party: Party, crossShard: 
   if (blocked.length > 0) {
     throw new TradeAbortedError(blocked.map((b) => `item ${b.item_id} is ${b.why}`).join('; '));
   }
+  // A window's offer: the items must still be what the other side confirmed (the rows are locked).
+  if (party.offered) checkUnchanged(party.offered, await snapshotsOf(conn, rows));
   // Items leaving the shard take their modifications with them (ON DELETE CASCADE removes them
   // here).
   const modifications = crossShard

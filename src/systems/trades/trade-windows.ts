@@ -10,6 +10,7 @@ import { fencing, type WriteOptions } from '../shared/write-options.js';
 import { bigId as id } from '../shared/fields.js'; // trade ids are BIGINT
 import { lockCharacter } from '../../routing/character-lock.js';
 import { inList } from '../../pool/in-list.js';
+import { parseOffered, snapshotsOf, type OfferedItem } from './offer-snapshot.js';
 
 const offerInput = z
   .object({
@@ -46,6 +47,9 @@ export interface TradeWindow {
   recipientMoney: number;
   initiatorItems: number[];
   recipientItems: number[];
+  /** What each side's items were when offered (what the other side confirms); empty for windows offered before snapshots. */
+  initiatorOffer: OfferedItem[];
+  recipientOffer: OfferedItem[];
   status: 'initiated' | 'negotiating' | 'confirmed' | 'completed' | 'cancelled';
   initiatorConfirmed: boolean;
   recipientConfirmed: boolean;
@@ -71,6 +75,8 @@ export interface WindowTrade {
   shard: string;
   initiator: { characterId: number; money: number; itemIds: number[] };
   recipient: { characterId: number; money: number; itemIds: number[] };
+  /** The snapshots each side's items must still match (src/systems/trades/offer-snapshot.ts). */
+  offered: { initiator?: OfferedItem[]; recipient?: OfferedItem[] };
 }
 
 /** Marks the window key: `window:<tradeId>`, unique, so a window row is found by its id alone. */
@@ -117,7 +123,8 @@ export class TradeWindows {
     const tid = parseInput(id, tradeId, 'trade id');
     const cid = parseInput(id, characterId, 'character id');
     const o = parseInput(offerInput, offer, 'trade offer');
-    if (o.itemIds.length > 0) await this.checkOwned(cid, o.itemIds);
+    // The offer records what it offers: the trade refuses to run if any of it changes meanwhile.
+    const offered = o.itemIds.length > 0 ? await this.checkOwned(cid, o.itemIds) : [];
     const shard = await this.shardOf(tid);
     await this.onWindow('trade_offer', shard, tid, cid, async (conn, w, side) => {
       if (w.trade_status !== 'initiated' && w.trade_status !== 'negotiating') throw new InvalidStateError('trade', tid, w.trade_status);
@@ -126,9 +133,9 @@ export class TradeWindows {
       if (overlap.length > 0) throw new TradeAbortedError(`items on both sides: ${overlap.join(', ')}`);
       // Any change of an offer clears both confirmations: each side confirms what it last saw.
       await conn.exec(
-        `UPDATE trade_sessions SET ${side}_money = ?, ${side}_items = ?, initiator_confirmed = FALSE, recipient_confirmed = FALSE,
-           trade_status = 'negotiating' WHERE trade_id = ?`,
-        [o.money, JSON.stringify(o.itemIds), tid],
+        `UPDATE trade_sessions SET ${side}_money = ?, ${side}_items = ?, ${side}_offer = ?, initiator_confirmed = FALSE,
+           recipient_confirmed = FALSE, trade_status = 'negotiating' WHERE trade_id = ?`,
+        [o.money, JSON.stringify(o.itemIds), JSON.stringify(offered), tid],
       );
     });
     return this.get(tid, { consistency: 'strong' });
@@ -157,13 +164,14 @@ export class TradeWindows {
     });
     if (step === 'done') return { tradeId: tid, executed: true };
     if (step === 'wait') return { tradeId: tid, executed: false };
-    const w = await this.get(tid, { consistency: 'strong' });
+    const w = await this.getForExecution(tid);
     try {
       const r = await this.execute({
         tradeId: tid,
         shard,
         initiator: { characterId: w.initiatorId, money: w.initiatorMoney, itemIds: w.initiatorItems },
         recipient: { characterId: w.recipientId, money: w.recipientMoney, itemIds: w.recipientItems },
+        offered: { initiator: w.offered.initiator, recipient: w.offered.recipient },
       });
       return { tradeId: tid, executed: true, crossShard: r.crossShard, transactionId: r.transactionId };
     } catch (error) {
@@ -219,6 +227,16 @@ export class TradeWindows {
     return toWindow(w, shard);
   }
 
+  /** The window with its stored snapshots (undefined: offered before snapshots, not compared). */
+  private async getForExecution(tid: number): Promise<TradeWindow & { offered: WindowTrade['offered'] }> {
+    const shard = await this.shardOf(tid);
+    const [w] = await this.ctx.router.readShard('trade_window', shard, 'strong', (conn) =>
+      conn.rows<WindowRow>('SELECT * FROM trade_sessions WHERE trade_id = ? AND idempotency_key = ?', [tid, keyOf(tid)]),
+    );
+    if (!w) throw new NotFoundError('trade window', tid);
+    return { ...toWindow(w, shard), offered: { initiator: parseOffered(w.initiator_offer), recipient: parseOffered(w.recipient_offer) } };
+  }
+
   /** The shard holding the window (the execution may add rows with the same id elsewhere). */
   private async shardOf(tradeId: number): Promise<string> {
     const known = knownShard(this.ctx.router, `trade_window:${tradeId}`);
@@ -261,8 +279,12 @@ export class TradeWindows {
     return outcome.value;
   }
 
-  /** Early feedback on an offer: the items are the character's, tradeable, not bound or worn. */
-  private async checkOwned(cid: number, itemIds: number[]): Promise<void> {
+  /**
+   * Early feedback on an offer: the items are the character's, tradeable, not bound or worn.
+   * Returns their snapshots (what the window records as offered).
+   */
+  private async checkOwned(cid: number, itemIds: number[]): Promise<OfferedItem[]> {
+    let snapshots: OfferedItem[] = [];
     const rows = await this.ctx.router.readCharacter('trade_offer_items', cid, 'strong', async (conn) => {
       const found = await conn.rows<{ item_id: number | null; ok: number }>(
         `SELECT ci.item_id, (NOT ci.is_bound AND it.is_tradeable AND ci.container_type <> 'equipped') AS ok
@@ -270,11 +292,18 @@ export class TradeWindows {
            LEFT JOIN item_templates it ON it.template_id = ci.template_id WHERE c.character_id = ?`,
         [...inList(itemIds).params, cid],
       );
-      return found.length === 0 ? undefined : found.filter((r) => r.item_id !== null);
+      if (found.length === 0) return undefined;
+      const marks = itemIds.map(() => '?').join(', ');
+      snapshots = await snapshotsOf(
+        conn,
+        await conn.rows(`SELECT * FROM character_inventory WHERE item_id IN (${marks}) AND character_id = ?`, [...itemIds, cid]),
+      );
+      return found.filter((r) => r.item_id !== null);
     });
     const ok = new Set(rows.filter((r) => Number(r.ok)).map((r) => Number(r.item_id)));
     const bad = itemIds.filter((i) => !ok.has(i));
     if (bad.length > 0) throw new TradeAbortedError(`character ${cid} cannot offer item(s) ${bad.join(', ')}`);
+    return snapshots;
   }
 }
 
@@ -297,6 +326,8 @@ interface WindowRow {
   recipient_id: number;
   initiator_items: unknown;
   recipient_items: unknown;
+  initiator_offer?: unknown;
+  recipient_offer?: unknown;
   initiator_money: number;
   recipient_money: number;
   trade_status: TradeWindow['status'];
@@ -320,6 +351,8 @@ function toWindow(w: WindowRow, shard: string): TradeWindow {
     recipientMoney: Number(w.recipient_money),
     initiatorItems: parseIds(w.initiator_items),
     recipientItems: parseIds(w.recipient_items),
+    initiatorOffer: parseOffered(w.initiator_offer) ?? [],
+    recipientOffer: parseOffered(w.recipient_offer) ?? [],
     status: w.trade_status,
     initiatorConfirmed: Boolean(w.initiator_confirmed),
     recipientConfirmed: Boolean(w.recipient_confirmed),

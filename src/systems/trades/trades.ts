@@ -250,8 +250,8 @@ export class Trades {
     return this.ctx.router.withRoutes([data.initiator.characterId, data.recipient.characterId], ([a, b]) =>
       this.run(
         [
-          { role: 'initiator', ...data.initiator, route: a! },
-          { role: 'recipient', ...data.recipient, route: b! },
+          { role: 'initiator', ...data.initiator, route: a!, offered: trade.offered.initiator },
+          { role: 'recipient', ...data.recipient, route: b!, offered: trade.offered.recipient },
         ],
         undefined,
         { tradeId: trade.tradeId, shard: trade.shard },

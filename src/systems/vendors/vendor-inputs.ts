@@ -36,7 +36,9 @@ export const defineInput = z
       .default([])
       .refine((s) => new Set(s.map((l) => l.templateId)).size === s.length, 'template ids must not repeat'),
   })
-  .strict();
+  .strict()
+  // Buying back above the selling price is a money loop (buy, sell back, repeat): refused.
+  .refine((v) => v.buyRate <= v.sellMarkup, { path: ['buyRate'], message: 'must not exceed sellMarkup (a money loop)' });
 export const buyInput = z
   .object({ characterId: id, vendorId: id, templateId: id, quantity: z.number().int().min(1).max(10_000).default(1), idempotencyKey: key })
   .strict();
