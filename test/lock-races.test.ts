@@ -40,13 +40,13 @@ afterAll(async () => t?.stop());
 
 const rows = async (conn: Connection, sql: string, params: unknown[] = []) => (await conn.query<RowDataPacket[]>(sql, params))[0];
 
-/** Waits until `n` application sessions on `node` have been in one statement for a second or more (waiting on a lock). */
+/** Waits until `n` sessions of the library (mxo_app, or the operator mxo_migrate) on `node` have been in one statement for a second or more (waiting on a lock). */
 async function stuck(node: string, n: number, like = '%', give = () => false): Promise<boolean> {
   const probe = await t.sql(node);
   for (let i = 0; i < 600; i++) {
     const [w] = await rows(
       probe,
-      "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = 'mxo_app' AND INFO LIKE ? AND TIME >= 1",
+      "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER IN ('mxo_app', 'mxo_migrate') AND INFO LIKE ? AND TIME >= 1",
       [like],
     );
     if (Number(w!.n) >= n) return true;
