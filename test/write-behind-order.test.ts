@@ -90,6 +90,7 @@ describe('put-back after a failed flush', () => {
     try {
       // The flush takes the rows, then waits on the held row; the connection is killed under it.
       const flushing = buf.flush();
+      flushing.catch(() => {}); // its rejection is asserted below, after the kill
       await buf.setPosition(c, { x: 102, y: 0, z: 0 });
       await buf.appendLog(chat(c, 'third'));
       let id: number | undefined;
