@@ -3,7 +3,7 @@
  * after every shard. Every transaction that locks rows on more than one node takes them in this
  * order, so two transactions can never wait on each other across servers (a deadlock InnoDB cannot
  * see, which only the lock-wait timeout would end). Nothing else may order shard locks: a second
- * comparator that disagrees on one pair of names (`localeCompare` puts `a_1` before `a1`, `<` does
+ * comparator that disagrees on one pair of names (a locale-aware comparison puts `a_1` before `a1`, `<` does
  * not) is enough for such a deadlock; test/lock-order.test.ts greps src/ for other ones.
  */
 
