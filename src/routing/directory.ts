@@ -79,13 +79,41 @@ export class Directory {
     return toRoute(rows[0]);
   }
 
-  /** Inserts a new character's row inside a global-branch transaction; returns its id. */
-  async insert(conn: PooledConnection, entry: Omit<CharacterRoute, 'characterId' | 'routeVersion'>): Promise<number> {
+  /**
+   * Inserts a new character's row inside a global-branch transaction; returns its id: the one
+   * given (reserved earlier by {@link reserveId}), else the next of the table's AUTO_INCREMENT.
+   */
+  async insert(conn: PooledConnection, entry: Omit<CharacterRoute, 'characterId' | 'routeVersion'>, characterId?: number): Promise<number> {
+    if (characterId !== undefined) {
+      await conn.exec(
+        'INSERT INTO character_directory (character_id, account_id, character_name, shard_name, district_id) VALUES (?, ?, ?, ?, ?)',
+        [characterId, entry.accountId, entry.characterName, entry.shard, entry.districtId],
+      );
+      return characterId;
+    }
     const header = await conn.exec(
       'INSERT INTO character_directory (account_id, character_name, shard_name, district_id) VALUES (?, ?, ?, ?)',
       [entry.accountId, entry.characterName, entry.shard, entry.districtId],
     );
     return Number(header.insertId);
+  }
+
+  /**
+   * Takes the next character id from the directory's AUTO_INCREMENT without a character, inside a
+   * global-branch transaction (a name reservation holds it until create). A row is inserted and
+   * deleted in the same transaction: never visible, but the counter has moved past the id for
+   * good (InnoDB never hands a value out twice, and it persists across restarts since MariaDB
+   * 10.2), and replicas move theirs when they apply the insert, so a promoted replica does not
+   * hand it out either. `name` must be free in the directory (the caller checked, under lock).
+   */
+  async reserveId(conn: PooledConnection, accountId: number, name: string): Promise<number> {
+    const header = await conn.exec(
+      "INSERT INTO character_directory (account_id, character_name, shard_name, district_id, deleted_at) VALUES (?, ?, '', 0, NOW(6))",
+      [accountId, name],
+    );
+    const characterId = Number(header.insertId);
+    await conn.exec('DELETE FROM character_directory WHERE character_id = ?', [characterId]);
+    return characterId;
   }
 
   /**

@@ -22,8 +22,17 @@ export const DEFAULT_ARCHETYPE = 'hacker' as const;
 /** A new character; everything lands in one transaction (step two of creation, after reserveName). */
 export interface CharacterCreateInput {
   accountId: number;
-  /** The client's handle: 1-31 letters or digits of its single-byte set (ISO-8859-1), then also _ ' -; no spaces. Unique cluster-wide. */
-  name: string;
+  /**
+   * The client's handle: 1-31 letters or digits of its single-byte set (ISO-8859-1), then also _ ' -; no spaces. Unique cluster-wide.
+   * Required unless `characterId` is given (the reserved name is used then; given, it must be that name).
+   */
+  name?: string;
+  /**
+   * The id `reserveName` returned (the client's name reply carried it): the character gets it.
+   * It must be reserved by this account and still live, else InvalidStateError (`not_reserved`,
+   * `reservation_expired`) and nothing is written.
+   */
+  characterId?: number;
   /** Default {@link DEFAULT_ARCHETYPE}. */
   archetype?: (typeof ARCHETYPES)[number];
   /** Default from `appearance.sex` (0 male, 1 female), else male. */
@@ -35,8 +44,8 @@ export interface CharacterCreateInput {
   background?: string;
   /** Items in client slots: backpack 0x00-0x60, worn clothing 0x61-0x68 (drawn in the appearance). */
   startingItems?: StartingItem[];
-  /** Learned at creation: ids, or with a level and a loadout slot. */
-  startingAbilities?: StartingAbility[];
+  /** Learned at creation: ids, or with a level (0 allowed) and loadout slots (`slots: [12, 13]`); e.g. `MXO_HD_STARTING_ABILITIES`. */
+  startingAbilities?: readonly StartingAbility[];
   /** The starting district; its shard becomes the character's home. */
   districtId: number;
 }
@@ -57,7 +66,8 @@ export const createInput = schemaFor<CharacterCreateInput>()(
   z
     .object({
       accountId: id,
-      name: limits.handle,
+      name: limits.handle.optional(),
+      characterId: id.optional(),
       archetype: z.enum(ARCHETYPES).default(DEFAULT_ARCHETYPE),
       gender: z.enum(GENDERS).optional(),
       appearance: appearanceInput,
@@ -69,6 +79,7 @@ export const createInput = schemaFor<CharacterCreateInput>()(
       districtId: districtIdSchema,
     })
     .strict()
+    .refine((c) => c.name !== undefined || c.characterId !== undefined, { path: ['name'], message: 'required without characterId' })
     .refine((c) => c.gender === undefined || c.appearance.sex === undefined || GENDERS[Number(c.appearance.sex)] === c.gender, {
       path: ['gender'],
       message: 'disagrees with appearance.sex (0 male, 1 female)',

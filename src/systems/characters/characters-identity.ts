@@ -14,10 +14,18 @@ import { id } from '../shared/fields.js';
 export class CharacterIdentity extends CharacterProgress {
   /**
    * Step one of creation: holds a name for the account (default 10 minutes, by the database's
-   * clock); create() by another account is refused meanwhile. NameTakenError when taken or held.
-   * @example const { expiresAt } = await db.characters.reserveName(accountId, 'Neo');
+   * clock) with the id the character will have (mxo-hd's name reply carries it): pass it to
+   * `create({ ..., characterId })`. create() by another account is refused meanwhile.
+   * NameTakenError when taken or held; InvalidStateError `reservation_limit` past 3 live
+   * reservations per account. Renewing keeps the id. The id comes from the global directory, so
+   * it is unique cluster-wide; one never used (the reservation lapsed) is skipped, never reissued.
+   * @example const { characterId, expiresAt } = await db.characters.reserveName(accountId, 'Neo');
    */
-  async reserveName(accountId: number, name: string, options: { ttlSec?: number } = {}): Promise<{ name: string; expiresAt: Date }> {
+  async reserveName(
+    accountId: number,
+    name: string,
+    options: { ttlSec?: number } = {},
+  ): Promise<{ name: string; characterId: number; expiresAt: Date }> {
     const account = parseInput(id, accountId, 'account id');
     const wanted = parseInput(identity.characterName, name, 'name');
     const ttl = parseInput(z.number().int().min(1).max(86_400).default(600), options.ttlSec, 'ttlSec');

@@ -86,24 +86,27 @@ export class Characters extends CharacterWorld {
     const gender = data.gender ?? (data.appearance.sex === 1 ? 'female' : 'male');
     const items: Array<StartingItem & { itemId: number }> = [];
     for (const item of data.startingItems) items.push({ ...item, itemId: await this.ctx.ids.next('item_id') });
+    // The name as created: the one given, or (create by characterId alone) the reserved one.
+    let name: string | undefined = data.name;
     try {
-      const { value: characterId } = await router.onNodes('character_create', [shard, GLOBAL], GLOBAL, async (tx) => {
+      const { value: created } = await router.onNodes('character_create', [shard, GLOBAL], GLOBAL, async (tx) => {
         const global = await tx.branch(GLOBAL);
         const [account] = await global.rows('SELECT account_id FROM accounts WHERE account_id = ? LOCK IN SHARE MODE', [data.accountId]);
         if (!account) throw new NotFoundError('account', data.accountId);
-        await identity.takeReservedName(global, data.accountId, data.name); // step one reserved it, maybe
-        const characterId = await router.directory.insert(global, {
-          accountId: data.accountId,
-          characterName: data.name,
-          shard,
-          districtId: data.districtId,
-        });
+        // Step one reserved the name (and its id), maybe; with characterId it must have.
+        const claimed = await identity.claimReservedName(global, data.accountId, data.name, data.characterId);
+        name = claimed.name;
+        const characterId = await router.directory.insert(
+          global,
+          { accountId: data.accountId, characterName: claimed.name, shard, districtId: data.districtId },
+          claimed.characterId,
+        );
         const conn = await tx.branch(shard);
         await checkDistrictFence(conn, data.districtId, shard);
         await conn.exec(
           `INSERT INTO characters (character_id, account_id, character_name, archetype, gender, appearance_data, district_id)
            VALUES (?, ?, ?, ?, ?, ?, ?)`,
-          [characterId, data.accountId, data.name, data.archetype, gender, JSON.stringify(data.appearance), data.districtId],
+          [characterId, data.accountId, claimed.name, data.archetype, gender, JSON.stringify(data.appearance), data.districtId],
         );
         if (data.firstName !== undefined || data.lastName !== undefined || data.background !== undefined)
           await conn.exec('UPDATE characters SET first_name = ?, last_name = ?, background = ? WHERE character_id = ?', [
@@ -117,12 +120,13 @@ export class Characters extends CharacterWorld {
         // The starting kit in the same transaction: a failure leaves no character, no name, no items.
         await insertStartingItems(conn, characterId, items);
         await insertStartingAbilities(conn, characterId, data.startingAbilities);
-        return characterId;
+        return { characterId, name: claimed.name };
       });
+      const { characterId } = created;
       router.directory.remember({
         characterId,
         accountId: data.accountId,
-        characterName: data.name,
+        characterName: created.name,
         shard,
         districtId: data.districtId,
         routeVersion: 0,
@@ -131,7 +135,7 @@ export class Characters extends CharacterWorld {
     } catch (error) {
       // The district moved to another shard meanwhile: create it there (the placement changed).
       if (error instanceof DistrictMovedError && (await router.topology.refreshPlacement())) return this.create(input);
-      if (isDuplicateKey(error, 'character_name')) throw new NameTakenError('name', data.name, { cause: error });
+      if (isDuplicateKey(error, 'character_name')) throw new NameTakenError('name', name ?? '', { cause: error });
       throw error;
     }
   }

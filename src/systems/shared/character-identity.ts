@@ -114,16 +114,18 @@ export async function lockLiveCharacter(conn: PooledConnection, characterId: num
 export const MAX_NAME_RESERVATIONS = 3;
 
 /**
- * Step one of creation: holds `name` for `accountId` until NOW(6) + ttl; NameTakenError when used
- * or held by another account; InvalidStateError (state `reservation_limit`) when the account
- * already holds {@link MAX_NAME_RESERVATIONS} other live reservations.
+ * Step one of creation: holds `name` for `accountId` until NOW(6) + ttl, with the id the character
+ * will have (mxo-hd's name reply carries it); NameTakenError when used or held by another
+ * account; InvalidStateError (state `reservation_limit`) when the account already holds
+ * {@link MAX_NAME_RESERVATIONS} other live reservations. Renewing the account's own reservation
+ * keeps its id; a name taken over after it lapsed gets a new one.
  */
 export async function reserveName(
   router: Router,
   accountId: number,
   name: string,
   ttlSec: number,
-): Promise<{ name: string; expiresAt: Date }> {
+): Promise<{ name: string; characterId: number; expiresAt: Date }> {
   try {
     return await router.onGlobal('character_reserve_name', async (global) => {
       // FOR UPDATE: the account's reservations are counted and added one call at a time.
@@ -143,20 +145,28 @@ export async function reserveName(
       }
       const [used] = await global.rows('SELECT character_id FROM character_directory WHERE character_name = ? LOCK IN SHARE MODE', [name]);
       if (used) throw new NameTakenError('name', name);
-      const [held] = await global.rows<{ account_id: number; live: number }>(
-        'SELECT account_id, expires_at > NOW(6) AS live FROM character_name_reservations WHERE character_name = ? FOR UPDATE',
+      const [held] = await global.rows<{ account_id: number; live: number; character_id: number | null }>(
+        'SELECT account_id, expires_at > NOW(6) AS live, character_id FROM character_name_reservations WHERE character_name = ? FOR UPDATE',
         [name],
       );
       if (held && Number(held.live) && Number(held.account_id) !== accountId) throw new NameTakenError('name', name);
+      // The account's own reservation (live or lapsed, not yet purged) keeps the id it promised;
+      // otherwise the directory hands out the next one (unique cluster-wide, as at create).
+      const characterId =
+        held && Number(held.account_id) === accountId && held.character_id !== null
+          ? Number(held.character_id)
+          : await router.directory.reserveId(global, accountId, name);
       await global.exec(
-        `INSERT INTO character_name_reservations (character_name, account_id, expires_at) VALUES (?, ?, NOW(6) + INTERVAL ? SECOND)
-         ON DUPLICATE KEY UPDATE character_name = VALUES(character_name), account_id = VALUES(account_id), expires_at = VALUES(expires_at)`,
-        [name, accountId, ttlSec],
+        `INSERT INTO character_name_reservations (character_name, account_id, expires_at, character_id)
+         VALUES (?, ?, NOW(6) + INTERVAL ? SECOND, ?)
+         ON DUPLICATE KEY UPDATE character_name = VALUES(character_name), account_id = VALUES(account_id),
+                                 expires_at = VALUES(expires_at), character_id = VALUES(character_id)`,
+        [name, accountId, ttlSec, characterId],
       );
       const [row] = await global.rows<{ expires_at: Date }>('SELECT expires_at FROM character_name_reservations WHERE character_name = ?', [
         name,
       ]);
-      return { name, expiresAt: row!.expires_at };
+      return { name, characterId, expiresAt: row!.expires_at };
     });
   } catch (error) {
     if (isDuplicateKey(error)) throw new NameTakenError('name', name, { cause: error });
@@ -164,18 +174,57 @@ export async function reserveName(
   }
 }
 
+/** What characters.create creates under: the name, and the id a reservation promised (if any). */
+export interface ClaimedName {
+  name: string;
+  characterId: number | undefined;
+}
+
 /**
- * For characters.create, in its global branch: refuses a name another account holds a live
- * reservation for, and uses up the creator's own reservation.
+ * For characters.create, in its global branch: uses up the creator's reservation of the name.
+ *
+ * With `characterId` (the id reserveName returned): it must be reserved, live, by this account,
+ * for `name` when one is given (the reserved name otherwise); InvalidStateError otherwise (state
+ * `not_reserved`, or `reservation_expired`), and the caller's transaction writes nothing.
+ * Without: refuses a name another account holds a live reservation for; the creator's own
+ * reservation, if any, gives its id.
  */
-export async function takeReservedName(global: PooledConnection, accountId: number, name: string): Promise<void> {
-  const [held] = await global.rows<{ account_id: number; live: number }>(
-    'SELECT account_id, expires_at > NOW(6) AS live FROM character_name_reservations WHERE character_name = ? FOR UPDATE',
+export async function claimReservedName(
+  global: PooledConnection,
+  accountId: number,
+  name: string | undefined,
+  characterId?: number,
+): Promise<ClaimedName> {
+  if (characterId !== undefined) {
+    const [held] = await global.rows<{ character_name: string; account_id: number; live: number; same_name: number }>(
+      `SELECT character_name, account_id, expires_at > NOW(6) AS live, character_name = ? AS same_name
+         FROM character_name_reservations WHERE character_id = ? FOR UPDATE`,
+      [name ?? null, characterId],
+    );
+    // Names compare as the directory does (its collation: case-insensitive).
+    if (!held || Number(held.account_id) !== accountId || (name !== undefined && !Number(held.same_name)))
+      throw new InvalidStateError(
+        'character',
+        characterId,
+        'not_reserved',
+        `character id ${characterId} is not reserved by account ${accountId}${name === undefined ? '' : ` for "${name}"`} (reserveName gives it)`,
+      );
+    if (!Number(held.live))
+      throw new InvalidStateError('character', characterId, 'reservation_expired', `the reservation of character id ${characterId} has expired`);
+    await global.exec('DELETE FROM character_name_reservations WHERE character_id = ?', [characterId]);
+    return { name: held.character_name, characterId };
+  }
+  if (name === undefined) throw new ValidationError('character input', [{ field: 'name', message: 'required without characterId' }]);
+  const [held] = await global.rows<{ account_id: number; live: number; character_id: number | null }>(
+    'SELECT account_id, expires_at > NOW(6) AS live, character_id FROM character_name_reservations WHERE character_name = ? FOR UPDATE',
     [name],
   );
-  if (!held) return;
-  if (Number(held.live) && Number(held.account_id) !== accountId) throw new NameTakenError('name', name);
+  if (!held) return { name, characterId: undefined };
+  const own = Number(held.account_id) === accountId;
+  if (Number(held.live) && !own) throw new NameTakenError('name', name);
   await global.exec('DELETE FROM character_name_reservations WHERE character_name = ?', [name]);
+  // The reply to the name check told the client this id: keep the promise.
+  return { name, characterId: own && held.character_id !== null ? Number(held.character_id) : undefined };
 }
 
 /** A live character by name (soft-deleted ones have given their name up), from the directory. */
