@@ -59,6 +59,7 @@ export type { ItemPlace, ItemModification, ItemModificationRecord, ItemGrant } f
 export type { SlotMove } from './systems/shared/inventory-slots.js';
 export type { LoadoutSlot } from './systems/shared/ability-loadout.js';
 export type { StartingItem, StartingAbility } from './systems/characters/character-kit.js';
+export { MXO_HD_STARTING_ABILITIES } from './systems/characters/character-kit.js';
 export type { Reputations, ReputationOrganization } from './systems/shared/reputations.js';
 export type { VendorSellSlotInput } from './systems/vendors/vendors.js';
 export { EQUIPMENT_SLOTS, REPAIR_RATE, repairCost, type SlotName } from './systems/shared/equipment-slots.js';

@@ -1,7 +1,9 @@
 import { z } from 'zod';
-import { NameTakenError, NotFoundError, RequirementError } from '../../errors.js';
+import { NameTakenError, NotFoundError, RequirementError, ValidationError } from '../../errors.js';
 import { FACTIONS, type Faction } from '../shared/reputation.js';
 import { isDuplicateKey } from '../../pool/mysql-errors.js';
+import { BATCH_MAX_BYTES, batchesByBytes, valueBytes } from '../../writebehind/byte-budget.js';
+import { DEFINE_MANY_MAX, DEFINE_MANY_ROWS, duplicateEntry, parseBatch, repeatedKey } from '../shared/batch-input.js';
 import type { PooledConnection } from '../../pool/pooled-connection.js';
 import { consistencyOf } from '../../routing/consistency.js';
 import type { Consistency } from '../../routing/read-router.js';
@@ -17,6 +19,8 @@ import { fencing, type WriteOptions } from '../shared/write-options.js';
 /** characters.archetype's values (a repository does not import another). */
 const ARCHETYPES = ['hacker', 'martial_artist', 'spy'] as const;
 const tinyint = z.number().int().min(1).max(127);
+/** The highest level an ability can have (ability_templates.max_ability_level is a TINYINT): the default maximum. */
+export const MAX_ABILITY_LEVEL = 127;
 const abilityInput = z
   .object({
     abilityId: abilityIdSchema,
@@ -26,9 +30,27 @@ const abilityInput = z
     archetypeRequirement: z.enum(ARCHETYPES).nullable().default(null),
     factionRequirement: z.enum(FACTIONS).nullable().default(null),
     prerequisiteAbilities: z.array(abilityIdSchema).max(50).default([]),
-    maxAbilityLevel: tinyint.default(1),
+    // Default: the column's limit (TINYINT), so upgrade() works on a template that names no maximum.
+    maxAbilityLevel: tinyint.default(MAX_ABILITY_LEVEL),
   })
   .strict();
+
+/** ability_templates' columns, in the order {@link abilityValues} gives them. */
+const ABILITY_COLUMNS =
+  'ability_id, ability_name, ability_description, level_requirement, archetype_requirement, faction_requirement, prerequisite_abilities, max_ability_level';
+
+function abilityValues(d: z.output<typeof abilityInput>): unknown[] {
+  return [
+    d.abilityId,
+    d.abilityName,
+    d.abilityDescription,
+    d.levelRequirement,
+    d.archetypeRequirement,
+    d.factionRequirement,
+    JSON.stringify(d.prerequisiteAbilities),
+    d.maxAbilityLevel,
+  ];
+}
 
 /** Input of `abilities.defineAbility`: the game's own ability id and what learning it requires. */
 export interface AbilityDefinitionInput {
@@ -41,6 +63,7 @@ export interface AbilityDefinitionInput {
   factionRequirement?: Faction | null;
   /** Abilities the character must know first. */
   prerequisiteAbilities?: number[];
+  /** 1-127, default 127 ({@link MAX_ABILITY_LEVEL}): `upgrade` never raises an ability past it. */
   maxAbilityLevel?: number;
 }
 
@@ -71,26 +94,10 @@ export class Abilities {
    */
   async defineAbility(input: AbilityDefinitionInput): Promise<{ abilityId: number }> {
     const d = parseInput(abilityInput, input, 'ability definition');
-    const values = [
-      d.abilityId,
-      d.abilityName,
-      d.abilityDescription,
-      d.levelRequirement,
-      d.archetypeRequirement,
-      d.factionRequirement,
-      JSON.stringify(d.prerequisiteAbilities),
-      d.maxAbilityLevel,
-    ];
     try {
       await this.ctx.router.onEveryNode('ability_define', async (tx, keys) => {
         for (const key of [GLOBAL, ...keys.filter((k) => k !== GLOBAL)]) {
-          await (
-            await tx.branch(key)
-          ).exec(
-            `INSERT INTO ability_templates (ability_id, ability_name, ability_description, level_requirement, archetype_requirement,
-                                            faction_requirement, prerequisite_abilities, max_ability_level) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-            values,
-          );
+          await (await tx.branch(key)).exec(`INSERT INTO ability_templates (${ABILITY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, abilityValues(d));
         }
       });
     } catch (error) {
@@ -98,6 +105,54 @@ export class Abilities {
       throw error;
     }
     return { abilityId: d.abilityId };
+  }
+
+  /**
+   * Defines many abilities at once (a bulk import of the client's abilities): every element is
+   * validated before any SQL (a ValidationError names each bad one, `abilities[3].abilityName`;
+   * an id given twice is one too), then all are written on global and every shard in ONE
+   * two-phase commit: all or nothing. At most {@link DEFINE_MANY_MAX} per call. An id already
+   * defined is a NameTakenError naming its element (`abilities[2].abilityId`) and nothing is
+   * written. Returns the ids in input order (the unsigned form, as `defineAbility` does).
+   *
+   * @example
+   * const { abilityIds } = await db.abilities.defineMany([
+   *   { abilityId: 0x80002c00, abilityName: 'Hyper Jump' },
+   *   { abilityId: 0x8002e000, abilityName: 'Hyper Speed', maxAbilityLevel: 50 },
+   * ]);
+   */
+  async defineMany(inputs: AbilityDefinitionInput[]): Promise<{ abilityIds: number[] }> {
+    const defs = parseBatch(abilityInput, inputs, 'ability definitions', 'abilities');
+    const repeated = repeatedKey(defs, (d) => d.abilityId, 'abilities', 'abilityId');
+    if (repeated) throw new ValidationError('ability definitions', [repeated]);
+    const abilityIds = defs.map((d) => d.abilityId);
+    if (defs.length === 0) return { abilityIds };
+    // Multi-row statements under the packet limit (descriptions are TEXT, up to 64 KiB each).
+    const batches = batchesByBytes(defs.map(abilityValues), DEFINE_MANY_ROWS, BATCH_MAX_BYTES, valueBytes);
+    try {
+      await this.ctx.router.onEveryNode('ability_define_many', async (tx, keys) => {
+        const global = await tx.branch(GLOBAL);
+        // Which element is already defined, by name (the insert's duplicate key would not say).
+        const [taken] = (await global.text(
+          `SELECT ability_id FROM ability_templates WHERE ability_id IN (${abilityIds.map(() => '?').join(', ')}) LOCK IN SHARE MODE`,
+          abilityIds,
+        )) as [Array<{ ability_id: number }>, unknown];
+        if (taken.length > 0) {
+          const i = abilityIds.findIndex((a) => taken.some((t) => Number(t.ability_id) === a));
+          throw new NameTakenError(`abilities[${i}].abilityId`, String(abilityIds[i]));
+        }
+        for (const key of [GLOBAL, ...keys.filter((k) => k !== GLOBAL)]) {
+          const conn = await tx.branch(key);
+          for (const rows of batches)
+            await conn.batch(`INSERT INTO ability_templates (${ABILITY_COLUMNS}) VALUES ${rows.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`, rows.flat());
+        }
+      });
+    } catch (error) {
+      // Defined by another call between the check and the insert: nothing was written either.
+      if (isDuplicateKey(error)) throw new NameTakenError('abilities', duplicateEntry(error), { cause: error });
+      throw error;
+    }
+    return { abilityIds };
   }
 
   /**

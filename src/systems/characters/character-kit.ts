@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ItemNotAllowedError, NotFoundError } from '../../errors.js';
+import { ItemNotAllowedError, NotFoundError, RequirementError } from '../../errors.js';
 import { BACKPACK_LAST_SLOT, slotMismatch, WORN_SLOTS, wornOf, wornSlotAt } from '../shared/equipment-slots.js';
 import type { PooledConnection } from '../../pool/pooled-connection.js';
 import { abilityIdSchema } from '../shared/ability-loadout.js';
@@ -17,8 +17,39 @@ export interface StartingItem {
   slot: number;
 }
 
-/** A starting ability: its id, or with a level and a loadout slot. */
-export type StartingAbility = number | { abilityId: number; level?: number; slot?: number; loaded?: boolean };
+/**
+ * A starting ability: its id (level 1, in no slot), or with a level (0-127: mxo-hd starts some at
+ * 0) and the loadout slots it sits in: `slot` for one, `slots` for several (one ability may sit in
+ * two slots, as mxo-hd's kit puts one id in slots 12 and 13); `loaded` applies to each of them.
+ */
+export type StartingAbility = number | { abilityId: number; level?: number; slot?: number; slots?: readonly number[]; loaded?: boolean };
+
+/**
+ * The starting abilities Hardline Dreams gives a new character: hdneo/mxo-hd
+ * `hds/margin/MarginClient.cs` `addStartAbilitys` (db445dcd, lines 451-466), one
+ * `addAbility(abilityId, slot, charId, level, is_loaded)` per row, its signed int32 ids here in
+ * the client's unsigned form. Its last two rows put one id (0x8002e000, "Hyperspeed" and
+ * "HyperSprint" in its comments) in slots 12 and 13: one ability in two slots. Each id must be
+ * defined (`abilities.defineAbility`/`defineMany`) with a maximum level of at least its level.
+ * @example await db.characters.create({ accountId, name: 'Neo', districtId: 0, startingAbilities: MXO_HD_STARTING_ABILITIES });
+ */
+export const MXO_HD_STARTING_ABILITIES: ReadonlyArray<{ readonly abilityId: number; readonly level: number; readonly slots: readonly number[]; readonly loaded: boolean }> = Object.freeze(
+  [
+    { abilityId: 0x80000800, level: 1, slots: [0], loaded: true }, // -2147481600
+    { abilityId: 0x8001c400, level: 1, slots: [1], loaded: true }, // -2147367936
+    { abilityId: 0x8002e400, level: 0, slots: [2], loaded: true }, // -2147294208
+    { abilityId: 0x80031400, level: 0, slots: [3], loaded: false }, // -2147281920
+    { abilityId: 0x80031800, level: 0, slots: [4], loaded: false }, // -2147280896
+    { abilityId: 0x8000b400, level: 1, slots: [5], loaded: true }, // -2147437568
+    { abilityId: 0x8000e400, level: 0, slots: [6], loaded: false }, // -2147425280
+    { abilityId: 0x80013400, level: 0, slots: [7], loaded: false }, // -2147404800
+    { abilityId: 0x80009400, level: 0, slots: [8], loaded: false }, // -2147445760
+    { abilityId: 0x800f1c00, level: 0, slots: [9], loaded: false }, // -2146493440
+    { abilityId: 0x800fb800, level: 1, slots: [10], loaded: false }, // -2146453504
+    { abilityId: 0x80002c00, level: 20, slots: [11], loaded: true }, // -2147472384, "Hyperjump"
+    { abilityId: 0x8002e000, level: 20, slots: [12, 13], loaded: true }, // -2147295232, "Hyperspeed" / "HyperSprint"
+  ].map((a) => Object.freeze({ ...a, slots: Object.freeze(a.slots) })),
+);
 
 export const startingItemsSchema = z
   .array(
@@ -32,24 +63,35 @@ export const startingItemsSchema = z
   .max(BACKPACK_LAST_SLOT + 9)
   .refine((items) => new Set(items.map((i) => i.slot)).size === items.length, 'a slot appears twice');
 
+const loadoutSlot = z.number().int().min(0).max(65_535);
+
+const startingAbilityObject = z
+  .object({
+    abilityId: abilityIdSchema,
+    // character_abilities.ability_level is a TINYINT; mxo-hd starts abilities at 0.
+    level: z.number().int().min(0).max(127).default(1),
+    slot: loadoutSlot.optional(),
+    slots: z.array(loadoutSlot).max(64).optional(),
+    loaded: z.boolean().default(false),
+  })
+  .strict()
+  .refine((a) => a.slot === undefined || a.slots === undefined, { path: ['slots'], message: 'give slot or slots, not both' })
+  .refine((a) => a.slots === undefined || new Set(a.slots).size === a.slots.length, { path: ['slots'], message: 'a slot appears twice' })
+  .transform(({ slot, slots, ...a }) => ({ ...a, slots: slots ?? (slot === undefined ? [] : [slot]) }));
+
 export const startingAbilitiesSchema = z
   .array(
-    z.union([
-      abilityIdSchema.transform((abilityId) => ({ abilityId, level: 1, slot: undefined as number | undefined, loaded: false })),
-      z
-        .object({
-          abilityId: abilityIdSchema,
-          level: z.number().int().min(1).max(127).default(1),
-          slot: z.number().int().min(0).max(65_535).optional(),
-          loaded: z.boolean().default(false),
-        })
-        .strict(),
-    ]),
+    // A bare id is the object form with defaults: one schema, so a refusal names the exact field
+    // (`startingAbilities.2.slots`) instead of "matches neither form".
+    z.preprocess((a) => (typeof a === 'number' ? { abilityId: a } : a), startingAbilityObject) as unknown as z.ZodType<
+      z.output<typeof startingAbilityObject>,
+      StartingAbility
+    >,
   )
   .max(256)
   .refine((a) => new Set(a.map((x) => x.abilityId)).size === a.length, 'an ability appears twice')
   .refine((a) => {
-    const slots = a.flatMap((x) => (x.slot === undefined ? [] : [x.slot]));
+    const slots = a.flatMap((x) => x.slots);
     return new Set(slots).size === slots.length;
   }, 'a loadout slot appears twice');
 
@@ -97,28 +139,32 @@ export async function insertStartingItems(
   }
 }
 
-/** Inserts the starting abilities (each must be defined) and their loadout slots. */
+/**
+ * Inserts the starting abilities (each must be defined, at a level within its template's maximum:
+ * RequirementError 'max_level' otherwise) and their loadout slots: one multi-row statement each.
+ */
 export async function insertStartingAbilities(conn: PooledConnection, characterId: number, abilities: ParsedAbility[]): Promise<void> {
   if (abilities.length === 0) return;
   const ids = abilities.map((a) => a.abilityId);
-  const defined = await conn.rows<{ ability_id: number }>(
-    `SELECT ability_id FROM ability_templates WHERE ability_id IN (${ids.map(() => '?').join(', ')})`,
+  const defined = await conn.rows<{ ability_id: number; max_ability_level: number }>(
+    `SELECT ability_id, max_ability_level FROM ability_templates WHERE ability_id IN (${ids.map(() => '?').join(', ')})`,
     ids,
   );
-  const missing = ids.find((i) => !defined.some((d) => Number(d.ability_id) === i));
-  if (missing !== undefined) throw new NotFoundError('ability', missing);
   for (const a of abilities) {
-    await conn.exec('INSERT INTO character_abilities (character_id, ability_id, ability_level) VALUES (?, ?, ?)', [
-      characterId,
-      a.abilityId,
-      a.level,
-    ]);
-    if (a.slot !== undefined)
-      await conn.exec('INSERT INTO character_ability_slots (character_id, slot_number, ability_id, is_loaded) VALUES (?, ?, ?, ?)', [
-        characterId,
-        a.slot,
-        a.abilityId,
-        a.loaded,
-      ]);
+    const template = defined.find((d) => Number(d.ability_id) === a.abilityId);
+    if (!template) throw new NotFoundError('ability', a.abilityId);
+    if (a.level > Number(template.max_ability_level))
+      throw new RequirementError('max_level', `ability ${a.abilityId} is at most level ${template.max_ability_level}, ${a.level} asked`);
   }
+  // Text protocol: the statement's text follows the kit's size (no prepared statement per size).
+  await conn.batch(
+    `INSERT INTO character_abilities (character_id, ability_id, ability_level) VALUES ${abilities.map(() => '(?, ?, ?)').join(', ')}`,
+    abilities.flatMap((a) => [characterId, a.abilityId, a.level]),
+  );
+  const slots = abilities.flatMap((a) => a.slots.map((slot) => [characterId, slot, a.abilityId, a.loaded]));
+  if (slots.length > 0)
+    await conn.batch(
+      `INSERT INTO character_ability_slots (character_id, slot_number, ability_id, is_loaded) VALUES ${slots.map(() => '(?, ?, ?, ?)').join(', ')}`,
+      slots.flat(),
+    );
 }

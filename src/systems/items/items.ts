@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { textColumn, varcharColumn, id } from '../shared/fields.js';
-import { NameTakenError, NotFoundError } from '../../errors.js';
+import { NameTakenError, NotFoundError, ValidationError } from '../../errors.js';
+import { BATCH_MAX_BYTES, batchesByBytes, valueBytes } from '../../writebehind/byte-budget.js';
+import { DEFINE_MANY_MAX, DEFINE_MANY_ROWS, parseBatch, repeatedKey } from '../shared/batch-input.js';
 import { isDuplicateKey } from '../../pool/mysql-errors.js';
 import { clientObjectId } from '../shared/client-ids.js';
 import type { PooledConnection } from '../../pool/pooled-connection.js';
@@ -123,6 +125,72 @@ export class Items {
     return this.refuseTakenClientId(data.clientObjectId, () => this.defineEverywhere(columns, values));
   }
 
+  /**
+   * Defines many templates at once (a bulk import of the client's items): every element is
+   * validated before any SQL (a ValidationError names each bad one, `items[3].itemName`; a
+   * clientObjectId given twice is one too), then all are written on global and every shard in ONE
+   * two-phase commit: all or nothing. At most {@link DEFINE_MANY_MAX} per call. A clientObjectId
+   * already used is a NameTakenError naming its element (`items[2].clientObjectId`), and nothing
+   * is written. Returns the new ids in input order (each the same everywhere, as `defineTemplate`'s).
+   *
+   * @example
+   * const { templateIds } = await db.items.defineMany([
+   *   { itemName: 'Long Coat', itemType: 'clothing', itemSubtype: 'coat', clientObjectId: 0x8a0f0012, rsiModel: 31 },
+   *   { itemName: 'Stim', itemType: 'consumable' },
+   * ]);
+   */
+  async defineMany(inputs: ItemTemplateInput[]): Promise<{ templateIds: number[] }> {
+    const items = parseBatch(templateInput, inputs, 'item templates', 'items');
+    const repeated = repeatedKey(items, (i) => i.clientObjectId, 'items', 'clientObjectId');
+    if (repeated) throw new ValidationError('item templates', [repeated]);
+    if (items.length === 0) return { templateIds: [] };
+    // One column list for the batch; a column an element leaves out gets the column's DEFAULT.
+    const present = (Object.keys(COLUMN) as Array<keyof typeof COLUMN>).filter((k) => items.some((i) => i[k] !== undefined));
+    const columns = present.map((k) => COLUMN[k]);
+    const rows = items.map((item) =>
+      present.map((k) => {
+        const v = item[k];
+        return v === undefined ? DEFAULT : v !== null && typeof v === 'object' ? JSON.stringify(v) : v;
+      }),
+    );
+    const templateIds = await this.ctx.router.onEveryNode('define_templates', async (tx, keys) => {
+      const global = await tx.branch(GLOBAL);
+      const now = await decisionNow(global); // one timestamp for every row and copy
+      // Global hands out the ids: one statement per row, so each id is read from its own OK packet
+      // (a multi-row INSERT's ids are consecutive only under some auto-increment settings).
+      const ids: number[] = [];
+      for (const [i, row] of rows.entries()) {
+        const values = rowSql([...row, now, now]);
+        try {
+          const header = await global.batch(
+            `INSERT INTO item_templates (${columns.join(', ')}, created_date, last_updated) VALUES ${values.sql}`,
+            values.params,
+          );
+          ids.push(Number(header.insertId));
+        } catch (error) {
+          if (isDuplicateKey(error, 'uq_item_templates_client_object_id'))
+            throw new NameTakenError(`items[${i}].clientObjectId`, String(items[i]!.clientObjectId), { cause: error });
+          throw error;
+        }
+      }
+      // The shards get the same rows under the same ids, in multi-row statements under the packet limit.
+      const withIds = rows.map((row, i) => [ids[i], ...row, now, now]);
+      const batches = batchesByBytes(withIds, DEFINE_MANY_ROWS, BATCH_MAX_BYTES, valueBytes);
+      for (const shard of keys.filter((k) => k !== GLOBAL)) {
+        const conn = await tx.branch(shard);
+        for (const batch of batches) {
+          const tuples = batch.map(rowSql);
+          await conn.batch(
+            `INSERT INTO item_templates (template_id, ${columns.join(', ')}, created_date, last_updated) VALUES ${tuples.map((t) => t.sql).join(', ')}`,
+            tuples.flatMap((t) => t.params),
+          );
+        }
+      }
+      return ids;
+    });
+    return { templateIds };
+  }
+
   private defineEverywhere(columns: string[], values: unknown[]): Promise<number> {
     return this.ctx.router.onEveryNode('define_template', async (tx, keys) => {
       const global = await tx.branch(GLOBAL);
@@ -220,4 +288,15 @@ export class Items {
 async function decisionNow(global: PooledConnection): Promise<string> {
   const [row] = await global.rows<{ now: string }>("SELECT DATE_FORMAT(UTC_TIMESTAMP(), '%Y-%m-%d %H:%i:%s') AS now");
   return row!.now;
+}
+
+/** A column an element of a batch leaves out: written as SQL DEFAULT (not a bound parameter). */
+const DEFAULT = Symbol('DEFAULT');
+
+/** One row's VALUES tuple: `?` per value, `DEFAULT` where the element left the column out. */
+function rowSql(row: unknown[]): { sql: string; params: unknown[] } {
+  return {
+    sql: `(${row.map((v) => (v === DEFAULT ? 'DEFAULT' : '?')).join(', ')})`,
+    params: row.filter((v) => v !== DEFAULT),
+  };
 }
