@@ -88,6 +88,22 @@ describe('the name reply carries the character id', () => {
     expect(trinity).toMatchObject({ characterId: trinityId, characterName: 'Trinity' });
   });
 
+  it('reservations at once: one holder per name, and every reserved id distinct from every other id', async () => {
+    const accounts = await Promise.all(
+      ['oracle', 'seraph', 'niobe'].map(
+        async (u) => (await t.db.accounts.register({ username: u, email: `${u}@zion.example`, password: `${u}-pass-123` })).accountId,
+      ),
+    );
+    const same = await Promise.allSettled(accounts.map((a) => t.db.characters.reserveName(a, 'Keymaker')));
+    const won = same.filter((r) => r.status === 'fulfilled') as Array<PromiseFulfilledResult<{ characterId: number }>>;
+    expect(won).toHaveLength(1);
+    for (const r of same) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(NameTakenError);
+    const many = await Promise.all(accounts.flatMap((a, i) => [`Ghost${i}a`, `Ghost${i}b`].map((n) => t.db.characters.reserveName(a, n))));
+    const ids = [...many.map((r) => r.characterId), won[0]!.value.characterId];
+    const existing = (await rows('global-primary', 'SELECT character_id FROM character_directory')).map((r) => Number(r.character_id));
+    expect(new Set([...ids, ...existing]).size).toBe(ids.length + existing.length);
+  });
+
   it('create without characterId still works, and keeps the id the account was told for its reserved name', async () => {
     const { characterId } = await t.db.characters.reserveName(neoAccount, 'Morpheus');
     const morpheus = await t.db.characters.create({ accountId: neoAccount, name: 'Morpheus', districtId: 1 });

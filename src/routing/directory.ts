@@ -104,12 +104,14 @@ export class Directory {
    * deleted in the same transaction: never visible, but the counter has moved past the id for
    * good (InnoDB never hands a value out twice, and it persists across restarts since MariaDB
    * 10.2), and replicas move theirs when they apply the insert, so a promoted replica does not
-   * hand it out either. `name` must be free in the directory (the caller checked, under lock).
+   * hand it out either. The row's name is '~r<connection id>' (no valid name has '~', and one
+   * session has one such row at a time): not the reserved name, whose index gap concurrent
+   * reservations hold shared locks on, so inserting it there would deadlock them with each other.
    */
-  async reserveId(conn: PooledConnection, accountId: number, name: string): Promise<number> {
+  async reserveId(conn: PooledConnection, accountId: number): Promise<number> {
     const header = await conn.exec(
-      "INSERT INTO character_directory (account_id, character_name, shard_name, district_id, deleted_at) VALUES (?, ?, '', 0, NOW(6))",
-      [accountId, name],
+      "INSERT INTO character_directory (account_id, character_name, shard_name, district_id, deleted_at) VALUES (?, CONCAT('~r', CONNECTION_ID()), '', 0, NOW(6))",
+      [accountId],
     );
     const characterId = Number(header.insertId);
     await conn.exec('DELETE FROM character_directory WHERE character_id = ?', [characterId]);

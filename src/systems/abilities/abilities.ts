@@ -88,6 +88,7 @@ export class Abilities {
   /**
    * Defines an ability on global and every shard at once; returns `{ abilityId }` like every
    * `define*` call outside the contract's two (`items.defineTemplate`, `missions.defineTemplate`).
+   * `maxAbilityLevel` defaults to {@link MAX_ABILITY_LEVEL} (127): `upgrade` works unless a lower one is named.
    *
    * @example
    * await db.abilities.defineAbility({ abilityId: 1001, abilityName: 'Hyper Jump', levelRequirement: 5 });

@@ -74,8 +74,15 @@ export class Characters extends CharacterWorld {
    * slots (0x61-0x68, drawn in the appearance), items and abilities, all in the same two-phase
    * commit; any failure (unknown template or ability, clothing in the wrong slot) leaves nothing.
    *
+   * As the client does it: `reserveName` first gives the id the name reply carries; pass it as
+   * `characterId` and the character gets that id and the reserved name (InvalidStateError
+   * `not_reserved` / `reservation_expired` when this account holds no live reservation of it;
+   * nothing is written then). Without it, the creator's own reservation of the name still gives its id.
+   *
    * @example
    * const neo = await db.characters.create({ accountId, name: 'Neo', archetype: 'hacker', gender: 'male', districtId: 1 });
+   * const { characterId } = await db.characters.reserveName(accountId, 'Morpheus');
+   * await db.characters.create({ accountId, characterId, districtId: 0, startingAbilities: MXO_HD_STARTING_ABILITIES });
    * const trinity = await db.characters.create({ accountId, name: 'Trinity', appearance: { sex: 1, body: 2, face: 5, hair: 3, hairColor: 1 },
    *   firstName: 'Trinity', lastName: 'Unknown', startingItems: [{ templateId: coat, slot: 0x65 }], startingAbilities: [0x80000012], districtId: 1 });
    */

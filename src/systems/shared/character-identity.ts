@@ -155,7 +155,7 @@ export async function reserveName(
       const characterId =
         held && Number(held.account_id) === accountId && held.character_id !== null
           ? Number(held.character_id)
-          : await router.directory.reserveId(global, accountId, name);
+          : await router.directory.reserveId(global, accountId);
       await global.exec(
         `INSERT INTO character_name_reservations (character_name, account_id, expires_at, character_id)
          VALUES (?, ?, NOW(6) + INTERVAL ? SECOND, ?)
