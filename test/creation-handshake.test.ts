@@ -35,7 +35,7 @@ async function twoPhase(): Promise<{ prepares: number[]; decisions: number }> {
 }
 
 beforeAll(async () => {
-  t = await startTestCluster({ shards: 2, replicasPerShard: 0 });
+  t = await startTestCluster({ shards: 2, replicasPerShard: 0, globalReplicas: 1 });
   ({ accountId: neoAccount } = await t.db.accounts.register({
     username: 'thomas',
     email: 'thomas@metacortex.example',
@@ -102,6 +102,26 @@ describe('the name reply carries the character id', () => {
     const ids = [...many.map((r) => r.characterId), won[0]!.value.characterId];
     const existing = (await rows('global-primary', 'SELECT character_id FROM character_directory')).map((r) => Number(r.character_id));
     expect(new Set([...ids, ...existing]).size).toBe(ids.length + existing.length);
+  });
+
+  it("a reserved id is past the replica's AUTO_INCREMENT too: a promoted global replica does not hand it out", async () => {
+    const { characterId } = await t.db.characters.reserveName(smithAccount, 'Persephone');
+    const replica = await t.sql('global-replica-1');
+    try {
+      const [[primaryGtid]] = await (await sql('global-primary')).query<RowDataPacket[]>('SELECT @@gtid_binlog_pos AS pos');
+      await replica.query('SELECT MASTER_GTID_WAIT(?, 30)', [primaryGtid!.pos]);
+      const [[row]] = await replica.query<RowDataPacket[]>(
+        "SELECT AUTO_INCREMENT AS next FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'character_directory'",
+      );
+      expect(Number(row!.next)).toBeGreaterThan(characterId);
+      const [[copy]] = await replica.query<RowDataPacket[]>(
+        'SELECT character_id FROM character_name_reservations WHERE character_name = ?',
+        ['Persephone'],
+      );
+      expect(copy).toEqual({ character_id: characterId });
+    } finally {
+      await replica.end();
+    }
   });
 
   it('create without characterId still works, and keeps the id the account was told for its reserved name', async () => {
