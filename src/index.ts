@@ -60,6 +60,8 @@ export type { SlotMove } from './systems/shared/inventory-slots.js';
 export type { LoadoutSlot } from './systems/shared/ability-loadout.js';
 export type { StartingItem, StartingAbility } from './systems/characters/character-kit.js';
 export { MXO_HD_STARTING_ABILITIES } from './systems/characters/character-kit.js';
+export { DEFINE_MANY_MAX } from './systems/shared/batch-input.js';
+export { MAX_ABILITY_LEVEL } from './systems/abilities/abilities.js';
 export type { Reputations, ReputationOrganization } from './systems/shared/reputations.js';
 export type { VendorSellSlotInput } from './systems/vendors/vendors.js';
 export { EQUIPMENT_SLOTS, REPAIR_RATE, repairCost, type SlotName } from './systems/shared/equipment-slots.js';
