@@ -346,7 +346,7 @@ describe('defineMany: reference data in batches', () => {
     const abilitiesStarted = performance.now();
     await t.db.abilities.defineMany(Array.from({ length: 1_000 }, (_, i) => ({ abilityId: 0x90000000 + i, abilityName: `Import ${i}` })));
     const abilitiesMs = performance.now() - abilitiesStarted;
-    console.log(`defineMany of 1,000: items ${itemsMs.toFixed(0)} ms, abilities ${abilitiesMs.toFixed(0)} ms (2 shards, no replicas)`);
+    console.log(`defineMany of 1,000: items ${itemsMs.toFixed(0)} ms, abilities ${abilitiesMs.toFixed(0)} ms (2 shards, one global replica)`);
     const after = await twoPhase();
     expect(after.prepares.map((n, i) => n - before.prepares[i]!)).toEqual([0, 2, 2]);
     expect(after.decisions - before.decisions).toBe(2);
