@@ -254,10 +254,15 @@ export async function mergeAppearance(router: Router, characterId: number, patch
   });
 }
 
-/** Writes the given profile fields; returns the whole profile. */
+/**
+ * Writes the given profile fields; returns the whole profile. A status change is written to the
+ * directory too (character_directory.character_status, what the login roster reads), in the same
+ * two-phase commit; other fields touch the shard only.
+ */
 export async function writeProfile(router: Router, characterId: number, profile: CharacterProfile): Promise<Required<CharacterProfile>> {
   const entries = Object.entries(profile).filter(([, v]) => v !== undefined) as Array<[keyof CharacterProfile, unknown]>;
-  return router.onCharacter('character_set_profile', characterId, async (conn, route) => {
+  const status = profile.status;
+  return router.onCharacter('character_set_profile', characterId, async (conn, route, tx) => {
     await lockLiveCharacter(conn, characterId, route.shard);
     // One idea, two columns: the seed's faction follows the client's alignment code (0 none .. 3).
     const sets = entries.map(([k]) => `${PROFILE_COLUMN[k]} = ?`);
@@ -267,8 +272,10 @@ export async function writeProfile(router: Router, characterId: number, profile:
       ...(profile.alignment !== undefined ? [profile.alignment] : []),
       characterId,
     ]);
+    if (status !== undefined)
+      await (await tx.branch(GLOBAL)).exec('UPDATE character_directory SET character_status = ? WHERE character_id = ?', [status, characterId]);
     return (await readProfileRow(conn, characterId))!;
-  });
+  }, status !== undefined ? { withGlobal: true } : {});
 }
 
 /** The profile of a live character on this shard; undefined when the row is not here. */
