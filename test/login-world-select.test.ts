@@ -288,4 +288,36 @@ describe('the roster', () => {
       await login.close();
     }
   });
+
+  it('verify names a directory that disagrees with the shard row; migrating 095 copies the statuses stored before it', async () => {
+    const { accountId } = await t.db.accounts.register({ username: 'bane', password: 'smith-inside' });
+    const bane = (await t.db.characters.create({ accountId, name: 'Bane', districtId: 1 })).characterId;
+    await t.db.characters.setProfile(bane, { status: 1 });
+    expect((await t.db.verify()).violations).toEqual([]);
+    const global = await sql('global-primary');
+    // A directory written before 095 (status 0) while the shard row says 1: verify names it.
+    await global.query('UPDATE character_directory SET character_status = 0 WHERE character_id = ?', [bane]);
+    await global.query('UPDATE character_directory SET district_id = 2 WHERE character_id = ?', [bane]);
+    expect((await t.db.verify()).violations).toEqual([
+      { check: 'directory', message: `directory says character ${bane}'s district is 2; its row on alpha says 1` },
+      { check: 'directory', message: `directory says character ${bane}'s status is 0; its row on alpha says 1` },
+    ]);
+    await global.query('UPDATE character_directory SET district_id = 1 WHERE character_id = ?', [bane]);
+    // Migrating 095 (as on a cluster that did not have it) copies the shard's status into the directory.
+    await global.query("DELETE FROM schema_migrations WHERE tier = 'global' AND file_name = '095_login_roster.sql'");
+    const operator = await openCluster(t.rootConfig);
+    try {
+      const report = await operator.migrate();
+      expect(report.nodes.find((n) => n.node === 'global-primary')!.applied).toEqual(['global/095_login_roster.sql']);
+    } finally {
+      await operator.close();
+    }
+    expect(await one('global-primary', 'SELECT character_status FROM character_directory WHERE character_id = ?', [bane])).toMatchObject({
+      character_status: 1,
+    });
+    expect(await t.db.characters.roster(accountId, { consistency: 'strong' })).toEqual([
+      { characterId: bane, name: 'Bane', worldId: null, status: 1, districtId: 1 },
+    ]);
+    expect((await t.db.verify()).violations).toEqual([]);
+  });
 });
