@@ -65,6 +65,9 @@ describe('mxo-data admin-level', () => {
     // Usage mistakes: exit 2 with the help text.
     expect(await cli(['admin-level', 'niobe', '-1', ...config])).toMatchObject({ code: 2 });
     expect(await cli(['admin-level', 'niobe', 'gm', ...config])).toMatchObject({ code: 2, stderr: expect.stringMatching(/LEVEL must be/) });
-    expect(await cli(['admin-level', 'niobe', ...config])).toMatchObject({ code: 2, stderr: expect.stringMatching(/admin-level USERNAME LEVEL/) });
+    expect(await cli(['admin-level', 'niobe', ...config])).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/admin-level USERNAME LEVEL/),
+    });
   });
 });

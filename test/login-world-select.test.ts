@@ -70,11 +70,11 @@ describe('accounts without an email', () => {
       legacyHash: { kind: 'md5', hash: createHash('md5').update('sunrise-program').digest('hex') },
     });
     // Any number of accounts without an email (the UNIQUE index allows NULLs).
-    const stored = await rows('global-primary', 'SELECT account_id, email FROM accounts WHERE account_id IN (?, ?, ?) ORDER BY account_id', [
-      a,
-      b,
-      c,
-    ]);
+    const stored = await rows(
+      'global-primary',
+      'SELECT account_id, email FROM accounts WHERE account_id IN (?, ?, ?) ORDER BY account_id',
+      [a, b, c],
+    );
     expect(stored.map((r) => [r.account_id, r.email])).toEqual([
       [a, null],
       [b, null],
@@ -85,7 +85,9 @@ describe('accounts without an email', () => {
 
     // With an email: as before, unique and resettable.
     const { accountId: d } = await t.db.accounts.register({ username: 'niobe', email: 'niobe@zion.example', password: 'logos-captain' });
-    expect(await one('global-primary', 'SELECT email FROM accounts WHERE account_id = ?', [d])).toMatchObject({ email: 'niobe@zion.example' });
+    expect(await one('global-primary', 'SELECT email FROM accounts WHERE account_id = ?', [d])).toMatchObject({
+      email: 'niobe@zion.example',
+    });
     await expect(
       t.db.accounts.register({ username: 'niobe2', email: 'niobe@zion.example', password: 'logos-captain' }),
     ).rejects.toBeInstanceOf(NameTakenError);
@@ -134,7 +136,9 @@ describe('byUsername, setPassword, setAdminLevel', () => {
     await expect(t.db.accounts.setPassword(0, 'long-enough-1')).rejects.toBeInstanceOf(ValidationError);
     await expect(t.db.accounts.setPassword(987_654, 'long-enough-1')).rejects.toBeInstanceOf(NotFoundError);
     expect(await one('global-primary', 'SELECT password_hash FROM accounts WHERE account_id = ?', [accountId])).toEqual(before);
-    expect(await one('global-primary', 'SELECT COUNT(*) AS n FROM account_sessions WHERE account_id = ?', [accountId])).toMatchObject({ n: 2 });
+    expect(await one('global-primary', 'SELECT COUNT(*) AS n FROM account_sessions WHERE account_id = ?', [accountId])).toMatchObject({
+      n: 2,
+    });
 
     expect(await t.db.accounts.setPassword(accountId, 'tank-is-back')).toEqual({ accountId, sessionsEnded: 2 });
     const after = await one(
@@ -146,7 +150,9 @@ describe('byUsername, setPassword, setAdminLevel', () => {
     expect(after.password_hash).not.toBe(before.password_hash);
     expect(after.failed_login_attempts).toBe(0);
     expect(after.salt).toMatch(/^[0-9a-f]{32}$/);
-    expect(await one('global-primary', 'SELECT COUNT(*) AS n FROM account_sessions WHERE account_id = ?', [accountId])).toMatchObject({ n: 0 });
+    expect(await one('global-primary', 'SELECT COUNT(*) AS n FROM account_sessions WHERE account_id = ?', [accountId])).toMatchObject({
+      n: 0,
+    });
     for (const s of [s1, s2]) await expect(t.db.accounts.verifySession(s.sessionToken)).rejects.toBeInstanceOf(AuthError);
     expect((await t.db.accounts.verifySession(s3.sessionToken)).accountId).toBe(other); // another account's session stays
     await expect(t.db.accounts.login({ username: 'tank', password: 'operator-tank', ip: '10.2.0.1' })).rejects.toBeInstanceOf(AuthError);
@@ -156,14 +162,18 @@ describe('byUsername, setPassword, setAdminLevel', () => {
   it('setAdminLevel sets 0..127 (the TINYINT), returns the level before, refuses others naming the level', async () => {
     const { accountId } = await t.db.accounts.register({ username: 'oracle', password: 'have-a-cookie' });
     expect(await t.db.accounts.setAdminLevel(accountId, 2)).toEqual({ accountId, previous: 0, adminLevel: 2 });
-    expect(await one('global-primary', 'SELECT admin_level FROM accounts WHERE account_id = ?', [accountId])).toMatchObject({ admin_level: 2 });
+    expect(await one('global-primary', 'SELECT admin_level FROM accounts WHERE account_id = ?', [accountId])).toMatchObject({
+      admin_level: 2,
+    });
     expect(await t.db.accounts.setAdminLevel(accountId, 2)).toEqual({ accountId, previous: 2, adminLevel: 2 }); // no change is no error
     expect((await t.db.accounts.byUsername('oracle'))!.adminLevel).toBe(2);
     for (const bad of [128, -1, 1.5]) expect(await fieldsOf(t.db.accounts.setAdminLevel(accountId, bad))).toEqual(['level']);
     await expect(t.db.accounts.setAdminLevel(987_654, 1)).rejects.toBeInstanceOf(NotFoundError);
     expect(await t.db.accounts.setAdminLevel(accountId, 127)).toMatchObject({ previous: 2, adminLevel: 127 });
     expect(await t.db.accounts.setAdminLevel(accountId, 0)).toMatchObject({ previous: 127, adminLevel: 0 });
-    expect(await one('global-primary', 'SELECT admin_level FROM accounts WHERE account_id = ?', [accountId])).toMatchObject({ admin_level: 0 });
+    expect(await one('global-primary', 'SELECT admin_level FROM accounts WHERE account_id = ?', [accountId])).toMatchObject({
+      admin_level: 0,
+    });
   });
 });
 
@@ -172,20 +182,26 @@ describe("Reality's password hash", () => {
     const salt = 'k#9!~Qa$'; // Reality's GenerateSalt: 8 characters of '!'..'~'
     const hash = realityHash(salt, 'free-your-mind');
     const { accountId } = await t.db.accounts.importLegacy({ username: 'switch', legacyHash: { kind: 'reality', hash, salt } });
-    const stored = String((await one('global-primary', 'SELECT password_hash, email FROM accounts WHERE account_id = ?', [accountId])).password_hash);
+    const stored = String(
+      (await one('global-primary', 'SELECT password_hash, email FROM accounts WHERE account_id = ?', [accountId])).password_hash,
+    );
     expect(stored).toMatch(new RegExp(`^\\$reality-scrypt\\$${Buffer.from(salt).toString('base64url')}\\$scrypt\\$ln=17,r=8,p=1\\$`));
     expect(stored).not.toContain(hash); // the legacy digest is never at rest
 
     // Wrong passwords, including the salted-SHA-1 reading of the same row, fail and change nothing.
-    await expect(t.db.accounts.login({ username: 'switch', password: 'free-your-mind!', ip: '10.3.0.1' })).rejects.toBeInstanceOf(AuthError);
-    expect(String((await one('global-primary', 'SELECT password_hash FROM accounts WHERE account_id = ?', [accountId])).password_hash)).toBe(
-      stored,
+    await expect(t.db.accounts.login({ username: 'switch', password: 'free-your-mind!', ip: '10.3.0.1' })).rejects.toBeInstanceOf(
+      AuthError,
     );
+    expect(
+      String((await one('global-primary', 'SELECT password_hash FROM accounts WHERE account_id = ?', [accountId])).password_hash),
+    ).toBe(stored);
     const login = await t.db.accounts.login({ username: 'switch', password: 'free-your-mind', ip: '10.3.0.1' });
     expect(login.accountId).toBe(accountId);
-    const upgraded = await one('global-primary', 'SELECT a.password_hash, s.salt FROM accounts a JOIN account_security s USING (account_id) WHERE account_id = ?', [
-      accountId,
-    ]);
+    const upgraded = await one(
+      'global-primary',
+      'SELECT a.password_hash, s.salt FROM accounts a JOIN account_security s USING (account_id) WHERE account_id = ?',
+      [accountId],
+    );
     expect(upgraded.password_hash).toMatch(/^\$scrypt\$ln=17,r=8,p=1\$/);
     expect((await t.db.accounts.login({ username: 'switch', password: 'free-your-mind', ip: '10.3.0.1' })).accountId).toBe(accountId);
 
@@ -197,9 +213,17 @@ describe("Reality's password hash", () => {
     // A 'salted-sha1' import of SHA-1(salt + password) is not the Reality scheme.
     await t.db.accounts.importLegacy({
       username: 'trainman',
-      legacyHash: { kind: 'reality', hash: createHash('sha1').update(salt + 'free-your-mind').digest('hex'), salt },
+      legacyHash: {
+        kind: 'reality',
+        hash: createHash('sha1')
+          .update(salt + 'free-your-mind')
+          .digest('hex'),
+        salt,
+      },
     });
-    await expect(t.db.accounts.login({ username: 'trainman', password: 'free-your-mind', ip: '10.3.0.4' })).rejects.toBeInstanceOf(AuthError);
+    await expect(t.db.accounts.login({ username: 'trainman', password: 'free-your-mind', ip: '10.3.0.4' })).rejects.toBeInstanceOf(
+      AuthError,
+    );
 
     // Validation names the field, before any SQL.
     expect(await fieldsOf(t.db.accounts.importLegacy({ username: 'x1x', legacyHash: { kind: 'reality', hash } as never }))).toContain(
@@ -248,13 +272,23 @@ describe('the roster', () => {
       'SELECT character_id, character_name, world_id, character_status, district_id FROM characters WHERE character_id IN (?, ?) ORDER BY character_id',
       [neo, trinity],
     );
-    expect(shardRows.map((r) => ({ characterId: r.character_id, name: r.character_name, worldId: r.world_id, status: r.character_status, districtId: r.district_id }))).toEqual(roster);
+    expect(
+      shardRows.map((r) => ({
+        characterId: r.character_id,
+        name: r.character_name,
+        worldId: r.world_id,
+        status: r.character_status,
+        districtId: r.district_id,
+      })),
+    ).toEqual(roster);
     expect(await one('beta-primary', 'SELECT COUNT(*) AS n FROM characters WHERE character_id = ?', [trinity])).toMatchObject({ n: 0 });
     await db.characters.setProfile(trinity, { status: 0 });
     expect((await db.characters.roster(accountId))[1]!.status).toBe(0);
-    expect(await one('global-primary', 'SELECT character_status FROM character_directory WHERE character_id = ?', [trinity])).toMatchObject({
-      character_status: 0,
-    });
+    expect(await one('global-primary', 'SELECT character_status FROM character_directory WHERE character_id = ?', [trinity])).toMatchObject(
+      {
+        character_status: 0,
+      },
+    );
     expect(await db.characters.roster(987_654)).toEqual([]);
     expect(await fieldsOf(db.characters.roster(-1))).toBeDefined();
     await expect(db.characters.setProfile(trinity, { status: 2 ** 31 })).rejects.toBeInstanceOf(ValidationError);
@@ -277,7 +311,9 @@ describe('the roster', () => {
       expect(minus(after, afterLogin)).toEqual({ 'global-primary': 2 * SELECT, 'alpha-primary': 0, 'beta-primary': 0 });
       const loginStatements = minus(afterLogin, before);
       expect(loginStatements['alpha-primary'] + loginStatements['beta-primary']).toBe(0);
-      console.log(`login: Com_stmt_execute + Com_select on global ${loginStatements['global-primary']}; world list + roster: ${2 * SELECT}`);
+      console.log(
+        `login: Com_stmt_execute + Com_select on global ${loginStatements['global-primary']}; world list + roster: ${2 * SELECT}`,
+      );
 
       // The roster alone: one statement.
       const r0 = await counters();

@@ -68,7 +68,9 @@ describe("Reality's account and character flow", () => {
     await expect(db.accounts.verifySession(early.sessionToken)).rejects.toBeInstanceOf(AuthError);
     const changed = await one('global-primary', 'SELECT password_hash FROM accounts WHERE account_id = ?', [accountId]);
     expect(changed.password_hash).not.toBe(created.password_hash);
-    expect(await one('global-primary', 'SELECT COUNT(*) AS n FROM account_sessions WHERE account_id = ?', [accountId])).toMatchObject({ n: 0 });
+    expect(await one('global-primary', 'SELECT COUNT(*) AS n FROM account_sessions WHERE account_id = ?', [accountId])).toMatchObject({
+      n: 0,
+    });
     // The admin flag Reality keeps per character (adminFlags) is the account's level here.
     await db.accounts.setAdminLevel(accountId, 1);
 
@@ -91,7 +93,13 @@ describe("Reality's account and character flow", () => {
     await db.worlds.assignCharacter(neo, 1);
     const trin = (await db.characters.create({ accountId: carried, name: 'Trinity', firstName: 'Trinity', districtId: 4 })).characterId;
     await db.worlds.assignCharacter(trin, 1);
-    expect(await one('global-primary', 'SELECT account_id, character_name, shard_name, district_id, world_id, character_status, deleted_at FROM character_directory WHERE character_id = ?', [neo])).toMatchObject({
+    expect(
+      await one(
+        'global-primary',
+        'SELECT account_id, character_name, shard_name, district_id, world_id, character_status, deleted_at FROM character_directory WHERE character_id = ?',
+        [neo],
+      ),
+    ).toMatchObject({
       account_id: accountId,
       character_name: 'Neo',
       shard_name: 'alpha',
@@ -106,9 +114,9 @@ describe("Reality's account and character flow", () => {
     const session = await db.accounts.login({ username: 'thomas', password: 'wake-up-neo', ip: '10.9.0.1' });
     expect(session.accountId).toBe(accountId);
     expect((await db.accounts.login({ username: 'trinity', password: 'dodge-this', ip: '10.9.0.2' })).accountId).toBe(carried);
-    expect(String((await one('global-primary', 'SELECT password_hash FROM accounts WHERE account_id = ?', [carried])).password_hash)).toMatch(
-      /^\$scrypt\$/,
-    );
+    expect(
+      String((await one('global-primary', 'SELECT password_hash FROM accounts WHERE account_id = ?', [carried])).password_hash),
+    ).toMatch(/^\$scrypt\$/);
     const [roster, worlds] = await Promise.all([db.characters.roster(session.accountId), db.worlds.list()]);
     expect(roster).toEqual([{ characterId: neo, name: 'Neo', worldId: 1, status: 0, districtId: 1 }]);
     expect(worlds.map((w) => [w.worldId, w.name])).toEqual([[1, 'Recursion']]);
@@ -177,7 +185,9 @@ describe("Reality's account and character flow", () => {
     });
     // Nothing went to the other shard or to the ledger (money did not change).
     expect(await one('beta-primary', 'SELECT COUNT(*) AS n FROM characters WHERE character_id = ?', [neo])).toMatchObject({ n: 0 });
-    expect(await one('alpha-primary', "SELECT COUNT(*) AS n FROM transaction_history WHERE transaction_type = 'server_save'")).toMatchObject({
+    expect(
+      await one('alpha-primary', "SELECT COUNT(*) AS n FROM transaction_history WHERE transaction_type = 'server_save'"),
+    ).toMatchObject({
       n: 0,
     });
     expect(await db.characters.spawn(neo, { consistency: 'strong' })).toMatchObject({ position: pos, yaw: 2.356194490192345 });
@@ -189,9 +199,11 @@ describe("Reality's account and character flow", () => {
       PresenceLostError,
     );
     expect(
-      await one('alpha-primary', 'SELECT position_x, position_y, position_z, yaw, is_online, presence_token FROM characters WHERE character_id = ?', [
-        neo,
-      ]),
+      await one(
+        'alpha-primary',
+        'SELECT position_x, position_y, position_z, yaw, is_online, presence_token FROM characters WHERE character_id = ?',
+        [neo],
+      ),
     ).toMatchObject({ position_x: 1, position_y: 2, position_z: 3, yaw: 0.5, is_online: 0, presence_token: null });
     expect((await db.verify()).violations).toEqual([]);
   });

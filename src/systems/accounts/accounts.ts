@@ -120,10 +120,13 @@ export class Accounts {
   async byUsername(name: string, options: { consistency?: Consistency } = {}): Promise<AccountSummary | null> {
     const wanted = parseInput(z.object({ username: usernameSchema }).strict(), { username: name }, 'account lookup').username;
     const [row] = await this.ctx.router.readGlobal('account_by_username', consistencyOf(options, 'session'), (conn) =>
-      conn.rows<{ account_id: number; username: string; account_status: AccountSummary['status']; created_date: Date; admin_level: number }>(
-        'SELECT account_id, username, account_status, created_date, admin_level FROM accounts WHERE username = ?',
-        [wanted],
-      ),
+      conn.rows<{
+        account_id: number;
+        username: string;
+        account_status: AccountSummary['status'];
+        created_date: Date;
+        admin_level: number;
+      }>('SELECT account_id, username, account_status, created_date, admin_level FROM accounts WHERE username = ?', [wanted]),
     );
     if (!row) return null;
     return {
@@ -147,7 +150,10 @@ export class Accounts {
     const plain = parseInput(z.object({ password }).strict(), { password: newPassword }, 'new password').password;
     const { hash, salt } = await hashPassword(plain); // before the transaction: no connection held while hashing
     return this.ctx.router.onGlobal('account_set_password', async (conn) => {
-      const header = await conn.exec('UPDATE accounts SET password_hash = ?, failed_login_attempts = 0 WHERE account_id = ?', [hash, account]);
+      const header = await conn.exec('UPDATE accounts SET password_hash = ?, failed_login_attempts = 0 WHERE account_id = ?', [
+        hash,
+        account,
+      ]);
       if (header.affectedRows === 0) throw new NotFoundError('account', account);
       await conn.exec(
         'UPDATE account_security SET salt = ?, password_reset_token = NULL, password_reset_expires = NULL WHERE account_id = ?',

@@ -262,20 +262,28 @@ export async function mergeAppearance(router: Router, characterId: number, patch
 export async function writeProfile(router: Router, characterId: number, profile: CharacterProfile): Promise<Required<CharacterProfile>> {
   const entries = Object.entries(profile).filter(([, v]) => v !== undefined) as Array<[keyof CharacterProfile, unknown]>;
   const status = profile.status;
-  return router.onCharacter('character_set_profile', characterId, async (conn, route, tx) => {
-    await lockLiveCharacter(conn, characterId, route.shard);
-    // One idea, two columns: the seed's faction follows the client's alignment code (0 none .. 3).
-    const sets = entries.map(([k]) => `${PROFILE_COLUMN[k]} = ?`);
-    if (profile.alignment !== undefined) sets.push(`faction = ${FACTION_OF_ALIGNMENT_SQL}`);
-    await conn.exec(`UPDATE characters SET ${sets.join(', ')} WHERE character_id = ?`, [
-      ...entries.map(([, v]) => v),
-      ...(profile.alignment !== undefined ? [profile.alignment] : []),
-      characterId,
-    ]);
-    if (status !== undefined)
-      await (await tx.branch(GLOBAL)).exec('UPDATE character_directory SET character_status = ? WHERE character_id = ?', [status, characterId]);
-    return (await readProfileRow(conn, characterId))!;
-  }, status !== undefined ? { withGlobal: true } : {});
+  return router.onCharacter(
+    'character_set_profile',
+    characterId,
+    async (conn, route, tx) => {
+      await lockLiveCharacter(conn, characterId, route.shard);
+      // One idea, two columns: the seed's faction follows the client's alignment code (0 none .. 3).
+      const sets = entries.map(([k]) => `${PROFILE_COLUMN[k]} = ?`);
+      if (profile.alignment !== undefined) sets.push(`faction = ${FACTION_OF_ALIGNMENT_SQL}`);
+      await conn.exec(`UPDATE characters SET ${sets.join(', ')} WHERE character_id = ?`, [
+        ...entries.map(([, v]) => v),
+        ...(profile.alignment !== undefined ? [profile.alignment] : []),
+        characterId,
+      ]);
+      if (status !== undefined) {
+        // The roster reads the status from the directory: both in this two-phase commit.
+        const global = await tx.branch(GLOBAL);
+        await global.exec('UPDATE character_directory SET character_status = ? WHERE character_id = ?', [status, characterId]);
+      }
+      return (await readProfileRow(conn, characterId))!;
+    },
+    status !== undefined ? { withGlobal: true } : {},
+  );
 }
 
 /** The profile of a live character on this shard; undefined when the row is not here. */
