@@ -16,6 +16,7 @@ import { repairStuckReplicas } from './replica/replica-repair-sweep.js';
 import { tryLease, withLease } from './ops/lease.js';
 import { checkDurability, type NodeDurability } from './ops/durability.js';
 import { seedDistricts } from './migrate/seed-districts.js';
+import { backfillRosterStatus, ROSTER_MIGRATION } from './migrate/backfill-roster.js';
 import { seedPlacement } from './migrate/seed-placement.js';
 import { Admin } from './ops/admin.js';
 import { collectPoolStats } from './metrics/pool-stats.js';
@@ -182,6 +183,7 @@ export class Cluster extends DataSession {
   async migrate(): Promise<MigrateReport> {
     this.assertOpen();
     const report: MigrateReport = { nodes: [] };
+    let rosterAdded = false;
     await Promise.all(
       this.topology.all().map(async (nodes) => {
         const tiers: Tier[] = nodes.key === GLOBAL ? ['reference', 'global'] : ['reference', 'shard'];
@@ -193,6 +195,7 @@ export class Cluster extends DataSession {
           label: nodes.primary.label,
         });
         report.nodes.push({ node: nodes.primary.identity.name, ...result });
+        if (nodes.key === GLOBAL && result.applied.some((f) => f.endsWith(ROSTER_MIGRATION))) rosterAdded = true;
       }),
     );
     // A connection attempted before the databases existed (a check at open) put the node in its
@@ -200,6 +203,7 @@ export class Cluster extends DataSession {
     for (const pool of this.topology.pools()) pool.forgetFailures();
     await seedDistricts(this.shared.coordinator, this.topology);
     await seedPlacement(this.shared.coordinator, this.topology);
+    if (rosterAdded) await backfillRosterStatus(this.shared.coordinator, this.topology);
     await this.lagMonitor.waitForReplicas(30_000);
     // The check at open cannot read a database that migrate has only now created.
     await this.checkDurability().catch(() => {});

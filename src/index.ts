@@ -15,6 +15,7 @@ export type { ActionLogEntry, ActionLogInput, ChatLogInput, SystemLogInput } fro
 export { createMetrics, type Metrics } from './metrics/metrics.js';
 export type { Consistency } from './routing/read-router.js';
 export type { Character, MoneyReason } from './systems/characters/characters.js';
+export type { RosterEntry } from './systems/characters/characters.js';
 export type { InventoryItem } from './systems/inventory/inventory.js';
 export type { TradeInput, TradeResult } from './systems/trades/trades.js';
 export type { LoginResult } from './systems/accounts/accounts.js';
@@ -23,6 +24,7 @@ export type { EconomyDay } from './systems/economy/economy.js';
 export type { Relationship } from './systems/social/social.js';
 export type { RegisterInput, LoginInput, PasswordResetRequest, TwoFactorSetup } from './systems/accounts/accounts.js';
 export type { AtRestOptions, LegacyAccountInput, LegacyHash, LoginKeys, StoredLoginKeys } from './systems/accounts/accounts.js';
+export type { AccountSummary } from './systems/accounts/accounts.js';
 export { configurePasswordHashing, passwordHashingStats } from './crypto/password.js';
 export { LOGIN_KEY_SECRET_ENV } from './systems/accounts/account-keys.js';
 export { ORG_PERMISSION_RANKS, ORG_PERMISSION_TREASURY } from './systems/organizations/organizations.js';

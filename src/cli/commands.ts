@@ -1,4 +1,5 @@
 import { addShard } from './add-shard.js';
+import { adminLevel } from './admin-level.js';
 import { backup } from './backup.js';
 import type { Command } from './command.js';
 import { demo } from './demo.js';
@@ -28,6 +29,7 @@ export const COMMANDS: Command[] = [
   moveDistrict,
   addShard,
   failover,
+  adminLevel,
   backup,
   restore,
   users,

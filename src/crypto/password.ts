@@ -127,17 +127,25 @@ const CURRENT: Params = { logN: SCRYPT_LOG_N, r: R, p: P, keyLength: KEY_LENGTH 
 
 /** A hash imported from an older server (accounts.importLegacy); rehashed to scrypt at the next login. */
 export interface LegacyHash {
-  kind: 'md5' | 'salted-sha1';
-  /** Hex digest: MD5(password), or SHA-1(salt + password) of their UTF-8 bytes. */
+  kind: 'md5' | 'salted-sha1' | 'reality';
+  /**
+   * Hex digest: MD5(password), SHA-1(salt + password) of their UTF-8 bytes, or for 'reality'
+   * (rajkosto/mxoemu's `users.passwordHash`) SHA1hex(SHA1hex(salt) + SHA1hex(password)).
+   */
   hash: string;
-  /** salted-sha1 only: the old server's salt (1-48 bytes of UTF-8). */
+  /** salted-sha1 and reality: the old server's salt (1-48 bytes of UTF-8; Reality's `users.passwordSalt`). */
   salt?: string;
 }
+
+/** The wrapped form's tag per kind: `$<tag>-scrypt$...`. */
+const WRAP_TAG = { md5: 'md5', 'salted-sha1': 'sha1', reality: 'reality' } as const;
+const KIND_OF_TAG: Record<string, LegacyHash['kind']> = { md5: 'md5', sha1: 'salted-sha1', reality: 'reality' };
 
 /**
  * How an imported hash is kept in accounts.password_hash: wrapped in scrypt, so the legacy
  * digest itself (as good as the password against MD5/SHA-1 cracking) is never at rest:
- * `$md5-scrypt$<PHC of the hex digest>` or `$sha1-scrypt$<old salt b64url>$<PHC of the hex digest>`.
+ * `$md5-scrypt$<PHC of the hex digest>`, `$sha1-scrypt$<old salt b64url>$<PHC of the hex digest>`
+ * or `$reality-scrypt$<old salt b64url>$<PHC of the hex digest>`.
  */
 export async function wrapLegacyHash(legacy: LegacyHash): Promise<string> {
   const hex = legacy.hash.toLowerCase();
@@ -145,7 +153,7 @@ export async function wrapLegacyHash(legacy: LegacyHash): Promise<string> {
   const key = await queue.run(() => derive(hex, salt, CURRENT));
   counts.hashes++;
   if (legacy.kind === 'md5') return `$md5-scrypt${phc(salt, key)}`;
-  return `$sha1-scrypt$${Buffer.from(legacy.salt ?? '', 'utf8').toString('base64url')}${phc(salt, key)}`;
+  return `$${WRAP_TAG[legacy.kind]}-scrypt$${Buffer.from(legacy.salt ?? '', 'utf8').toString('base64url')}${phc(salt, key)}`;
 }
 
 /** The legacy hash as imported before wrapping (`$md5$<hex>` / `$sha1$<salt>$<hex>`), for {@link wrapLegacyHash}; undefined otherwise. */
@@ -160,19 +168,37 @@ export function unwrappedLegacyHash(stored: string): LegacyHash | undefined {
 function parseWrapped(
   stored: string,
 ): { kind: LegacyHash['kind']; legacySalt: Buffer; params: Params; salt: Buffer; key: Buffer } | undefined {
-  const m = /^\$(md5|sha1)-scrypt(?:\$([A-Za-z0-9_-]+))?(\$scrypt\$.*)$/.exec(stored);
-  if (!m || (m[1] === 'sha1') !== (m[2] !== undefined)) return undefined;
+  const m = /^\$(md5|sha1|reality)-scrypt(?:\$([A-Za-z0-9_-]+))?(\$scrypt\$.*)$/.exec(stored);
+  // md5 has no salt; the salted kinds must have one.
+  if (!m || (m[1] !== 'md5') !== (m[2] !== undefined)) return undefined;
   const inner = parseStored(m[3]!, '');
   if (!inner) return undefined;
-  return { kind: m[1] === 'md5' ? 'md5' : 'salted-sha1', legacySalt: Buffer.from(m[2] ?? '', 'base64url'), ...inner };
+  return { kind: KIND_OF_TAG[m[1]!]!, legacySalt: Buffer.from(m[2] ?? '', 'base64url'), ...inner };
 }
 
-/** MD5(password) or SHA-1(salt + password) as lower-case hex, the way the older server computed it. */
+/**
+ * MD5(password), SHA-1(salt + password) or Reality's double SHA-1 as lower-case hex, the way the
+ * older server computed it.
+ */
 function legacyDigest(kind: LegacyHash['kind'], password: string, salt: Buffer): string {
   if (kind === 'md5') return createHash('md5').update(password, 'utf8').digest('hex');
+  if (kind === 'reality') return realityDigest(password, salt);
   return createHash('sha1')
     .update(Buffer.concat([salt, Buffer.from(password, 'utf8')]))
     .digest('hex');
+}
+
+const sha1Hex = (data: Buffer | string): string => createHash('sha1').update(data).digest('hex');
+
+/**
+ * Reality's password hash (rajkosto/mxoemu @ada4951a, Reality/Source/AuthServer.cpp:458
+ * `AuthServer::HashPassword`: `MakeSHA1HashHex(MakeSHA1HashHex(salt) + MakeSHA1HashHex(password))`,
+ * where MakeSHA1HashHex is CryptoPP's SHA1 through `HexEncoder(..., false)`, i.e. lower-case hex;
+ * CreateAccount/ChangePassword store it with an 8-character salt of '!'..'~', and
+ * AuthSocket.cpp:136 `VerifyPassword` compares it as a string).
+ */
+export function realityDigest(password: string, salt: Buffer | string): string {
+  return sha1Hex(sha1Hex(salt) + sha1Hex(Buffer.from(password, 'utf8')));
 }
 
 /** Checks a legacy hash imported before wrapping; undefined when `stored` is not one. Constant-time compare. */

@@ -25,7 +25,8 @@ const MAX_LISTED = 20;
  *   shard it lived on; a cross-shard trade writes its rows on both shards and counts once);
  * - items: every item id exists in exactly one place across shards;
  * - directory: every directory row names the shard that holds the character, and every shard
- *   character has its directory row;
+ *   character has its directory row; what the login roster reads from the directory (district,
+ *   world, character status, soft delete) equals the shard row;
  * - memberships: crews' and organizations' member counts equal their membership rows;
  * - replicas: every table's checksum on each replica equals its primary's at the same position.
  * Meant for a quiet moment (after a workload, before a backup): writes racing the checks can
@@ -39,7 +40,9 @@ export async function verifyCluster(topology: Topology): Promise<VerifyReport> {
   };
   const perShard = await Promise.all(topology.shards.map((s) => readShardFacts(s.primary, s.key)));
   const directory = await topology.global.primary.use('verify_directory', (c) =>
-    c.rows<{ character_id: number; shard_name: string }>('SELECT character_id, shard_name FROM character_directory'),
+    c.rows<DirectoryFacts>(
+      'SELECT character_id, shard_name, district_id, world_id, character_status, deleted_at IS NOT NULL AS deleted FROM character_directory',
+    ),
   );
 
   add('money', checkMoney(perShard));
@@ -73,16 +76,28 @@ interface LedgerRow {
   related_trade_id: number | null;
 }
 
+/** The directory's copy of the shard row's fields the login roster shows. */
+interface RosterFields {
+  district_id: number;
+  world_id: number | null;
+  character_status: number;
+  deleted: number;
+}
+type DirectoryFacts = RosterFields & { character_id: number; shard_name: string };
+
 interface ShardFacts {
   shard: string;
   balances: Map<number, number>;
+  roster: Map<number, RosterFields>;
   ledger: LedgerRow[];
   items: number[];
 }
 
 async function readShardFacts(primary: NodePool, shard: string): Promise<ShardFacts> {
   return primary.use('verify_shard', async (c) => {
-    const characters = await c.rows<{ character_id: number; money: number | string }>('SELECT character_id, money FROM characters');
+    const characters = await c.rows<{ character_id: number; money: number | string } & RosterFields>(
+      'SELECT character_id, money, district_id, world_id, character_status, deleted_at IS NOT NULL AS deleted FROM characters',
+    );
     const ledger = await c.rows<LedgerRow>(
       `SELECT transaction_id, from_character_id, to_character_id, money_amount, related_trade_id
          FROM transaction_history WHERE money_amount <> 0`,
@@ -91,6 +106,7 @@ async function readShardFacts(primary: NodePool, shard: string): Promise<ShardFa
     return {
       shard,
       balances: new Map(characters.map((r) => [Number(r.character_id), Number(r.money)])),
+      roster: new Map(characters.map((r) => [Number(r.character_id), r])),
       ledger,
       items: items.map((r) => Number(r.item_id)),
     };
@@ -133,14 +149,34 @@ function checkItems(shards: ShardFacts[]): string[] {
     .map(([id, places]) => `item ${id} exists ${places.length} times (${places.join(', ')})`);
 }
 
-function checkDirectory(shards: ShardFacts[], directory: Array<{ character_id: number; shard_name: string }>): string[] {
+const ROSTER_FIELDS: Array<[keyof RosterFields, string]> = [
+  ['district_id', 'district'],
+  ['world_id', 'world'],
+  ['character_status', 'status'],
+  ['deleted', 'deleted'],
+];
+
+function checkDirectory(shards: ShardFacts[], directory: DirectoryFacts[]): string[] {
   const problems: string[] = [];
   const byId = new Map(directory.map((r) => [Number(r.character_id), r.shard_name]));
   const holders = new Map<number, string[]>();
   for (const shard of shards) for (const id of shard.balances.keys()) holders.set(id, [...(holders.get(id) ?? []), shard.shard]);
-  for (const [id, shard] of byId) {
+  const shardRow = new Map(shards.map((s) => [s.shard, s.roster]));
+  for (const entry of directory) {
+    const id = Number(entry.character_id);
+    const shard = entry.shard_name;
     const held = holders.get(id) ?? [];
-    if (!held.includes(shard)) problems.push(`directory says character ${id} is on ${shard}; found on ${held.join(', ') || 'no shard'}`);
+    if (!held.includes(shard)) {
+      problems.push(`directory says character ${id} is on ${shard}; found on ${held.join(', ') || 'no shard'}`);
+      continue;
+    }
+    // The roster reads these from the directory alone: they must equal the shard row.
+    const row = shardRow.get(shard)!.get(id)!;
+    for (const [field, label] of ROSTER_FIELDS) {
+      const a = entry[field] === null ? null : Number(entry[field]);
+      const b = row[field] === null ? null : Number(row[field]);
+      if (a !== b) problems.push(`directory says character ${id}'s ${label} is ${a}; its row on ${shard} says ${b}`);
+    }
   }
   for (const [id, held] of holders) {
     if (!byId.has(id)) problems.push(`character ${id} on ${held.join(', ')} has no directory row`);

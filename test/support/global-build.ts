@@ -13,6 +13,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const USES_DIST = [
   'test/cli.test.ts',
   'test/cli-ops.test.ts',
+  'test/cli-admin-level.test.ts',
   'test/package-exports.test.ts',
   'test/failover.test.ts',
   'test/failover-global.test.ts',

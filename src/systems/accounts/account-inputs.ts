@@ -6,14 +6,22 @@ import { type LegacyHash } from '../../crypto/password.js';
 import { clientAddressBucket } from '../../auth/client-address.js';
 
 export const password = z.string().min(8, 'at least 8 characters').max(128);
+/** An email address (a password reset names one). */
+export const emailAddress = z
+  .string()
+  .max(255)
+  .regex(/^[^\s@]+@[^\s@]+$/, 'must be an email address');
+/** Optional (contract part four): neither MxO emulator keeps an email; the column is NULL then. */
+const email = emailAddress.optional();
+/** The same rule register applies, for reads by username (byUsername, the admin-level command). */
+export const username = z.string().regex(/^[A-Za-z0-9_.-]{3,32}$/, '3-32 letters, digits, _, . or -');
+/** accounts.admin_level is a signed TINYINT: 0 player, 1..127 moderator/GM. */
+export const adminLevel = z.number().int().min(0, '0 (player) or more').max(127, 'at most 127 (accounts.admin_level is a TINYINT)');
 export const registerInput = z
   .object({
-    username: z.string().regex(/^[A-Za-z0-9_.-]{3,32}$/, '3-32 letters, digits, _, . or -'),
+    username,
     // Deliberately lenient (something@somewhere): a stricter rule rejects real addresses.
-    email: z
-      .string()
-      .max(255)
-      .regex(/^[^\s@]+@[^\s@]+$/, 'must be an email address'),
+    email,
     password,
   })
   .strict();
@@ -55,6 +63,14 @@ export const legacyInput = schemaFor<LegacyAccountInput>()(
             salt: z.string().refine((v) => Buffer.byteLength(v, 'utf8') >= 1 && Buffer.byteLength(v, 'utf8') <= 48, '1-48 bytes'),
           })
           .strict(),
+        z
+          .object({
+            kind: z.literal('reality'),
+            // Reality stores CryptoPP's lower-case hex; upper case is accepted and compared lower-cased.
+            hash: z.string().regex(/^[0-9a-fA-F]{40}$/, '40 hex digits'),
+            salt: z.string().refine((v) => Buffer.byteLength(v, 'utf8') >= 1 && Buffer.byteLength(v, 'utf8') <= 48, '1-48 bytes'),
+          })
+          .strict(),
       ]),
     })
     .strict(),
@@ -63,14 +79,16 @@ export const legacyInput = schemaFor<LegacyAccountInput>()(
 /** An account imported from an older server. */
 export interface LegacyAccountInput {
   username: string;
-  email: string;
+  /** Optional: neither MxO emulator keeps one. */
+  email?: string;
   legacyHash: LegacyHash;
 }
 export const token = z.string().min(1).max(256);
 
 export interface RegisterInput {
   username: string;
-  email: string;
+  /** Optional: neither MxO emulator keeps one (password reset by email is then unavailable). */
+  email?: string;
   password: string;
 }
 
@@ -101,4 +119,15 @@ export interface TwoFactorSetup {
   otpauthUrl: string;
   /** Shown once; each works once in place of a code. Only their hashes are stored. */
   recoveryCodes: string[];
+}
+
+/** An account as byUsername reads it: no secret (no hash, salt, email or keys). */
+export interface AccountSummary {
+  accountId: number;
+  username: string;
+  /** accounts.account_status: 'active', 'suspended', 'banned' or 'pending'. */
+  status: 'active' | 'suspended' | 'banned' | 'pending';
+  createdAt: Date;
+  /** 0 player, >= 1 moderator/GM. */
+  adminLevel: number;
 }

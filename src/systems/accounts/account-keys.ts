@@ -97,14 +97,14 @@ export async function readLoginKeys(router: Router, accountId: number): Promise<
  */
 export async function importLegacyAccount(
   router: Router,
-  input: { username: string; email: string; legacyHash: LegacyHash },
+  input: { username: string; email?: string; legacyHash: LegacyHash },
 ): Promise<number> {
   const hash = await wrapLegacyHash(input.legacyHash); // before the transaction: no connection held while hashing
   try {
     return await router.onGlobal('account_import_legacy', async (conn) => {
       const header = await conn.exec('INSERT INTO accounts (username, email, password_hash) VALUES (?, ?, ?)', [
         input.username,
-        input.email,
+        input.email ?? null,
         hash,
       ]);
       const id = Number(header.insertId);
@@ -113,7 +113,7 @@ export async function importLegacyAccount(
     });
   } catch (error) {
     if (isDuplicateKey(error, 'username')) throw new NameTakenError('username', input.username, { cause: error });
-    if (isDuplicateKey(error, 'email')) throw new NameTakenError('email', input.email, { cause: error });
+    if (isDuplicateKey(error, 'email')) throw new NameTakenError('email', input.email ?? '', { cause: error });
     throw error;
   }
 }

@@ -5,6 +5,8 @@ import { errnoOf, isDuplicateKey } from '../../pool/mysql-errors.js';
 import { GLOBAL } from '../../routing/topology.js';
 import { shardsInLockOrder } from '../../routing/lock-order.js';
 import { parseInput, schemaFor } from '../../validate.js';
+import { consistencyOf } from '../../routing/consistency.js';
+import type { Consistency } from '../../routing/read-router.js';
 import { checkSecondFactor, newRecoveryCodes, type SecondFactor } from '../shared/account-access.js';
 import { confirmFailure, purgeThrottle, releaseAttempt, reserveAttempt, throttleKeys, type ThrottleKeys } from './login-throttle.js';
 import { completeLogin } from './account-login.js';
@@ -28,12 +30,16 @@ import { clientAddressBucket } from '../../auth/client-address.js';
 import { isSealedTotpSecret, openTotpSecret, sealTotpSecret } from '../../auth/totp-secret.js';
 import {
   accountId,
+  adminLevel,
+  emailAddress,
+  username as usernameSchema,
   legacyInput,
   loginInput,
   loginKeysInput,
   password,
   registerInput,
   token,
+  type AccountSummary,
   type LegacyAccountInput,
   type LoginInput,
   type LoginResult,
@@ -43,7 +49,7 @@ import {
 } from './account-inputs.js';
 import type { LoginKeys, StoredLoginKeys } from './account-keys.js';
 
-export type { LegacyAccountInput, LoginInput, LoginResult, PasswordResetRequest, RegisterInput, TwoFactorSetup };
+export type { AccountSummary, LegacyAccountInput, LoginInput, LoginResult, PasswordResetRequest, RegisterInput, TwoFactorSetup };
 export type { LoginKeys, StoredLoginKeys, LegacyHash, AtRestOptions };
 
 export { ACCOUNT_THRESHOLD, ADDRESS_THRESHOLD, LOCKOUT_MINUTES, LOCKOUT_THRESHOLD } from './login-throttle.js';
@@ -77,15 +83,21 @@ export class Accounts {
   constructor(private readonly ctx: RepoContext) {}
 
   /**
-   * Creates an account; the password is stored only as a salted scrypt hash (PHC string).
+   * Creates an account; the password is stored only as a salted scrypt hash (PHC string). The
+   * email is optional (neither MxO emulator keeps one); without it there is no reset by email.
    * @example const { accountId } = await db.accounts.register({ username: 'neo', email: 'neo@zion.example', password: 'there-is-no-spoon' });
+   * const { accountId: gm } = await db.accounts.register({ username: 'oracle', password: 'cookies-are-ready' }); // as a console creates it
    */
   async register(input: RegisterInput): Promise<{ accountId: number }> {
     const { username, email, password: plain } = parseInput(registerInput, input, 'register input');
     const { hash, salt } = await hashPassword(plain); // before the transaction: no connection held while hashing
     try {
       const accountId = await this.ctx.router.onGlobal('account_register', async (conn) => {
-        const header = await conn.exec('INSERT INTO accounts (username, email, password_hash) VALUES (?, ?, ?)', [username, email, hash]);
+        const header = await conn.exec('INSERT INTO accounts (username, email, password_hash) VALUES (?, ?, ?)', [
+          username,
+          email ?? null,
+          hash,
+        ]);
         const id = Number(header.insertId);
         await conn.exec('INSERT INTO account_security (account_id, salt) VALUES (?, ?)', [id, salt]);
         return id;
@@ -93,9 +105,84 @@ export class Accounts {
       return { accountId };
     } catch (error) {
       if (isDuplicateKey(error, 'username')) throw new NameTakenError('username', username, { cause: error });
-      if (isDuplicateKey(error, 'email')) throw new NameTakenError('email', email, { cause: error });
+      if (isDuplicateKey(error, 'email')) throw new NameTakenError('email', email ?? '', { cause: error });
       throw error;
     }
+  }
+
+  /**
+   * The account with this username (the column's case-insensitive match), without any secret:
+   * no hash, salt, email or keys. Null when there is none. The username is checked with
+   * register's rule first (ValidationError naming `username`). Reality's console and margin
+   * server look accounts up this way (AuthServer.cpp:477, MarginSocket.cpp:231).
+   * @example const neo = await db.accounts.byUsername('neo'); // { accountId, username, status: 'active', createdAt, adminLevel: 0 }
+   */
+  async byUsername(name: string, options: { consistency?: Consistency } = {}): Promise<AccountSummary | null> {
+    const wanted = parseInput(z.object({ username: usernameSchema }).strict(), { username: name }, 'account lookup').username;
+    const [row] = await this.ctx.router.readGlobal('account_by_username', consistencyOf(options, 'session'), (conn) =>
+      conn.rows<{
+        account_id: number;
+        username: string;
+        account_status: AccountSummary['status'];
+        created_date: Date;
+        admin_level: number;
+      }>('SELECT account_id, username, account_status, created_date, admin_level FROM accounts WHERE username = ?', [wanted]),
+    );
+    if (!row) return null;
+    return {
+      accountId: Number(row.account_id),
+      username: row.username,
+      status: row.account_status,
+      createdAt: new Date(row.created_date),
+      adminLevel: Number(row.admin_level ?? 0),
+    };
+  }
+
+  /**
+   * Sets an account's password as an operator or server console does (Reality's
+   * `AuthServer::ChangePassword`): the same rules as register, stored as scrypt, any pending reset
+   * token dropped, the failed-login count cleared, and every session of the account ended in the
+   * same transaction. NotFoundError for an unknown account.
+   * @example const { sessionsEnded } = await db.accounts.setPassword(accountId, 'a-new-password');
+   */
+  async setPassword(id: number, newPassword: string): Promise<{ accountId: number; sessionsEnded: number }> {
+    const account = parseInput(accountId, id, 'account id');
+    const plain = parseInput(z.object({ password }).strict(), { password: newPassword }, 'new password').password;
+    const { hash, salt } = await hashPassword(plain); // before the transaction: no connection held while hashing
+    return this.ctx.router.onGlobal('account_set_password', async (conn) => {
+      const header = await conn.exec('UPDATE accounts SET password_hash = ?, failed_login_attempts = 0 WHERE account_id = ?', [
+        hash,
+        account,
+      ]);
+      if (header.affectedRows === 0) throw new NotFoundError('account', account);
+      await conn.exec(
+        'UPDATE account_security SET salt = ?, password_reset_token = NULL, password_reset_expires = NULL WHERE account_id = ?',
+        [salt, account],
+      );
+      // A login verified against the old hash before this commits is refused by completeLogin's re-check.
+      const ended = await conn.exec('DELETE FROM account_sessions WHERE account_id = ?', [account]);
+      return { accountId: account, sessionsEnded: ended.affectedRows };
+    });
+  }
+
+  /**
+   * Sets an account's admin level: 0 player, 1..127 moderator/GM (accounts.admin_level, a
+   * TINYINT; moderation and the spawn's adminLevel read it). Returns the level before and after.
+   * NotFoundError for an unknown account. Also `mxo-data admin-level USERNAME LEVEL`.
+   * @example await db.accounts.setAdminLevel(accountId, 1);
+   */
+  async setAdminLevel(id: number, level: number): Promise<{ accountId: number; previous: number; adminLevel: number }> {
+    const account = parseInput(accountId, id, 'account id');
+    const wanted = parseInput(z.object({ level: adminLevel }).strict(), { level }, 'admin level').level;
+    return this.ctx.router.onGlobal('account_set_admin_level', async (conn) => {
+      // Read first: an UPDATE that changes nothing reports 0 affected rows, like an unknown account.
+      const [row] = await conn.rows<{ admin_level: number | null }>('SELECT admin_level FROM accounts WHERE account_id = ? FOR UPDATE', [
+        account,
+      ]);
+      if (!row) throw new NotFoundError('account', account);
+      await conn.exec('UPDATE accounts SET admin_level = ? WHERE account_id = ?', [wanted, account]);
+      return { accountId: account, previous: Number(row.admin_level ?? 0), adminLevel: wanted };
+    });
   }
 
   /**
@@ -222,11 +309,12 @@ export class Accounts {
 
   /**
    * Starts a password reset: a random token whose SHA-256 alone is stored, valid
-   * {@link RESET_MINUTES} minutes, single use. The caller mails it to the address.
+   * {@link RESET_MINUTES} minutes, single use. The caller mails it to the address. Accounts
+   * without an email (register/importLegacy without one) never match: `token` is null.
    * @example const { token } = await db.accounts.requestPasswordReset('neo@zion.example');
    */
   async requestPasswordReset(email: string): Promise<PasswordResetRequest> {
-    const address = parseInput(registerInput.shape.email, email, 'email');
+    const address = parseInput(emailAddress, email, 'email');
     const { token: resetToken, digest } = newSessionToken();
     return this.ctx.router.onGlobal('account_reset_request', async (conn) => {
       const [{ expires }] = (await conn.rows<{ expires: Date }>('SELECT NOW() + INTERVAL ? MINUTE AS expires', [RESET_MINUTES])) as [
@@ -364,10 +452,13 @@ export class Accounts {
   }
 
   /**
-   * Imports an account from an older server with its MD5 or salted SHA-1 hash, stored wrapped in
-   * scrypt (the legacy digest is never at rest); the first successful login replaces it with a
-   * plain scrypt hash of the password.
+   * Imports an account from an older server with its MD5, salted SHA-1 or Reality hash
+   * (`kind: 'reality'`: rajkosto/mxoemu's `users.passwordHash` and `passwordSalt`,
+   * SHA1hex(SHA1hex(salt) + SHA1hex(password))), stored wrapped in scrypt (the legacy digest is
+   * never at rest); the first successful login replaces it with a plain scrypt hash of the
+   * password. The email is optional.
    * @example await db.accounts.importLegacy({ username: 'neo', email: 'neo@zion.example', legacyHash: { kind: 'salted-sha1', hash, salt } });
+   * await db.accounts.importLegacy({ username: 'morpheus', legacyHash: { kind: 'reality', hash: row.passwordHash, salt: row.passwordSalt } });
    */
   async importLegacy(input: LegacyAccountInput): Promise<{ accountId: number }> {
     return { accountId: await importLegacyAccount(this.ctx.router, parseInput(legacyInput, input, 'legacy account')) };

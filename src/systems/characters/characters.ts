@@ -16,6 +16,7 @@ import { moveCharacter } from '../shared/character-move.js';
 import { readCharacterLoad, readMembershipLoad } from './character-load.js';
 import { buildCharacterLoad, type CharacterLoad } from './character-load-shape.js';
 import { CharacterWorld } from './characters-world.js';
+import { readRoster, type RosterEntry } from './character-roster.js';
 import { releaseMemberships } from '../shared/memberships.js';
 import * as identity from '../shared/character-identity.js';
 import { insertStartingAbilities, insertStartingItems, type StartingItem } from './character-kit.js';
@@ -33,7 +34,7 @@ import type { SetOnlineOptions } from '../shared/write-options.js';
 import { fencing, type WriteOptions } from '../shared/write-options.js';
 
 export { ARCHETYPES, DEFAULT_ARCHETYPE, GENDERS, MONEY_REASONS } from './character-inputs.js';
-export type { Character, CharacterCreateInput, MoneyReason };
+export type { Character, CharacterCreateInput, MoneyReason, RosterEntry };
 
 interface CharacterRow {
   character_id: number;
@@ -222,6 +223,15 @@ export class Characters extends CharacterWorld {
       ),
     );
     return Promise.all(routes.map((r) => this.get(Number(r.character_id), { consistency })));
+  }
+
+  /**
+   * The account's live characters as the login's character list shows them, in ONE read on
+   * global (the directory): `[{ characterId, name, worldId, status, districtId }]`, oldest first.
+   * @example const roster = await db.characters.roster(accountId); // [{ characterId, name: 'Neo', worldId: 1, status: 0, districtId: 1 }]
+   */
+  async roster(accountId: number, options: { consistency?: Consistency } = {}): Promise<RosterEntry[]> {
+    return readRoster(this.ctx.router, parseInput(id, accountId, 'account id'), consistencyOf(options, 'session'));
   }
 
   /**

@@ -303,21 +303,36 @@ export async function mergeAppearance(router: Router, characterId: number, patch
   });
 }
 
-/** Writes the given profile fields; returns the whole profile. */
+/**
+ * Writes the given profile fields; returns the whole profile. A status change is written to the
+ * directory too (character_directory.character_status, what the login roster reads), in the same
+ * two-phase commit; other fields touch the shard only.
+ */
 export async function writeProfile(router: Router, characterId: number, profile: CharacterProfile): Promise<Required<CharacterProfile>> {
   const entries = Object.entries(profile).filter(([, v]) => v !== undefined) as Array<[keyof CharacterProfile, unknown]>;
-  return router.onCharacter('character_set_profile', characterId, async (conn, route) => {
-    await lockLiveCharacter(conn, characterId, route.shard);
-    // One idea, two columns: the seed's faction follows the client's alignment code (0 none .. 3).
-    const sets = entries.map(([k]) => `${PROFILE_COLUMN[k]} = ?`);
-    if (profile.alignment !== undefined) sets.push(`faction = ${FACTION_OF_ALIGNMENT_SQL}`);
-    await conn.exec(`UPDATE characters SET ${sets.join(', ')} WHERE character_id = ?`, [
-      ...entries.map(([, v]) => v),
-      ...(profile.alignment !== undefined ? [profile.alignment] : []),
-      characterId,
-    ]);
-    return (await readProfileRow(conn, characterId))!;
-  });
+  const status = profile.status;
+  return router.onCharacter(
+    'character_set_profile',
+    characterId,
+    async (conn, route, tx) => {
+      await lockLiveCharacter(conn, characterId, route.shard);
+      // One idea, two columns: the seed's faction follows the client's alignment code (0 none .. 3).
+      const sets = entries.map(([k]) => `${PROFILE_COLUMN[k]} = ?`);
+      if (profile.alignment !== undefined) sets.push(`faction = ${FACTION_OF_ALIGNMENT_SQL}`);
+      await conn.exec(`UPDATE characters SET ${sets.join(', ')} WHERE character_id = ?`, [
+        ...entries.map(([, v]) => v),
+        ...(profile.alignment !== undefined ? [profile.alignment] : []),
+        characterId,
+      ]);
+      if (status !== undefined) {
+        // The roster reads the status from the directory: both in this two-phase commit.
+        const global = await tx.branch(GLOBAL);
+        await global.exec('UPDATE character_directory SET character_status = ? WHERE character_id = ?', [status, characterId]);
+      }
+      return (await readProfileRow(conn, characterId))!;
+    },
+    status !== undefined ? { withGlobal: true } : {},
+  );
 }
 
 /** The profile of a live character on this shard; undefined when the row is not here. */
