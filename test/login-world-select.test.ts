@@ -301,24 +301,40 @@ describe('the roster', () => {
     try {
       // The pool's connections are opened outside the counts (a new one sends its session setup as text).
       await Promise.all([login.worlds.list(), login.worlds.list(), login.worlds.list()]);
-      const before = await counters();
-      const session = await login.accounts.login({ username: 'anderson', password: 'there-is-no-spoon', ip: '10.4.0.1' });
-      const afterLogin = await counters();
-      const [worlds, list] = await Promise.all([login.worlds.list(), login.characters.roster(session.accountId)]);
-      const after = await counters();
-      expect(list).toEqual(await db.characters.roster(accountId, { consistency: 'strong' }));
-      expect(worlds.map((w) => w.worldId)).toEqual([7, 9]);
-      expect(minus(after, afterLogin)).toEqual({ 'global-primary': 2 * SELECT, 'alpha-primary': 0, 'beta-primary': 0 });
-      const loginStatements = minus(afterLogin, before);
-      expect(loginStatements['alpha-primary'] + loginStatements['beta-primary']).toBe(0);
-      console.log(
-        `login: Com_stmt_execute + Com_select on global ${loginStatements['global-primary']}; world list + roster: ${2 * SELECT}`,
-      );
-
-      // The roster alone: one statement.
-      const r0 = await counters();
-      await login.characters.roster(session.accountId);
-      expect(minus(await counters(), r0)).toEqual({ 'global-primary': SELECT, 'alpha-primary': 0, 'beta-primary': 0 });
+      // Counted on whole servers, so a stray statement from another process's background work can
+      // land in a window: each count must come out exact in one of three windows (a login or a
+      // roster that read a shard, or sent more, never would).
+      let loginCounts: Record<string, number> = {};
+      let listCounts: Record<string, number> = {};
+      let rosterCounts: Record<string, number> = {};
+      const noShard = (c: Record<string, number>) => c['alpha-primary'] === 0 && c['beta-primary'] === 0;
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const before = await counters();
+        const session = await login.accounts.login({ username: 'anderson', password: 'there-is-no-spoon', ip: '10.4.0.1' });
+        const afterLogin = await counters();
+        const [worlds, list] = await Promise.all([login.worlds.list(), login.characters.roster(session.accountId)]);
+        const after = await counters();
+        expect(list).toEqual(await db.characters.roster(accountId, { consistency: 'strong' }));
+        expect(worlds.map((w) => w.worldId)).toEqual([7, 9]);
+        // The roster alone: one statement.
+        const r0 = await counters();
+        await login.characters.roster(session.accountId);
+        loginCounts = minus(afterLogin, before);
+        listCounts = minus(after, afterLogin);
+        rosterCounts = minus(await counters(), r0);
+        if (
+          noShard(loginCounts) &&
+          noShard(listCounts) &&
+          listCounts['global-primary'] === 2 * SELECT &&
+          rosterCounts['global-primary'] === SELECT &&
+          noShard(rosterCounts)
+        )
+          break;
+      }
+      expect(listCounts).toEqual({ 'global-primary': 2 * SELECT, 'alpha-primary': 0, 'beta-primary': 0 });
+      expect(loginCounts['alpha-primary']! + loginCounts['beta-primary']!).toBe(0);
+      console.log(`login: Com_stmt_execute + Com_select on global ${loginCounts['global-primary']}; world list + roster: ${2 * SELECT}`);
+      expect(rosterCounts).toEqual({ 'global-primary': SELECT, 'alpha-primary': 0, 'beta-primary': 0 });
     } finally {
       t.db.admin.start();
       await login.close();
