@@ -1,11 +1,13 @@
 /** Account inputs and results: the public shapes and their zod schemas (src/systems/accounts/accounts.ts uses them). */
 import { z } from 'zod';
+import type { Same } from '../../validate.js';
 import { schemaFor } from '../../validate.js';
 import { type LoginKeys, type StoredLoginKeys } from './account-keys.js';
-import { type LegacyHash } from '../../crypto/password.js';
 import { clientAddressBucket } from '../../auth/client-address.js';
 
+/** @internal */
 export const password = z.string().min(8, 'at least 8 characters').max(128);
+/** @internal */
 export const registerInput = z
   .object({
     username: z.string().regex(/^[A-Za-z0-9_.-]{3,32}$/, '3-32 letters, digits, _, . or -'),
@@ -18,6 +20,7 @@ export const registerInput = z
   })
   .strict();
 
+/** @internal */
 export const loginInput = z
   .object({
     // No spaces: the column's PAD SPACE collation would match 'neo   ' to neo under another throttle key.
@@ -38,9 +41,15 @@ export const loginInput = z
   })
   .strict();
 
+/** @internal */
 export const accountId = z.number().int().positive();
-export const keyBytes = z.instanceof(Uint8Array).refine((b) => b.length >= 1 && b.length <= 1024, '1-1024 bytes');
+/** @internal */
+export const keyBytes = z
+  .custom<Uint8Array>((v) => v instanceof Uint8Array, 'must be a Uint8Array')
+  .refine((b) => b.length >= 1 && b.length <= 1024, '1-1024 bytes');
+/** @internal */
 export const loginKeysInput = schemaFor<LoginKeys>()(z.object({ modulus: keyBytes, privateExponent: keyBytes }).strict());
+/** @internal */
 export const legacyInput = schemaFor<LegacyAccountInput>()(
   z
     .object({
@@ -64,8 +73,12 @@ export const legacyInput = schemaFor<LegacyAccountInput>()(
 export interface LegacyAccountInput {
   username: string;
   email: string;
-  legacyHash: LegacyHash;
+  legacyHash: LegacyHashInput;
 }
+
+/** The old server's hash: MD5(password), or SHA-1(salt + password) with its salt (1-48 bytes of UTF-8). */
+export type LegacyHashInput = { kind: 'md5'; hash: string } | { kind: 'salted-sha1'; hash: string; salt: string };
+/** @internal */
 export const token = z.string().min(1).max(256);
 
 export interface RegisterInput {
@@ -102,3 +115,10 @@ export interface TwoFactorSetup {
   /** Shown once; each works once in place of a code. Only their hashes are stored. */
   recoveryCodes: string[];
 }
+
+// The public types above and their schemas agree both ways (compile-time only; Same in src/validate.ts).
+const agrees: [
+  Same<z.input<typeof registerInput>, RegisterInput>,
+  Same<z.input<typeof loginInput>, LoginInput>,
+] = [true, true];
+void agrees;

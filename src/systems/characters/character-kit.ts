@@ -4,6 +4,7 @@ import { BACKPACK_LAST_SLOT, slotMismatch, WORN_SLOTS, wornOf, wornSlotAt } from
 import type { PooledConnection } from '../../pool/pooled-connection.js';
 import { abilityIdSchema } from '../shared/ability-loadout.js';
 import { drawWornPart } from '../shared/slot-allocation.js';
+import type { Same } from '../../validate.js';
 
 /**
  * What characters.create puts on a new character in its own transaction (issue 18, part B): the
@@ -20,6 +21,7 @@ export interface StartingItem {
 /** A starting ability: its id, or with a level and a loadout slot. */
 export type StartingAbility = number | { abilityId: number; level?: number; slot?: number; loaded?: boolean };
 
+/** @internal */
 export const startingItemsSchema = z
   .array(
     z
@@ -32,6 +34,7 @@ export const startingItemsSchema = z
   .max(BACKPACK_LAST_SLOT + 9)
   .refine((items) => new Set(items.map((i) => i.slot)).size === items.length, 'a slot appears twice');
 
+/** @internal */
 export const startingAbilitiesSchema = z
   .array(
     z.union([
@@ -53,7 +56,16 @@ export const startingAbilitiesSchema = z
     return new Set(slots).size === slots.length;
   }, 'a loadout slot appears twice');
 
-type ParsedAbility = z.output<typeof startingAbilitiesSchema>[number];
+/** A starting ability as parsed: defaults filled in. */
+interface ParsedAbility {
+  abilityId: number;
+  level: number;
+  slot?: number;
+  loaded: boolean;
+}
+// The public type and the schema agree (the parsed shape is checked where characters.ts passes it on).
+const agrees: Same<z.input<typeof startingAbilitiesSchema>, StartingAbility[]> = true;
+void agrees;
 
 /** Inserts the starting items (ids allocated by the caller, one per item) on the new character's shard. */
 export async function insertStartingItems(
