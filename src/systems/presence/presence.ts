@@ -346,7 +346,7 @@ export class Presence {
     const to = parseInput(handOverInput, target, 'target');
     await this.assertHolder(cid, held);
     // moveCharacter flushes the shard's buffered writes before it copies or changes anything.
-    const move = await moveCharacter(this.ctx.router, this.ctx.writeBehind, cid, to.districtId);
+    const move = await moveCharacter(this.ctx.router, this.ctx.writeBehind, cid, to.districtId, undefined, held);
     const route = await this.ctx.router.directory.resolve(cid);
     const handoff = await this.issueHandoff({
       accountId: route.accountId,
