@@ -10,7 +10,7 @@ import { ABILITY_USES, abilityUseKey } from './ability-uses.js';
 import { textColumn, varcharColumn, id } from '../shared/fields.js';
 import { jsonValue } from '../shared/mission-rows.js';
 import { parseInput } from '../../validate.js';
-import { abilityIdSchema, loadoutSchema, readLoadout, upgradeAbility, writeLoadout, type LoadoutSlot } from '../shared/ability-loadout.js';
+import { abilityIdSchema, loadoutSchema, readLoadout, upgradeAbility, writeLoadout, type CharacterAbility, type LoadoutSlot } from '../shared/ability-loadout.js';
 import type { RepoContext } from '../shared/context.js';
 import { acceptBuffered, fencedWriteOptions } from '../shared/fenced-write.js';
 import { fencing, type WriteOptions } from '../shared/write-options.js';
@@ -45,16 +45,7 @@ export interface AbilityDefinitionInput {
   maxAbilityLevel?: number;
 }
 
-/** A learned ability (a row of character_abilities). */
-export interface CharacterAbility {
-  abilityId: number;
-  abilityName: string | null;
-  abilityLevel: number;
-  masteryPoints: number;
-  masteryPercentage: number;
-  timesUsed: number;
-  lastUsed: Date | null;
-}
+export type { CharacterAbility } from '../shared/ability-loadout.js';
 
 /**
  * Abilities: definitions (reference data, ability_templates on global and every shard), learning

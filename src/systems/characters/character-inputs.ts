@@ -14,8 +14,9 @@ export type MoneyReason = (typeof MONEY_REASONS)[number];
 /** @internal Character (and other INT) ids: the one id schema (src/systems/shared/fields.ts). */
 export { id } from '../shared/fields.js';
 import { id } from '../shared/fields.js';
-/** @internal Districts are numbered from 0 (the tutorial); the loading area is 0x385. */
-export const districtIdSchema = z.number().int().min(0).max(2_147_483_647);
+/** @internal Districts are numbered from 0 (the tutorial); the loading area is 0x385: the one schema of src/systems/shared/fields.ts. */
+export { districtId as districtIdSchema } from '../shared/fields.js';
+import { districtId as districtIdSchema } from '../shared/fields.js';
 /** The archetype of a character created without one (the client does not send it). */
 export const DEFAULT_ARCHETYPE = 'hacker' as const;
 

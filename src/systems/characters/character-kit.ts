@@ -4,6 +4,7 @@ import { BACKPACK_LAST_SLOT, slotMismatch, WORN_SLOTS, wornOf, wornSlotAt } from
 import type { PooledConnection } from '../../pool/pooled-connection.js';
 import { abilityIdSchema } from '../shared/ability-loadout.js';
 import { drawWornPart } from '../shared/slot-allocation.js';
+import { id } from '../shared/fields.js';
 import type { Same } from '../../validate.js';
 
 /**
@@ -26,7 +27,7 @@ export const startingItemsSchema = z
   .array(
     z
       .object({
-        templateId: z.number().int().positive().max(2_147_483_647),
+        templateId: id,
         slot: z.number().int().min(0).max(WORN_SLOTS.clothing_feet.slot),
       })
       .strict(),

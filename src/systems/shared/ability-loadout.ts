@@ -11,6 +11,17 @@ import { clientObjectId } from './client-ids.js';
  */
 export const abilityIdSchema = clientObjectId.refine((n) => n > 0, 'an ability id, not 0');
 
+/** A learned ability (a row of character_abilities). */
+export interface CharacterAbility {
+  abilityId: number;
+  abilityName: string | null;
+  abilityLevel: number;
+  masteryPoints: number;
+  masteryPercentage: number;
+  timesUsed: number;
+  lastUsed: Date | null;
+}
+
 /** One slot of the loadout. */
 export interface LoadoutSlot {
   /** 0-65535 (character_ability_slots.slot_number). */

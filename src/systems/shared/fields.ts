@@ -49,6 +49,10 @@ export function varcharColumn(n: number, min = 0) {
 
 /** @internal Input rules shared by the game-system calls (column sizes from the schema). */
 export const id = z.number().int().positive().max(2_147_483_647);
+/** @internal A district id: districts are numbered from 0 (the tutorial); the loading area is 0x385. */
+export const districtId = z.number().int().min(0).max(2_147_483_647);
+/** @internal An amount of money moved (at least 1, within a signed INT). */
+export const positiveAmount = z.number().int().positive().max(2_147_483_647);
 /** @internal A BIGINT id (items, encounters, world ids). */
 export const bigId = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 /** @internal A signed INT column's non-negative range. */
@@ -96,6 +100,8 @@ export function marks(values: unknown[]): string {
  */
 export const idempotencyKey = varchar(128).optional();
 /** @internal A presence claim's fencing token (the router compares it with the character's row). */
-export const fencingToken = z.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional();
+export const fencingTokenValue = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+/** @internal The optional `fencingToken` of a character write's options. */
+export const fencingToken = fencingTokenValue.optional();
 /** @internal The options of a keyed character write: its idempotency key and the caller's fencing token. */
 export const idempotencyOptions = z.object({ idempotencyKey, fencingToken }).strict();

@@ -3,7 +3,7 @@ import type { Same } from '../../validate.js';
 import { clientObjectId } from '../shared/client-ids.js';
 import { yaw as clientYaw } from '../shared/client-limits.js';
 import type { Vendor } from '../shared/vendor-rows.js';
-import { amount, faction, float, id, jsonValue, position, rotation, text, timestamp as time, varchar } from '../shared/fields.js';
+import { amount, districtId, faction, float, id, jsonValue, position, rotation, text, timestamp as time, varchar } from '../shared/fields.js';
 
 /** Inputs of the world-content calls (src/systems/world/world-content.ts): the named types they accept and their schemas. */
 
@@ -50,7 +50,7 @@ export const objectInput = z
 export const hardlineInput = z
   .object({
     // Districts are numbered from 0 (the tutorial has hardlines too).
-    districtId: z.number().int().min(0).max(2_147_483_647),
+    districtId,
     hardlineName: varchar(64),
     position,
     hardlineType: z.enum(['public', 'private', 'faction', 'mission']).default('public'),
