@@ -179,6 +179,40 @@ describe('writes outside onCharacter: vitals, ability uses and hardline travel',
     expect(moved).toMatchObject({ districtId: 4, movedShards: true, cost: 7 });
     expect(Number((await characterRow(x)).district_id)).toBe(4);
   });
+
+  it('a token read in the last second is not read again; a takeover by another process is then caught at the flush', async () => {
+    const x = await character(1);
+    await t.db.abilities.learn(x, ABILITY);
+    const a = await t.db.presence.claim(x, { serverId: 'server-a', districtId: 1 });
+    await t.db.world.flush();
+    const selects = async () => Number((await rows('alpha-primary', "SHOW GLOBAL STATUS LIKE 'Com_stmt_execute'"))[0]!.Value);
+    const before = await selects();
+    for (let i = 0; i < 20; i++) await t.db.abilities.use(x, ABILITY, { fencingToken: a.fencingToken });
+    // One token read for twenty uses (the flush timer is off: nothing else runs statements here).
+    expect((await selects()) - before).toBeLessThanOrEqual(2);
+    await t.db.world.flush();
+    expect(await timesUsed(x, ABILITY)).toBe(20);
+
+    // Another process (its own cluster object) takes the character over; this one still knows A's
+    // token for up to a second and accepts, but the flush writes nothing under it.
+    const other = await openCluster(t.config);
+    try {
+      const { ticket } = await other.presence.issueHandoff({ accountId, characterId: x, serverId: 'server-b', districtId: 1, fencingToken: a.fencingToken });
+      await other.presence.consumeHandoff(ticket, 'server-b');
+    } finally {
+      await other.close();
+    }
+    const health = Number((await characterRow(x)).health);
+    await t.db.characters.updateVitals(x, { health: 3 }, { fencingToken: a.fencingToken }).catch((e: unknown) => {
+      expect(e).toBeInstanceOf(PresenceLostError); // refused at once when the second has passed
+    });
+    await t.db.abilities.use(x, ABILITY, { fencingToken: a.fencingToken }).catch((e: unknown) => {
+      expect(e).toBeInstanceOf(PresenceLostError);
+    });
+    await t.db.world.flush();
+    expect(Number((await characterRow(x)).health)).toBe(health);
+    expect(await timesUsed(x, ABILITY)).toBe(20);
+  });
 });
 
 describe('presence.requireFencing', () => {

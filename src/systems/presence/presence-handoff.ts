@@ -7,6 +7,7 @@ import type { RepoContext } from '../shared/context.js';
 import { moveCharacter, type MoveResult } from '../shared/character-move.js';
 import { refuseRestrictedCharacter } from '../shared/account-access.js';
 import { unfenced } from '../shared/write-options.js';
+import { forgetAfter } from '../shared/known-tokens.js';
 import { fencingTokenValue as token, id } from '../shared/fields.js';
 import {
   handOverInput,
@@ -113,41 +114,45 @@ export class Handoffs {
     );
     if (!peek) throw new HandoffInvalidError('unknown');
     const cid = Number(peek.character_id);
-    return this.ctx.router.onCharacter(
-      'presence_consume_handoff',
-      cid,
-      async (conn, route, tx) => {
-        await lockLiveCharacter(conn, cid, route.shard); // a soft-deleted character cannot enter the world
-        const global = await tx.branch(GLOBAL);
-        const [h] = await global.rows<{
-          account_id: number;
-          server_id: string;
-          district_id: number;
-          from_fencing_token: number | string | null;
-          consumed: number;
-          live: number;
-        }>(
-          `SELECT account_id, server_id, district_id, from_fencing_token, consumed_at IS NOT NULL AS consumed, expires_at > NOW(6) AS live
+    return forgetAfter(
+      this.ctx.router,
+      [cid],
+      this.ctx.router.onCharacter(
+        'presence_consume_handoff',
+        cid,
+        async (conn, route, tx) => {
+          await lockLiveCharacter(conn, cid, route.shard); // a soft-deleted character cannot enter the world
+          const global = await tx.branch(GLOBAL);
+          const [h] = await global.rows<{
+            account_id: number;
+            server_id: string;
+            district_id: number;
+            from_fencing_token: number | string | null;
+            consumed: number;
+            live: number;
+          }>(
+            `SELECT account_id, server_id, district_id, from_fencing_token, consumed_at IS NOT NULL AS consumed, expires_at > NOW(6) AS live
              FROM presence_handoffs WHERE ticket_hash = ? FOR UPDATE`,
-          [hash],
-        );
-        if (!h) throw new HandoffInvalidError('unknown');
-        if (Number(h.consumed)) throw new HandoffInvalidError('consumed');
-        if (!Number(h.live)) throw new HandoffInvalidError('expired');
-        if (h.server_id !== sid) throw new HandoffInvalidError('wrong_server');
-        await refuseRestrictedCharacter(global, cid);
-        const from = h.from_fencing_token === null ? null : Number(h.from_fencing_token);
-        const current = await lockClaim(global, cid);
-        if (from !== null && current && Number(current.live) && Number(current.fencing_token) !== from)
-          throw new HandoffInvalidError('claim_moved');
-        refuseIfHeldElsewhere(cid, current, sid, from);
-        await global.exec('UPDATE presence_handoffs SET consumed_at = NOW(6) WHERE ticket_hash = ?', [hash]);
-        const districtId = Number(h.district_id);
-        const claim = await takeClaim(global, cid, { serverId: sid, districtId, ttlSec });
-        await markOnline(conn, cid, claim.fencingToken);
-        return { accountId: Number(h.account_id), characterId: cid, districtId, claim };
-      },
-      { ...unfenced('presence takes the claim'), withGlobal: true },
+            [hash],
+          );
+          if (!h) throw new HandoffInvalidError('unknown');
+          if (Number(h.consumed)) throw new HandoffInvalidError('consumed');
+          if (!Number(h.live)) throw new HandoffInvalidError('expired');
+          if (h.server_id !== sid) throw new HandoffInvalidError('wrong_server');
+          await refuseRestrictedCharacter(global, cid);
+          const from = h.from_fencing_token === null ? null : Number(h.from_fencing_token);
+          const current = await lockClaim(global, cid);
+          if (from !== null && current && Number(current.live) && Number(current.fencing_token) !== from)
+            throw new HandoffInvalidError('claim_moved');
+          refuseIfHeldElsewhere(cid, current, sid, from);
+          await global.exec('UPDATE presence_handoffs SET consumed_at = NOW(6) WHERE ticket_hash = ?', [hash]);
+          const districtId = Number(h.district_id);
+          const claim = await takeClaim(global, cid, { serverId: sid, districtId, ttlSec });
+          await markOnline(conn, cid, claim.fencingToken);
+          return { accountId: Number(h.account_id), characterId: cid, districtId, claim };
+        },
+        { ...unfenced('presence takes the claim'), withGlobal: true },
+      ),
     );
   }
 }

@@ -13,6 +13,7 @@ import { unfenced, type SetOnlineOptions } from '../shared/write-options.js';
 import { fencingTokenValue as token, id } from '../shared/fields.js';
 import { inList } from '../../pool/in-list.js';
 import { Handoffs } from './presence-handoff.js';
+import { forgetAfter } from '../shared/known-tokens.js';
 import {
   claimInput,
   LEGACY_ONLINE_SERVER,
@@ -65,19 +66,23 @@ export class Presence {
     const cid = parseInput(id, characterId, 'character id');
     const data = parseInput(claimInput, input, 'presence claim');
     this.ctx.router.topology.shardOfDistrict(data.districtId); // configured, or UnknownDistrictError
-    return this.ctx.router.onCharacter(
-      'presence_claim',
-      cid,
-      async (conn, route, tx) => {
-        await lockLiveCharacter(conn, cid, route.shard); // a soft-deleted character cannot enter the world
-        const global = await tx.branch(GLOBAL);
-        await refuseRestrictedCharacter(global, cid); // a banned or suspended account's characters stay out
-        refuseIfHeldElsewhere(cid, await lockClaim(global, cid), data.serverId);
-        const claim = await takeClaim(global, cid, data);
-        await markOnline(conn, cid, claim.fencingToken);
-        return claim;
-      },
-      { ...unfenced('presence takes the claim'), withGlobal: true },
+    return forgetAfter(
+      this.ctx.router,
+      [cid],
+      this.ctx.router.onCharacter(
+        'presence_claim',
+        cid,
+        async (conn, route, tx) => {
+          await lockLiveCharacter(conn, cid, route.shard); // a soft-deleted character cannot enter the world
+          const global = await tx.branch(GLOBAL);
+          await refuseRestrictedCharacter(global, cid); // a banned or suspended account's characters stay out
+          refuseIfHeldElsewhere(cid, await lockClaim(global, cid), data.serverId);
+          const claim = await takeClaim(global, cid, data);
+          await markOnline(conn, cid, claim.fencingToken);
+          return claim;
+        },
+        { ...unfenced('presence takes the claim'), withGlobal: true },
+      ),
     );
   }
 
@@ -116,14 +121,18 @@ export class Presence {
     const tok = parseInput(token, fencingToken, 'fencing token');
     const route = await this.ctx.router.directory.resolve(cid);
     await this.ctx.writeBehind(route.shard).flush();
-    await this.ctx.router.onCharacter(
-      'presence_release',
-      cid,
-      async (conn, r, tx) => {
-        await dropClaim(await tx.branch(GLOBAL), cid, tok);
-        await markOffline(conn, cid);
-      },
-      { ...unfenced('the claim is checked by dropClaim'), withGlobal: true },
+    await forgetAfter(
+      this.ctx.router,
+      [cid],
+      this.ctx.router.onCharacter(
+        'presence_release',
+        cid,
+        async (conn, r, tx) => {
+          await dropClaim(await tx.branch(GLOBAL), cid, tok);
+          await markOffline(conn, cid);
+        },
+        { ...unfenced('the claim is checked by dropClaim'), withGlobal: true },
+      ),
     );
   }
 
@@ -145,33 +154,37 @@ export class Presence {
     const flag = parseInput(z.boolean(), online, 'online flag');
     const opts = parseInput(setOnlineOptions, options, 'options');
     const sid = opts.serverId ?? LEGACY_ONLINE_SERVER;
-    return this.ctx.router.onCharacter(
-      'set_online',
-      cid,
-      async (conn, _route, tx, locked) => {
-        const global = await tx.branch(GLOBAL);
-        const current = await lockClaim(global, cid);
-        const live = current && Number(current.live) ? current : undefined;
-        if (flag) {
-          if (opts.fencingToken !== undefined && (!live || Number(live.fencing_token) !== opts.fencingToken))
-            throw new PresenceLostError(cid, opts.fencingToken);
-          if (live && live.server_id === sid) return { changed: false, fencingToken: Number(live.fencing_token) };
-          refuseIfHeldElsewhere(cid, current, sid);
-          const claim = await takeClaim(global, cid, { serverId: sid, districtId: Number(locked.district_id), ttlSec: opts.ttlSec });
-          await markOnline(conn, cid, claim.fencingToken);
-          return { changed: true, fencingToken: claim.fencingToken };
-        }
-        if (opts.fencingToken !== undefined) {
-          await dropClaim(global, cid, opts.fencingToken);
-        } else if (live) {
-          refuseIfHeldElsewhere(cid, live, sid);
-          await dropClaim(global, cid, Number(live.fencing_token));
-        }
-        const [row] = await conn.rows<{ is_online: number }>('SELECT is_online FROM characters WHERE character_id = ?', [cid]);
-        await markOffline(conn, cid);
-        return { changed: Boolean(Number(row!.is_online)) };
-      },
-      { ...unfenced('presence takes the claim'), withGlobal: true },
+    return forgetAfter(
+      this.ctx.router,
+      [cid],
+      this.ctx.router.onCharacter(
+        'set_online',
+        cid,
+        async (conn, _route, tx, locked) => {
+          const global = await tx.branch(GLOBAL);
+          const current = await lockClaim(global, cid);
+          const live = current && Number(current.live) ? current : undefined;
+          if (flag) {
+            if (opts.fencingToken !== undefined && (!live || Number(live.fencing_token) !== opts.fencingToken))
+              throw new PresenceLostError(cid, opts.fencingToken);
+            if (live && live.server_id === sid) return { changed: false, fencingToken: Number(live.fencing_token) };
+            refuseIfHeldElsewhere(cid, current, sid);
+            const claim = await takeClaim(global, cid, { serverId: sid, districtId: Number(locked.district_id), ttlSec: opts.ttlSec });
+            await markOnline(conn, cid, claim.fencingToken);
+            return { changed: true, fencingToken: claim.fencingToken };
+          }
+          if (opts.fencingToken !== undefined) {
+            await dropClaim(global, cid, opts.fencingToken);
+          } else if (live) {
+            refuseIfHeldElsewhere(cid, live, sid);
+            await dropClaim(global, cid, Number(live.fencing_token));
+          }
+          const [row] = await conn.rows<{ is_online: number }>('SELECT is_online FROM characters WHERE character_id = ?', [cid]);
+          await markOffline(conn, cid);
+          return { changed: Boolean(Number(row!.is_online)) };
+        },
+        { ...unfenced('presence takes the claim'), withGlobal: true },
+      ),
     );
   }
 
@@ -191,7 +204,7 @@ export class Presence {
       conn.rows<{ character_id: number }>('SELECT character_id FROM presence_claims WHERE server_id = ? ORDER BY character_id', [sid]),
     );
     const ids = held.map((r) => Number(r.character_id));
-    return { released: await releaseClaims(router, ids, { where: 'server_id = ?', params: [sid] }) };
+    return { released: await forgetAfter(router, ids, releaseClaims(router, ids, { where: 'server_id = ?', params: [sid] })) };
   }
 
   /**
@@ -210,7 +223,13 @@ export class Presence {
       ),
     );
     const ids = expired.map((r) => Number(r.character_id));
-    return { released: await releaseClaims(router, ids, { where: 'server_id IS NOT NULL AND expires_at <= NOW(6)', params: [] }) };
+    return {
+      released: await forgetAfter(
+        router,
+        ids,
+        releaseClaims(router, ids, { where: 'server_id IS NOT NULL AND expires_at <= NOW(6)', params: [] }),
+      ),
+    };
   }
 
   /**

@@ -3,6 +3,7 @@ import { PresenceLostError, ValidationError } from '../../errors.js';
 import type { PooledConnection } from '../../pool/pooled-connection.js';
 import type { Router } from '../../routing/router.js';
 import { fencingToken } from './fields.js';
+import { forgetTokens, knownToken, rememberToken } from './known-tokens.js';
 
 /**
  * Fencing of the character writes that do not go through `router.onCharacter`: those buffered in
@@ -12,7 +13,8 @@ import { fencingToken } from './fields.js';
  * `presence.requireFencing` a write without a token is refused before any SQL.
  *
  * A buffered write is checked twice. When it is accepted: one primary-key read of
- * `characters.presence_token`, so a server that lost its claim hears it at once. When it is
+ * `characters.presence_token` (at most one a second per character: known-tokens.ts), so a server
+ * that lost its claim hears it at once, or within a second when another process took it over. When it is
  * flushed: the batch UPDATE matches only rows whose `presence_token` is still the token the write
  * was sent with (the check and the write are one statement, under the row's lock), so a write
  * accepted just before a takeover never lands. Nothing else is told: a buffered write has no
@@ -40,13 +42,21 @@ export function checkToken(characterId: number, token: number, current: number |
  */
 export async function acceptBuffered(router: Router, operation: string, characterId: number, token: number | undefined): Promise<string> {
   requireToken(router, token);
-  if (token === undefined) return (router.directory.cached(characterId) ?? (await router.directory.resolve(characterId))).shard;
-  return router.readCharacter(operation, characterId, 'strong', async (conn, route) => {
-    const current = await presenceTokenOf(conn, characterId);
-    if (current === undefined) return undefined; // not on this shard: the router re-resolves
-    checkToken(characterId, token, current);
-    return route.shard;
-  });
+  // Without a token, or with one read on the row within the last second (known-tokens.ts): the route only.
+  if (token === undefined || knownToken(router, characterId) === token)
+    return (router.directory.cached(characterId) ?? (await router.directory.resolve(characterId))).shard;
+  try {
+    return await router.readCharacter(operation, characterId, 'strong', async (conn, route) => {
+      const current = await presenceTokenOf(conn, characterId);
+      if (current === undefined) return undefined; // not on this shard: the router re-resolves
+      checkToken(characterId, token, current);
+      rememberToken(router, characterId, token);
+      return route.shard;
+    });
+  } catch (error) {
+    forgetTokens(router, [characterId]);
+    throw error;
+  }
 }
 
 /** The fencing token on the character's row; undefined when the row is not on this shard. */
