@@ -84,6 +84,7 @@ export type { Attributes } from './systems/characters/attribute-writes.js';
 export type { CoalescedKind } from './writebehind/coalesced.js';
 export type { PresenceClaimInput, PresenceClaim, PresenceLocation, HandoffInput, HandoffResult } from './systems/presence/presence.js';
 export type { PositionOptions } from './systems/world/world.js';
+export type { TravelOptions } from './systems/world/hardline-travel.js';
 export type { ClientHardline, HardlinePlace, HardlineTrip, KnownHardline, StaticObject, StaticObjectInput, WorldObjectType, WorldObjectState } from './systems/world/world-client.js';
 export type { WorldInput, WorldReport, WorldListing, DistrictFile } from './systems/servers/worlds.js';
 export type { Appearance, AppearanceField, CharacterProfile, NamedCharacter } from './systems/shared/character-identity.js';

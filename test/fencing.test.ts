@@ -17,7 +17,8 @@ let templateId: number;
 let n = 0;
 
 beforeAll(async () => {
-  t = await startTestCluster({ shards: 2, replicasPerShard: 0 });
+  // No timer flushes: a buffered write stays buffered until the test flushes it (the takeover races nothing).
+  t = await startTestCluster({ shards: 2, replicasPerShard: 0, config: { writeBehind: { flushIntervalMs: 600_000 } } });
   ({ accountId } = await t.db.accounts.register({ username: 'fencing', email: 'fencing@example.com', password: 'password123' }));
   templateId = await t.db.items.defineTemplate({ itemName: 'Fenced Widget', itemType: 'misc', isTradeable: true });
 });
@@ -100,6 +101,120 @@ describe('a server whose claim was taken over', () => {
   });
 });
 
+/** A character's row by plain SQL, wherever it lives now (two shards). */
+async function characterRow(characterId: number): Promise<RowDataPacket> {
+  for (const node of ['alpha-primary', 'beta-primary']) {
+    const [row] = await rows(node, 'SELECT district_id, money, health, inner_strength FROM characters WHERE character_id = ?', [characterId]);
+    if (row) return row;
+  }
+  throw new Error(`character ${characterId} found on no shard`);
+}
+
+async function timesUsed(characterId: number, abilityId: number): Promise<number> {
+  for (const node of ['alpha-primary', 'beta-primary']) {
+    const [row] = await rows(node, 'SELECT times_used FROM character_abilities WHERE character_id = ? AND ability_id = ?', [characterId, abilityId]);
+    if (row) return Number(row.times_used ?? 0);
+  }
+  return 0;
+}
+
+describe('writes outside onCharacter: vitals, ability uses and hardline travel', () => {
+  const ABILITY = 2_001;
+  let from: number;
+  let to: number;
+
+  beforeAll(async () => {
+    await t.db.abilities.defineAbility({ abilityId: ABILITY, abilityName: 'Fenced Jump' });
+    from = (await t.db.world.defineHardline({ districtId: 1, hardlineName: 'Fenced Park', position: { x: 0, y: 0, z: 0 }, connectionCost: 7 })).hardlineId;
+    to = (await t.db.world.defineHardline({ districtId: 4, hardlineName: 'Fenced Pier', position: { x: 0, y: 0, z: 0 } })).hardlineId;
+  });
+
+  it('a taken-over claim is refused when the write is made: nothing written', async () => {
+    const x = await character(1);
+    await t.db.abilities.learn(x, ABILITY);
+    const a = await t.db.presence.claim(x, { serverId: 'server-a', districtId: 1 });
+    // While A holds the claim its token works.
+    await t.db.characters.updateVitals(x, { health: 90 }, { fencingToken: a.fencingToken });
+    await t.db.abilities.use(x, ABILITY, { fencingToken: a.fencingToken });
+    await t.db.world.flush();
+    expect(Number((await characterRow(x)).health)).toBe(90);
+    expect(await timesUsed(x, ABILITY)).toBe(1);
+
+    await takeOver(x, a.fencingToken, 1);
+    const stale = { fencingToken: a.fencingToken };
+    const before = await characterRow(x);
+    await expect(t.db.characters.updateVitals(x, { health: 10 }, stale)).rejects.toBeInstanceOf(PresenceLostError);
+    await expect(t.db.abilities.use(x, ABILITY, stale)).rejects.toBeInstanceOf(PresenceLostError);
+    await expect(t.db.world.useHardline(x, from, to, stale)).rejects.toBeInstanceOf(PresenceLostError);
+    await expect(t.db.characters.moveToDistrict(x, 2, stale)).rejects.toBeInstanceOf(PresenceLostError);
+    await t.db.world.flush();
+
+    expect(await characterRow(x)).toEqual(before); // same district (and shard), money, vitals
+    expect(await timesUsed(x, ABILITY)).toBe(1);
+    const [hardline] = await rows('alpha-primary', 'SELECT usage_count FROM hardlines WHERE hardline_id = ?', [from]);
+    expect(Number(hardline!.usage_count)).toBe(0);
+  });
+
+  it('a write accepted before a takeover does not land when flushed after it', async () => {
+    const x = await character(1);
+    await t.db.abilities.learn(x, ABILITY);
+    const a = await t.db.presence.claim(x, { serverId: 'server-a', districtId: 1 });
+    await t.db.world.flush();
+    const before = await characterRow(x);
+    // Accepted (A still holds the claim), still buffered when B takes over.
+    await t.db.characters.updateVitals(x, { health: 5, innerStrength: 5 }, { fencingToken: a.fencingToken });
+    await t.db.abilities.use(x, ABILITY, { fencingToken: a.fencingToken });
+    const b = await takeOver(x, a.fencingToken, 1);
+    await t.db.world.flush();
+    expect(await characterRow(x)).toEqual(before);
+    expect(await timesUsed(x, ABILITY)).toBe(0);
+
+    // The new holder's writes land; its trip moves the character and charges the fare.
+    await t.db.characters.updateVitals(x, { health: 50 }, { fencingToken: b });
+    await t.db.abilities.use(x, ABILITY, { fencingToken: b });
+    await t.db.world.flush();
+    expect(Number((await characterRow(x)).health)).toBe(50);
+    expect(await timesUsed(x, ABILITY)).toBe(1);
+    const moved = await t.db.world.useHardline(x, from, to, { fencingToken: b });
+    expect(moved).toMatchObject({ districtId: 4, movedShards: true, cost: 7 });
+    expect(Number((await characterRow(x)).district_id)).toBe(4);
+  });
+
+  it('a token read in the last second is not read again; a takeover by another process is then caught at the flush', async () => {
+    const x = await character(1);
+    await t.db.abilities.learn(x, ABILITY);
+    const a = await t.db.presence.claim(x, { serverId: 'server-a', districtId: 1 });
+    await t.db.world.flush();
+    const selects = async () => Number((await rows('alpha-primary', "SHOW GLOBAL STATUS LIKE 'Com_stmt_execute'"))[0]!.Value);
+    const before = await selects();
+    for (let i = 0; i < 20; i++) await t.db.abilities.use(x, ABILITY, { fencingToken: a.fencingToken });
+    // One token read for twenty uses (the flush timer is off: nothing else runs statements here).
+    expect((await selects()) - before).toBeLessThanOrEqual(2);
+    await t.db.world.flush();
+    expect(await timesUsed(x, ABILITY)).toBe(20);
+
+    // Another process (its own cluster object) takes the character over; this one still knows A's
+    // token for up to a second and accepts, but the flush writes nothing under it.
+    const other = await openCluster(t.config);
+    try {
+      const { ticket } = await other.presence.issueHandoff({ accountId, characterId: x, serverId: 'server-b', districtId: 1, fencingToken: a.fencingToken });
+      await other.presence.consumeHandoff(ticket, 'server-b');
+    } finally {
+      await other.close();
+    }
+    const health = Number((await characterRow(x)).health);
+    await t.db.characters.updateVitals(x, { health: 3 }, { fencingToken: a.fencingToken }).catch((e: unknown) => {
+      expect(e).toBeInstanceOf(PresenceLostError); // refused at once when the second has passed
+    });
+    await t.db.abilities.use(x, ABILITY, { fencingToken: a.fencingToken }).catch((e: unknown) => {
+      expect(e).toBeInstanceOf(PresenceLostError);
+    });
+    await t.db.world.flush();
+    expect(Number((await characterRow(x)).health)).toBe(health);
+    expect(await timesUsed(x, ABILITY)).toBe(20);
+  });
+});
+
 describe('presence.requireFencing', () => {
   let strict: Cluster;
 
@@ -122,6 +237,15 @@ describe('presence.requireFencing', () => {
     await expectRefused(strict.inventory.grant(x, { templateId }));
     await expectRefused(strict.factions.adjustStanding(x, 'zion', 5));
     await expectRefused(strict.world.updatePosition(x, { x: 1, y: 2, z: 3 }));
+    // The writes outside onCharacter: buffered vitals and ability uses, hardline travel, a move.
+    const [hardline] = await rows('alpha-primary', 'SELECT hardline_id FROM hardlines WHERE district_id = 1 LIMIT 1');
+    await expectRefused(strict.characters.updateVitals(x, { health: 1 }));
+    await expectRefused(strict.abilities.use(x, 2_001));
+    await expectRefused(strict.world.useHardline(x, Number(hardline?.hardline_id ?? 1), Number(hardline?.hardline_id ?? 1)));
+    await expectRefused(strict.characters.moveToDistrict(x, 2));
+    await strict.world.flush();
+    expect(Number((await characterRow(x)).district_id)).toBe(1);
+    expect(Number((await characterRow(x)).health)).not.toBe(1);
     expect((await t.db.characters.get(x))!.money).toBe(100);
     expect(await t.db.inventory.list(x, { consistency: 'strong' })).toEqual([]);
 

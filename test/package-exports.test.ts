@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 
@@ -51,4 +52,42 @@ describe('the published entry points', () => {
       await expect(readFile(target.types, 'utf8'), subpath).resolves.toMatch(/export/);
     }
   });
+
+  it('no published declaration names zod: the public types are written-out interfaces', async () => {
+    const files = (await readdir('dist', { recursive: true })).filter((f) => f.endsWith('.d.ts'));
+    expect(files.length).toBeGreaterThan(50);
+    const naming: string[] = [];
+    for (const file of files) if (/zod/i.test(await readFile(path.join('dist', file), 'utf8'))) naming.push(file);
+    expect(naming).toEqual([]);
+  });
+
+  it('the published declarations compile for a consumer (nothing they use was stripped as internal)', async () => {
+    // Inside the package, so `mxo-data` resolves to this package by its exports; every dist .d.ts
+    // is checked (skipLibCheck off), not only those the entry points reach.
+    const dir = await mkdtemp('.consumer-');
+    try {
+      await writeFile(
+        path.join(dir, 'consumer.ts'),
+        `import { openCluster, type ClusterConfigInput, type TradeInput, type MissionTemplateInput, type VendorDefinition,
+           type ItemGrant, type DistrictDefinition, type RegisterInput, type CombatRecordInput } from 'mxo-data';
+         import { startSandbox } from 'mxo-data/sandbox';
+         import { createMetrics } from 'mxo-data/metrics';
+         const config: ClusterConfigInput = { global: { primary: 'mysql://app@127.0.0.1:3306/mxo_global' }, shards: [] };
+         export type Inputs = [TradeInput, MissionTemplateInput, VendorDefinition, ItemGrant, DistrictDefinition, RegisterInput, CombatRecordInput];
+         export const used = [config, openCluster, startSandbox, createMetrics];\n`,
+      );
+      await writeFile(
+        path.join(dir, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: false, types: ['node'] },
+          files: ['consumer.ts'],
+          include: ['../dist/**/*.d.ts'],
+        }),
+      );
+      const tsc = run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', path.join(dir, 'tsconfig.json')]);
+      await expect(tsc.catch((e: { stdout?: string }) => Promise.reject(new Error(e.stdout ?? String(e))))).resolves.toBeDefined();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

@@ -1,11 +1,12 @@
 import { z } from 'zod';
+import type { Same } from '../validate.js';
 
 /**
  * The cluster config as users write it (shards.config.ts, JSON or a plain object).
  * `.strict()` everywhere: a misspelt key is an error that names it, not a silently ignored option.
  */
 
-/**
+/** @internal
  * TLS to a node (docs/operating.md, "TLS"): PEM text or files (read when the config is resolved).
  * `true` verifies the server against the system's certificate authorities.
  */
@@ -263,7 +264,6 @@ export type {
 export type ParsedClusterConfig = z.output<typeof clusterConfigSchema>;
 
 // The written-out types and the schema must agree both ways (compile-time only).
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const agree: [
   Same<z.input<typeof clusterConfigSchema>, import('./config-input.js').ClusterConfigInput>,
   Same<ParsedClusterConfig['pool'], import('./config-input.js').PoolOptions>,

@@ -6,9 +6,9 @@ export async function lockCharacter(
   conn: PooledConnection,
   characterId: number,
   shard: string,
-): Promise<{ money: number | string; district_id: number }> {
-  const [row] = await conn.rows<{ money: number | string; district_id: number }>(
-    'SELECT money, district_id FROM characters WHERE character_id = ? FOR UPDATE',
+): Promise<{ money: number | string; district_id: number; presence_token: number | string | null }> {
+  const [row] = await conn.rows<{ money: number | string; district_id: number; presence_token: number | string | null }>(
+    'SELECT money, district_id, presence_token FROM characters WHERE character_id = ? FOR UPDATE',
     [characterId],
   );
   if (!row) throw new StaleRouteError(characterId, shard);

@@ -18,7 +18,7 @@ export const BATCH_MAX_BYTES = 4 * 1024 * 1024;
 /** The smallest byte budget a shard that answered 1153 is tried with (one row still goes alone). */
 export const BATCH_MIN_BYTES = 64 * 1024;
 
-/** A JSON object for a log row, at most {@link LOG_JSON_MAX_BYTES} serialised (a ValidationError naming the field otherwise). */
+/** @internal A JSON object for a log row, at most {@link LOG_JSON_MAX_BYTES} serialised (a ValidationError naming the field otherwise). */
 export const boundedJson = z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
   let bytes: number;
   try {

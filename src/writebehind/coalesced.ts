@@ -1,6 +1,7 @@
 import type { NodePool } from '../pool/node-pool.js';
 import type { PooledConnection } from '../pool/pooled-connection.js';
-import { isolate, PacketTooLargeError, type RowOutcome } from './row-writes.js';
+import { isolate, type RowOutcome } from './row-writes.js';
+import { onFlushConnection } from './flush-connection.js';
 import { WriteBehindDeferredError } from './types.js';
 
 /**
@@ -19,9 +20,6 @@ export interface CoalescedKind<V> {
 
 /** Entries taken out of the buffer by a flush: what is left of each kind to write. */
 type Pending = Array<{ kind: CoalescedKind<unknown>; rest: Array<[string, unknown]>; deferred: Array<[string, unknown]> }>;
-
-/** A flush waits at most this long for a row lock (a row held by an in-doubt XA branch must not stall it). */
-const LOCK_WAIT_SEC = 1;
 
 /** The coalesced entries of one shard's buffer, by kind. */
 export class CoalescedEntries {
@@ -67,36 +65,28 @@ export class CoalescedEntries {
     if (pending.length === 0) return;
     let lockError: unknown;
     try {
-      await primary.use('write_behind_flush', async (conn) => {
-        await conn.text('SET @mxo_lock_wait = @@SESSION.innodb_lock_wait_timeout, SESSION innodb_lock_wait_timeout = ?', [LOCK_WAIT_SEC]);
-        try {
-          for (const p of pending) {
-            while (p.rest.length > 0) {
-              const batch = p.rest.slice(0, maxBatch);
-              const done: RowOutcome[] = [];
-              try {
-                await isolate(
-                  batch,
-                  (rows) => p.kind.write(conn, rows),
-                  (error) => (lockError = error),
-                  ([key], error) => onDead(p.kind.name, key, conn, error),
-                  done,
-                  shard,
-                );
-              } finally {
-                // Settled rows leave; the rest (a flush that failed midway) stays to go back.
-                p.deferred.push(...batch.filter((_, i) => done[i] === 'deferred'));
-                p.rest = [...batch.filter((_, i) => done[i] === undefined), ...p.rest.slice(batch.length)];
-                const written = done.filter((o) => o === 'written').length;
-                if (written > 0) onWritten(p.kind.name, written);
-              }
+      await onFlushConnection(primary, async (conn) => {
+        for (const p of pending) {
+          while (p.rest.length > 0) {
+            const batch = p.rest.slice(0, maxBatch);
+            const done: RowOutcome[] = [];
+            try {
+              await isolate(
+                batch,
+                (rows) => p.kind.write(conn, rows),
+                (error) => (lockError = error),
+                ([key], error) => onDead(p.kind.name, key, conn, error),
+                done,
+                shard,
+              );
+            } finally {
+              // Settled rows leave; the rest (a flush that failed midway) stays to go back.
+              p.deferred.push(...batch.filter((_, i) => done[i] === 'deferred'));
+              p.rest = [...batch.filter((_, i) => done[i] === undefined), ...p.rest.slice(batch.length)];
+              const written = done.filter((o) => o === 'written').length;
+              if (written > 0) onWritten(p.kind.name, written);
             }
           }
-        } catch (error) {
-          if (error instanceof PacketTooLargeError) conn.broken = true;
-          throw error;
-        } finally {
-          if (!conn.broken) await conn.text('SET SESSION innodb_lock_wait_timeout = @mxo_lock_wait').catch(() => (conn.broken = true));
         }
       });
     } catch (error) {

@@ -1,20 +1,13 @@
 import type { Metrics } from '../metrics/metrics.js';
 import type { NodePool } from '../pool/node-pool.js';
 import type { PooledConnection } from '../pool/pooled-connection.js';
-import { BATCH_MAX_BYTES, BATCH_MIN_BYTES, batchesByBytes, valueBytes } from './byte-budget.js';
+import { BATCH_MAX_BYTES, BATCH_MIN_BYTES } from './byte-budget.js';
 import { CoalescedEntries, type CoalescedKind } from './coalesced.js';
 import { KindRoom } from './kind-room.js';
 import { PositionOrder } from './position-order.js';
-import {
-  absentCharacters,
-  isolate,
-  LOG_COLUMNS,
-  logDeadLetter,
-  PacketTooLargeError,
-  writeLogs,
-  writePositions,
-  type RowOutcome,
-} from './row-writes.js';
+import { logDeadLetter, PacketTooLargeError } from './row-writes.js';
+import { onFlushConnection } from './flush-connection.js';
+import { PositionLogFlush } from './position-log-flush.js';
 import {
   WriteBehindDeferredError,
   type BufferedPosition,
@@ -35,9 +28,6 @@ export {
   type WriteBehindOptions,
 } from './types.js';
 export { PositionOrder } from './position-order.js';
-
-/** A flush waits at most this long for a row lock (a row held by an in-doubt XA branch must not stall the shard). */
-const FLUSH_LOCK_WAIT_SEC = 1;
 
 /**
  * One shard's write-behind buffer for high-frequency writes. Positions are coalesced (the last
@@ -84,7 +74,6 @@ export class WriteBehindBuffer {
   private get primary(): NodePool {
     return typeof this.primaryOf === 'function' ? this.primaryOf() : this.primaryOf;
   }
-
 
   /**
    * @param positions The process's position order (shared by its buffers) and where positions
@@ -246,108 +235,37 @@ export class WriteBehindBuffer {
 
   private async flushOnce(): Promise<void> {
     if (this.depth === 0) return;
-    const positions = this.positions;
-    const logs = this.logs;
+    const flush = new PositionLogFlush(this.shard, this.positions, this.logs, {
+      metrics: this.metrics,
+      maxBatch: this.options.maxBatch,
+      batchBytes: this.batchBytes,
+      deadLetter: (conn, kind, row, error) => this.deadLetter(conn, kind, row, error),
+    });
     this.positions = new Map();
     this.logs = [];
-    const deferredPositions = new Map<number, BufferedPosition>();
-    // Positions whose character's row is not on this shard (it moved): re-routed after the flush.
-    const gone = new Map<number, BufferedPosition>();
-    const deferredLogs: LogRow[] = [];
-    let lockError: unknown;
     const started = performance.now();
     try {
-      await this.primary.use('write_behind_flush', async (conn) => {
-        await conn.text('SET @mxo_lock_wait = @@SESSION.innodb_lock_wait_timeout, SESSION innodb_lock_wait_timeout = ?', [
-          FLUSH_LOCK_WAIT_SEC,
-        ]);
+      await onFlushConnection(this.primary, async (conn) => {
         try {
-          const onDefer = (error: unknown) => (lockError = error);
-          for (const batch of chunks([...positions], this.options.maxBatch)) {
-            const done: RowOutcome[] = [];
-            try {
-              await isolate(
-                batch,
-                async (rows) => {
-                  const matched = await writePositions(
-                    conn,
-                    rows.map(([id, e]) => [id, e.position]),
-                  );
-                  if (matched < rows.length) {
-                    const absent = new Set(
-                      await absentCharacters(
-                        conn,
-                        rows.map(([id]) => id),
-                      ),
-                    );
-                    for (const [id, e] of rows) if (absent.has(id)) gone.set(id, e);
-                  }
-                  this.metrics.writeBehindFlushedRows.inc({ shard: this.shard, kind: 'position' }, matched);
-                },
-                onDefer,
-                ([id], error) => this.deadLetter(conn, 'position', { character_id: id }, error),
-                done,
-                this.shard,
-              );
-            } finally {
-              // Settled rows leave even when the flush ends here (a row written is never written again).
-              batch.forEach(([id, p], i) => {
-                if (done[i] === undefined) return;
-                positions.delete(id);
-                if (done[i] === 'deferred') deferredPositions.set(id, p);
-              });
-            }
-          }
-          for (const table of Object.keys(LOG_COLUMNS) as Array<LogRow['table']>) {
-            // Batches bounded in bytes as well as rows: under the server's max_allowed_packet.
-            for (const batch of batchesByBytes(
-              logs.filter((l) => l.table === table),
-              this.options.maxBatch,
-              this.batchBytes,
-              (row) => valueBytes(Object.values(row.values)),
-            )) {
-              const done: RowOutcome[] = [];
-              try {
-                await isolate(
-                  batch,
-                  async (rows) => {
-                    await writeLogs(conn, table, rows);
-                    this.metrics.writeBehindFlushedRows.inc({ shard: this.shard, kind: 'log' }, rows.length);
-                  },
-                  onDefer,
-                  (row, error) => this.deadLetter(conn, 'log', { table, character_id: row.values.character_id ?? null }, error),
-                  done,
-                  this.shard,
-                );
-              } finally {
-                const taken = new Set(batch.filter((_, i) => done[i] !== undefined));
-                batch.forEach((row, i) => done[i] === 'deferred' && deferredLogs.push(row));
-                if (taken.size > 0) logs.splice(0, logs.length, ...logs.filter((l) => !taken.has(l)));
-              }
-            }
-          }
+          await flush.run(conn);
         } catch (error) {
           // 1153: the server dropped this connection; later flushes send smaller batches.
-          if (error instanceof PacketTooLargeError) {
-            conn.broken = true;
-            this.batchBytes = Math.max(BATCH_MIN_BYTES, Math.floor(this.batchBytes / 2));
-          }
+          if (error instanceof PacketTooLargeError) this.batchBytes = Math.max(BATCH_MIN_BYTES, Math.floor(this.batchBytes / 2));
           throw error;
-        } finally {
-          if (!conn.broken) await conn.text('SET SESSION innodb_lock_wait_timeout = @mxo_lock_wait').catch(() => (conn.broken = true));
         }
       });
       this.metrics.writeBehindFlushDuration.observe({ shard: this.shard }, (performance.now() - started) / 1000);
     } catch (error) {
       this.metrics.writeBehindFlushFailures.inc({ shard: this.shard });
-      this.putBack(new Map([...gone, ...deferredPositions, ...positions]), [...deferredLogs, ...logs]);
+      this.putBack(new Map([...flush.gone, ...flush.deferredPositions, ...flush.positions]), [...flush.deferredLogs, ...flush.logs]);
       throw error;
     }
-    if (gone.size > 0) await this.rerouteGone(gone);
-    if (deferredPositions.size + deferredLogs.length > 0) {
+    if (flush.gone.size > 0) await this.rerouteGone(flush.gone);
+    const deferred = flush.deferredPositions.size + flush.deferredLogs.length;
+    if (deferred > 0) {
       this.metrics.writeBehindFlushFailures.inc({ shard: this.shard });
-      this.putBack(deferredPositions, deferredLogs);
-      throw new WriteBehindDeferredError(this.shard, deferredPositions.size + deferredLogs.length, { cause: lockError });
+      this.putBack(flush.deferredPositions, flush.deferredLogs);
+      throw new WriteBehindDeferredError(this.shard, deferred, { cause: flush.lockError });
     }
   }
 
@@ -418,9 +336,3 @@ export class WriteBehindBuffer {
 }
 
 const DONE: Promise<void> = Promise.resolve();
-
-function chunks<T>(items: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}

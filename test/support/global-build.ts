@@ -28,6 +28,8 @@ export default async function setup(): Promise<void> {
   if (!runIncludesDistTests()) return;
   await withLock(() => {
     if (!stale()) return;
+    // From an empty dist/, as `npm run build` does: a module that was renamed or split leaves no stale declaration behind.
+    rmSync(path.join(ROOT, 'dist'), { recursive: true, force: true });
     try {
       execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
         cwd: ROOT,

@@ -12,8 +12,9 @@ import { ABILITY_USES, abilityUseKey } from './ability-uses.js';
 import { textColumn, varcharColumn, id } from '../shared/fields.js';
 import { jsonValue } from '../shared/mission-rows.js';
 import { parseInput } from '../../validate.js';
-import { abilityIdSchema, loadoutSchema, readLoadout, upgradeAbility, writeLoadout, type LoadoutSlot } from '../shared/ability-loadout.js';
+import { abilityIdSchema, loadoutSchema, readLoadout, upgradeAbility, writeLoadout, type CharacterAbility, type LoadoutSlot } from '../shared/ability-loadout.js';
 import type { RepoContext } from '../shared/context.js';
+import { acceptBuffered, fencedWriteOptions } from '../shared/fenced-write.js';
 import { fencing, type WriteOptions } from '../shared/write-options.js';
 
 /** characters.archetype's values (a repository does not import another). */
@@ -67,16 +68,7 @@ export interface AbilityDefinitionInput {
   maxAbilityLevel?: number;
 }
 
-/** A learned ability (a row of character_abilities). */
-export interface CharacterAbility {
-  abilityId: number;
-  abilityName: string | null;
-  abilityLevel: number;
-  masteryPoints: number;
-  masteryPercentage: number;
-  timesUsed: number;
-  lastUsed: Date | null;
-}
+export type { CharacterAbility } from '../shared/ability-loadout.js';
 
 /**
  * Abilities: definitions (reference data, ability_templates on global and every shard), learning
@@ -178,20 +170,24 @@ export class Abilities {
   /**
    * Records one use of a learned ability: times used, mastery and last used, through the
    * write-behind buffer (many uses per second coalesce into one row update per flush). Uses of
-   * an ability the character has not learned change nothing.
+   * an ability the character has not learned change nothing. With `fencingToken` a stale claim
+   * throws PresenceLostError now, and the uses count only if the claim still holds when they are
+   * flushed (src/systems/shared/fenced-write.ts).
    *
    * @example
-   * await db.abilities.use(characterId, 1001);
+   * await db.abilities.use(characterId, 1001, { fencingToken });
    */
-  async use(characterId: number, abilityId: number): Promise<void> {
+  async use(characterId: number, abilityId: number, options: WriteOptions = {}): Promise<void> {
     const cid = parseInput(id, characterId, 'character id');
     const aid = parseInput(abilityIdSchema, abilityId, 'ability id');
-    const route = await this.ctx.router.directory.resolve(cid);
-    await this.ctx.writeBehind(route.shard).coalesce(ABILITY_USES, abilityUseKey(cid, aid), {
+    const { fencingToken } = parseInput(fencedWriteOptions, options, 'options');
+    const shard = await acceptBuffered(this.ctx.router, 'ability_use_fence', cid, fencingToken);
+    await this.ctx.writeBehind(shard).coalesce(ABILITY_USES, abilityUseKey(cid, aid), {
       characterId: cid,
       abilityId: aid,
       uses: 1,
       lastUsedMs: Date.now(),
+      fencingToken,
     });
   }
 

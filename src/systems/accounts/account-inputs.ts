@@ -1,22 +1,24 @@
 /** Account inputs and results: the public shapes and their zod schemas (src/systems/accounts/accounts.ts uses them). */
 import { z } from 'zod';
+import type { Same } from '../../validate.js';
 import { schemaFor } from '../../validate.js';
 import { type LoginKeys, type StoredLoginKeys } from './account-keys.js';
-import { type LegacyHash } from '../../crypto/password.js';
 import { clientAddressBucket } from '../../auth/client-address.js';
 
+/** @internal */
 export const password = z.string().min(8, 'at least 8 characters').max(128);
-/** An email address (a password reset names one). */
+/** @internal An email address (a password reset names one). */
 export const emailAddress = z
   .string()
   .max(255)
   .regex(/^[^\s@]+@[^\s@]+$/, 'must be an email address');
 /** Optional (contract part four): neither MxO emulator keeps an email; the column is NULL then. */
 const email = emailAddress.optional();
-/** The same rule register applies, for reads by username (byUsername, the admin-level command). */
+/** @internal The same rule register applies, for reads by username (byUsername, the admin-level command). */
 export const username = z.string().regex(/^[A-Za-z0-9_.-]{3,32}$/, '3-32 letters, digits, _, . or -');
-/** accounts.admin_level is a signed TINYINT: 0 player, 1..127 moderator/GM. */
+/** @internal accounts.admin_level is a signed TINYINT: 0 player, 1..127 moderator/GM. */
 export const adminLevel = z.number().int().min(0, '0 (player) or more').max(127, 'at most 127 (accounts.admin_level is a TINYINT)');
+/** @internal */
 export const registerInput = z
   .object({
     username,
@@ -26,6 +28,7 @@ export const registerInput = z
   })
   .strict();
 
+/** @internal */
 export const loginInput = z
   .object({
     // No spaces: the column's PAD SPACE collation would match 'neo   ' to neo under another throttle key.
@@ -46,9 +49,15 @@ export const loginInput = z
   })
   .strict();
 
+/** @internal */
 export const accountId = z.number().int().positive();
-export const keyBytes = z.instanceof(Uint8Array).refine((b) => b.length >= 1 && b.length <= 1024, '1-1024 bytes');
+/** @internal */
+export const keyBytes = z
+  .custom<Uint8Array>((v) => v instanceof Uint8Array, 'must be a Uint8Array')
+  .refine((b) => b.length >= 1 && b.length <= 1024, '1-1024 bytes');
+/** @internal */
 export const loginKeysInput = schemaFor<LoginKeys>()(z.object({ modulus: keyBytes, privateExponent: keyBytes }).strict());
+/** @internal */
 export const legacyInput = schemaFor<LegacyAccountInput>()(
   z
     .object({
@@ -81,8 +90,16 @@ export interface LegacyAccountInput {
   username: string;
   /** Optional: neither MxO emulator keeps one. */
   email?: string;
-  legacyHash: LegacyHash;
+  legacyHash: LegacyHashInput;
 }
+
+/** The old server's hash: MD5(password), or SHA-1(salt + password) with its salt (1-48 bytes of UTF-8). */
+export type LegacyHashInput =
+  | { kind: 'md5'; hash: string }
+  | { kind: 'salted-sha1'; hash: string; salt: string }
+  /** Reality (rajkosto/mxoemu): SHA1hex(SHA1hex(salt) + SHA1hex(password)), lowercase hex. */
+  | { kind: 'reality'; hash: string; salt: string };
+/** @internal */
 export const token = z.string().min(1).max(256);
 
 export interface RegisterInput {
@@ -131,3 +148,10 @@ export interface AccountSummary {
   /** 0 player, >= 1 moderator/GM. */
   adminLevel: number;
 }
+
+// The public types above and their schemas agree both ways (compile-time only; Same in src/validate.ts).
+const agrees: [
+  Same<z.input<typeof registerInput>, RegisterInput>,
+  Same<z.input<typeof loginInput>, LoginInput>,
+] = [true, true];
+void agrees;

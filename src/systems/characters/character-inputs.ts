@@ -11,11 +11,12 @@ export const GENDERS = ['male', 'female'] as const;
 export const MONEY_REASONS = ['quest_reward', 'vendor_sale', 'vendor_purchase', 'admin_grant', 'drop_loot', 'repair_cost'] as const;
 export type MoneyReason = (typeof MONEY_REASONS)[number];
 
-/** Character (and other INT) ids: the one id schema (src/systems/shared/fields.ts). */
+/** @internal Character (and other INT) ids: the one id schema (src/systems/shared/fields.ts). */
 export { id } from '../shared/fields.js';
 import { id } from '../shared/fields.js';
-/** Districts are numbered from 0 (the tutorial); the loading area is 0x385. */
-export const districtIdSchema = z.number().int().min(0).max(2_147_483_647);
+/** @internal Districts are numbered from 0 (the tutorial); the loading area is 0x385: the one schema of src/systems/shared/fields.ts. */
+export { districtId as districtIdSchema } from '../shared/fields.js';
+import { districtId as districtIdSchema } from '../shared/fields.js';
 /** The archetype of a character created without one (the client does not send it). */
 export const DEFAULT_ARCHETYPE = 'hacker' as const;
 
@@ -38,7 +39,7 @@ export interface CharacterCreateInput {
   /** Default from `appearance.sex` (0 male, 1 female), else male. */
   gender?: (typeof GENDERS)[number];
   /** Appearance data (default `{}`): the typed RSI fields (sex, body, face, hair, hairColor, ...) are checked; other keys kept as given. */
-  appearance?: identity.Appearance & Record<string, unknown>;
+  appearance?: AppearanceInput;
   firstName?: string;
   lastName?: string;
   background?: string;
@@ -50,7 +51,8 @@ export interface CharacterCreateInput {
   districtId: number;
 }
 
-/** Known RSI fields must be valid; other appearance keys are free-form (older callers). */
+type AppearanceInput = identity.Appearance & Record<string, unknown>;
+/** @internal Known RSI fields must be valid; other appearance keys are free-form (older callers). */
 export const appearanceInput = z
   .record(z.string(), z.unknown())
   .default({})
@@ -60,8 +62,9 @@ export const appearanceInput = z
     const parsed = identity.appearanceSchema.safeParse(known);
     if (!parsed.success)
       for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
-  });
+  }) as unknown as z.ZodDefault<z.ZodType<AppearanceInput, AppearanceInput>>; // the refinement checks the typed fields
 
+/** @internal */
 export const createInput = schemaFor<CharacterCreateInput>()(
   z
     .object({
@@ -91,7 +94,9 @@ export const createInput = schemaFor<CharacterCreateInput>()(
         ctx.addIssue({ code: 'custom', path: ['appearance', issue.field], message: issue.message });
     }),
 );
+/** @internal */
 export { idempotencyOptions } from '../shared/fields.js';
+/** @internal */
 export const moneyInput = z.object({
   characterId: id,
   // transaction_history.money_amount is a signed INT.

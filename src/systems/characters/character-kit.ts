@@ -4,6 +4,8 @@ import { BACKPACK_LAST_SLOT, slotMismatch, WORN_SLOTS, wornOf, wornSlotAt } from
 import type { PooledConnection } from '../../pool/pooled-connection.js';
 import { abilityIdSchema } from '../shared/ability-loadout.js';
 import { drawWornPart } from '../shared/slot-allocation.js';
+import { id } from '../shared/fields.js';
+import type { Same } from '../../validate.js';
 
 /**
  * What characters.create puts on a new character in its own transaction (issue 18, part B): the
@@ -51,11 +53,12 @@ export const MXO_HD_STARTING_ABILITIES: ReadonlyArray<{ readonly abilityId: numb
   ].map((a) => Object.freeze({ ...a, slots: Object.freeze(a.slots) })),
 );
 
+/** @internal */
 export const startingItemsSchema = z
   .array(
     z
       .object({
-        templateId: z.number().int().positive().max(2_147_483_647),
+        templateId: id,
         slot: z.number().int().min(0).max(WORN_SLOTS.clothing_feet.slot),
       })
       .strict(),
@@ -79,6 +82,7 @@ const startingAbilityObject = z
   .refine((a) => a.slots === undefined || new Set(a.slots).size === a.slots.length, { path: ['slots'], message: 'a slot appears twice' })
   .transform(({ slot, slots, ...a }) => ({ ...a, slots: slots ?? (slot === undefined ? [] : [slot]) }));
 
+/** @internal */
 export const startingAbilitiesSchema = z
   .array(
     // A bare id is the object form with defaults: one schema, so a refusal names the exact field
@@ -95,7 +99,17 @@ export const startingAbilitiesSchema = z
     return new Set(slots).size === slots.length;
   }, 'a loadout slot appears twice');
 
-type ParsedAbility = z.output<typeof startingAbilitiesSchema>[number];
+/** A starting ability as parsed: defaults filled in. */
+interface ParsedAbility {
+  abilityId: number;
+  level: number;
+  /** Every loadout slot it sits in (`slot` folded in): mxo-hd's kit puts one id in slots 12 and 13. */
+  slots: number[];
+  loaded: boolean;
+}
+// The public type and the schema agree (the parsed shape is checked where characters.ts passes it on).
+const agrees: Same<z.input<typeof startingAbilitiesSchema>, StartingAbility[]> = true;
+void agrees;
 
 /** Inserts the starting items (ids allocated by the caller, one per item) on the new character's shard. */
 export async function insertStartingItems(

@@ -1,3 +1,4 @@
+import type { CharacterAbility } from '../shared/ability-loadout.js';
 import type { InventoryItem } from '../shared/inventory-inputs.js';
 import type { Row } from '../../pool/pooled-connection.js';
 import type { LoadoutSlot } from '../shared/ability-loadout.js';
@@ -6,15 +7,8 @@ import { REPUTATION_ORGANIZATIONS, type Reputations } from '../shared/reputation
 
 /** The shapes `characters.load` returns: each part as the single read it replaces returns it. */
 
-export interface LoadedAbility {
-  abilityId: number;
-  abilityName: string | null;
-  abilityLevel: number;
-  masteryPoints: number;
-  masteryPercentage: number;
-  timesUsed: number;
-  lastUsed: Date | null;
-}
+/** A learned ability, as db.abilities.list returns it. */
+export type LoadedAbility = CharacterAbility;
 
 export interface LoadedStanding {
   faction: 'zion' | 'machine' | 'merovingian';

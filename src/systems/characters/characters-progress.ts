@@ -8,6 +8,7 @@ import { parseInput } from '../../validate.js';
 import type { RepoContext } from '../shared/context.js';
 import { fencing, type WriteOptions } from '../shared/write-options.js';
 import { id } from '../shared/fields.js';
+import { acceptBuffered, fencedWriteOptions } from '../shared/fenced-write.js';
 
 
 /**
@@ -35,16 +36,19 @@ export class CharacterProgress {
 
   /**
    * Records current health and inner strength through the write-behind buffer (the latest value
-   * per character wins), clamped to the character's maxima when written.
+   * per character wins), clamped to the character's maxima when written. With `fencingToken` a
+   * stale claim throws PresenceLostError now, and the vitals land only if the claim still holds
+   * when they are flushed (src/systems/shared/fenced-write.ts).
    *
    * @example
-   * await db.characters.updateVitals(characterId, { health: 150, innerStrength: 90 });
+   * await db.characters.updateVitals(characterId, { health: 150, innerStrength: 90 }, { fencingToken });
    */
-  async updateVitals(characterId: number, vitals: VitalsInput): Promise<void> {
+  async updateVitals(characterId: number, vitals: VitalsInput, options: WriteOptions = {}): Promise<void> {
     const cid = parseInput(id, characterId, 'character id');
     const data = parseInput(vitalsSchema, vitals, 'vitals');
-    const route = await this.ctx.router.directory.resolve(cid);
-    await this.ctx.writeBehind(route.shard).coalesce(VITALS, String(cid), data);
+    const { fencingToken } = parseInput(fencedWriteOptions, options, 'options');
+    const shard = await acceptBuffered(this.ctx.router, 'vitals_fence', cid, fencingToken);
+    await this.ctx.writeBehind(shard).coalesce(VITALS, String(cid), { ...data, fencingToken });
   }
 
   /**

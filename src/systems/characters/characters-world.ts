@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { fencingTokenValue, id } from '../shared/fields.js';
 import { NotFoundError } from '../../errors.js';
 import { consistencyOf } from '../../routing/consistency.js';
 import type { Consistency } from '../../routing/read-router.js';
@@ -12,7 +13,6 @@ import { CharacterIdentity } from './characters-identity.js';
 
 export type { CharacterSpawn, SpawnItem, SpawnOrganization } from './character-spawn.js';
 
-const id = z.number().int().positive().max(2_147_483_647);
 
 /** What a district server holds in memory and saves, as absolute values (every field optional). */
 export interface CharacterSave {
@@ -64,7 +64,7 @@ const saveInput = schemaFor<CharacterSave>()(
     })
     .strict(),
 );
-const saveOptions = schemaFor<SaveOptions>()(z.object({ fencingToken: z.number().int().positive() }).strict());
+const saveOptions = schemaFor<SaveOptions>()(z.object({ fencingToken: fencingTokenValue }).strict());
 const factionInput = z.enum(['zion', 'machine', 'merovingian', 'neutral']);
 
 /** Plain columns a save sets, by input field. */

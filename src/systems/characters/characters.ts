@@ -13,6 +13,7 @@ import { checkDistrictFence } from '../../routing/district-fence.js';
 import { remember, replayOf } from '../../routing/idempotency.js';
 import { deleteCharacterRows } from '../../schema/character-rows.js';
 import { moveCharacter } from '../shared/character-move.js';
+import { fencedWriteOptions } from '../shared/fenced-write.js';
 import { readCharacterLoad, readMembershipLoad } from './character-load.js';
 import { buildCharacterLoad, type CharacterLoad } from './character-load-shape.js';
 import { CharacterWorld } from './characters-world.js';
@@ -307,15 +308,17 @@ export class Characters extends CharacterWorld {
    * one two-phase commit. Event records stay on the old shard.
    *
    * @example
-   * const { shard, movedShards } = await db.characters.moveToDistrict(characterId, 5);
+   * const { shard, movedShards } = await db.characters.moveToDistrict(characterId, 5, { fencingToken });
    */
   async moveToDistrict(
     characterId: number,
     districtId: number,
+    options: WriteOptions = {},
   ): Promise<{ characterId: number; districtId: number; shard: string; movedShards: boolean }> {
     const cid = parseInput(id, characterId, 'character id');
     const target = parseInput(districtIdSchema, districtId, 'district id');
-    return moveCharacter(this.ctx.router, this.ctx.writeBehind, cid, target);
+    const { fencingToken } = parseInput(fencedWriteOptions, options, 'options');
+    return moveCharacter(this.ctx.router, this.ctx.writeBehind, cid, target, undefined, fencingToken);
   }
 
   /**

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { amount, bigId, fromJson, id, idempotencyKey, jsonValue, position } from '../shared/fields.js';
+import { amount, bigId, fromJson, id, idempotencyKey, jsonValue, position, timestamp } from '../shared/fields.js';
 import type { Outcome } from './pvp-rating.js';
 import type { PooledConnection } from '../../pool/pooled-connection.js';
 import { consistencyOf } from '../../routing/consistency.js';
@@ -7,7 +7,7 @@ import { compareCharacterLocks } from '../../routing/lock-order.js';
 import type { Consistency } from '../../routing/read-router.js';
 import { remember, replayOf } from '../../routing/idempotency.js';
 import { toStanding, updatePvp, type PvpStanding } from './pvp-stats.js';
-import { parseInput } from '../../validate.js';
+import { parseInput, type Same } from '../../validate.js';
 import type { RepoContext } from '../shared/context.js';
 import { fencing, type WriteOptions } from '../shared/write-options.js';
 
@@ -22,9 +22,6 @@ const RESULTS = {
 } as const;
 /** Per participant (`{ [characterId]: n }`), or one number: the initiator's. */
 const perParticipant = z.union([amount, z.record(z.string().regex(/^\d{1,10}$/), amount)]);
-const time = z.coerce
-  .date()
-  .refine((d) => !Number.isNaN(d.getTime()) && d.getUTCFullYear() >= 1970 && d.getUTCFullYear() < 2038, 'a TIMESTAMP date');
 
 const recordInput = z
   .object({
@@ -34,8 +31,8 @@ const recordInput = z
     targetType: z.enum(['player', 'npc']),
     districtId: id,
     position,
-    startTime: time.optional(),
-    endTime: time.optional(),
+    startTime: timestamp.optional(),
+    endTime: timestamp.optional(),
     /** From the initiator's side: `win`/`victory`, `loss`/`defeat`, `draw`, `fled`, `interrupted`. */
     result: z.enum(Object.keys(RESULTS) as [keyof typeof RESULTS, ...Array<keyof typeof RESULTS>]),
     winnerId: id.optional(),
@@ -80,6 +77,9 @@ export interface CombatRecordInput {
   /** A retried call with the same key returns the first call's result and counts nothing twice. */
   idempotencyKey?: string;
 }
+// The interface and the schema agree both ways (compile-time only).
+const agrees: Same<z.input<typeof recordInput>, CombatRecordInput> = true;
+void agrees;
 
 /** What {@link Combat.record} returns. */
 export interface CombatRecordResult {

@@ -4,7 +4,7 @@ import { NotFoundError } from '../../errors.js';
 import { consistencyOf } from '../../routing/consistency.js';
 import type { Consistency } from '../../routing/read-router.js';
 import { GLOBAL } from '../../routing/topology.js';
-import { textColumn, varcharColumn, id } from '../shared/fields.js';
+import { textColumn, varcharColumn, id, positiveAmount as amount } from '../shared/fields.js';
 import * as crews from '../shared/crew-rules.js';
 import { moveCrewBankMoney, type CrewBankMove } from '../shared/treasury.js';
 import { readCrewView, type CrewView } from '../shared/crew-view.js';
@@ -47,7 +47,6 @@ export interface CrewBankOptions extends WriteOptions {
 }
 
 /** money_amount in transaction_history is an INT. */
-const amount = z.number().int().positive().max(2_147_483_647);
 const bankOptions = schemaFor<CrewBankOptions>()(idempotencyOptions);
 const createInput = schemaFor<CrewCreateInput>()(
   z.object({ captainId: id, crewName: varcharColumn(64, 3), description: textColumn().optional() }).strict(),

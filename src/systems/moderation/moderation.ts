@@ -5,7 +5,7 @@ import { consistencyOf } from '../../routing/consistency.js';
 import type { Consistency } from '../../routing/read-router.js';
 import { endAccountPresence, isMuted, syncAccountStatus } from '../shared/account-access.js';
 import { textColumn, id } from '../shared/fields.js';
-import { parseInput } from '../../validate.js';
+import { parseInput, type Same } from '../../validate.js';
 import type { RepoContext } from '../shared/context.js';
 
 /** TIMESTAMP columns end in 2038. */
@@ -36,6 +36,9 @@ export interface PunishInput {
   expiresAt?: Date;
   notes?: string;
 }
+// The interface and the schema agree both ways (compile-time only).
+const agrees: Same<z.input<typeof punishInput>, PunishInput> = true;
+void agrees;
 
 export interface Punishment {
   punishmentId: number;

@@ -6,7 +6,7 @@ import type { PooledConnection } from '../../pool/pooled-connection.js';
 import { consistencyOf } from '../../routing/consistency.js';
 import type { Consistency } from '../../routing/read-router.js';
 import { GLOBAL } from '../../routing/topology.js';
-import { textColumn, varcharColumn, id } from '../shared/fields.js';
+import { textColumn, varcharColumn, id, positiveAmount as amount } from '../shared/fields.js';
 import { recountOrganization, settleOrganization } from '../shared/memberships.js';
 import { addCrewToOrganization, createOrganizationFromCrews, crewsOfOrganization, removeCrewFromOrganization } from './faction-crews.js';
 import { moveTreasuryMoney, type TreasuryMove } from '../shared/treasury.js';
@@ -53,7 +53,6 @@ const fromCrewsInput = z
   })
   .strict();
 /** money_amount in transaction_history is an INT. */
-const amount = z.number().int().positive().max(2_147_483_647);
 const moneyOptions = idempotencyOptions;
 
 export interface OrganizationInput {

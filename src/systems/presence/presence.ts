@@ -1,112 +1,43 @@
 import { z } from 'zod';
-import { ForbiddenError, HandoffInvalidError, NotFoundError, PresenceLostError } from '../../errors.js';
+import { NotFoundError, PresenceLostError } from '../../errors.js';
+import { refuseRestrictedCharacter } from '../shared/account-access.js';
 import type { Consistency } from '../../routing/read-router.js';
 import { consistencyOf } from '../../routing/consistency.js';
 import { GLOBAL } from '../../routing/topology.js';
 import { lockLiveCharacter } from '../shared/character-identity.js';
-import {
-  dropClaim,
-  lockClaim,
-  markOffline,
-  markOnline,
-  newTicket,
-  releaseClaims,
-  refuseIfHeldElsewhere,
-  takeClaim,
-  ticketHash,
-  type ClaimResult,
-} from './presence-claims.js';
-import { parseInput, schemaFor } from '../../validate.js';
+import { dropClaim, lockClaim, markOffline, markOnline, releaseClaims, refuseIfHeldElsewhere, takeClaim } from './presence-claims.js';
+import { parseInput } from '../../validate.js';
 import type { RepoContext } from '../shared/context.js';
-import { moveCharacter, type MoveResult } from '../shared/character-move.js';
-import { refuseRestrictedCharacter } from '../shared/account-access.js';
+import type { MoveResult } from '../shared/character-move.js';
 import { unfenced, type SetOnlineOptions } from '../shared/write-options.js';
-import { id } from '../shared/fields.js';
-export type { SetOnlineOptions } from '../shared/write-options.js';
+import { fencingTokenValue as token, id } from '../shared/fields.js';
 import { inList } from '../../pool/in-list.js';
+import { Handoffs } from './presence-handoff.js';
+import { forgetAfter } from '../shared/known-tokens.js';
+import {
+  claimInput,
+  LEGACY_ONLINE_SERVER,
+  serverId,
+  setOnlineOptions,
+  ttlOption,
+  type HandoffInput,
+  type HandoffResult,
+  type PendingHandoff,
+  type PresenceClaim,
+  type PresenceClaimInput,
+  type PresenceLocation,
+} from './presence-inputs.js';
 
-/** A district server taking a character into its world. */
-export interface PresenceClaimInput {
-  /** The district server's name (1-64 characters). */
-  serverId: string;
-  /** A configured district (0 is the tutorial). */
-  districtId: number;
-  /** Seconds until the claim expires without a heartbeat (1-3600, default 30). */
-  ttlSec?: number;
-}
-
-/** A held claim: writes under it carry `fencingToken`; it lapses at `expiresAt` (the database's clock). */
-export type PresenceClaim = ClaimResult;
-
-/** Where a character is in the world right now. */
-export interface PresenceLocation {
-  characterId: number;
-  serverId: string;
-  districtId: number;
-  expiresAt: Date;
-}
-
-/** A one-time ticket for world entry (character select -> district server). */
-export interface HandoffInput {
-  accountId: number;
-  characterId: number;
-  /** The district server that will consume it. */
-  serverId: string;
-  districtId: number;
-  /** Seconds the ticket stays valid (1-600, default 60). */
-  ttlSec?: number;
-  /** For a move between servers: the current holder's token; consuming the ticket then takes that claim over. */
-  fencingToken?: number;
-}
-
-/** What a district server learns from a consumed ticket, with its new claim. */
-export interface HandoffResult {
-  accountId: number;
-  characterId: number;
-  districtId: number;
-  claim: PresenceClaim;
-}
-
-/** A world-entry ticket not yet consumed, as {@link Presence.pendingHandoff} finds it. */
-export interface PendingHandoff {
-  accountId: number;
-  characterId: number;
-  districtId: number;
-  expiresAt: Date;
-}
-
-const token = z.number().int().positive();
-
-/** The server id `characters.setOnline` claims under when the caller names none. */
-export const LEGACY_ONLINE_SERVER = 'set-online';
-
-const setOnlineOptions = z
-  .object({
-    serverId: z.string().min(1).max(64).optional(),
-    fencingToken: token.optional(),
-    ttlSec: z.number().int().min(1).max(3600).default(3600),
-  })
-  .strict();
-const serverId = z.string().min(1).max(64);
-const district = z.number().int().min(0).max(2_147_483_647);
-const claimInput = schemaFor<PresenceClaimInput>()(
-  z.object({ serverId, districtId: district, ttlSec: z.number().int().min(1).max(3600).default(30) }).strict(),
-);
-const handOverInput = z.object({ serverId, districtId: district, ttlSec: z.number().int().min(1).max(600).optional() }).strict();
-const handoffInput = schemaFor<HandoffInput>()(
-  z
-    .object({
-      accountId: id,
-      characterId: id,
-      serverId,
-      districtId: district,
-      ttlSec: z.number().int().min(1).max(600).default(60),
-      fencingToken: token.optional(),
-    })
-    .strict(),
-);
-const ttlOption = z.object({ ttlSec: z.number().int().min(1).max(3600).optional() }).strict();
-const ticketInput = z.string().min(1).max(128);
+export type { SetOnlineOptions } from '../shared/write-options.js';
+export type {
+  HandoffInput,
+  HandoffResult,
+  PendingHandoff,
+  PresenceClaim,
+  PresenceClaimInput,
+  PresenceLocation,
+} from './presence-inputs.js';
+export { LEGACY_ONLINE_SERVER } from './presence-inputs.js';
 
 /**
  * Presence: which district server holds each character, one holder at a time across all
@@ -116,7 +47,11 @@ const ticketInput = z.string().min(1).max(128);
  * older token are refused ({@link PresenceLostError}).
  */
 export class Presence {
-  constructor(private readonly ctx: RepoContext) {}
+  private readonly handoffs: Handoffs;
+
+  constructor(private readonly ctx: RepoContext) {
+    this.handoffs = new Handoffs(ctx, (characterId, fencingToken) => this.assertHolder(characterId, fencingToken));
+  }
 
   /**
    * Claims a character for a server. Refused with PresenceHeldError (naming the holder) while
@@ -131,19 +66,23 @@ export class Presence {
     const cid = parseInput(id, characterId, 'character id');
     const data = parseInput(claimInput, input, 'presence claim');
     this.ctx.router.topology.shardOfDistrict(data.districtId); // configured, or UnknownDistrictError
-    return this.ctx.router.onCharacter(
-      'presence_claim',
-      cid,
-      async (conn, route, tx) => {
-        await lockLiveCharacter(conn, cid, route.shard); // a soft-deleted character cannot enter the world
-        const global = await tx.branch(GLOBAL);
-        await refuseRestrictedCharacter(global, cid); // a banned or suspended account's characters stay out
-        refuseIfHeldElsewhere(cid, await lockClaim(global, cid), data.serverId);
-        const claim = await takeClaim(global, cid, data);
-        await markOnline(conn, cid, claim.fencingToken);
-        return claim;
-      },
-      { ...unfenced('presence takes the claim'), withGlobal: true },
+    return forgetAfter(
+      this.ctx.router,
+      [cid],
+      this.ctx.router.onCharacter(
+        'presence_claim',
+        cid,
+        async (conn, route, tx) => {
+          await lockLiveCharacter(conn, cid, route.shard); // a soft-deleted character cannot enter the world
+          const global = await tx.branch(GLOBAL);
+          await refuseRestrictedCharacter(global, cid); // a banned or suspended account's characters stay out
+          refuseIfHeldElsewhere(cid, await lockClaim(global, cid), data.serverId);
+          const claim = await takeClaim(global, cid, data);
+          await markOnline(conn, cid, claim.fencingToken);
+          return claim;
+        },
+        { ...unfenced('presence takes the claim'), withGlobal: true },
+      ),
     );
   }
 
@@ -182,14 +121,18 @@ export class Presence {
     const tok = parseInput(token, fencingToken, 'fencing token');
     const route = await this.ctx.router.directory.resolve(cid);
     await this.ctx.writeBehind(route.shard).flush();
-    await this.ctx.router.onCharacter(
-      'presence_release',
-      cid,
-      async (conn, r, tx) => {
-        await dropClaim(await tx.branch(GLOBAL), cid, tok);
-        await markOffline(conn, cid);
-      },
-      { ...unfenced('the claim is checked by dropClaim'), withGlobal: true },
+    await forgetAfter(
+      this.ctx.router,
+      [cid],
+      this.ctx.router.onCharacter(
+        'presence_release',
+        cid,
+        async (conn, r, tx) => {
+          await dropClaim(await tx.branch(GLOBAL), cid, tok);
+          await markOffline(conn, cid);
+        },
+        { ...unfenced('the claim is checked by dropClaim'), withGlobal: true },
+      ),
     );
   }
 
@@ -211,33 +154,37 @@ export class Presence {
     const flag = parseInput(z.boolean(), online, 'online flag');
     const opts = parseInput(setOnlineOptions, options, 'options');
     const sid = opts.serverId ?? LEGACY_ONLINE_SERVER;
-    return this.ctx.router.onCharacter(
-      'set_online',
-      cid,
-      async (conn, _route, tx, locked) => {
-        const global = await tx.branch(GLOBAL);
-        const current = await lockClaim(global, cid);
-        const live = current && Number(current.live) ? current : undefined;
-        if (flag) {
-          if (opts.fencingToken !== undefined && (!live || Number(live.fencing_token) !== opts.fencingToken))
-            throw new PresenceLostError(cid, opts.fencingToken);
-          if (live && live.server_id === sid) return { changed: false, fencingToken: Number(live.fencing_token) };
-          refuseIfHeldElsewhere(cid, current, sid);
-          const claim = await takeClaim(global, cid, { serverId: sid, districtId: Number(locked.district_id), ttlSec: opts.ttlSec });
-          await markOnline(conn, cid, claim.fencingToken);
-          return { changed: true, fencingToken: claim.fencingToken };
-        }
-        if (opts.fencingToken !== undefined) {
-          await dropClaim(global, cid, opts.fencingToken);
-        } else if (live) {
-          refuseIfHeldElsewhere(cid, live, sid);
-          await dropClaim(global, cid, Number(live.fencing_token));
-        }
-        const [row] = await conn.rows<{ is_online: number }>('SELECT is_online FROM characters WHERE character_id = ?', [cid]);
-        await markOffline(conn, cid);
-        return { changed: Boolean(Number(row!.is_online)) };
-      },
-      { ...unfenced('presence takes the claim'), withGlobal: true },
+    return forgetAfter(
+      this.ctx.router,
+      [cid],
+      this.ctx.router.onCharacter(
+        'set_online',
+        cid,
+        async (conn, _route, tx, locked) => {
+          const global = await tx.branch(GLOBAL);
+          const current = await lockClaim(global, cid);
+          const live = current && Number(current.live) ? current : undefined;
+          if (flag) {
+            if (opts.fencingToken !== undefined && (!live || Number(live.fencing_token) !== opts.fencingToken))
+              throw new PresenceLostError(cid, opts.fencingToken);
+            if (live && live.server_id === sid) return { changed: false, fencingToken: Number(live.fencing_token) };
+            refuseIfHeldElsewhere(cid, current, sid);
+            const claim = await takeClaim(global, cid, { serverId: sid, districtId: Number(locked.district_id), ttlSec: opts.ttlSec });
+            await markOnline(conn, cid, claim.fencingToken);
+            return { changed: true, fencingToken: claim.fencingToken };
+          }
+          if (opts.fencingToken !== undefined) {
+            await dropClaim(global, cid, opts.fencingToken);
+          } else if (live) {
+            refuseIfHeldElsewhere(cid, live, sid);
+            await dropClaim(global, cid, Number(live.fencing_token));
+          }
+          const [row] = await conn.rows<{ is_online: number }>('SELECT is_online FROM characters WHERE character_id = ?', [cid]);
+          await markOffline(conn, cid);
+          return { changed: Boolean(Number(row!.is_online)) };
+        },
+        { ...unfenced('presence takes the claim'), withGlobal: true },
+      ),
     );
   }
 
@@ -257,7 +204,7 @@ export class Presence {
       conn.rows<{ character_id: number }>('SELECT character_id FROM presence_claims WHERE server_id = ? ORDER BY character_id', [sid]),
     );
     const ids = held.map((r) => Number(r.character_id));
-    return { released: await releaseClaims(router, ids, { where: 'server_id = ?', params: [sid] }) };
+    return { released: await forgetAfter(router, ids, releaseClaims(router, ids, { where: 'server_id = ?', params: [sid] })) };
   }
 
   /**
@@ -276,7 +223,13 @@ export class Presence {
       ),
     );
     const ids = expired.map((r) => Number(r.character_id));
-    return { released: await releaseClaims(router, ids, { where: 'server_id IS NOT NULL AND expires_at <= NOW(6)', params: [] }) };
+    return {
+      released: await forgetAfter(
+        router,
+        ids,
+        releaseClaims(router, ids, { where: 'server_id IS NOT NULL AND expires_at <= NOW(6)', params: [] }),
+      ),
+    };
   }
 
   /**
@@ -336,27 +289,12 @@ export class Presence {
    * @example
    * const { ticket, move } = await db.presence.handOver(characterId, claim.fencingToken, { serverId: 'district-9', districtId: 5 });
    */
-  async handOver(
+  handOver(
     characterId: number,
     fencingToken: number,
     target: { serverId: string; districtId: number; ttlSec?: number },
   ): Promise<{ ticket: string; expiresAt: Date; move: MoveResult }> {
-    const cid = parseInput(id, characterId, 'character id');
-    const held = parseInput(token, fencingToken, 'fencing token');
-    const to = parseInput(handOverInput, target, 'target');
-    await this.assertHolder(cid, held);
-    // moveCharacter flushes the shard's buffered writes before it copies or changes anything.
-    const move = await moveCharacter(this.ctx.router, this.ctx.writeBehind, cid, to.districtId);
-    const route = await this.ctx.router.directory.resolve(cid);
-    const handoff = await this.issueHandoff({
-      accountId: route.accountId,
-      characterId: cid,
-      serverId: to.serverId,
-      districtId: to.districtId,
-      ttlSec: to.ttlSec,
-      fencingToken: held,
-    });
-    return { ...handoff, move };
+    return this.handoffs.handOver(characterId, fencingToken, target);
   }
 
   /**
@@ -367,32 +305,8 @@ export class Presence {
    * @example
    * const { ticket } = await db.presence.issueHandoff({ accountId, characterId, serverId: 'district-7', districtId: 2 });
    */
-  async issueHandoff(input: HandoffInput): Promise<{ ticket: string; expiresAt: Date }> {
-    const data = parseInput(handoffInput, input, 'handoff');
-    this.ctx.router.topology.shardOfDistrict(data.districtId);
-    const { ticket, hash } = newTicket();
-    const expiresAt = await this.ctx.router.onGlobal('presence_issue_handoff', async (global) => {
-      const [owner] = await global.rows<{ account_id: number }>(
-        'SELECT account_id FROM character_directory WHERE character_id = ? AND deleted_at IS NULL LOCK IN SHARE MODE',
-        [data.characterId],
-      );
-      if (!owner) throw new NotFoundError('character', data.characterId);
-      if (Number(owner.account_id) !== data.accountId)
-        throw new ForbiddenError('handoff', `character ${data.characterId} is not of account ${data.accountId}`);
-      await refuseRestrictedCharacter(global, data.characterId);
-      const claim = await lockClaim(global, data.characterId);
-      if (data.fencingToken !== undefined && (!claim || Number(claim.fencing_token) !== data.fencingToken || !Number(claim.live)))
-        throw new PresenceLostError(data.characterId, data.fencingToken);
-      refuseIfHeldElsewhere(data.characterId, claim, data.serverId, data.fencingToken);
-      await global.exec(
-        `INSERT INTO presence_handoffs (ticket_hash, account_id, character_id, server_id, district_id, from_fencing_token, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, NOW(6) + INTERVAL ? SECOND)`,
-        [hash, data.accountId, data.characterId, data.serverId, data.districtId, data.fencingToken ?? null, data.ttlSec],
-      );
-      const [row] = await global.rows<{ expires_at: Date }>('SELECT expires_at FROM presence_handoffs WHERE ticket_hash = ?', [hash]);
-      return row!.expires_at;
-    });
-    return { ticket, expiresAt };
+  issueHandoff(input: HandoffInput): Promise<{ ticket: string; expiresAt: Date }> {
+    return this.handoffs.issueHandoff(input);
   }
 
   /**
@@ -404,20 +318,8 @@ export class Presence {
    * @example
    * const pending = await db.presence.pendingHandoff(characterId, 'district-7'); // { accountId, characterId, districtId, expiresAt } | null
    */
-  async pendingHandoff(characterId: number, server: string): Promise<PendingHandoff | null> {
-    const cid = parseInput(id, characterId, 'character id');
-    const sid = parseInput(serverId, server, 'server id');
-    const [row] = await this.ctx.router.readGlobal('presence_pending_handoff', 'strong', (conn) =>
-      conn.rows<{ account_id: number; district_id: number; expires_at: Date }>(
-        `SELECT account_id, district_id, expires_at FROM presence_handoffs
-          WHERE character_id = ? AND server_id = ? AND consumed_at IS NULL AND expires_at > NOW(6)
-          ORDER BY created_at DESC LIMIT 1`,
-        [cid, sid],
-      ),
-    );
-    return row
-      ? { accountId: Number(row.account_id), characterId: cid, districtId: Number(row.district_id), expiresAt: row.expires_at }
-      : null;
+  pendingHandoff(characterId: number, server: string): Promise<PendingHandoff | null> {
+    return this.handoffs.pendingHandoff(characterId, server);
   }
 
   /**
@@ -427,50 +329,7 @@ export class Presence {
    * @example
    * const { characterId, districtId, claim } = await db.presence.consumeHandoff(ticket, 'district-7');
    */
-  async consumeHandoff(ticket: string, server: string, options: { ttlSec?: number } = {}): Promise<HandoffResult> {
-    const hash = ticketHash(parseInput(ticketInput, ticket, 'ticket'));
-    const sid = parseInput(serverId, server, 'server id');
-    const ttlSec = parseInput(ttlOption, options, 'options').ttlSec ?? 30;
-    const [peek] = await this.ctx.router.readGlobal('presence_peek_handoff', 'strong', (conn) =>
-      conn.rows<{ character_id: number }>('SELECT character_id FROM presence_handoffs WHERE ticket_hash = ?', [hash]),
-    );
-    if (!peek) throw new HandoffInvalidError('unknown');
-    const cid = Number(peek.character_id);
-    return this.ctx.router.onCharacter(
-      'presence_consume_handoff',
-      cid,
-      async (conn, route, tx) => {
-        await lockLiveCharacter(conn, cid, route.shard); // a soft-deleted character cannot enter the world
-        const global = await tx.branch(GLOBAL);
-        const [h] = await global.rows<{
-          account_id: number;
-          server_id: string;
-          district_id: number;
-          from_fencing_token: number | string | null;
-          consumed: number;
-          live: number;
-        }>(
-          `SELECT account_id, server_id, district_id, from_fencing_token, consumed_at IS NOT NULL AS consumed, expires_at > NOW(6) AS live
-             FROM presence_handoffs WHERE ticket_hash = ? FOR UPDATE`,
-          [hash],
-        );
-        if (!h) throw new HandoffInvalidError('unknown');
-        if (Number(h.consumed)) throw new HandoffInvalidError('consumed');
-        if (!Number(h.live)) throw new HandoffInvalidError('expired');
-        if (h.server_id !== sid) throw new HandoffInvalidError('wrong_server');
-        await refuseRestrictedCharacter(global, cid);
-        const from = h.from_fencing_token === null ? null : Number(h.from_fencing_token);
-        const current = await lockClaim(global, cid);
-        if (from !== null && current && Number(current.live) && Number(current.fencing_token) !== from)
-          throw new HandoffInvalidError('claim_moved');
-        refuseIfHeldElsewhere(cid, current, sid, from);
-        await global.exec('UPDATE presence_handoffs SET consumed_at = NOW(6) WHERE ticket_hash = ?', [hash]);
-        const districtId = Number(h.district_id);
-        const claim = await takeClaim(global, cid, { serverId: sid, districtId, ttlSec });
-        await markOnline(conn, cid, claim.fencingToken);
-        return { accountId: Number(h.account_id), characterId: cid, districtId, claim };
-      },
-      { ...unfenced('presence takes the claim'), withGlobal: true },
-    );
+  consumeHandoff(ticket: string, server: string, options: { ttlSec?: number } = {}): Promise<HandoffResult> {
+    return this.handoffs.consumeHandoff(ticket, server, options);
   }
 }

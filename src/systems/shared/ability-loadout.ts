@@ -1,13 +1,26 @@
 import { z } from 'zod';
+import type { Same } from '../../validate.js';
+import { schemaFor } from '../../validate.js';
 import { NotFoundError, RequirementError } from '../../errors.js';
 import type { PooledConnection } from '../../pool/pooled-connection.js';
 import { clientObjectId } from './client-ids.js';
 
-/**
+/** @internal
  * Ability ids are the client's unsigned 32-bit object ids (high bit set): the signed form is
  * accepted and the unsigned one stored (INT UNSIGNED, reference 081 / shard 081). 0 is no ability.
  */
 export const abilityIdSchema = clientObjectId.refine((n) => n > 0, 'an ability id, not 0');
+
+/** A learned ability (a row of character_abilities). */
+export interface CharacterAbility {
+  abilityId: number;
+  abilityName: string | null;
+  abilityLevel: number;
+  masteryPoints: number;
+  masteryPercentage: number;
+  timesUsed: number;
+  lastUsed: Date | null;
+}
 
 /** One slot of the loadout. */
 export interface LoadoutSlot {
@@ -17,6 +30,7 @@ export interface LoadoutSlot {
   loaded: boolean;
 }
 
+/** @internal */
 export const loadoutSchema = z
   .array(z.object({ slot: z.number().int().min(0).max(65_535), abilityId: abilityIdSchema, loaded: z.boolean().default(false) }).strict())
   .max(1024)
@@ -70,3 +84,9 @@ export async function upgradeAbility(conn: PooledConnection, characterId: number
   ]);
   return level;
 }
+
+// The public types above and their schemas agree both ways (compile-time only; Same in src/validate.ts).
+const agrees: [
+  Same<z.output<typeof loadoutSchema>, LoadoutSlot[]>,
+] = [true];
+void agrees;

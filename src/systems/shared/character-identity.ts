@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { schemaFor, type Same } from '../../validate.js';
 import { InvalidStateError, NameTakenError, NotFoundError, PresenceHeldError, StaleRouteError, ValidationError } from '../../errors.js';
 import { isDuplicateKey } from '../../pool/mysql-errors.js';
 import type { PooledConnection } from '../../pool/pooled-connection.js';
@@ -15,7 +16,7 @@ import { unfenced } from './write-options.js';
  * character_name_reservations and character_directory (052), shard characters (052).
  */
 
-/** Same rule as characters.create: the client's handle ({@link limits.handle}: single-byte, no spaces, at most 31 bytes). */
+/** @internal Same rule as characters.create: the client's handle ({@link limits.handle}: single-byte, no spaces, at most 31 bytes). */
 export const characterName = limits.handle;
 
 /** The client's RSI (appearance) fields; all small unsigned numbers. */
@@ -39,7 +40,7 @@ export type AppearanceField = (typeof APPEARANCE_FIELDS)[number];
 export type Appearance = { [K in AppearanceField]?: number };
 
 const rsiValue = z.number().int().min(0).max(65_535);
-/** Each field within its RSI width: for the sex given with it, else the wider of the two (merge checks the stored sex). */
+/** @internal Each field within its RSI width: for the sex given with it, else the wider of the two (merge checks the stored sex). */
 export const appearanceSchema = z
   .object(Object.fromEntries(APPEARANCE_FIELDS.map((f) => [f, (f === 'sex' ? z.number().int().min(0).max(1) : rsiValue).optional()])))
   .strict()
@@ -61,6 +62,7 @@ export interface CharacterProfile {
 }
 
 const int32 = z.number().int().min(-2_147_483_648).max(2_147_483_647).optional();
+/** @internal */
 export const profileSchema = z
   .object({
     firstName: limits.clientName.nullable().optional(),
@@ -362,3 +364,9 @@ export function pickAppearance(raw: string | Record<string, unknown>): Appearanc
   for (const f of APPEARANCE_FIELDS) if (typeof data[f] === 'number') out[f] = data[f] as number;
   return out;
 }
+
+// The public types above and their schemas agree both ways (compile-time only; Same in src/validate.ts).
+const agrees: [
+  Same<z.input<typeof profileSchema>, CharacterProfile>,
+] = [true];
+void agrees;

@@ -5,6 +5,7 @@ import { GLOBAL } from '../../routing/topology.js';
 import type { DistributedTx } from '../../twopc/coordinator.js';
 import { WriteBehindDeferredError, type WriteBehindBuffer } from '../../writebehind/write-behind-buffer.js';
 import { lockCharacter } from '../../routing/character-lock.js';
+import { checkToken, requireToken } from './fenced-write.js';
 import { checkDistrictFence } from '../../routing/district-fence.js';
 import { deleteCharacterRows, insertCharacterRows, readCharacterRows } from '../../schema/character-rows.js';
 
@@ -40,7 +41,10 @@ export async function moveCharacter(
   cid: number,
   target: number,
   before?: BeforeMove,
+  fencingToken?: number,
 ): Promise<MoveResult> {
+  // A move is a character write like any other: fenced by the caller's claim (fenced-write.ts).
+  requireToken(router, fencingToken);
   return router.withRoutes([cid], async ([route]) => {
     // Inside the retry: a district that moved meanwhile is re-resolved here (DistrictMovedError).
     const targetShard = router.topology.shardOfDistrict(target);
@@ -62,6 +66,8 @@ export async function moveCharacter(
         // deletes use too).
         const source = await tx.branch(from);
         const locked = await lockCharacter(source, cid, from);
+        // Under the row lock, before anything is written or copied: a taken-over claim moves nothing.
+        if (fencingToken !== undefined) checkToken(cid, fencingToken, locked.presence_token);
         // The destination district's fence: an arrival waits out (or re-routes after) a district move.
         await checkDistrictFence(await tx.branch(targetShard), target, targetShard);
         if (before) await before({ tx, source, target: await tx.branch(targetShard), locked, from });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/**
+/** @internal
  * The client's 32-bit object ids (item templates, abilities, vendors, world objects). They are
  * unsigned, but emulators often carry them as signed 32-bit integers (ability ids have the high
  * bit set, so they come out negative): both forms are accepted and stored unsigned, in an

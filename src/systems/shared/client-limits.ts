@@ -27,7 +27,7 @@ export const BACKGROUND_MAX_BYTES = 1_023;
 /** World names: 20 bytes with a terminator (WorldsPack.cs, Reality's char[20]). */
 export const WORLD_NAME_MAX_BYTES = 19;
 
-/**
+/** @internal
  * A handle (character name) as the client carries it: 1-31 characters of its single-byte set,
  * letters or digits first, then letters, digits, `_`, `'` or `-`; no spaces (both emulators split
  * chat commands on spaces). Unique case-insensitively (the directory's collation).
@@ -42,66 +42,66 @@ export const handle = z
     "letters or digits of the client's single-byte set (ISO-8859-1), then also _ ' -",
   );
 
-/** A first or last name: at most 31 single-byte characters. */
+/** @internal A first or last name: at most 31 single-byte characters. */
 export const clientName = z
   .string()
   .regex(SINGLE_BYTE, "characters of the client's single-byte set (ISO-8859-1) only")
   .max(NAME_MAX_BYTES, `must be at most ${NAME_MAX_BYTES} bytes (the client's 32-byte field)`);
 
-/** A background: at most 1,023 single-byte characters. */
+/** @internal A background: at most 1,023 single-byte characters. */
 export const background = z
   .string()
   .regex(SINGLE_BYTE_TEXT, "characters of the client's single-byte set (ISO-8859-1) only")
   .max(BACKGROUND_MAX_BYTES, `must be at most ${BACKGROUND_MAX_BYTES} bytes (the client's 1,024-byte field)`);
 
-/** An unsigned 16-bit attribute (health, inner strength and their maxima). */
+/** @internal An unsigned 16-bit attribute (health, inner strength and their maxima). */
 export const u16 = z
   .number()
   .int()
   .min(0, 'must be at least 0 (a 16-bit client field)')
   .max(65_535, 'must be at most 65,535 (a 16-bit client field)');
-/** A signed 16-bit attribute (reputations; the client shows -32,768 .. 32,767). */
+/** @internal A signed 16-bit attribute (reputations; the client shows -32,768 .. 32,767). */
 export const i16 = z
   .number()
   .int()
   .min(-32_768, 'must be at least -32,768 (a 16-bit client field)')
   .max(32_767, 'must be at most 32,767 (a 16-bit client field)');
-/** A byte (alignment, the client's OrganizationID). */
+/** @internal A byte (alignment, the client's OrganizationID). */
 export const u8 = z
   .number()
   .int()
   .min(0, 'must be at least 0 (a one-byte client field)')
   .max(255, 'must be at most 255 (a one-byte client field)');
-/** A level: the client's byte, within characters.level (TINYINT). */
+/** @internal A level: the client's byte, within characters.level (TINYINT). */
 export const level = z.number().int().min(1, 'must be at least 1').max(127, 'must be at most 127 (characters.level, a TINYINT)');
-/** Experience: the client carries a u64; characters.experience is a signed INT. */
+/** @internal Experience: the client carries a u64; characters.experience is a signed INT. */
 export const experience = z
   .number()
   .int()
   .min(0, 'must be at least 0')
   .max(2_147_483_647, 'must be at most 2,147,483,647 (characters.experience)');
-/** Information (money): the margin packet's u32, and a ledger difference that fits transaction_history's INT. */
+/** @internal Information (money): the margin packet's u32, and a ledger difference that fits transaction_history's INT. */
 export const money = z
   .number()
   .int()
   .min(0, 'must be at least 0')
   .max(2_147_483_647, "must be at most 2,147,483,647 (the client's money field, the ledger's INT)");
-/** A world id: the client's 16-bit field. */
+/** @internal A world id: the client's 16-bit field. */
 export const worldId = z.number().int().min(1, 'must be at least 1').max(65_535, "must be at most 65,535 (the client's 16-bit world id)");
-/** A world name: at most 19 single-byte characters. */
+/** @internal A world name: at most 19 single-byte characters. */
 export const worldName = z
   .string()
   .min(1, 'must not be empty')
   .regex(SINGLE_BYTE, "characters of the client's single-byte set (ISO-8859-1) only")
   .max(WORLD_NAME_MAX_BYTES, `must be at most ${WORLD_NAME_MAX_BYTES} bytes (the client's 20-byte world name)`);
-/**
+/** @internal
  * A coordinate: the client's double. Finite, and within ±1e9 (the client's world is tens of
  * thousands of units across; the bound only keeps nonsense out).
  */
 export const coordinate = z.number().finite().min(-1e9, 'must be at least -1e9').max(1e9, 'must be at most 1e9');
-/** A position as the server sends it: three doubles, kept exactly (DOUBLE columns). */
+/** @internal A position as the server sends it: three doubles, kept exactly (DOUBLE columns). */
 export const clientPosition = z.object({ x: coordinate, y: coordinate, z: coordinate }).strict();
-/** A facing as the server sends it (a yaw byte, or radians); returned exactly as given. */
+/** @internal A facing as the server sends it (a yaw byte, or radians); returned exactly as given. */
 export const yaw = z.number().finite().min(-65_536, 'must be at least -65,536').max(65_536, 'must be at most 65,536');
 
 /**

@@ -1,11 +1,14 @@
 /** Inventory inputs and results: the public shapes and their zod schemas (src/systems/inventory/inventory.ts uses them). */
 import { z } from 'zod';
+import type { Same } from '../../validate.js';
+import { schemaFor } from '../../validate.js';
 import { BACKPACK_LAST_SLOT, WORN_SLOTS } from './equipment-slots.js';
 import { fencingToken, idempotencyKey, idempotencyOptions } from './fields.js';
 
-/** Ids of inventory calls (character INT, item BIGINT): the BIGINT id schema of src/systems/shared/fields.ts. */
+/** @internal Ids of inventory calls (character INT, item BIGINT): the BIGINT id schema of src/systems/shared/fields.ts. */
 export { bigId as id } from './fields.js';
 import { bigId as id } from './fields.js';
+/** @internal */
 export const grantInput = z
   .object({
     templateId: id,
@@ -32,7 +35,7 @@ export interface ItemGrant {
   idempotencyKey?: string;
 }
 
-/** A client inventory slot: backpack 0x00-0x60, worn clothing 0x61-0x68. */
+/** @internal A client inventory slot: backpack 0x00-0x60, worn clothing 0x61-0x68. */
 export const clientSlot = z.number().int().min(0).max(WORN_SLOTS.clothing_feet.slot);
 
 /** Where {@link Inventory.move} puts an item. */
@@ -40,7 +43,9 @@ export interface ItemPlace {
   containerType: 'inventory' | 'bank' | 'temp';
   slotPosition?: number;
 }
+/** @internal */
 export const careOptions = idempotencyOptions;
+/** @internal */
 export const placeInput = z
   .object({ containerType: z.enum(['inventory', 'bank', 'temp']), slotPosition: z.number().int().min(0).max(2_147_483_647).optional() })
   .strict();
@@ -60,6 +65,7 @@ export interface ItemModificationRecord {
   appliedBy: number | null;
   costPaid: number;
 }
+/** @internal */
 export const modificationInput = z
   .object({
     modificationType: z.enum(['enhancement', 'enchantment', 'upgrade', 'repair']),
@@ -98,6 +104,7 @@ export interface ClientItemGrant {
   /** The caller's presence claim token (docs/design.md, "Character writes"). */
   fencingToken?: number;
 }
+/** @internal */
 export const clientGrantInput = z
   .object({
     slot: z.number().int().min(0).max(BACKPACK_LAST_SLOT, `a backpack slot, 0..${BACKPACK_LAST_SLOT} (wear it with moveSlot)`).optional(),
@@ -106,3 +113,12 @@ export const clientGrantInput = z
     fencingToken,
   })
   .strict();
+
+// The public types above and their schemas agree both ways (compile-time only; Same in src/validate.ts).
+const agrees: [
+  Same<z.input<typeof grantInput>, ItemGrant>,
+  Same<z.input<typeof placeInput>, ItemPlace>,
+  Same<z.input<typeof modificationInput>, ItemModification>,
+  Same<z.input<typeof clientGrantInput>, ClientItemGrant>,
+] = [true, true, true, true];
+void agrees;

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import type { Same } from '../../validate.js';
+import { schemaFor } from '../../validate.js';
 import { textColumn, varcharColumn, id } from './fields.js';
 import { FACTIONS, type Faction } from './reputation.js';
 
@@ -17,6 +19,7 @@ const INT_MAX = 2_147_483_647;
 const tinyint = z.number().int().min(1).max(127);
 const itemQuantity = z.object({ templateId: id, quantity: z.number().int().min(1).max(INT_MAX).default(1) }).strict();
 
+/** @internal */
 export const missionTemplateSchema = z
   .object({
     missionName: varcharColumn(128, 1),
@@ -105,3 +108,9 @@ export interface MissionTemplate {
   cooldownSec: number;
   isActive: boolean;
 }
+
+// The public types above and their schemas agree both ways (compile-time only; Same in src/validate.ts).
+const agrees: [
+  Same<z.input<typeof missionTemplateSchema>, MissionTemplateInput>,
+] = [true];
+void agrees;

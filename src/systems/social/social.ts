@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { NotFoundError, ValidationError } from '../../errors.js';
 import type { PooledConnection } from '../../pool/pooled-connection.js';
 import type { Consistency } from '../../routing/read-router.js';
-import { parseInput } from '../../validate.js';
+import { parseInput, type Same } from '../../validate.js';
 import { textColumn, id } from '../shared/fields.js';
 import { consistencyOf } from '../../routing/consistency.js';
 import { GLOBAL } from '../../routing/topology.js';
@@ -28,6 +28,9 @@ export interface RelationshipInput {
   type: 'friend' | 'ignore' | 'enemy' | 'neutral';
   notes?: string;
 }
+// The interface and the schema agree both ways (compile-time only).
+const agrees: Same<z.input<typeof relationshipInput>, RelationshipInput> = true;
+void agrees;
 
 export interface Relationship {
   characterId: number;

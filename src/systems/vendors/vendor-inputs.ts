@@ -1,10 +1,14 @@
 /** Vendor inputs and results: the public shapes and their zod schemas (src/systems/vendors/vendors.ts uses them). */
 import { z } from 'zod';
+import type { Same } from '../../validate.js';
+import { schemaFor } from '../../validate.js';
 import { clientObjectId } from '../shared/client-ids.js';
 import { amount, bigId, faction, id, idempotencyKey as key, position, varchar } from '../shared/fields.js';
 import { WORN_SLOTS } from '../shared/equipment-slots.js';
 
+/** @internal */
 export const rate = z.number().finite().min(0).max(9.99);
+/** @internal */
 export const stockLine = z
   .object({
     templateId: id,
@@ -16,6 +20,7 @@ export const stockLine = z
   })
   .strict()
   .refine((s) => s.currentStock === undefined || s.currentStock <= s.maxStock, { path: ['currentStock'], message: 'above maxStock' });
+/** @internal */
 export const defineInput = z
   .object({
     vendorName: varchar(64),
@@ -39,11 +44,20 @@ export const defineInput = z
   .strict()
   // Buying back above the selling price is a money loop (buy, sell back, repeat): refused.
   .refine((v) => v.buyRate <= v.sellMarkup, { path: ['buyRate'], message: 'must not exceed sellMarkup (a money loop)' });
+/** @internal */
 export const buyInput = z
-  .object({ characterId: id, vendorId: id, templateId: id, quantity: z.number().int().min(1).max(10_000).default(1), idempotencyKey: key })
+  .object({
+    characterId: id,
+    vendorId: id,
+    templateId: id,
+    quantity: z.number().int().min(1).max(10_000).default(1),
+    idempotencyKey: key,
+  })
   .strict();
+/** @internal */
 export const sellInput = z.object({ characterId: id, vendorId: id, itemId: bigId, idempotencyKey: key }).strict();
 // Worn clothing (0x61-0x68) cannot be sold, so a sale names a backpack slot.
+/** @internal */
 export const sellSlotInput = z
   .object({ characterId: id, vendorId: id, slot: z.number().int().min(0).max(WORN_SLOTS.clothing_feet.slot), idempotencyKey: key })
   .strict();
@@ -114,3 +128,12 @@ export interface VendorSale {
   money: number;
   replayed: boolean;
 }
+
+// The public types above and their schemas agree both ways (compile-time only; Same in src/validate.ts).
+const agrees: [
+  Same<z.input<typeof defineInput>, VendorDefinition>,
+  Same<z.input<typeof buyInput>, VendorBuyInput>,
+  Same<z.input<typeof sellInput>, VendorSellInput>,
+  Same<z.input<typeof sellSlotInput>, VendorSellSlotInput>,
+] = [true, true, true, true];
+void agrees;

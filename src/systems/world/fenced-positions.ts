@@ -1,4 +1,3 @@
-import type { PooledConnection } from '../../pool/pooled-connection.js';
 import type { Position } from '../../writebehind/write-behind-buffer.js';
 import type { CoalescedKind } from '../../writebehind/coalesced.js';
 
@@ -48,13 +47,3 @@ export const FENCED_POSITIONS: CoalescedKind<FencedPosition> = {
     );
   },
 };
-
-/** The fencing token on the character's row; undefined when the row is not on this shard. */
-export async function presenceTokenOf(conn: PooledConnection, characterId: number): Promise<number | null | undefined> {
-  const [row] = await conn.rows<{ presence_token: number | string | null }>(
-    'SELECT presence_token FROM characters WHERE character_id = ?',
-    [characterId],
-  );
-  if (!row) return undefined;
-  return row.presence_token === null ? null : Number(row.presence_token);
-}

@@ -1,9 +1,12 @@
 import { ForbiddenError, InsufficientFundsError, InvalidStateError, NotFoundError, WrongDistrictError } from '../../errors.js';
-import { fromJson } from '../shared/fields.js';
+import { z } from 'zod';
+import { fencingToken, fromJson, varchar } from '../shared/fields.js';
+import type { Same } from '../../validate.js';
 import type { PooledConnection } from '../../pool/pooled-connection.js';
 import type { Router } from '../../routing/router.js';
 import type { WriteBehindBuffer } from '../../writebehind/write-behind-buffer.js';
 import { moveCharacter, type MoveResult } from '../shared/character-move.js';
+import { requireToken } from '../shared/fenced-write.js';
 import { checkRequirements } from '../shared/vendor-rules.js';
 import { shardOfWorldRow } from '../shared/world-rows.js';
 
@@ -13,9 +16,24 @@ export interface HardlinePlace {
   hardlineNumber: number;
 }
 
+/** The options of a hardline trip (world.useHardline, world.travel). */
+export interface TravelOptions {
+  /** A private hardline's access code. */
+  accessCode?: string;
+  /** The caller's presence claim token: the trip is refused (PresenceLostError) once the claim no longer holds. */
+  fencingToken?: number;
+}
+
+/** @internal */
+export const travelOptions = z.object({ accessCode: varchar(16).optional(), fencingToken }).strict();
+const agrees: Same<z.input<typeof travelOptions>, TravelOptions> = true;
+void agrees;
+
 /** What a hardline trip asks beyond the two hardline ids. */
 export interface TravelRules {
   accessCode?: string;
+  /** The caller's presence claim token: the trip is refused (PresenceLostError) once the claim no longer holds. */
+  fencingToken?: number;
   /** The client's trip: the destination must be in the character's known set, the source becomes known. */
   known?: { from: HardlinePlace; to: HardlinePlace };
 }
@@ -47,6 +65,7 @@ export async function travelByHardline(
   toId: number,
   rules: TravelRules = {},
 ): Promise<MoveResult & { cost: number }> {
+  requireToken(router, rules.fencingToken); // before any SQL; the token itself is checked under the row lock
   const [fromShard, toShard] = await Promise.all([
     shardOfWorldRow(router, 'hardlines', fromId),
     shardOfWorldRow(router, 'hardlines', toId),
@@ -99,7 +118,7 @@ export async function travelByHardline(
       await source.exec('UPDATE character_statistics SET money_spent = money_spent + ? WHERE character_id = ?', [cost, cid]);
     }
     await source.exec('UPDATE hardlines SET usage_count = usage_count + 1, last_used = NOW() WHERE hardline_id = ?', [fromId]);
-  });
+  }, rules.fencingToken);
   return { ...moved, cost };
 }
 

@@ -6,7 +6,7 @@ import { consistencyOf } from '../../routing/consistency.js';
 import type { Consistency } from '../../routing/read-router.js';
 import type { MoveResult } from '../shared/character-move.js';
 import { clientObjectId } from '../shared/client-ids.js';
-import { travelByHardline, type HardlinePlace, type HardlineRow } from './hardline-travel.js';
+import { travelByHardline, travelOptions, type HardlinePlace, type HardlineRow, type TravelOptions } from './hardline-travel.js';
 import { parseInput, schemaFor } from '../../validate.js';
 import type { RepoContext } from '../shared/context.js';
 import { fencing, type WriteOptions } from '../shared/write-options.js';
@@ -153,15 +153,16 @@ export class ClientWorld {
     }));
   }
 
-  async travel(characterId: number, trip: HardlineTrip, options: { accessCode?: string } = {}): Promise<MoveResult & { cost: number }> {
+  async travel(characterId: number, trip: HardlineTrip, options: TravelOptions = {}): Promise<MoveResult & { cost: number }> {
     const cid = parseInput(id, characterId, 'character id');
     const t = parseInput(tripInput, trip, 'trip');
-    const { accessCode } = parseInput(z.object({ accessCode: varchar(16).optional() }).strict(), options, 'options');
+    const { accessCode, fencingToken } = parseInput(travelOptions, options, 'options');
     const [from, to] = await Promise.all([this.findHardline(t.from, 'strong'), this.findHardline(t.to, 'strong')]);
     if (!from) throw new NotFoundError('hardline', `${t.from.districtId}/${t.from.hardlineNumber}`);
     if (!to) throw new NotFoundError('hardline', `${t.to.districtId}/${t.to.hardlineNumber}`);
     return travelByHardline(this.ctx.router, this.ctx.writeBehind, cid, Number(from.hardline_id), Number(to.hardline_id), {
       accessCode,
+      fencingToken,
       known: t,
     });
   }

@@ -18,7 +18,7 @@ import type { PooledConnection } from '../../pool/pooled-connection.js';
 import { consistencyOf } from '../../routing/consistency.js';
 import type { Consistency } from '../../routing/read-router.js';
 import type { MoveResult } from '../shared/character-move.js';
-import { travelByHardline } from './hardline-travel.js';
+import { travelByHardline, travelOptions, type TravelOptions } from './hardline-travel.js';
 import { readVendors } from '../shared/vendor-rows.js';
 import { shardOfWorldRow } from '../shared/world-rows.js';
 import { parseInput } from '../../validate.js';
@@ -173,13 +173,13 @@ export class WorldContent {
     characterId: number,
     fromHardlineId: number,
     toHardlineId: number,
-    options: { accessCode?: string } = {},
+    options: TravelOptions = {},
   ): Promise<MoveResult & { cost: number }> {
     const cid = parseInput(id, characterId, 'character id');
-    const { accessCode } = parseInput(z.object({ accessCode: varchar(16).optional() }).strict(), options, 'options');
+    const rules = parseInput(travelOptions, options, 'options');
     const fromId = parseInput(id, fromHardlineId, 'from hardline id');
     const toId = parseInput(id, toHardlineId, 'to hardline id');
-    return travelByHardline(this.ctx.router, this.ctx.writeBehind, cid, fromId, toId, { accessCode });
+    return travelByHardline(this.ctx.router, this.ctx.writeBehind, cid, fromId, toId, rules);
   }
 
   async startEvent(input: WorldEventStart): Promise<{ eventId: number; status: 'active' | 'scheduled' }> {

@@ -1,13 +1,13 @@
 import { z } from 'zod';
+import type { Same } from '../../validate.js';
 import { clientObjectId } from '../shared/client-ids.js';
 import { yaw as clientYaw } from '../shared/client-limits.js';
 import type { Vendor } from '../shared/vendor-rows.js';
-import { amount, faction, float, id, jsonValue, position, rotation, text, varchar } from '../shared/fields.js';
+import { amount, districtId, faction, float, id, jsonValue, position, rotation, text, timestamp as time, varchar } from '../shared/fields.js';
 
-/** Inputs of the world-content calls (src/systems/world/world-content.ts): zod schemas and the named types they accept. */
-export const time = z.coerce
-  .date()
-  .refine((d) => !Number.isNaN(d.getTime()) && d.getUTCFullYear() >= 1970 && d.getUTCFullYear() < 2038, 'a TIMESTAMP date');
+/** Inputs of the world-content calls (src/systems/world/world-content.ts): the named types they accept and their schemas. */
+
+/** @internal */
 export const districtInput = z
   .object({
     districtId: id,
@@ -29,6 +29,7 @@ export const districtInput = z
     isActive: z.boolean().default(true),
   })
   .strict();
+/** @internal */
 export const objectInput = z
   .object({
     districtId: id,
@@ -45,10 +46,11 @@ export const objectInput = z
     despawnCondition: jsonValue.optional(),
   })
   .strict();
+/** @internal */
 export const hardlineInput = z
   .object({
     // Districts are numbered from 0 (the tutorial has hardlines too).
-    districtId: z.number().int().min(0).max(2_147_483_647),
+    districtId,
     hardlineName: varchar(64),
     position,
     hardlineType: z.enum(['public', 'private', 'faction', 'mission']).default('public'),
@@ -65,6 +67,7 @@ export const hardlineInput = z
     yaw: clientYaw.default(0),
   })
   .strict();
+/** @internal */
 export const eventInput = z
   .object({
     districtId: id,
@@ -175,3 +178,12 @@ export interface DistrictLoad {
   vendors: Vendor[];
   activeEvents: Array<Record<string, unknown>>;
 }
+
+// The public types above and their schemas agree both ways (compile-time only; Same in src/validate.ts).
+const agrees: [
+  Same<z.input<typeof districtInput>, DistrictDefinition>,
+  Same<z.input<typeof objectInput>, WorldObjectSpawn>,
+  Same<z.input<typeof hardlineInput>, HardlineDefinition>,
+  Same<z.input<typeof eventInput>, WorldEventStart>,
+] = [true, true, true, true];
+void agrees;

@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { PresenceLostError, ValidationError } from '../../errors.js';
 import { FLOAT_MAX, floatColumn } from '../shared/fields.js';
-import { FENCED_POSITIONS, presenceTokenOf } from './fenced-positions.js';
+import { FENCED_POSITIONS } from './fenced-positions.js';
+import type { TravelOptions } from './hardline-travel.js';
+import { acceptBuffered, fencedWriteOptions } from '../shared/fenced-write.js';
 import { parseInput, positiveId, schemaFor } from '../../validate.js';
 import type { Position } from '../../writebehind/write-behind-buffer.js';
 import type { RepoContext } from '../shared/context.js';
@@ -47,7 +48,7 @@ export interface PositionOptions {
   /** The presence claim's token: the write is refused (PresenceLostError) once the claim was taken over or released. */
   fencingToken?: number;
 }
-const positionOptions = schemaFor<PositionOptions>()(z.object({ fencingToken: z.number().int().positive().optional() }).strict());
+const positionOptions = schemaFor<PositionOptions>()(fencedWriteOptions);
 const NO_OPTIONS: PositionOptions = {};
 
 /**
@@ -79,19 +80,9 @@ export class World {
     const cid = positiveId(characterId, 'character id');
     const data = isPosition(position) ? position : parseInput(positionInput, position, 'position');
     const { fencingToken } = options === undefined ? NO_OPTIONS : parseInput(positionOptions, options, 'options');
-    if (fencingToken === undefined) {
-      if (this.ctx.router.requireFencing)
-        throw new ValidationError('options', [{ field: 'fencingToken', message: 'required: the cluster config sets presence.requireFencing' }]);
-      const route = this.ctx.router.directory.cached(cid) ?? (await this.ctx.router.directory.resolve(cid));
-      return this.ctx.writeBehind(route.shard).setPosition(cid, data);
-    }
-    // One primary-key read on the character's shard: the token there changes with every claim.
-    const shard = await this.ctx.router.readCharacter('position_fence', cid, 'strong', async (conn, route) => {
-      const current = await presenceTokenOf(conn, cid);
-      if (current === undefined) return undefined;
-      if (current !== fencingToken) throw new PresenceLostError(cid, fencingToken);
-      return route.shard;
-    });
+    // Without a token: the cached route; with one: one primary-key read of the token (fenced-write.ts).
+    const shard = await acceptBuffered(this.ctx.router, 'position_fence', cid, fencingToken);
+    if (fencingToken === undefined) return this.ctx.writeBehind(shard).setPosition(cid, data);
     await this.ctx.writeBehind(shard).coalesce(FENCED_POSITIONS, String(cid), { ...data, fencingToken });
   }
 
@@ -204,7 +195,7 @@ export class World {
     characterId: number,
     fromHardlineId: number,
     toHardlineId: number,
-    options: { accessCode?: string } = {},
+    options: TravelOptions = {},
   ): Promise<MoveResult & { cost: number }> {
     return this.content.useHardline(characterId, fromHardlineId, toHardlineId, options);
   }
@@ -247,7 +238,7 @@ export class World {
    * @example
    * await db.world.travel(characterId, { from: { districtId: 1, hardlineNumber: 3 }, to: { districtId: 4, hardlineNumber: 9 } });
    */
-  travel(characterId: number, trip: HardlineTrip, options: { accessCode?: string } = {}): Promise<MoveResult & { cost: number }> {
+  travel(characterId: number, trip: HardlineTrip, options: TravelOptions = {}): Promise<MoveResult & { cost: number }> {
     return this.client.travel(characterId, trip, options);
   }
 
