@@ -150,8 +150,5 @@ export interface AccountSummary {
 }
 
 // The public types above and their schemas agree both ways (compile-time only; Same in src/validate.ts).
-const agrees: [
-  Same<z.input<typeof registerInput>, RegisterInput>,
-  Same<z.input<typeof loginInput>, LoginInput>,
-] = [true, true];
+const agrees: [Same<z.input<typeof registerInput>, RegisterInput>, Same<z.input<typeof loginInput>, LoginInput>] = [true, true];
 void agrees;

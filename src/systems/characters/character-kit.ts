@@ -35,7 +35,12 @@ export type StartingAbility = number | { abilityId: number; level?: number; slot
  * defined (`abilities.defineAbility`/`defineMany`) with a maximum level of at least its level.
  * @example await db.characters.create({ accountId, name: 'Neo', districtId: 0, startingAbilities: MXO_HD_STARTING_ABILITIES });
  */
-export const MXO_HD_STARTING_ABILITIES: ReadonlyArray<{ readonly abilityId: number; readonly level: number; readonly slots: readonly number[]; readonly loaded: boolean }> = Object.freeze(
+export const MXO_HD_STARTING_ABILITIES: ReadonlyArray<{
+  readonly abilityId: number;
+  readonly level: number;
+  readonly slots: readonly number[];
+  readonly loaded: boolean;
+}> = Object.freeze(
   [
     { abilityId: 0x80000800, level: 1, slots: [0], loaded: true }, // -2147481600
     { abilityId: 0x8001c400, level: 1, slots: [1], loaded: true }, // -2147367936
