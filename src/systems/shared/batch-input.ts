@@ -10,6 +10,7 @@ export const DEFINE_MANY_ROWS = 250;
  * Validates a batch before any SQL: an array of at most `max` elements, each parsed by `schema`.
  * Every bad element is named with its index (`items[3].itemName`); one bad element refuses the
  * whole batch (a ValidationError listing every issue), so a batch is all or nothing.
+ * @internal
  */
 export function parseBatch<S extends z.ZodType>(
   schema: S,
