@@ -24,6 +24,7 @@ export interface Metrics {
   twopcInDoubt: Gauge<string>;
   twopcRecovered: Counter<'action'>;
   deadlockRetries: Counter<'operation'>;
+  lockNowaitFallbacks: Counter<'operation'>;
   writeBehindQueueDepth: Gauge<'shard'>;
   writeBehindFlushDuration: Histogram<'shard'>;
   writeBehindFlushedRows: Counter<'shard' | 'kind'>;
@@ -163,6 +164,12 @@ export function createMetrics(registry: Registry = new Registry()): Metrics {
     deadlockRetries: reuse('mxo_deadlock_retries_total', () => new Counter({
       name: 'mxo_deadlock_retries_total',
       help: 'Transactions retried after a deadlock or lock wait timeout.',
+      labelNames: ['operation'] as const,
+      registers,
+    })),
+    lockNowaitFallbacks: reuse('mxo_lock_nowait_fallbacks_total', () => new Counter({
+      name: 'mxo_lock_nowait_fallbacks_total',
+      help: 'Cross-shard transactions whose NOWAIT locks met a held row and that ran again in the global lock order.',
       labelNames: ['operation'] as const,
       registers,
     })),
