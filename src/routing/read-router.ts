@@ -85,7 +85,7 @@ export class ReadRouter {
     const key = `${shard}\0${role}\0${consistency}`;
     let counter = this.readCounters.get(key);
     if (!counter) {
-      counter = this.metrics.reads.labels({ shard, role, consistency });
+      counter = this.metrics.tally(this.metrics.reads.labels({ shard, role, consistency }));
       this.readCounters.set(key, counter);
     }
     return counter;
