@@ -1,6 +1,6 @@
 /**
  * A driver for CPU profiles of the read path: `node --import tsx bench/profile-reads.ts
- * <raw|get|coalesced> [calls] [profile.cpuprofile]` runs `calls` reads of one kind, 16 in flight
+ * <raw|get|coalesced|load|spawn> [calls] [profile.cpuprofile]` runs `calls` reads of one kind, 16 in flight
  * over pools of 10, on a one-shard sandbox, and prints the process CPU per call
  * (process.cpuUsage). With a file name it profiles the measured calls only (not the sandbox's
  * start, the migration or the warm-up) through the inspector; open the file in Chrome DevTools or
@@ -28,8 +28,15 @@ await withBenchCluster({ shards: 1, replicasPerShard: 0 }, { pool: { max: 10 }, 
     );
   const raw = mysql.createPool({ host, port, user: 'root', database: 'mxo_shard', connectionLimit: 10 });
   const sql = `SELECT ${CHARACTER_COLUMNS}, deleted_at FROM characters WHERE character_id = ?`;
-  const op =
-    kind === 'raw' ? (i: number) => raw.execute(sql, [ids[i % 64]]) : (i: number) => db.characters.get(ids[i % 64]!, { consistency: 'strong' });
+  const ops: Record<string, (i: number) => Promise<unknown>> = {
+    raw: (i) => raw.execute(sql, [ids[i % 64]]),
+    get: (i) => db.characters.get(ids[i % 64]!, { consistency: 'strong' }),
+    coalesced: (i) => db.characters.get(ids[i % 64]!, { consistency: 'strong' }),
+    load: (i) => db.characters.load(ids[i % 64]!, { consistency: 'strong' }),
+    spawn: (i) => db.characters.spawn(ids[i % 64]!, { consistency: 'strong' }),
+  };
+  const op = ops[kind];
+  if (!op) throw new Error(`unknown kind ${kind}: ${Object.keys(ops).join(', ')}`);
   const drive = async (n: number) => {
     let next = 0;
     await Promise.all(Array.from({ length: 16 }, async () => { while (next < n) await op(next++); }));
