@@ -42,7 +42,22 @@ export class ReadRouter {
     private readonly health: ReplicaHealth,
   ) {}
 
-  async read<T>(
+  read<T>(
+    nodes: ShardNodes,
+    consistency: Consistency,
+    session: ReadSession,
+    operation: string,
+    fn: (conn: PooledConnection) => Promise<T>,
+  ): Promise<T> {
+    // The primary's read without another async frame (point reads go this way at `strong`).
+    if (consistency === 'strong' || nodes.replicas.length === 0) {
+      this.readCounter(nodes.key, 'primary', consistency).inc();
+      return nodes.primary.use(operation, fn);
+    }
+    return this.readReplicaFirst(nodes, consistency, session, operation, fn);
+  }
+
+  private async readReplicaFirst<T>(
     nodes: ShardNodes,
     consistency: Consistency,
     session: ReadSession,
@@ -50,7 +65,7 @@ export class ReadRouter {
     fn: (conn: PooledConnection) => Promise<T>,
   ): Promise<T> {
     const shard = nodes.key;
-    if (consistency !== 'strong' && nodes.replicas.length > 0) {
+    {
       const candidates = this.rotate(nodes.replicas.filter((r) => this.health.isUsable(r)));
       const position = consistency === 'session' ? session.positionOn(shard) : undefined;
       if (candidates.length === 0) {
