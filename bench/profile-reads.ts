@@ -1,15 +1,20 @@
 /**
- * A driver for CPU profiles of the read path: `node --cpu-prof --import tsx bench/profile-reads.ts
- * <raw|get|coalesced> [calls]` runs `calls` reads of one kind, 16 in flight over pools of 10, on a
- * one-shard sandbox, and prints the process CPU per call (process.cpuUsage). Open the .cpuprofile
- * in Chrome DevTools or speedscope.
+ * A driver for CPU profiles of the read path: `node --import tsx bench/profile-reads.ts
+ * <raw|get|coalesced|load|spawn> [calls] [profile.cpuprofile]` runs `calls` reads of one kind, 16 in flight
+ * over pools of 10, on a one-shard sandbox, and prints the process CPU per call
+ * (process.cpuUsage). With a file name it profiles the measured calls only (not the sandbox's
+ * start, the migration or the warm-up) through the inspector; open the file in Chrome DevTools or
+ * speedscope.
  */
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import mysql from 'mysql2/promise';
 import { CHARACTER_COLUMNS } from '../src/systems/characters/character-columns.js';
 import { withBenchCluster } from './bench-cluster.js';
 
 const kind = process.argv[2] ?? 'get';
 const calls = Number(process.argv[3] ?? 40_000);
+const profileFile = process.argv[4];
 
 await withBenchCluster({ shards: 1, replicasPerShard: 0 }, { pool: { max: 10 }, reads: { coalesce: kind === 'coalesced' } }, async ({ db, connect }) => {
   const { accountId } = await db.accounts.register({ username: 'prof', email: 'prof@zion.example', password: 'bench-pass-1' });
@@ -23,19 +28,38 @@ await withBenchCluster({ shards: 1, replicasPerShard: 0 }, { pool: { max: 10 }, 
     );
   const raw = mysql.createPool({ host, port, user: 'root', database: 'mxo_shard', connectionLimit: 10 });
   const sql = `SELECT ${CHARACTER_COLUMNS}, deleted_at FROM characters WHERE character_id = ?`;
-  const op =
-    kind === 'raw' ? (i: number) => raw.execute(sql, [ids[i % 64]]) : (i: number) => db.characters.get(ids[i % 64]!, { consistency: 'strong' });
+  const ops: Record<string, (i: number) => Promise<unknown>> = {
+    raw: (i) => raw.execute(sql, [ids[i % 64]]),
+    get: (i) => db.characters.get(ids[i % 64]!, { consistency: 'strong' }),
+    coalesced: (i) => db.characters.get(ids[i % 64]!, { consistency: 'strong' }),
+    load: (i) => db.characters.load(ids[i % 64]!, { consistency: 'strong' }),
+    spawn: (i) => db.characters.spawn(ids[i % 64]!, { consistency: 'strong' }),
+  };
+  const op = ops[kind];
+  if (!op) throw new Error(`unknown kind ${kind}: ${Object.keys(ops).join(', ')}`);
   const drive = async (n: number) => {
     let next = 0;
     await Promise.all(Array.from({ length: 16 }, async () => { while (next < n) await op(next++); }));
   };
   await drive(2_000); // warm-up
   const server = await status();
+  const inspector = profileFile ? new Session() : undefined;
+  if (inspector) {
+    inspector.connect();
+    await inspector.post('Profiler.enable');
+    await inspector.post('Profiler.setSamplingInterval', { interval: 100 });
+    await inspector.post('Profiler.start');
+  }
   const before = process.cpuUsage();
   const started = performance.now();
   await drive(calls);
   const used = process.cpuUsage(before);
   const seconds = (performance.now() - started) / 1000;
+  if (inspector) {
+    const { profile } = await inspector.post('Profiler.stop');
+    writeFileSync(profileFile!, JSON.stringify(profile));
+    inspector.disconnect();
+  }
   const after = await status();
   console.log(`${kind}: ${(calls / seconds).toFixed(0)} q/s, CPU ${((used.user + used.system) / calls).toFixed(1)} us per call`);
   // What the server saw per call (statements, prepares, bytes): the same for raw and get when the library adds nothing.

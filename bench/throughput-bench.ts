@@ -20,8 +20,8 @@ import { report, say } from './report.js';
  *   so 16 in flight take two statements at once), and with `reads.maxBatch: 64` (one statement
  *   for all 16: every caller waits on it);
  * - `db.characters.getMany` of 16 ids per call (rows/s);
- * - `db.characters.load(id)` (entering the world: a statement on the shard and one on global,
- *   at once), as time per call against one get (goal: at most 2x).
+ * - `db.characters.load(id)` and `db.characters.spawn(id)` (entering the world: a statement on
+ *   the shard and one on global, at once), as time per call against one get (goal: at most 2x).
  * Write-behind: `world.updatePosition` (accepted, then flushed) against one UPDATE per move, and
  * the CPU each accepted call costs the caller.
  */
@@ -63,6 +63,7 @@ export async function run(): Promise<void> {
         ['characters.get strong, coalesced', (i) => db.characters.get(pick(i), { consistency: 'strong' })],
         ['characters.get strong, coalesced by 64', (i) => sixtyFours.characters.get(pick(i), { consistency: 'strong' })],
         ['characters.load strong', (i) => db.characters.load(pick(i), { consistency: 'strong' })],
+        ['characters.spawn strong', (i) => db.characters.spawn(pick(i), { consistency: 'strong' })],
       ];
       for (const [, op] of reads) await rate(op, 300); // warm-up: pools, prepared statements, caches
       const rates = await rounds(reads);
@@ -85,6 +86,13 @@ export async function run(): Promise<void> {
         SUITE,
         'characters.load time per call / characters.get',
         rates.get('characters.load strong')!.map((l, k) => get[k]! / l),
+        'x',
+        { op: '<=', value: 2 },
+      );
+      report(
+        SUITE,
+        'characters.spawn time per call / characters.get',
+        rates.get('characters.spawn strong')!.map((l, k) => get[k]! / l),
         'x',
         { op: '<=', value: 2 },
       );

@@ -24,6 +24,7 @@ const FAMILIES = {
   mxo_twopc_in_doubt: 'gauge',
   mxo_twopc_recovered_total: 'counter',
   mxo_deadlock_retries_total: 'counter',
+  mxo_lock_nowait_fallbacks_total: 'counter',
   mxo_write_behind_queue_depth: 'gauge',
   mxo_write_behind_flush_duration_seconds: 'histogram',
   mxo_write_behind_flushed_rows_total: 'counter',
@@ -65,6 +66,7 @@ function fill(registry: Registry) {
   m.twopcInDoubt.set(0);
   m.twopcRecovered.inc({ action: 'commit' });
   m.deadlockRetries.inc({ operation: 'trade' });
+  m.lockNowaitFallbacks.inc({ operation: 'trade' });
   m.writeBehindQueueDepth.set({ shard: 'alpha' }, 12);
   m.writeBehindFlushDuration.observe({ shard: 'alpha' }, 0.003);
   m.writeBehindFlushedRows.inc({ shard: 'alpha', kind: 'position' }, 12);

@@ -148,6 +148,30 @@ describe('pools', () => {
     }
   });
 
+  it('callers waiting on a busy node get released connections first come, first served; a broken one is replaced', async () => {
+    const pool = t.db.pools().find((p) => p.identity.name === 'beta-primary')!;
+    const [first, second] = [await pool.acquire(), await pool.acquire()];
+    const order: string[] = [];
+    const one = pool.acquire().then((c) => (order.push('one'), c));
+    const two = pool.acquire().then((c) => (order.push('two'), c));
+    expect(pool.stats().pending).toBe(2);
+    pool.release(first);
+    const gotOne = await one;
+    expect(gotOne).toBe(first); // handed over directly, still the same session
+    expect(order).toEqual(['one']);
+    // A broken connection frees its slot: the next waiter gets a new session, which works.
+    second.broken = true;
+    pool.release(second);
+    const gotTwo = await two;
+    expect(gotTwo).not.toBe(second);
+    expect(gotTwo.threadId).not.toBe(second.threadId);
+    expect(await gotTwo.rows<{ one: number }>('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+    expect(order).toEqual(['one', 'two']);
+    pool.release(gotOne);
+    pool.release(gotTwo);
+    expect(pool.stats().pending).toBe(0);
+  });
+
   it('close() ends every connection (all of them, on every node) and later calls fail typed', async () => {
     const nodes = ['global-primary', 'alpha-primary', 'beta-primary'];
     const watchers = await Promise.all(nodes.map((n) => t.sql(n)));

@@ -59,6 +59,7 @@ export function initialiseSeries(metrics: Metrics, known: KnownSeries): void {
     for (const phase of PHASES)
       once('twopcPhaseDuration', { operation, phase }, () => metrics.twopcPhaseDuration.zero({ operation, phase }));
     metrics.deadlockRetries.inc({ operation }, 0);
+    metrics.lockNowaitFallbacks.inc({ operation }, 0);
   }
   for (const action of ['commit', 'rollback']) metrics.twopcRecovered.inc({ action }, 0);
   once('twopcInDoubt', {}, () => metrics.twopcInDoubt.set(0));

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Tally } from './tally.js';
 
 /**
  * Every metric family mxo-data exports. Labels are bounded by the config (shard, role, node),
@@ -9,6 +10,11 @@ export interface Metrics {
   registry: Registry;
   /** Run at every scrape, before the pool gauge is read: they refresh scrape-time gauges. */
   collectors: Set<() => void>;
+  /**
+   * A hot-path counter series (`queries`, `reads` children) counted as a plain number and added to
+   * the family when it is collected (see {@link Tally}).
+   */
+  tally(series: { inc(value?: number): void }): Tally;
   queryDuration: Histogram<'shard' | 'role' | 'operation' | 'outcome'>;
   queries: Counter<'shard' | 'role' | 'operation' | 'outcome'>;
   poolConnections: Gauge<'shard' | 'role' | 'node' | 'state'>;
@@ -24,6 +30,7 @@ export interface Metrics {
   twopcInDoubt: Gauge<string>;
   twopcRecovered: Counter<'action'>;
   deadlockRetries: Counter<'operation'>;
+  lockNowaitFallbacks: Counter<'operation'>;
   writeBehindQueueDepth: Gauge<'shard'>;
   writeBehindFlushDuration: Histogram<'shard'>;
   writeBehindFlushedRows: Counter<'shard' | 'kind'>;
@@ -42,6 +49,7 @@ export interface Metrics {
 /** One collector set per registry, so several clusters can share a caller's registry. */
 const collectorsByRegistry = new WeakMap<Registry, Set<() => void>>();
 const asyncCollectorsByRegistry = new WeakMap<Registry, Set<() => Promise<void>>>();
+const talliesByRegistry = new WeakMap<Registry, Set<Tally>>();
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
@@ -65,11 +73,25 @@ export function createMetrics(registry: Registry = new Registry()): Metrics {
     asyncCollectorsByRegistry.set(registry, asyncCollectors);
   }
   const scrapeTimeAsync = asyncCollectors;
+  let tallies = talliesByRegistry.get(registry);
+  if (!tallies) {
+    tallies = new Set();
+    talliesByRegistry.set(registry, tallies);
+  }
+  const counted = tallies;
+  const flushTallies = () => {
+    for (const t of counted) t.flush();
+  };
 
   return {
     registry,
     collectors,
     asyncCollectors,
+    tally(series) {
+      const t = new Tally(series);
+      counted.add(t);
+      return t;
+    },
     queryDuration: reuse('mxo_query_duration_seconds', () => new Histogram({
       name: 'mxo_query_duration_seconds',
       help: 'Duration of library operations against one database node, by outcome.',
@@ -82,6 +104,7 @@ export function createMetrics(registry: Registry = new Registry()): Metrics {
       help: 'Library operations run against a database node, by outcome.',
       labelNames: ['shard', 'role', 'operation', 'outcome'] as const,
       registers,
+      collect: flushTallies,
     })),
     poolConnections: reuse('mxo_pool_connections', () => new Gauge({
       name: 'mxo_pool_connections',
@@ -135,6 +158,7 @@ export function createMetrics(registry: Registry = new Registry()): Metrics {
       help: 'Library reads by the node role that served them and the consistency asked for.',
       labelNames: ['shard', 'role', 'consistency'] as const,
       registers,
+      collect: flushTallies,
     })),
     twopcTransactions: reuse('mxo_twopc_transactions_total', () => new Counter({
       name: 'mxo_twopc_transactions_total',
@@ -163,6 +187,12 @@ export function createMetrics(registry: Registry = new Registry()): Metrics {
     deadlockRetries: reuse('mxo_deadlock_retries_total', () => new Counter({
       name: 'mxo_deadlock_retries_total',
       help: 'Transactions retried after a deadlock or lock wait timeout.',
+      labelNames: ['operation'] as const,
+      registers,
+    })),
+    lockNowaitFallbacks: reuse('mxo_lock_nowait_fallbacks_total', () => new Counter({
+      name: 'mxo_lock_nowait_fallbacks_total',
+      help: 'Cross-shard transactions whose NOWAIT locks met a held row and that ran again in the global lock order.',
       labelNames: ['operation'] as const,
       registers,
     })),

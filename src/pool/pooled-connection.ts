@@ -3,7 +3,7 @@ import { isConnectionLost } from './mysql-errors.js';
 
 /** The part of mysql2's callback connection the hot path uses. */
 interface CallbackConnection {
-  execute(options: { sql: string; timeout: number }, values: ExecuteValues, callback: (error: unknown, result: unknown) => void): void;
+  execute(options: { sql: string }, values: ExecuteValues, callback: (error: unknown, result: unknown) => void): void;
 }
 
 /** A result row as the driver returns it. */
@@ -76,10 +76,11 @@ export class PooledConnection {
         if (error) reject(this.lost(error));
         else resolve(result as R);
       };
-      // mysql2 times the execution only: the prepare before it (a statement's first use on this
-      // connection) has no timeout, and a prepare the network swallowed waited for ever.
+      // This timer alone bounds the statement, prepare included: mysql2's own timeout (not asked
+      // for here: a second timer and a bound function per call) times the execution only, and a
+      // prepare the network swallowed waited for ever. On expiry the connection is closed (lost()).
       const timer = setTimeout(() => settle(statementTimeout()), this.statementTimeoutMs);
-      this.callbacks.execute({ sql, timeout: this.statementTimeoutMs }, params as ExecuteValues, settle);
+      this.callbacks.execute({ sql }, params as ExecuteValues, settle);
     });
   }
 

@@ -108,10 +108,9 @@ export class PointReadBatcher {
   }
 
   /** One statement for one key (coalescing off): its row, without the batch's bookkeeping. */
-  private async runOne<R extends object>(table: PointTable<R>, nodes: ShardNodes, consistency: Consistency, session: ReadSession, key: number): Promise<R | undefined> {
+  private runOne<R extends object>(table: PointTable<R>, nodes: ShardNodes, consistency: Consistency, session: ReadSession, key: number): Promise<R | undefined> {
     const sql = this.statement(table, 1);
-    const rows = await this.reads.read(nodes, consistency, session, table.operation, (conn) => conn.rows<R>(sql, [key]));
-    return rows[0];
+    return this.reads.read(nodes, consistency, session, table.operation, (conn) => conn.rows<R>(sql, [key])).then(first);
   }
 
   /** One statement for `keys`: their rows by key. */
@@ -136,4 +135,8 @@ export class PointReadBatcher {
     return (bySize[size] ??=
       size === 1 ? `${table.select} WHERE ${table.keyColumn} = ?` : `${table.select} WHERE ${table.keyColumn} IN (${new Array<string>(size).fill('?').join(', ')})`);
   }
+}
+
+function first<R>(rows: R[]): R | undefined {
+  return rows[0];
 }

@@ -42,7 +42,22 @@ export class ReadRouter {
     private readonly health: ReplicaHealth,
   ) {}
 
-  async read<T>(
+  read<T>(
+    nodes: ShardNodes,
+    consistency: Consistency,
+    session: ReadSession,
+    operation: string,
+    fn: (conn: PooledConnection) => Promise<T>,
+  ): Promise<T> {
+    // The primary's read without another async frame (point reads go this way at `strong`).
+    if (consistency === 'strong' || nodes.replicas.length === 0) {
+      this.readCounter(nodes.key, 'primary', consistency).inc();
+      return nodes.primary.use(operation, fn);
+    }
+    return this.readReplicaFirst(nodes, consistency, session, operation, fn);
+  }
+
+  private async readReplicaFirst<T>(
     nodes: ShardNodes,
     consistency: Consistency,
     session: ReadSession,
@@ -50,30 +65,29 @@ export class ReadRouter {
     fn: (conn: PooledConnection) => Promise<T>,
   ): Promise<T> {
     const shard = nodes.key;
-    if (consistency !== 'strong' && nodes.replicas.length > 0) {
-      const candidates = this.rotate(nodes.replicas.filter((r) => this.health.isUsable(r)));
-      const position = consistency === 'session' ? session.positionOn(shard) : undefined;
-      if (candidates.length === 0) {
-        this.metrics.replicaFallbacks.inc({ shard, consistency, reason: 'no_healthy_replica' });
-      } else if (!position) {
-        for (const replica of candidates) {
-          const served = await this.tryReplica(replica, shard, consistency, undefined, operation, fn);
-          if (served.ok) return served.value;
-        }
+    // A replica first (session: one that has the session's position), else the primary.
+    const candidates = this.rotate(nodes.replicas.filter((r) => this.health.isUsable(r)));
+    const position = consistency === 'session' ? session.positionOn(shard) : undefined;
+    if (candidates.length === 0) {
+      this.metrics.replicaFallbacks.inc({ shard, consistency, reason: 'no_healthy_replica' });
+    } else if (!position) {
+      for (const replica of candidates) {
+        const served = await this.tryReplica(replica, shard, consistency, undefined, operation, fn);
+        if (served.ok) return served.value;
+      }
+    } else {
+      const known = this.health.hasApplied ? candidates.filter((r) => this.health.hasApplied!(r, position)) : [];
+      for (const replica of known) {
+        const served = await this.tryReplica(replica, shard, consistency, undefined, operation, fn);
+        if (served.ok) return served.value;
+      }
+      if (known.length === 0 && session.wroteHere(shard) && this.health.track) {
+        this.health.track(shard, position);
+        this.metrics.replicaFallbacks.inc({ shard, consistency, reason: 'not_yet_applied' });
       } else {
-        const known = this.health.hasApplied ? candidates.filter((r) => this.health.hasApplied!(r, position)) : [];
-        for (const replica of known) {
-          const served = await this.tryReplica(replica, shard, consistency, undefined, operation, fn);
+        for (const replica of candidates.filter((r) => !known.includes(r))) {
+          const served = await this.tryReplica(replica, shard, consistency, position, operation, fn);
           if (served.ok) return served.value;
-        }
-        if (known.length === 0 && session.wroteHere(shard) && this.health.track) {
-          this.health.track(shard, position);
-          this.metrics.replicaFallbacks.inc({ shard, consistency, reason: 'not_yet_applied' });
-        } else {
-          for (const replica of candidates.filter((r) => !known.includes(r))) {
-            const served = await this.tryReplica(replica, shard, consistency, position, operation, fn);
-            if (served.ok) return served.value;
-          }
         }
       }
     }
@@ -85,7 +99,7 @@ export class ReadRouter {
     const key = `${shard}\0${role}\0${consistency}`;
     let counter = this.readCounters.get(key);
     if (!counter) {
-      counter = this.metrics.reads.labels({ shard, role, consistency });
+      counter = this.metrics.tally(this.metrics.reads.labels({ shard, role, consistency }));
       this.readCounters.set(key, counter);
     }
     return counter;

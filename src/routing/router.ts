@@ -56,6 +56,13 @@ export interface CharactersWriteOptions extends Fencing {
    * must await {@link LockedRows.of} before it writes a character's shard.
    */
   pipeline?: boolean;
+  /**
+   * Across shards, lock every shard's rows at once with NOWAIT (the coordinator's `nowaitFirst`):
+   * a row another transaction holds rolls the attempt back and it runs again with the locks in the
+   * global order. For work that takes every other contended lock with NOWAIT while `tx.nowait` is
+   * set (trades: {@link LockedRows.forUpdate}).
+   */
+  nowaitFirst?: boolean;
 }
 
 /** A character's row as the router locked it (`SELECT ... FOR UPDATE`). */
@@ -69,7 +76,12 @@ export interface LockedRow {
 export interface LockedRows {
   /** The row of `characterId`, once locked (rejects with the lock's error). */
   of(characterId: number): Promise<LockedRow>;
+  /** How the work locks further rows in this attempt: `FOR UPDATE`, or `FOR UPDATE NOWAIT` when `tx.nowait`. */
+  readonly forUpdate: LockClause;
 }
+
+/** The locking clause of a `SELECT` in a write: NOWAIT in an attempt that must not wait (`tx.nowait`). */
+export type LockClause = 'FOR UPDATE' | 'FOR UPDATE NOWAIT';
 
 /** What {@link Router} needs from the cluster. */
 export interface RouterDeps {
@@ -207,16 +219,22 @@ export class Router {
     return this.withRoutes(characterIds, (routes) => {
       const keys = shardsInLockOrder(new Set([...routes.map((r) => r.shard), ...(options.also ?? [])]));
       const decisionKey = options.decisionKey ?? (keys.includes(GLOBAL) ? GLOBAL : keys[keys.length - 1]!);
-      return this.onNodes(operation, keys, decisionKey, async (tx) => {
-        const locks = lockRows(tx, routes, options.fencingToken === undefined ? undefined : {
-          characterId: options.actorId ?? characterIds[0]!,
-          token: options.fencingToken,
-        });
-        if (!options.pipeline) await locks.all;
-        const value = await work(tx, routes, locks);
-        await locks.all; // every row was locked (and fenced) before the commit
-        return value;
-      });
+      return this.onNodes(
+        operation,
+        keys,
+        decisionKey,
+        async (tx) => {
+          const locks = lockRows(tx, routes, options.fencingToken === undefined ? undefined : {
+            characterId: options.actorId ?? characterIds[0]!,
+            token: options.fencingToken,
+          });
+          if (!options.pipeline) await locks.all;
+          const value = await work(tx, routes, locks);
+          await locks.all; // every row was locked (and fenced) before the commit
+          return value;
+        },
+        { nowaitFirst: options.nowaitFirst },
+      );
     });
   }
 
@@ -242,6 +260,7 @@ export class Router {
     keys: ShardKey[],
     decisionKey: ShardKey,
     work: (tx: DistributedTx) => Promise<T>,
+    options: { nowaitFirst?: boolean } = {},
   ): Promise<Committed<T>> {
     const { topology } = this.deps;
     for (let attempt = 0; ; attempt++) {
@@ -249,7 +268,7 @@ export class Router {
       const watched = [...new Set([...keys, GLOBAL])];
       const primaries = watched.map((k) => (topology.has(k) ? topology.primary(k) : undefined));
       try {
-        const result = await this.deps.coordinator.run(operation, keys, decisionKey, work).catch((e: unknown) => {
+        const result = await this.deps.coordinator.run(operation, keys, decisionKey, work, options).catch((e: unknown) => {
           throw balanceLimitError(e);
         });
         for (const [shard, gtid] of result.gtids) this.session.noteWrite(shard, gtid);
@@ -392,7 +411,8 @@ function asUnavailable(error: unknown): unknown {
  * Locks the characters' rows one shard after the other in the global lock order (the rows of one
  * shard in one statement: InnoDB locks an IN list on the primary key in key order, the same order
  * as one at a time), and checks `fence` on the actor's row. Each shard's lock starts when the
- * previous one is held.
+ * previous one is held; with `tx.nowait` every shard's lock starts at once, with NOWAIT (a held
+ * row fails the attempt instead of waiting, see Coordinator.run).
  */
 function lockRows(
   tx: DistributedTx,
@@ -406,15 +426,18 @@ function lockRows(
     byShard.set(route.shard, list);
   }
   const rows = new Map<number, Promise<LockedRow>>();
-  let previous: Promise<unknown> = Promise.resolve();
+  const forUpdate: LockClause = tx.nowait ? 'FOR UPDATE NOWAIT' : 'FOR UPDATE';
+  const start = Promise.resolve();
+  const all: Array<Promise<unknown>> = [];
+  let previous: Promise<unknown> = start;
   for (const [shard, list] of byShard) {
-    const locked = previous.then(async () => {
+    const locked = (tx.nowait ? start : previous).then(async () => {
       const conn = await tx.branch(shard);
       const ids = list.map((r) => r.characterId);
       const padded = inList(ids);
       const found = await conn.rows<LockedRow & { character_id: number }>(
         `SELECT character_id, money, district_id, presence_token FROM characters
-          WHERE character_id IN ${padded.sql} ORDER BY character_id FOR UPDATE`,
+          WHERE character_id IN ${padded.sql} ORDER BY character_id ${forUpdate}`,
         padded.params,
       );
       const byId = new Map(found.map((r) => [Number(r.character_id), r]));
@@ -431,11 +454,18 @@ function lockRows(
       rows.set(id, row);
     }
     previous = locked;
+    all.push(locked);
   }
-  const all = previous.then(() => {});
-  all.catch(() => {}); // a pipelined work may fail first and never await it
+  // Every shard settled before a failure is reported: no lock statement is still in flight when
+  // the coordinator rolls the branches back.
+  const settled = Promise.allSettled(all).then((results) => {
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  });
+  settled.catch(() => {}); // a pipelined work may fail first and never await it
   return {
-    all,
+    all: settled,
+    forUpdate,
     of: (characterId) => rows.get(characterId) ?? Promise.reject(new Error(`character ${characterId} is not part of this write`)),
   };
 }

@@ -47,21 +47,38 @@ export class Coordinator {
    * Runs `work` with branches on `participants` (keys of primaries; the list decides whether a
    * distributed transaction is needed). `decisionKey` names the node holding the decision
    * record; it must be one of `participants`. Retries deadlocks with backoff.
+   *
+   * With `nowaitFirst`, a distributed transaction's first attempt runs with `tx.nowait`: the work
+   * locks every branch's rows at once with NOWAIT. Such an attempt never waits for a lock, so it
+   * can be part of no wait cycle across servers (which no server would detect); when a lock is
+   * taken (ER_LOCK_WAIT_TIMEOUT at once) every branch rolls back and the work runs again in the
+   * global lock order, waiting. The work must take every lock another transaction may hold with
+   * NOWAIT while `tx.nowait` is set.
    */
   async run<T>(
     operation: string,
     participants: string[],
     decisionKey: string,
     work: (tx: DistributedTx) => Promise<T>,
+    options: { nowaitFirst?: boolean } = {},
   ): Promise<CommitResult<T>> {
     const distributed = new Set(participants).size > 1;
+    let nowait = distributed && options.nowaitFirst === true;
     for (let attempt = 0; ; attempt++) {
       try {
         return distributed
-          ? await this.runDistributed(operation, new Set(participants), decisionKey, work)
+          ? await this.runDistributed(operation, new Set(participants), decisionKey, work, nowait)
           : await this.runLocal(operation, participants[0] ?? decisionKey, work);
       } catch (error) {
         if (!isRetryableLockError(error)) throw error;
+        if (nowait) {
+          // A row was locked by another transaction: again at once, in the global lock order
+          // (waiting), which does not count against the deadlock retries.
+          nowait = false;
+          attempt--;
+          this.metrics.lockNowaitFallbacks.inc({ operation });
+          continue;
+        }
         // A lock wait timeout has already waited innodb_lock_wait_timeout: retrying it would
         // turn one stuck row (e.g. held by a prepared branch awaiting recovery) into a hang.
         if (errnoOf(error) === ER_LOCK_WAIT_TIMEOUT) {
@@ -81,6 +98,7 @@ export class Coordinator {
     const { value, gtid } = await this.primaryOf(key).transaction(operation, (conn) =>
       work({
         id: undefined,
+        nowait: false,
         branch: async (k) => {
           if (k !== key) throw new Error(`${operation}: branch ${k} is not a participant`);
           return conn;
@@ -96,9 +114,10 @@ export class Coordinator {
     participants: Set<string>,
     decisionKey: string,
     work: (tx: DistributedTx) => Promise<T>,
+    nowait: boolean,
   ): Promise<CommitResult<T>> {
-    const xa = new XaTransaction(newGtrid(decisionKey, this.primaryOf(decisionKey).serverNow()), participants, decisionKey, this.primaryOf, operation);
-    const { gtrid } = xa;
+    const gtrid = newGtrid(decisionKey, this.primaryOf(decisionKey).serverNow());
+    const xa = new XaTransaction(gtrid, participants, decisionKey, this.primaryOf, operation, nowait);
     const started = performance.now();
     let phaseStart = started;
     const phase = (name: string) => {
@@ -111,9 +130,10 @@ export class Coordinator {
     try {
       value = await work(xa.tx);
       phase('work');
-      // The commit record is written only after every branch is prepared, right before the
-      // COMMIT: a coordinator frozen between that INSERT and its COMMIT holds the record's row
-      // lock, and recovery's fence waits on it, so that window must stay one round trip long.
+      // The commit record may already be inserted (uncommitted) on the decision branch: the
+      // work calls tx.prepare(decisionKey) when its part there is done. It commits only below,
+      // after every XA branch is prepared. A recoverer's fence waits on its row lock until this
+      // coordinator commits or rolls back, and ends the holder's session past the grace period.
       await xa.prepareAll();
       phase('prepare');
       await this.hooks.onPhase?.('prepared', { gtrid, operation });
@@ -160,12 +180,8 @@ export class Coordinator {
     const decision = xa.decision;
     try {
       // holder_thread: a recoverer that finds this record locked ends this session by it (decision.ts).
-      await decision.conn.exec('INSERT INTO twopc_decisions (gtrid, decision, operation, holder_thread) VALUES (?, ?, ?, ?)', [
-        xa.gtrid,
-        'commit',
-        operation,
-        decision.conn.threadId,
-      ]);
+      // Usually written already, beside the other branches' prepare (XaTransaction.recordCommit).
+      await xa.recordCommit();
       await this.hooks.onPhase?.('deciding', { gtrid: xa.gtrid, operation });
       await decision.conn.text('COMMIT');
       return;

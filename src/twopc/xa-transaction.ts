@@ -16,9 +16,18 @@ export interface DistributedTx {
   /**
    * Declares the work on branch `key` done and prepares it now (XA END + XA PREPARE), so it
    * overlaps work still running on other branches. Nothing may run on that branch afterwards.
-   * A no-op for the decision branch, for a local transaction and for a branch never opened.
+   * On the decision branch it writes the (still uncommitted) commit record now, so only its
+   * COMMIT is left once the others are prepared. A no-op for a local transaction and for a
+   * branch never opened.
    */
   prepare(key: string): Promise<void>;
+  /**
+   * True when this attempt takes its row locks without waiting (`FOR UPDATE NOWAIT`) on every
+   * branch at once instead of one branch after the other in the global lock order: a lock held
+   * by another transaction fails the attempt (ER_LOCK_WAIT_TIMEOUT), and the coordinator runs
+   * the work again with this false, in the lock order (see Coordinator.run, `nowaitFirst`).
+   */
+  readonly nowait: boolean;
 }
 
 /** One participant's session and where it stands in the XA state machine. */
@@ -45,6 +54,8 @@ export class XaTransaction {
   readonly branches = new Map<string, Branch>();
   private readonly opening = new Map<string, Promise<PooledConnection>>();
   private readonly preparing = new Map<string, Promise<void>>();
+  /** The commit record's INSERT on the decision branch, started at most once (see recordCommit). */
+  private recording: Promise<void> | undefined;
   /** What the work function sees. */
   readonly tx: DistributedTx;
 
@@ -54,9 +65,11 @@ export class XaTransaction {
     readonly decisionKey: string,
     private readonly primaryOf: (key: string) => NodePool,
     private readonly operation: string,
+    nowait = false,
   ) {
     this.tx = {
       id: gtrid,
+      nowait,
       branch: (key) => {
         let conn = this.opening.get(key);
         if (!conn) {
@@ -68,8 +81,8 @@ export class XaTransaction {
       prepare: async (key) => {
         await this.opening.get(key);
         const branch = this.branches.get(key);
-        if (!branch || !branch.xa || branch.state === 'ended') return;
-        await this.prepareBranch(branch);
+        if (!branch || branch.state === 'ended') return;
+        await (branch.xa ? this.prepareBranch(branch) : this.recordCommit());
       },
     };
   }
@@ -89,9 +102,33 @@ export class XaTransaction {
     await settleAll([...this.branches.values()].filter((b) => b.xa).map((b) => this.prepareBranch(b)));
   }
 
+  /**
+   * Inserts the commit record (`twopc_decisions`, decision 'commit') on the decision branch,
+   * uncommitted: it becomes the decision only with that branch's COMMIT, which the coordinator
+   * sends once every XA branch is prepared; a rollback removes it. Written as soon as the work on
+   * the decision branch is done (beside the other branches' XA PREPARE), so the commit point
+   * costs one round trip after the last prepare. A recoverer's fence that meets the uncommitted
+   * row waits on its lock: it only fences prepared branches that are orphaned or past the grace
+   * period, and ends a stale holder by `holder_thread` (decision.ts).
+   */
+  recordCommit(): Promise<void> {
+    if (!this.recording) {
+      this.recording = (async () => {
+        const conn = await this.tx.branch(this.decisionKey);
+        await conn.exec('INSERT INTO twopc_decisions (gtrid, decision, operation, holder_thread) VALUES (?, ?, ?, ?)', [
+          this.gtrid,
+          'commit',
+          this.operation,
+          conn.threadId,
+        ]);
+      })();
+    }
+    return this.recording;
+  }
+
   /** Waits until no branch is still being opened or prepared (the work failed while one was busy). */
   async quiesce(): Promise<void> {
-    await Promise.allSettled([...this.opening.values(), ...this.preparing.values()]);
+    await Promise.allSettled([...this.opening.values(), ...this.preparing.values(), ...(this.recording ? [this.recording] : [])]);
   }
 
   /**

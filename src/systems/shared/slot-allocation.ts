@@ -1,5 +1,6 @@
 import { BACKPACK_FIRST_SLOT, BACKPACK_LAST_SLOT, type WornPart } from './equipment-slots.js';
 import type { PooledConnection } from '../../pool/pooled-connection.js';
+import type { LockClause } from '../../routing/router.js';
 
 /**
  * The first `count` free backpack slots of a character (0x00-0x60), lowest first; null for each
@@ -8,10 +9,16 @@ import type { PooledConnection } from '../../pool/pooled-connection.js';
  * unique key (character, container, slot) is the backstop. A locking read: it sees the latest
  * committed slots, not the transaction's snapshot (which may predate the character lock).
  */
-export async function freeSlots(conn: PooledConnection, characterId: number, count: number): Promise<Array<number | null>> {
+export async function freeSlots(
+  conn: PooledConnection,
+  characterId: number,
+  count: number,
+  /** `FOR UPDATE NOWAIT` in a transaction that must never wait (a trade's first attempt across shards). */
+  forUpdate: LockClause = 'FOR UPDATE',
+): Promise<Array<number | null>> {
   const used = await conn.rows<{ slot_position: number }>(
     `SELECT slot_position FROM character_inventory
-      WHERE character_id = ? AND container_type = 'inventory' AND slot_position BETWEEN ? AND ? FOR UPDATE`,
+      WHERE character_id = ? AND container_type = 'inventory' AND slot_position BETWEEN ? AND ? ${forUpdate}`,
     [characterId, BACKPACK_FIRST_SLOT, BACKPACK_LAST_SLOT],
   );
   const taken = new Set(used.map((r) => Number(r.slot_position)));

@@ -1,7 +1,7 @@
 import { InsufficientFundsError, TradeAbortedError } from '../../errors.js';
 import type { PooledConnection, Row } from '../../pool/pooled-connection.js';
 import type { CharacterRoute } from '../../routing/directory.js';
-import type { LockedRows } from '../../routing/router.js';
+import type { LockClause, LockedRows } from '../../routing/router.js';
 import { freeSlots } from '../shared/slot-allocation.js';
 import { insertRow } from '../../schema/character-rows.js';
 import { lockCharacter } from '../../routing/character-lock.js';
@@ -54,7 +54,7 @@ export function lockInOrder(
   for (const party of [plan.initiator, plan.recipient]) {
     const lock = rows.of(party.characterId).then(async (row): Promise<Locked> => {
       const conn = await connOf(party);
-      return { balance: Number(row.money), ...(await lockTradeItems(conn, party, plan.crossShard)) };
+      return { balance: Number(row.money), ...(await lockTradeItems(conn, party, plan.crossShard, rows.forUpdate)) };
     });
     lock.catch(() => {}); // observed by applyOnShard; never an unhandled rejection
     locks.set(party.characterId, lock);
@@ -68,6 +68,8 @@ export async function applyOnShard(
   shard: string,
   plan: TradePlan,
   locks: Map<number, Promise<Locked>>,
+  /** `FOR UPDATE`, or with NOWAIT in a trade's first attempt across shards ({@link LockedRows.forUpdate}). */
+  forUpdate: LockClause,
 ): Promise<void> {
   const here = [plan.initiator, plan.recipient].filter((p) => p.route.shard === shard);
   if (here.length === 0) return; // only the window's shard, no party lives there
@@ -78,7 +80,7 @@ export async function applyOnShard(
   if (shard !== plan.windowShard) await insertTradeSession(conn, plan, anchor);
   await moveMoney(conn, plan, mine);
   await writeLedger(conn, plan, anchor);
-  await moveItems(conn, shard, plan, locks);
+  await moveItems(conn, shard, plan, locks, forUpdate);
 }
 
 function checkBalances(mine: Map<Party, Locked>): void {
@@ -143,7 +145,13 @@ async function writeLedger(conn: PooledConnection, plan: TradePlan, anchor: Part
  * Items: within one shard a reassignment; across shards the giver's shard deletes its rows and
  * the taker's shard inserts the copies (ids kept), both in this transaction.
  */
-async function moveItems(conn: PooledConnection, shard: string, plan: TradePlan, locks: Map<number, Promise<Locked>>): Promise<void> {
+async function moveItems(
+  conn: PooledConnection,
+  shard: string,
+  plan: TradePlan,
+  locks: Map<number, Promise<Locked>>,
+  forUpdate: LockClause,
+): Promise<void> {
   const { initiator, recipient, tradeId } = plan;
   for (const [from, to] of [
     [initiator, recipient],
@@ -158,7 +166,7 @@ async function moveItems(conn: PooledConnection, shard: string, plan: TradePlan,
         from.characterId,
       ]);
     } else if (to.route.shard === shard) {
-      await insertItems(conn, to, await locks.get(from.characterId)!, tradeId);
+      await insertItems(conn, to, await locks.get(from.characterId)!, tradeId, forUpdate);
     }
   }
 }
@@ -188,12 +196,12 @@ function padded(ids: number[]): number[] {
 }
 
 /** Locks the items a party gives and checks they can be traded. */
-async function lockTradeItems(conn: PooledConnection, party: Party, crossShard: boolean): Promise<Omit<Locked, 'balance'>> {
+async function lockTradeItems(conn: PooledConnection, party: Party, crossShard: boolean, forUpdate: LockClause): Promise<Omit<Locked, 'balance'>> {
   if (party.itemIds.length === 0) return { items: [], modifications: [] };
   const ids = [...party.itemIds].sort((x, y) => x - y);
   const rows = await conn.rows(
     `SELECT * FROM character_inventory WHERE item_id IN ${marks(ids)} AND character_id = ?
-      ORDER BY item_id FOR UPDATE`,
+      ORDER BY item_id ${forUpdate}`,
     [...padded(ids), party.characterId],
   );
   if (rows.length !== ids.length) {
@@ -218,7 +226,7 @@ async function lockTradeItems(conn: PooledConnection, party: Party, crossShard: 
   // Items leaving the shard take their modifications with them (ON DELETE CASCADE removes them
   // here).
   const modifications = crossShard
-    ? await conn.rows(`SELECT * FROM item_modifications WHERE item_id IN ${marks(ids)} ORDER BY item_id FOR UPDATE`, padded(ids))
+    ? await conn.rows(`SELECT * FROM item_modifications WHERE item_id IN ${marks(ids)} ORDER BY item_id ${forUpdate}`, padded(ids))
     : [];
   return { items: rows, modifications };
 }
@@ -238,8 +246,8 @@ async function reassignItems(conn: PooledConnection, taker: Party, ids: number[]
 }
 
 /** Inserts copies of items (same ids) and their modifications on the taker's shard. */
-async function insertItems(conn: PooledConnection, taker: Party, given: Locked, tradeId: number): Promise<void> {
-  const slots = await freeSlots(conn, taker.characterId, given.items.length);
+async function insertItems(conn: PooledConnection, taker: Party, given: Locked, tradeId: number, forUpdate: LockClause): Promise<void> {
+  const slots = await freeSlots(conn, taker.characterId, given.items.length, forUpdate);
   for (const [i, source] of given.items.entries()) {
     await insertRow(conn, 'character_inventory', {
       ...source,

@@ -174,14 +174,17 @@ export class Trades {
         // flight on a connection when the coordinator rolls its branch back.
         await settleAll(
           shards.map(async (shard) => {
-            await applyOnShard(await tx.branch(shard), shard, plan, locks);
+            await applyOnShard(await tx.branch(shard), shard, plan, locks, rows.forUpdate);
             // This shard's part is done: prepare it now (a no-op for the decision shard and for a
             // local transaction), while the other shard may still be working.
             await tx.prepare(shard);
           }),
         );
       },
-      { also: window ? [window.shard] : [], pipeline: true, ...fencing, actorId: initiator.characterId },
+      // Across shards the parties' rows are first locked on both shards at once, with NOWAIT (and the
+      // items too, rows.forUpdate); a row another transaction holds runs the trade again in the
+      // global lock order. Not for a window's trade: its window row is updated without NOWAIT.
+      { also: window ? [window.shard] : [], pipeline: true, nowaitFirst: !window, ...fencing, actorId: initiator.characterId },
     );
     return { tradeId, crossShard, transactionId: result.transactionId, replayed: false };
   }
