@@ -24,7 +24,7 @@ export type { EconomyDay } from './systems/economy/economy.js';
 export type { Relationship } from './systems/social/social.js';
 export type { RegisterInput, LoginInput, PasswordResetRequest, TwoFactorSetup } from './systems/accounts/accounts.js';
 export type { AtRestOptions, LegacyAccountInput, LegacyHash, LoginKeys, StoredLoginKeys } from './systems/accounts/accounts.js';
-export type { AccountSummary } from './systems/accounts/accounts.js';
+export type { AccountSummary, LegacyHashInput } from './systems/accounts/account-inputs.js';
 export { configurePasswordHashing, passwordHashingStats } from './crypto/password.js';
 export { LOGIN_KEY_SECRET_ENV } from './systems/accounts/account-keys.js';
 export { ORG_PERMISSION_RANKS, ORG_PERMISSION_TREASURY } from './systems/organizations/organizations.js';

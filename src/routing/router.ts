@@ -1,7 +1,8 @@
-import { DistrictMovedError, PresenceLostError, ShardUnavailableError, StaleRouteError, ValidationError } from '../errors.js';
+import { DistrictMovedError, ShardUnavailableError, StaleRouteError, ValidationError } from '../errors.js';
 import { inList } from '../pool/in-list.js';
 import { errnoOf } from '../pool/mysql-errors.js';
 import { checkDistrictFence } from './district-fence.js';
+import { checkToken, fencingRequired } from './fencing-token.js';
 import { inLockOrder, shardsInLockOrder } from './lock-order.js';
 import type { PooledConnection } from '../pool/pooled-connection.js';
 import type { Coordinator, DistributedTx } from '../twopc/coordinator.js';
@@ -224,10 +225,16 @@ export class Router {
         keys,
         decisionKey,
         async (tx) => {
-          const locks = lockRows(tx, routes, options.fencingToken === undefined ? undefined : {
-            characterId: options.actorId ?? characterIds[0]!,
-            token: options.fencingToken,
-          });
+          const locks = lockRows(
+            tx,
+            routes,
+            options.fencingToken === undefined
+              ? undefined
+              : {
+                  characterId: options.actorId ?? characterIds[0]!,
+                  token: options.fencingToken,
+                },
+          );
           if (!options.pipeline) await locks.all;
           const value = await work(tx, routes, locks);
           await locks.all; // every row was locked (and fenced) before the commit
@@ -245,10 +252,7 @@ export class Router {
         throw new ValidationError(operation, [{ field: 'fencingToken', message: 'must be a positive integer' }]);
       return;
     }
-    if (this.deps.requireFencing && fencing.unfenced === undefined)
-      throw new ValidationError(operation, [
-        { field: 'fencingToken', message: 'required: the cluster config sets presence.requireFencing' },
-      ]);
+    if (this.deps.requireFencing && fencing.unfenced === undefined) throw fencingRequired(operation);
   }
 
   /**
@@ -353,7 +357,11 @@ export class Router {
    * primary; a primary that lacks it means the route is stale: re-resolved, and read again. A
    * character the directory does not know throws NotFoundError.
    */
-  async readCharacterRow<R extends object>(table: PointTable<R>, characterId: number, consistency: Consistency): Promise<{ row: R; route: CharacterRoute }> {
+  async readCharacterRow<R extends object>(
+    table: PointTable<R>,
+    characterId: number,
+    consistency: Consistency,
+  ): Promise<{ row: R; route: CharacterRoute }> {
     return this.withRoutes([characterId], async ([route]) => {
       const nodes = this.deps.topology.nodes(route!.shard);
       const load = (level: Consistency) => this.pointReads.load(table, nodes, level, this.session, characterId);
@@ -443,8 +451,7 @@ function lockRows(
       const byId = new Map(found.map((r) => [Number(r.character_id), r]));
       for (const id of ids) if (!byId.has(id)) throw new StaleRouteError(id, shard);
       const actor = fence && byId.get(fence.characterId);
-      if (actor && (actor.presence_token === null || Number(actor.presence_token) !== fence.token))
-        throw new PresenceLostError(fence.characterId, fence.token);
+      if (actor) checkToken(fence.characterId, fence.token, actor.presence_token);
       return byId;
     });
     locked.catch(() => {}); // observed through `all` and `of`; never an unhandled rejection

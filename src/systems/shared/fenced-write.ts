@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { PresenceLostError, ValidationError } from '../../errors.js';
 import type { PooledConnection } from '../../pool/pooled-connection.js';
 import type { Router } from '../../routing/router.js';
+import { checkToken, fencingRequired } from '../../routing/fencing-token.js';
 import { fencingToken } from './fields.js';
 import { forgetTokens, knownToken, rememberToken } from './known-tokens.js';
 
@@ -26,14 +26,10 @@ export const fencedWriteOptions = z.object({ fencingToken }).strict();
 
 /** A write without a token where the cluster requires one: refused before any SQL. */
 export function requireToken(router: Router, token: number | undefined, field = 'options'): void {
-  if (token === undefined && router.requireFencing)
-    throw new ValidationError(field, [{ field: 'fencingToken', message: 'required: the cluster config sets presence.requireFencing' }]);
+  if (token === undefined && router.requireFencing) throw fencingRequired(field);
 }
 
-/** Throws PresenceLostError unless `current` (the row's presence_token) is `token`. */
-export function checkToken(characterId: number, token: number, current: number | string | null | undefined): void {
-  if (current === null || current === undefined || Number(current) !== token) throw new PresenceLostError(characterId, token);
-}
+export { checkToken };
 
 /**
  * The shard on which to buffer a write for `characterId`, after the acceptance check: without a
