@@ -1,5 +1,5 @@
-import { ShardUnavailableError } from '../errors.js';
-import { isConnectionLost } from '../pool/mysql-errors.js';
+import { ConflictError, ShardUnavailableError } from '../errors.js';
+import { ER_DUP_ENTRY, errnoOf, isConnectionLost } from '../pool/mysql-errors.js';
 import type { NodePool } from '../pool/node-pool.js';
 import type { PooledConnection } from '../pool/pooled-connection.js';
 import { branchQualifier, xidLiteral } from './xid.js';
@@ -115,12 +115,22 @@ export class XaTransaction {
     if (!this.recording) {
       this.recording = (async () => {
         const conn = await this.tx.branch(this.decisionKey);
-        await conn.exec('INSERT INTO twopc_decisions (gtrid, decision, operation, holder_thread) VALUES (?, ?, ?, ?)', [
-          this.gtrid,
-          'commit',
-          this.operation,
-          conn.threadId,
-        ]);
+        try {
+          await conn.exec('INSERT INTO twopc_decisions (gtrid, decision, operation, holder_thread) VALUES (?, ?, ?, ?)', [
+            this.gtrid,
+            'commit',
+            this.operation,
+            conn.threadId,
+          ]);
+        } catch (error) {
+          // The gtrid's row exists already: recovery fenced this transaction (its abort record,
+          // e.g. after a failover), so it can never commit. A typed refusal, not the driver's.
+          if (errnoOf(error) === ER_DUP_ENTRY)
+            throw new ConflictError(this.operation, `transaction ${this.gtrid} was aborted by recovery before its commit point`, {
+              cause: error,
+            });
+          throw error;
+        }
       })();
     }
     return this.recording;
