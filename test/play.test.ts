@@ -21,10 +21,13 @@ describe('mxo-data play (npm start): the living cluster', () => {
     const rows = new Map(
       [...stdout.matchAll(/^(\w+)\s+(\d+)\s+(\d+)\s+(\d+)$/gm)].map((m) => [m[1]!, { ok: Number(m[2]), failed: Number(m[4]) }]),
     );
-    for (const op of ['login', 'enter_world', 'move', 'chat', 'fight', 'mission', 'buy', 'trade_window', 'trade', 'hardline', 'logout']) {
+    for (const op of ['login', 'roster', 'select', 'enter_world', 'save', 'move', 'chat', 'fight', 'mission', 'buy', 'trade_window', 'trade', 'hardline', 'logout']) {
       expect(rows.get(op)?.ok, op).toBeGreaterThan(0);
     }
     expect([...rows.values()].every((r) => r.failed === 0)).toBe(true);
+    // The emulators' flow: every player got into the world (handoff, claim, spawn).
+    expect(stdout).toMatch(/^players in the world: 8 of 8, the last [\d.]+ s after the first login$/m);
+    expect(stdout).toMatch(/^simulated accounts hash passwords at scrypt ln=12 \(sandbox only/m);
     expect(stdout).toMatch(/verify: OK/);
     expect(stdout).toMatch(/sandbox stopped/);
   }, 180_000);

@@ -30,13 +30,25 @@ const counts = { hashes: 0, verifications: 0 };
 
 /**
  * Sets the hashing queue's bounds for this process: `concurrency` scrypt runs at once (each uses
- * a libuv thread and 128 MiB), `maxQueued` waiting before OverloadedError.
+ * a libuv thread and 128 MiB), `maxQueued` waiting before OverloadedError. `costLog2` sets this
+ * process's scrypt cost for new hashes and for what counts as weaker (default {@link SCRYPT_LOG_N});
+ * lower it only for throwaway data, as the sandbox's simulated players do: a production cluster
+ * keeps the default.
  * @example configurePasswordHashing({ concurrency: 2, maxQueued: 256 });
  */
-export function configurePasswordHashing(options: { concurrency?: number; maxQueued?: number }): void {
+export function configurePasswordHashing(options: { concurrency?: number; maxQueued?: number; costLog2?: number }): void {
   if (options.concurrency !== undefined) queue.concurrency = Math.max(1, Math.floor(options.concurrency));
   if (options.maxQueued !== undefined) queue.maxQueued = Math.max(0, Math.floor(options.maxQueued));
+  if (options.costLog2 !== undefined) {
+    const logN = Math.floor(options.costLog2);
+    if (!(logN >= MIN_LOG_N && logN <= 20))
+      throw new RangeError(`costLog2: must be an integer from ${MIN_LOG_N} to 20, got ${options.costLog2}`);
+    CURRENT.logN = logN;
+  }
 }
+
+/** The lowest scrypt cost {@link configurePasswordHashing} accepts (for throwaway sandboxes only). */
+const MIN_LOG_N = 10;
 
 /**
  * What this process's password hashing did: hashes made, verifications run (each one scrypt of
@@ -70,7 +82,7 @@ export async function hashPassword(password: string): Promise<{ hash: string; sa
 }
 
 function phc(salt: Buffer, key: Buffer): string {
-  return `$scrypt$ln=${SCRYPT_LOG_N},r=${R},p=${P}$${salt.toString('base64url')}$${key.toString('base64url')}`;
+  return `$scrypt$ln=${CURRENT.logN},r=${R},p=${P}$${salt.toString('base64url')}$${key.toString('base64url')}`;
 }
 
 /** Parses a stored hash: a PHC string, or the legacy hex form with its salt column. */
@@ -112,7 +124,7 @@ export async function verifyPassword(password: string, stored: string, legacySal
       return { ok: false, needsRehash: false };
     }
     const actual = await derive(password, parsed.salt, parsed.params);
-    const weaker = parsed.params.logN < SCRYPT_LOG_N || parsed.params.r < R || !stored.startsWith('$scrypt$');
+    const weaker = parsed.params.logN < CURRENT.logN || parsed.params.r < R || !stored.startsWith('$scrypt$');
     // A weaker hash would answer faster than the dummy an unknown account gets: top it up.
     if (weaker) await derive(password, DUMMY_SALT, CURRENT);
     return { ok: sameKey(parsed.key, actual), needsRehash: weaker };
@@ -123,6 +135,7 @@ function sameKey(expected: Buffer, actual: Buffer): boolean {
   return expected.length === actual.length && timingSafeEqual(expected, actual);
 }
 
+/** Today's parameters (the cost can be lowered per process: configurePasswordHashing). */
 const CURRENT: Params = { logN: SCRYPT_LOG_N, r: R, p: P, keyLength: KEY_LENGTH };
 
 /** A hash imported from an older server (accounts.importLegacy); rehashed to scrypt at the next login. */

@@ -26,7 +26,8 @@ function secretBytes(): Buffer | undefined {
   if (!text) return undefined;
   let bytes: Buffer | undefined;
   if (/^[0-9a-fA-F]{64}$/.test(text)) bytes = Buffer.from(text, 'hex');
-  else if (/^[A-Za-z0-9+/_-]{43}=?$/.test(text)) bytes = Buffer.from(text.replace(/\+/g, '-').replace(/\//g, '_').replace(/=$/, ''), 'base64url');
+  else if (/^[A-Za-z0-9+/_-]{43}=?$/.test(text))
+    bytes = Buffer.from(text.replace(/\+/g, '-').replace(/\//g, '_').replace(/=$/, ''), 'base64url');
   if (bytes?.length !== 32) {
     throw new ConfigError([{ field: SECRET_ENV, message: 'must be 32 random bytes as 64 hex digits or base64 (openssl rand -hex 32)' }]);
   }

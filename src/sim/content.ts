@@ -74,7 +74,8 @@ export async function seedContent(db: Cluster, tag: string, founders: number[]):
   for (const [i, captainId] of founders.slice(0, 3).entries()) {
     crewIds.push((await db.social.createCrew({ crewName: `Crew ${i} ${tag}`, captainId })).crewId);
   }
-  // An organization needs a leader of its faction; characters start neutral, so this may be refused.
+  // An organization needs a leader of its faction: the founder takes Zion's side first.
+  await db.characters.setFaction(founders[0]!, 'zion');
   const organizationId = await db.organizations
     .create({ organizationName: `Zion Guard ${tag}`, faction: 'zion', leaderId: founders[0]! })
     .then((o) => o.organizationId)

@@ -2,13 +2,19 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { openCluster, type Cluster } from '../cluster.js';
+import { configurePasswordHashing, SCRYPT_LOG_N } from '../crypto/password.js';
 import { startMetricsServer, type MetricsServer } from '../metrics/metrics-server.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import { seedContent } from './content.js';
 import { prepareSandboxAsApp } from './sandbox-app-account.js';
 import type { SimPlayerSpec } from './player.js';
-import { mergeInto, percentile, type StatsSnapshot } from './stats.js';
+import { mergeInto, percentile, type Arrivals, type StatsSnapshot } from './stats.js';
 import { runPlayers, type WorkerJob, type WorkerMessage } from './worker.js';
+
+/** The scrypt cost of the sandbox's simulated accounts: 2^12, 32 times cheaper than the library's default. */
+const SANDBOX_SCRYPT_LOG_N = 12;
+/** Players arrive one by one over the first two seconds. */
+const ARRIVAL_MS = 2_000;
 
 export interface LivingClusterOptions {
   /** A cluster config file; absent: a sandbox (global + 2 shards, a replica each) for the run. */
@@ -20,6 +26,8 @@ export interface LivingClusterOptions {
   /** Port for /metrics (0: any free port). */
   metricsPort: number;
   thinkMs?: number;
+  /** Milliseconds between a player's absolute saves (default 5000). */
+  saveEveryMs?: number;
   log?: (line: string) => void;
   /** Called once per second with the progress line (default: rewrite one terminal line). */
   progress?: (line: string) => void;
@@ -34,9 +42,11 @@ export interface LivingClusterSummary {
 
 /**
  * `npm start`: a living cluster. Simulated players (spread over `processes` processes, as
- * district servers would share one cluster) log in, enter the world, move, chat, fight, run
- * missions, buy and sell, trade (windows and direct, same- and cross-shard), travel by hardline,
- * join crews and organizations, and log out. One progress line shows players online, operations/s,
+ * district servers would share one cluster) follow the emulators' flow: login, the character
+ * list, select (a handoff ticket), world entry (ticket found by character, claim, one spawn read);
+ * then they move, chat, fight, run missions, buy and sell, trade (windows and direct, same- and
+ * cross-shard), travel by hardline, join crews and organizations, save absolutely every few
+ * seconds (fenced by their claim), and log out (last save, claim released). One progress line shows players online, operations/s,
  * p99, failures, in-doubt transactions and replica lag; `/metrics` is served; the run ends with
  * recovery, `verify` and a summary. Returns the exit code: 0 when verify passed and nothing failed.
  */
@@ -59,11 +69,19 @@ export async function runLivingCluster(options: LivingClusterOptions): Promise<n
     throw error;
   }
   let server: MetricsServer | undefined;
+  // The sandbox's throwaway accounts hash at a cheaper scrypt cost so the whole population can log
+  // in within seconds on two cores; a given cluster keeps the library's default.
+  const passwordCostLog2 = sandbox ? SANDBOX_SCRYPT_LOG_N : undefined;
+  if (passwordCostLog2 !== undefined) {
+    configurePasswordHashing({ costLog2: passwordCostLog2 });
+    log(`simulated accounts hash passwords at scrypt ln=${passwordCostLog2} (sandbox only; the library's default is ln=${SCRYPT_LOG_N})`);
+  }
   try {
     if (!sandbox) await db.migrate();
     const tag = randomBytes(3).toString('hex');
     log(`creating ${options.players} players across districts ${db.config.shards.flatMap((s) => s.districts).join(', ')}...`);
-    const specs = await createPlayers(db, tag, options.players);
+    const worldId = await simWorld(db);
+    const specs = await createPlayers(db, tag, options.players, worldId);
     const content = await seedContent(
       db,
       tag,
@@ -80,7 +98,7 @@ export async function runLivingCluster(options: LivingClusterOptions): Promise<n
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     const deadline = options.durationSec > 0 ? setTimeout(onSignal, options.durationSec * 1_000) : undefined;
-    const totals = { ops: {}, failures: {} } as Omit<StatsSnapshot, 'latencies' | 'online'>;
+    const totals: Pick<StatsSnapshot, 'ops' | 'failures'> = { ops: {}, failures: {} };
     const progress = new Progress(db, options.progress ?? ((line) => process.stdout.write(`\r${line.padEnd(110)}`)));
     const job = (players: SimPlayerSpec[]): WorkerJob => ({
       config,
@@ -88,6 +106,9 @@ export async function runLivingCluster(options: LivingClusterOptions): Promise<n
       players,
       peers: specs.map((s) => s.characterId),
       thinkMs: options.thinkMs ?? 250,
+      saveEveryMs: options.saveEveryMs ?? 5_000,
+      arrivalMs: ARRIVAL_MS,
+      passwordCostLog2,
     });
     const onMessage = (worker: number) => (m: WorkerMessage) => {
       if (m.type === 'error') return log(`\nworker ${worker}: ${m.message}`);
@@ -108,7 +129,8 @@ export async function runLivingCluster(options: LivingClusterOptions): Promise<n
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     }
-    log('\nplayers logged out; settling and verifying...');
+    log(`\n${progress.arrivalLine(options.players)}`);
+    log('players logged out; settling and verifying...');
     await db.waitForReplicas(30_000);
     const recovered = await db.recover();
     const report = await db.verify();
@@ -130,8 +152,20 @@ export async function runLivingCluster(options: LivingClusterOptions): Promise<n
   }
 }
 
-/** Accounts (a few characters each: registration hashes a password, which is slow on purpose) and their characters, round-robin over every district. */
-async function createPlayers(db: Cluster, tag: string, count: number): Promise<SimPlayerSpec[]> {
+/** The world the simulated characters live in: the first registered one, else world 1 registered now. */
+async function simWorld(db: Cluster): Promise<number> {
+  const [first] = await db.worlds.list({ consistency: 'strong' });
+  return first?.worldId ?? (await db.worlds.register({ worldId: 1, name: 'Recursion' })).worldId;
+}
+
+/**
+ * Accounts (a few characters each) and their characters, created as the emulators' margin server
+ * does: the name check that replies with the character id, then the creation with that id, then
+ * the world; round-robin over every district the config owns.
+ */
+const SIDES = ['zion', 'machine', 'merovingian'] as const;
+
+async function createPlayers(db: Cluster, tag: string, count: number, worldId: number): Promise<SimPlayerSpec[]> {
   const districts = db.config.shards.flatMap((s) => s.districts);
   const perAccount = 4;
   const specs: SimPlayerSpec[] = [];
@@ -139,18 +173,22 @@ async function createPlayers(db: Cluster, tag: string, count: number): Promise<S
   await inBatches(accounts, 4, async (a) => {
     const username = `sim_${tag}_${a}`;
     const password = randomBytes(12).toString('base64url');
-    const { accountId } = await db.accounts.register({ username, email: `${username}@zion.example`, password });
+    const { accountId } = await db.accounts.register({ username, password });
     for (let i = a * perAccount; i < Math.min(count, (a + 1) * perAccount); i++) {
       const districtId = districts[i % districts.length]!;
-      const character = await db.characters.create({
+      const { characterId } = await db.characters.reserveName(accountId, `Sim${tag}${i}`);
+      await db.characters.create({
         accountId,
-        name: `Sim${tag}${i}`,
+        characterId,
         archetype: (['hacker', 'spy', 'martial_artist'] as const)[i % 3]!,
         gender: i % 2 ? 'female' : 'male',
         districtId,
       });
-      await db.characters.adjustMoney(character.characterId, 1_000, 'admin_grant');
-      specs.push({ accountId, username, password, characterId: character.characterId, districtId });
+      await db.worlds.assignCharacter(characterId, worldId);
+      const faction = SIDES[i % SIDES.length]!;
+      await db.characters.setFaction(characterId, faction);
+      await db.characters.adjustMoney(characterId, 1_000, 'admin_grant');
+      specs.push({ accountId, username, password, characterId, districtId, faction });
     }
   });
   return specs.sort((x, y) => x.characterId - y.characterId);
@@ -206,9 +244,22 @@ class Progress {
     private readonly write: (line: string) => void,
   ) {}
 
+  private readonly arrivals = new Map<number, Arrivals>();
+
   add(worker: number, stats: StatsSnapshot): void {
     this.latest.set(worker, stats);
+    this.arrivals.set(worker, stats.arrivals);
     for (const counts of Object.values(stats.ops)) this.failed += counts.failed;
+  }
+
+  /** How long the population took to get in: from the first login to the last player in the world. */
+  arrivalLine(players: number): string {
+    const all = [...this.arrivals.values()];
+    const entered = all.reduce((n, a) => n + a.entered, 0);
+    const first = Math.min(...all.map((a) => a.firstLoginAt ?? Infinity));
+    const last = Math.max(...all.map((a) => a.lastEnteredAt ?? -Infinity));
+    if (entered === 0 || !Number.isFinite(first) || !Number.isFinite(last)) return `players in the world: 0 of ${players}`;
+    return `players in the world: ${entered} of ${players}, the last ${((last - first) / 1000).toFixed(1)} s after the first login`;
   }
 
   async print(): Promise<void> {

@@ -9,9 +9,11 @@ export interface SimPlayerSpec {
   password: string;
   characterId: number;
   districtId: number;
+  /** The side the character took at creation (organizations take members of their own side). */
+  faction: 'zion' | 'machine' | 'merovingian';
 }
 
-/** What a player does, with how often (weights). */
+/** What a player does between saves, with how often (weights). */
 const ACTIONS = [
   ['move', 30],
   ['chat', 10],
@@ -30,12 +32,31 @@ const ACTIONS = [
 type Action = (typeof ACTIONS)[number][0];
 const TOTAL_WEIGHT = ACTIONS.reduce((n, [, w]) => n + w, 0);
 
+/** How long a claim lives without a heartbeat; the periodic save renews it well before. */
+const CLAIM_TTL_SEC = 60;
+
+/** What the district server holds in memory for its player, saved absolutely (as the emulators do). */
+interface HeldState {
+  fencingToken: number;
+  position: { x: number; y: number; z: number };
+  yaw: number;
+  health: number;
+  maxHealth: number;
+  innerStrength: number;
+  maxInnerStrength: number;
+}
+
 /**
- * A simulated player: logs in, enters the world and plays through every game system (one action
- * per call to {@link act}), the way a district server would drive the library for one client.
+ * A simulated player driven the way Hardline Dreams and Reality drive their database: login, the
+ * character list (account, worlds, roster side by side), select (a world-entry ticket), world
+ * entry (the pending ticket found by character, consumed for a presence claim, then one spawn
+ * read), play through every game system (one action per {@link act}), periodic absolute saves
+ * fenced by the claim, and logout (last save, claim released, session ended).
  */
 export class SimPlayer {
   private sessionToken: string | undefined;
+  private held: HeldState | undefined;
+  private lastSave = 0;
   private missionActive = false;
   private objectivesDone = 0;
   private inCrew = false;
@@ -48,6 +69,10 @@ export class SimPlayer {
     private readonly content: SimContent,
     private readonly peers: number[],
     private readonly stats: Stats,
+    /** The district server this player's process stands for (handoff tickets name it). */
+    private readonly serverId: string,
+    /** Milliseconds between absolute saves. */
+    private readonly saveEveryMs = 5_000,
   ) {}
 
   get characterId(): number {
@@ -60,26 +85,85 @@ export class SimPlayer {
     return `127.${(id >> 16) & 255}.${(id >> 8) & 255}.${id & 255}`;
   }
 
-  /** Login, the online flag, and one enter-world read. */
-  async enter(): Promise<void> {
+  /** The emulators' way in: login, character list, select, world entry. True once in the world. */
+  async enter(): Promise<boolean> {
+    const { db, spec } = this;
+    const me = spec.characterId;
     await this.timed('login', async () => {
-      this.sessionToken = (
-        await this.db.accounts.login({ username: this.spec.username, password: this.spec.password, ip: this.address() })
-      ).sessionToken;
+      this.sessionToken = (await db.accounts.login({ username: spec.username, password: spec.password, ip: this.address() })).sessionToken;
     });
+    if (!this.sessionToken) return false;
+    // The auth reply: the account, the world list and the character list, side by side.
+    await this.timed('roster', async () => {
+      const [, , roster] = await Promise.all([
+        db.accounts.byUsername(spec.username),
+        db.worlds.list(),
+        db.characters.roster(spec.accountId),
+      ]);
+      if (!roster.some((c) => c.characterId === me)) throw new Error(`roster of account ${spec.accountId} lacks character ${me}`);
+    });
+    // Select: the margin server hands the player to a world server with a ticket.
+    let ticket: string | undefined;
+    await this.timed('select', async () => {
+      ticket = (
+        await db.presence.issueHandoff({
+          accountId: spec.accountId,
+          characterId: me,
+          serverId: this.serverId,
+          districtId: spec.districtId,
+          ttlSec: 60,
+        })
+      ).ticket;
+    });
+    if (!ticket) return false;
+    // World entry: the UDP session names only the character; find its ticket, take the claim, spawn.
     await this.timed('enter_world', async () => {
-      await this.db.characters.setOnline(this.spec.characterId, true);
-      await this.db.characters.get(this.spec.characterId, { consistency: 'session' });
+      const pending = await db.presence.pendingHandoff(me, this.serverId);
+      if (!pending) throw new Error(`no pending handoff for character ${me}`);
+      const { claim } = await db.presence.consumeHandoff(ticket!, this.serverId, { ttlSec: CLAIM_TTL_SEC });
+      const spawn = await db.characters.spawn(me, { consistency: 'session' });
+      spec.districtId = spawn.districtId;
+      this.held = {
+        fencingToken: claim.fencingToken,
+        position: { ...spawn.position },
+        yaw: spawn.yaw,
+        health: spawn.health,
+        maxHealth: spawn.maxHealth,
+        innerStrength: spawn.innerStrength,
+        maxInnerStrength: spawn.maxInnerStrength,
+      };
+      this.lastSave = performance.now();
+    });
+    return this.held !== undefined;
+  }
+
+  /** Logout: the last absolute save, the claim released, the session ended. */
+  async leave(): Promise<void> {
+    await this.timed('logout', async () => {
+      const held = this.held;
+      if (held) {
+        await this.db.world.flush(); // buffered moves land before the save's position
+        await this.db.characters.save(this.spec.characterId, this.snapshot(held), { fencingToken: held.fencingToken });
+        await this.db.presence.release(this.spec.characterId, held.fencingToken);
+        this.held = undefined;
+      }
+      if (this.sessionToken) await this.db.accounts.logout(this.sessionToken);
     });
   }
 
-  /** Logout: flushes the character's buffered writes first, as a server does at logout. */
-  async leave(): Promise<void> {
-    await this.timed('logout', async () => {
-      await this.db.world.flush();
-      await this.db.characters.setOnline(this.spec.characterId, false);
-      if (this.sessionToken) await this.db.accounts.logout(this.sessionToken);
+  /** The periodic save of an emulator's world server (absolute values, fenced), and the claim's heartbeat. */
+  async saveIfDue(): Promise<void> {
+    const held = this.held;
+    if (!held || performance.now() - this.lastSave < this.saveEveryMs) return;
+    this.lastSave = performance.now();
+    await this.timed('save', async () => {
+      await this.db.characters.save(this.spec.characterId, this.snapshot(held), { fencingToken: held.fencingToken });
+      await this.db.presence.heartbeat(this.spec.characterId, held.fencingToken, { ttlSec: CLAIM_TTL_SEC });
     });
+  }
+
+  private snapshot(held: HeldState) {
+    return { position: held.position, yaw: held.yaw, health: held.health, innerStrength: held.innerStrength };
   }
 
   /** One action: every kind once in turn first (so even a short run plays every system), then by weight. */
@@ -94,8 +178,14 @@ export class SimPlayer {
     const me = this.spec.characterId;
     const { content } = this;
     switch (action) {
-      case 'move':
-        return db.world.updatePosition(me, { x: Math.random() * 1000, y: 0, z: Math.random() * 1000 });
+      case 'move': {
+        const position = { x: Math.random() * 1000, y: 0, z: Math.random() * 1000 };
+        if (this.held) {
+          this.held.position = position;
+          this.held.yaw = Math.floor(Math.random() * 256);
+        }
+        return db.world.updatePosition(me, position, this.fenced());
+      }
       case 'chat':
         return db.logs.chat({ characterId: me, channel: 'say', message: `hello from ${me} 😎`, districtId: this.spec.districtId });
       case 'ability':
@@ -108,6 +198,11 @@ export class SimPlayer {
       case 'fight': {
         const target = this.peer();
         const won = Math.random() < 0.5;
+        // The server's own health and inner strength bookkeeping, saved at the next save.
+        if (this.held) {
+          this.held.health = Math.max(1, Math.floor(this.held.maxHealth * (0.3 + 0.7 * Math.random())));
+          this.held.innerStrength = Math.floor(this.held.maxInnerStrength * Math.random());
+        }
         await db.combat.record({
           encounterType: 'pvp',
           initiatorId: me,
@@ -167,7 +262,7 @@ export class SimPlayer {
       case 'hardline': {
         const to = content.districts[Math.floor(Math.random() * content.districts.length)]!;
         if (to === this.spec.districtId) return;
-        await db.world.useHardline(me, content.hardlines[this.spec.districtId]!, content.hardlines[to]!);
+        await db.world.useHardline(me, content.hardlines[this.spec.districtId]!, content.hardlines[to]!, this.fenced());
         this.spec.districtId = to;
         return;
       }
@@ -176,7 +271,7 @@ export class SimPlayer {
         this.inCrew = true;
         return db.social.joinCrew(content.crewIds[Math.floor(Math.random() * content.crewIds.length)]!, me);
       case 'organization':
-        if (content.organizationId === 0) return;
+        if (content.organizationId === 0 || this.spec.faction !== 'zion') return;
         await db.organizations.join(content.organizationId, me).catch(() => undefined);
         await db.organizations.deposit(content.organizationId, me, 1);
         return;
@@ -184,6 +279,11 @@ export class SimPlayer {
         await db.characters.get(me, { consistency: 'eventual' });
         return;
     }
+  }
+
+  /** The claim's token on every write that takes one: a server that lost the character is refused. */
+  private fenced(): { fencingToken?: number } {
+    return this.held ? { fencingToken: this.held.fencingToken } : {};
   }
 
   private peer(): number {

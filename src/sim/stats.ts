@@ -31,6 +31,14 @@ export interface StatsSnapshot {
   /** Latencies (ms) of this interval, a bounded sample. */
   latencies: number[];
   online: number;
+  /** Cumulative: when this process's first login started, when its last player entered the world, how many did (epoch ms). */
+  arrivals: Arrivals;
+}
+
+export interface Arrivals {
+  firstLoginAt: number | null;
+  lastEnteredAt: number | null;
+  entered: number;
 }
 
 /** Collects what simulated players did, per operation. */
@@ -39,6 +47,16 @@ export class Stats {
   private failures: Record<string, number> = {};
   private latencies: number[] = [];
   online = 0;
+  private readonly arrivals: Arrivals = { firstLoginAt: null, lastEnteredAt: null, entered: 0 };
+
+  loginStarted(): void {
+    this.arrivals.firstLoginAt ??= Date.now();
+  }
+
+  entered(): void {
+    this.arrivals.entered++;
+    this.arrivals.lastEnteredAt = Date.now();
+  }
 
   record(op: string, ms: number, outcome: Outcome, code?: string): void {
     const entry = (this.ops[op] ??= { ok: 0, refused: 0, failed: 0 });
@@ -54,7 +72,13 @@ export class Stats {
 
   /** Returns this interval's counters and starts a new interval. */
   take(): StatsSnapshot {
-    const snapshot = { ops: this.ops, failures: this.failures, latencies: this.latencies, online: this.online };
+    const snapshot = {
+      ops: this.ops,
+      failures: this.failures,
+      latencies: this.latencies,
+      online: this.online,
+      arrivals: { ...this.arrivals },
+    };
     this.ops = {};
     this.failures = {};
     this.latencies = [];
@@ -63,7 +87,7 @@ export class Stats {
 }
 
 /** Adds interval snapshots into running totals. */
-export function mergeInto(total: Omit<StatsSnapshot, 'latencies' | 'online'>, part: StatsSnapshot): void {
+export function mergeInto(total: Pick<StatsSnapshot, 'ops' | 'failures'>, part: StatsSnapshot): void {
   for (const [op, counts] of Object.entries(part.ops)) {
     const entry = (total.ops[op] ??= { ok: 0, refused: 0, failed: 0 });
     entry.ok += counts.ok;

@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { openCluster } from '../cluster.js';
+import { configurePasswordHashing } from '../crypto/password.js';
 import type { ClusterConfigInput } from '../config/schema.js';
 import type { SimContent } from './content.js';
 import { SimPlayer, type SimPlayerSpec } from './player.js';
@@ -13,6 +14,12 @@ export interface WorkerJob {
   peers: number[];
   /** Mean pause between one player's actions. */
   thinkMs: number;
+  /** Milliseconds between a player's absolute saves. */
+  saveEveryMs: number;
+  /** Arrivals spread over this many milliseconds, as players log in one by one. */
+  arrivalMs: number;
+  /** The scrypt cost of the sandbox's simulated accounts (configurePasswordHashing), when lowered. */
+  passwordCostLog2?: number;
 }
 
 /** Messages a worker sends: stats every second, and `done` after its players logged out. */
@@ -26,24 +33,31 @@ export type WorkerMessage =
 export async function runPlayers(job: WorkerJob, stop: AbortSignal, report: (m: WorkerMessage) => void): Promise<void> {
   // Every player waits on the stop signal between actions: one listener each.
   setMaxListeners(job.players.length + 10, stop);
+  if (job.passwordCostLog2 !== undefined) configurePasswordHashing({ costLog2: job.passwordCostLog2 });
   const db = await openCluster(job.config, { env: process.env });
   const stats = new Stats();
   const timer = setInterval(() => report({ type: 'stats', stats: stats.take() }), 1_000);
+  // This process stands for one world server: handoff tickets and presence claims name it.
+  const serverId = `sim-world-${process.pid}`;
   try {
-    const players = job.players.map((spec) => new SimPlayer(spec, db.session(), job.content, job.peers, stats));
+    const players = job.players.map((spec) => new SimPlayer(spec, db.session(), job.content, job.peers, stats, serverId, job.saveEveryMs));
     await Promise.all(
       players.map(async (player, i) => {
-        // Arrivals spread over the first seconds, as players log in one by one.
-        await pause((i * 2_000) / players.length, stop);
+        await pause((i * job.arrivalMs) / players.length, stop);
         if (stop.aborted) return;
-        await player.enter();
-        stats.online++;
-        while (!stop.aborted) {
+        stats.loginStarted();
+        const inWorld = await player.enter();
+        if (inWorld) {
+          stats.online++;
+          stats.entered();
+        }
+        while (inWorld && !stop.aborted) {
           await player.act();
+          await player.saveIfDue();
           await pause(job.thinkMs * (0.5 + Math.random()), stop);
         }
         await player.leave();
-        stats.online--;
+        if (inWorld) stats.online--;
       }),
     );
   } finally {
