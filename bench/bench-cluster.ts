@@ -3,7 +3,7 @@ import { openCluster, startSandbox, type Cluster, type ClusterConfigInput, type 
 
 export interface BenchCluster {
   db: Cluster;
-  /** A direct root connection to a sandbox node (database mxo_shard), for raw baselines. */
+  /** A direct root connection to a sandbox node (its database: mxo_global or mxo_shard), for raw baselines. */
   connect(nodeName: string): Promise<mysql.Connection>;
   /** Another handle on the same cluster with `config` on top (closed with the cluster). */
   open(config: Partial<ClusterConfigInput>): Promise<Cluster>;
@@ -26,7 +26,12 @@ export async function withBenchCluster(
       db,
       async connect(name) {
         const node = sandbox.node(name);
-        const conn = await mysql.createConnection({ host: node.host, port: node.port, user: 'root', database: 'mxo_shard' });
+        const conn = await mysql.createConnection({
+          host: node.host,
+          port: node.port,
+          user: 'root',
+          database: name.startsWith('global') ? 'mxo_global' : 'mxo_shard',
+        });
         direct.push(conn);
         return conn;
       },

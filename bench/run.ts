@@ -12,6 +12,7 @@ const suites: Record<string, () => Promise<void>> = {
   throughput: async () => (await import('./throughput-bench.js')).run(),
   game: async () => (await import('./game-bench.js')).run(),
   'district-move': async () => (await import('./district-move-bench.js')).run(),
+  flows: async () => (await import('./flows-bench.js')).run(),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
