@@ -319,8 +319,13 @@ export class NodePool {
    * the commit (undefined when nothing was written). Rolls back on any error in `fn`; a
    * connection lost during COMMIT throws {@link CommitOutcomeUnknownError} (it may have committed).
    */
-  async transaction<T>(operation: string, fn: (conn: PooledConnection) => Promise<T>): Promise<{ value: T; gtid?: string }> {
+  async transaction<T>(
+    operation: string,
+    fn: (conn: PooledConnection) => Promise<T>,
+    options: TransactionOptions = {},
+  ): Promise<{ value: T; gtid?: string }> {
     return this.use(operation, async (conn) => {
+      if (options.readCommitted) await conn.text(READ_COMMITTED_NEXT);
       await conn.text('BEGIN');
       let value: T;
       try {
@@ -422,7 +427,10 @@ export class NodePool {
 
   private async measureClock(raw: mysql.Connection): Promise<void> {
     const sent = Date.now();
-    const [rows] = await raw.query<mysql.RowDataPacket[]>({ sql: 'SELECT UNIX_TIMESTAMP(NOW(3)) * 1000 AS now', timeout: this.options.connectTimeoutMs });
+    const [rows] = await raw.query<mysql.RowDataPacket[]>({
+      sql: 'SELECT UNIX_TIMESTAMP(NOW(3)) * 1000 AS now',
+      timeout: this.options.connectTimeoutMs,
+    });
     const received = Date.now();
     this.clockOffsetMs = Math.round(Number(rows[0]?.now) - (sent + received) / 2);
   }
@@ -489,3 +497,17 @@ interface QueuedAcquire {
 export function idleTransactionTimeoutSec(options: Pick<PoolOptions, 'acquireTimeoutMs'> & { statementTimeoutMs?: number }): number {
   return Math.ceil((options.acquireTimeoutMs + 3 * (options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS)) / 1000);
 }
+
+/** How a transaction runs (NodePool.transaction, Coordinator.run). */
+export interface TransactionOptions {
+  /**
+   * READ COMMITTED for this transaction only: its locking reads take record locks, no gap locks.
+   * For work that locks rows on one server and then waits on another (a character's rows copied
+   * between shards): gap locks held there could close a wait cycle across servers that no server
+   * sees (docs/design.md, "Lock order").
+   */
+  readCommitted?: boolean;
+}
+
+/** Applies to the next transaction on the session only, then the session's level again. */
+export const READ_COMMITTED_NEXT = 'SET TRANSACTION ISOLATION LEVEL READ COMMITTED';

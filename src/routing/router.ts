@@ -5,6 +5,7 @@ import { checkDistrictFence } from './district-fence.js';
 import { checkToken, fencingRequired } from './fencing-token.js';
 import { inLockOrder, shardsInLockOrder } from './lock-order.js';
 import type { PooledConnection } from '../pool/pooled-connection.js';
+import type { TransactionOptions } from '../pool/node-pool.js';
 import type { Coordinator, DistributedTx } from '../twopc/coordinator.js';
 import type { CharacterRoute, Directory } from './directory.js';
 import { PointReadBatcher, type PointTable } from './point-read-batcher.js';
@@ -264,7 +265,7 @@ export class Router {
     keys: ShardKey[],
     decisionKey: ShardKey,
     work: (tx: DistributedTx) => Promise<T>,
-    options: { nowaitFirst?: boolean } = {},
+    options: { nowaitFirst?: boolean } & TransactionOptions = {},
   ): Promise<Committed<T>> {
     const { topology } = this.deps;
     for (let attempt = 0; ; attempt++) {

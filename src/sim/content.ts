@@ -14,6 +14,8 @@ export interface SimContent {
   crewIds: number[];
   /** 0 when none could be founded. */
   organizationId: number;
+  /** Its leader (a member from the start). */
+  organizationFounder: number;
 }
 
 /**
@@ -80,5 +82,16 @@ export async function seedContent(db: Cluster, tag: string, founders: number[]):
     .create({ organizationName: `Zion Guard ${tag}`, faction: 'zion', leaderId: founders[0]! })
     .then((o) => o.organizationId)
     .catch(() => 0);
-  return { tag, districts, templates: { pill, coat, glasses }, missionId, abilityId, vendors, hardlines, crewIds, organizationId };
+  return {
+    tag,
+    districts,
+    templates: { pill, coat, glasses },
+    missionId,
+    abilityId,
+    vendors,
+    hardlines,
+    crewIds,
+    organizationId,
+    organizationFounder: founders[0]!,
+  };
 }

@@ -60,6 +60,7 @@ export class SimPlayer {
   private missionActive = false;
   private objectivesDone = 0;
   private inCrew = false;
+  private inOrganization = false;
   private learned = false;
   private tour = 0;
 
@@ -272,7 +273,11 @@ export class SimPlayer {
         return db.social.joinCrew(content.crewIds[Math.floor(Math.random() * content.crewIds.length)]!, me);
       case 'organization':
         if (content.organizationId === 0 || this.spec.faction !== 'zion') return;
-        await db.organizations.join(content.organizationId, me).catch(() => undefined);
+        if (!this.inOrganization) {
+          // The founder is a member already; anyone else joins once.
+          if (me !== content.organizationFounder) await db.organizations.join(content.organizationId, me);
+          this.inOrganization = true;
+        }
         await db.organizations.deposit(content.organizationId, me, 1);
         return;
       case 'read':

@@ -1,7 +1,7 @@
 import { ConflictError, MxoError, OutcomeUnknownError, ShardUnavailableError } from '../errors.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { ER_LOCK_WAIT_TIMEOUT, errnoOf, isConnectionLost, isRetryableLockError } from '../pool/mysql-errors.js';
-import type { NodePool } from '../pool/node-pool.js';
+import type { NodePool, TransactionOptions } from '../pool/node-pool.js';
 import { resolveDecision } from './decision.js';
 import { XaTransaction, type DistributedTx } from './xa-transaction.js';
 import { newGtrid } from './xid.js';
@@ -60,15 +60,15 @@ export class Coordinator {
     participants: string[],
     decisionKey: string,
     work: (tx: DistributedTx) => Promise<T>,
-    options: { nowaitFirst?: boolean } = {},
+    options: { nowaitFirst?: boolean } & TransactionOptions = {},
   ): Promise<CommitResult<T>> {
     const distributed = new Set(participants).size > 1;
     let nowait = distributed && options.nowaitFirst === true;
     for (let attempt = 0; ; attempt++) {
       try {
         return distributed
-          ? await this.runDistributed(operation, new Set(participants), decisionKey, work, nowait)
-          : await this.runLocal(operation, participants[0] ?? decisionKey, work);
+          ? await this.runDistributed(operation, new Set(participants), decisionKey, work, nowait, options)
+          : await this.runLocal(operation, participants[0] ?? decisionKey, work, options);
       } catch (error) {
         if (!isRetryableLockError(error)) throw error;
         if (nowait) {
@@ -94,17 +94,25 @@ export class Coordinator {
     }
   }
 
-  private async runLocal<T>(operation: string, key: string, work: (tx: DistributedTx) => Promise<T>): Promise<CommitResult<T>> {
-    const { value, gtid } = await this.primaryOf(key).transaction(operation, (conn) =>
-      work({
-        id: undefined,
-        nowait: false,
-        branch: async (k) => {
-          if (k !== key) throw new Error(`${operation}: branch ${k} is not a participant`);
-          return conn;
-        },
-        prepare: async () => {},
-      }),
+  private async runLocal<T>(
+    operation: string,
+    key: string,
+    work: (tx: DistributedTx) => Promise<T>,
+    options: TransactionOptions,
+  ): Promise<CommitResult<T>> {
+    const { value, gtid } = await this.primaryOf(key).transaction(
+      operation,
+      (conn) =>
+        work({
+          id: undefined,
+          nowait: false,
+          branch: async (k) => {
+            if (k !== key) throw new Error(`${operation}: branch ${k} is not a participant`);
+            return conn;
+          },
+          prepare: async () => {},
+        }),
+      options,
     );
     return { value, gtids: gtid ? new Map([[key, gtid]]) : new Map() };
   }
@@ -115,9 +123,20 @@ export class Coordinator {
     decisionKey: string,
     work: (tx: DistributedTx) => Promise<T>,
     nowait: boolean,
+    options: TransactionOptions,
   ): Promise<CommitResult<T>> {
     const gtrid = newGtrid(decisionKey, this.primaryOf(decisionKey).serverNow());
-    const xa = new XaTransaction(gtrid, participants, decisionKey, this.primaryOf, operation, nowait);
+    const xa = new XaTransaction(gtrid, participants, decisionKey, this.primaryOf, operation, nowait, options);
+    try {
+      return await this.drive(xa, operation, work);
+    } finally {
+      xa.releaseReserved();
+    }
+  }
+
+  /** Work, prepare, decide, commit: one attempt of a distributed transaction. */
+  private async drive<T>(xa: XaTransaction, operation: string, work: (tx: DistributedTx) => Promise<T>): Promise<CommitResult<T>> {
+    const { gtrid, decisionKey } = xa;
     const started = performance.now();
     let phaseStart = started;
     const phase = (name: string) => {
@@ -128,6 +147,7 @@ export class Coordinator {
 
     let value: T;
     try {
+      await xa.reserve();
       value = await work(xa.tx);
       phase('work');
       // The commit record may already be inserted (uncommitted) on the decision branch: the

@@ -53,9 +53,10 @@ async function endBlockers(pool: NodePool, gtrid: string): Promise<void> {
     .use('twopc_takeover', async (probe) => {
       probe.broken = true; // the isolation level below must not leak into the pool
       await probe.text('SET SESSION TRANSACTION ISOLATION LEVEL READ UNCOMMITTED');
-      const [row] = await probe.rows<{ holder: number | string | null }>('SELECT holder_thread AS holder FROM twopc_decisions WHERE gtrid = ?', [
-        gtrid,
-      ]);
+      const [row] = await probe.rows<{ holder: number | string | null }>(
+        'SELECT holder_thread AS holder FROM twopc_decisions WHERE gtrid = ?',
+        [gtrid],
+      );
       const holder = Number(row?.holder ?? 0);
       if (!holder) return;
       const visible = await probe.rows('SELECT ID FROM information_schema.PROCESSLIST WHERE ID = ?', [holder]);

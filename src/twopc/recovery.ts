@@ -52,10 +52,14 @@ export class Recovery {
     if (report.unreachable.length === 0 && report.pending.length === 0) {
       for (const { pool } of primaries) {
         report.pruned += await pool
-          .use('twopc_prune', async (conn) =>
-            (await conn.exec('DELETE FROM twopc_decisions WHERE decided_at < NOW(6) - INTERVAL ? SECOND LIMIT 10000', [
-              Math.floor(this.decisionRetentionMs / 1000),
-            ])).affectedRows,
+          .use(
+            'twopc_prune',
+            async (conn) =>
+              (
+                await conn.exec('DELETE FROM twopc_decisions WHERE decided_at < NOW(6) - INTERVAL ? SECOND LIMIT 10000', [
+                  Math.floor(this.decisionRetentionMs / 1000),
+                ])
+              ).affectedRows,
           )
           .catch(() => 0);
       }
@@ -94,12 +98,16 @@ export class Recovery {
           // keeps this safe: a coordinator that is still alive then fails its commit insert.
           const owner = parseBranchQualifier(bqual);
           const orphaned =
-            owners.startedAt > parsed.startedAt + 1_000 || !owner || (!owners.ids.has(owner.threadId) && !(await sessionOfAnotherAccount(conn, owner.threadId)));
+            owners.startedAt > parsed.startedAt + 1_000 ||
+            !owner ||
+            (!owners.ids.has(owner.threadId) && !(await sessionOfAnotherAccount(conn, owner.threadId)));
           if (!orphaned && now - parsed.startedAt < this.gracePeriodMs) {
             report.pending.push(label);
             continue;
           }
-          decision = await resolveDecision(decisionPool, gtrid, 'recovery', { takeOverStale: now - parsed.startedAt >= this.gracePeriodMs });
+          decision = await resolveDecision(decisionPool, gtrid, 'recovery', {
+            takeOverStale: now - parsed.startedAt >= this.gracePeriodMs,
+          });
         }
       } catch {
         report.pending.push(label);

@@ -1,7 +1,8 @@
 import { ConflictError, ShardUnavailableError } from '../errors.js';
 import { ER_DUP_ENTRY, errnoOf, isConnectionLost } from '../pool/mysql-errors.js';
-import type { NodePool } from '../pool/node-pool.js';
+import { READ_COMMITTED_NEXT, type NodePool, type TransactionOptions } from '../pool/node-pool.js';
 import type { PooledConnection } from '../pool/pooled-connection.js';
+import { shardsInLockOrder } from '../routing/lock-order.js';
 import { branchQualifier, xidLiteral } from './xid.js';
 
 /** The open transaction handed to the work function. */
@@ -52,6 +53,8 @@ export interface Branch {
  */
 export class XaTransaction {
   readonly branches = new Map<string, Branch>();
+  /** Connections taken before the work (see {@link reserve}), handed to branches as they open. */
+  private readonly reserved = new Map<string, PooledConnection>();
   private readonly opening = new Map<string, Promise<PooledConnection>>();
   private readonly preparing = new Map<string, Promise<void>>();
   /** The commit record's INSERT on the decision branch, started at most once (see recordCommit). */
@@ -66,6 +69,7 @@ export class XaTransaction {
     private readonly primaryOf: (key: string) => NodePool,
     private readonly operation: string,
     nowait = false,
+    private readonly options: TransactionOptions = {},
   ) {
     this.tx = {
       id: gtrid,
@@ -85,6 +89,26 @@ export class XaTransaction {
         await (branch.xa ? this.prepareBranch(branch) : this.recordCommit());
       },
     };
+  }
+
+  /**
+   * Takes one connection from every participant's pool before the work runs, one pool after the
+   * other in the global lock order. A branch that waited for a connection while holding row locks
+   * could stall a whole shard: the transactions queued for its locks hold that shard's
+   * connections, and the connection it waits for may be one of them (a cycle through the pools
+   * that only the acquire timeout would end). Taken first and in one order, no transaction holds
+   * a lock while waiting for a connection, and no two wait for each other's pools.
+   */
+  async reserve(): Promise<void> {
+    for (const key of shardsInLockOrder(this.participants)) {
+      this.reserved.set(key, await this.primaryOf(key).acquire());
+    }
+  }
+
+  /** Gives back the reserved connections no branch used (always safe: nothing ran on them). */
+  releaseReserved(): void {
+    for (const [key, conn] of this.reserved) this.primaryOf(key).release(conn);
+    this.reserved.clear();
   }
 
   /** The decision branch (opened by {@link prepareAll}). */
@@ -207,11 +231,13 @@ export class XaTransaction {
   private async open(key: string): Promise<PooledConnection> {
     if (!this.participants.has(key)) throw new Error(`${this.operation}: branch ${key} is not a participant`);
     const pool = this.primaryOf(key);
-    const conn = await pool.acquire();
+    const conn = this.reserved.get(key) ?? (await pool.acquire());
+    this.reserved.delete(key);
     const xa = key !== this.decisionKey;
     const branch: Branch = { key, pool, conn, xa, bqual: branchQualifier(key, conn.threadId), state: 'active' };
     this.branches.set(key, branch);
     try {
+      if (this.options.readCommitted) await conn.text(READ_COMMITTED_NEXT);
       await conn.text(xa ? `XA START ${xidLiteral(this.gtrid, branch.bqual)}` : 'BEGIN');
     } catch (error) {
       conn.broken = true;

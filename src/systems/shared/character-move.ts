@@ -60,29 +60,42 @@ export async function moveCharacter(
     const carried = writeBehind(from).takePositions([cid]);
     const participants = from === targetShard ? [from, GLOBAL] : [from, targetShard, GLOBAL];
     const operation = from === targetShard ? 'move_district' : 'move_shard';
+    // Across shards at READ COMMITTED: the copy's locking reads on the source then take record
+    // locks only. Under REPEATABLE READ they also locked the gaps beside the character's rows,
+    // and two characters crossing between the same two shards in opposite directions each held
+    // gaps the other's inserts needed on the other server: a wait cycle no server could see,
+    // which held every connection of both shards until the lock-wait timeout (seen in npm start,
+    // 200 players: stalls of 3-5 s and ACQUIRE_TIMEOUT). Nothing is lost by it: every writer of
+    // a character's rows locks its characters row first, which this move holds.
     await router
-      .onNodes(operation, participants, GLOBAL, async (tx) => {
-        // Lock order: the character's shard row first, then global (the order trades and account
-        // deletes use too).
-        const source = await tx.branch(from);
-        const locked = await lockCharacter(source, cid, from);
-        // Under the row lock, before anything is written or copied: a taken-over claim moves nothing.
-        if (fencingToken !== undefined) checkToken(cid, fencingToken, locked.presence_token);
-        // The destination district's fence: an arrival waits out (or re-routes after) a district move.
-        await checkDistrictFence(await tx.branch(targetShard), target, targetShard);
-        if (before) await before({ tx, source, target: await tx.branch(targetShard), locked, from });
-        if (from === targetShard) {
-          await source.exec('UPDATE characters SET district_id = ? WHERE character_id = ?', [target, cid]);
-        } else {
-          const rows = await readCharacterRows(source, cid);
-          const destination = await tx.branch(targetShard);
-          await insertCharacterRows(destination, rows, { district_id: target });
-          await deleteCharacterRows(source, cid);
-        }
-        const global = await tx.branch(GLOBAL);
-        if (!(await router.directory.move(global, cid, from, { shard: targetShard, districtId: target })))
-          throw new StaleRouteError(cid, from);
-      })
+      .onNodes(
+        operation,
+        participants,
+        GLOBAL,
+        async (tx) => {
+          // Lock order: the character's shard row first, then global (the order trades and account
+          // deletes use too).
+          const source = await tx.branch(from);
+          const locked = await lockCharacter(source, cid, from);
+          // Under the row lock, before anything is written or copied: a taken-over claim moves nothing.
+          if (fencingToken !== undefined) checkToken(cid, fencingToken, locked.presence_token);
+          // The destination district's fence: an arrival waits out (or re-routes after) a district move.
+          await checkDistrictFence(await tx.branch(targetShard), target, targetShard);
+          if (before) await before({ tx, source, target: await tx.branch(targetShard), locked, from });
+          if (from === targetShard) {
+            await source.exec('UPDATE characters SET district_id = ? WHERE character_id = ?', [target, cid]);
+          } else {
+            const rows = await readCharacterRows(source, cid);
+            const destination = await tx.branch(targetShard);
+            await insertCharacterRows(destination, rows, { district_id: target });
+            await deleteCharacterRows(source, cid);
+          }
+          const global = await tx.branch(GLOBAL);
+          if (!(await router.directory.move(global, cid, from, { shard: targetShard, districtId: target })))
+            throw new StaleRouteError(cid, from);
+        },
+        { readCommitted: from !== targetShard },
+      )
       .catch(async (error: unknown) => {
         // Not moved: the carried position goes back where it was.
         writeBehind(from).carry(carried);
