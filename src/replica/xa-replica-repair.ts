@@ -1,5 +1,6 @@
 import type { NodePool } from '../pool/node-pool.js';
 import type { PooledConnection } from '../pool/pooled-connection.js';
+import { ER_XAER_NOTA, errnoOf } from '../pool/mysql-errors.js';
 
 /**
  * Repair of replicas broken by two MariaDB 10.11 user-XA crash defects (upstream MDEV-21469,
@@ -97,10 +98,7 @@ export async function repairXaReplica(
         if (onPrimary.has(xid)) continue;
         const seen = (await binlog()).get(xid) ?? [];
         if (!seen.includes('PREPARE') || seen.some((k) => k !== 'PREPARE')) continue;
-        await admin(replica, async (c) => {
-          await c.text('SET SESSION sql_log_bin = 0');
-          await c.text(`XA ROLLBACK ${xid}`);
-        });
+        if (!(await resolveHere(replica, `XA ROLLBACK ${xid}`))) continue;
         report.repaired.push(`(A) rolled back orphan prepared ${xid} (primary forgot it; binlog: ${seen.join(',')})`);
         acted = true;
       }
@@ -116,10 +114,7 @@ export async function repairXaReplica(
           const seen = (await binlog()).get(xid) ?? [];
           const outcome = seen.find((k) => k === 'COMMIT' || k === 'ROLLBACK');
           if (!seen.includes('PREPARE') || !outcome) continue;
-          await admin(replica, async (c) => {
-            await c.text('SET SESSION sql_log_bin = 0');
-            await c.text(`XA ${outcome} ${xid}`);
-          });
+          if (!(await resolveHere(replica, `XA ${outcome} ${xid}`))) continue;
           resolvedAhead(replica).add(xid);
           report.repaired.push(
             `(C) applied XA ${outcome} of ${xid} ahead: the applier waited on its rows (primary binlog: ${seen.join(',')})`,
@@ -212,6 +207,23 @@ function skipOneEvent(replica: NodePool): Promise<void> {
     await c.text('SET GLOBAL sql_slave_skip_counter = 1');
     await c.text('START SLAVE SQL_THREAD');
   });
+}
+
+/**
+ * Ends a branch prepared on the replica, without binlogging it there. False when the branch is
+ * gone already (1397): the applier reached its outcome between the look and this statement.
+ */
+async function resolveHere(replica: NodePool, statement: string): Promise<boolean> {
+  try {
+    await admin(replica, async (c) => {
+      await c.text('SET SESSION sql_log_bin = 0');
+      await c.text(statement);
+    });
+    return true;
+  } catch (error) {
+    if (errnoOf(error) === ER_XAER_NOTA) return false;
+    throw error;
+  }
 }
 
 async function admin(pool: NodePool, fn: (c: PooledConnection) => Promise<unknown>): Promise<void> {

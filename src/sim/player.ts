@@ -1,4 +1,5 @@
 import type { DataSession } from '../data-session.js';
+import type { CharacterSpawn } from '../systems/characters/characters-world.js';
 import type { SimContent } from './content.js';
 import { outcomeOf, type Stats } from './stats.js';
 
@@ -36,15 +37,9 @@ const TOTAL_WEIGHT = ACTIONS.reduce((n, [, w]) => n + w, 0);
 const CLAIM_TTL_SEC = 60;
 
 /** What the district server holds in memory for its player, saved absolutely (as the emulators do). */
-interface HeldState {
+type HeldState = Pick<CharacterSpawn, 'position' | 'yaw' | 'health' | 'maxHealth' | 'innerStrength' | 'maxInnerStrength'> & {
   fencingToken: number;
-  position: { x: number; y: number; z: number };
-  yaw: number;
-  health: number;
-  maxHealth: number;
-  innerStrength: number;
-  maxInnerStrength: number;
-}
+};
 
 /**
  * A simulated player driven the way Hardline Dreams and Reality drive their database: login, the

@@ -47,24 +47,34 @@ function thresholds(keys: ThrottleKeys): Array<[string, number]> {
  * logins serialise on the rows, so a burst gets at most the threshold of verifications.
  */
 export async function reserveAttempt(conn: PooledConnection, keys: ThrottleKeys): Promise<boolean> {
-  let refused = false;
-  for (const [key, threshold] of thresholds(keys)) {
-    await conn.exec(
-      `INSERT INTO login_throttle (throttle_key, failures, window_started, locked_until) VALUES (?, 0, NOW(), NULL)
-       ON DUPLICATE KEY UPDATE
-         failures = IF(locked_until <= NOW() OR (locked_until IS NULL AND window_started < NOW() - INTERVAL ? MINUTE), 0, failures),
-         window_started = IF(failures = 0, NOW(), window_started),
-         locked_until = IF(locked_until <= NOW(), NULL, locked_until)`,
-      [key, LOCKOUT_MINUTES],
-    );
-    const [row] = await conn.rows<{ failures: number; locked: number | null }>(
-      'SELECT failures, locked_until > NOW() AS locked FROM login_throttle WHERE throttle_key = ? FOR UPDATE',
-      [key],
-    );
-    if (Number(row?.locked) === 1 || Number(row?.failures) >= threshold) refused = true;
-  }
+  const limits = thresholds(keys);
+  // One statement creates or resets all three rows and locks them, in the VALUES order.
+  await conn.exec(
+    `INSERT INTO login_throttle (throttle_key, failures, window_started, locked_until)
+       VALUES (?, 0, NOW(), NULL), (?, 0, NOW(), NULL), (?, 0, NOW(), NULL)
+     ON DUPLICATE KEY UPDATE
+       failures = IF(locked_until <= NOW() OR (locked_until IS NULL AND window_started < NOW() - INTERVAL ? MINUTE), 0, failures),
+       window_started = IF(failures = 0, NOW(), window_started),
+       locked_until = IF(locked_until <= NOW(), NULL, locked_until)`,
+    [...limits.map(([key]) => key), LOCKOUT_MINUTES],
+  );
+  const rows = await conn.rows<{ throttle_key: string; failures: number; locked: number | null }>(
+    'SELECT throttle_key, failures, locked_until > NOW() AS locked FROM login_throttle WHERE throttle_key IN (?, ?, ?) FOR UPDATE',
+    limits.map(([key]) => key),
+  );
+  // The column compares case-insensitively: match the rows the same way. A row not found
+  // (it was just written, so never) refuses rather than letting the attempt through uncounted.
+  const byKey = new Map(rows.map((r) => [String(r.throttle_key).toLowerCase(), r]));
+  const refused = limits.some(([key, threshold]) => {
+    const row = byKey.get(key.toLowerCase());
+    return !row || Number(row.locked) === 1 || Number(row.failures) >= threshold;
+  });
   if (refused) return false;
-  await conn.exec('UPDATE login_throttle SET failures = failures + 1 WHERE throttle_key IN (?, ?, ?)', [keys.pair, keys.account, keys.address]);
+  await conn.exec('UPDATE login_throttle SET failures = failures + 1 WHERE throttle_key IN (?, ?, ?)', [
+    keys.pair,
+    keys.account,
+    keys.address,
+  ]);
   return true;
 }
 
