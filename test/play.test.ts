@@ -21,7 +21,22 @@ describe('mxo-data play (npm start): the living cluster', () => {
     const rows = new Map(
       [...stdout.matchAll(/^(\w+)\s+(\d+)\s+(\d+)\s+(\d+)$/gm)].map((m) => [m[1]!, { ok: Number(m[2]), failed: Number(m[4]) }]),
     );
-    for (const op of ['login', 'roster', 'select', 'enter_world', 'save', 'move', 'chat', 'fight', 'mission', 'buy', 'trade_window', 'trade', 'hardline', 'logout']) {
+    for (const op of [
+      'login',
+      'roster',
+      'select',
+      'enter_world',
+      'save',
+      'move',
+      'chat',
+      'fight',
+      'mission',
+      'buy',
+      'trade_window',
+      'trade',
+      'hardline',
+      'logout',
+    ]) {
       expect(rows.get(op)?.ok, op).toBeGreaterThan(0);
     }
     expect([...rows.values()].every((r) => r.failed === 0)).toBe(true);

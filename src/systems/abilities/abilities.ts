@@ -12,7 +12,15 @@ import { ABILITY_USES, abilityUseKey } from './ability-uses.js';
 import { textColumn, varcharColumn, id } from '../shared/fields.js';
 import { jsonValue } from '../shared/mission-rows.js';
 import { parseInput } from '../../validate.js';
-import { abilityIdSchema, loadoutSchema, readLoadout, upgradeAbility, writeLoadout, type CharacterAbility, type LoadoutSlot } from '../shared/ability-loadout.js';
+import {
+  abilityIdSchema,
+  loadoutSchema,
+  readLoadout,
+  upgradeAbility,
+  writeLoadout,
+  type CharacterAbility,
+  type LoadoutSlot,
+} from '../shared/ability-loadout.js';
 import type { RepoContext } from '../shared/context.js';
 import { acceptBuffered, fencedWriteOptions } from '../shared/fenced-write.js';
 import { fencing, type WriteOptions } from '../shared/write-options.js';
@@ -90,7 +98,9 @@ export class Abilities {
     try {
       await this.ctx.router.onEveryNode('ability_define', async (tx, keys) => {
         for (const key of [GLOBAL, ...keys.filter((k) => k !== GLOBAL)]) {
-          await (await tx.branch(key)).exec(`INSERT INTO ability_templates (${ABILITY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, abilityValues(d));
+          await (
+            await tx.branch(key)
+          ).exec(`INSERT INTO ability_templates (${ABILITY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, abilityValues(d));
         }
       });
     } catch (error) {
@@ -137,7 +147,10 @@ export class Abilities {
         for (const key of [GLOBAL, ...keys.filter((k) => k !== GLOBAL)]) {
           const conn = await tx.branch(key);
           for (const rows of batches)
-            await conn.batch(`INSERT INTO ability_templates (${ABILITY_COLUMNS}) VALUES ${rows.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`, rows.flat());
+            await conn.batch(
+              `INSERT INTO ability_templates (${ABILITY_COLUMNS}) VALUES ${rows.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+              rows.flat(),
+            );
         }
       });
     } catch (error) {
@@ -158,13 +171,18 @@ export class Abilities {
   async learn(characterId: number, abilityId: number, options: WriteOptions = {}): Promise<CharacterAbility> {
     const cid = parseInput(id, characterId, 'character id');
     const aid = parseInput(abilityIdSchema, abilityId, 'ability id');
-    return this.ctx.router.onCharacter('ability_learn', cid, async (conn, route) => {
-      const [ability] = await conn.rows('SELECT * FROM ability_templates WHERE ability_id = ?', [aid]);
-      if (!ability) throw new NotFoundError('ability', aid);
-      await checkLearnable(conn, cid, ability);
-      await conn.exec('INSERT INTO character_abilities (character_id, ability_id, ability_level) VALUES (?, ?, 1)', [cid, aid]);
-      return (await readAbilities(conn, cid, aid))[0]!;
-    }, fencing(options));
+    return this.ctx.router.onCharacter(
+      'ability_learn',
+      cid,
+      async (conn, route) => {
+        const [ability] = await conn.rows('SELECT * FROM ability_templates WHERE ability_id = ?', [aid]);
+        if (!ability) throw new NotFoundError('ability', aid);
+        await checkLearnable(conn, cid, ability);
+        await conn.exec('INSERT INTO character_abilities (character_id, ability_id, ability_level) VALUES (?, ?, 1)', [cid, aid]);
+        return (await readAbilities(conn, cid, aid))[0]!;
+      },
+      fencing(options),
+    );
   }
 
   /**
@@ -201,9 +219,14 @@ export class Abilities {
   async setLoadout(characterId: number, slots: LoadoutSlot[], options: WriteOptions = {}): Promise<LoadoutSlot[]> {
     const cid = parseInput(id, characterId, 'character id');
     const data = parseInput(loadoutSchema, slots, 'loadout');
-    return this.ctx.router.onCharacter('ability_set_loadout', cid, async (conn, route) => {
-      return writeLoadout(conn, cid, data);
-    }, fencing(options));
+    return this.ctx.router.onCharacter(
+      'ability_set_loadout',
+      cid,
+      async (conn, route) => {
+        return writeLoadout(conn, cid, data);
+      },
+      fencing(options),
+    );
   }
 
   /**
@@ -229,10 +252,15 @@ export class Abilities {
     const cid = parseInput(id, characterId, 'character id');
     const aid = parseInput(abilityIdSchema, abilityId, 'ability id');
     const n = parseInput(z.number().int().min(1).max(126), levels, 'levels');
-    return this.ctx.router.onCharacter('ability_upgrade', cid, async (conn, route) => {
-      await upgradeAbility(conn, cid, aid, n);
-      return (await readAbilities(conn, cid, aid))[0]!;
-    }, fencing(options));
+    return this.ctx.router.onCharacter(
+      'ability_upgrade',
+      cid,
+      async (conn, route) => {
+        await upgradeAbility(conn, cid, aid, n);
+        return (await readAbilities(conn, cid, aid))[0]!;
+      },
+      fencing(options),
+    );
   }
 
   /**

@@ -72,7 +72,11 @@ export async function readLoginKeys(router: Router, accountId: number): Promise<
   const version = Number(row.encrypted);
   if (!version) return { modulus: row.modulus, privateExponent: row.private_exponent, encrypted: false };
   try {
-    return { modulus: row.modulus, privateExponent: openSealed('account_login_keys', version, `account:${accountId}`, row.private_exponent), encrypted: true };
+    return {
+      modulus: row.modulus,
+      privateExponent: openSealed('account_login_keys', version, `account:${accountId}`, row.private_exponent),
+      encrypted: true,
+    };
   } catch (error) {
     if (!(error instanceof SealedSecretError)) throw error;
     if (error.why === 'missing')

@@ -413,7 +413,10 @@ export class Accounts {
         throw new InvalidStateError('account', account, 'two_factor_not_pending', 'no two-factor setup waits for confirmation');
       const step = matchTotp(openTotpSecret(account, row.secret), totp, Date.now());
       if (step === undefined) throw new AuthError('totp_invalid', 'wrong two-factor code');
-      await conn.exec('UPDATE account_security SET two_factor_enabled = TRUE, two_factor_last_step = ? WHERE account_id = ?', [step, account]);
+      await conn.exec('UPDATE account_security SET two_factor_enabled = TRUE, two_factor_last_step = ? WHERE account_id = ?', [
+        step,
+        account,
+      ]);
     });
   }
 
@@ -501,7 +504,11 @@ export class Accounts {
       if (!legacy) continue;
       const wrapped = await wrapLegacyHash(legacy); // outside the transaction
       const header = await this.ctx.router.onGlobal('account_wrap_legacy', (conn) =>
-        conn.exec('UPDATE accounts SET password_hash = ? WHERE account_id = ? AND password_hash = ?', [wrapped, row.account_id, row.password_hash]),
+        conn.exec('UPDATE accounts SET password_hash = ? WHERE account_id = ? AND password_hash = ?', [
+          wrapped,
+          row.account_id,
+          row.password_hash,
+        ]),
       );
       legacyHashesWrapped += header.affectedRows;
     }

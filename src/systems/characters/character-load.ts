@@ -273,7 +273,11 @@ export async function readCharacterLoad(
   }
   if (!first) return undefined;
   const byPart = new Map<string, LoadedRow[]>();
-  for (const [name, list] of owned) byPart.set(name, (list.length > 1 ? list.sort(byKey) : list).map((r) => parseJson(r.j) as LoadedRow));
+  for (const [name, list] of owned)
+    byPart.set(
+      name,
+      (list.length > 1 ? list.sort(byKey) : list).map((r) => parseJson(r.j) as LoadedRow),
+    );
   const many = (name: string, columns: Columns) => byPart.get(name)!.map((v) => convert(v, columns));
   const one = (name: string, columns: Columns) => {
     const [value] = byPart.get(name)!;

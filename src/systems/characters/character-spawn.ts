@@ -175,7 +175,12 @@ export async function readSpawnGlobal(
   conn: PooledConnection,
   characterId: number,
 ): Promise<Array<{ part: string; j: Record<string, unknown> }>> {
-  const rows = await conn.rows<{ part: string; j: unknown; ord: unknown; k: unknown }>(GLOBAL_SQL, [characterId, characterId, characterId, characterId]);
+  const rows = await conn.rows<{ part: string; j: unknown; ord: unknown; k: unknown }>(GLOBAL_SQL, [
+    characterId,
+    characterId,
+    characterId,
+    characterId,
+  ]);
   return rows.sort(byOrdAndKey).map((r) => ({ part: r.part, j: parseJson(r.j) }));
 }
 

@@ -6,7 +6,6 @@ import { parseInput } from '../../validate.js';
 import { CharacterProgress } from './characters-progress.js';
 import { id } from '../shared/fields.js';
 
-
 /**
  * `db.characters`, part two: the character as the client shows it (name reservation, lookup by
  * name, soft delete, appearance, profile).

@@ -10,7 +10,6 @@ import { fencing, type WriteOptions } from '../shared/write-options.js';
 import { id } from '../shared/fields.js';
 import { acceptBuffered, fencedWriteOptions } from '../shared/fenced-write.js';
 
-
 /**
  * `db.characters`, part one: experience and levels, attributes and vitals (docs/design.md,
  * "Routing"). The calls are split over three files by concept; {@link Characters} is the whole.
@@ -29,9 +28,14 @@ export class CharacterProgress {
     const cid = parseInput(id, characterId, 'character id');
     const gained = parseInput(experienceSchema, xp, 'experience');
     const curve = this.ctx.levelCurve ?? DEFAULT_LEVEL_CURVE;
-    return this.ctx.router.onCharacter('gain_experience', cid, async (conn, route) => {
-      return grantExperience(conn, cid, route.shard, gained, curve);
-    }, fencing(options));
+    return this.ctx.router.onCharacter(
+      'gain_experience',
+      cid,
+      async (conn, route) => {
+        return grantExperience(conn, cid, route.shard, gained, curve);
+      },
+      fencing(options),
+    );
   }
 
   /**
@@ -62,8 +66,13 @@ export class CharacterProgress {
     const cid = parseInput(id, characterId, 'character id');
     const data = parseInput(attributesSchema, attributes, 'attributes');
     // Vitals still buffered are clamped at flush time to the maxima of that moment.
-    return this.ctx.router.onCharacter('set_attributes', cid, async (conn, route) => {
-      return writeAttributes(conn, cid, data);
-    }, fencing(options));
+    return this.ctx.router.onCharacter(
+      'set_attributes',
+      cid,
+      async (conn, route) => {
+        return writeAttributes(conn, cid, data);
+      },
+      fencing(options),
+    );
   }
 }

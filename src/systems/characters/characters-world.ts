@@ -13,7 +13,6 @@ import { CharacterIdentity } from './characters-identity.js';
 
 export type { CharacterSpawn, SpawnItem, SpawnOrganization } from './character-spawn.js';
 
-
 /** What a district server holds in memory and saves, as absolute values (every field optional). */
 export interface CharacterSave {
   experience?: number;
@@ -125,54 +124,59 @@ export class CharacterWorld extends CharacterIdentity {
     const { fencingToken } = parseInput(saveOptions, options, 'options');
     const curve = this.ctx.levelCurve;
     // The router locks the row and refuses a token that is no longer the claim's (PresenceLostError).
-    return this.ctx.router.onCharacter('character_save', cid, async (conn, _route, _tx, row) => {
-      const [fence] = await conn.rows<{ level: number; experience: number }>(
-        'SELECT level, experience FROM characters WHERE character_id = ?',
-        [cid],
-      );
-      const sets: string[] = [];
-      const params: unknown[] = [];
-      const level = data.level ?? (curve && data.experience !== undefined ? levelFor(curve, data.experience) : undefined);
-      for (const [field, column] of COLUMNS) {
-        const value = field === 'level' ? level : data[field];
-        if (value === undefined) continue;
-        sets.push(`${column} = ?`);
-        params.push(value);
-      }
-      if (data.position) {
-        sets.push('position_x = ?', 'position_y = ?', 'position_z = ?');
-        params.push(data.position.x, data.position.y, data.position.z);
-      }
-      if (data.pvpFlag !== undefined) {
-        sets.push('pvp_flag = ?');
-        params.push(data.pvpFlag);
-      }
-      const before = Number(row.money);
-      if (data.money !== undefined && data.money !== before) {
-        sets.push('money = ?');
-        params.push(data.money);
-        const delta = data.money - before;
-        // The difference, in the ledger with the balance (verify: balances equal their ledger).
-        await conn.exec(
-          `INSERT INTO transaction_history (from_character_id, to_character_id, transaction_type, money_amount, transaction_reason, district_id)
+    return this.ctx.router.onCharacter(
+      'character_save',
+      cid,
+      async (conn, _route, _tx, row) => {
+        const [fence] = await conn.rows<{ level: number; experience: number }>(
+          'SELECT level, experience FROM characters WHERE character_id = ?',
+          [cid],
+        );
+        const sets: string[] = [];
+        const params: unknown[] = [];
+        const level = data.level ?? (curve && data.experience !== undefined ? levelFor(curve, data.experience) : undefined);
+        for (const [field, column] of COLUMNS) {
+          const value = field === 'level' ? level : data[field];
+          if (value === undefined) continue;
+          sets.push(`${column} = ?`);
+          params.push(value);
+        }
+        if (data.position) {
+          sets.push('position_x = ?', 'position_y = ?', 'position_z = ?');
+          params.push(data.position.x, data.position.y, data.position.z);
+        }
+        if (data.pvpFlag !== undefined) {
+          sets.push('pvp_flag = ?');
+          params.push(data.pvpFlag);
+        }
+        const before = Number(row.money);
+        if (data.money !== undefined && data.money !== before) {
+          sets.push('money = ?');
+          params.push(data.money);
+          const delta = data.money - before;
+          // The difference, in the ledger with the balance (verify: balances equal their ledger).
+          await conn.exec(
+            `INSERT INTO transaction_history (from_character_id, to_character_id, transaction_type, money_amount, transaction_reason, district_id)
              VALUES (?, ?, 'server_save', ?, 'server_save', ?)`,
-          [delta < 0 ? cid : null, delta > 0 ? cid : null, Math.abs(delta), row.district_id],
-        );
-      }
-      if (sets.length > 0) await conn.exec(`UPDATE characters SET ${sets.join(', ')} WHERE character_id = ?`, [...params, cid]);
-      const reputations = Object.entries(data.reputations ?? {}).filter(([, v]) => v !== undefined);
-      if (reputations.length > 0)
-        await conn.exec(
-          `INSERT INTO character_reputations (character_id, organization, points) VALUES ${reputations.map(() => '(?, ?, ?)').join(', ')}
+            [delta < 0 ? cid : null, delta > 0 ? cid : null, Math.abs(delta), row.district_id],
+          );
+        }
+        if (sets.length > 0) await conn.exec(`UPDATE characters SET ${sets.join(', ')} WHERE character_id = ?`, [...params, cid]);
+        const reputations = Object.entries(data.reputations ?? {}).filter(([, v]) => v !== undefined);
+        if (reputations.length > 0)
+          await conn.exec(
+            `INSERT INTO character_reputations (character_id, organization, points) VALUES ${reputations.map(() => '(?, ?, ?)').join(', ')}
            ON DUPLICATE KEY UPDATE points = VALUES(points)`,
-          reputations.flatMap(([o, v]) => [cid, o, v]),
-        );
-      return {
-        level: level ?? Number(fence!.level),
-        experience: data.experience ?? Number(fence!.experience),
-        money: data.money ?? before,
-      };
-    }, { fencingToken });
+            reputations.flatMap(([o, v]) => [cid, o, v]),
+          );
+        return {
+          level: level ?? Number(fence!.level),
+          experience: data.experience ?? Number(fence!.experience),
+          money: data.money ?? before,
+        };
+      },
+      { fencingToken },
+    );
   }
 
   /**

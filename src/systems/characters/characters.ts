@@ -252,34 +252,39 @@ export class Characters extends CharacterWorld {
     const data = parseInput(moneyInput, { characterId, delta, reason }, 'money adjustment');
     const { fencingToken, ...keyed } = options;
     const { idempotencyKey } = parseInput(idempotencyOptions, keyed, 'options');
-    return this.ctx.router.onCharacter('adjust_money', data.characterId, async (conn, route, _tx, current) => {
-      const call =
-        idempotencyKey === undefined
-          ? undefined
-          : { key: idempotencyKey, characterId: data.characterId, operation: 'adjust_money', request: data };
-      const earlier = call && (await replayOf<{ money: number }>(conn, call));
-      if (earlier) return { money: earlier.money, replayed: true };
-      const money = Number(current.money) + data.delta;
-      if (money < 0) throw new InsufficientFundsError(data.characterId, -data.delta, Number(current.money));
-      // Balances stay exact JavaScript numbers (BIGINT beyond 2^53 would lose precision).
-      if (money > Number.MAX_SAFE_INTEGER)
-        throw new ValidationError('money adjustment', [{ field: 'delta', message: 'balance would exceed 2^53 - 1' }]);
-      await conn.exec('UPDATE characters SET money = ? WHERE character_id = ?', [money, data.characterId]);
-      await conn.exec(
-        `INSERT INTO transaction_history (from_character_id, to_character_id, transaction_type, money_amount, transaction_reason, district_id)
+    return this.ctx.router.onCharacter(
+      'adjust_money',
+      data.characterId,
+      async (conn, route, _tx, current) => {
+        const call =
+          idempotencyKey === undefined
+            ? undefined
+            : { key: idempotencyKey, characterId: data.characterId, operation: 'adjust_money', request: data };
+        const earlier = call && (await replayOf<{ money: number }>(conn, call));
+        if (earlier) return { money: earlier.money, replayed: true };
+        const money = Number(current.money) + data.delta;
+        if (money < 0) throw new InsufficientFundsError(data.characterId, -data.delta, Number(current.money));
+        // Balances stay exact JavaScript numbers (BIGINT beyond 2^53 would lose precision).
+        if (money > Number.MAX_SAFE_INTEGER)
+          throw new ValidationError('money adjustment', [{ field: 'delta', message: 'balance would exceed 2^53 - 1' }]);
+        await conn.exec('UPDATE characters SET money = ? WHERE character_id = ?', [money, data.characterId]);
+        await conn.exec(
+          `INSERT INTO transaction_history (from_character_id, to_character_id, transaction_type, money_amount, transaction_reason, district_id)
            VALUES (?, ?, ?, ?, ?, ?)`,
-        [
-          data.delta < 0 ? data.characterId : null,
-          data.delta > 0 ? data.characterId : null,
-          data.reason,
-          Math.abs(data.delta),
-          data.reason,
-          current.district_id,
-        ],
-      );
-      if (call) await remember(conn, call, { money });
-      return { money, replayed: false };
-    }, fencing({ fencingToken }));
+          [
+            data.delta < 0 ? data.characterId : null,
+            data.delta > 0 ? data.characterId : null,
+            data.reason,
+            Math.abs(data.delta),
+            data.reason,
+            current.district_id,
+          ],
+        );
+        if (call) await remember(conn, call, { money });
+        return { money, replayed: false };
+      },
+      fencing({ fencingToken }),
+    );
   }
 
   /**
@@ -292,7 +297,11 @@ export class Characters extends CharacterWorld {
    * @example
    * const { changed } = await db.characters.setOnline(characterId, true);
    */
-  async setOnline(characterId: number, online: boolean, options: SetOnlineOptions = {}): Promise<{ changed: boolean; fencingToken?: number }> {
+  async setOnline(
+    characterId: number,
+    online: boolean,
+    options: SetOnlineOptions = {},
+  ): Promise<{ changed: boolean; fencingToken?: number }> {
     if (!this.presenceLink) throw new Error('characters.setOnline: presence is not wired (a DataSession wires it)');
     return this.presenceLink.setOnline(characterId, online, options);
   }

@@ -40,8 +40,5 @@ export interface VitalsInput {
 export type AttributesInput = Partial<Record<AttributeName, number>>;
 
 // The public types above and their schemas agree both ways (compile-time only; Same in src/validate.ts).
-const agrees: [
-  Same<z.input<typeof vitalsSchema>, VitalsInput>,
-  Same<z.input<typeof attributesSchema>, AttributesInput>,
-] = [true, true];
+const agrees: [Same<z.input<typeof vitalsSchema>, VitalsInput>, Same<z.input<typeof attributesSchema>, AttributesInput>] = [true, true];
 void agrees;

@@ -26,7 +26,6 @@ export interface FactionStanding {
   lastUpdated: Date | null;
 }
 
-
 /**
  * Faction standings (character_faction_standings, on the character's shard): points from -1000
  * to +1000 and the reputation level derived from them by one rule (src/systems/shared/reputation.ts).
@@ -53,9 +52,14 @@ export class Factions {
       delta,
       'delta',
     );
-    return this.ctx.router.onCharacter('faction_adjust', cid, async (conn, route) => {
-      return adjustStandingRow(conn, cid, f, d);
-    }, fencing(options));
+    return this.ctx.router.onCharacter(
+      'faction_adjust',
+      cid,
+      async (conn, route) => {
+        return adjustStandingRow(conn, cid, f, d);
+      },
+      fencing(options),
+    );
   }
 
   /**
@@ -109,7 +113,12 @@ export class Factions {
    * @example
    * const { points } = await db.factions.adjustReputation(characterId, 'niobe', 50);
    */
-  async adjustReputation(characterId: number, organization: ReputationOrganization, delta: number, options: WriteOptions = {}): Promise<{ points: number }> {
+  async adjustReputation(
+    characterId: number,
+    organization: ReputationOrganization,
+    delta: number,
+    options: WriteOptions = {},
+  ): Promise<{ points: number }> {
     const cid = parseInput(id, characterId, 'character id');
     const org = parseInput(z.enum(REPUTATION_ORGANIZATIONS), organization, 'organization');
     const d = parseInput(
@@ -122,8 +131,13 @@ export class Factions {
       delta,
       'delta',
     );
-    return this.ctx.router.onCharacter('reputation_adjust', cid, async (conn, route) => {
-      return { points: await adjustReputationRow(conn, cid, org, d) };
-    }, fencing(options));
+    return this.ctx.router.onCharacter(
+      'reputation_adjust',
+      cid,
+      async (conn, route) => {
+        return { points: await adjustReputationRow(conn, cid, org, d) };
+      },
+      fencing(options),
+    );
   }
 }

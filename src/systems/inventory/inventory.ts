@@ -76,41 +76,46 @@ export class Inventory {
       clientItemId: null,
     };
     try {
-      return await this.ctx.router.onCharacter('inventory_grant', cid, async (conn, route) => {
-        const call =
-          idempotencyKey === undefined ? undefined : { key: idempotencyKey, characterId: cid, operation: 'inventory_grant', request };
-        // A retry of a grant that committed returns the first item (this call's id goes unused).
-        const earlier = call && (await replayOf<InventoryItem>(conn, call));
-        if (earlier) return earlier;
-        // One item is one stack: a grant above the template's stack size would mint a stack no
-        // vendor or loot could (issue 23).
-        const [tpl] = await conn.rows<{ stack_size: number | null }>('SELECT stack_size FROM item_templates WHERE template_id = ?', [
-          data.templateId,
-        ]);
-        if (!tpl) throw new NotFoundError('item template', data.templateId);
-        const stack = Math.max(1, Number(tpl.stack_size ?? 1));
-        if (data.quantity > stack) {
-          throw new ValidationError('item grant', [{ field: 'quantity', message: `above the template's stack size ${stack}` }]);
-        }
-        // The character row is locked: the first free slot stays free until this commits.
-        const slot = data.slotPosition ?? (data.containerType === 'inventory' ? (await freeSlots(conn, cid, 1))[0]! : null);
-        await conn.exec(
-          `INSERT INTO character_inventory (item_id, character_id, template_id, quantity, container_type, slot_position, acquired_method, purity)
+      return await this.ctx.router.onCharacter(
+        'inventory_grant',
+        cid,
+        async (conn, route) => {
+          const call =
+            idempotencyKey === undefined ? undefined : { key: idempotencyKey, characterId: cid, operation: 'inventory_grant', request };
+          // A retry of a grant that committed returns the first item (this call's id goes unused).
+          const earlier = call && (await replayOf<InventoryItem>(conn, call));
+          if (earlier) return earlier;
+          // One item is one stack: a grant above the template's stack size would mint a stack no
+          // vendor or loot could (issue 23).
+          const [tpl] = await conn.rows<{ stack_size: number | null }>('SELECT stack_size FROM item_templates WHERE template_id = ?', [
+            data.templateId,
+          ]);
+          if (!tpl) throw new NotFoundError('item template', data.templateId);
+          const stack = Math.max(1, Number(tpl.stack_size ?? 1));
+          if (data.quantity > stack) {
+            throw new ValidationError('item grant', [{ field: 'quantity', message: `above the template's stack size ${stack}` }]);
+          }
+          // The character row is locked: the first free slot stays free until this commits.
+          const slot = data.slotPosition ?? (data.containerType === 'inventory' ? (await freeSlots(conn, cid, 1))[0]! : null);
+          await conn.exec(
+            `INSERT INTO character_inventory (item_id, character_id, template_id, quantity, container_type, slot_position, acquired_method, purity)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-          [itemId, cid, data.templateId, data.quantity, data.containerType, slot, data.acquiredMethod, data.purity],
-        );
-        const [template] = await conn.rows<{ client_object_id: number | null }>(
-          'SELECT client_object_id FROM item_templates WHERE template_id = ?',
-          [data.templateId],
-        );
-        const placed = {
-          ...item,
-          slotPosition: slot,
-          clientItemId: template?.client_object_id == null ? null : Number(template.client_object_id),
-        };
-        if (call) await remember(conn, call, placed);
-        return placed;
-      }, fencing(options));
+            [itemId, cid, data.templateId, data.quantity, data.containerType, slot, data.acquiredMethod, data.purity],
+          );
+          const [template] = await conn.rows<{ client_object_id: number | null }>(
+            'SELECT client_object_id FROM item_templates WHERE template_id = ?',
+            [data.templateId],
+          );
+          const placed = {
+            ...item,
+            slotPosition: slot,
+            clientItemId: template?.client_object_id == null ? null : Number(template.client_object_id),
+          };
+          if (call) await remember(conn, call, placed);
+          return placed;
+        },
+        fencing(options),
+      );
     } catch (error) {
       if (errnoOf(error) === ER_NO_REFERENCED_ROW) throw new NotFoundError('item template', data.templateId, { cause: error });
       if (isDuplicateKey(error, 'uq_character_inventory_slot'))
@@ -155,31 +160,36 @@ export class Inventory {
     const data = parseInput(clientGrantInput, options, 'item grant');
     const itemId = await this.ctx.ids.next('item_id');
     try {
-      return await this.ctx.router.onCharacter('inventory_grant_by_client_id', cid, async (conn) => {
-        const [template] = await conn.rows<{ template_id: number }>('SELECT template_id FROM item_templates WHERE client_object_id = ?', [
-          goid,
-        ]);
-        if (!template) throw new NotFoundError('client item id', goid);
-        const slot = data.slot ?? (await freeSlots(conn, cid, 1))[0]!;
-        await conn.exec(
-          `INSERT INTO character_inventory (item_id, character_id, template_id, quantity, container_type, slot_position, acquired_method, purity)
+      return await this.ctx.router.onCharacter(
+        'inventory_grant_by_client_id',
+        cid,
+        async (conn) => {
+          const [template] = await conn.rows<{ template_id: number }>('SELECT template_id FROM item_templates WHERE client_object_id = ?', [
+            goid,
+          ]);
+          if (!template) throw new NotFoundError('client item id', goid);
+          const slot = data.slot ?? (await freeSlots(conn, cid, 1))[0]!;
+          await conn.exec(
+            `INSERT INTO character_inventory (item_id, character_id, template_id, quantity, container_type, slot_position, acquired_method, purity)
              VALUES (?, ?, ?, ?, 'inventory', ?, 'admin', ?)`,
-          [itemId, cid, template.template_id, data.count, slot, data.purity],
-        );
-        return {
-          itemId,
-          characterId: cid,
-          templateId: Number(template.template_id),
-          quantity: data.count,
-          durability: 100,
-          containerType: 'inventory',
-          slotPosition: slot,
-          acquiredMethod: 'admin',
-          isBound: false,
-          purity: data.purity,
-          clientItemId: goid,
-        };
-      }, fencing(data));
+            [itemId, cid, template.template_id, data.count, slot, data.purity],
+          );
+          return {
+            itemId,
+            characterId: cid,
+            templateId: Number(template.template_id),
+            quantity: data.count,
+            durability: 100,
+            containerType: 'inventory',
+            slotPosition: slot,
+            acquiredMethod: 'admin',
+            isBound: false,
+            purity: data.purity,
+            clientItemId: goid,
+          };
+        },
+        fencing(data),
+      );
     } catch (error) {
       if (isDuplicateKey(error, 'uq_character_inventory_slot'))
         throw new ItemNotAllowedError(itemId, `inventory slot ${data.slot} is taken`);
@@ -278,7 +288,11 @@ export class Inventory {
    * @example
    * const { itemId } = await db.inventory.unequip(characterId, 'clothing_face');
    */
-  async unequip(characterId: number, slotName: SlotName, options: WriteOptions = {}): Promise<{ itemId: number; slotPosition: number | null }> {
+  async unequip(
+    characterId: number,
+    slotName: SlotName,
+    options: WriteOptions = {},
+  ): Promise<{ itemId: number; slotPosition: number | null }> {
     const cid = parseInput(id, characterId, 'character id');
     const slot = parseInput(z.enum(SLOT_NAMES), slotName, 'slot name');
     return this.care('inventory_unequip', cid, (conn, owner) => unequipSlot(conn, owner, slot), '', options);
@@ -293,7 +307,13 @@ export class Inventory {
     const cid = parseInput(id, characterId, 'character id');
     const iid = parseInput(id, itemId, 'item id');
     const place = parseInput(placeInput, to, 'item place');
-    await this.care('inventory_move', cid, (conn, owner) => moveItem(conn, owner, iid, place.containerType, place.slotPosition ?? null), '', options);
+    await this.care(
+      'inventory_move',
+      cid,
+      (conn, owner) => moveItem(conn, owner, iid, place.containerType, place.slotPosition ?? null),
+      '',
+      options,
+    );
   }
 
   /**
@@ -378,14 +398,19 @@ export class Inventory {
     idempotent?: { key: string; request: unknown } | '',
     options: WriteOptions = {},
   ): Promise<T> {
-    return this.ctx.router.onCharacter(operation, cid, async (conn, route, _tx, row) => {
-      const call = idempotent ? { key: idempotent.key, characterId: cid, operation, request: idempotent.request } : undefined;
-      const earlier = call && (await replayOf<T>(conn, call));
-      if (earlier) return earlier;
-      const result = await work(conn, { characterId: cid, money: Number(row.money), districtId: Number(row.district_id) });
-      if (call) await remember(conn, call, result);
-      return result;
-    }, fencing(options));
+    return this.ctx.router.onCharacter(
+      operation,
+      cid,
+      async (conn, route, _tx, row) => {
+        const call = idempotent ? { key: idempotent.key, characterId: cid, operation, request: idempotent.request } : undefined;
+        const earlier = call && (await replayOf<T>(conn, call));
+        if (earlier) return earlier;
+        const result = await work(conn, { characterId: cid, money: Number(row.money), districtId: Number(row.district_id) });
+        if (call) await remember(conn, call, result);
+        return result;
+      },
+      fencing(options),
+    );
   }
 }
 

@@ -16,7 +16,14 @@ import { keyed, remember, replayOf } from '../../routing/idempotency.js';
 import { idempotencyOptions } from '../shared/fields.js';
 import { checkAcceptance } from './mission-checks.js';
 import { payMissionRewards, readLastPayout, recordMissionEnd, type MissionReward } from './mission-rewards.js';
-import { jsonValue, readMissionStates, readTemplate, templateRow, type MissionObjective, type MissionState } from '../shared/mission-rows.js';
+import {
+  jsonValue,
+  readMissionStates,
+  readTemplate,
+  templateRow,
+  type MissionObjective,
+  type MissionState,
+} from '../shared/mission-rows.js';
 import { parseInput } from '../../validate.js';
 import type { RepoContext } from '../shared/context.js';
 import { fencing, type WriteOptions } from '../shared/write-options.js';
@@ -119,26 +126,31 @@ export class Missions {
   async accept(characterId: number, missionId: number, options: WriteOptions = {}): Promise<MissionState> {
     const cid = parseInput(id, characterId, 'character id');
     const mid = parseInput(id, missionId, 'mission id');
-    return this.ctx.router.onCharacter('mission_accept', cid, async (conn, route) => {
-      const template = await readTemplate(conn, mid);
-      if (!template) throw new NotFoundError('mission template', mid);
-      await checkAcceptance(conn, cid, template);
-      const progress = JSON.stringify(template.objectives.map(() => 0));
-      await conn.exec(
-        `INSERT INTO character_missions (character_id, mission_id, mission_status, progress_data, accepted_date, completed_date)
+    return this.ctx.router.onCharacter(
+      'mission_accept',
+      cid,
+      async (conn, route) => {
+        const template = await readTemplate(conn, mid);
+        if (!template) throw new NotFoundError('mission template', mid);
+        await checkAcceptance(conn, cid, template);
+        const progress = JSON.stringify(template.objectives.map(() => 0));
+        await conn.exec(
+          `INSERT INTO character_missions (character_id, mission_id, mission_status, progress_data, accepted_date, completed_date)
            VALUES (?, ?, 'accepted', ?, NOW(), NULL)
            ON DUPLICATE KEY UPDATE mission_status = 'accepted', progress_data = VALUES(progress_data), accepted_date = NOW(), completed_date = NULL`,
-        [cid, mid, progress],
-      );
-      // A repeat starts from zero.
-      await conn.exec('DELETE FROM mission_objective_progress WHERE character_id = ? AND mission_id = ?', [cid, mid]);
-      await conn.exec(
-        `INSERT INTO mission_objective_progress (character_id, mission_id, objective_index, current_progress, required_progress)
+          [cid, mid, progress],
+        );
+        // A repeat starts from zero.
+        await conn.exec('DELETE FROM mission_objective_progress WHERE character_id = ? AND mission_id = ?', [cid, mid]);
+        await conn.exec(
+          `INSERT INTO mission_objective_progress (character_id, mission_id, objective_index, current_progress, required_progress)
            VALUES ${template.objectives.map(() => '(?, ?, ?, 0, ?)').join(', ')}`,
-        template.objectives.flatMap((o, i) => [cid, mid, i, o.required]),
-      );
-      return (await readMissionStates(conn, cid, { missionId: mid }))[0]!;
-    }, fencing(options));
+          template.objectives.flatMap((o, i) => [cid, mid, i, o.required]),
+        );
+        return (await readMissionStates(conn, cid, { missionId: mid }))[0]!;
+      },
+      fencing(options),
+    );
   }
 
   /**
@@ -159,31 +171,36 @@ export class Missions {
     const mid = parseInput(id, missionId, 'mission id');
     const index = parseInput(z.number().int().min(0).max(63), objectiveIndex, 'objective index');
     const step = parseInput(z.number().int().min(1).max(INT_MAX), delta, 'delta');
-    return this.ctx.router.onCharacter('mission_progress', cid, async (conn, route) => {
-      await activeMission(conn, cid, mid);
-      const [objective] = await conn.rows<{ current_progress: number; required_progress: number }>(
-        `SELECT current_progress, required_progress FROM mission_objective_progress
+    return this.ctx.router.onCharacter(
+      'mission_progress',
+      cid,
+      async (conn, route) => {
+        await activeMission(conn, cid, mid);
+        const [objective] = await conn.rows<{ current_progress: number; required_progress: number }>(
+          `SELECT current_progress, required_progress FROM mission_objective_progress
           WHERE character_id = ? AND mission_id = ? AND objective_index = ? FOR UPDATE`,
-        [cid, mid, index],
-      );
-      if (!objective) throw new NotFoundError('mission objective', `${mid}/${index}`);
-      const current = Math.min(Number(objective.required_progress), Number(objective.current_progress) + step);
-      const done = current >= Number(objective.required_progress);
-      await conn.exec(
-        `UPDATE mission_objective_progress SET current_progress = ?, is_completed = ?, completed_date = IF(? AND completed_date IS NULL, NOW(), completed_date)
+          [cid, mid, index],
+        );
+        if (!objective) throw new NotFoundError('mission objective', `${mid}/${index}`);
+        const current = Math.min(Number(objective.required_progress), Number(objective.current_progress) + step);
+        const done = current >= Number(objective.required_progress);
+        await conn.exec(
+          `UPDATE mission_objective_progress SET current_progress = ?, is_completed = ?, completed_date = IF(? AND completed_date IS NULL, NOW(), completed_date)
           WHERE character_id = ? AND mission_id = ? AND objective_index = ?`,
-        [current, done, done, cid, mid, index],
-      );
-      await conn.exec(
-        `UPDATE character_missions SET mission_status = 'in_progress',
+          [current, done, done, cid, mid, index],
+        );
+        await conn.exec(
+          `UPDATE character_missions SET mission_status = 'in_progress',
                 progress_data = (SELECT JSON_ARRAYAGG(current_progress ORDER BY objective_index) FROM mission_objective_progress
                                   WHERE character_id = ? AND mission_id = ?)
           WHERE character_id = ? AND mission_id = ?`,
-        [cid, mid, cid, mid],
-      );
-      const [state] = await readMissionStates(conn, cid, { missionId: mid });
-      return { objectives: state!.objectives, readyToComplete: state!.readyToComplete };
-    }, fencing(options));
+          [cid, mid, cid, mid],
+        );
+        const [state] = await readMissionStates(conn, cid, { missionId: mid });
+        return { objectives: state!.objectives, readyToComplete: state!.readyToComplete };
+      },
+      fencing(options),
+    );
   }
 
   /**
@@ -197,40 +214,49 @@ export class Missions {
    * @example
    * const { levelsGained, money, items } = await db.missions.complete(characterId, missionId);
    */
-  async complete(characterId: number, missionId: number, options: WriteOptions & { idempotencyKey?: string } = {}): Promise<MissionCompletion> {
+  async complete(
+    characterId: number,
+    missionId: number,
+    options: WriteOptions & { idempotencyKey?: string } = {},
+  ): Promise<MissionCompletion> {
     const cid = parseInput(id, characterId, 'character id');
     const mid = parseInput(id, missionId, 'mission id');
     const { idempotencyKey } = parseInput(idempotencyOptions, options, 'options');
     const call = keyed(idempotencyKey, cid, 'mission_complete', { missionId: mid });
     const curve = this.ctx.levelCurve ?? DEFAULT_LEVEL_CURVE;
-    return this.ctx.router.onCharacter('mission_complete', cid, async (conn, route, _tx, character) => {
-      const earlier = call && (await replayOf<MissionCompletion>(conn, call));
-      if (earlier) return { ...earlier, alreadyCompleted: true };
-      const status = await missionStatus(conn, cid, mid);
-      if (status === 'completed') return { missionId: mid, alreadyCompleted: true, ...(await readLastPayout(conn, cid, mid)) };
-      if (status !== 'accepted' && status !== 'in_progress') throw new RequirementError('status', `mission ${mid} is ${status}`);
-      const [open] = await conn.rows<{ n: number | string }>(
-        'SELECT COUNT(*) AS n FROM mission_objective_progress WHERE character_id = ? AND mission_id = ? AND NOT is_completed',
-        [cid, mid],
-      );
-      if (Number(open!.n) > 0) throw new RequirementError('objectives', `${open!.n} objective(s) of mission ${mid} not complete`);
-      const template = (await readTemplate(conn, mid))!;
-      const itemIds: number[] = [];
-      for (let i = 0; i < template.itemRewards.length; i++) itemIds.push(await this.ctx.ids.next('item_id'));
-      const reward = await payMissionRewards(conn, {
-        characterId: cid,
-        shard: route.shard,
-        template,
-        curve,
-        money: Number(character.money),
-        districtId: Number(character.district_id),
-        itemIds,
-      });
-      await recordMissionEnd(conn, cid, mid, 'completed', reward);
-      const completion = { missionId: mid, alreadyCompleted: false, ...reward };
-      if (call) await remember(conn, call, completion);
-      return completion;
-    }, fencing(options));
+    return this.ctx.router.onCharacter(
+      'mission_complete',
+      cid,
+      async (conn, route, _tx, character) => {
+        const earlier = call && (await replayOf<MissionCompletion>(conn, call));
+        if (earlier) return { ...earlier, alreadyCompleted: true };
+        const status = await missionStatus(conn, cid, mid);
+        if (status === 'completed') return { missionId: mid, alreadyCompleted: true, ...(await readLastPayout(conn, cid, mid)) };
+        if (status !== 'accepted' && status !== 'in_progress') throw new RequirementError('status', `mission ${mid} is ${status}`);
+        const [open] = await conn.rows<{ n: number | string }>(
+          'SELECT COUNT(*) AS n FROM mission_objective_progress WHERE character_id = ? AND mission_id = ? AND NOT is_completed',
+          [cid, mid],
+        );
+        if (Number(open!.n) > 0) throw new RequirementError('objectives', `${open!.n} objective(s) of mission ${mid} not complete`);
+        const template = (await readTemplate(conn, mid))!;
+        const itemIds: number[] = [];
+        for (let i = 0; i < template.itemRewards.length; i++) itemIds.push(await this.ctx.ids.next('item_id'));
+        const reward = await payMissionRewards(conn, {
+          characterId: cid,
+          shard: route.shard,
+          template,
+          curve,
+          money: Number(character.money),
+          districtId: Number(character.district_id),
+          itemIds,
+        });
+        await recordMissionEnd(conn, cid, mid, 'completed', reward);
+        const completion = { missionId: mid, alreadyCompleted: false, ...reward };
+        if (call) await remember(conn, call, completion);
+        return completion;
+      },
+      fencing(options),
+    );
   }
 
   /**
@@ -305,10 +331,15 @@ export class Missions {
   private async end(characterId: number, missionId: number, status: 'failed' | 'abandoned', options: WriteOptions = {}): Promise<void> {
     const cid = parseInput(id, characterId, 'character id');
     const mid = parseInput(id, missionId, 'mission id');
-    await this.ctx.router.onCharacter(`mission_${status === 'failed' ? 'fail' : 'abandon'}`, cid, async (conn, route) => {
-      await activeMission(conn, cid, mid);
-      await recordMissionEnd(conn, cid, mid, status);
-    }, fencing(options));
+    await this.ctx.router.onCharacter(
+      `mission_${status === 'failed' ? 'fail' : 'abandon'}`,
+      cid,
+      async (conn, route) => {
+        await activeMission(conn, cid, mid);
+        await recordMissionEnd(conn, cid, mid, status);
+      },
+      fencing(options),
+    );
   }
 }
 

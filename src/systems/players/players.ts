@@ -36,7 +36,6 @@ export interface HistoryEntry {
   transactionDate: Date;
 }
 
-
 /** A row of the PvP leaderboard. */
 export interface LeaderboardEntry {
   characterId: number;

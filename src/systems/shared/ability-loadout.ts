@@ -86,7 +86,5 @@ export async function upgradeAbility(conn: PooledConnection, characterId: number
 }
 
 // The public types above and their schemas agree both ways (compile-time only; Same in src/validate.ts).
-const agrees: [
-  Same<z.output<typeof loadoutSchema>, LoadoutSlot[]>,
-] = [true];
+const agrees: [Same<z.output<typeof loadoutSchema>, LoadoutSlot[]>] = [true];
 void agrees;

@@ -89,9 +89,10 @@ export async function endAccountPresence(global: PooledConnection, accountId: nu
       WHERE cd.account_id = ? AND pc.server_id IS NOT NULL AND pc.expires_at > NOW(6)`,
     [accountId],
   );
-  await global.exec('UPDATE presence_handoffs SET expires_at = NOW(6) WHERE account_id = ? AND consumed_at IS NULL AND expires_at > NOW(6)', [
-    accountId,
-  ]);
+  await global.exec(
+    'UPDATE presence_handoffs SET expires_at = NOW(6) WHERE account_id = ? AND consumed_at IS NULL AND expires_at > NOW(6)',
+    [accountId],
+  );
 }
 
 /** True when the account has an active mute now. */

@@ -212,7 +212,12 @@ export async function claimReservedName(
         `character id ${characterId} is not reserved by account ${accountId}${name === undefined ? '' : ` for "${name}"`} (reserveName gives it)`,
       );
     if (!Number(held.live))
-      throw new InvalidStateError('character', characterId, 'reservation_expired', `the reservation of character id ${characterId} has expired`);
+      throw new InvalidStateError(
+        'character',
+        characterId,
+        'reservation_expired',
+        `the reservation of character id ${characterId} has expired`,
+      );
     await global.exec('DELETE FROM character_name_reservations WHERE character_id = ?', [characterId]);
     return { name: held.character_name, characterId };
   }
@@ -366,7 +371,5 @@ export function pickAppearance(raw: string | Record<string, unknown>): Appearanc
 }
 
 // The public types above and their schemas agree both ways (compile-time only; Same in src/validate.ts).
-const agrees: [
-  Same<z.input<typeof profileSchema>, CharacterProfile>,
-] = [true];
+const agrees: [Same<z.input<typeof profileSchema>, CharacterProfile>] = [true];
 void agrees;

@@ -110,7 +110,5 @@ export interface MissionTemplate {
 }
 
 // The public types above and their schemas agree both ways (compile-time only; Same in src/validate.ts).
-const agrees: [
-  Same<z.input<typeof missionTemplateSchema>, MissionTemplateInput>,
-] = [true];
+const agrees: [Same<z.input<typeof missionTemplateSchema>, MissionTemplateInput>] = [true];
 void agrees;

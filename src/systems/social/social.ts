@@ -71,23 +71,29 @@ export class Social {
    */
   async setRelationship(input: RelationshipInput, options: WriteOptions = {}): Promise<Relationship> {
     const data = parseInput(relationshipInput, input, 'relationship');
-    const mutual = await this.onPair('set_relationship', data.characterId, data.targetCharacterId, async (own, other, global) => {
-      await own.exec(
-        `INSERT INTO character_relationships (character_id, target_character_id, relationship_type, notes)
+    const mutual = await this.onPair(
+      'set_relationship',
+      data.characterId,
+      data.targetCharacterId,
+      async (own, other, global) => {
+        await own.exec(
+          `INSERT INTO character_relationships (character_id, target_character_id, relationship_type, notes)
            VALUES (?, ?, ?, ?)
            ON DUPLICATE KEY UPDATE relationship_type = VALUES(relationship_type), notes = VALUES(notes)`,
-        [data.characterId, data.targetCharacterId, data.type, data.notes ?? null],
-      );
-      const [back] = await other.rows<{ relationship_type: string }>(
-        'SELECT relationship_type FROM character_relationships WHERE character_id = ? AND target_character_id = ? FOR UPDATE',
-        [data.targetCharacterId, data.characterId],
-      );
-      const isMutual = back?.relationship_type === data.type;
-      await setMutual(own, data.characterId, data.targetCharacterId, isMutual);
-      await setMutual(other, data.targetCharacterId, data.characterId, isMutual);
-      await syncBuddyEdge(global, data.characterId, data.targetCharacterId, data.type === 'friend');
-      return isMutual;
-    }, options);
+          [data.characterId, data.targetCharacterId, data.type, data.notes ?? null],
+        );
+        const [back] = await other.rows<{ relationship_type: string }>(
+          'SELECT relationship_type FROM character_relationships WHERE character_id = ? AND target_character_id = ? FOR UPDATE',
+          [data.targetCharacterId, data.characterId],
+        );
+        const isMutual = back?.relationship_type === data.type;
+        await setMutual(own, data.characterId, data.targetCharacterId, isMutual);
+        await setMutual(other, data.targetCharacterId, data.characterId, isMutual);
+        await syncBuddyEdge(global, data.characterId, data.targetCharacterId, data.type === 'friend');
+        return isMutual;
+      },
+      options,
+    );
     return {
       characterId: data.characterId,
       targetCharacterId: data.targetCharacterId,
@@ -127,15 +133,21 @@ export class Social {
         { ...fencing(options), withGlobal: true },
       );
     }
-    return this.onPair('remove_relationship', cid, target, async (own, other, global) => {
-      const header = await own.exec('DELETE FROM character_relationships WHERE character_id = ? AND target_character_id = ?', [
-        cid,
-        target,
-      ]);
-      await setMutual(other, target, cid, false);
-      await syncBuddyEdge(global, cid, target, false);
-      return { removed: header.affectedRows > 0 };
-    }, options);
+    return this.onPair(
+      'remove_relationship',
+      cid,
+      target,
+      async (own, other, global) => {
+        const header = await own.exec('DELETE FROM character_relationships WHERE character_id = ? AND target_character_id = ?', [
+          cid,
+          target,
+        ]);
+        await setMutual(other, target, cid, false);
+        await syncBuddyEdge(global, cid, target, false);
+        return { removed: header.affectedRows > 0 };
+      },
+      options,
+    );
   }
 
   /** A character's relationships (replica-eligible). @example const list = await db.social.listRelationships(characterId); */
@@ -176,27 +188,33 @@ export class Social {
     const name = parseInput(handleInput, handle, 'handle');
     const target = await this.idOfHandle(name);
     if (target === cid) throw new ValidationError('buddy', [{ field: 'handle', message: 'cannot add yourself' }]);
-    await this.onPair('add_buddy', cid, target, async (own, other, global) => {
-      // The handle still names that character (a rename or delete between the lookup and now).
-      const [still] = await global.rows(
-        'SELECT 1 FROM character_directory WHERE character_id = ? AND character_name = ? LOCK IN SHARE MODE',
-        [target, name],
-      );
-      if (!still) throw new NotFoundError('character', name);
-      await own.exec(
-        `INSERT INTO character_relationships (character_id, target_character_id, relationship_type) VALUES (?, ?, 'friend')
+    await this.onPair(
+      'add_buddy',
+      cid,
+      target,
+      async (own, other, global) => {
+        // The handle still names that character (a rename or delete between the lookup and now).
+        const [still] = await global.rows(
+          'SELECT 1 FROM character_directory WHERE character_id = ? AND character_name = ? LOCK IN SHARE MODE',
+          [target, name],
+        );
+        if (!still) throw new NotFoundError('character', name);
+        await own.exec(
+          `INSERT INTO character_relationships (character_id, target_character_id, relationship_type) VALUES (?, ?, 'friend')
            ON DUPLICATE KEY UPDATE relationship_type = 'friend'`,
-        [cid, target],
-      );
-      const [back] = await other.rows<{ relationship_type: string }>(
-        'SELECT relationship_type FROM character_relationships WHERE character_id = ? AND target_character_id = ? FOR UPDATE',
-        [target, cid],
-      );
-      const isMutual = back?.relationship_type === 'friend';
-      await setMutual(own, cid, target, isMutual);
-      await setMutual(other, target, cid, isMutual);
-      await syncBuddyEdge(global, cid, target, true);
-    }, options);
+          [cid, target],
+        );
+        const [back] = await other.rows<{ relationship_type: string }>(
+          'SELECT relationship_type FROM character_relationships WHERE character_id = ? AND target_character_id = ? FOR UPDATE',
+          [target, cid],
+        );
+        const isMutual = back?.relationship_type === 'friend';
+        await setMutual(own, cid, target, isMutual);
+        await setMutual(other, target, cid, isMutual);
+        await syncBuddyEdge(global, cid, target, true);
+      },
+      options,
+    );
     const entry = (await this.buddies(cid)).find((b) => b.characterId === target);
     return entry ?? { characterId: target, handle: name, online: false, serverId: null, districtId: null, isMutual: false };
   }
@@ -208,16 +226,22 @@ export class Social {
   async removeBuddy(characterId: number, handle: string, options: WriteOptions = {}): Promise<{ removed: boolean }> {
     const cid = parseInput(id, characterId, 'character id');
     const target = await this.idOfHandle(parseInput(handleInput, handle, 'handle'));
-    return this.onPair('remove_buddy', cid, target, async (own, other, global) => {
-      const header = await own.exec(
-        "DELETE FROM character_relationships WHERE character_id = ? AND target_character_id = ? AND relationship_type = 'friend'",
-        [cid, target],
-      );
-      if (header.affectedRows === 0) return { removed: false };
-      await setMutual(other, target, cid, false);
-      await syncBuddyEdge(global, cid, target, false);
-      return { removed: true };
-    }, options);
+    return this.onPair(
+      'remove_buddy',
+      cid,
+      target,
+      async (own, other, global) => {
+        const header = await own.exec(
+          "DELETE FROM character_relationships WHERE character_id = ? AND target_character_id = ? AND relationship_type = 'friend'",
+          [cid, target],
+        );
+        if (header.affectedRows === 0) return { removed: false };
+        await setMutual(other, target, cid, false);
+        await syncBuddyEdge(global, cid, target, false);
+        return { removed: true };
+      },
+      options,
+    );
   }
 
   /**

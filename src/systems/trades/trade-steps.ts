@@ -196,7 +196,12 @@ function padded(ids: number[]): number[] {
 }
 
 /** Locks the items a party gives and checks they can be traded. */
-async function lockTradeItems(conn: PooledConnection, party: Party, crossShard: boolean, forUpdate: LockClause): Promise<Omit<Locked, 'balance'>> {
+async function lockTradeItems(
+  conn: PooledConnection,
+  party: Party,
+  crossShard: boolean,
+  forUpdate: LockClause,
+): Promise<Omit<Locked, 'balance'>> {
   if (party.itemIds.length === 0) return { items: [], modifications: [] };
   const ids = [...party.itemIds].sort((x, y) => x - y);
   const rows = await conn.rows(

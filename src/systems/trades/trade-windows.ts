@@ -107,16 +107,21 @@ export class TradeWindows {
     if (a === b) throw new TradeAbortedError('a character cannot trade with itself');
     await this.ctx.router.directory.resolve(b); // the recipient exists (NotFoundError otherwise)
     const tradeId = await this.ctx.ids.next('trade_id');
-    return this.ctx.router.onCharacter('trade_open', a, async (conn, route, _tx, row) => {
-      await conn.exec(
-        `INSERT INTO trade_sessions (trade_id, initiator_id, recipient_id, initiator_items, recipient_items, trade_status, district_id,
+    return this.ctx.router.onCharacter(
+      'trade_open',
+      a,
+      async (conn, route, _tx, row) => {
+        await conn.exec(
+          `INSERT INTO trade_sessions (trade_id, initiator_id, recipient_id, initiator_items, recipient_items, trade_status, district_id,
            expires_date, idempotency_key) VALUES (?, ?, ?, '[]', '[]', 'initiated', ?, NOW() + INTERVAL ? SECOND, ?)`,
-        [tradeId, a, b, row.district_id, ttlSec, keyOf(tradeId)],
-      );
-      const [w] = await conn.rows<{ expires_date: Date }>('SELECT expires_date FROM trade_sessions WHERE trade_id = ?', [tradeId]);
-      rememberShard(this.ctx.router, `trade_window:${tradeId}`, route.shard);
-      return { tradeId, expiresAt: w!.expires_date, expiresDate: w!.expires_date };
-    }, fencing({ fencingToken }));
+          [tradeId, a, b, row.district_id, ttlSec, keyOf(tradeId)],
+        );
+        const [w] = await conn.rows<{ expires_date: Date }>('SELECT expires_date FROM trade_sessions WHERE trade_id = ?', [tradeId]);
+        rememberShard(this.ctx.router, `trade_window:${tradeId}`, route.shard);
+        return { tradeId, expiresAt: w!.expires_date, expiresDate: w!.expires_date };
+      },
+      fencing({ fencingToken }),
+    );
   }
 
   async offer(tradeId: number, characterId: number, offer: TradeOffer): Promise<TradeWindow> {

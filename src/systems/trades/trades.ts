@@ -196,7 +196,11 @@ export class Trades {
    * @example
    * const { tradeId } = await db.trades.open(neo, trinity);
    */
-  open(initiatorId: number, recipientId: number, options: TradeOpenOptions = {}): Promise<{ tradeId: number; expiresAt: Date; expiresDate: Date }> {
+  open(
+    initiatorId: number,
+    recipientId: number,
+    options: TradeOpenOptions = {},
+  ): Promise<{ tradeId: number; expiresAt: Date; expiresDate: Date }> {
     return this.windows.open(initiatorId, recipientId, options);
   }
 

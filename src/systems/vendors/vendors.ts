@@ -148,51 +148,56 @@ export class Vendors {
     const district = await vendorDistrict(this.ctx.router, b.vendorId);
     const { idempotencyKey, ...request } = b;
     const call = keyed(idempotencyKey, b.characterId, 'vendor_buy', request);
-    return this.ctx.router.onCharacter('vendor_buy', b.characterId, async (conn, route, _tx, locked): Promise<VendorPurchase> => {
-      const actor = await readActor(conn, b.characterId, locked);
-      const earlier = call && (await replayOf<VendorPurchase>(conn, call));
-      if (earlier) return { ...earlier, replayed: true };
-      await vendorFor(conn, district, b.vendorId, actor);
-      const [line] = await conn.rows<Record<string, number>>(
-        `SELECT vi.current_stock, vi.current_price, it.stack_size, it.bind_on_pickup FROM vendor_inventory vi
+    return this.ctx.router.onCharacter(
+      'vendor_buy',
+      b.characterId,
+      async (conn, route, _tx, locked): Promise<VendorPurchase> => {
+        const actor = await readActor(conn, b.characterId, locked);
+        const earlier = call && (await replayOf<VendorPurchase>(conn, call));
+        if (earlier) return { ...earlier, replayed: true };
+        await vendorFor(conn, district, b.vendorId, actor);
+        const [line] = await conn.rows<Record<string, number>>(
+          `SELECT vi.current_stock, vi.current_price, it.stack_size, it.bind_on_pickup FROM vendor_inventory vi
              JOIN item_templates it ON it.template_id = vi.template_id WHERE vi.vendor_id = ? AND vi.template_id = ? FOR UPDATE`,
-        [b.vendorId, b.templateId],
-      );
-      if (!line) throw new OutOfStockError(b.vendorId, b.templateId, b.quantity, 0);
-      if (Number(line.current_stock) < b.quantity)
-        throw new OutOfStockError(b.vendorId, b.templateId, b.quantity, Number(line.current_stock));
-      const price = Number(line.current_price) * b.quantity;
-      if (price > 2_147_483_647) throw new InsufficientFundsError(b.characterId, price, actor.money);
-      if (actor.money < price) throw new InsufficientFundsError(b.characterId, price, actor.money);
-      await conn.exec(
-        'UPDATE vendor_inventory SET current_stock = current_stock - ?, total_sold = total_sold + ?, last_sold = NOW() WHERE vendor_id = ? AND template_id = ?',
-        [b.quantity, b.quantity, b.vendorId, b.templateId],
-      );
-      await conn.exec('UPDATE characters SET money = money - ? WHERE character_id = ?', [price, b.characterId]);
-      const stack = Math.max(1, Number(line.stack_size));
-      const itemIds: number[] = [];
-      for (let i = 0; i < Math.ceil(b.quantity / stack); i++) itemIds.push(await this.ctx.ids.next('item_id'));
-      const items = itemIds.map((itemId, i) => ({
-        itemId,
-        templateId: b.templateId,
-        quantity: Math.min(stack, b.quantity - i * stack),
-      }));
-      // Each new stack takes the next free backpack slot (the character row is locked).
-      const slots = await freeSlots(conn, b.characterId, items.length);
-      for (const [i, item] of items.entries()) {
-        await conn.exec(
-          `INSERT INTO character_inventory (item_id, character_id, template_id, quantity, acquired_method, acquired_from, is_bound, slot_position)
-             VALUES (?, ?, ?, ?, 'purchase', ?, ?, ?)`,
-          [item.itemId, b.characterId, b.templateId, item.quantity, `vendor:${b.vendorId}`, Boolean(line.bind_on_pickup), slots[i]],
+          [b.vendorId, b.templateId],
         );
-      }
-      await ledger(conn, 'vendor_purchase', b.characterId, b.vendorId, price, items, actor.districtId);
-      await conn.exec('UPDATE character_statistics SET money_spent = money_spent + ? WHERE character_id = ?', [price, b.characterId]);
-      await bumpEconomy(conn, { vendorSales: price, itemsCreated: b.quantity });
-      const purchase = { itemIds, price, money: actor.money - price, replayed: false };
-      if (call) await remember(conn, call, purchase);
-      return purchase;
-    }, fencing(options));
+        if (!line) throw new OutOfStockError(b.vendorId, b.templateId, b.quantity, 0);
+        if (Number(line.current_stock) < b.quantity)
+          throw new OutOfStockError(b.vendorId, b.templateId, b.quantity, Number(line.current_stock));
+        const price = Number(line.current_price) * b.quantity;
+        if (price > 2_147_483_647) throw new InsufficientFundsError(b.characterId, price, actor.money);
+        if (actor.money < price) throw new InsufficientFundsError(b.characterId, price, actor.money);
+        await conn.exec(
+          'UPDATE vendor_inventory SET current_stock = current_stock - ?, total_sold = total_sold + ?, last_sold = NOW() WHERE vendor_id = ? AND template_id = ?',
+          [b.quantity, b.quantity, b.vendorId, b.templateId],
+        );
+        await conn.exec('UPDATE characters SET money = money - ? WHERE character_id = ?', [price, b.characterId]);
+        const stack = Math.max(1, Number(line.stack_size));
+        const itemIds: number[] = [];
+        for (let i = 0; i < Math.ceil(b.quantity / stack); i++) itemIds.push(await this.ctx.ids.next('item_id'));
+        const items = itemIds.map((itemId, i) => ({
+          itemId,
+          templateId: b.templateId,
+          quantity: Math.min(stack, b.quantity - i * stack),
+        }));
+        // Each new stack takes the next free backpack slot (the character row is locked).
+        const slots = await freeSlots(conn, b.characterId, items.length);
+        for (const [i, item] of items.entries()) {
+          await conn.exec(
+            `INSERT INTO character_inventory (item_id, character_id, template_id, quantity, acquired_method, acquired_from, is_bound, slot_position)
+             VALUES (?, ?, ?, ?, 'purchase', ?, ?, ?)`,
+            [item.itemId, b.characterId, b.templateId, item.quantity, `vendor:${b.vendorId}`, Boolean(line.bind_on_pickup), slots[i]],
+          );
+        }
+        await ledger(conn, 'vendor_purchase', b.characterId, b.vendorId, price, items, actor.districtId);
+        await conn.exec('UPDATE character_statistics SET money_spent = money_spent + ? WHERE character_id = ?', [price, b.characterId]);
+        await bumpEconomy(conn, { vendorSales: price, itemsCreated: b.quantity });
+        const purchase = { itemIds, price, money: actor.money - price, replayed: false };
+        if (call) await remember(conn, call, purchase);
+        return purchase;
+      },
+      fencing(options),
+    );
   }
 
   /**
@@ -217,11 +222,16 @@ export class Vendors {
   async sellSlot(input: VendorSellSlotInput, options: WriteOptions = {}): Promise<VendorSale> {
     const s = parseInput(sellSlotInput, input, 'vendor sale');
     const { idempotencyKey, ...request } = s;
-    return this.sellItem(s, keyed(idempotencyKey, s.characterId, 'vendor_sell', request), async (conn) => {
-      const item = await itemAtSlot(conn, s.characterId, s.slot, true);
-      if (!item) throw new NotFoundError('item in slot', s.slot);
-      return Number(item.item_id);
-    }, options);
+    return this.sellItem(
+      s,
+      keyed(idempotencyKey, s.characterId, 'vendor_sell', request),
+      async (conn) => {
+        const item = await itemAtSlot(conn, s.characterId, s.slot, true);
+        if (!item) throw new NotFoundError('item in slot', s.slot);
+        return Number(item.item_id);
+      },
+      options,
+    );
   }
 
   /** A sale: `locate` names the item once the character row is locked. */
@@ -232,52 +242,57 @@ export class Vendors {
     options: WriteOptions = {},
   ): Promise<VendorSale> {
     const district = await vendorDistrict(this.ctx.router, s.vendorId);
-    return this.ctx.router.onCharacter('vendor_sell', s.characterId, async (conn, route, _tx, locked): Promise<VendorSale> => {
-      const actor = await readActor(conn, s.characterId, locked);
-      const earlier = call && (await replayOf<VendorSale>(conn, call));
-      if (earlier) return { ...earlier, replayed: true };
-      const vendor = await vendorFor(conn, district, s.vendorId, actor);
-      const itemId = await locate(conn);
-      const [item] = await conn.rows<Record<string, unknown>>(
-        `SELECT ci.template_id, ci.quantity, ci.container_type, it.is_sellable, it.base_value,
+    return this.ctx.router.onCharacter(
+      'vendor_sell',
+      s.characterId,
+      async (conn, route, _tx, locked): Promise<VendorSale> => {
+        const actor = await readActor(conn, s.characterId, locked);
+        const earlier = call && (await replayOf<VendorSale>(conn, call));
+        if (earlier) return { ...earlier, replayed: true };
+        const vendor = await vendorFor(conn, district, s.vendorId, actor);
+        const itemId = await locate(conn);
+        const [item] = await conn.rows<Record<string, unknown>>(
+          `SELECT ci.template_id, ci.quantity, ci.container_type, it.is_sellable, it.base_value,
                   EXISTS (SELECT 1 FROM character_equipment ce WHERE ce.item_id = ci.item_id) AS equipped
              FROM character_inventory ci JOIN item_templates it ON it.template_id = ci.template_id
             WHERE ci.item_id = ? AND ci.character_id = ? FOR UPDATE`,
-        [itemId, s.characterId],
-      );
-      if (!item) throw new NotFoundError('item', itemId);
-      if (!item.is_sellable) throw new ItemNotAllowedError(itemId, 'not sellable');
-      if (item.container_type === 'equipped' || Number(item.equipped)) throw new ItemNotAllowedError(itemId, 'equipped');
-      const quantity = Number(item.quantity);
-      const [line] = await conn.rows<Record<string, number>>(
-        'SELECT base_price FROM vendor_inventory WHERE vendor_id = ? AND template_id = ? FOR UPDATE',
-        [s.vendorId, item.template_id],
-      );
-      const base = line ? Number(line.base_price) : Number(item.base_value);
-      const price = Math.floor(base * Number(vendor.buy_rate)) * quantity;
-      if (line) {
-        await conn.exec(
-          'UPDATE vendor_inventory SET current_stock = LEAST(max_stock, current_stock + ?) WHERE vendor_id = ? AND template_id = ?',
-          [quantity, s.vendorId, item.template_id],
+          [itemId, s.characterId],
         );
-      }
-      await conn.exec('DELETE FROM character_inventory WHERE item_id = ?', [itemId]);
-      await conn.exec('UPDATE characters SET money = money + ? WHERE character_id = ?', [price, s.characterId]);
-      await ledger(
-        conn,
-        'vendor_sale',
-        s.characterId,
-        s.vendorId,
-        price,
-        [{ itemId: itemId, templateId: Number(item.template_id), quantity }],
-        actor.districtId,
-      );
-      await conn.exec('UPDATE character_statistics SET money_earned = money_earned + ? WHERE character_id = ?', [price, s.characterId]);
-      await bumpEconomy(conn, { itemsDestroyed: quantity });
-      const sale = { price, money: actor.money + price, replayed: false };
-      if (call) await remember(conn, call, sale);
-      return sale;
-    }, fencing(options));
+        if (!item) throw new NotFoundError('item', itemId);
+        if (!item.is_sellable) throw new ItemNotAllowedError(itemId, 'not sellable');
+        if (item.container_type === 'equipped' || Number(item.equipped)) throw new ItemNotAllowedError(itemId, 'equipped');
+        const quantity = Number(item.quantity);
+        const [line] = await conn.rows<Record<string, number>>(
+          'SELECT base_price FROM vendor_inventory WHERE vendor_id = ? AND template_id = ? FOR UPDATE',
+          [s.vendorId, item.template_id],
+        );
+        const base = line ? Number(line.base_price) : Number(item.base_value);
+        const price = Math.floor(base * Number(vendor.buy_rate)) * quantity;
+        if (line) {
+          await conn.exec(
+            'UPDATE vendor_inventory SET current_stock = LEAST(max_stock, current_stock + ?) WHERE vendor_id = ? AND template_id = ?',
+            [quantity, s.vendorId, item.template_id],
+          );
+        }
+        await conn.exec('DELETE FROM character_inventory WHERE item_id = ?', [itemId]);
+        await conn.exec('UPDATE characters SET money = money + ? WHERE character_id = ?', [price, s.characterId]);
+        await ledger(
+          conn,
+          'vendor_sale',
+          s.characterId,
+          s.vendorId,
+          price,
+          [{ itemId: itemId, templateId: Number(item.template_id), quantity }],
+          actor.districtId,
+        );
+        await conn.exec('UPDATE character_statistics SET money_earned = money_earned + ? WHERE character_id = ?', [price, s.characterId]);
+        await bumpEconomy(conn, { itemsDestroyed: quantity });
+        const sale = { price, money: actor.money + price, replayed: false };
+        if (call) await remember(conn, call, sale);
+        return sale;
+      },
+      fencing(options),
+    );
   }
 
   /**

@@ -38,15 +38,20 @@ export async function setBookmark(ctx: RepoContext, characterId: number, name: s
   const n = parseInput(bookmarkName, name, 'bookmark name');
   const p = parseInput(placeInput, place, 'bookmark');
   ctx.router.topology.shardOfDistrict(p.districtId);
-  await ctx.router.onCharacter('bookmark_set', cid, async (conn) => {
-    await conn.exec(
-      `INSERT INTO character_bookmarks (character_id, bookmark_name, district_id, position_x, position_y, position_z, yaw)
+  await ctx.router.onCharacter(
+    'bookmark_set',
+    cid,
+    async (conn) => {
+      await conn.exec(
+        `INSERT INTO character_bookmarks (character_id, bookmark_name, district_id, position_x, position_y, position_z, yaw)
        VALUES (?, ?, ?, ?, ?, ?, ?)
        ON DUPLICATE KEY UPDATE district_id = VALUES(district_id), position_x = VALUES(position_x), position_y = VALUES(position_y),
          position_z = VALUES(position_z), yaw = VALUES(yaw)`,
-      [cid, n, p.districtId, p.position.x, p.position.y, p.position.z, p.yaw],
-    );
-  }, unfenced('a GM bookmark, not game state'));
+        [cid, n, p.districtId, p.position.x, p.position.y, p.position.z, p.yaw],
+      );
+    },
+    unfenced('a GM bookmark, not game state'),
+  );
   return { name: n, districtId: p.districtId, position: p.position, yaw: p.yaw };
 }
 

@@ -80,45 +80,52 @@ export async function travelByHardline(
   if (connected && !connected.map(Number).includes(toId))
     throw new InvalidStateError('hardline', fromId, 'not connected', `hardline ${fromId} does not connect to ${toId}`);
   let cost = 0;
-  const moved = await moveCharacter(router, writeBehind, cid, Number(to!.district_id), async ({ source, target, locked }) => {
-    // Locked here: the fare and the count are exact under concurrent use.
-    const [here] = await source.rows<HardlineRow>('SELECT * FROM hardlines WHERE hardline_id = ? FOR UPDATE', [fromId]);
-    if (!here || Number(here.district_id) !== Number(locked.district_id))
-      throw new WrongDistrictError(cid, Number(from!.district_id), Number(locked.district_id));
-    const [there] = await target.rows<HardlineRow>('SELECT * FROM hardlines WHERE hardline_id = ?', [toId]);
-    if (!there) throw new NotFoundError('hardline', toId);
-    if (rules.known) await checkKnown(source, cid, rules.known, here, there);
-    for (const h of [here, there]) {
-      if (!h.is_active) throw new InvalidStateError('hardline', Number(h.hardline_id), 'inactive');
-      // A private hardline opens with its access code (either end).
-      if (h.hardline_type === 'private' && h.access_code && h.access_code !== rules.accessCode)
-        throw new InvalidStateError('hardline', Number(h.hardline_id), 'private', `hardline ${h.hardline_id} needs its access code`);
-    }
-    const [c] = await source.rows<{ level: number; faction: string }>('SELECT level, faction FROM characters WHERE character_id = ?', [
-      cid,
-    ]);
-    const actor = {
-      characterId: cid,
-      money: Number(locked.money),
-      districtId: Number(locked.district_id),
-      level: Number(c!.level),
-      faction: c!.faction,
-    };
-    for (const h of [here, there])
-      checkRequirements(actor, Number(h.level_requirement ?? 1), h.faction_requirement, `hardline ${h.hardline_id}`);
-    cost = Number(here.connection_cost ?? 0);
-    if (cost > 0) {
-      if (actor.money < cost) throw new InsufficientFundsError(cid, cost, actor.money);
-      await source.exec('UPDATE characters SET money = money - ? WHERE character_id = ?', [cost, cid]);
-      await source.exec(
-        `INSERT INTO transaction_history (from_character_id, transaction_type, money_amount, transaction_reason, district_id)
+  const moved = await moveCharacter(
+    router,
+    writeBehind,
+    cid,
+    Number(to!.district_id),
+    async ({ source, target, locked }) => {
+      // Locked here: the fare and the count are exact under concurrent use.
+      const [here] = await source.rows<HardlineRow>('SELECT * FROM hardlines WHERE hardline_id = ? FOR UPDATE', [fromId]);
+      if (!here || Number(here.district_id) !== Number(locked.district_id))
+        throw new WrongDistrictError(cid, Number(from!.district_id), Number(locked.district_id));
+      const [there] = await target.rows<HardlineRow>('SELECT * FROM hardlines WHERE hardline_id = ?', [toId]);
+      if (!there) throw new NotFoundError('hardline', toId);
+      if (rules.known) await checkKnown(source, cid, rules.known, here, there);
+      for (const h of [here, there]) {
+        if (!h.is_active) throw new InvalidStateError('hardline', Number(h.hardline_id), 'inactive');
+        // A private hardline opens with its access code (either end).
+        if (h.hardline_type === 'private' && h.access_code && h.access_code !== rules.accessCode)
+          throw new InvalidStateError('hardline', Number(h.hardline_id), 'private', `hardline ${h.hardline_id} needs its access code`);
+      }
+      const [c] = await source.rows<{ level: number; faction: string }>('SELECT level, faction FROM characters WHERE character_id = ?', [
+        cid,
+      ]);
+      const actor = {
+        characterId: cid,
+        money: Number(locked.money),
+        districtId: Number(locked.district_id),
+        level: Number(c!.level),
+        faction: c!.faction,
+      };
+      for (const h of [here, there])
+        checkRequirements(actor, Number(h.level_requirement ?? 1), h.faction_requirement, `hardline ${h.hardline_id}`);
+      cost = Number(here.connection_cost ?? 0);
+      if (cost > 0) {
+        if (actor.money < cost) throw new InsufficientFundsError(cid, cost, actor.money);
+        await source.exec('UPDATE characters SET money = money - ? WHERE character_id = ?', [cost, cid]);
+        await source.exec(
+          `INSERT INTO transaction_history (from_character_id, transaction_type, money_amount, transaction_reason, district_id)
          VALUES (?, 'vendor_purchase', ?, ?, ?)`,
-        [cid, cost, `hardline fare ${fromId}->${toId}`, actor.districtId],
-      );
-      await source.exec('UPDATE character_statistics SET money_spent = money_spent + ? WHERE character_id = ?', [cost, cid]);
-    }
-    await source.exec('UPDATE hardlines SET usage_count = usage_count + 1, last_used = NOW() WHERE hardline_id = ?', [fromId]);
-  }, rules.fencingToken);
+          [cid, cost, `hardline fare ${fromId}->${toId}`, actor.districtId],
+        );
+        await source.exec('UPDATE character_statistics SET money_spent = money_spent + ? WHERE character_id = ?', [cost, cid]);
+      }
+      await source.exec('UPDATE hardlines SET usage_count = usage_count + 1, last_used = NOW() WHERE hardline_id = ?', [fromId]);
+    },
+    rules.fencingToken,
+  );
   return { ...moved, cost };
 }
 

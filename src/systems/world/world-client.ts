@@ -124,15 +124,20 @@ export class ClientWorld {
     const cid = parseInput(id, characterId, 'character id');
     const p = parseInput(place, { districtId, hardlineNumber }, 'hardline');
     if (!(await this.findHardline(p, 'strong'))) throw new NotFoundError('hardline', `${p.districtId}/${p.hardlineNumber}`);
-    return this.ctx.router.onCharacter('hardline_discover', cid, async (conn, route, _tx, locked) => {
-      // Discovered by standing at it: the character is in the hardline's district.
-      if (Number(locked.district_id) !== p.districtId) throw new WrongDistrictError(cid, p.districtId, Number(locked.district_id));
-      const header = await conn.exec(
-        'INSERT IGNORE INTO character_known_hardlines (character_id, district_id, hardline_number) VALUES (?, ?, ?)',
-        [cid, p.districtId, p.hardlineNumber],
-      );
-      return { discovered: header.affectedRows === 1 };
-    }, fencing(options));
+    return this.ctx.router.onCharacter(
+      'hardline_discover',
+      cid,
+      async (conn, route, _tx, locked) => {
+        // Discovered by standing at it: the character is in the hardline's district.
+        if (Number(locked.district_id) !== p.districtId) throw new WrongDistrictError(cid, p.districtId, Number(locked.district_id));
+        const header = await conn.exec(
+          'INSERT IGNORE INTO character_known_hardlines (character_id, district_id, hardline_number) VALUES (?, ?, ?)',
+          [cid, p.districtId, p.hardlineNumber],
+        );
+        return { discovered: header.affectedRows === 1 };
+      },
+      fencing(options),
+    );
   }
 
   async knownHardlines(characterId: number, options: { consistency?: Consistency } = {}): Promise<KnownHardline[]> {

@@ -3,7 +3,19 @@ import type { Same } from '../../validate.js';
 import { clientObjectId } from '../shared/client-ids.js';
 import { yaw as clientYaw } from '../shared/client-limits.js';
 import type { Vendor } from '../shared/vendor-rows.js';
-import { amount, districtId, faction, float, id, jsonValue, position, rotation, text, timestamp as time, varchar } from '../shared/fields.js';
+import {
+  amount,
+  districtId,
+  faction,
+  float,
+  id,
+  jsonValue,
+  position,
+  rotation,
+  text,
+  timestamp as time,
+  varchar,
+} from '../shared/fields.js';
 
 /** Inputs of the world-content calls (src/systems/world/world-content.ts): the named types they accept and their schemas. */
 
