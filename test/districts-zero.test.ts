@@ -88,4 +88,51 @@ describe('districts 0 and 0x385', () => {
     await expect(db.worlds.setDistrictFile(99, { districtKey: 'x', worldFile: null })).rejects.toBeInstanceOf(UnknownDistrictError);
     await expect(db.worlds.setDistrictFile(2, { districtKey: 'x'.repeat(65), worldFile: null })).rejects.toBeInstanceOf(ValidationError);
   });
+
+  it('hold content like any district: vendors, hardlines, world objects, fights, interlocks, logs, bookmarks', async () => {
+    // Every district input takes the client's 0 (the tutorial); a negative one stays refused.
+    const { accountId } = await db.accounts.register({ username: 'tutor', password: 'tutorial-pass-1' });
+    const a = (await db.characters.create({ accountId, name: 'TutorA', districtId: 0 })).characterId;
+    const b = (await db.characters.create({ accountId, name: 'TutorB', districtId: 0 })).characterId;
+    await db.characters.adjustMoney(a, 100, 'admin_grant');
+    const templateId = await db.items.defineTemplate({ itemName: 'Tutorial stim', itemType: 'consumable', vendorPrice: 1 });
+    const here = { x: 1, y: 0, z: 1 };
+    const { vendorId } = await db.vendors.define({
+      vendorName: 'Tutorial vendor',
+      districtId: 0,
+      position: here,
+      vendorType: 'general',
+      stock: [{ templateId, maxStock: 5, basePrice: 1 }],
+    });
+    await db.vendors.buy({ characterId: a, vendorId, templateId });
+    const { hardlineId } = await db.world.defineHardline({
+      districtId: 0,
+      hardlineName: 'Tutorial exit',
+      position: here,
+      hardlineNumber: 1,
+    });
+    expect(await db.world.hardlineByNumber(0, 1)).toMatchObject({ hardlineId });
+    await db.world.upsertObject({ districtId: 0, staticObjectId: 7, objectType: 'door', state: 'inactive' });
+    const boot = await db.world.loadDistrict(0);
+    expect([boot.vendors.length, boot.hardlines.length, boot.objects.length]).toEqual([1, 1, 1]);
+    await db.combat.record({
+      encounterType: 'pvp',
+      initiatorId: a,
+      targetId: b,
+      targetType: 'player',
+      districtId: 0,
+      position: here,
+      result: 'win',
+      winnerId: a,
+    });
+    await db.interlock.start({ participants: [a, b], districtId: 0, interlockType: 'duel', maxRounds: 1 });
+    await db.logs.chat({ characterId: a, channel: 'say', message: 'hello tutorial', districtId: 0 });
+    await db.world.flush();
+    expect((await db.logs.chatHistory({ districtId: 0, consistency: 'strong' })).map((l) => l.message)).toEqual(['hello tutorial']);
+    await db.world.setBookmark(a, 'start', { districtId: 0, position: here });
+    expect(await db.world.bookmarks(a)).toMatchObject([{ name: 'start', districtId: 0 }]);
+    await expect(
+      db.vendors.define({ vendorName: 'Nowhere', districtId: -1, position: here, vendorType: 'general', stock: [] }),
+    ).rejects.toBeInstanceOf(ValidationError);
+  });
 });

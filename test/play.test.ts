@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { loadConfigFile } from '../src/config/load-config.js';
 
 const run = promisify(execFile);
 const CLI = path.resolve('dist/cli.js');
@@ -16,6 +17,9 @@ describe('mxo-data play (npm start): the living cluster', () => {
     // The players ran as the application account, not root.
     expect(stdout).toMatch(/^database account: mxo_app \(least-privilege accounts created for this sandbox\)$/m);
     expect(stdout).toMatch(/metrics: http:\/\/127\.0\.0\.1:\d+\/metrics/);
+    // The sandbox owns the client's districts as the shipped config splits them.
+    const shipped = (await loadConfigFile('shards.config.ts')) as { shards: Array<{ districts: number[] }> };
+    expect(stdout).toContain(`creating 8 players across districts ${shipped.shards.flatMap((s) => s.districts).join(', ')}...`);
     expect(stdout).toMatch(/\| online \d+ \| \d+ ops\/s \| p99 [\d.]+ ms \| failed 0 \| in-doubt \d+ \| lag /);
     // Every system was exercised, and nothing failed (refusals by game rules are fine).
     const rows = new Map(

@@ -83,6 +83,7 @@ export function planSandbox(opts: SandboxOptions): Plan {
   const globalReplicas = intOption(opts.globalReplicas, 0, 0, 'globalReplicas');
   const districtsPerShard = intOption(opts.districtsPerShard, 3, 1, 'districtsPerShard');
 
+  if (opts.districts !== undefined) checkDistricts(opts.districts, shards);
   const nodes: PlannedNode[] = [];
   let serverId = 1;
   const addGroup = (shard: string, database: string, replicas: number): void => {
@@ -97,11 +98,27 @@ export function planSandbox(opts: SandboxOptions): Plan {
   for (let i = 0; i < shards; i++) {
     const name = shardName(i);
     addGroup(name, SHARD_DB, replicasPerShard);
-    const districts: number[] = [];
-    for (let d = 1; d <= districtsPerShard; d++) districts.push(i * districtsPerShard + d);
+    const districts: number[] = opts.districts ? [...opts.districts[i]!] : [];
+    if (!opts.districts) for (let d = 1; d <= districtsPerShard; d++) districts.push(i * districtsPerShard + d);
     shardList.push({ name, districts });
   }
   return { nodes, shards: shardList };
+}
+
+/** One non-empty list of district ids (0..65535) per shard, no id twice. */
+function checkDistricts(districts: number[][], shards: number): void {
+  if (!Array.isArray(districts) || districts.length !== shards)
+    throw new SandboxError(`sandbox option districts must hold one list per shard (${shards}), got ${JSON.stringify(districts)}`);
+  const seen = new Set<number>();
+  for (const [i, list] of districts.entries()) {
+    if (!Array.isArray(list) || list.length === 0) throw new SandboxError(`sandbox option districts[${i}] must be a non-empty list`);
+    for (const d of list) {
+      if (!Number.isInteger(d) || d < 0 || d > 65_535)
+        throw new SandboxError(`sandbox option districts[${i}]: ${String(d)} is not a district id (0-65535)`);
+      if (seen.has(d)) throw new SandboxError(`sandbox option districts: district ${d} is given twice`);
+      seen.add(d);
+    }
+  }
 }
 
 export function nodeUrl(host: string, port: number, database: string): string {

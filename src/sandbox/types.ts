@@ -13,6 +13,11 @@ export interface SandboxOptions {
   /** Districts per shard (default 3): alpha owns 1,2,3; beta 4,5,6; ... */
   districtsPerShard?: number;
   /**
+   * The districts of each shard, in shard order (one list per shard, none twice), instead of
+   * `districtsPerShard`: e.g. the shipped shards.config.ts's split of the client's districts.
+   */
+  districts?: number[][];
+  /**
    * Directory the sandbox owns (node data dirs, logs, cluster.json, pids.json). Default: a fresh
    * `mkdtemp` under `os.tmpdir()`, which `stop()` deletes (unless env MXO_SANDBOX_KEEP is set).
    * A directory you pass is kept; node sub-directories left in it by an earlier run are replaced.

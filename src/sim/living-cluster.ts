@@ -13,6 +13,15 @@ import { runPlayers, type WorkerJob, type WorkerMessage } from './worker.js';
 
 /** The scrypt cost of the sandbox's simulated accounts: 2^12, 32 times cheaper than the library's default. */
 const SANDBOX_SCRYPT_LOG_N = 12;
+/**
+ * The client's districts split over two shards as the shipped shards.config.ts does (0 tutorial,
+ * 1 slums, 2 downtown, ..., 0x12 caves, 0x385 the loading area): the sandbox serves the
+ * numbers a real client sends. test/play.test.ts compares them with shards.config.ts.
+ */
+const SHIPPED_DISTRICTS = [
+  [0, 1, 2, 3, 7, 8, 9],
+  [4, 5, 6, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x12, 0x385],
+];
 /** Players arrive one by one over the first two seconds. */
 const ARRIVAL_MS = 2_000;
 
@@ -55,7 +64,7 @@ export async function runLivingCluster(options: LivingClusterOptions): Promise<n
   let sandbox: Sandbox | undefined;
   if (!options.configPath) {
     log('starting a sandbox cluster: global + 2 shards (primary + 1 replica each)...');
-    sandbox = await startSandbox({ shards: 2, replicasPerShard: 1 });
+    sandbox = await startSandbox({ shards: 2, replicasPerShard: 1, districts: SHIPPED_DISTRICTS });
   }
   // A sandbox is migrated as root and then used as mxo_app; a given cluster as its config says.
   let config: string;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { amount, bigId, fromJson, id, idempotencyKey, jsonValue, position, timestamp } from '../shared/fields.js';
+import { amount, bigId, districtId, fromJson, id, idempotencyKey, jsonValue, position, timestamp } from '../shared/fields.js';
 import type { Outcome } from './pvp-rating.js';
 import type { PooledConnection } from '../../pool/pooled-connection.js';
 import { consistencyOf } from '../../routing/consistency.js';
@@ -29,7 +29,7 @@ const recordInput = z
     initiatorId: id,
     targetId: id.optional(),
     targetType: z.enum(['player', 'npc']),
-    districtId: id,
+    districtId,
     position,
     startTime: timestamp.optional(),
     endTime: timestamp.optional(),

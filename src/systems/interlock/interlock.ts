@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { InvalidStateError, NotFoundError, WrongDistrictError } from '../../errors.js';
-import { bigId, fromJson, id, jsonValue, position } from '../shared/fields.js';
+import { bigId, districtId, fromJson, id, jsonValue, position } from '../shared/fields.js';
 import { consistencyOf } from '../../routing/consistency.js';
 import { compareCharacterLocks } from '../../routing/lock-order.js';
 import type { Consistency } from '../../routing/read-router.js';
@@ -17,7 +17,7 @@ const startInput = z
       .min(2)
       .max(8)
       .refine((p) => new Set(p).size === p.length, 'participants must not repeat'),
-    districtId: id,
+    districtId,
     /** `duel` is `one_v_one`; default from the number of participants (2, 3-4, 5-8). */
     interlockType: z.enum(Object.keys(TYPES) as [keyof typeof TYPES, ...Array<keyof typeof TYPES>]).optional(),
     maxRounds: z.number().int().min(1).max(1000).default(10),

@@ -3,7 +3,7 @@ import type { PooledConnection } from '../../pool/pooled-connection.js';
 import type { Consistency } from '../../routing/read-router.js';
 import { parseInput, schemaFor } from '../../validate.js';
 import { consistencyOf } from '../../routing/consistency.js';
-import { floatColumn, textColumn, varcharColumn, id } from '../shared/fields.js';
+import { districtId, floatColumn, textColumn, varcharColumn, id } from '../shared/fields.js';
 import { MutedError } from '../../errors.js';
 import { isMuted } from '../shared/account-access.js';
 import { LOG_LEVELS, newestFirst, readChat, readSystemLogs, type ChatMessage, type SystemLogEntry } from './log-reads.js';
@@ -55,7 +55,7 @@ const actionInput = schemaFor<ActionLogInput>()(
       characterId: id,
       actionType: varcharColumn(32, 1),
       details: json.optional(),
-      districtId: id.optional(),
+      districtId: districtId.optional(),
       targetCharacterId: id.optional(),
       itemId: id.optional(),
       result: z.enum(['success', 'failure', 'partial']).default('success'),
@@ -70,7 +70,7 @@ const chatInput = schemaFor<ChatLogInput>()(
       channel: z.enum(['say', 'broadcast', 'crew', 'faction', 'private', 'system']),
       message: textColumn(1),
       targetCharacterId: id.optional(),
-      districtId: id.optional(),
+      districtId: districtId.optional(),
       position: z.object({ x: floatColumn, y: floatColumn, z: floatColumn }).strict().optional(),
     })
     .strict(),
@@ -83,7 +83,7 @@ const systemInput = schemaFor<SystemLogInput>()(
       message: textColumn(1),
       data: json.optional(),
       characterId: id.optional(),
-      districtId: id,
+      districtId,
       sessionId: varcharColumn(128).optional(),
     })
     .strict(),
@@ -93,7 +93,7 @@ const when = z.date().refine((d) => !Number.isNaN(d.getTime()), { message: 'must
 const readLimit = z.number().int().min(1).max(1000).default(100);
 const chatQuery = z
   .object({
-    districtId: id.optional(),
+    districtId: districtId.optional(),
     characterId: id.optional(),
     channel: z.enum(['say', 'broadcast', 'crew', 'faction', 'private', 'system']).optional(),
     since: when.optional(),
@@ -108,7 +108,7 @@ const systemQuery = z
     level: z.enum(LOG_LEVELS).optional(),
     category: varcharColumn(32, 1).optional(),
     characterId: id.optional(),
-    districtId: id.optional(),
+    districtId: districtId.optional(),
     since: when.optional(),
     until: when.optional(),
     limit: readLimit,

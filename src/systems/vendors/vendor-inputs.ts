@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Same } from '../../validate.js';
 import { schemaFor } from '../../validate.js';
 import { clientObjectId } from '../shared/client-ids.js';
-import { amount, bigId, faction, id, idempotencyKey as key, position, varchar } from '../shared/fields.js';
+import { amount, bigId, districtId, faction, id, idempotencyKey as key, position, varchar } from '../shared/fields.js';
 import { WORN_SLOTS } from '../shared/equipment-slots.js';
 
 /** @internal */
@@ -24,7 +24,7 @@ export const stockLine = z
 export const defineInput = z
   .object({
     vendorName: varchar(64),
-    districtId: id,
+    districtId,
     position,
     vendorType: z.enum(['general', 'weapon', 'clothing', 'program', 'faction', 'special']),
     factionRequirement: faction.optional(),

@@ -5,7 +5,7 @@ import { unfenced } from '../shared/write-options.js';
 import { parseInput, schemaFor } from '../../validate.js';
 import { clientName, clientPosition, yaw } from '../shared/client-limits.js';
 import type { RepoContext } from '../shared/context.js';
-import { id } from '../shared/fields.js';
+import { districtId, id } from '../shared/fields.js';
 
 /**
  * GM bookmarks (Reality's `@bookmark NAME` / `@gotomark NAME`): named places per character, in
@@ -28,9 +28,7 @@ export interface BookmarkPlace {
 }
 
 const bookmarkName = clientName.min(1, 'must not be empty');
-const placeInput = schemaFor<BookmarkPlace>()(
-  z.object({ districtId: z.number().int().min(0).max(2_147_483_647), position: clientPosition, yaw: yaw.default(0) }).strict(),
-);
+const placeInput = schemaFor<BookmarkPlace>()(z.object({ districtId, position: clientPosition, yaw: yaw.default(0) }).strict());
 
 /** Stores (or replaces) a bookmark; the district must be one the cluster owns (UnknownDistrictError). */
 export async function setBookmark(ctx: RepoContext, characterId: number, name: string, place: BookmarkPlace): Promise<Bookmark> {

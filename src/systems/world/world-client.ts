@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { NotFoundError, WrongDistrictError } from '../../errors.js';
-import { float, fromJson, id, jsonValue, varchar } from '../shared/fields.js';
+import { districtId as districtIdField, float, fromJson, id, jsonValue, varchar } from '../shared/fields.js';
 import type { PooledConnection } from '../../pool/pooled-connection.js';
 import { consistencyOf } from '../../routing/consistency.js';
 import type { Consistency } from '../../routing/read-router.js';
@@ -74,15 +74,14 @@ export interface StaticObject {
   interactionData: unknown;
 }
 
-const district = z.number().int().min(0).max(2_147_483_647);
-const place = schemaFor<HardlinePlace>()(z.object({ districtId: district, hardlineNumber: clientObjectId }).strict());
+const place = schemaFor<HardlinePlace>()(z.object({ districtId: districtIdField, hardlineNumber: clientObjectId }).strict());
 const tripInput = schemaFor<HardlineTrip>()(z.object({ from: place, to: place }).strict());
 const objectTypes = z.enum(['npc', 'terminal', 'hardline', 'item_spawn', 'decoration', 'interactive', 'door']);
 const objectStates = z.enum(['active', 'inactive', 'destroyed', 'hidden']);
 const staticObjectInput = schemaFor<StaticObjectInput>()(
   z
     .object({
-      districtId: district,
+      districtId: districtIdField,
       staticObjectId: clientObjectId,
       objectType: objectTypes,
       state: objectStates.optional(),
@@ -233,7 +232,7 @@ export class ClientWorld {
     staticObjectId: number,
     options: { consistency?: Consistency } = {},
   ): Promise<StaticObject | null> {
-    const did = parseInput(district, districtId, 'district id');
+    const did = parseInput(districtIdField, districtId, 'district id');
     const sid = parseInput(clientObjectId, staticObjectId, 'static object id');
     const shard = this.ctx.router.topology.shardOfDistrict(did);
     const [row] = await this.ctx.router.readShard('object_by_static_id', shard, consistencyOf(options, 'session'), (conn) =>

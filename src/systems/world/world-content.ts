@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { InvalidStateError, NameTakenError, NotFoundError, WrongDistrictError } from '../../errors.js';
-import { bigId, fromJson, id, jsonValue, varchar } from '../shared/fields.js';
+import { bigId, districtId as districtIdField, fromJson, id, jsonValue, varchar } from '../shared/fields.js';
 import {
   districtInput,
   eventInput,
@@ -257,7 +257,7 @@ export class WorldContent {
   }
 
   async loadDistrict(districtId: number, options: { consistency?: Consistency } = {}): Promise<DistrictLoad> {
-    const did = parseInput(id, districtId, 'district id');
+    const did = parseInput(districtIdField, districtId, 'district id');
     const shard = this.ctx.router.topology.shardOfDistrict(did);
     return this.ctx.router.readShard('district_load', shard, consistencyOf(options, 'session'), async (conn: PooledConnection) => {
       const [district] = await conn.rows('SELECT * FROM districts WHERE district_id = ?', [did]);

@@ -22,7 +22,7 @@ import {
 /** @internal */
 export const districtInput = z
   .object({
-    districtId: id,
+    districtId,
     districtName: varchar(64),
     districtType: z.enum(['downtown', 'international', 'slums', 'construct', 'special']),
     maxPlayers: z.number().int().min(1).max(2_147_483_647).default(50),
@@ -44,7 +44,7 @@ export const districtInput = z
 /** @internal */
 export const objectInput = z
   .object({
-    districtId: id,
+    districtId,
     objectType: z.enum(['npc', 'terminal', 'hardline', 'item_spawn', 'decoration', 'interactive']),
     objectName: varchar(64).optional(),
     templateId: id.optional(),
@@ -82,7 +82,7 @@ export const hardlineInput = z
 /** @internal */
 export const eventInput = z
   .object({
-    districtId: id,
+    districtId,
     eventType: z.enum(['spawning', 'weather', 'lighting', 'combat', 'story', 'admin']),
     eventName: varchar(128).optional(),
     eventDescription: text.optional(),
