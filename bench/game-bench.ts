@@ -16,9 +16,9 @@ export async function run(): Promise<void> {
       await db.characters.adjustMoney(characterId, 1_000_000, 'admin_grant');
       return characterId;
     };
-    const a = await make('Bench A', 1);
-    const b = await make('Bench B', 1);
-    const c = await make('Bench C', 4);
+    const a = await make('BenchA', 1);
+    const b = await make('BenchB', 1);
+    const c = await make('BenchC', 4);
     const templateId = await db.items.defineTemplate({ itemName: 'Bench chip', itemType: 'clothing', itemSubtype: 'hat' });
     const { vendorId } = await db.vendors.define({
       vendorName: 'Bench vendor',
