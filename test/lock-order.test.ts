@@ -9,7 +9,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MxoError } from '../src/index.js';
-import { compareShardKeys } from '../src/routing/lock-order.js';
+import { compareShardKeys, shardsInLockOrder } from '../src/routing/lock-order.js';
 import { startTestCluster, type TestCluster } from './support/cluster.js';
 
 const SRC = path.resolve(import.meta.dirname, '../src');
@@ -48,6 +48,11 @@ describe('only routing/lock-order.ts orders shard locks', () => {
   it('orders a1 before a_1 (code units), unlike localeCompare', () => {
     expect(compareShardKeys('a1', 'a_1')).toBeLessThan(0);
     expect('a_1'.localeCompare('a1')).toBeLessThan(0); // the order a locale comparator would take
+  });
+
+  it('puts global after every shard, even one whose name sorts after it', () => {
+    expect(shardsInLockOrder(['zeta', 'global', 'alpha', 'a_1'])).toEqual(['a_1', 'alpha', 'zeta', 'global']);
+    expect(compareShardKeys('global', 'global')).toBe(0);
   });
 });
 

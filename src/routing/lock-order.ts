@@ -7,9 +7,20 @@
  * not) is enough for such a deadlock; test/lock-order.test.ts greps src/ for other ones.
  */
 
-/** Shard names (and `global`) compared by UTF-16 code unit, like `<`: locale-independent and total. */
+/** The global primary's key (routing/topology.ts GLOBAL), which comes after every shard. */
+const GLOBAL_KEY = 'global';
+
+/**
+ * Shard names compared by UTF-16 code unit, like `<`: locale-independent and total; `global` after
+ * every shard whatever the names (a shard named `zeta` sorts after `global` by code unit). The
+ * same order ranks pools (XaTransaction.reserve): a transaction takes global's connection last,
+ * so one holding it never waits for a shard's.
+ */
 export function compareShardKeys(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+  if (a === b) return 0;
+  if (a === GLOBAL_KEY) return 1;
+  if (b === GLOBAL_KEY) return -1;
+  return a < b ? -1 : 1;
 }
 
 /** A character's row on its shard, as the lock order sees it. */
