@@ -504,7 +504,7 @@ export interface TransactionOptions {
    * READ COMMITTED for this transaction only: its locking reads take record locks, no gap locks.
    * For work that locks rows on one server and then waits on another (a character's rows copied
    * between shards): gap locks held there could close a wait cycle across servers that no server
-   * sees (docs/design.md, "Lock order").
+   * sees (docs/design.md, "Two cycles the lock order does not see").
    */
   readCommitted?: boolean;
 }
