@@ -129,6 +129,13 @@ describe('districts 0 and 0x385', () => {
     await db.logs.chat({ characterId: a, channel: 'say', message: 'hello tutorial', districtId: 0 });
     await db.world.flush();
     expect((await db.logs.chatHistory({ districtId: 0, consistency: 'strong' })).map((l) => l.message)).toEqual(['hello tutorial']);
+    // Without a district, a line is stored in the character's own (never NULL, which no district query finds).
+    await db.logs.chat({ characterId: b, channel: 'say', message: 'where am I' });
+    await db.world.flush();
+    expect((await db.logs.chatHistory({ districtId: 0, consistency: 'strong' })).map((l) => l.message)).toEqual([
+      'where am I',
+      'hello tutorial',
+    ]);
     await db.world.setBookmark(a, 'start', { districtId: 0, position: here });
     expect(await db.world.bookmarks(a)).toMatchObject([{ name: 'start', districtId: 0 }]);
     await expect(

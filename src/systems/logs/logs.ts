@@ -32,6 +32,7 @@ export interface ChatLogInput {
   /** At most 65,535 bytes of UTF-8. */
   message: string;
   targetCharacterId?: number;
+  /** Where it was said; default the character's district (as the directory routes it). */
   districtId?: number;
   position?: { x: number; y: number; z: number };
 }
@@ -192,11 +193,14 @@ export class Logs {
    */
   async chat(input: ChatLogInput): Promise<void> {
     const d = parseInput(chatInput, input, 'chat log');
-    const { accountId } = await this.ctx.router.directory.resolve(d.characterId);
-    const muted = await this.ctx.router.readGlobal('chat_mute_check', 'session', (conn) => isMuted(conn, accountId));
-    if (muted !== false) throw new MutedError(accountId, muted);
+    const route = await this.ctx.router.directory.resolve(d.characterId);
+    const muted = await this.ctx.router.readGlobal('chat_mute_check', 'session', (conn) => isMuted(conn, route.accountId));
+    if (muted !== false) throw new MutedError(route.accountId, muted);
+    // Without a district, the character's own as the directory routes it: a line stored with
+    // none would be missed by every chatHistory({ districtId }).
+    const districtId = d.districtId ?? route.districtId;
     await (
-      await this.buffer(d.districtId, d.characterId)
+      await this.buffer(districtId, d.characterId)
     ).appendLog({
       table: 'chat_logs',
       values: {
@@ -204,7 +208,7 @@ export class Logs {
         channel_type: d.channel,
         message_content: d.message,
         target_character_id: d.targetCharacterId,
-        district_id: d.districtId,
+        district_id: districtId,
         position_x: d.position?.x,
         position_y: d.position?.y,
         position_z: d.position?.z,
