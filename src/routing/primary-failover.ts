@@ -1,0 +1,22 @@
+import { ShardUnavailableError } from '../errors.js';
+import { errnoOf } from '../pool/mysql-errors.js';
+
+/** Reloads of the shard primaries one write makes after finding its primary gone (a failover each). */
+export const FAILOVER_RETRIES = 2;
+/** ER_OPTION_PREVENTS_STATEMENT: the server runs with --read-only (a fenced old primary). */
+const ER_OPTION_PREVENTS_STATEMENT = 1290;
+
+function isReadOnlyRefusal(error: unknown): boolean {
+  return errnoOf(error) === ER_OPTION_PREVENTS_STATEMENT || errnoOf((error as { cause?: unknown })?.cause) === ER_OPTION_PREVENTS_STATEMENT;
+}
+
+/** The write found no primary to take it: unreachable, or refusing writes as read-only. */
+export function primaryGone(error: unknown): boolean {
+  return error instanceof ShardUnavailableError || isReadOnlyRefusal(error);
+}
+
+/** A read-only refusal becomes a typed "unavailable" naming the cause; other errors stay as they are. */
+export function asUnavailable(error: unknown): unknown {
+  if (error instanceof ShardUnavailableError || !isReadOnlyRefusal(error)) return error;
+  return new ShardUnavailableError('a read-only primary (fenced by a failover whose record this process cannot read?)', { cause: error });
+}
