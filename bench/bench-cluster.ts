@@ -48,3 +48,16 @@ export async function withBenchCluster(
     await sandbox.stop();
   }
 }
+
+/**
+ * The servers' own statement counters (`Questions`) by name: taken before and after a stretch of
+ * sequential work, their difference minus one (this SHOW itself) is what each server received.
+ */
+export async function questions(conns: Record<string, mysql.Connection>): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const [name, c] of Object.entries(conns)) {
+    const [rows] = (await c.query("SHOW GLOBAL STATUS LIKE 'Questions'")) as unknown as [Array<{ Value: string }>];
+    out[name] = Number(rows[0]!.Value);
+  }
+  return out;
+}

@@ -22,7 +22,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type mysql from 'mysql2/promise';
 import { configurePasswordHashing, MXO_HD_STARTING_ABILITIES, type Cluster } from '../src/index.js';
 import { SCRYPT_LOG_N, hashPassword, verifyPassword } from '../src/crypto/password.js';
-import { withBenchCluster } from './bench-cluster.js';
+import { questions, withBenchCluster } from './bench-cluster.js';
 import { median, report, say } from './report.js';
 import { fmt, summarize } from './stats.js';
 
@@ -100,19 +100,11 @@ export async function run(): Promise<void> {
       );
 
       // Statements each primary received per step (sequential flows, the servers' Questions counter).
-      const questions = async () => {
-        const out: Record<string, number> = {};
-        for (const [name, c] of Object.entries(counters)) {
-          const [rows] = (await c.query("SHOW GLOBAL STATUS LIKE 'Questions'")) as unknown as [Array<{ Value: string }>];
-          out[name] = Number(rows[0]!.Value);
-        }
-        return out;
-      };
       const perStep = new Map<string, Record<string, number>>();
       const count = (side: string) => async (step: Step, fn: () => Promise<unknown>) => {
-        const before = await questions();
+        const before = await questions(counters);
         await fn();
-        const after = await questions();
+        const after = await questions(counters);
         const total = perStep.get(`${side} ${step}`) ?? {};
         // Minus the SHOW STATUS statement itself on each node.
         for (const k of Object.keys(before)) total[k] = (total[k] ?? 0) + after[k]! - before[k]! - 1;

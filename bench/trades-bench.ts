@@ -34,7 +34,7 @@
  * both, trade_sessions, UPDATE, history, COMMIT). A held row runs the trade again in the lock order.
  */
 import type mysql from 'mysql2/promise';
-import { withBenchCluster } from './bench-cluster.js';
+import { questions, withBenchCluster } from './bench-cluster.js';
 import { report, say } from './report.js';
 import { fmt, summarize } from './stats.js';
 
@@ -256,26 +256,17 @@ export async function run(): Promise<void> {
     }
 
     // Statements each kind sends to each primary (the servers' own count), over sequential trades.
-    const questions = async () => {
-      const out: Record<string, number> = {};
-      for (const [name, c] of [
-        ['alpha', rawAlpha],
-        ['beta', rawBetaConn],
-      ] as const) {
-        const [rows] = (await c.query("SHOW GLOBAL STATUS LIKE 'Questions'")) as unknown as [Array<{ Value: string }>];
-        out[name] = Number(rows[0]!.Value);
-      }
-      return out;
-    };
     const statementsPer = async (fn: () => Promise<unknown>, n = 200) => {
-      const before = await questions();
+      const before = await questions({ alpha: rawAlpha, beta: rawBetaConn });
       for (let i = 0; i < n; i++) await fn();
-      const after = await questions();
+      const after = await questions({ alpha: rawAlpha, beta: rawBetaConn });
       // Minus the SHOW STATUS statement itself on each node.
       return Object.fromEntries(Object.keys(before).map((k) => [k, ((after[k]! - before[k]! - 1) / n).toFixed(2)]));
     };
-    console.log(`  statements per trade on each primary: same-shard ${JSON.stringify(await statementsPer(() => same()))}, ` +
-      `cross-shard ${JSON.stringify(await statementsPer(() => cross()))}`);
+    console.log(
+      `  statements per trade on each primary: same-shard ${JSON.stringify(await statementsPer(() => same()))}, ` +
+        `cross-shard ${JSON.stringify(await statementsPer(() => cross()))}`,
+    );
 
     const p50 = (k: string) => stats.get(k)!.p50;
     // Each block of BLOCK trades gives one ratio of p50s: the spread across blocks.
