@@ -3,7 +3,7 @@ import { isConnectionLost } from './mysql-errors.js';
 
 /** The part of mysql2's callback connection the hot path uses. */
 interface CallbackConnection {
-  execute(options: { sql: string }, values: ExecuteValues, callback: (error: unknown, result: unknown) => void): void;
+  execute(sql: string, values: ExecuteValues, callback: (error: unknown, result: unknown) => void): void;
 }
 
 /** A result row as the driver returns it. */
@@ -80,7 +80,9 @@ export class PooledConnection {
       // for here: a second timer and a bound function per call) times the execution only, and a
       // prepare the network swallowed waited for ever. On expiry the connection is closed (lost()).
       const timer = setTimeout(() => settle(statementTimeout()), this.statementTimeoutMs);
-      this.callbacks.execute({ sql }, params as ExecuteValues, settle);
+      // The (sql, values) form: the options-object form costs about 5 us more per call in mysql2
+      // 3.x (it spreads the object, then reshapes it while resolving named placeholders).
+      this.callbacks.execute(sql, params as ExecuteValues, settle);
     });
   }
 
@@ -105,9 +107,11 @@ export class PooledConnection {
    * SET, KILL, DDL). Only ever called with library-built SQL, never with user input.
    */
   async text(sql: string, params: unknown[] = []): Promise<[unknown, FieldPacket[] | undefined]> {
-    const [result, fields] = await this.raw.query({ sql, timeout: this.statementTimeoutMs }, params as QueryValues).catch((error: unknown) => {
-      throw this.lost(error);
-    });
+    const [result, fields] = await this.raw
+      .query({ sql, timeout: this.statementTimeoutMs }, params as QueryValues)
+      .catch((error: unknown) => {
+        throw this.lost(error);
+      });
     if (result && !Array.isArray(result)) this.noteGtid(result as TrackedHeader);
     return [result, fields];
   }
