@@ -41,7 +41,7 @@ describe('LocalHistogram', () => {
     const json = async (r: Registry) =>
       (await r.getMetricsAsJSON()).map((m) => ({
         ...m,
-        values: m.values.map((v) => ({ metricName: v.metricName, labels: { ...v.labels }, value: v.value })),
+        values: m.values.map((v) => ({ metricName: (v as { metricName?: string }).metricName, labels: { ...v.labels }, value: v.value })),
       }));
     expect(await json(ours)).toEqual(await json(theirs));
   });
