@@ -1,9 +1,39 @@
 import { inList, paddedLength } from '../pool/in-list.js';
+import type { PooledConnection } from '../pool/pooled-connection.js';
 import type { Consistency, ReadRouter } from './read-router.js';
 import type { ReadSession } from './read-session.js';
 import type { ShardNodes } from './topology.js';
 
-/** A table read by one integer key, as {@link PointReadBatcher} needs it. */
+/**
+ * A read by one integer key that several keys can share in one statement: a table's row by id
+ * ({@link pointTable}), or a character's spawn or load statement whose every part filters on
+ * `character_id IN (...)` and names the character it belongs to.
+ */
+export interface KeyedRead<R> {
+  /** The metric operation of the statement (`character_get`); also what batches are keyed by. */
+  operation: string;
+  /**
+   * One statement for `keys` (distinct, at most the batch size): each key's result, absent from
+   * the map when the node has nothing for it.
+   */
+  readMany(conn: PooledConnection, keys: number[]): Promise<Map<number, R>>;
+  /** The same for one key, when a cheaper single-key shape exists (coalescing off, or alone). */
+  readOne?(conn: PooledConnection, key: number): Promise<R | undefined>;
+}
+
+/** Rows by the key each belongs to, in their order: how a {@link KeyedRead} splits its statement's answer. */
+export function groupByKey<T>(rows: readonly T[], keyOf: (row: T) => number): Map<number, T[]> {
+  const groups = new Map<number, T[]>();
+  for (const row of rows) {
+    const key = keyOf(row);
+    const group = groups.get(key);
+    if (group) group.push(row);
+    else groups.set(key, [row]);
+  }
+  return groups;
+}
+
+/** A table read by one integer key, for {@link pointTable}. */
 export interface PointTable<R extends object> {
   /** The metric operation of the statement (`character_get`). */
   operation: string;
@@ -11,6 +41,25 @@ export interface PointTable<R extends object> {
   select: string;
   /** The key column the IN-list is on (`character_id`). */
   keyColumn: keyof R & string;
+}
+
+/** The keyed read of a table's rows by key: `= ?` for one key, a padded `IN (...)` for several. */
+export function pointTable<R extends object>(table: PointTable<R>): KeyedRead<R> {
+  const one = `${table.select} WHERE ${table.keyColumn} = ?`;
+  // By padded size: a few statement texts (src/pool/in-list.ts), each built once.
+  const bySize: string[] = [];
+  return {
+    operation: table.operation,
+    readOne: (conn, key) => conn.rows<R>(one, [key]).then(first),
+    async readMany(conn, keys) {
+      const size = paddedLength(keys.length);
+      const sql = (bySize[size] ??= `${table.select} WHERE ${table.keyColumn} IN (${new Array<string>(size).fill('?').join(', ')})`);
+      const rows = await conn.rows<R>(sql, inList(keys).params);
+      const byKey = new Map<number, R>();
+      for (const row of rows) byKey.set(Number(row[table.keyColumn]), row);
+      return byKey;
+    },
+  };
 }
 
 /** How reads are coalesced (config `reads`). */
@@ -26,8 +75,8 @@ interface Waiter<R> {
   reject(error: unknown): void;
 }
 
-interface Batch<R extends object> {
-  table: PointTable<R>;
+interface Batch<R> {
+  read: KeyedRead<R>;
   nodes: ShardNodes;
   consistency: Consistency;
   session: ReadSession;
@@ -36,9 +85,9 @@ interface Batch<R extends object> {
 }
 
 /**
- * Coalesces concurrent point reads (as DataLoader does): reads of the same table on the same
- * shard at the same consistency that arrive within one turn of the event loop become one
- * `SELECT ... WHERE key IN (...)` statement, sent where the consistency level sends it (through
+ * Coalesces concurrent keyed reads (as DataLoader does): reads of the same {@link KeyedRead} on
+ * the same shard at the same consistency that arrive within one turn of the event loop become one
+ * statement for all their keys (`SELECT ... WHERE key IN (...)`), sent where the consistency level sends it (through
  * {@link ReadRouter}: strong to the primary, a `session` read waits for the session's position on
  * a replica). Each caller gets its own row, or `undefined` when the node has no row with its key:
  * what that means (stale route, lagging replica, no such row) stays the caller's decision.
@@ -48,26 +97,24 @@ interface Batch<R extends object> {
  * that statement only.
  */
 export class PointReadBatcher {
-  private readonly batches = new Map<string, Batch<object>>();
+  private readonly batches = new Map<string, Batch<unknown>>();
   private readonly sessionIds = new WeakMap<ReadSession, number>();
   private nextSessionId = 0;
   private scheduled = false;
-  /** SQL per table and padded size, built once. */
-  private readonly statements = new WeakMap<object, string[]>();
 
   constructor(
     private readonly reads: ReadRouter,
     private readonly options: CoalesceOptions,
   ) {}
 
-  /** The row with `key` read from `nodes` at `consistency`, or undefined when the node has none. */
-  load<R extends object>(table: PointTable<R>, nodes: ShardNodes, consistency: Consistency, session: ReadSession, key: number): Promise<R | undefined> {
-    if (!this.options.coalesce) return this.runOne(table, nodes, consistency, session, key);
-    const batchKey = `${table.operation}\0${nodes.key}\0${consistency}\0${consistency === 'session' ? this.sessionId(session) : ''}`;
+  /** What `read` gives for `key` on `nodes` at `consistency`, or undefined when the node has nothing. */
+  load<R>(read: KeyedRead<R>, nodes: ShardNodes, consistency: Consistency, session: ReadSession, key: number): Promise<R | undefined> {
+    if (!this.options.coalesce) return this.runOne(read, nodes, consistency, session, key);
+    const batchKey = `${read.operation}\0${nodes.key}\0${consistency}\0${consistency === 'session' ? this.sessionId(session) : ''}`;
     let batch = this.batches.get(batchKey) as Batch<R> | undefined;
     if (!batch) {
-      batch = { table, nodes, consistency, session, waiters: new Map() };
-      this.batches.set(batchKey, batch as unknown as Batch<object>);
+      batch = { read, nodes, consistency, session, waiters: new Map() };
+      this.batches.set(batchKey, batch as Batch<unknown>);
       if (!this.scheduled) {
         this.scheduled = true;
         // After the current I/O phase: callers woken by the same burst of answers share a statement.
@@ -95,7 +142,7 @@ export class PointReadBatcher {
       const keys = [...batch.waiters.keys()];
       for (let start = 0; start < keys.length; start += this.options.maxBatch) {
         const chunk = keys.slice(start, start + this.options.maxBatch);
-        this.run(batch.table, batch.nodes, batch.consistency, batch.session, chunk).then(
+        this.run(batch.read, batch.nodes, batch.consistency, batch.session, chunk).then(
           (rows) => {
             for (const key of chunk) for (const waiter of batch.waiters.get(key)!) waiter.resolve(rows.get(key));
           },
@@ -107,33 +154,32 @@ export class PointReadBatcher {
     }
   }
 
-  /** One statement for one key (coalescing off): its row, without the batch's bookkeeping. */
-  private runOne<R extends object>(table: PointTable<R>, nodes: ShardNodes, consistency: Consistency, session: ReadSession, key: number): Promise<R | undefined> {
-    const sql = this.statement(table, 1);
-    return this.reads.read(nodes, consistency, session, table.operation, (conn) => conn.rows<R>(sql, [key])).then(first);
+  /** One statement for one key (coalescing off): its result, without the batch's bookkeeping. */
+  private runOne<R>(
+    read: KeyedRead<R>,
+    nodes: ShardNodes,
+    consistency: Consistency,
+    session: ReadSession,
+    key: number,
+  ): Promise<R | undefined> {
+    return this.reads.read(nodes, consistency, session, read.operation, (conn) =>
+      read.readOne ? read.readOne(conn, key) : read.readMany(conn, [key]).then((found) => found.get(key)),
+    );
   }
 
-  /** One statement for `keys`: their rows by key. */
-  private async run<R extends object>(
-    table: PointTable<R>,
+  /** One statement for `keys`: their results by key (a lone key takes the single-key shape). */
+  private run<R>(
+    read: KeyedRead<R>,
     nodes: ShardNodes,
     consistency: Consistency,
     session: ReadSession,
     keys: number[],
   ): Promise<Map<number, R>> {
-    const sql = this.statement(table, paddedLength(keys.length));
-    const rows = await this.reads.read(nodes, consistency, session, table.operation, (conn) => conn.rows<R>(sql, inList(keys).params));
-    const byKey = new Map<number, R>();
-    for (const row of rows) byKey.set(Number(row[table.keyColumn]), row);
-    return byKey;
-  }
-
-  private statement<R extends object>(table: PointTable<R>, size: number): string {
-    // Per table object, by size: no string key to build and hash on every read.
-    let bySize = this.statements.get(table);
-    if (!bySize) this.statements.set(table, (bySize = []));
-    return (bySize[size] ??=
-      size === 1 ? `${table.select} WHERE ${table.keyColumn} = ?` : `${table.select} WHERE ${table.keyColumn} IN (${new Array<string>(size).fill('?').join(', ')})`);
+    if (keys.length === 1 && read.readOne) {
+      const key = keys[0]!;
+      return this.runOne(read, nodes, consistency, session, key).then((r) => (r === undefined ? new Map() : new Map([[key, r]])));
+    }
+    return this.reads.read(nodes, consistency, session, read.operation, (conn) => read.readMany(conn, keys));
   }
 }
 

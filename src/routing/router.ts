@@ -8,11 +8,11 @@ import type { PooledConnection } from '../pool/pooled-connection.js';
 import type { TransactionOptions } from '../pool/node-pool.js';
 import type { Coordinator, DistributedTx } from '../twopc/coordinator.js';
 import type { CharacterRoute, Directory } from './directory.js';
-import { PointReadBatcher, type PointTable } from './point-read-batcher.js';
+import { PointReadBatcher, type KeyedRead } from './point-read-batcher.js';
 import type { Consistency, ReadRouter } from './read-router.js';
 import { balanceLimitError } from './balance-limit.js';
 import type { ReadSession } from './read-session.js';
-import { GLOBAL, type ShardKey, type Topology } from './topology.js';
+import { GLOBAL, type ShardKey, type ShardNodes, type Topology } from './topology.js';
 
 /** Re-resolutions after a stale route before giving up (a character moving back and forth). */
 export const STALE_ROUTE_RETRIES = 6;
@@ -293,16 +293,28 @@ export class Router {
 
   /** A read on one shard (or global) at `consistency`. */
   async readShard<T>(operation: string, shard: ShardKey, consistency: Consistency, fn: (conn: PooledConnection) => Promise<T>): Promise<T> {
+    return this.onCurrentPrimary(shard, (nodes) => this.deps.reads.read(nodes, consistency, this.session, operation, fn));
+  }
+
+  /**
+   * A keyed read on global (`key` is whatever the read is keyed by, a character id for spawn),
+   * coalesced with concurrent reads of the same kind (see {@link PointReadBatcher}).
+   */
+  async readGlobalKeyed<R>(read: KeyedRead<R>, key: number, consistency: Consistency): Promise<R | undefined> {
+    return this.onCurrentPrimary(GLOBAL, (nodes) => this.pointReads.load(read, nodes, consistency, this.session, key));
+  }
+
+  /** Runs a read on the shard's nodes; when its primary is gone and a failover recorded on global names a new one, once more there. */
+  private async onCurrentPrimary<T>(shard: ShardKey, read: (nodes: ShardNodes) => Promise<T>): Promise<T> {
     const { topology } = this.deps;
     const primary = topology.nodes(shard).primary;
     try {
-      return await this.deps.reads.read(topology.nodes(shard), consistency, this.session, operation, fn);
+      return await read(topology.nodes(shard));
     } catch (error) {
-      // Read on a primary that is gone: after a failover recorded on global, once more on the new one.
       if (!(error instanceof ShardUnavailableError)) throw error;
       await topology.refreshPrimaries().catch(() => false);
       if (topology.nodes(shard).primary === primary) throw error;
-      return this.deps.reads.read(topology.nodes(shard), consistency, this.session, operation, fn);
+      return read(topology.nodes(shard));
     }
   }
 
@@ -336,20 +348,21 @@ export class Router {
   }
 
   /**
-   * The row of `table` keyed by the character's id, from the character's shard, coalesced with
-   * concurrent reads of the same table on the same shard (see {@link PointReadBatcher}). The
-   * same rules as {@link readCharacter}: a replica that lacks the row (lag) is read again on the
-   * primary; a primary that lacks it means the route is stale: re-resolved, and read again. A
-   * character the directory does not know throws NotFoundError.
+   * What `read` gives for the character (a row of a table keyed by its id, its spawn statement)
+   * from the character's shard, coalesced with concurrent reads of the same kind on the same
+   * shard (see {@link PointReadBatcher}). The same rules as {@link readCharacter}: a replica that
+   * lacks the character (lag) is read again on the primary; a primary that lacks it means the
+   * route is stale: re-resolved, and read again. A character the directory does not know throws
+   * NotFoundError.
    */
-  async readCharacterRow<R extends object>(
-    table: PointTable<R>,
+  async readCharacterKeyed<R>(
+    read: KeyedRead<R>,
     characterId: number,
     consistency: Consistency,
   ): Promise<{ row: R; route: CharacterRoute }> {
     return this.withRoutes([characterId], async ([route]) => {
-      const nodes = this.deps.topology.nodes(route!.shard);
-      const load = (level: Consistency) => this.pointReads.load(table, nodes, level, this.session, characterId);
+      const load = (level: Consistency) =>
+        this.onCurrentPrimary(route!.shard, (nodes) => this.pointReads.load(read, nodes, level, this.session, characterId));
       const row = (await load(consistency)) ?? (consistency === 'strong' ? undefined : await load('strong'));
       if (row === undefined) throw new StaleRouteError(characterId, route!.shard);
       return { row, route: route! };

@@ -1,11 +1,15 @@
-import type { PooledConnection, Row } from '../../pool/pooled-connection.js';
+import { inList, paddedLength } from '../../pool/in-list.js';
+import type { Row } from '../../pool/pooled-connection.js';
+import { groupByKey, type KeyedRead } from '../../routing/point-read-batcher.js';
 import { CHARACTER_COLUMNS } from './character-columns.js';
 
 /**
  * Everything a district server needs to enter one character into the world, read in ONE
  * statement per node: on its shard the character row and then a row per owned row (a UNION ALL
  * of flat parts, each a JSON object), and crew and organization in one statement on global.
- * Column names below come from the schema, never from input.
+ * Column names below come from the schema, never from input. Both statements are keyed reads
+ * ({@link KeyedRead}): each part filters on `character_id IN (...)` and starts with the character
+ * it belongs to, so concurrent loads on a node share one statement.
  */
 
 type Kind = 'num' | 'str' | 'bool' | 'date' | 'json' | 'numOrNull' | 'strOrNull';
@@ -131,37 +135,41 @@ function jsonObject(alias: string, columns: Columns, sources: Record<string, str
 
 /** The character's own columns (what `toCharacter` maps), typed by the driver as in `get`. */
 const CHARACTER_PART = `${CHARACTER_COLUMNS}, deleted_at, cq_points`;
-const NO_CHARACTER = CHARACTER_PART.split(',')
+/** After the owner (the first column, character_id), NULL for every other character column. */
+const NO_CHARACTER_BUT_OWNER = CHARACTER_PART.split(',')
+  .slice(1)
   .map(() => 'NULL')
   .join(', ');
 
 /**
- * One part of the shard statement: a row per owned row, as `part`, a JSON object `j` and the
- * part's order (`k_num`, `k_str`, the ORDER BYs of the single reads it replaces).
+ * One part of the shard statement: a row per owned row, as its owner (the alias's character_id),
+ * `part`, a JSON object `j` and the part's order (`k_num`, `k_str`, the ORDER BYs of the single
+ * reads it replaces). `from` names the owners' IN-list `{keys}`.
  */
 function part(name: string, json: string, from: string, order: { num?: string; str?: string } = {}): string {
-  return `SELECT ${NO_CHARACTER}, {ord}, '${name}', ${json}, ${order.num ?? 'NULL'}, ${order.str ?? 'NULL'} ${from}`;
+  const owner = /(\w+)\.character_id IN \{keys\}/.exec(from)![1]!;
+  return `SELECT ${owner}.character_id, ${NO_CHARACTER_BUT_OWNER}, {ord}, '${name}', ${json}, ${order.num ?? 'NULL'}, ${order.str ?? 'NULL'} ${from}`;
 }
 
-/** The parts, in the order of the statement (each takes the character id once). */
+/** The parts, in the order of the statement (each takes the characters' IN-list once). */
 const PARTS: Array<{ name: string; sql: string }> = [
   {
     name: 'statistics',
-    sql: part('statistics', jsonObject('s', STATISTICS), 'FROM character_statistics s WHERE s.character_id = ?'),
+    sql: part('statistics', jsonObject('s', STATISTICS), 'FROM character_statistics s WHERE s.character_id IN {keys}'),
   },
-  { name: 'pvp', sql: part('pvp', jsonObject('p', PVP), 'FROM pvp_statistics p WHERE p.character_id = ?') },
+  { name: 'pvp', sql: part('pvp', jsonObject('p', PVP), 'FROM pvp_statistics p WHERE p.character_id IN {keys}') },
   {
     name: 'abilities',
     sql: part(
       'abilities',
       jsonObject('a', ABILITY, { ability_name: 't.ability_name' }),
-      'FROM character_abilities a LEFT JOIN ability_templates t ON t.ability_id = a.ability_id WHERE a.character_id = ?',
+      'FROM character_abilities a LEFT JOIN ability_templates t ON t.ability_id = a.ability_id WHERE a.character_id IN {keys}',
       { num: 'a.ability_id' },
     ),
   },
   {
     name: 'standings',
-    sql: part('standings', jsonObject('f', STANDING), 'FROM character_faction_standings f WHERE f.character_id = ?', {
+    sql: part('standings', jsonObject('f', STANDING), 'FROM character_faction_standings f WHERE f.character_id IN {keys}', {
       str: 'f.faction',
     }),
   },
@@ -170,13 +178,13 @@ const PARTS: Array<{ name: string; sql: string }> = [
     sql: part(
       'inventory',
       jsonObject('i', ITEM, { client_item_id: 't.client_object_id' }),
-      'FROM character_inventory i LEFT JOIN item_templates t ON t.template_id = i.template_id WHERE i.character_id = ?',
+      'FROM character_inventory i LEFT JOIN item_templates t ON t.template_id = i.template_id WHERE i.character_id IN {keys}',
       { num: 'i.item_id' },
     ),
   },
   {
     name: 'equipment',
-    sql: part('equipment', jsonObject('e', EQUIPMENT), 'FROM character_equipment e WHERE e.character_id = ?', { str: 'e.slot_name' }),
+    sql: part('equipment', jsonObject('e', EQUIPMENT), 'FROM character_equipment e WHERE e.character_id IN {keys}', { str: 'e.slot_name' }),
   },
   {
     name: 'missions',
@@ -188,7 +196,7 @@ const PARTS: Array<{ name: string; sql: string }> = [
         template_objectives: 't.objectives',
       }),
       `FROM character_missions m JOIN mission_templates t ON t.mission_id = m.mission_id
-        WHERE m.character_id = ? AND m.mission_status IN ('accepted', 'in_progress')`,
+        WHERE m.character_id IN {keys} AND m.mission_status IN ('accepted', 'in_progress')`,
       { num: 'm.mission_id' },
     ),
   },
@@ -198,23 +206,25 @@ const PARTS: Array<{ name: string; sql: string }> = [
       'objectives',
       jsonObject('o', [['mission_id', 'num'], ...OBJECTIVE]),
       `FROM mission_objective_progress o JOIN character_missions m ON m.character_id = o.character_id AND m.mission_id = o.mission_id
-        WHERE o.character_id = ? AND m.mission_status IN ('accepted', 'in_progress')`,
+        WHERE o.character_id IN {keys} AND m.mission_status IN ('accepted', 'in_progress')`,
       { num: 'o.mission_id * 65536 + o.objective_index' },
     ),
   },
   {
     name: 'loadout',
-    sql: part('loadout', jsonObject('l', LOADOUT), 'FROM character_ability_slots l WHERE l.character_id = ?', { num: 'l.slot_number' }),
+    sql: part('loadout', jsonObject('l', LOADOUT), 'FROM character_ability_slots l WHERE l.character_id IN {keys}', {
+      num: 'l.slot_number',
+    }),
   },
   {
     name: 'reputations',
-    sql: part('reputations', jsonObject('r', REPUTATION), 'FROM character_reputations r WHERE r.character_id = ?', {
+    sql: part('reputations', jsonObject('r', REPUTATION), 'FROM character_reputations r WHERE r.character_id IN {keys}', {
       str: 'r.organization',
     }),
   },
   {
     name: 'relationships',
-    sql: part('relationships', jsonObject('r', RELATIONSHIP), 'FROM character_relationships r WHERE r.character_id = ?', {
+    sql: part('relationships', jsonObject('r', RELATIONSHIP), 'FROM character_relationships r WHERE r.character_id IN {keys}', {
       num: 'r.target_character_id',
     }),
   },
@@ -228,10 +238,11 @@ const PARTS: Array<{ name: string; sql: string }> = [
  * measured one at a time, 2026-12-07); the rows are grouped by part and each part sorted by its
  * key here instead ({@link byKey}), which the server never guaranteed without the ORDER BY.
  */
-const SHARD_SQL = `SELECT ${CHARACTER_PART}, 0 AS ord, NULL AS part, NULL AS j, NULL AS k_num, NULL AS k_str
-    FROM characters WHERE character_id = ?
-  ${PARTS.map((p, i) => `UNION ALL ${p.sql.replace('{ord}', String(i + 1))}`).join('\n  ')}`;
-const SHARD_PARAMS = PARTS.length + 1;
+function shardSql(keys: string): string {
+  return `SELECT ${CHARACTER_PART}, 0 AS ord, NULL AS part, NULL AS j, NULL AS k_num, NULL AS k_str
+    FROM characters WHERE character_id IN {keys}
+  ${PARTS.map((p, i) => `UNION ALL ${p.sql.replace('{ord}', String(i + 1))}`).join('\n  ')}`.replaceAll('{keys}', keys);
+}
 const CHARACTER_COLUMN_NAMES = CHARACTER_PART.split(',').map((c) => c.trim());
 
 /**
@@ -247,7 +258,8 @@ function byKey(a: Row, b: Row): number {
   return as < bs ? -1 : as > bs ? 1 : 0;
 }
 
-const GLOBAL_SQL = `SELECT d.character_id,
+function globalSql(keys: string): string {
+  return `SELECT d.character_id,
     cm.crew_id, cr.crew_name, cr.captain_id, cr.member_count AS crew_member_count, cm.position AS crew_position,
     om.organization_id, o.organization_name, o.faction AS organization_faction, o.leader_id, om.rank_name, om.rank_level, om.permissions
   FROM character_directory d
@@ -255,16 +267,50 @@ const GLOBAL_SQL = `SELECT d.character_id,
   LEFT JOIN crews cr ON cr.crew_id = cm.crew_id
   LEFT JOIN organization_members om ON om.character_id = d.character_id
   LEFT JOIN organizations o ON o.organization_id = om.organization_id
- WHERE d.character_id = ?`;
+ WHERE d.character_id IN ${keys}`;
+}
+
+/**
+ * A statement built once per padded IN-list size (src/pool/in-list.ts: a few statement texts, so
+ * a few prepared statements per connection), with its parameters (the list once per use).
+ */
+function perSize(build: (keys: string) => string, uses: number): (keys: number[]) => { sql: string; params: number[] } {
+  const bySize: string[] = [];
+  return (keys) => {
+    const { sql: list, params } = inList(keys);
+    const sql = (bySize[paddedLength(keys.length)] ??= build(list));
+    return { sql, params: new Array<number[]>(uses).fill(params).flat() };
+  };
+}
+
+const shardStatement = perSize(shardSql, PARTS.length + 1);
+const globalStatement = perSize(globalSql, 1);
 
 export type LoadedRow = Record<string, unknown>;
 
-/** The shard part: the character row plus its owned rows by part, parsed; undefined when absent. */
-export async function readCharacterLoad(
-  conn: PooledConnection,
-  characterId: number,
-): Promise<{ character: Row; parts: Record<string, LoadedRow | LoadedRow[] | null> } | undefined> {
-  const rows = await conn.rows<Row & { part: string | null; j: unknown }>(SHARD_SQL, new Array<number>(SHARD_PARAMS).fill(characterId));
+/** What the shard statement gives for one character: its row and its owned rows by part, parsed. */
+export interface LoadShardPart {
+  character: Row;
+  parts: Record<string, LoadedRow | LoadedRow[] | null>;
+}
+
+/** The shard statement, keyed by character: absent for a character whose row is not on this shard. */
+export const LOAD_SHARD: KeyedRead<LoadShardPart> = {
+  operation: 'character_load',
+  async readMany(conn, keys) {
+    const { sql, params } = shardStatement(keys);
+    const rows = await conn.rows<Row & { part: string | null; j: unknown }>(sql, params);
+    const found = new Map<number, LoadShardPart>();
+    for (const [owner, own] of groupByKey(rows, (r) => Number(r.character_id))) {
+      const loaded = loadOf(own);
+      if (loaded) found.set(owner, loaded);
+    }
+    return found;
+  },
+};
+
+/** One character's rows of the shard statement, parsed; undefined without its character row (not this shard's). */
+function loadOf(rows: Array<Row & { part: string | null; j: unknown }>): LoadShardPart | undefined {
   let first: Row | undefined;
   const owned = new Map<string, Row[]>(PARTS.map((p) => [p.name, []]));
   for (const row of rows) {
@@ -305,11 +351,15 @@ export async function readCharacterLoad(
   return { character, parts };
 }
 
-/** The global part: crew and organization membership (null when none). */
-export async function readMembershipLoad(conn: PooledConnection, characterId: number): Promise<Row | undefined> {
-  const [row] = await conn.rows(GLOBAL_SQL, [characterId]);
-  return row;
-}
+/** The global statement, keyed by character: its crew and organization membership row. */
+export const LOAD_MEMBERSHIPS: KeyedRead<Row> = {
+  operation: 'character_load_memberships',
+  async readMany(conn, keys) {
+    const { sql, params } = globalStatement(keys);
+    const rows = await conn.rows(sql, params);
+    return new Map(rows.map((row) => [Number(row.character_id), row]));
+  },
+};
 
 function parseJson(value: unknown): unknown {
   if (value === null || value === undefined) return null;

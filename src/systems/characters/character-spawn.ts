@@ -1,6 +1,8 @@
+import { inList, paddedLength } from '../../pool/in-list.js';
 import type { PooledConnection, Row } from '../../pool/pooled-connection.js';
+import { groupByKey, type KeyedRead } from '../../routing/point-read-batcher.js';
 import { pickAppearance, type Appearance } from '../shared/character-identity.js';
-import { crewParts, crewViewOf, parseJson, type CrewView } from '../shared/crew-view.js';
+import { crewPartsOfMembers, crewViewOf, parseJson, type CrewView } from '../shared/crew-view.js';
 import type { LoadoutSlot } from '../shared/ability-loadout.js';
 import { REPUTATION_ORGANIZATIONS, type Reputations } from '../shared/reputations.js';
 
@@ -10,6 +12,10 @@ import { REPUTATION_ORGANIZATIONS, type Reputations } from '../shared/reputation
  * like characters.load (src/systems/characters/character-load.ts): the character row first, then
  * a JSON row per item, ability, loadout slot, reputation and known hardline. The global one: the
  * account's admin level and the organization, then the crew with its members, then the buddies.
+ *
+ * Both are keyed reads ({@link KeyedRead}): every part filters on `character_id IN (...)` and
+ * starts with the character it belongs to, so concurrent spawns on a node share one statement
+ * (a login burst; see src/routing/point-read-batcher.ts).
  */
 
 /** An item as the client's inventory packet carries it (slot, goid, count, purity), with our ids. */
@@ -84,40 +90,48 @@ export interface CharacterSpawn {
 const CHARACTER = `character_id, account_id, character_name, first_name, last_name, background, world_id, district_id,
   position_x, position_y, position_z, yaw, health, max_health, inner_strength, max_inner_strength, level, experience, money,
   profession, faction, alignment, pvp_flag, appearance_data, gender, cq_points, deleted_at`;
-const NONE = CHARACTER.split(',')
+/** After the owner (the first column, character_id), NULL for every other character column. */
+const NONE_BUT_OWNER = CHARACTER.split(',')
+  .slice(1)
   .map(() => 'NULL')
   .join(', ');
 
-const PARTS: Array<[name: string, json: string, from: string, order: string]> = [
+/** Each part: its name, JSON object, FROM (ending before the owner's IN-list), owner column, order key. */
+const PARTS: Array<[name: string, json: string, from: string, owner: string, order: string]> = [
   [
     'inventory',
     `JSON_OBJECT('item_id', i.item_id, 'slot', i.slot_position, 'client_item_id', t.client_object_id, 'template_id', i.template_id,
       'count', i.quantity, 'purity', i.purity, 'container_type', i.container_type)`,
-    'FROM character_inventory i LEFT JOIN item_templates t ON t.template_id = i.template_id WHERE i.character_id = ?',
+    'FROM character_inventory i LEFT JOIN item_templates t ON t.template_id = i.template_id WHERE',
+    'i.character_id',
     'i.item_id',
   ],
   [
     'ability',
     "JSON_OBJECT('ability_id', a.ability_id, 'level', a.ability_level)",
-    'FROM character_abilities a WHERE a.character_id = ?',
+    'FROM character_abilities a WHERE',
+    'a.character_id',
     'a.ability_id',
   ],
   [
     'loadout',
     "JSON_OBJECT('slot', l.slot_number, 'ability_id', l.ability_id, 'loaded', l.is_loaded)",
-    'FROM character_ability_slots l WHERE l.character_id = ?',
+    'FROM character_ability_slots l WHERE',
+    'l.character_id',
     'l.slot_number',
   ],
   [
     'reputation',
     "JSON_OBJECT('organization', r.organization, 'points', r.points)",
-    'FROM character_reputations r WHERE r.character_id = ?',
+    'FROM character_reputations r WHERE',
+    'r.character_id',
     '0',
   ],
   [
     'hardline',
     "JSON_OBJECT('district_id', h.district_id, 'hardline_number', h.hardline_number)",
-    'FROM character_known_hardlines h WHERE h.character_id = ?',
+    'FROM character_known_hardlines h WHERE',
+    'h.character_id',
     'h.district_id * 4294967296 + h.hardline_number',
   ],
 ];
@@ -127,17 +141,25 @@ const PARTS: Array<[name: string, json: string, from: string, order: string]> = 
  * (about 44 % of characters.load's statement, measured); the rows are grouped by part and sorted
  * by their key here ({@link byOrdAndKey}).
  */
-const SHARD_SQL = `SELECT ${CHARACTER}, 0 AS ord, NULL AS part, NULL AS j, NULL AS k FROM characters WHERE character_id = ?
-  ${PARTS.map(([name, json, from, order], i) => `UNION ALL SELECT ${NONE}, ${i + 1}, '${name}', ${json}, ${order} ${from}`).join('\n  ')}`;
-const SHARD_PARAMS = PARTS.length + 1;
+function shardSql(list: string): string {
+  return `SELECT ${CHARACTER}, 0 AS ord, NULL AS part, NULL AS j, NULL AS k FROM characters WHERE character_id IN ${list}
+  ${PARTS.map(
+    ([name, json, from, owner, order], i) =>
+      `UNION ALL SELECT ${owner}, ${NONE_BUT_OWNER}, ${i + 1}, '${name}', ${json}, ${order} ${from} ${owner} IN ${list}`,
+  ).join('\n  ')}`;
+}
 
 /** ORDER BY ord, k, in this process (k is numeric in every part of both statements). */
 function byOrdAndKey(a: { ord: unknown; k: unknown }, b: { ord: unknown; k: unknown }): number {
   return Number(a.ord) - Number(b.ord) || Number(a.k ?? 0) - Number(b.k ?? 0);
 }
 
-/** The global statement: 'self' (admin level, organization), the crew parts, then the buddies. */
-const GLOBAL_SQL = `SELECT 'self' AS part, 0 AS ord,
+/**
+ * The global statement: 'self' (admin level, organization), the crew parts, then the buddies.
+ * Each row starts with the character it belongs to (`owner`).
+ */
+function globalSql(list: string): string {
+  return `SELECT d.character_id AS owner, 'self' AS part, 0 AS ord,
        JSON_OBJECT('admin_level', a.admin_level, 'organization_id', o.organization_id, 'organization_name', o.organization_name,
          'faction', o.faction, 'leader_id', o.leader_id, 'treasury', o.treasury_amount) AS j, 0 AS k
     FROM character_directory d JOIN accounts a ON a.account_id = d.account_id
@@ -145,44 +167,74 @@ const GLOBAL_SQL = `SELECT 'self' AS part, 0 AS ord,
     LEFT JOIN crew_members cm ON cm.character_id = d.character_id
     LEFT JOIN crews cr ON cr.crew_id = cm.crew_id
     LEFT JOIN organizations o ON o.organization_id = COALESCE(om.organization_id, cr.organization_id)
-   WHERE d.character_id = ?
-  UNION ALL ${crewParts('c.crew_id = (SELECT crew_id FROM crew_members WHERE character_id = ?)', 1)}
-  UNION ALL SELECT 'buddy', 3, JSON_OBJECT('character_id', b.character_id, 'name', b.character_name, 'online', p.character_id IS NOT NULL),
+   WHERE d.character_id IN ${list}
+  UNION ALL ${crewPartsOfMembers(list, 1)}
+  UNION ALL SELECT e.character_id, 'buddy', 3, JSON_OBJECT('character_id', b.character_id, 'name', b.character_name, 'online', p.character_id IS NOT NULL),
          b.character_id
     FROM buddy_edges e JOIN character_directory b ON b.character_id = e.buddy_id AND b.deleted_at IS NULL
     -- A join, not a correlated EXISTS per buddy: at most one claim per character (its primary key).
     LEFT JOIN presence_claims p ON p.character_id = b.character_id AND p.server_id IS NOT NULL AND p.expires_at > NOW(6)
-   WHERE e.character_id = ?`;
+   WHERE e.character_id IN ${list}`;
+}
+/** The IN-lists the global statement binds: self, crew, crew members, buddies. */
+const GLOBAL_LISTS = 4;
 
-/** The shard part; undefined when the character's row is not on this shard. */
-export async function readSpawnShard(
-  conn: PooledConnection,
-  characterId: number,
-): Promise<{ character: Row; parts: Map<string, Array<Record<string, unknown>>> } | undefined> {
-  const rows = await conn.rows<Row & { part: string | null; j: unknown; ord: unknown; k: unknown }>(
-    SHARD_SQL,
-    new Array<number>(SHARD_PARAMS).fill(characterId),
-  );
-  const first = rows.find((r) => r.part === null);
-  if (!first) return undefined;
-  const parts = new Map<string, Array<Record<string, unknown>>>(PARTS.map(([name]) => [name, []]));
-  for (const row of rows.length > 2 ? rows.sort(byOrdAndKey) : rows) if (row.part !== null) parts.get(row.part)!.push(parseJson(row.j));
-  return { character: first, parts };
+/**
+ * A statement with one IN-list per part, built once per padded size (src/pool/in-list.ts: a few
+ * statement texts, so a few prepared statements per connection), and its parameters.
+ */
+function perSize(build: (list: string) => string, lists: number): (keys: number[]) => { sql: string; params: number[] } {
+  const bySize: string[] = [];
+  return (keys) => {
+    const { sql: list, params } = inList(keys);
+    const sql = (bySize[paddedLength(keys.length)] ??= build(list));
+    return { sql, params: new Array<number[]>(lists).fill(params).flat() };
+  };
 }
 
-/** The global part, as its rows (part, JSON object). */
-export async function readSpawnGlobal(
-  conn: PooledConnection,
-  characterId: number,
-): Promise<Array<{ part: string; j: Record<string, unknown> }>> {
-  const rows = await conn.rows<{ part: string; j: unknown; ord: unknown; k: unknown }>(GLOBAL_SQL, [
-    characterId,
-    characterId,
-    characterId,
-    characterId,
-  ]);
-  return rows.sort(byOrdAndKey).map((r) => ({ part: r.part, j: parseJson(r.j) }));
+const shardStatement = perSize(shardSql, PARTS.length + 1);
+const globalStatement = perSize(globalSql, GLOBAL_LISTS);
+
+/** What the shard statement gives for one character. */
+export interface SpawnShardPart {
+  character: Row;
+  parts: Map<string, Array<Record<string, unknown>>>;
 }
+
+/** The shard statement, keyed by character: absent for a character whose row is not on this shard. */
+export const SPAWN_SHARD: KeyedRead<SpawnShardPart> = {
+  operation: 'character_spawn',
+  async readMany(conn, keys) {
+    const { sql, params } = shardStatement(keys);
+    const rows = await conn.rows<Row & { part: string | null; j: unknown; ord: unknown; k: unknown }>(sql, params);
+    const found = new Map<number, SpawnShardPart>();
+    for (const [owner, own] of groupByKey(rows, (r) => Number(r.character_id))) {
+      const first = own.find((r) => r.part === null);
+      if (!first) continue; // parts without the character row: not this shard's character (moved away)
+      const parts = new Map<string, Array<Record<string, unknown>>>(PARTS.map(([name]) => [name, []]));
+      for (const row of own.length > 2 ? own.sort(byOrdAndKey) : own) if (row.part !== null) parts.get(row.part)!.push(parseJson(row.j));
+      found.set(owner, { character: first, parts });
+    }
+    return found;
+  },
+};
+
+/** The global statement, keyed by character: its rows (part, JSON object) in order. */
+export const SPAWN_GLOBAL: KeyedRead<Array<{ part: string; j: Record<string, unknown> }>> = {
+  operation: 'character_spawn_global',
+  async readMany(conn, keys) {
+    const { sql, params } = globalStatement(keys);
+    const rows = await conn.rows<{ owner: unknown; part: string; j: unknown; ord: unknown; k: unknown }>(sql, params);
+    const found = new Map<number, Array<{ part: string; j: Record<string, unknown> }>>();
+    for (const [owner, own] of groupByKey(rows, (r) => Number(r.owner))) {
+      found.set(
+        owner,
+        own.sort(byOrdAndKey).map((r) => ({ part: r.part, j: parseJson(r.j) })),
+      );
+    }
+    return found;
+  },
+};
 
 const num = (v: unknown) => Number(v);
 const numOrNull = (v: unknown) => (v === null || v === undefined ? null : Number(v));

@@ -8,7 +8,7 @@ import { lockLiveCharacter, ALIGNMENT_OF_FACTION } from '../shared/character-ide
 import * as limits from '../shared/client-limits.js';
 import { levelFor } from '../shared/level-curve.js';
 import { REPUTATION_ORGANIZATIONS, type ReputationOrganization } from '../shared/reputations.js';
-import { buildSpawn, readSpawnGlobal, readSpawnShard, type CharacterSpawn } from './character-spawn.js';
+import { buildSpawn, SPAWN_GLOBAL, SPAWN_SHARD, type CharacterSpawn } from './character-spawn.js';
 import { CharacterIdentity } from './characters-identity.js';
 
 export type { CharacterSpawn, SpawnItem, SpawnOrganization } from './character-spawn.js';
@@ -84,22 +84,19 @@ const COLUMNS: Array<[keyof CharacterSave, string]> = [
 export class CharacterWorld extends CharacterIdentity {
   /**
    * Everything the spawn packets carry, in one call: one statement on the character's shard and
-   * one on global, at once (plus a directory read when the route is not cached). Soft-deleted
-   * characters are NotFoundError.
+   * one on global, at once (plus a directory read when the route is not cached). Concurrent spawns
+   * share those statements (`reads.coalesce`, as gets do). Soft-deleted characters are NotFoundError.
    * @example const spawn = await db.characters.spawn(characterId); // { position, yaw, health, inventory: [{ slot, clientItemId }], crew, ... }
    */
   async spawn(characterId: number, options: { consistency?: Consistency } = {}): Promise<CharacterSpawn> {
     const cid = parseInput(id, characterId, 'character id');
     const level = consistencyOf(options, 'session');
     const [own, global] = await Promise.all([
-      this.ctx.router.readCharacter('character_spawn', cid, level, async (conn, route) => {
-        const loaded = await readSpawnShard(conn, cid);
-        if (loaded?.character.deleted_at) throw new NotFoundError('character', cid); // soft-deleted
-        return loaded && { ...loaded, shard: route.shard };
-      }),
-      this.ctx.router.readGlobal('character_spawn_global', level, (conn) => readSpawnGlobal(conn, cid)),
+      this.ctx.router.readCharacterKeyed(SPAWN_SHARD, cid, level),
+      this.ctx.router.readGlobalKeyed(SPAWN_GLOBAL, cid, level),
     ]);
-    return buildSpawn(own, global, own.shard);
+    if (own.row.character.deleted_at) throw new NotFoundError('character', cid); // soft-deleted
+    return buildSpawn(own.row, global ?? [], own.route.shard);
   }
 
   /**

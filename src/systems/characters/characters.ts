@@ -7,14 +7,14 @@ import type { PooledConnection } from '../../pool/pooled-connection.js';
 import { consistencyOf } from '../../routing/consistency.js';
 import type { Consistency } from '../../routing/read-router.js';
 import { GLOBAL } from '../../routing/topology.js';
-import type { PointTable } from '../../routing/point-read-batcher.js';
+import { pointTable } from '../../routing/point-read-batcher.js';
 import { parseInput, positiveId } from '../../validate.js';
 import { checkDistrictFence } from '../../routing/district-fence.js';
 import { remember, replayOf } from '../../routing/idempotency.js';
 import { deleteCharacterRows } from '../../schema/character-rows.js';
 import { moveCharacter } from '../shared/character-move.js';
 import { fencedWriteOptions } from '../shared/fenced-write.js';
-import { readCharacterLoad, readMembershipLoad } from './character-load.js';
+import { LOAD_MEMBERSHIPS, LOAD_SHARD } from './character-load.js';
 import { buildCharacterLoad, type CharacterLoad } from './character-load-shape.js';
 import { CharacterWorld } from './characters-world.js';
 import { readRoster, type RosterEntry } from './character-roster.js';
@@ -56,11 +56,11 @@ interface CharacterRow {
 }
 
 /** Character rows by id, as `get` reads them (coalesced: see PointReadBatcher). */
-const CHARACTER_ROWS: PointTable<CharacterRow & { deleted_at: Date | null }> = {
+const CHARACTER_ROWS = pointTable<CharacterRow & { deleted_at: Date | null }>({
   operation: 'character_get',
   select: `SELECT ${CHARACTER_COLUMNS}, deleted_at FROM characters`,
   keyColumn: 'character_id',
-};
+});
 
 /** At most this many ids per getMany call (a crew window, a buddy list, a district's players). */
 export const GET_MANY_MAX = 1_000;
@@ -159,7 +159,7 @@ export class Characters extends CharacterWorld {
     const cid = positiveId(characterId, 'character id');
     const consistency = consistencyOf(options, 'session');
     // Coalesced with concurrent gets on the same shard: one `WHERE character_id IN (...)`.
-    const { row, route } = await this.ctx.router.readCharacterRow(CHARACTER_ROWS, cid, consistency);
+    const { row, route } = await this.ctx.router.readCharacterKeyed(CHARACTER_ROWS, cid, consistency);
     if (row.deleted_at) throw new NotFoundError('character', cid); // soft-deleted
     return toCharacter(row, route.shard);
   }
@@ -190,22 +190,20 @@ export class Characters extends CharacterWorld {
   /**
    * Entering the world: the character with its statistics, PvP, abilities, standings, inventory,
    * equipment, active missions (with objectives) and relationships from its shard, and its crew
-   * and organization from global: one statement per node, both nodes at once. Each part has the
-   * shape of the single read it replaces (inventory.list, missions.list, ...).
+   * and organization from global: one statement per node, both nodes at once (shared by
+   * concurrent loads, as gets are). Each part has the shape of the single read it replaces
+   * (inventory.list, missions.list, ...).
    * @example const { character, inventory, activeMissions, crew } = await db.characters.load(characterId);
    */
   async load(characterId: number, options: { consistency?: Consistency } = {}): Promise<CharacterLoad<Character>> {
     const cid = parseInput(id, characterId, 'character id');
     const level = consistencyOf(options, 'session');
     const [own, membership] = await Promise.all([
-      this.ctx.router.readCharacter('character_load', cid, level, async (conn, route) => {
-        const loaded = await readCharacterLoad(conn, cid);
-        if (loaded?.character.deleted_at) throw new NotFoundError('character', cid); // soft-deleted
-        return loaded && { ...loaded, shard: route.shard };
-      }),
-      this.ctx.router.readGlobal('character_load_memberships', level, (conn) => readMembershipLoad(conn, cid)),
+      this.ctx.router.readCharacterKeyed(LOAD_SHARD, cid, level),
+      this.ctx.router.readGlobalKeyed(LOAD_MEMBERSHIPS, cid, level),
     ]);
-    return buildCharacterLoad(toCharacter(own.character as unknown as CharacterRow, own.shard), cid, own.parts, membership);
+    if (own.row.character.deleted_at) throw new NotFoundError('character', cid); // soft-deleted
+    return buildCharacterLoad(toCharacter(own.row.character as unknown as CharacterRow, own.route.shard), cid, own.row.parts, membership);
   }
 
   /**

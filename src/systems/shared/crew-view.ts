@@ -24,20 +24,36 @@ export type CrewKey = { name: string } | { characterId: number };
 const ONLINE = `EXISTS (SELECT 1 FROM presence_claims p WHERE p.character_id = m.character_id
                          AND p.server_id IS NOT NULL AND p.expires_at > NOW(6))`;
 
+const CREW_JSON = `JSON_OBJECT('crew_id', c.crew_id, 'crew_name', c.crew_name, 'captain_id', c.captain_id,
+            'organization_id', c.organization_id, 'bank_amount', c.bank_amount)`;
+const MEMBER_JSON = `JSON_OBJECT('character_id', m.character_id, 'name', d.character_name, 'position', m.position, 'online', ${ONLINE})`;
+const MEMBERS = 'JOIN crew_members m ON m.crew_id = c.crew_id JOIN character_directory d ON d.character_id = m.character_id';
+
 /**
  * The statement's parts for the crew `crewWhere` selects (a condition on `c`, one `?`): one
  * 'crew' row, then a 'crew_member' row per member, each a JSON object `j`, ordered by `k`.
- * Exported so characters.spawn can put the same parts into its own global statement.
  */
 export function crewParts(crewWhere: string, ord: number): string {
-  return `SELECT 'crew' AS part, ${ord} AS ord, JSON_OBJECT('crew_id', c.crew_id, 'crew_name', c.crew_name, 'captain_id', c.captain_id,
-            'organization_id', c.organization_id, 'bank_amount', c.bank_amount) AS j, 0 AS k
+  return `SELECT 'crew' AS part, ${ord} AS ord, ${CREW_JSON} AS j, 0 AS k
        FROM crews c WHERE ${crewWhere}
      UNION ALL
-     SELECT 'crew_member', ${ord + 1}, JSON_OBJECT('character_id', m.character_id, 'name', d.character_name, 'position', m.position,
-            'online', ${ONLINE}), m.character_id
-       FROM crews c JOIN crew_members m ON m.crew_id = c.crew_id JOIN character_directory d ON d.character_id = m.character_id
+     SELECT 'crew_member', ${ord + 1}, ${MEMBER_JSON}, m.character_id
+       FROM crews c ${MEMBERS}
       WHERE ${crewWhere}`;
+}
+
+/**
+ * The same parts for the crews of several characters at once (characters.spawn's global
+ * statement): each row starts with the character whose crew it is (`me`), then the columns of
+ * {@link crewParts}. `memberIn` is the IN-list of those characters (`(?, ?)`), bound twice.
+ */
+export function crewPartsOfMembers(memberIn: string, ord: number): string {
+  return `SELECT me.character_id, 'crew', ${ord}, ${CREW_JSON}, 0
+       FROM crew_members me JOIN crews c ON c.crew_id = me.crew_id WHERE me.character_id IN ${memberIn}
+     UNION ALL
+     SELECT me.character_id, 'crew_member', ${ord + 1}, ${MEMBER_JSON}, m.character_id
+       FROM crew_members me JOIN crews c ON c.crew_id = me.crew_id ${MEMBERS}
+      WHERE me.character_id IN ${memberIn}`;
 }
 
 /** The condition `crewParts` takes for a key (its one parameter is the key's value). */
