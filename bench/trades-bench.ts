@@ -123,55 +123,86 @@ export async function run(): Promise<void> {
     const historySql = (rows: string[]) =>
       `INSERT INTO transaction_history (from_character_id, to_character_id, transaction_type, money_amount, items_transferred,
        transaction_reason, related_trade_id, district_id) VALUES ${rows.join(', ')}`;
-    const rawLocalSame = async () => {
+    const rawLocalTrade = (conn: mysql.Connection, a: number, b: number) => async () => {
       const tradeId = rawTradeId++;
-      await rawAlpha.query('BEGIN');
-      const [rows] = (await rawAlpha.execute(
+      await conn.query('BEGIN');
+      const [rows] = (await conn.execute(
         'SELECT character_id, money FROM characters WHERE character_id IN (?, ?) ORDER BY character_id FOR UPDATE',
-        [s0, s1],
+        [a, b],
       )) as unknown as [Array<{ money: number }>];
-      await rawAlpha.execute(sessionSql, [tradeId, s0, s1, null]);
-      await rawAlpha.execute('UPDATE characters SET money = CASE character_id WHEN ? THEN ? ELSE ? END WHERE character_id IN (?, ?)', [
-        s0,
+      await conn.execute(sessionSql, [tradeId, a, b, null]);
+      await conn.execute('UPDATE characters SET money = CASE character_id WHEN ? THEN ? ELSE ? END WHERE character_id IN (?, ?)', [
+        a,
         Number(rows[0]!.money),
         Number(rows[1]!.money),
-        s0,
-        s1,
+        a,
+        b,
       ]);
-      await rawAlpha.execute(historySql([ledger(s0, s1, tradeId, 'trade'), ledger(s1, s0, tradeId, 'trade')]));
-      await rawAlpha.query('COMMIT');
+      await conn.execute(historySql([ledger(a, b, tradeId, 'trade'), ledger(b, a, tradeId, 'trade')]));
+      await conn.query('COMMIT');
     };
-    const rawXaSame = async () => {
+    const rawLocalSame = rawLocalTrade(rawAlpha, s0, s1);
+    const rawXaTrade = (alphaConn: mysql.Connection, betaConn: mysql.Connection, r0: number, rawBeta: number) => async () => {
       const tradeId = rawTradeId++;
       const gtrid = `bench-${process.pid}-${xaSeq++}`;
       const xid = `'${gtrid}','alpha'`;
-      await Promise.all([rawAlpha2.query(`XA START ${xid}`), rawBetaConn.query('BEGIN')]);
+      await Promise.all([alphaConn.query(`XA START ${xid}`), betaConn.query('BEGIN')]);
       const alphaSide = (async () => {
-        const [[a]] = (await rawAlpha2.execute('SELECT money, district_id FROM characters WHERE character_id = ? FOR UPDATE NOWAIT', [
+        const [[a]] = (await alphaConn.execute('SELECT money, district_id FROM characters WHERE character_id = ? FOR UPDATE NOWAIT', [
           r0,
         ])) as unknown as [Array<{ money: number }>];
-        await rawAlpha2.execute(sessionSql, [tradeId, r0, rawBeta, gtrid]);
-        await rawAlpha2.execute('UPDATE characters SET money = ? WHERE character_id = ?', [Number(a!.money), r0]);
-        await rawAlpha2.execute(
+        await alphaConn.execute(sessionSql, [tradeId, r0, rawBeta, gtrid]);
+        await alphaConn.execute('UPDATE characters SET money = ? WHERE character_id = ?', [Number(a!.money), r0]);
+        await alphaConn.execute(
           historySql([ledger(r0, rawBeta, tradeId, 'cross-shard trade'), ledger(rawBeta, r0, tradeId, 'cross-shard trade')]),
         );
-        await rawAlpha2.query(`XA END ${xid}`);
-        await rawAlpha2.query(`XA PREPARE ${xid}`);
+        await alphaConn.query(`XA END ${xid}`);
+        await alphaConn.query(`XA PREPARE ${xid}`);
       })();
       const betaSide = (async () => {
-        const [[b]] = (await rawBetaConn.execute('SELECT money, district_id FROM characters WHERE character_id = ? FOR UPDATE NOWAIT', [
+        const [[b]] = (await betaConn.execute('SELECT money, district_id FROM characters WHERE character_id = ? FOR UPDATE NOWAIT', [
           rawBeta,
         ])) as unknown as [Array<{ money: number }>];
-        await rawBetaConn.execute(sessionSql, [tradeId, r0, rawBeta, gtrid]);
-        await rawBetaConn.execute('UPDATE characters SET money = ? WHERE character_id = ?', [Number(b!.money), rawBeta]);
-        await rawBetaConn.execute(
+        await betaConn.execute(sessionSql, [tradeId, r0, rawBeta, gtrid]);
+        await betaConn.execute('UPDATE characters SET money = ? WHERE character_id = ?', [Number(b!.money), rawBeta]);
+        await betaConn.execute(
           historySql([ledger(r0, rawBeta, tradeId, 'cross-shard trade'), ledger(rawBeta, r0, tradeId, 'cross-shard trade')]),
         );
-        await rawBetaConn.execute('INSERT INTO bench_decisions (gtrid) VALUES (?)', [gtrid]);
+        await betaConn.execute('INSERT INTO bench_decisions (gtrid) VALUES (?)', [gtrid]);
       })();
       await Promise.all([alphaSide, betaSide]);
-      await rawBetaConn.query('COMMIT');
-      await rawAlpha2.query(`XA COMMIT ${xid}`);
+      await betaConn.query('COMMIT');
+      await alphaConn.query(`XA COMMIT ${xid}`);
+    };
+
+    const rawXaSame = rawXaTrade(rawAlpha2, rawBetaConn, r0, rawBeta);
+
+    // The floor of any commit protocol over MariaDB XA that answers after its commits: both
+    // shards as XA branches doing the library's statements at once, prepared at once (the
+    // decision implicit in "every branch prepared", no decision record), then committed at once:
+    // two durable flushes in a row instead of three. Not something the library does (its
+    // recovery needs the decision record); it shows what removing that flush could buy.
+    const rawBeta2 = await connect('beta-primary');
+    const rawXaTwoFlushes = async () => {
+      const tradeId = rawTradeId++;
+      const gtrid = `bench-${process.pid}-${xaSeq++}`;
+      const side = async (conn: mysql.Connection, bqual: string, me: number) => {
+        const xid = `'${gtrid}','${bqual}'`;
+        await conn.query(`XA START ${xid}`);
+        const [[row]] = (await conn.execute('SELECT money, district_id FROM characters WHERE character_id = ? FOR UPDATE NOWAIT', [
+          me,
+        ])) as unknown as [Array<{ money: number }>];
+        await conn.execute(sessionSql, [tradeId, r0, rawBeta, gtrid]);
+        await conn.execute('UPDATE characters SET money = ? WHERE character_id = ?', [Number(row!.money), me]);
+        await conn.execute(
+          historySql([ledger(r0, rawBeta, tradeId, 'cross-shard trade'), ledger(rawBeta, r0, tradeId, 'cross-shard trade')]),
+        );
+        await conn.query(`XA END ${xid}`);
+        await conn.query(`XA PREPARE ${xid}`);
+        return () => conn.query(`XA COMMIT ${xid}`);
+      };
+      const commits = await Promise.all([side(rawAlpha2, 'alpha', r0), side(rawBeta2, 'beta', rawBeta)]);
+      await Promise.all(commits.map((commit) => commit()));
     };
 
     // Warm-up: pools, prepared statements, id blocks, directory cache, buffer pool.
@@ -180,6 +211,7 @@ export async function run(): Promise<void> {
       await rawXa();
       await rawLocalSame();
       await rawXaSame();
+      await rawXaTwoFlushes();
       await same();
       await cross();
     }
@@ -190,6 +222,7 @@ export async function run(): Promise<void> {
       ['raw XA last-agent (2 servers)', rawXa],
       ["raw local, the library's statements", rawLocalSame],
       ["raw XA, the library's statements", rawXaSame],
+      ['raw XA, two flushes in a row (no decision record)', rawXaTwoFlushes],
       ['same-shard trade', () => same()],
       ['cross-shard trade', () => cross()],
     ];
@@ -240,18 +273,40 @@ export async function run(): Promise<void> {
       );
       return { perSecond: count / SECONDS, ...summarize(lat) };
     };
-    // Rounds of both kinds, the order alternating, so the machine's drift hits both alike.
+    // The same statements by hand (no library) on the same pairs, a connection per worker and shard:
+    // what the servers give either kind of trade at this concurrency.
+    const rawWorkers = await Promise.all(
+      Array.from({ length: WORKERS }, async (_, w) => {
+        const p = w % PAIRS;
+        const [local, xaAlpha, xaBeta] = await Promise.all([connect('alpha-primary'), connect('alpha-primary'), connect('beta-primary')]);
+        return { same: rawLocalTrade(local, alphaA[p]!, alphaB[p]!), cross: rawXaTrade(xaAlpha, xaBeta, crossA[p]!, beta[p]!) };
+      }),
+    );
+    // throughput() gives loop w the pair w % PAIRS: with WORKERS <= PAIRS, each loop its own connections.
+    if (WORKERS > PAIRS) throw new Error(`MXO_BENCH_WORKERS at most ${PAIRS}`);
+    const rawThroughput = (kind: 'same' | 'cross') => throughput((p) => rawWorkers[p]![kind]());
+    // Rounds of every kind, the order rotating, so the machine's drift hits all alike.
     const tpRatios: number[] = [];
+    const rawTpRatios: number[] = [];
     console.log(`\nThroughput, ${WORKERS} concurrent workers, ${SECONDS} s each, ${TP_ROUNDS} rounds:`);
+    const tpKinds = ['same', 'cross', 'raw-same', 'raw-cross'] as const;
     for (let r = 0; r < TP_ROUNDS; r++) {
-      const order = r % 2 === 0 ? (['same', 'cross'] as const) : (['cross', 'same'] as const);
       const got: Record<string, Awaited<ReturnType<typeof throughput>>> = {};
-      for (const kind of order) got[kind] = await throughput((p) => (kind === 'same' ? same(p) : cross(p)));
+      for (let k = 0; k < tpKinds.length; k++) {
+        const kind = tpKinds[(k + r) % tpKinds.length]!;
+        got[kind] = await (kind === 'same'
+          ? throughput((p) => same(p))
+          : kind === 'cross'
+            ? throughput((p) => cross(p))
+            : rawThroughput(kind === 'raw-same' ? 'same' : 'cross'));
+      }
       const [tSame, tCross] = [got.same!, got.cross!];
       tpRatios.push(tCross.perSecond / tSame.perSecond);
+      rawTpRatios.push(got['raw-cross']!.perSecond / got['raw-same']!.perSecond);
       console.log(
         `  round ${r + 1}: same-shard ${tSame.perSecond.toFixed(0)} trades/s (p50 ${fmt(tSame.p50)}, p99 ${fmt(tSame.p99)}), ` +
-          `cross-shard ${tCross.perSecond.toFixed(0)} trades/s (p50 ${fmt(tCross.p50)}, p99 ${fmt(tCross.p99)})`,
+          `cross-shard ${tCross.perSecond.toFixed(0)} trades/s (p50 ${fmt(tCross.p50)}, p99 ${fmt(tCross.p99)}); ` +
+          `raw local ${got['raw-same']!.perSecond.toFixed(0)}/s, raw XA ${got['raw-cross']!.perSecond.toFixed(0)}/s`,
       );
     }
 
@@ -304,8 +359,15 @@ export async function run(): Promise<void> {
       blockRatio("raw XA, the library's statements", "raw local, the library's statements"),
       'x',
     );
+    report(
+      SUITE,
+      "raw XA with two flushes in a row / raw local, the library's statements (any XA protocol's floor)",
+      blockRatio('raw XA, two flushes in a row (no decision record)', "raw local, the library's statements"),
+      'x',
+    );
     report(SUITE, 'same-shard trade / raw local (2 locks, 2 updates only)', blockRatio('same-shard trade', RAW_LOCAL), 'x');
     say(`  (p50s: same ${fmt(p50('same-shard trade'))}, cross ${fmt(p50('cross-shard trade'))}, raw local ${fmt(p50(RAW_LOCAL))})`);
     report(SUITE, `cross-shard / same-shard throughput, ${WORKERS} workers`, tpRatios, 'x', { op: '>=', value: 0.6 });
+    report(SUITE, `raw XA / raw local throughput, the library's statements, ${WORKERS} workers (the floor)`, rawTpRatios, 'x');
   });
 }

@@ -77,9 +77,13 @@ export interface ReplicaPolicy {
   monitorIntervalMs: number;
 }
 
-/** Point reads (characters.get, getMany). */
+/** Keyed reads (characters.get, getMany, spawn, load). */
 export interface ReadsOptions {
-  /** Concurrent point reads of one table on one shard within one event-loop turn become one `IN (...)` statement (default true). */
+  /**
+   * Concurrent reads of one kind on one node within one event-loop turn become one statement
+   * over all their characters, `IN (...)` (default true): gets, and spawns and loads (one shard
+   * and one global statement for the lot).
+   */
   coalesce: boolean;
   /** Keys per coalesced statement at most, a power of two (default 8). */
   maxBatch: number;
