@@ -115,14 +115,16 @@ export async function run(): Promise<void> {
     // what a same-shard trade and a cross-shard trade would cost with no library at all.
     const [s0, s1] = [rawIds[0]!, rawIds[1]!];
     let rawTradeId = 2_000_000_000;
-    const ledger = (from: number, to: number, tradeId: number, reason: string) =>
-      `(${from}, ${to}, 'trade', 1, '[]', '${reason}', ${tradeId}, 1)`;
+    // Bound, not inlined: a statement text per trade would be a prepared statement per trade.
+    const ledger = (from: number, to: number, tradeId: number, reason: string) => [from, to, reason, tradeId] as const;
     const sessionSql = `INSERT INTO trade_sessions (trade_id, initiator_id, recipient_id, initiator_items, recipient_items, initiator_money,
        recipient_money, trade_status, initiator_confirmed, recipient_confirmed, completed_date, district_id, idempotency_key, xa_gtrid)
      VALUES (?, ?, ?, '[]', '[]', 1, 1, 'completed', TRUE, TRUE, NOW(), 1, NULL, ?)`;
-    const historySql = (rows: string[]) =>
+    const historySql = (rows: Array<ReturnType<typeof ledger>>): [string, Array<string | number>] => [
       `INSERT INTO transaction_history (from_character_id, to_character_id, transaction_type, money_amount, items_transferred,
-       transaction_reason, related_trade_id, district_id) VALUES ${rows.join(', ')}`;
+       transaction_reason, related_trade_id, district_id) VALUES ${rows.map(() => "(?, ?, 'trade', 1, '[]', ?, ?, 1)").join(', ')}`,
+      rows.flat(),
+    ];
     const rawLocalTrade = (conn: mysql.Connection, a: number, b: number) => async () => {
       const tradeId = rawTradeId++;
       await conn.query('BEGIN');
@@ -138,7 +140,7 @@ export async function run(): Promise<void> {
         a,
         b,
       ]);
-      await conn.execute(historySql([ledger(a, b, tradeId, 'trade'), ledger(b, a, tradeId, 'trade')]));
+      await conn.execute(...historySql([ledger(a, b, tradeId, 'trade'), ledger(b, a, tradeId, 'trade')]));
       await conn.query('COMMIT');
     };
     const rawLocalSame = rawLocalTrade(rawAlpha, s0, s1);
@@ -154,7 +156,7 @@ export async function run(): Promise<void> {
         await alphaConn.execute(sessionSql, [tradeId, r0, rawBeta, gtrid]);
         await alphaConn.execute('UPDATE characters SET money = ? WHERE character_id = ?', [Number(a!.money), r0]);
         await alphaConn.execute(
-          historySql([ledger(r0, rawBeta, tradeId, 'cross-shard trade'), ledger(rawBeta, r0, tradeId, 'cross-shard trade')]),
+          ...historySql([ledger(r0, rawBeta, tradeId, 'cross-shard trade'), ledger(rawBeta, r0, tradeId, 'cross-shard trade')]),
         );
         await alphaConn.query(`XA END ${xid}`);
         await alphaConn.query(`XA PREPARE ${xid}`);
@@ -166,7 +168,7 @@ export async function run(): Promise<void> {
         await betaConn.execute(sessionSql, [tradeId, r0, rawBeta, gtrid]);
         await betaConn.execute('UPDATE characters SET money = ? WHERE character_id = ?', [Number(b!.money), rawBeta]);
         await betaConn.execute(
-          historySql([ledger(r0, rawBeta, tradeId, 'cross-shard trade'), ledger(rawBeta, r0, tradeId, 'cross-shard trade')]),
+          ...historySql([ledger(r0, rawBeta, tradeId, 'cross-shard trade'), ledger(rawBeta, r0, tradeId, 'cross-shard trade')]),
         );
         await betaConn.execute('INSERT INTO bench_decisions (gtrid) VALUES (?)', [gtrid]);
       })();
@@ -195,7 +197,7 @@ export async function run(): Promise<void> {
         await conn.execute(sessionSql, [tradeId, r0, rawBeta, gtrid]);
         await conn.execute('UPDATE characters SET money = ? WHERE character_id = ?', [Number(row!.money), me]);
         await conn.execute(
-          historySql([ledger(r0, rawBeta, tradeId, 'cross-shard trade'), ledger(rawBeta, r0, tradeId, 'cross-shard trade')]),
+          ...historySql([ledger(r0, rawBeta, tradeId, 'cross-shard trade'), ledger(rawBeta, r0, tradeId, 'cross-shard trade')]),
         );
         await conn.query(`XA END ${xid}`);
         await conn.query(`XA PREPARE ${xid}`);
