@@ -283,8 +283,10 @@ function perSize(build: (keys: string) => string, uses: number): (keys: number[]
   };
 }
 
-const shardStatement = perSize(shardSql, PARTS.length + 1);
-const globalStatement = perSize(globalSql, 1);
+/** The statement and parameters for these characters (exported for bench/explain-enter-world.ts). */
+export const loadShardStatement = perSize(shardSql, PARTS.length + 1);
+/** The statement and parameters for these characters (exported for bench/explain-enter-world.ts). */
+export const loadGlobalStatement = perSize(globalSql, 1);
 
 export type LoadedRow = Record<string, unknown>;
 
@@ -298,7 +300,7 @@ export interface LoadShardPart {
 export const LOAD_SHARD: KeyedRead<LoadShardPart> = {
   operation: 'character_load',
   async readMany(conn, keys) {
-    const { sql, params } = shardStatement(keys);
+    const { sql, params } = loadShardStatement(keys);
     const rows = await conn.rows<Row & { part: string | null; j: unknown }>(sql, params);
     const found = new Map<number, LoadShardPart>();
     for (const [owner, own] of groupByKey(rows, (r) => Number(r.character_id))) {
@@ -355,7 +357,7 @@ function loadOf(rows: Array<Row & { part: string | null; j: unknown }>): LoadSha
 export const LOAD_MEMBERSHIPS: KeyedRead<Row> = {
   operation: 'character_load_memberships',
   async readMany(conn, keys) {
-    const { sql, params } = globalStatement(keys);
+    const { sql, params } = loadGlobalStatement(keys);
     const rows = await conn.rows(sql, params);
     return new Map(rows.map((row) => [Number(row.character_id), row]));
   },

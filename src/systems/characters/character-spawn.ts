@@ -192,8 +192,10 @@ function perSize(build: (list: string) => string, lists: number): (keys: number[
   };
 }
 
-const shardStatement = perSize(shardSql, PARTS.length + 1);
-const globalStatement = perSize(globalSql, GLOBAL_LISTS);
+/** The statement and parameters for these characters (exported for bench/explain-enter-world.ts). */
+export const spawnShardStatement = perSize(shardSql, PARTS.length + 1);
+/** The statement and parameters for these characters (exported for bench/explain-enter-world.ts). */
+export const spawnGlobalStatement = perSize(globalSql, GLOBAL_LISTS);
 
 /** What the shard statement gives for one character. */
 export interface SpawnShardPart {
@@ -205,7 +207,7 @@ export interface SpawnShardPart {
 export const SPAWN_SHARD: KeyedRead<SpawnShardPart> = {
   operation: 'character_spawn',
   async readMany(conn, keys) {
-    const { sql, params } = shardStatement(keys);
+    const { sql, params } = spawnShardStatement(keys);
     const rows = await conn.rows<Row & { part: string | null; j: unknown; ord: unknown; k: unknown }>(sql, params);
     const found = new Map<number, SpawnShardPart>();
     for (const [owner, own] of groupByKey(rows, (r) => Number(r.character_id))) {
@@ -223,7 +225,7 @@ export const SPAWN_SHARD: KeyedRead<SpawnShardPart> = {
 export const SPAWN_GLOBAL: KeyedRead<Array<{ part: string; j: Record<string, unknown> }>> = {
   operation: 'character_spawn_global',
   async readMany(conn, keys) {
-    const { sql, params } = globalStatement(keys);
+    const { sql, params } = spawnGlobalStatement(keys);
     const rows = await conn.rows<{ owner: unknown; part: string; j: unknown; ord: unknown; k: unknown }>(sql, params);
     const found = new Map<number, Array<{ part: string; j: Record<string, unknown> }>>();
     for (const [owner, own] of groupByKey(rows, (r) => Number(r.owner))) {

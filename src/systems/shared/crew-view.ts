@@ -21,13 +21,16 @@ export interface CrewView {
 /** Which crew: by its name (case-insensitive, the column's collation) or by a member. */
 export type CrewKey = { name: string } | { characterId: number };
 
-const ONLINE = `EXISTS (SELECT 1 FROM presence_claims p WHERE p.character_id = m.character_id
-                         AND p.server_id IS NOT NULL AND p.expires_at > NOW(6))`;
-
 const CREW_JSON = `JSON_OBJECT('crew_id', c.crew_id, 'crew_name', c.crew_name, 'captain_id', c.captain_id,
             'organization_id', c.organization_id, 'bank_amount', c.bank_amount)`;
-const MEMBER_JSON = `JSON_OBJECT('character_id', m.character_id, 'name', d.character_name, 'position', m.position, 'online', ${ONLINE})`;
-const MEMBERS = 'JOIN crew_members m ON m.crew_id = c.crew_id JOIN character_directory d ON d.character_id = m.character_id';
+const MEMBER_JSON = `JSON_OBJECT('character_id', m.character_id, 'name', d.character_name, 'position', m.position,
+            'online', p.character_id IS NOT NULL)`;
+/**
+ * The members with their names and live presence claims: a join, not a correlated EXISTS per
+ * member (a claim's key is the character, so at most one row joins).
+ */
+const MEMBERS = `JOIN crew_members m ON m.crew_id = c.crew_id JOIN character_directory d ON d.character_id = m.character_id
+       LEFT JOIN presence_claims p ON p.character_id = m.character_id AND p.server_id IS NOT NULL AND p.expires_at > NOW(6)`;
 
 /**
  * The statement's parts for the crew `crewWhere` selects (a condition on `c`, one `?`): one
