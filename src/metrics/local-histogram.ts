@@ -25,6 +25,12 @@ class Series implements HistogramSeries {
     this.counts = new Float64Array(bounds.length);
   }
 
+  clear(): void {
+    this.counts.fill(0);
+    this.sum = 0;
+    this.count = 0;
+  }
+
   observe(value: number): void {
     if (!Number.isFinite(value)) return; // a clock oddity is not worth an exception on a read path
     this.sum += value;
@@ -89,9 +95,12 @@ export class LocalHistogram<L extends string> {
     this.labels(labels);
   }
 
-  /** Forgets every series (prom-client's `reset()`, called by `registry.resetMetrics()`). */
+  /**
+   * Zeroes every series (`registry.resetMetrics()`). The series stay: the pools hold them, and a
+   * held series must keep counting after a reset (as a prom-client child does).
+   */
   reset(): void {
-    this.series.clear();
+    for (const s of this.series.values()) s.clear();
   }
 
   /** What a registry exports: cumulative buckets, +Inf, `_sum` and `_count` per series. */

@@ -46,11 +46,17 @@ describe('LocalHistogram', () => {
     expect(await json(ours)).toEqual(await json(theirs));
   });
 
-  it('a missing label is refused when the series is first made; reset forgets every series', async () => {
+  it('a missing label is refused when the series is first made; after a reset a held series counts from zero', async () => {
     const { ours, local } = both();
     expect(() => local.labels({ shard: 'alpha' } as never)).toThrow(/label op is missing/);
-    local.observe({ shard: 'alpha', op: 'get' }, 1);
+    const held = local.labels({ shard: 'alpha', op: 'get' });
+    held.observe(1);
+    held.observe(2);
     ours.resetMetrics();
-    expect(await ours.metrics()).not.toContain('h_seconds_count');
+    expect(await ours.metrics()).toContain('h_seconds_count{shard="alpha",op="get"} 0');
+    held.observe(0.002);
+    const text = await ours.metrics();
+    expect(text).toContain('h_seconds_count{shard="alpha",op="get"} 1');
+    expect(text).toContain('h_seconds_sum{shard="alpha",op="get"} 0.002');
   });
 });
