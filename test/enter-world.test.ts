@@ -59,6 +59,8 @@ describe('characters.load', () => {
     const { crewId } = await t.db.social.createCrew({ captainId: me, crewName: 'Nebuchadnezzar' });
     const { organizationId } = await t.db.organizations.create({ organizationName: 'Zion Guard', faction: 'zion', leaderId: me });
 
+    // The placement refresh (every 5 s, on global) must not land between the two counts.
+    t.db.admin.stop();
     const statementsBefore = await statements();
     const loaded = await t.db.characters.load(me, { consistency: 'strong' });
     const statementsAfter = await statements();

@@ -89,8 +89,8 @@ const replicaPolicySchema = z
 const readsSchema = z
   .object({
     /**
-     * Concurrent point reads of the same table on the same shard within one turn of the event
-     * loop become one `WHERE id IN (...)` statement (characters.get, characters.getMany).
+     * Concurrent keyed reads of one kind on one node within one turn of the event loop become one
+     * `... IN (...)` statement (characters.get, getMany, spawn and load: see ReadsOptions).
      */
     coalesce: z.boolean().default(true),
     /**
