@@ -1,9 +1,13 @@
-import type { Connection, ExecuteValues, QueryValues, FieldPacket, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import type { Connection, ExecuteValues, QueryValues, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { isConnectionLost } from './mysql-errors.js';
 
-/** The part of mysql2's callback connection the hot path uses. */
+/** What mysql2's callback connection calls back with: an error, or the result. */
+type Callback = (error: unknown, result?: unknown) => void;
+
+/** The part of mysql2's callback connection the library uses. */
 interface CallbackConnection {
-  execute(sql: string, values: ExecuteValues, callback: (error: unknown, result: unknown) => void): void;
+  execute(sql: string, values: ExecuteValues, callback: Callback): void;
+  query(sql: string, values: QueryValues, callback: Callback): void;
 }
 
 /** A result row as the driver returns it. */
@@ -57,19 +61,26 @@ export class PooledConnection {
    * hold hundreds of the server's `max_prepared_stmt_count` per connection (src/pool/in-list.ts).
    */
   async batch(sql: string, params: unknown[]): Promise<ResultSetHeader> {
-    const [header] = await this.raw.query<ResultSetHeader>({ sql, timeout: this.statementTimeoutMs }, params as QueryValues);
+    const header = await this.send<ResultSetHeader>('query', sql, params);
     this.noteGtid(header as TrackedHeader);
     return header;
   }
 
-  /**
-   * A prepared statement through mysql2's callback API: its promise wrapper captures a stack trace
-   * on every call, about 10% of the process's CPU on the read path (docs/design.md, "Measured").
-   */
+  /** A prepared statement (see {@link send}). */
   private execute<R>(sql: string, params: unknown[]): Promise<R> {
+    return this.send<R>('execute', sql, params);
+  }
+
+  /**
+   * A statement through mysql2's callback API: its promise wrapper captures a stack trace on every
+   * call, about 10% of the process's CPU on the read path (docs/design.md, "Measured"). The
+   * `(sql, values)` form: the options-object form costs about 5 us more per call in mysql2 3.x
+   * (it spreads the object, then reshapes it while resolving named placeholders).
+   */
+  private send<R>(method: 'execute' | 'query', sql: string, params: unknown[]): Promise<R> {
     return new Promise((resolve, reject) => {
       let settled = false;
-      const settle = (error: unknown, result?: unknown) => {
+      const settle: Callback = (error, result) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
@@ -80,9 +91,8 @@ export class PooledConnection {
       // for here: a second timer and a bound function per call) times the execution only, and a
       // prepare the network swallowed waited for ever. On expiry the connection is closed (lost()).
       const timer = setTimeout(() => settle(statementTimeout()), this.statementTimeoutMs);
-      // The (sql, values) form: the options-object form costs about 5 us more per call in mysql2
-      // 3.x (it spreads the object, then reshapes it while resolving named placeholders).
-      this.callbacks.execute(sql, params as ExecuteValues, settle);
+      if (method === 'execute') this.callbacks.execute(sql, params as ExecuteValues, settle);
+      else this.callbacks.query(sql, params as QueryValues, settle);
     });
   }
 
@@ -106,14 +116,10 @@ export class PooledConnection {
    * Runs a statement through the text protocol: for what cannot be prepared (XA commands,
    * SET, KILL, DDL). Only ever called with library-built SQL, never with user input.
    */
-  async text(sql: string, params: unknown[] = []): Promise<[unknown, FieldPacket[] | undefined]> {
-    const [result, fields] = await this.raw
-      .query({ sql, timeout: this.statementTimeoutMs }, params as QueryValues)
-      .catch((error: unknown) => {
-        throw this.lost(error);
-      });
+  async text(sql: string, params: unknown[] = []): Promise<[unknown]> {
+    const result = await this.send<unknown>('query', sql, params);
     if (result && !Array.isArray(result)) this.noteGtid(result as TrackedHeader);
-    return [result, fields];
+    return [result];
   }
 
   /** Returns and forgets the GTID of the last write committed on this session. */

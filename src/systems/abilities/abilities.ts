@@ -139,7 +139,7 @@ export class Abilities {
         const [taken] = (await global.text(
           `SELECT ability_id FROM ability_templates WHERE ability_id IN (${abilityIds.map(() => '?').join(', ')}) LOCK IN SHARE MODE`,
           abilityIds,
-        )) as [Array<{ ability_id: number }>, unknown];
+        )) as [Array<{ ability_id: number }>];
         if (taken.length > 0) {
           const i = abilityIds.findIndex((a) => taken.some((t) => Number(t.ability_id) === a));
           throw new NameTakenError(`abilities[${i}].abilityId`, String(abilityIds[i]));
