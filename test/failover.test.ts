@@ -93,7 +93,10 @@ describe('failover of a shard whose primary is lost for good', () => {
     const byShard = (s: string) => characters.filter((c) => c.shard === s);
     const rand = <T>(xs: T[]): T => xs[Math.floor(Math.random() * xs.length)]!;
     const itemsOf = (c: SeededCharacter) => [...owner].filter(([, o]) => o === c.id).map(([i]) => i);
-    const pick = (c: SeededCharacter) => itemsOf(c).filter(() => Math.random() < 0.3).slice(0, 2);
+    const pick = (c: SeededCharacter) =>
+      itemsOf(c)
+        .filter(() => Math.random() < 0.3)
+        .slice(0, 2);
     const committed: Array<{ tradeId: number; shards: string[] }> = [];
     const errors = new Map<string, number>();
     const untyped: string[] = [];
@@ -144,6 +147,10 @@ describe('failover of a shard whose primary is lost for good', () => {
     await follower.characters.get(alphaChar.id);
     const followerPrimary = () => follower.pools().find((p) => p.identity.shard === 'alpha' && p.identity.role === 'primary')!.address.port;
     expect(followerPrimary()).toBe(sandbox.node('alpha-primary').port);
+    // A third whose first call after the failover is a read: keyed reads (get, spawn) follow too.
+    const reader = await openCluster(tc.config);
+    reader.admin.stop();
+    await reader.characters.get(alphaChar.id);
     await sandbox.kill('alpha-primary');
     await rm(path.join(sandbox.dir, 'alpha-primary', 'data'), { recursive: true, force: true });
     const beforeFailover = committed.length;
@@ -168,15 +175,38 @@ describe('failover of a shard whose primary is lost for good', () => {
     const followMs = Date.now() - firstWrite;
     expect(followerPrimary()).toBe(sandbox.node(promoted!).port);
     await follower.close();
+    try {
+      const [read, spawned] = await Promise.all([
+        reader.characters.get(alphaChar.id, { consistency: 'strong' }),
+        reader.characters.spawn(alphaChar.id, { consistency: 'strong' }),
+      ]);
+      expect([read.characterId, spawned.characterId, spawned.shard]).toEqual([alphaChar.id, alphaChar.id, 'alpha']);
+      expect(reader.pools().find((p) => p.identity.shard === 'alpha' && p.identity.role === 'primary')!.address.port).toBe(
+        sandbox.node(promoted!).port,
+      );
+    } finally {
+      await reader.close();
+    }
     await db.characters.adjustMoney(alphaChar.id, 1, 'quest_reward');
     // Trades keep committing on alpha after the failover.
     const afterFailover = committed.length;
-    await until('20 more trades, some on alpha', () => committed.slice(afterFailover).filter((t) => t.shards.includes('alpha')).length >= 10);
+    await until(
+      '20 more trades, some on alpha',
+      () => committed.slice(afterFailover).filter((t) => t.shards.includes('alpha')).length >= 10,
+    );
     running = false;
     await Promise.all(workers);
     console.log(
       'failover test:',
-      JSON.stringify({ committed: committed.length, beforeFailover, afterFailover, unknown, failoverMs, followMs, errors: Object.fromEntries(errors) }),
+      JSON.stringify({
+        committed: committed.length,
+        beforeFailover,
+        afterFailover,
+        unknown,
+        failoverMs,
+        followMs,
+        errors: Object.fromEntries(errors),
+      }),
     );
     expect(untyped, 'every error must be an MxoError').toEqual([]);
 
@@ -192,8 +222,13 @@ describe('failover of a shard whose primary is lost for good', () => {
     expect([...end.items.keys()].sort()).toEqual([...start.items.keys()].sort()); // items lost 0, duplicated 0 (readWorld)
     expect(new Set(end.shardOf.keys())).toEqual(new Set(ids));
     // Every acknowledged trade is on every shard it touched: alpha's now being the promoted replica.
-    for (const [shard, node] of [['alpha', promoted!], ['beta', 'beta-primary']] as const) {
-      const have = new Set((await rowsOn<{ trade_id: number }>(sandbox, node, 'SELECT trade_id FROM trade_sessions')).map((r) => Number(r.trade_id)));
+    for (const [shard, node] of [
+      ['alpha', promoted!],
+      ['beta', 'beta-primary'],
+    ] as const) {
+      const have = new Set(
+        (await rowsOn<{ trade_id: number }>(sandbox, node, 'SELECT trade_id FROM trade_sessions')).map((r) => Number(r.trade_id)),
+      );
       const missing = committed.filter((t) => t.shards.includes(shard) && !have.has(t.tradeId)).map((t) => t.tradeId);
       expect(missing, `acknowledged trades missing on ${shard} (${node})`).toEqual([]);
     }
@@ -209,8 +244,21 @@ describe('failover of a shard whose primary is lost for good', () => {
     const [pos] = await rowsOn<{ pos: string }>(sandbox, promoted!, 'SELECT @@GLOBAL.gtid_binlog_pos AS pos');
     const [waited] = await rowsOn<{ w: number }>(sandbox, other, 'SELECT MASTER_GTID_WAIT(?, 30) AS w', [pos!.pos]);
     const [status] = await rowsOn<Record<string, unknown>>(sandbox, other, 'SHOW SLAVE STATUS');
-    const [otherPos] = await rowsOn<Record<string, unknown>>(sandbox, other, 'SELECT @@gtid_slave_pos AS applied, @@gtid_current_pos AS cur');
-    const why = { io: status?.Slave_IO_Running, sql: status?.Slave_SQL_Running, ioError: status?.Last_IO_Error, sqlError: status?.Last_SQL_Error, gtidIo: status?.Gtid_IO_Pos, ...otherPos, primary: pos!.pos, dir: sandbox.dir };
+    const [otherPos] = await rowsOn<Record<string, unknown>>(
+      sandbox,
+      other,
+      'SELECT @@gtid_slave_pos AS applied, @@gtid_current_pos AS cur',
+    );
+    const why = {
+      io: status?.Slave_IO_Running,
+      sql: status?.Slave_SQL_Running,
+      ioError: status?.Last_IO_Error,
+      sqlError: status?.Last_SQL_Error,
+      gtidIo: status?.Gtid_IO_Pos,
+      ...otherPos,
+      primary: pos!.pos,
+      dir: sandbox.dir,
+    };
     expect(Number(waited!.w), JSON.stringify(why)).toBe(0);
     expect(status!.Master_Port).toBe(sandbox.node(promoted!).port);
     // The promoted server is a durable, writable, semi-synchronous primary; global records it.
@@ -220,7 +268,11 @@ describe('failover of a shard whose primary is lost for good', () => {
       'SELECT @@read_only AS ro, @@sync_binlog AS sb, @@innodb_flush_log_at_trx_commit AS fl, @@rpl_semi_sync_master_enabled AS semi',
     );
     expect(vars).toEqual({ ro: 0, sb: 1, fl: 1, semi: 1 });
-    const [recorded] = await rowsOn<Record<string, unknown>>(sandbox, 'global-primary', "SELECT primary_port, version FROM shard_primaries WHERE shard_name = 'alpha'");
+    const [recorded] = await rowsOn<Record<string, unknown>>(
+      sandbox,
+      'global-primary',
+      "SELECT primary_port, version FROM shard_primaries WHERE shard_name = 'alpha'",
+    );
     expect(recorded).toEqual({ primary_port: sandbox.node(promoted!).port, version: 1 });
     const s = await db.status();
     expect(s.nodes.find((n) => n.shard === 'alpha' && n.role === 'primary')?.semiSync).toEqual({ enabled: true, active: true, clients: 1 });
@@ -252,7 +304,11 @@ describe('failover of a shard whose primary is lost for good', () => {
       await tc.db.characters.adjustMoney(Number(character), 1, 'quest_reward');
       const [status] = await rowsOn<Record<string, unknown>>(tc.sandbox, replicaNode, 'SHOW SLAVE STATUS');
       expect(status!.Slave_IO_Running).toBe('Yes');
-      const [recorded] = await rowsOn<{ version: number }>(tc.sandbox, 'global-primary', "SELECT version FROM shard_primaries WHERE shard_name = 'alpha'");
+      const [recorded] = await rowsOn<{ version: number }>(
+        tc.sandbox,
+        'global-primary',
+        "SELECT version FROM shard_primaries WHERE shard_name = 'alpha'",
+      );
       expect(Number(recorded!.version)).toBe(1);
     } finally {
       await rowsOn(tc.sandbox, replicaNode, 'START SLAVE SQL_THREAD');
