@@ -31,3 +31,20 @@ export function inList<T>(values: readonly T[]): { sql: string; params: T[] } {
   while (params.length < n) params.push(last);
   return { sql: `(${new Array<string>(n).fill('?').join(',')})`, params };
 }
+
+/**
+ * A statement whose text holds the same IN-list `uses` times (a UNION ALL whose every part filters
+ * on the same keys), built once per padded size: for `keys`, its text and its parameters (the
+ * padded list once per use).
+ * @example
+ * const statement = inListStatement((list) => `SELECT ... WHERE a.id IN ${list} UNION ALL SELECT ... WHERE b.id IN ${list}`, 2);
+ * const { sql, params } = statement(ids);
+ */
+export function inListStatement(build: (list: string) => string, uses: number): (keys: number[]) => { sql: string; params: number[] } {
+  const bySize: string[] = [];
+  return (keys) => {
+    const { sql: list, params } = inList(keys);
+    const sql = (bySize[paddedLength(keys.length)] ??= build(list));
+    return { sql, params: new Array<number[]>(uses).fill(params).flat() };
+  };
+}

@@ -87,10 +87,11 @@ interface Batch<R> {
 /**
  * Coalesces concurrent keyed reads (as DataLoader does): reads of the same {@link KeyedRead} on
  * the same shard at the same consistency that arrive within one turn of the event loop become one
- * statement for all their keys (`SELECT ... WHERE key IN (...)`), sent where the consistency level sends it (through
- * {@link ReadRouter}: strong to the primary, a `session` read waits for the session's position on
- * a replica). Each caller gets its own row, or `undefined` when the node has no row with its key:
- * what that means (stale route, lagging replica, no such row) stays the caller's decision.
+ * statement for all their keys (`SELECT ... WHERE key IN (...)`), sent where the consistency
+ * level sends it (through {@link ReadRouter}: strong to the primary, a `session` read waits for
+ * the session's position on a replica). Each caller gets its own result, or `undefined` when the
+ * node has nothing for its key: what that means (stale route, lagging replica, no such row) stays
+ * the caller's decision.
  *
  * `session` reads of different read sessions are not mixed (each has its own position); strong
  * and eventual reads of every session share batches. One failing statement fails the callers of

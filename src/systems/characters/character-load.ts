@@ -1,4 +1,4 @@
-import { inList, paddedLength } from '../../pool/in-list.js';
+import { inListStatement } from '../../pool/in-list.js';
 import type { Row } from '../../pool/pooled-connection.js';
 import { groupByKey, type KeyedRead } from '../../routing/point-read-batcher.js';
 import { CHARACTER_COLUMNS } from './character-columns.js';
@@ -270,23 +270,10 @@ function globalSql(keys: string): string {
  WHERE d.character_id IN ${keys}`;
 }
 
-/**
- * A statement built once per padded IN-list size (src/pool/in-list.ts: a few statement texts, so
- * a few prepared statements per connection), with its parameters (the list once per use).
- */
-function perSize(build: (keys: string) => string, uses: number): (keys: number[]) => { sql: string; params: number[] } {
-  const bySize: string[] = [];
-  return (keys) => {
-    const { sql: list, params } = inList(keys);
-    const sql = (bySize[paddedLength(keys.length)] ??= build(list));
-    return { sql, params: new Array<number[]>(uses).fill(params).flat() };
-  };
-}
-
 /** The statement and parameters for these characters (exported for bench/explain-enter-world.ts). */
-export const loadShardStatement = perSize(shardSql, PARTS.length + 1);
+export const loadShardStatement = inListStatement(shardSql, PARTS.length + 1);
 /** The statement and parameters for these characters (exported for bench/explain-enter-world.ts). */
-export const loadGlobalStatement = perSize(globalSql, 1);
+export const loadGlobalStatement = inListStatement(globalSql, 1);
 
 export type LoadedRow = Record<string, unknown>;
 

@@ -1,4 +1,4 @@
-import { inList, paddedLength } from '../../pool/in-list.js';
+import { inListStatement } from '../../pool/in-list.js';
 import type { PooledConnection, Row } from '../../pool/pooled-connection.js';
 import { groupByKey, type KeyedRead } from '../../routing/point-read-batcher.js';
 import { pickAppearance, type Appearance } from '../shared/character-identity.js';
@@ -179,23 +179,10 @@ function globalSql(list: string): string {
 /** The IN-lists the global statement binds: self, crew, crew members, buddies. */
 const GLOBAL_LISTS = 4;
 
-/**
- * A statement with one IN-list per part, built once per padded size (src/pool/in-list.ts: a few
- * statement texts, so a few prepared statements per connection), and its parameters.
- */
-function perSize(build: (list: string) => string, lists: number): (keys: number[]) => { sql: string; params: number[] } {
-  const bySize: string[] = [];
-  return (keys) => {
-    const { sql: list, params } = inList(keys);
-    const sql = (bySize[paddedLength(keys.length)] ??= build(list));
-    return { sql, params: new Array<number[]>(lists).fill(params).flat() };
-  };
-}
-
 /** The statement and parameters for these characters (exported for bench/explain-enter-world.ts). */
-export const spawnShardStatement = perSize(shardSql, PARTS.length + 1);
+export const spawnShardStatement = inListStatement(shardSql, PARTS.length + 1);
 /** The statement and parameters for these characters (exported for bench/explain-enter-world.ts). */
-export const spawnGlobalStatement = perSize(globalSql, GLOBAL_LISTS);
+export const spawnGlobalStatement = inListStatement(globalSql, GLOBAL_LISTS);
 
 /** What the shard statement gives for one character. */
 export interface SpawnShardPart {
