@@ -144,32 +144,28 @@ export async function run(): Promise<void> {
       await conn.query('COMMIT');
     };
     const rawLocalSame = rawLocalTrade(rawAlpha, s0, s1);
+    // One shard's part of a cross-shard trade between `a` (alpha) and `b` (beta), as the library
+    // sends it: its party's row locked NOWAIT, the trade_sessions row, the balance, both ledger rows.
+    const crossShardWork = async (conn: mysql.Connection, me: number, a: number, b: number, tradeId: number, gtrid: string) => {
+      const [[row]] = (await conn.execute('SELECT money, district_id FROM characters WHERE character_id = ? FOR UPDATE NOWAIT', [
+        me,
+      ])) as unknown as [Array<{ money: number }>];
+      await conn.execute(sessionSql, [tradeId, a, b, gtrid]);
+      await conn.execute('UPDATE characters SET money = ? WHERE character_id = ?', [Number(row!.money), me]);
+      await conn.execute(...historySql([ledger(a, b, tradeId, 'cross-shard trade'), ledger(b, a, tradeId, 'cross-shard trade')]));
+    };
     const rawXaTrade = (alphaConn: mysql.Connection, betaConn: mysql.Connection, r0: number, rawBeta: number) => async () => {
       const tradeId = rawTradeId++;
       const gtrid = `bench-${process.pid}-${xaSeq++}`;
       const xid = `'${gtrid}','alpha'`;
       await Promise.all([alphaConn.query(`XA START ${xid}`), betaConn.query('BEGIN')]);
       const alphaSide = (async () => {
-        const [[a]] = (await alphaConn.execute('SELECT money, district_id FROM characters WHERE character_id = ? FOR UPDATE NOWAIT', [
-          r0,
-        ])) as unknown as [Array<{ money: number }>];
-        await alphaConn.execute(sessionSql, [tradeId, r0, rawBeta, gtrid]);
-        await alphaConn.execute('UPDATE characters SET money = ? WHERE character_id = ?', [Number(a!.money), r0]);
-        await alphaConn.execute(
-          ...historySql([ledger(r0, rawBeta, tradeId, 'cross-shard trade'), ledger(rawBeta, r0, tradeId, 'cross-shard trade')]),
-        );
+        await crossShardWork(alphaConn, r0, r0, rawBeta, tradeId, gtrid);
         await alphaConn.query(`XA END ${xid}`);
         await alphaConn.query(`XA PREPARE ${xid}`);
       })();
       const betaSide = (async () => {
-        const [[b]] = (await betaConn.execute('SELECT money, district_id FROM characters WHERE character_id = ? FOR UPDATE NOWAIT', [
-          rawBeta,
-        ])) as unknown as [Array<{ money: number }>];
-        await betaConn.execute(sessionSql, [tradeId, r0, rawBeta, gtrid]);
-        await betaConn.execute('UPDATE characters SET money = ? WHERE character_id = ?', [Number(b!.money), rawBeta]);
-        await betaConn.execute(
-          ...historySql([ledger(r0, rawBeta, tradeId, 'cross-shard trade'), ledger(rawBeta, r0, tradeId, 'cross-shard trade')]),
-        );
+        await crossShardWork(betaConn, rawBeta, r0, rawBeta, tradeId, gtrid);
         await betaConn.execute('INSERT INTO bench_decisions (gtrid) VALUES (?)', [gtrid]);
       })();
       await Promise.all([alphaSide, betaSide]);
@@ -191,14 +187,7 @@ export async function run(): Promise<void> {
       const side = async (conn: mysql.Connection, bqual: string, me: number) => {
         const xid = `'${gtrid}','${bqual}'`;
         await conn.query(`XA START ${xid}`);
-        const [[row]] = (await conn.execute('SELECT money, district_id FROM characters WHERE character_id = ? FOR UPDATE NOWAIT', [
-          me,
-        ])) as unknown as [Array<{ money: number }>];
-        await conn.execute(sessionSql, [tradeId, r0, rawBeta, gtrid]);
-        await conn.execute('UPDATE characters SET money = ? WHERE character_id = ?', [Number(row!.money), me]);
-        await conn.execute(
-          ...historySql([ledger(r0, rawBeta, tradeId, 'cross-shard trade'), ledger(rawBeta, r0, tradeId, 'cross-shard trade')]),
-        );
+        await crossShardWork(conn, me, r0, rawBeta, tradeId, gtrid);
         await conn.query(`XA END ${xid}`);
         await conn.query(`XA PREPARE ${xid}`);
         return () => conn.query(`XA COMMIT ${xid}`);

@@ -1,9 +1,9 @@
-import { DistrictMovedError, ShardUnavailableError, StaleRouteError, ValidationError } from '../errors.js';
+import { DistrictMovedError, StaleRouteError, ValidationError } from '../errors.js';
 import { checkDistrictFence } from './district-fence.js';
 import { fencingRequired } from './fencing-token.js';
 import { shardsInLockOrder } from './lock-order.js';
 import { lockRows, type LockedRow, type LockedRows } from './locked-rows.js';
-import { asUnavailable, FAILOVER_RETRIES, primaryGone } from './primary-failover.js';
+import { asUnavailable, FAILOVER_RETRIES, primaryGone, readOnCurrentPrimary } from './primary-failover.js';
 import type { PooledConnection } from '../pool/pooled-connection.js';
 import type { TransactionOptions } from '../pool/node-pool.js';
 import type { Coordinator, DistributedTx } from '../twopc/coordinator.js';
@@ -12,7 +12,7 @@ import { PointReadBatcher, type KeyedRead } from './point-read-batcher.js';
 import type { Consistency, ReadRouter } from './read-router.js';
 import { balanceLimitError } from './balance-limit.js';
 import type { ReadSession } from './read-session.js';
-import { GLOBAL, type ShardKey, type ShardNodes, type Topology } from './topology.js';
+import { GLOBAL, type ShardKey, type Topology } from './topology.js';
 
 /** Re-resolutions after a stale route before giving up (a character moving back and forth). */
 export const STALE_ROUTE_RETRIES = 6;
@@ -293,7 +293,9 @@ export class Router {
 
   /** A read on one shard (or global) at `consistency`. */
   async readShard<T>(operation: string, shard: ShardKey, consistency: Consistency, fn: (conn: PooledConnection) => Promise<T>): Promise<T> {
-    return this.onCurrentPrimary(shard, (nodes) => this.deps.reads.read(nodes, consistency, this.session, operation, fn));
+    return readOnCurrentPrimary(this.deps.topology, shard, (nodes) =>
+      this.deps.reads.read(nodes, consistency, this.session, operation, fn),
+    );
   }
 
   /**
@@ -301,21 +303,7 @@ export class Router {
    * coalesced with concurrent reads of the same kind (see {@link PointReadBatcher}).
    */
   async readGlobalKeyed<R>(read: KeyedRead<R>, key: number, consistency: Consistency): Promise<R | undefined> {
-    return this.onCurrentPrimary(GLOBAL, (nodes) => this.pointReads.load(read, nodes, consistency, this.session, key));
-  }
-
-  /** Runs a read on the shard's nodes; when its primary is gone and a failover recorded on global names a new one, once more there. */
-  private async onCurrentPrimary<T>(shard: ShardKey, read: (nodes: ShardNodes) => Promise<T>): Promise<T> {
-    const { topology } = this.deps;
-    const primary = topology.nodes(shard).primary;
-    try {
-      return await read(topology.nodes(shard));
-    } catch (error) {
-      if (!(error instanceof ShardUnavailableError)) throw error;
-      await topology.refreshPrimaries().catch(() => false);
-      if (topology.nodes(shard).primary === primary) throw error;
-      return read(topology.nodes(shard));
-    }
+    return readOnCurrentPrimary(this.deps.topology, GLOBAL, (nodes) => this.pointReads.load(read, nodes, consistency, this.session, key));
   }
 
   /** The same read on every shard at once (gathered reads: history, leaderboards, logs), in shard order. */
@@ -362,7 +350,9 @@ export class Router {
   ): Promise<{ row: R; route: CharacterRoute }> {
     return this.withRoutes([characterId], async ([route]) => {
       const load = (level: Consistency) =>
-        this.onCurrentPrimary(route!.shard, (nodes) => this.pointReads.load(read, nodes, level, this.session, characterId));
+        readOnCurrentPrimary(this.deps.topology, route!.shard, (nodes) =>
+          this.pointReads.load(read, nodes, level, this.session, characterId),
+        );
       const row = (await load(consistency)) ?? (consistency === 'strong' ? undefined : await load('strong'));
       if (row === undefined) throw new StaleRouteError(characterId, route!.shard);
       return { row, route: route! };
