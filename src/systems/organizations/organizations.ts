@@ -1,117 +1,40 @@
-import { z } from 'zod';
-import { idempotencyOptions } from '../shared/fields.js';
 import { ForbiddenError, InvalidStateError, NameTakenError, NotFoundError, RequirementError } from '../../errors.js';
 import { errnoOf, ER_NO_REFERENCED_ROW, isDuplicateKey } from '../../pool/mysql-errors.js';
 import type { PooledConnection } from '../../pool/pooled-connection.js';
 import { consistencyOf } from '../../routing/consistency.js';
 import type { Consistency } from '../../routing/read-router.js';
 import { GLOBAL } from '../../routing/topology.js';
-import { textColumn, varcharColumn, id, positiveAmount as amount } from '../shared/fields.js';
+import { id, positiveAmount as amount } from '../shared/fields.js';
 import { recountOrganization, settleOrganization } from '../shared/memberships.js';
 import { addCrewToOrganization, createOrganizationFromCrews, crewsOfOrganization, removeCrewFromOrganization } from './faction-crews.js';
 import { moveTreasuryMoney, type TreasuryMove } from '../shared/treasury.js';
-import { parseInput, schemaFor } from '../../validate.js';
+import { parseInput } from '../../validate.js';
 import type { RepoContext } from '../shared/context.js';
 import { fencing, type WriteOptions } from '../shared/write-options.js';
+import {
+  ALL_PERMISSIONS,
+  createInput,
+  fromCrewsInput,
+  moneyOptions,
+  ORG_PERMISSION_RANKS,
+  rankInput,
+  setRankOptions,
+  type Organization,
+  type OrganizationInput,
+  type OrganizationRank,
+  type SetRankOptions,
+  type TreasuryResult,
+} from './organization-inputs.js';
 
-/** Permission bit of organization_members.permissions: may withdraw from the treasury. */
-export const ORG_PERMISSION_TREASURY = 1;
-/** Permission bit that allows setting the ranks of members below one's own rank (the leader always may). */
-export const ORG_PERMISSION_RANKS = 2;
-/** Every permission bit (the leader's). */
-const ALL_PERMISSIONS = 0x7fffffff;
-
-const createInput = z
-  .object({
-    organizationName: varcharColumn(64, 3),
-    faction: z.enum(['zion', 'machine', 'merovingian']),
-    leaderId: id,
-    description: textColumn().optional(),
-    motto: varcharColumn(128).optional(),
-    recruitmentStatus: z.enum(['open', 'invite_only', 'closed']).default('open'),
-    levelRequirement: z.number().int().min(1).max(127).default(1),
-    maxMembers: z.number().int().min(1).max(100_000).default(100),
-  })
-  .strict();
-const rankInput = z
-  .object({
-    rankName: varcharColumn(32, 1),
-    rankLevel: z.number().int().min(0).max(127),
-    permissions: z.number().int().min(0).max(ALL_PERMISSIONS).optional(),
-  })
-  .strict();
-const fromCrewsInput = z
-  .object({
-    name: varcharColumn(64, 3),
-    crewIds: z
-      .array(id)
-      .min(1)
-      .max(64)
-      .refine((c) => new Set(c).size === c.length, 'a crew appears twice'),
-    masterId: id,
-    faction: z.enum(['zion', 'machine', 'merovingian']).optional(),
-  })
-  .strict();
-/** money_amount in transaction_history is an INT. */
-const moneyOptions = idempotencyOptions;
-
-export interface OrganizationInput {
-  organizationName: string;
-  faction: 'zion' | 'machine' | 'merovingian';
-  leaderId: number;
-  description?: string;
-  motto?: string;
-  recruitmentStatus?: 'open' | 'invite_only' | 'closed';
-  levelRequirement?: number;
-  maxMembers?: number;
-}
-
-export interface OrganizationRank {
-  rankName: string;
-  rankLevel: number;
-  /** Bit field; {@link ORG_PERMISSION_TREASURY} allows withdrawals. */
-  permissions?: number;
-}
-
-/** Who sets a rank (docs/design.md, "Trust boundary"). */
-export interface SetRankOptions {
-  /** The acting character; its right is checked in the same transaction. */
-  actorId?: number;
-}
-
-const setRankOptions = schemaFor<SetRankOptions>()(z.object({ actorId: id.optional() }).strict());
-
-export interface OrganizationMember {
-  characterId: number;
-  rankName: string;
-  rankLevel: number;
-  permissions: number;
-  totalContributions: number;
-  joinDate: Date;
-}
-
-export interface Organization {
-  organizationId: number;
-  organizationName: string;
-  faction: string;
-  leaderId: number | null;
-  memberCount: number;
-  maxMembers: number;
-  treasuryAmount: number;
-  recruitmentStatus: string;
-  levelRequirement: number;
-  isActive: boolean;
-  members: OrganizationMember[];
-}
-
-export interface TreasuryResult {
-  /** The character's balance after the call. */
-  money: number;
-  /** The organization's treasury after the call. */
-  treasury: number;
-  /** True when an earlier call with the same idempotency key had already done it. */
-  replayed: boolean;
-}
+export { ORG_PERMISSION_RANKS, ORG_PERMISSION_TREASURY } from './organization-inputs.js';
+export type {
+  Organization,
+  OrganizationInput,
+  OrganizationMember,
+  OrganizationRank,
+  SetRankOptions,
+  TreasuryResult,
+} from './organization-inputs.js';
 
 /**
  * Player organizations (global tier). Membership rows are the truth: member_count is recounted
