@@ -219,14 +219,7 @@ export class Abilities {
   async setLoadout(characterId: number, slots: LoadoutSlot[], options: WriteOptions = {}): Promise<LoadoutSlot[]> {
     const cid = parseInput(id, characterId, 'character id');
     const data = parseInput(loadoutSchema, slots, 'loadout');
-    return this.ctx.router.onCharacter(
-      'ability_set_loadout',
-      cid,
-      async (conn, route) => {
-        return writeLoadout(conn, cid, data);
-      },
-      fencing(options),
-    );
+    return this.ctx.router.onCharacter('ability_set_loadout', cid, (conn) => writeLoadout(conn, cid, data), fencing(options));
   }
 
   /**

@@ -66,13 +66,6 @@ export class CharacterProgress {
     const cid = parseInput(id, characterId, 'character id');
     const data = parseInput(attributesSchema, attributes, 'attributes');
     // Vitals still buffered are clamped at flush time to the maxima of that moment.
-    return this.ctx.router.onCharacter(
-      'set_attributes',
-      cid,
-      async (conn, route) => {
-        return writeAttributes(conn, cid, data);
-      },
-      fencing(options),
-    );
+    return this.ctx.router.onCharacter('set_attributes', cid, (conn) => writeAttributes(conn, cid, data), fencing(options));
   }
 }
